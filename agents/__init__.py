@@ -1,0 +1,1 @@
+"""LangGraph agents: the supervisor graph and the DM agent; the one LLM factory."""

@@ -1,0 +1,165 @@
+"""DM agent: gathers context through its tools, asks the LLM for a schema-constrained draft, validates it.
+
+A weak model must not crash anything: the output schema is built per call so the JSON grammar only
+admits real catalog ids and in-bounds prices; every output is validated again; invalid output is retried
+a bounded number of times with the problem named, and then reported as a failure.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal, cast
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from pydantic import BaseModel, Field, create_model
+
+from agents.prompts import DM_SYSTEM, DM_USER, INJECTION_NOTE, render_history
+from tools.fan_context import make_fan_tools
+
+log = logging.getLogger(__name__)
+
+MAX_DRAFT_CHARS = 1000
+
+
+class DraftOffer(BaseModel):
+    catalog_id: str
+    price_cents: int
+
+
+class DraftResult(BaseModel):
+    """What the DM agent hands back: a validated draft, or the reason it could not produce one."""
+
+    text: str | None = None
+    offer: DraftOffer | None = None
+    rationale: str = ""
+    attempts: int = 0
+    failure: str | None = None
+
+
+def output_schema(catalog_ids: list[str], min_price: int, max_price: int) -> type[BaseModel]:
+    """A per-call schema: the grammar itself keeps catalog ids real and prices inside the bounds."""
+    if catalog_ids:
+        offer_model = create_model(
+            "Offer",
+            catalog_id=(cast(Any, Literal).__getitem__(tuple(catalog_ids)), ...),
+            price_cents=(int, Field(..., ge=min_price, le=max_price)),
+        )
+        offer_field: Any = (offer_model | None, None)
+    else:
+        offer_field = (None, None)
+    return create_model(
+        "DraftReply",
+        text=(str, Field(..., min_length=1, max_length=MAX_DRAFT_CHARS)),
+        offer=offer_field,
+        rationale=(str, Field("", max_length=400)),
+    )
+
+
+def validate_offer(
+    offer: dict[str, Any] | None, catalog: list[dict[str, Any]], owned: set[str], bounds: tuple[int, int]
+) -> str | None:
+    """Return a problem description, or None when the offer is acceptable."""
+    if offer is None:
+        return None
+    by_id = {c["id"]: c for c in catalog}
+    cid = str(offer.get("catalog_id", ""))
+    if cid not in by_id:
+        return f"catalog_id {cid!r} is not in the catalog"
+    if cid in owned:
+        return f"the fan already owns {cid}"
+    price = offer.get("price_cents")
+    if not isinstance(price, int) or not bounds[0] <= price <= bounds[1]:
+        return f"price_cents {price!r} is outside {bounds[0]}-{bounds[1]}"
+    return None
+
+
+async def gather_context(creator_id: str, fan_id: str) -> dict[str, Any]:
+    """Call each context tool once (deterministic; does not depend on the model choosing tools)."""
+    tools = {t.name: t for t in make_fan_tools(creator_id, fan_id)}
+    return {
+        "profile": await tools["fan_profile"].ainvoke({}),
+        "messages": await tools["recent_messages"].ainvoke({"limit": 12}),
+        "purchases": await tools["purchase_summary"].ainvoke({}),
+        "catalog": await tools["catalog"].ainvoke({}),
+    }
+
+
+def build_messages(context: dict[str, Any], fan_text: str, reason: str, injection: bool) -> list[BaseMessage]:
+    profile, purchases, catalog = context["profile"], context["purchases"], context["catalog"]
+    system = DM_SYSTEM.format(
+        creator_name=profile["creator_name"],
+        persona=profile["persona"] or "friendly and playful",
+        min_price=profile["ppv_min_cents"],
+        max_price=profile["ppv_max_cents"],
+    )
+    owned = set(purchases["owned_catalog_ids"])
+    user = DM_USER.format(
+        fan_name=profile["display_name"] or "fan",
+        subscription=profile["subscription_status"],
+        spent=purchases["total_cents"],
+        history=render_history(context["messages"]),
+        catalog="; ".join(f"{c['id']} | {c['title']} | {c['price_cents']}" for c in catalog) or "(empty)",
+        owned=", ".join(sorted(owned)) or "nothing",
+        reason=reason,
+        injection_note=INJECTION_NOTE if injection else "",
+        fan_text=fan_text.replace("</fan_message>", "< /fan_message>") or "(no message: this is an event)",
+    )
+    return [SystemMessage(system), HumanMessage(user)]
+
+
+async def draft_reply(
+    model: BaseChatModel,
+    creator_id: str,
+    fan_id: str,
+    *,
+    fan_text: str,
+    reason: str,
+    injection: bool = False,
+    attempts: int = 3,
+) -> DraftResult:
+    context = await gather_context(creator_id, fan_id)
+    profile, catalog = context["profile"], context["catalog"]
+    owned = set(context["purchases"]["owned_catalog_ids"])
+    bounds = (int(profile["ppv_min_cents"]), int(profile["ppv_max_cents"]))
+    offerable = [c for c in catalog if c["id"] not in owned]
+    schema = output_schema([c["id"] for c in offerable], *bounds)
+    structured = model.with_structured_output(schema, method="json_schema", include_raw=True)
+    messages = build_messages(context, fan_text, reason, injection)
+    problem = "no attempt made"
+    for attempt in range(1, attempts + 1):
+        try:
+            out = await structured.ainvoke(messages)
+        except Exception as exc:  # the endpoint failed or returned garbage: retry, bounded
+            problem = f"LLM call failed: {type(exc).__name__}: {exc}"[:300]
+            log.warning("dm attempt %d: %s", attempt, problem)
+            continue
+        parsed = out.get("parsed") if isinstance(out, dict) else None
+        if parsed is None:
+            err = out.get("parsing_error") if isinstance(out, dict) else None
+            problem = f"output did not match the schema: {err}"[:300]
+        else:
+            data = parsed.model_dump() if isinstance(parsed, BaseModel) else dict(parsed)
+            text = str(data.get("text") or "").strip()
+            offer = data.get("offer")
+            offer_problem = validate_offer(offer, catalog, owned, bounds)
+            if not text:
+                problem = "empty text"
+            elif offer_problem:
+                problem = offer_problem
+            else:
+                return DraftResult(
+                    text=text[:MAX_DRAFT_CHARS],
+                    offer=DraftOffer(**offer) if offer else None,
+                    rationale=str(data.get("rationale") or "")[:400],
+                    attempts=attempt,
+                )
+        log.warning("dm attempt %d rejected: %s", attempt, problem)
+        messages = [
+            *messages,
+            HumanMessage(f"Your last answer was rejected: {problem}. Answer again, JSON only."),
+        ]
+    return DraftResult(failure=problem, attempts=attempts)
+
+
+__all__ = ["DraftOffer", "DraftResult", "draft_reply", "output_schema", "validate_offer"]

@@ -1,0 +1,158 @@
+"""The supervisor graph: inbound policy → route → DM agent → outbound policy.
+
+Nodes are plain async functions over a small typed state. Under Temporal each node runs as an activity
+(through temporalio-langgraph); the same graph also runs directly for tests. Nodes only read and
+decide; the workflow's own activities write the outcome, so retries never duplicate effects.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+
+from agents import llm
+from agents.dm import draft_reply
+from core import db
+from core.settings import get_settings
+from core.types import EventKind, Route
+from policies import check_inbound
+from policies.scoped import check_draft_for_creator
+
+
+class ConversationState(TypedDict, total=False):
+    creator_id: str
+    fan_id: str
+    event_ids: list[int]
+    route: str
+    route_reason: str
+    inbound: dict[str, Any]
+    opt_out: bool
+    fan_text: str
+    draft: dict[str, Any] | None
+    failure: str | None
+    policy: dict[str, Any] | None
+
+
+_ACK_ONLY = re.compile(
+    r"^\s*(?:ok(?:ay)?|k+|lol+|haha+|ha|thx|thanks?|ty|cool|nice|yes|yep|no|nope|"
+    r"[\U0001F300-\U0001FAFF\u2600-\u27BF❤♥️\s!.?]+)\s*[!.?]*\s*$",
+    re.I,
+)
+
+REPLY_REASONS = {
+    EventKind.MESSAGE: "the fan sent a message",
+    EventKind.SUBSCRIPTION_STARTED: "the fan just subscribed: welcome them",
+    EventKind.SUBSCRIPTION_RENEWED: "the fan renewed: thank them",
+    EventKind.PURCHASE: "the fan bought a PPV item: thank them",
+    EventKind.TIP: "the fan sent a tip: thank them",
+}
+
+
+async def _load_batch(creator_id: str, fan_id: str, event_ids: list[int]) -> tuple[dict[str, Any], list[Any]]:
+    async with db.pool().connection() as conn:
+        cur = await conn.execute(
+            "SELECT opted_out_at, handoff_at, handoff_reason FROM fans WHERE creator_id = %s AND id = %s",
+            [creator_id, fan_id],
+        )
+        fan = await cur.fetchone()
+        cur = await conn.execute(
+            "SELECT id, kind, payload FROM events WHERE creator_id = %s AND fan_id = %s AND id = ANY(%s) ORDER BY id",
+            [creator_id, fan_id, event_ids],
+        )
+        events = await cur.fetchall()
+    if fan is None:
+        raise LookupError(f"fan {fan_id} not found for creator {creator_id}")
+    return fan, events
+
+
+async def supervise(state: ConversationState) -> dict[str, Any]:
+    """Deterministic inbound checks first, then the route. No LLM can override a safety decision."""
+    fan, events = await _load_batch(state["creator_id"], state["fan_id"], state["event_ids"])
+    texts = [str(e["payload"].get("text", "")) for e in events if e["kind"] == EventKind.MESSAGE]
+    fan_text = "\n".join(t for t in texts if t)
+    verdict = check_inbound(fan_text) if fan_text else None
+    out: dict[str, Any] = {
+        "fan_text": fan_text,
+        "inbound": verdict.to_json() if verdict else {},
+        "opt_out": False,
+    }
+    kinds = {EventKind(e["kind"]) for e in events}
+    if verdict and verdict.opt_out:
+        return {**out, "opt_out": True, "route": Route.IGNORE, "route_reason": "the fan opted out"}
+    if fan["opted_out_at"] is not None:
+        return {**out, "route": Route.IGNORE, "route_reason": "the fan has opted out; drafting is frozen"}
+    if verdict and verdict.handoff_reason:
+        return {**out, "route": Route.HANDOFF, "route_reason": verdict.handoff_reason}
+    if fan["handoff_at"] is not None:
+        return {
+            **out,
+            "route": Route.IGNORE,
+            "route_reason": f"a human is handling this fan ({fan['handoff_reason']})",
+        }
+    if EventKind.MESSAGE in kinds:
+        if all(_ACK_ONLY.match(t) for t in texts) and kinds == {EventKind.MESSAGE}:
+            return {**out, "route": Route.ACKNOWLEDGE, "route_reason": "nothing to answer"}
+        return {**out, "route": Route.REPLY, "route_reason": REPLY_REASONS[EventKind.MESSAGE]}
+    for kind in (
+        EventKind.PURCHASE,
+        EventKind.TIP,
+        EventKind.SUBSCRIPTION_STARTED,
+        EventKind.SUBSCRIPTION_RENEWED,
+    ):
+        if kind in kinds:
+            return {**out, "route": Route.REPLY, "route_reason": REPLY_REASONS[kind]}
+    return {**out, "route": Route.IGNORE, "route_reason": "expiry is handled by follow-ups"}
+
+
+async def dm_agent(state: ConversationState) -> dict[str, Any]:
+    settings = get_settings()
+    result = await draft_reply(
+        llm.chat_model(),
+        state["creator_id"],
+        state["fan_id"],
+        fan_text=state.get("fan_text", ""),
+        reason=state.get("route_reason", ""),
+        injection=bool(state.get("inbound", {}).get("injection")),
+        attempts=settings.llm_attempts,
+    )
+    if result.failure:
+        return {"draft": None, "failure": result.failure}
+    return {"draft": result.model_dump(exclude={"failure"}), "failure": None}
+
+
+async def outbound_policy(state: ConversationState) -> dict[str, Any]:
+    draft = state.get("draft")
+    if not draft:
+        return {"policy": None}
+    report = await check_draft_for_creator(state["creator_id"], draft["text"], draft.get("offer"))
+    return {"policy": report.to_json()}
+
+
+def _after_supervisor(state: ConversationState) -> str:
+    return "dm_agent" if state.get("route") == Route.REPLY else END
+
+
+def _after_dm(state: ConversationState) -> str:
+    return "outbound_policy" if state.get("draft") else END
+
+
+def build_supervisor_graph() -> StateGraph[ConversationState, Any, Any, Any]:
+    """A fresh graph (the Temporal plugin rewrites node runnables, so never share one instance)."""
+    llm_timeout = get_settings().llm_timeout_s
+    fast = {"execute_in": "activity", "start_to_close_timeout": timedelta(seconds=30)}
+    slow = {
+        "execute_in": "activity",
+        "start_to_close_timeout": timedelta(seconds=llm_timeout * (get_settings().llm_attempts + 1)),
+    }
+    g: StateGraph[ConversationState, Any, Any, Any] = StateGraph(ConversationState)
+    g.add_node("supervisor", supervise, metadata=fast)
+    g.add_node("dm_agent", dm_agent, metadata=slow)
+    g.add_node("outbound_policy", outbound_policy, metadata=fast)
+    g.add_edge(START, "supervisor")
+    g.add_conditional_edges("supervisor", _after_supervisor, ["dm_agent", END])
+    g.add_conditional_edges("dm_agent", _after_dm, ["outbound_policy", END])
+    g.add_edge("outbound_policy", END)
+    return g

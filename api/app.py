@@ -1,0 +1,45 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from temporalio.client import Client
+
+from api.deps import Runtime
+from api.errors import install_error_handlers
+from api.routers import actions, drafts, events
+from core import db
+from core.settings import Settings
+
+
+def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
+    """Build the app. Without a client, one is connected at start-up from settings."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.database_url is None:
+            raise RuntimeError("DATABASE_URL is not set (run through `huntaze up`, which provides one)")
+        await db.open_pool(settings.database_url, settings.db_pool_max)
+        client = temporal
+        if client is None:
+            if settings.temporal_address is None:
+                raise RuntimeError(
+                    "TEMPORAL_ADDRESS is not set (run through `huntaze up`, which provides one)"
+                )
+            client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+        app.state.runtime = Runtime(temporal=client, settings=settings)
+        yield
+
+    app = FastAPI(title="Huntaze agents API", version="0.1.0", lifespan=lifespan)
+    install_error_handlers(app)
+    for r in (events.router, drafts.router, actions.router):
+        app.include_router(r)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

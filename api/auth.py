@@ -1,0 +1,67 @@
+"""Bearer API keys. Keys are 32 random bytes, so a SHA-256 digest at rest is enough (no slow KDF needed:
+there is nothing to brute-force); every request is bound to one member, one role, one creator."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Header
+from psycopg import AsyncConnection
+
+from api.errors import ApiError
+from core import db
+from core.types import Role
+
+KEY_PREFIX = "hz_"
+_RANK = {Role.VIEWER: 0, Role.CHATTER: 1, Role.MANAGER: 2, Role.OWNER: 3}
+
+
+@dataclass(frozen=True)
+class Principal:
+    creator_id: str
+    member_id: str
+    role: Role
+
+    def require(self, at_least: Role) -> None:
+        if _RANK[self.role] < _RANK[at_least]:
+            raise ApiError(403, "forbidden", f"this action needs the {at_least} role or higher")
+
+
+def hash_key(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()
+
+
+def new_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+async def issue_key(conn: AsyncConnection[Any], creator_id: str, member_id: str) -> str:
+    """Create a key for a member; the plain key is returned once and never stored."""
+    key = new_key()
+    await conn.execute(
+        "INSERT INTO api_keys (creator_id, member_id, prefix, key_hash) VALUES (%s, %s, %s, %s)",
+        [creator_id, member_id, key[:10], hash_key(key)],
+    )
+    return key
+
+
+async def principal(authorization: Annotated[str | None, Header()] = None) -> Principal:
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise ApiError(401, "unauthorized", "send 'Authorization: Bearer <api key>'")
+    key = authorization[7:].strip()
+    async with db.pool().connection() as conn:
+        cur = await conn.execute(
+            "SELECT k.creator_id::text AS creator_id, m.id::text AS member_id, m.role FROM api_keys k"
+            " JOIN members m ON m.id = k.member_id WHERE k.key_hash = %s AND k.revoked_at IS NULL",
+            [hash_key(key)],
+        )
+        row = await cur.fetchone()
+    if row is None:
+        raise ApiError(401, "unauthorized", "unknown or revoked API key")
+    return Principal(row["creator_id"], row["member_id"], Role(row["role"]))
+
+
+CurrentPrincipal = Annotated[Principal, Depends(principal)]

@@ -1,0 +1,51 @@
+"""GET /v1/actions: what the agents did, newest first, with cursor pagination."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from api.auth import CurrentPrincipal
+from core import db
+
+router = APIRouter(prefix="/v1", tags=["actions"])
+
+
+class ActionOut(BaseModel):
+    id: int
+    kind: str
+    summary: str
+    fan_id: str | None
+    draft_id: str | None
+    details: dict[str, Any]
+    created_at: datetime
+
+
+class ActionPage(BaseModel):
+    items: list[ActionOut]
+    next_cursor: int | None
+
+
+@router.get("/actions", response_model=ActionPage)
+async def actions(
+    who: CurrentPrincipal,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[int | None, Query(ge=1, description="next_cursor of the previous page")] = None,
+    fan_id: UUID | None = None,
+    kind: str | None = None,
+) -> Any:
+    async with db.pool().connection() as conn:
+        cur = await conn.execute(
+            "SELECT id, kind, summary, fan_id::text AS fan_id, draft_id::text AS draft_id, details, created_at"
+            " FROM agent_actions WHERE creator_id = %s AND (%s::bigint IS NULL OR id < %s)"
+            " AND (%s::uuid IS NULL OR fan_id = %s) AND (%s::text IS NULL OR kind = %s)"
+            " ORDER BY id DESC LIMIT %s",
+            [who.creator_id, cursor, cursor, fan_id, fan_id, kind, kind, limit + 1],
+        )
+        rows = await cur.fetchall()
+    items = [ActionOut(**r) for r in rows[:limit]]
+    return ActionPage(items=items, next_cursor=items[-1].id if len(rows) > limit else None)

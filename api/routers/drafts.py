@@ -1,0 +1,233 @@
+"""The approval inbox: list drafts awaiting a human, approve (optionally edited) or reject them.
+
+Decisions are Temporal Updates on the fan's workflow; the workflow's validator checks the draft and
+its version, and only the workflow records an approval, so the API has no path to a send.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.auth import CurrentPrincipal
+from api.deps import Runtime, runtime
+from api.errors import ApiError
+from core import db
+from core.types import DECIDABLE, DraftStatus, Role
+from workflows.types import Decision, DecisionResult
+
+router = APIRouter(prefix="/v1", tags=["drafts"])
+
+
+class Offer(BaseModel):
+    catalog_id: str
+    price_cents: int
+
+
+class FanContext(BaseModel):
+    id: str
+    platform_fan_id: str
+    display_name: str
+    subscription_status: str
+    total_spent_cents: int
+    last_messages: list[dict[str, Any]]
+
+
+class DraftOut(BaseModel):
+    id: str
+    fan_id: str
+    status: DraftStatus
+    version: int
+    text: str
+    final_text: str | None
+    offer: Offer | None
+    rationale: str
+    policy_report: dict[str, Any]
+    created_at: datetime
+    expires_at: datetime
+    decided_at: datetime | None
+    decision_reason: str | None
+
+
+class InboxItem(DraftOut):
+    fan: FanContext
+
+
+class InboxPage(BaseModel):
+    items: list[InboxItem]
+    next_cursor: str | None
+
+
+class ApproveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: int = Field(ge=1, description="the draft version you reviewed")
+    text: str | None = Field(
+        None, min_length=1, max_length=1000, description="edited text (re-checked by policy)"
+    )
+
+
+class RejectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: int = Field(ge=1)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+_DRAFT_COLS = (
+    "d.id::text AS id, d.fan_id::text AS fan_id, d.status, d.version, d.text, d.final_text, d.offer,"
+    " d.rationale, d.policy_report, d.created_at, d.expires_at, d.decided_at, d.decision_reason"
+)
+
+
+def _encode_cursor(created_at: datetime, draft_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([created_at.isoformat(), draft_id]).encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        ts, did = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return datetime.fromisoformat(ts), str(UUID(did))
+    except (ValueError, TypeError) as exc:
+        raise ApiError(
+            422,
+            "validation_error",
+            "the request is invalid",
+            {"fields": [{"field": "cursor", "message": "malformed cursor", "type": "value_error"}]},
+        ) from exc
+
+
+@router.get("/inbox", response_model=InboxPage)
+async def inbox(
+    who: CurrentPrincipal,
+    status: Annotated[list[DraftStatus] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> Any:
+    """Drafts awaiting review (pending_review and blocked by default), oldest first, with fan context."""
+    statuses = [s.value for s in (status or list(DECIDABLE))]
+    after = _decode_cursor(cursor) if cursor else None
+    async with db.pool().connection() as conn:
+        cur = await conn.execute(
+            f"SELECT {_DRAFT_COLS}, f.platform_fan_id, f.display_name, f.subscription_status,"
+            " (SELECT coalesce(sum(amount_cents), 0) FROM transactions t WHERE t.creator_id = d.creator_id"
+            "   AND t.fan_id = d.fan_id) AS spent"
+            " FROM drafts d JOIN fans f ON f.creator_id = d.creator_id AND f.id = d.fan_id"
+            " WHERE d.creator_id = %s AND d.status = ANY(%s)"
+            " AND (%s::timestamptz IS NULL OR (d.created_at, d.id) > (%s::timestamptz, %s::uuid))"
+            " ORDER BY d.created_at, d.id LIMIT %s",
+            [
+                who.creator_id,
+                statuses,
+                after[0] if after else None,
+                after[0] if after else None,
+                after[1] if after else None,
+                limit + 1,
+            ],
+        )
+        rows = await cur.fetchall()
+        items = []
+        for r in rows[:limit]:
+            mc = await conn.execute(
+                "SELECT direction, text, sent_at FROM messages WHERE creator_id = %s AND fan_id = %s"
+                " ORDER BY sent_at DESC, id DESC LIMIT 5",
+                [who.creator_id, r["fan_id"]],
+            )
+            last = [dict(m) for m in reversed(await mc.fetchall())]
+            fan = FanContext(
+                id=r["fan_id"],
+                platform_fan_id=r["platform_fan_id"],
+                display_name=r["display_name"],
+                subscription_status=r["subscription_status"],
+                total_spent_cents=int(r["spent"]),
+                last_messages=last,
+            )
+            items.append(InboxItem(fan=fan, **{k: r[k] for k in DraftOut.model_fields}))
+    nxt = _encode_cursor(rows[limit - 1]["created_at"], rows[limit - 1]["id"]) if len(rows) > limit else None
+    return InboxPage(items=items, next_cursor=nxt)
+
+
+async def _load_draft(creator_id: str, draft_id: UUID) -> dict[str, Any]:
+    async with db.pool().connection() as conn:
+        cur = await conn.execute(
+            f"SELECT {_DRAFT_COLS}, d.workflow_id FROM drafts d WHERE d.creator_id = %s AND d.id = %s",
+            [creator_id, draft_id],
+        )
+        row = await cur.fetchone()
+    if row is None:
+        raise ApiError(404, "not_found", "no such draft")
+    return dict(row)
+
+
+@router.get("/drafts/{draft_id}", response_model=DraftOut)
+async def get_draft(draft_id: UUID, who: CurrentPrincipal) -> Any:
+    row = await _load_draft(who.creator_id, draft_id)
+    return DraftOut(**{k: row[k] for k in DraftOut.model_fields})
+
+
+async def _decide(rt: Runtime, creator_id: str, draft_id: UUID, decision: Decision) -> DraftOut:
+    row = await _load_draft(creator_id, draft_id)
+    if row["status"] not in DECIDABLE:
+        raise ApiError(409, "already_decided", f"the draft is {row['status']}", {"status": row["status"]})
+    handle = rt.temporal.get_workflow_handle(row["workflow_id"])
+    try:
+        await handle.execute_update("decide", decision, result_type=DecisionResult)
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        if isinstance(cause, ApplicationError):
+            details = cause.details[0] if cause.details else None
+            raise ApiError(409, cause.type or "conflict", cause.message, details) from exc
+        raise ApiError(409, "conflict", str(cause)) from exc
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise ApiError(
+                409, "not_pending", "the draft's conversation is no longer waiting for a decision"
+            ) from exc
+        raise ApiError(503, "workflow_unavailable", "the workflow service is unreachable; retry") from exc
+    fresh = await _load_draft(creator_id, draft_id)
+    return DraftOut(**{k: fresh[k] for k in DraftOut.model_fields})
+
+
+@router.post("/drafts/{draft_id}/approve", response_model=DraftOut, responses={404: {}, 409: {}, 422: {}})
+async def approve(
+    draft_id: UUID, body: ApproveIn, who: CurrentPrincipal, rt: Annotated[Runtime, Depends(runtime)]
+) -> Any:
+    who.require(Role.CHATTER)
+    return await _decide(
+        rt,
+        who.creator_id,
+        draft_id,
+        Decision(
+            draft_id=str(draft_id),
+            version=body.version,
+            action="approve",
+            actor=who.member_id,
+            text=body.text,
+        ),
+    )
+
+
+@router.post("/drafts/{draft_id}/reject", response_model=DraftOut, responses={404: {}, 409: {}, 422: {}})
+async def reject(
+    draft_id: UUID, body: RejectIn, who: CurrentPrincipal, rt: Annotated[Runtime, Depends(runtime)]
+) -> Any:
+    who.require(Role.CHATTER)
+    return await _decide(
+        rt,
+        who.creator_id,
+        draft_id,
+        Decision(
+            draft_id=str(draft_id),
+            version=body.version,
+            action="reject",
+            actor=who.member_id,
+            reason=body.reason,
+        ),
+    )

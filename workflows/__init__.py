@@ -1,0 +1,1 @@
+"""Temporal workflows, their activities and the worker entry point."""

@@ -1,0 +1,395 @@
+"""Activities: every durable effect of a conversation (drafts, decisions, delivery) happens here.
+
+Each activity is idempotent: a retry after a crash finds the effect already made and does nothing new.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from psycopg.types.json import Jsonb
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from connectors.webhook import post_signed
+from core import db
+from core.journal import append_audit, record_action
+from core.settings import get_settings
+from core.types import DECIDABLE, DraftStatus, Route
+from policies.scoped import check_draft_for_creator
+from workflows.types import (
+    APPLY_DECISION,
+    EXPIRE_DRAFT,
+    SAVE_OUTCOME,
+    SEND_DRAFT,
+    SUPERSEDE_DRAFT,
+    ApplyDecisionInput,
+    ApplyDecisionResult,
+    DraftRef,
+    SaveOutcomeInput,
+    SaveOutcomeResult,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _batch_key(inp: SaveOutcomeInput) -> str:
+    return f"batch:{inp.fan_id}:{min(inp.event_ids)}-{max(inp.event_ids)}"
+
+
+@activity.defn(name=SAVE_OUTCOME)
+async def save_outcome(inp: SaveOutcomeInput) -> SaveOutcomeResult:
+    """Persist what the supervisor graph decided, in one transaction."""
+    st: dict[str, Any] = inp.graph_state
+    route = st.get("route", Route.IGNORE)
+    key = _batch_key(inp)
+    c, f = inp.creator_id, inp.fan_id
+    async with db.pool().connection() as conn, conn.transaction():
+        await conn.execute(
+            "UPDATE events SET processed_at = coalesce(processed_at, now())"
+            " WHERE creator_id = %s AND fan_id = %s AND id = ANY(%s)",
+            [c, f, inp.event_ids],
+        )
+        await record_action(
+            conn,
+            creator_id=c,
+            fan_id=f,
+            kind="routed",
+            dedupe_key=f"routed:{key}",
+            summary=f"routed to {route}: {st.get('route_reason', '')}",
+            details={
+                "route": route,
+                "reason": st.get("route_reason"),
+                "event_ids": inp.event_ids,
+                "inbound": st.get("inbound") or {},
+            },
+        )
+        if st.get("opt_out"):
+            await conn.execute(
+                "UPDATE fans SET opted_out_at = coalesce(opted_out_at, now())"
+                " WHERE creator_id = %s AND id = %s",
+                [c, f],
+            )
+            await record_action(
+                conn,
+                creator_id=c,
+                fan_id=f,
+                kind="opt_out",
+                dedupe_key=f"opt_out:{key}",
+                summary="the fan opted out: automated drafting is frozen",
+            )
+            await append_audit(conn, creator_id=c, actor="system", action="fan.opt_out", subject=f)
+        if route == Route.HANDOFF:
+            await conn.execute(
+                "UPDATE fans SET handoff_at = coalesce(handoff_at, now()), handoff_reason = %s"
+                " WHERE creator_id = %s AND id = %s",
+                [st.get("route_reason"), c, f],
+            )
+            await record_action(
+                conn,
+                creator_id=c,
+                fan_id=f,
+                kind="handoff",
+                dedupe_key=f"handoff:{key}",
+                summary=f"a human is needed: {st.get('route_reason')}",
+                details={"reason": st.get("route_reason")},
+            )
+            await append_audit(
+                conn,
+                creator_id=c,
+                actor="system",
+                action="fan.handoff",
+                subject=f,
+                details={"reason": st.get("route_reason")},
+            )
+        if route != Route.REPLY:
+            return SaveOutcomeResult(draft_id=None, version=0, status=None)
+        draft = st.get("draft")
+        if not draft:
+            await record_action(
+                conn,
+                creator_id=c,
+                fan_id=f,
+                kind="draft_failed",
+                dedupe_key=f"draft_failed:{key}",
+                summary="the DM agent could not produce a valid draft",
+                details={"failure": st.get("failure")},
+            )
+            return SaveOutcomeResult(draft_id=None, version=0, status=None)
+        policy = st.get("policy") or {
+            "outcome": "block",
+            "findings": [],
+            "rules_checked": [],
+            "error": "no policy report",
+        }
+        status = DraftStatus.PENDING_REVIEW if policy.get("outcome") == "pass" else DraftStatus.BLOCKED
+        cur = await conn.execute(
+            "INSERT INTO drafts (creator_id, fan_id, source_key, workflow_id, status, text, offer, rationale,"
+            " policy_report, event_ids, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, to_timestamp(%s))"
+            " ON CONFLICT (creator_id, source_key) DO NOTHING RETURNING id::text AS id, version, status",
+            [
+                c,
+                f,
+                key,
+                inp.workflow_id,
+                status,
+                draft["text"],
+                Jsonb(draft.get("offer")) if draft.get("offer") else None,
+                draft.get("rationale", ""),
+                Jsonb(policy),
+                inp.event_ids,
+                inp.expires_at,
+            ],
+        )
+        row = await cur.fetchone()
+        if row is None:  # a retry: the draft exists already
+            cur = await conn.execute(
+                "SELECT id::text AS id, version, status FROM drafts WHERE creator_id = %s AND source_key = %s",
+                [c, key],
+            )
+            row = await cur.fetchone()
+            assert row is not None
+            return SaveOutcomeResult(draft_id=row["id"], version=row["version"], status=row["status"])
+        kind = "drafted" if status == DraftStatus.PENDING_REVIEW else "blocked"
+        reasons = "; ".join(x["reason"] for x in policy.get("findings", []))
+        await record_action(
+            conn,
+            creator_id=c,
+            fan_id=f,
+            draft_id=row["id"],
+            kind=kind,
+            dedupe_key=f"{kind}:{key}",
+            summary="draft ready for review" if kind == "drafted" else f"draft blocked: {reasons}",
+            details={"policy": policy, "attempts": draft.get("attempts")},
+        )
+        return SaveOutcomeResult(draft_id=row["id"], version=row["version"], status=row["status"])
+
+
+async def _close_draft(ref: DraftRef, status: DraftStatus, kind: str, summary: str) -> bool:
+    async with db.pool().connection() as conn, conn.transaction():
+        cur = await conn.execute(
+            "UPDATE drafts SET status = %s, version = version + 1, updated_at = now(), decision_reason = %s"
+            " WHERE creator_id = %s AND id = %s AND status = ANY(%s) RETURNING id",
+            [status, ref.reason or None, ref.creator_id, ref.draft_id, list(DECIDABLE)],
+        )
+        changed = await cur.fetchone() is not None
+        if changed:
+            await record_action(
+                conn,
+                creator_id=ref.creator_id,
+                fan_id=ref.fan_id,
+                draft_id=ref.draft_id,
+                kind=kind,
+                summary=summary,
+                dedupe_key=f"{kind}:{ref.draft_id}",
+                details={"reason": ref.reason},
+            )
+            await append_audit(
+                conn,
+                creator_id=ref.creator_id,
+                actor="system",
+                action=f"draft.{kind}",
+                subject=ref.draft_id,
+                details={"reason": ref.reason},
+            )
+        return changed
+
+
+@activity.defn(name=SUPERSEDE_DRAFT)
+async def supersede_draft(ref: DraftRef) -> bool:
+    return await _close_draft(
+        ref, DraftStatus.SUPERSEDED, "superseded", "a newer fan message superseded the draft"
+    )
+
+
+@activity.defn(name=EXPIRE_DRAFT)
+async def expire_draft(ref: DraftRef) -> bool:
+    changed = await _close_draft(
+        ref, DraftStatus.EXPIRED, "expired", "nobody decided in time: the draft expired"
+    )
+    if changed:
+        async with db.pool().connection() as conn, conn.transaction():
+            await record_action(
+                conn,
+                creator_id=ref.creator_id,
+                fan_id=ref.fan_id,
+                draft_id=ref.draft_id,
+                kind="escalated",
+                dedupe_key=f"escalated:{ref.draft_id}",
+                summary="an expired draft needs a human to answer this fan",
+            )
+    return changed
+
+
+@activity.defn(name=APPLY_DECISION)
+async def apply_decision(req: ApplyDecisionInput) -> ApplyDecisionResult:
+    """Record a human decision. Conditional on the version, so a stale or repeated decision changes nothing."""
+    creator_id, fan_id, inp = req.creator_id, req.fan_id, req.decision
+    policy: dict[str, Any] | None = None
+    if inp.action == "approve" and inp.text is not None:
+        async with db.pool().connection() as conn:
+            cur = await conn.execute(
+                "SELECT offer FROM drafts WHERE creator_id = %s AND id = %s", [creator_id, inp.draft_id]
+            )
+            row = await cur.fetchone()
+        offer = row["offer"] if row else None
+        report = await check_draft_for_creator(creator_id, inp.text, offer)
+        policy = report.to_json()
+        if report.outcome != "pass":
+            return ApplyDecisionResult(
+                ok=False,
+                status="",
+                version=inp.version,
+                error_code="policy_blocked",
+                message="the edited text breaks policy",
+                policy=policy,
+            )
+    new_status = DraftStatus.APPROVED if inp.action == "approve" else DraftStatus.REJECTED
+    async with db.pool().connection() as conn, conn.transaction():
+        cur = await conn.execute(
+            "UPDATE drafts SET status = %s, version = version + 1, updated_at = now(), decided_at = now(),"
+            " decided_by = %s, decision_reason = %s, final_text = CASE WHEN %s THEN coalesce(%s, text) END,"
+            " policy_report = CASE WHEN %s::jsonb IS NULL THEN policy_report ELSE %s::jsonb END"
+            " WHERE creator_id = %s AND id = %s AND version = %s AND status = ANY(%s)"
+            " RETURNING status, version",
+            [
+                new_status,
+                inp.actor,
+                inp.reason,
+                inp.action == "approve",
+                inp.text,
+                Jsonb(policy) if policy else None,
+                Jsonb(policy) if policy else None,
+                creator_id,
+                inp.draft_id,
+                inp.version,
+                list(DECIDABLE),
+            ],
+        )
+        row = await cur.fetchone()
+        if row is None:
+            return ApplyDecisionResult(
+                ok=False,
+                status="",
+                version=inp.version,
+                error_code="conflict",
+                message="the draft changed or was already decided",
+            )
+        kind = "approved" if new_status == DraftStatus.APPROVED else "rejected"
+        summary = f"draft {kind}" + (" with edits" if inp.text is not None else "")
+        if inp.reason:
+            summary += f": {inp.reason}"
+        await record_action(
+            conn,
+            creator_id=creator_id,
+            fan_id=fan_id,
+            draft_id=inp.draft_id,
+            kind=kind,
+            summary=summary,
+            dedupe_key=f"{kind}:{inp.draft_id}",
+            details={"actor": inp.actor, "edited": inp.text is not None},
+        )
+        await append_audit(
+            conn,
+            creator_id=creator_id,
+            actor=inp.actor,
+            action=f"draft.{kind}",
+            subject=inp.draft_id,
+            details={"edited": inp.text is not None, "reason": inp.reason},
+        )
+    return ApplyDecisionResult(ok=True, status=row["status"], version=row["version"])
+
+
+@activity.defn(name=SEND_DRAFT)
+async def send_draft(ref: DraftRef) -> str:
+    """Deliver an approved draft. The draft id is the idempotency key: one outbox row, one message, ever."""
+    async with db.pool().connection() as conn, conn.transaction():
+        cur = await conn.execute(
+            "SELECT d.status, d.decided_by, coalesce(d.final_text, d.text) AS body, d.offer, f.platform,"
+            " f.platform_fan_id FROM drafts d JOIN fans f ON f.creator_id = d.creator_id AND f.id = d.fan_id"
+            " WHERE d.creator_id = %s AND d.id = %s FOR UPDATE OF d",
+            [ref.creator_id, ref.draft_id],
+        )
+        d = await cur.fetchone()
+        # The invariant: nothing leaves without a human approval recorded on the draft.
+        if (
+            d is None
+            or d["status"] not in (DraftStatus.APPROVED, DraftStatus.SENT)
+            or d["decided_by"] is None
+        ):
+            raise ApplicationError(
+                f"draft {ref.draft_id} has no recorded approval; refusing to send",
+                type="NotApproved",
+                non_retryable=True,
+            )
+        if d["status"] == DraftStatus.APPROVED:
+            payload = {
+                "draft_id": ref.draft_id,
+                "creator_id": ref.creator_id,
+                "platform": d["platform"],
+                "platform_fan_id": d["platform_fan_id"],
+                "text": d["body"],
+                "offer": d["offer"],
+            }
+            await conn.execute(
+                "INSERT INTO outbox (creator_id, draft_id, fan_id, platform, payload) VALUES (%s, %s, %s, %s, %s)"
+                " ON CONFLICT (draft_id) DO NOTHING",
+                [ref.creator_id, ref.draft_id, ref.fan_id, d["platform"], Jsonb(payload)],
+            )
+            await conn.execute(
+                "INSERT INTO messages (creator_id, fan_id, direction, text, draft_id, sent_at)"
+                " VALUES (%s, %s, 'out', %s, %s, now()) ON CONFLICT (draft_id) DO NOTHING",
+                [ref.creator_id, ref.fan_id, d["body"], ref.draft_id],
+            )
+            await conn.execute(
+                "UPDATE drafts SET status = 'sent', updated_at = now() WHERE id = %s", [ref.draft_id]
+            )
+            await record_action(
+                conn,
+                creator_id=ref.creator_id,
+                fan_id=ref.fan_id,
+                draft_id=ref.draft_id,
+                kind="sent",
+                summary="approved message handed to the delivery connector",
+                dedupe_key=f"sent:{ref.draft_id}",
+            )
+            await append_audit(
+                conn, creator_id=ref.creator_id, actor="system", action="draft.sent", subject=ref.draft_id
+            )
+        cur = await conn.execute("SELECT status, payload FROM outbox WHERE draft_id = %s", [ref.draft_id])
+        box = await cur.fetchone()
+        assert box is not None
+    settings = get_settings()
+    if box["status"] == "delivered" or not settings.webhook_url:
+        return ref.draft_id  # no webhook: the outbox row is the hand-off to the platform adapter
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    try:
+        await post_signed(
+            settings.webhook_url, secret, box["payload"], ref.draft_id, settings.webhook_timeout_s
+        )
+    except Exception as exc:
+        async with db.pool().connection() as conn, conn.transaction():
+            await conn.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = %s WHERE draft_id = %s",
+                [str(exc)[:500], ref.draft_id],
+            )
+        raise
+    async with db.pool().connection() as conn, conn.transaction():
+        await conn.execute(
+            "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = %s, last_error = NULL"
+            " WHERE draft_id = %s",
+            [datetime.now(UTC), ref.draft_id],
+        )
+    return ref.draft_id
+
+
+ALL_ACTIVITIES: list[Callable[..., Any]] = [
+    save_outcome,
+    supersede_draft,
+    expire_draft,
+    apply_decision,
+    send_draft,
+]

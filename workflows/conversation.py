@@ -1,0 +1,260 @@
+"""ConversationWorkflow: one per fan. Serialises that fan's events, drafts, decisions and sends.
+
+Lean on purpose: this module imports only temporalio and its own dataclasses; activities are called
+by name and LangGraph runs through the temporalio-langgraph plugin.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from temporalio.langgraph import graph as temporal_graph
+
+    from workflows.types import (
+        APPLY_DECISION,
+        EXPIRE_DRAFT,
+        SAVE_OUTCOME,
+        SEND_DRAFT,
+        SUPERSEDE_DRAFT,
+        SUPERVISOR_GRAPH,
+        ApplyDecisionInput,
+        ApplyDecisionResult,
+        ConversationInput,
+        Decision,
+        DecisionResult,
+        DraftRef,
+        PendingDraft,
+        SaveOutcomeInput,
+        SaveOutcomeResult,
+    )
+
+DB_TIMEOUT = timedelta(seconds=30)
+DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+# Delivery retries with backoff for up to a day; the idempotency key makes every retry safe.
+SEND_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
+    non_retryable_error_types=["NotApproved"],
+)
+HISTORY_LIMIT = 2000
+MAX_DEBOUNCE_ROUNDS = 10
+
+
+@workflow.defn
+class ConversationWorkflow:
+    @workflow.init
+    def __init__(self, inp: ConversationInput) -> None:
+        self.inp = inp
+        self.queue: list[int] = list(inp.queued_event_ids)
+        self.seen: set[int] = set(self.queue)
+        self.pending: PendingDraft | None = inp.pending
+        self.to_send: list[str] = list(inp.approved_unsent)
+        self.deciding = False
+
+    # --- messages in ----------------------------------------------------------------------------
+
+    @workflow.signal
+    def new_events(self, event_ids: list[int]) -> None:
+        for eid in event_ids:
+            if eid not in self.seen:
+                self.seen.add(eid)
+                self.queue.append(eid)
+
+    @workflow.query
+    def pending_draft(self) -> PendingDraft | None:
+        return self.pending
+
+    @workflow.update
+    async def decide(self, decision: Decision) -> DecisionResult:
+        self.deciding = True
+        try:
+            res = await workflow.execute_activity(
+                APPLY_DECISION,
+                ApplyDecisionInput(self.inp.creator_id, self.inp.fan_id, decision),
+                result_type=ApplyDecisionResult,
+                start_to_close_timeout=DB_TIMEOUT,
+                retry_policy=DB_RETRY,
+            )
+        finally:
+            self.deciding = False
+        if not res.ok:
+            raise ApplicationError(
+                res.message,
+                {"code": res.error_code, "policy": res.policy},
+                type=res.error_code or "conflict",
+                non_retryable=True,
+            )
+        if res.status == "approved":
+            self.to_send.append(decision.draft_id)
+        if self.pending is not None and self.pending.draft_id == decision.draft_id:
+            self.pending = None
+        return DecisionResult(draft_id=decision.draft_id, status=res.status, version=res.version)
+
+    @decide.validator
+    def _validate_decision(self, decision: Decision) -> None:
+        p = self.pending
+        if self.deciding:
+            raise ApplicationError("another decision on this conversation is in progress", type="conflict")
+        if p is None or p.draft_id != decision.draft_id:
+            raise ApplicationError("this draft is not awaiting a decision", type="not_pending")
+        if p.version != decision.version:
+            raise ApplicationError(
+                f"stale version {decision.version}; the draft is at version {p.version}", type="stale_version"
+            )
+        if decision.action not in ("approve", "reject"):
+            raise ApplicationError(f"unknown action {decision.action!r}", type="bad_action")
+        if decision.action == "approve" and p.status == "blocked" and not decision.text:
+            raise ApplicationError(
+                "a blocked draft can only be approved with an edit that passes policy",
+                type="blocked_requires_edit",
+            )
+
+    # --- the loop -------------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, inp: ConversationInput) -> str:
+        while True:
+            await self._send_approved()
+            if self.pending is None and not self.queue:
+                try:
+                    await workflow.wait_condition(
+                        lambda: bool(self.queue) or bool(self.to_send),
+                        timeout=timedelta(seconds=inp.idle_close_s),
+                    )
+                except TimeoutError:
+                    break
+                continue
+            if self.queue and not self.deciding:
+                await self._handle_batch()
+            elif self.pending is not None:
+                await self._await_decision()
+            else:
+                await workflow.wait_condition(lambda: not self.deciding)
+            if self._history_too_long():
+                await workflow.wait_condition(lambda: not self.deciding and workflow.all_handlers_finished())
+                workflow.continue_as_new(self._carry())
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._send_approved()
+        return "idle"
+
+    async def _handle_batch(self) -> None:
+        await self._debounce()
+        batch, self.queue = self.queue, []
+        if self.pending is not None:
+            await workflow.execute_activity(
+                SUPERSEDE_DRAFT,
+                DraftRef(
+                    self.inp.creator_id, self.inp.fan_id, self.pending.draft_id, "a newer fan message arrived"
+                ),
+                start_to_close_timeout=DB_TIMEOUT,
+                retry_policy=DB_RETRY,
+            )
+            self.pending = None
+        app = temporal_graph(SUPERVISOR_GRAPH).compile()
+        state: dict[str, Any] = await app.ainvoke(
+            {"creator_id": self.inp.creator_id, "fan_id": self.inp.fan_id, "event_ids": batch}
+        )
+        expires_at = workflow.now().timestamp() + self.inp.draft_timeout_s
+        saved = await workflow.execute_activity(
+            SAVE_OUTCOME,
+            SaveOutcomeInput(
+                self.inp.creator_id,
+                self.inp.fan_id,
+                workflow.info().workflow_id,
+                batch,
+                _plain(state),
+                expires_at,
+            ),
+            result_type=SaveOutcomeResult,
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+        )
+        if saved.draft_id and saved.status in ("pending_review", "blocked"):
+            self.pending = PendingDraft(saved.draft_id, saved.version, saved.status, expires_at)
+
+    async def _debounce(self) -> None:
+        """Bursts of fan messages become one batch: wait until the fan pauses (bounded)."""
+        if self.inp.debounce_s <= 0:
+            return
+        for _ in range(MAX_DEBOUNCE_ROUNDS):
+            seen = len(self.queue)
+            try:
+                await workflow.wait_condition(
+                    functools.partial(self._grew_past, seen), timeout=timedelta(seconds=self.inp.debounce_s)
+                )
+            except TimeoutError:
+                return
+
+    def _grew_past(self, seen: int) -> bool:
+        return len(self.queue) > seen
+
+    async def _await_decision(self) -> None:
+        p = self.pending
+        assert p is not None
+        remaining = p.expires_at - workflow.now().timestamp()
+        try:
+            if remaining <= 0:
+                raise TimeoutError
+            await workflow.wait_condition(
+                lambda: (
+                    self.pending is not p or (bool(self.queue) and not self.deciding) or bool(self.to_send)
+                ),
+                timeout=timedelta(seconds=remaining),
+            )
+        except TimeoutError:
+            if self.deciding:
+                return
+            await workflow.execute_activity(
+                EXPIRE_DRAFT,
+                DraftRef(self.inp.creator_id, self.inp.fan_id, p.draft_id, "decision timeout"),
+                start_to_close_timeout=DB_TIMEOUT,
+                retry_policy=DB_RETRY,
+            )
+            self.pending = None
+
+    async def _send_approved(self) -> None:
+        while self.to_send:
+            draft_id = self.to_send[0]
+            try:
+                await workflow.execute_activity(
+                    SEND_DRAFT,
+                    DraftRef(self.inp.creator_id, self.inp.fan_id, draft_id),
+                    start_to_close_timeout=timedelta(seconds=60),
+                    schedule_to_close_timeout=timedelta(days=1),
+                    retry_policy=SEND_RETRY,
+                )
+            except ActivityError as err:
+                workflow.logger.error("delivery of draft %s failed for good: %s", draft_id, err.cause)
+            self.to_send.pop(0)
+
+    def _history_too_long(self) -> bool:
+        info = workflow.info()
+        return info.is_continue_as_new_suggested() or info.get_current_history_length() > HISTORY_LIMIT
+
+    def _carry(self) -> ConversationInput:
+        return ConversationInput(
+            creator_id=self.inp.creator_id,
+            fan_id=self.inp.fan_id,
+            draft_timeout_s=self.inp.draft_timeout_s,
+            debounce_s=self.inp.debounce_s,
+            idle_close_s=self.inp.idle_close_s,
+            queued_event_ids=list(self.queue),
+            pending=self.pending,
+            approved_unsent=list(self.to_send),
+        )
+
+
+def _plain(state: dict[str, Any]) -> dict[str, Any]:
+    """Graph state as plain JSON values (enums become their string values)."""
+    return {k: (str(v) if hasattr(v, "value") else v) for k, v in state.items()}
+
+
+__all__ = ["ConversationWorkflow"]

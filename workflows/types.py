@@ -1,0 +1,95 @@
+"""Typed workflow and activity I/O. Imported by the workflow sandbox: standard library only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SUPERVISOR_GRAPH = "supervisor"
+
+# Activity names, so the workflow module never imports the activities' heavy dependencies.
+SAVE_OUTCOME = "save_outcome"
+SUPERSEDE_DRAFT = "supersede_draft"
+EXPIRE_DRAFT = "expire_draft"
+APPLY_DECISION = "apply_decision"
+SEND_DRAFT = "send_draft"
+
+
+@dataclass
+class PendingDraft:
+    draft_id: str
+    version: int
+    status: str  # pending_review | blocked
+    expires_at: float  # epoch seconds
+
+
+@dataclass
+class ConversationInput:
+    creator_id: str
+    fan_id: str
+    draft_timeout_s: float = 24 * 3600
+    debounce_s: float = 3.0
+    idle_close_s: float = 600.0
+    # Carried across continue-as-new:
+    queued_event_ids: list[int] = field(default_factory=list)
+    pending: PendingDraft | None = None
+    approved_unsent: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Decision:
+    draft_id: str
+    version: int
+    action: str  # approve | reject
+    actor: str
+    text: str | None = None
+    reason: str | None = None
+
+
+@dataclass
+class DecisionResult:
+    draft_id: str
+    status: str
+    version: int
+
+
+@dataclass
+class SaveOutcomeInput:
+    creator_id: str
+    fan_id: str
+    workflow_id: str
+    event_ids: list[int]
+    graph_state: dict[str, Any]
+    expires_at: float
+
+
+@dataclass
+class SaveOutcomeResult:
+    draft_id: str | None
+    version: int
+    status: str | None
+
+
+@dataclass
+class DraftRef:
+    creator_id: str
+    fan_id: str
+    draft_id: str
+    reason: str = ""
+
+
+@dataclass
+class ApplyDecisionInput:
+    creator_id: str
+    fan_id: str
+    decision: Decision
+
+
+@dataclass
+class ApplyDecisionResult:
+    ok: bool
+    status: str
+    version: int
+    error_code: str | None = None
+    message: str = ""
+    policy: dict[str, Any] | None = None

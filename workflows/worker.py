@@ -1,0 +1,22 @@
+"""The worker: ConversationWorkflow, its activities and the supervisor graph on one task queue."""
+
+from __future__ import annotations
+
+from temporalio.client import Client
+from temporalio.langgraph import LangGraphPlugin
+from temporalio.worker import Worker
+
+from agents.supervisor import build_supervisor_graph
+from workflows.activities import ALL_ACTIVITIES
+from workflows.conversation import ConversationWorkflow
+from workflows.types import SUPERVISOR_GRAPH
+
+
+def build_worker(client: Client, task_queue: str) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[ConversationWorkflow],
+        activities=ALL_ACTIVITIES,
+        plugins=[LangGraphPlugin(graphs={SUPERVISOR_GRAPH: build_supervisor_graph()})],
+    )
