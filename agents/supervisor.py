@@ -131,11 +131,11 @@ async def outbound_policy(state: ConversationState) -> dict[str, Any]:
     return {"policy": report.to_json()}
 
 
-def _after_supervisor(state: ConversationState) -> str:
+async def _after_supervisor(state: ConversationState) -> str:
     return "dm_agent" if state.get("route") == Route.REPLY else END
 
 
-def _after_dm(state: ConversationState) -> str:
+async def _after_dm(state: ConversationState) -> str:
     return "outbound_policy" if state.get("draft") else END
 
 

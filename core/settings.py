@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr
@@ -42,7 +41,7 @@ class Settings(BaseSettings):
     azure_openai_api_key: SecretStr | None = Field(None, validation_alias="AZURE_OPENAI_API_KEY")
     azure_openai_deployment: str | None = Field(None, validation_alias="AZURE_OPENAI_DEPLOYMENT")
     openai_api_version: str = Field("2024-10-21", validation_alias="OPENAI_API_VERSION")
-    llm_max_tokens: int = Field(200, ge=16, validation_alias="LLM_MAX_TOKENS")
+    llm_max_tokens: int = Field(256, ge=16, validation_alias="LLM_MAX_TOKENS")
     llm_temperature: float = Field(0.7, ge=0, le=2, validation_alias="LLM_TEMPERATURE")
     llm_timeout_s: float = Field(120.0, gt=0, validation_alias="LLM_TIMEOUT_S")
     llm_attempts: int = Field(3, ge=1, le=10, validation_alias="LLM_ATTEMPTS")
@@ -75,6 +74,18 @@ class Settings(BaseSettings):
         return f"http://127.0.0.1:{self.local_llm_port}/v1"
 
 
-@lru_cache(maxsize=1)
+_current: Settings | None = None
+
+
 def get_settings() -> Settings:
-    return Settings()
+    """The process's settings: read from the environment once, or what `configure` installed."""
+    global _current
+    if _current is None:
+        _current = Settings()
+    return _current
+
+
+def configure(settings: Settings | None) -> None:
+    """Install settings for this process (e.g. after `huntaze up` started embedded services)."""
+    global _current
+    _current = settings

@@ -1,0 +1,198 @@
+"""`huntaze demo`: embedded services, seeded business, a replayed stream of fan events, drafts,
+one approval through the API, a send, and a summary whose last line is JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+from typing import Any
+
+import httpx
+import psycopg
+
+from api.auth import issue_key
+from cli.runtime import serve
+from cli.seed import seed_business
+from cli.services import embedded_services
+from core import db
+from core.migrate import migrate
+from core.settings import Settings
+
+DEMO_SEED = 42
+# (seeded fan index, kind, text or amount): ordinary chat, upsell interest, thanks, a policy bait,
+# a possible minor (hand-off, no draft), an opt-out, and a message that needs no answer.
+STREAM: list[tuple[int, str, str | int | None]] = [
+    (1, "message", "hey! just got home from work, how's your day going?"),
+    (2, "message", "do you have any new sets this week? i loved the beach one"),
+    (3, "tip", 1500),
+    (4, "message", "can i just pay you on cashapp instead? its easier for me"),
+    (5, "message", "i'm 16 is that ok"),
+    (6, "message", "stop"),
+    (7, "message", "lol"),
+    (8, "subscription_renewed", 999),
+]
+
+
+def _ensure_business(url: str, fans: int) -> tuple[str, str]:
+    """Seed the demo creator once; on later runs issue a fresh key for its owner."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT id::text FROM creators WHERE handle = %s", [f"demo-{DEMO_SEED}"]
+        ).fetchone()
+    if row is None:
+        res = seed_business(url, fans=fans, days=180, seed=DEMO_SEED)
+        print(f"seeded {res.fans} fans, {res.messages} messages, {res.transactions} transactions")
+        return res.creator_id, res.api_key
+
+    async def _key() -> str:
+        async with await psycopg.AsyncConnection.connect(url) as conn, conn.transaction():
+            cur = await conn.execute(
+                "SELECT id::text FROM members WHERE creator_id = %s AND role = 'owner' LIMIT 1", [row[0]]
+            )
+            member = await cur.fetchone()
+            assert member is not None
+            return await issue_key(conn, row[0], member[0])
+
+    return row[0], asyncio.run(_key())
+
+
+async def _scalar(sql: str, params: list[Any]) -> Any:
+    async with db.pool().connection() as conn:
+        cur = await conn.execute(sql, params)
+        row = await cur.fetchone()
+    return next(iter(row.values())) if row else None
+
+
+async def _wait(predicate_sql: str, params: list[Any], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if await _scalar(predicate_sql, params):
+            return True
+        await asyncio.sleep(0.5)
+    return False
+
+
+async def _drive(s: Settings, creator_id: str, key: str, smoke: bool) -> dict[str, Any]:
+    started, stop = asyncio.Event(), asyncio.Event()
+    server = asyncio.create_task(serve(s, started=started, stop=stop))
+    waiter = asyncio.create_task(started.wait())
+    await asyncio.wait([server, waiter], return_when=asyncio.FIRST_COMPLETED)
+    if server.done():
+        server.result()  # re-raise why it could not start
+    run = uuid.uuid4().hex[:8]
+    base = f"http://{s.api_host}:{s.api_port}"
+    headers = {"Authorization": f"Bearer {key}"}
+    event_ids: list[str] = []
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as http:
+        for fan_idx, kind, value in STREAM:
+            body: dict[str, Any] = {
+                "event_id": f"demo-{run}-{fan_idx}",
+                "kind": kind,
+                "fan": {"platform_fan_id": f"fan-{DEMO_SEED}-{fan_idx:05d}"},
+            }
+            if kind == "message":
+                body["text"] = value
+            elif isinstance(value, int):
+                body["amount_cents"] = value
+            for _ in range(10):  # 503 means "stored; retry the same request"
+                r = await http.post("/v1/events", json=body)
+                if r.status_code != 503:
+                    break
+                await asyncio.sleep(1)
+            r.raise_for_status()
+            event_ids.append(body["event_id"])
+            print(f"event {kind:<22} fan {fan_idx}: {r.status_code}")
+        processed = await _wait(
+            "SELECT count(*) = 0 FROM events WHERE creator_id = %s AND platform_event_id = ANY(%s)"
+            " AND processed_at IS NULL",
+            [creator_id, event_ids],
+            timeout_s=600,
+        )
+        if not processed:
+            print("warning: not every event was processed within 10 minutes")
+        draft_filter = (
+            "FROM drafts d WHERE d.creator_id = %s AND EXISTS (SELECT 1 FROM events e WHERE"
+            " e.creator_id = d.creator_id AND e.id = ANY(d.event_ids) AND e.platform_event_id = ANY(%s))"
+        )
+        inbox = (await http.get("/v1/inbox", params={"limit": 200})).json()["items"]
+        mine = {d["id"] for d in inbox} & {
+            r["id"] for r in await _rows(f"SELECT d.id::text AS id {draft_filter}", [creator_id, event_ids])
+        }
+        ours = [d for d in inbox if d["id"] in mine]
+        for d in ours:
+            print(f"draft [{d['status']}] to {d['fan']['display_name']}: {d['text']!r}")
+        pending = [d for d in ours if d["status"] == "pending_review"]
+        approved_id = None
+        if pending:
+            d = pending[0]
+            r = await http.post(f"/v1/drafts/{d['id']}/approve", json={"version": d["version"]})
+            print(f"approved draft {d['id']} as written: {r.status_code}")
+            approved_id = d["id"] if r.status_code == 200 else None
+        if approved_id is None and ours:
+            d = ours[0]
+            edited = (
+                "Thank you so much for being here 💕 I have a new set coming this week, I'll tell you first!"
+            )
+            r = await http.post(
+                f"/v1/drafts/{d['id']}/approve", json={"version": d["version"], "text": edited}
+            )
+            print(
+                f"approved draft {d['id']} with an edit: {r.status_code} {r.text[:200] if r.status_code != 200 else ''}"
+            )
+            approved_id = d["id"] if r.status_code == 200 else None
+        if approved_id:
+            await _wait(
+                "SELECT status = 'sent' FROM drafts WHERE creator_id = %s AND id = %s",
+                [creator_id, approved_id],
+                timeout_s=60,
+            )
+        counts = {
+            st: await _scalar(
+                f"SELECT count(*) {draft_filter} AND d.status = %s", [creator_id, event_ids, st]
+            )
+            for st in ("pending_review", "blocked", "sent")
+        }
+        unapproved = await _scalar(
+            "SELECT (SELECT count(*) FROM messages m JOIN drafts d ON d.id = m.draft_id WHERE m.creator_id = %s"
+            "  AND (d.decided_by IS NULL OR d.decided_at IS NULL OR d.status <> 'sent'))"
+            " + (SELECT count(*) FROM outbox o JOIN drafts d ON d.id = o.draft_id WHERE o.creator_id = %s"
+            "  AND (d.decided_by IS NULL OR d.decided_at IS NULL))",
+            [creator_id, creator_id],
+        )
+    summary = {
+        "events": len(event_ids),
+        "drafts_pending": counts["pending_review"],
+        "drafts_blocked": counts["blocked"],
+        "sent": counts["sent"],
+        "unapproved_sends": unapproved,
+    }
+    print(f"API docs: {base}/docs   Temporal UI: http://127.0.0.1:{s.temporal_ui_port}")
+    print(json.dumps(summary), flush=True)
+    if not smoke:
+        print("serving until Ctrl-C", flush=True)
+        await server
+    else:
+        stop.set()
+        await server
+    await db.close_pool()
+    return summary
+
+
+async def _rows(sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    async with db.pool().connection() as conn:
+        cur = await conn.execute(sql, params)
+        return list(await cur.fetchall())
+
+
+def run_demo(settings: Settings, *, smoke: bool, fans: int) -> dict[str, Any]:
+    with embedded_services(settings) as svc:
+        s = svc.settings.model_copy(update={"debounce_s": min(svc.settings.debounce_s, 1.0)})
+        assert s.database_url
+        migrate(s.database_url)
+        creator_id, key = _ensure_business(s.database_url, fans)
+        with contextlib.suppress(KeyboardInterrupt):
+            return asyncio.run(_drive(s, creator_id, key, smoke))
+    return {"events": 0, "drafts_pending": 0, "drafts_blocked": 0, "sent": 0, "unapproved_sends": 0}

@@ -1,0 +1,144 @@
+"""The `huntaze` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from datetime import date
+
+from pydantic import ValidationError
+
+from cli.services import ServiceError, embedded_services, ensure_model
+from core.settings import Settings
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = [f"  {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise SystemExit("invalid settings:\n" + "\n".join(lines)) from exc
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from cli.runtime import serve
+
+    with embedded_services(_settings()) as svc:
+        s = svc.settings
+        print(f"started: {', '.join(svc.started) or 'nothing (all configured)'}")
+        print(f"API docs:    http://{s.api_host}:{s.api_port}/docs")
+        if "temporal" in svc.started:
+            print(f"Temporal UI: http://127.0.0.1:{s.temporal_ui_port}")
+        print("Ctrl-C stops everything.", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(s, with_api=not args.worker_only))
+    return 0
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    from core.migrate import migrate
+
+    with embedded_services(_settings(), need_llm=False) as svc:
+        assert svc.settings.database_url
+        applied = migrate(svc.settings.database_url)
+        print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from cli.seed import seed_business
+    from core.migrate import migrate
+
+    until = None
+    if args.until:
+        try:
+            until = date.fromisoformat(args.until)
+        except ValueError:
+            raise SystemExit(f"--until: {args.until!r} is not a date (YYYY-MM-DD)") from None
+    with embedded_services(_settings(), need_llm=False) as svc:
+        url = svc.settings.database_url
+        assert url
+        migrate(url)
+        try:
+            res = seed_business(
+                url, fans=args.fans, days=args.days, seed=args.seed, until=until, handle=args.handle
+            )
+        except ValueError as exc:
+            raise SystemExit(f"seed: {exc}") from None
+    print(
+        f"seeded creator {res.handle} ({res.creator_id}): {res.fans} fans, {res.messages} messages, "
+        f"{res.transactions} transactions"
+    )
+    print(f"API key (shown once): {res.api_key}")
+    return 0
+
+
+def cmd_model(_: argparse.Namespace) -> int:
+    print(ensure_model(_settings()))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from cli.demo import run_demo
+
+    summary = run_demo(_settings(), smoke=args.smoke, fans=args.fans)
+    return 0 if summary["unapproved_sends"] == 0 and summary["sent"] >= 1 else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="huntaze", description="Huntaze agents: AI drafts, human approval, then send."
+    )
+    ap.add_argument("-v", "--verbose", action="store_true")
+    sub = ap.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start embedded services (as needed), the worker and the API")
+    up.add_argument("--worker-only", action="store_true", help="run the worker without the API")
+    up.set_defaults(func=cmd_up)
+    dbp = sub.add_parser("db", help="database commands")
+    dbsub = dbp.add_subparsers(dest="db_command", required=True)
+    dbsub.add_parser("migrate", help="apply pending SQL migrations").set_defaults(func=cmd_migrate)
+    sd = sub.add_parser("seed", help="create a synthetic creator business")
+    sd.add_argument("--fans", type=int, default=2000)
+    sd.add_argument("--days", type=int, default=180)
+    sd.add_argument("--seed", type=int, default=42)
+    sd.add_argument("--until", help="last day of history (YYYY-MM-DD; default today)")
+    sd.add_argument("--handle", help="creator handle (default demo-<seed>)")
+    sd.set_defaults(func=cmd_seed)
+    md = sub.add_parser("model", help="local model cache")
+    mdsub = md.add_subparsers(dest="model_command", required=True)
+    mdsub.add_parser("fetch", help="obtain the local GGUF into the model cache").set_defaults(func=cmd_model)
+    dm = sub.add_parser("demo", help="run the whole path end to end on embedded services")
+    dm.add_argument("--smoke", action="store_true", help="exit after the summary instead of serving")
+    dm.add_argument("--fans", type=int, default=300, help="fans in the seeded business")
+    dm.set_defaults(func=cmd_demo)
+    return ap
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    # SIGTERM unwinds like Ctrl-C, so children are stopped and the embedded PostgreSQL shuts down.
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _terminate)
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        rc: int = args.func(args)
+    except ServiceError as exc:
+        print(f"huntaze: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

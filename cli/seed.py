@@ -1,0 +1,256 @@
+"""A synthetic creator business: deterministic for a given seed and end date.
+
+Shape: a creator persona and PPV catalog with price bounds; fans of five archetypes (whales, big
+spenders, regulars, never-spenders, churners); monthly subscriptions with renewals and expiries; PPV
+purchases and tips; messages at each fan's own evening rhythm in their timezone, creator replies.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import psycopg
+
+from api.auth import hash_key, new_key
+
+ARCHETYPES = [  # name, share, ppv per 30 days, tips per 30 days, tip range (cents), msgs per day, renew prob
+    ("whale", 0.02, 6.0, 4.0, (2000, 20000), 0.9, 0.97),
+    ("big_spender", 0.08, 3.0, 1.5, (500, 5000), 0.5, 0.92),
+    ("regular", 0.35, 0.8, 0.3, (300, 2000), 0.25, 0.85),
+    ("never_spender", 0.30, 0.0, 0.0, (0, 0), 0.08, 0.80),
+    ("churner", 0.25, 0.5, 0.1, (300, 1000), 0.2, 0.35),
+]
+TIMEZONES = [
+    ("America/New_York", 30),
+    ("America/Chicago", 15),
+    ("America/Los_Angeles", 20),
+    ("Europe/London", 15),
+    ("Europe/Berlin", 8),
+    ("Australia/Sydney", 7),
+    ("Asia/Manila", 5),
+]
+CATALOG = [
+    ("Sunset beach set", "photo_set", 999),
+    ("Behind the scenes vlog", "video", 1499),
+    ("Red lace collection", "photo_set", 1999),
+    ("Morning routine", "video", 1299),
+    ("Poolside shoot", "photo_set", 1499),
+    ("Cosplay special", "video", 2999),
+    ("Gym session", "video", 999),
+    ("Holiday bundle", "bundle", 3999),
+    ("Voice note pack", "audio", 799),
+    ("Mirror selfies", "photo_set", 599),
+    ("Rainy day in", "video", 1799),
+    ("Birthday special", "bundle", 4999),
+]
+FAN_LINES = [
+    "hey gorgeous how was your day?",
+    "just saw your new post 😍",
+    "what are you up to tonight?",
+    "you look amazing in the last set",
+    "any new videos coming soon?",
+    "had a long day at work lol",
+    "good morning beautiful ☀️",
+    "my dog Max says hi",
+    "just got back from the gym",
+    "thinking about you",
+    "do you have anything special this week?",
+    "loved the last video!!",
+    "how's your weekend going?",
+    "i'm watching the game tonight",
+    "you always make my day better",
+    "what's your favorite food?",
+]
+CREATOR_LINES = [
+    "aww thank you babe 💕",
+    "hey you! just finished a shoot, how are you?",
+    "you're so sweet 🥰",
+    "haha tell me more!",
+    "something special is coming this week 😉",
+    "good morning handsome ☀️",
+]
+SUBSCRIPTION_CENTS = 999
+
+
+@dataclass
+class SeedResult:
+    creator_id: str
+    handle: str
+    api_key: str
+    fans: int
+    messages: int
+    transactions: int
+
+
+def _uuid(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def _local_evening(rng: random.Random, day: date, tz: ZoneInfo, peak: int) -> datetime:
+    hour = min(23, max(0, int(rng.gauss(peak, 2.5))))
+    local = datetime.combine(day, time(hour, rng.randrange(60), rng.randrange(60)), tzinfo=tz)
+    return local.astimezone(UTC)
+
+
+def seed_business(
+    url: str,
+    *,
+    fans: int = 2000,
+    days: int = 180,
+    seed: int = 42,
+    until: date | None = None,
+    handle: str | None = None,
+) -> SeedResult:
+    """Create one creator and its history. Re-running with the same handle is refused (no duplicates)."""
+    if fans < 1 or days < 1:
+        raise ValueError("--fans and --days must be at least 1")
+    rng = random.Random(seed)
+    end = until or datetime.now(UTC).date()
+    start = end - timedelta(days=days)
+    handle = handle or f"demo-{seed}"
+    creator_id = _uuid(rng)
+    member_id = _uuid(rng)
+    catalog_ids = [_uuid(rng) for _ in CATALOG]
+    fan_rows: list[tuple[object, ...]] = []
+    msg_buf, txn_buf = io.StringIO(), io.StringIO()
+    n_msg = n_txn = 0
+    weights = [a[1] for a in ARCHETYPES]
+    tz_names, tz_weights = zip(*TIMEZONES, strict=True)
+    for i in range(fans):
+        name, _, ppv_rate, tip_rate, tip_range, msg_rate, renew_p = rng.choices(ARCHETYPES, weights)[0]
+        fan_id = _uuid(rng)
+        tz_name = rng.choices(tz_names, tz_weights)[0]
+        tz = ZoneInfo(tz_name)
+        peak = rng.choice([19, 20, 21, 22, 23, 13])
+        join = start + timedelta(days=int(rng.random() ** 1.5 * days))
+        # Subscription periods of 30 days; each renewal happens with the archetype's probability.
+        active_until = join + timedelta(days=30)
+        txns: list[tuple[str, int, str | None, datetime]] = [
+            ("subscription", SUBSCRIPTION_CENTS, None, _local_evening(rng, join, tz, peak))
+        ]
+        while active_until <= end and rng.random() < renew_p:
+            txns.append(("renewal", SUBSCRIPTION_CENTS, None, _local_evening(rng, active_until, tz, peak)))
+            active_until += timedelta(days=30)
+        status = "active" if active_until > end else "expired"
+        last_day = min(end, active_until)
+        span = max(1, (last_day - join).days)
+        for _ in range(_poisson(rng, ppv_rate * span / 30)):
+            k = rng.randrange(len(CATALOG))
+            day = join + timedelta(days=rng.randrange(span))
+            txns.append(("ppv", CATALOG[k][2], catalog_ids[k], _local_evening(rng, day, tz, peak)))
+        for _ in range(_poisson(rng, tip_rate * span / 30)):
+            day = join + timedelta(days=rng.randrange(span))
+            txns.append(
+                (
+                    "tip",
+                    rng.randrange(*tip_range) if tip_range[1] else 0,
+                    None,
+                    _local_evening(rng, day, tz, peak),
+                )
+            )
+        for j, (kind, cents, cid, at) in enumerate(txns):
+            if cents <= 0:
+                continue
+            cid_s = cid or "\\N"
+            txn_buf.write(
+                f"{creator_id}\t{fan_id}\t{kind}\t{cents}\t{cid_s}\tseed-{seed}-t{i}-{j}\t{at.isoformat()}\n"
+            )
+            n_txn += 1
+        for d in range(span):
+            if rng.random() >= msg_rate:
+                continue
+            day = join + timedelta(days=d)
+            at = _local_evening(rng, day, tz, peak)
+            msg_buf.write(
+                f"{creator_id}\t{fan_id}\tin\t{rng.choice(FAN_LINES)}\tseed-{seed}-m{i}-{d}\t{at.isoformat()}\n"
+            )
+            n_msg += 1
+            if rng.random() < 0.6:
+                reply_at = at + timedelta(minutes=rng.randrange(3, 240))
+                msg_buf.write(
+                    f"{creator_id}\t{fan_id}\tout\t{rng.choice(CREATOR_LINES)}\tseed-{seed}-r{i}-{d}\t"
+                    f"{reply_at.isoformat()}\n"
+                )
+                n_msg += 1
+        joined_at = datetime.combine(join, time(12), tzinfo=UTC)
+        expires = datetime.combine(active_until, time(12), tzinfo=UTC) if status == "expired" else None
+        fan_rows.append(
+            (
+                fan_id,
+                creator_id,
+                f"fan-{seed}-{i:05d}",
+                f"Fan {i:05d} ({name})",
+                tz_name,
+                status,
+                joined_at,
+                expires,
+            )
+        )
+    key = new_key()
+    with psycopg.connect(url) as conn, conn.transaction():
+        if conn.execute("SELECT 1 FROM creators WHERE handle = %s", [handle]).fetchone():
+            raise ValueError(f"a creator with handle {handle!r} already exists; choose another --handle")
+        conn.execute(
+            "INSERT INTO creators (id, handle, display_name, persona, timezone, ppv_min_cents, ppv_max_cents,"
+            " policy_config) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            [
+                creator_id,
+                handle,
+                "Mia Rose",
+                "Playful, warm and flirty; uses a few emojis; remembers details fans share; never pushy about sales.",
+                "America/New_York",
+                500,
+                5000,
+                '{"forbidden_words": ["cheap", "discount code"]}',
+            ],
+        )
+        conn.execute(
+            "INSERT INTO members (id, creator_id, email, role) VALUES (%s, %s, %s, 'owner')",
+            [member_id, creator_id, f"owner@{handle}.example"],
+        )
+        conn.execute(
+            "INSERT INTO api_keys (creator_id, member_id, prefix, key_hash) VALUES (%s, %s, %s, %s)",
+            [creator_id, member_id, key[:10], hash_key(key)],
+        )
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO catalog (id, creator_id, title, media_kind, price_cents, description)"
+                " VALUES (%s, %s, %s, %s, %s, %s)",
+                [
+                    (cid, creator_id, t, kind, p, f"{t} ({kind.replace('_', ' ')})")
+                    for cid, (t, kind, p) in zip(catalog_ids, CATALOG, strict=True)
+                ],
+            )
+            with cur.copy(
+                "COPY fans (id, creator_id, platform_fan_id, display_name, timezone, subscription_status,"
+                " subscribed_at, expires_at) FROM STDIN"
+            ) as cp:
+                for row in fan_rows:
+                    cp.write_row(row)
+            with cur.copy(
+                "COPY transactions (creator_id, fan_id, kind, amount_cents, catalog_id, platform_txn_id,"
+                " occurred_at) FROM STDIN"
+            ) as cp:
+                cp.write(txn_buf.getvalue())
+            with cur.copy(
+                "COPY messages (creator_id, fan_id, direction, text, platform_message_id, sent_at) FROM STDIN"
+            ) as cp:
+                cp.write(msg_buf.getvalue())
+    return SeedResult(creator_id, handle, key, fans, n_msg, n_txn)
+
+
+def _poisson(rng: random.Random, lam: float) -> int:
+    """Knuth's method; lam here is small (a few events per fan)."""
+    if lam <= 0:
+        return 0
+    limit, k, p = pow(2.718281828459045, -min(lam, 50)), 0, 1.0
+    while True:
+        p *= rng.random()
+        if p <= limit:
+            return k
+        k += 1
