@@ -13,6 +13,7 @@ from datetime import date
 from pydantic import ValidationError
 
 from cli.services import ServiceError, embedded_services, ensure_model
+from core.privacy import disable_telemetry
 from core.settings import Settings
 
 
@@ -124,6 +125,7 @@ def _terminate(signum: int, _frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    disable_telemetry()
     signal.signal(signal.SIGTERM, _terminate)
     args = build_parser().parse_args(argv)
     logging.basicConfig(

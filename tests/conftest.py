@@ -1,0 +1,125 @@
+"""Real services for the tests: embedded PostgreSQL+pgvector, Temporal's time-skipping test server.
+
+Only the LLM endpoint and webhook receivers are doubles, served on loopback through the real protocol.
+Every test runs with a network guard: a connection to anything but loopback fails the test.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from agents import llm
+from cli.services import ensure_runtime_dir
+from core import db
+from core.migrate import migrate
+from core.privacy import disable_telemetry
+from core.settings import Settings, configure
+from tests.fakes.openai_server import FakeOpenAI
+
+disable_telemetry()
+ensure_runtime_dir()
+
+_real_connect = socket.socket.connect
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> Any:
+    if self.family in (socket.AF_INET, socket.AF_INET6):
+        host = address[0]
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            ip = ipaddress.ip_address(socket.gethostbyname(host)) if host == "localhost" else None
+        if ip is None or not ip.is_loopback:
+            raise AssertionError(f"network guard: connection to {address!r} attempted (only loopback is allowed)")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def network_guard() -> Iterator[None]:
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+
+
+def _venv_bin(name: str) -> str:
+    local = Path(sys.executable).parent / name
+    found = str(local) if local.exists() else shutil.which(name)
+    if not found:
+        raise RuntimeError(f"{name} is not installed (pip install -e '.[dev]')")
+    return found
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> Iterator[str]:
+    from cli.services import start_postgres
+
+    root = Path(tempfile.mkdtemp(prefix="hz-pg-"))
+    url = start_postgres(root, database="template_huntaze")
+    migrate(url)
+    yield url
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+async def database_url(pg_admin_url: str) -> AsyncIterator[str]:
+    """A fresh database per test, copied from the migrated template."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = pg_admin_url.replace("/template_huntaze", "/postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template_huntaze')
+    url = pg_admin_url.replace("/template_huntaze", f"/{name}")
+    await db.open_pool(url, 5)
+    yield url
+    await db.close_pool()
+
+
+@pytest.fixture(scope="session")
+def fake_llm() -> Iterator[FakeOpenAI]:
+    server = FakeOpenAI().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def settings(database_url: str, fake_llm: FakeOpenAI) -> Iterator[Settings]:
+    fake_llm.script()
+    fake_llm.requests.clear()
+    s = Settings(
+        database_url=database_url,
+        temporal_address="time-skipping",
+        llm_base_url=fake_llm.base_url,
+        llm_model="fake",
+        debounce_s=0,
+        draft_timeout_s=24 * 3600,
+        idle_close_s=3600,
+        task_queue=f"tq-{uuid.uuid4().hex[:8]}",
+        llm_attempts=3,
+        webhook_url=None,
+    )
+    configure(s)
+    llm.set_chat_model(None)
+    yield s
+    configure(None)
+    llm.set_chat_model(None)
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=_venv_bin("temporal-test-server"))
+    yield env
+    await env.shutdown()
+
+
