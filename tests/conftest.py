@@ -7,7 +7,6 @@ Every test runs with a network guard: a connection to anything but loopback fail
 from __future__ import annotations
 
 import ipaddress
-import os
 import shutil
 import socket
 import sys
@@ -43,7 +42,9 @@ def _guarded_connect(self: socket.socket, address: Any) -> Any:
         except ValueError:
             ip = ipaddress.ip_address(socket.gethostbyname(host)) if host == "localhost" else None
         if ip is None or not ip.is_loopback:
-            raise AssertionError(f"network guard: connection to {address!r} attempted (only loopback is allowed)")
+            raise AssertionError(
+                f"network guard: connection to {address!r} attempted (only loopback is allowed)"
+            )
     return _real_connect(self, address)
 
 
@@ -54,7 +55,7 @@ def network_guard() -> Iterator[None]:
     socket.socket.connect = _real_connect  # type: ignore[method-assign]
 
 
-def _venv_bin(name: str) -> str:
+def venv_bin(name: str) -> str:
     local = Path(sys.executable).parent / name
     found = str(local) if local.exists() else shutil.which(name)
     if not found:
@@ -118,8 +119,8 @@ def settings(database_url: str, fake_llm: FakeOpenAI) -> Iterator[Settings]:
 
 @pytest.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=_venv_bin("temporal-test-server"))
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=venv_bin("temporal-test-server")
+    )
     yield env
     await env.shutdown()
-
-

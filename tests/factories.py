@@ -72,7 +72,12 @@ async def add_message_event(tenant: Tenant, fan_id: str, text: str, event_id: st
         cur = await conn.execute(
             "INSERT INTO events (creator_id, fan_id, platform_event_id, kind, payload, occurred_at)"
             " VALUES (%s, %s, %s, 'message', %s, now()) RETURNING id",
-            [tenant.creator_id, fan_id, event_id, Jsonb({"text": text, "event_id": event_id, "kind": "message"})],
+            [
+                tenant.creator_id,
+                fan_id,
+                event_id,
+                Jsonb({"text": text, "event_id": event_id, "kind": "message"}),
+            ],
         )
         row = await cur.fetchone()
         assert row

@@ -12,11 +12,12 @@ from workflows.conversation import ConversationWorkflow
 from workflows.types import SUPERVISOR_GRAPH
 
 
-def build_worker(client: Client, task_queue: str) -> Worker:
+def build_worker(client: Client, task_queue: str, *, max_cached_workflows: int = 1000) -> Worker:
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[ConversationWorkflow],
         activities=ALL_ACTIVITIES,
+        max_cached_workflows=max_cached_workflows,
         plugins=[LangGraphPlugin(graphs={SUPERVISOR_GRAPH: build_supervisor_graph()})],
     )

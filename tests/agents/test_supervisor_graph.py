@@ -19,9 +19,15 @@ async def _run(tenant, fan_id, event_ids):
 async def test_reply_route_drafts_with_grounded_context(settings: Settings) -> None:
     t = await make_tenant()
     eid = await add_message_event(t, t.fans[0], "hey, any new sets this week?", "e1")
-    model = ScriptedChatModel(replies=[{"text": "Yes! A beach set just dropped 🌊",
-                                        "offer": {"catalog_id": t.catalog[0], "price_cents": 1500},
-                                        "rationale": "fan asked for new sets"}])
+    model = ScriptedChatModel(
+        replies=[
+            {
+                "text": "Yes! A beach set just dropped 🌊",
+                "offer": {"catalog_id": t.catalog[0], "price_cents": 1500},
+                "rationale": "fan asked for new sets",
+            }
+        ]
+    )
     llm.set_chat_model(model)
     state = await _run(t, t.fans[0], [eid])
     assert state["route"] == "reply"
@@ -36,12 +42,21 @@ async def test_reply_route_drafts_with_grounded_context(settings: Settings) -> N
 async def test_invented_catalog_item_is_retried_then_accepted(settings: Settings) -> None:
     t = await make_tenant()
     eid = await add_message_event(t, t.fans[0], "what do you have?", "e1")
-    model = ScriptedChatModel(replies=[
-        {"text": "Try my secret set", "offer": {"catalog_id": "made-up", "price_cents": 1500}, "rationale": ""},
-        "not json at all",
-        {"text": "The gym video is my favourite", "offer": {"catalog_id": t.catalog[1], "price_cents": 2500},
-         "rationale": "upsell"},
-    ])
+    model = ScriptedChatModel(
+        replies=[
+            {
+                "text": "Try my secret set",
+                "offer": {"catalog_id": "made-up", "price_cents": 1500},
+                "rationale": "",
+            },
+            "not json at all",
+            {
+                "text": "The gym video is my favourite",
+                "offer": {"catalog_id": t.catalog[1], "price_cents": 2500},
+                "rationale": "upsell",
+            },
+        ]
+    )
     llm.set_chat_model(model)
     state = await _run(t, t.fans[0], [eid])
     assert state["draft"]["attempts"] == 3
@@ -52,7 +67,11 @@ async def test_invented_catalog_item_is_retried_then_accepted(settings: Settings
 async def test_out_of_bounds_price_exhausts_retries_into_failure(settings: Settings) -> None:
     t = await make_tenant()
     eid = await add_message_event(t, t.fans[0], "send me something", "e1")
-    bad = {"text": "Special for you", "offer": {"catalog_id": t.catalog[0], "price_cents": 999999}, "rationale": ""}
+    bad = {
+        "text": "Special for you",
+        "offer": {"catalog_id": t.catalog[0], "price_cents": 999999},
+        "rationale": "",
+    }
     llm.set_chat_model(ScriptedChatModel(replies=[bad, bad, bad]))
     state = await _run(t, t.fans[0], [eid])
     assert state["draft"] is None
@@ -63,7 +82,9 @@ async def test_out_of_bounds_price_exhausts_retries_into_failure(settings: Setti
 async def test_policy_blocks_off_platform_payment(settings: Settings) -> None:
     t = await make_tenant()
     eid = await add_message_event(t, t.fans[0], "how can i pay you?", "e1")
-    llm.set_chat_model(ScriptedChatModel(replies=[{"text": "just cashapp me babe", "offer": None, "rationale": ""}]))
+    llm.set_chat_model(
+        ScriptedChatModel(replies=[{"text": "just cashapp me babe", "offer": None, "rationale": ""}])
+    )
     state = await _run(t, t.fans[0], [eid])
     assert state["policy"]["outcome"] == "block"
     assert state["policy"]["findings"][0]["rule"] == "off_platform_payment"
@@ -88,8 +109,9 @@ async def test_tool_capable_fake_binds_the_dm_tools(settings: Settings) -> None:
 
     t = await make_tenant()
     tools = make_fan_tools(t.creator_id, t.fans[0])
-    model = ScriptedChatModel(replies=[AIMessage(content="", tool_calls=[
-        {"name": "purchase_summary", "args": {}, "id": "c1"}])])
+    model = ScriptedChatModel(
+        replies=[AIMessage(content="", tool_calls=[{"name": "purchase_summary", "args": {}, "id": "c1"}])]
+    )
     bound = model.bind_tools(tools)
     msg = await bound.ainvoke("what did this fan buy?")
     assert model.bound_tools == ["fan_profile", "recent_messages", "purchase_summary", "catalog"]

@@ -36,8 +36,13 @@ class ScriptedChatModel(BaseChatModel):
             raise r
         return AIMessage(content=r if isinstance(r, str) else json.dumps(r))
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         self.seen.append(list(messages))
         return ChatResult(generations=[ChatGeneration(message=self._next())])
 
@@ -45,7 +50,9 @@ class ScriptedChatModel(BaseChatModel):
         self.bound_tools = [t.name if isinstance(t, BaseTool) else str(t) for t in tools]
         return self
 
-    def with_structured_output(self, schema: Any, *, include_raw: bool = False, **kwargs: Any) -> Runnable[Any, Any]:
+    def with_structured_output(
+        self, schema: Any, *, include_raw: bool = False, **kwargs: Any
+    ) -> Runnable[Any, Any]:
         def parse(messages: Any) -> Any:
             raw = self.invoke(messages)
             try:

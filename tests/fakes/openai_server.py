@@ -6,17 +6,19 @@ ChatOpenAI talks to it exactly as it talks to a real endpoint; replies come from
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 from collections import deque
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 
-DEFAULT_REPLY = {"text": "Aww thank you for the message, you made my day 💕", "offer": None,
-                 "rationale": "a warm thank-you"}
+from tests.fakes.loopback import LoopbackServer
+
+DEFAULT_REPLY = {
+    "text": "Aww thank you for the message, you made my day 💕",
+    "offer": None,
+    "rationale": "a warm thank-you",
+}
 
 
 class FakeOpenAI:
@@ -26,25 +28,18 @@ class FakeOpenAI:
         self.default = json.dumps(DEFAULT_REPLY)
         self.app = FastAPI()
         self.app.post("/v1/chat/completions")(self._complete)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="error"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.server = LoopbackServer(self.app)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        return f"{self.server.url}/v1"
 
     def start(self) -> FakeOpenAI:
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.02)
+        self.server.start()
         return self
 
     def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=5)
+        self.server.stop()
 
     def script(self, *replies: dict[str, Any] | str) -> None:
         self.replies.clear()
@@ -60,6 +55,8 @@ class FakeOpenAI:
             "object": "chat.completion",
             "created": int(time.time()),
             "model": body.get("model", "fake"),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+            ],
             "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
         }

@@ -58,9 +58,13 @@ def test_ordinary_words_pass(text: str) -> None:
 
 
 def test_price_bounds_and_forbidden_words() -> None:
-    out = check_draft("new set for you", offer={"catalog_id": "x", "price_cents": 99999}, price_bounds=(500, 5000))
+    out = check_draft(
+        "new set for you", offer={"catalog_id": "x", "price_cents": 99999}, price_bounds=(500, 5000)
+    )
     assert out.outcome == "block" and out.findings[0].rule == "ppv_price_bounds"
-    ok = check_draft("new set for you", offer={"catalog_id": "x", "price_cents": 1500}, price_bounds=(500, 5000))
+    ok = check_draft(
+        "new set for you", offer={"catalog_id": "x", "price_cents": 1500}, price_bounds=(500, 5000)
+    )
     assert ok.outcome == "pass"
     fw = check_draft("this is so CHEAP", forbidden_words=["cheap"])
     assert fw.outcome == "block" and fw.findings[0].rule == "forbidden_words"

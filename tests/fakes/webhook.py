@@ -1,0 +1,43 @@
+"""A platform's delivery endpoint on loopback: verifies signatures, fails on demand, dedupes by key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+
+from connectors.webhook import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from tests.fakes.loopback import LoopbackServer
+
+
+class WebhookReceiver:
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+        self.fail_next = 0
+        self.calls: list[dict[str, Any]] = []
+        self.delivered: dict[str, dict[str, Any]] = {}  # idempotency key -> payload
+        app = FastAPI()
+        app.post("/hook")(self._hook)
+        self.server = LoopbackServer(app)
+
+    @property
+    def url(self) -> str:
+        return f"{self.server.url}/hook"
+
+    async def _hook(self, request: Request) -> Response:
+        body = await request.body()
+        key = request.headers.get(IDEMPOTENCY_HEADER, "")
+        ok = verify(
+            self.secret,
+            request.headers.get(TIMESTAMP_HEADER, ""),
+            body,
+            request.headers.get(SIGNATURE_HEADER, ""),
+        )
+        self.calls.append({"key": key, "signature_ok": ok})
+        if not ok:
+            return Response(status_code=401)
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            return Response(status_code=503)
+        self.delivered.setdefault(key, await request.json())
+        return Response(status_code=200)

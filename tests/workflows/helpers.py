@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle
+
+from core import db
+from core.settings import Settings
+from core.types import conversation_workflow_id
+from workflows.conversation import ConversationWorkflow
+from workflows.types import ConversationInput, PendingDraft
+
+
+async def start_conversation(
+    client: Client, s: Settings, creator_id: str, fan_id: str, event_ids: list[int]
+) -> WorkflowHandle[Any, Any]:
+    return await client.start_workflow(
+        ConversationWorkflow.run,
+        ConversationInput(
+            creator_id=creator_id,
+            fan_id=fan_id,
+            draft_timeout_s=s.draft_timeout_s,
+            debounce_s=s.debounce_s,
+            idle_close_s=s.idle_close_s,
+        ),
+        id=conversation_workflow_id(creator_id, fan_id),
+        task_queue=s.task_queue,
+        start_signal="new_events",
+        start_signal_args=[event_ids],
+    )
+
+
+async def wait_pending(
+    handle: WorkflowHandle[Any, Any], *, not_id: str | None = None, timeout_s: float = 30
+) -> PendingDraft:
+    for _ in range(int(timeout_s / 0.05)):
+        p = await handle.query(ConversationWorkflow.pending_draft)
+        if p is not None and p.draft_id != not_id:
+            return p
+        await asyncio.sleep(0.05)
+    raise AssertionError("no pending draft appeared")
+
+
+async def wait_until(sql: str, params: list[Any], timeout_s: float = 30) -> None:
+    for _ in range(int(timeout_s / 0.05)):
+        async with db.pool().connection() as conn:
+            row = await (await conn.execute(sql, params)).fetchone()
+        if row and next(iter(row.values())):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"condition never held: {sql}")
+
+
+async def fetch(sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    async with db.pool().connection() as conn:
+        return list(await (await conn.execute(sql, params)).fetchall())

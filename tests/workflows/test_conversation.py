@@ -1,0 +1,294 @@
+"""ConversationWorkflow on Temporal's time-skipping test server, real Postgres, LLM endpoint on loopback."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
+
+from core.settings import Settings, configure
+from tests.conftest import venv_bin
+from tests.factories import add_message_event, make_tenant
+from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.webhook import WebhookReceiver
+from tests.workflows.helpers import fetch, start_conversation, wait_pending, wait_until
+from workflows.activities import send_draft
+from workflows.conversation import ConversationWorkflow
+from workflows.types import Decision, DraftRef
+from workflows.worker import build_worker
+
+
+def _approve(p: Any, actor: str, text: str | None = None) -> Decision:
+    return Decision(draft_id=p.draft_id, version=p.version, action="approve", actor=actor, text=text)
+
+
+async def _sent_messages(creator_id: str) -> list[dict[str, Any]]:
+    return await fetch(
+        "SELECT text, draft_id::text AS draft_id FROM messages WHERE creator_id = %s AND direction = 'out'",
+        [creator_id],
+    )
+
+
+async def test_approve_sends_exactly_once(temporal_env: WorkflowEnvironment, settings: Settings) -> None:
+    t = await make_tenant()
+    async with build_worker(temporal_env.client, settings.task_queue):
+        eid = await add_message_event(t, t.fans[0], "hi! how are you?", "e1")
+        h = await start_conversation(temporal_env.client, settings, t.creator_id, t.fans[0], [eid])
+        p = await wait_pending(h)
+        assert p.status == "pending_review" and p.version == 1
+        assert await _sent_messages(t.creator_id) == []  # nothing leaves before approval
+        res = await h.execute_update(ConversationWorkflow.decide, _approve(p, t.members["chatter"]))
+        assert res.status == "approved" and res.version == 2
+        await wait_until("SELECT status = 'sent' FROM drafts WHERE id = %s", [p.draft_id])
+    sent = await _sent_messages(t.creator_id)
+    assert sent == [{"text": "Aww thank you for the message, you made my day 💕", "draft_id": p.draft_id}]
+    kinds = [
+        r["kind"]
+        for r in await fetch(
+            "SELECT kind FROM agent_actions WHERE creator_id = %s ORDER BY id", [t.creator_id]
+        )
+    ]
+    assert kinds == ["routed", "drafted", "approved", "sent"]
+    audit = await fetch(
+        "SELECT action, prev_hash IS NOT NULL AS chained FROM audit_log WHERE creator_id = %s ORDER BY id",
+        [t.creator_id],
+    )
+    assert [a["action"] for a in audit] == ["draft.approved", "draft.sent"] and audit[1]["chained"]
+
+
+async def test_edit_then_approve_sends_the_edit(
+    temporal_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    t = await make_tenant()
+    async with build_worker(temporal_env.client, settings.task_queue):
+        h = await start_conversation(
+            temporal_env.client,
+            settings,
+            t.creator_id,
+            t.fans[0],
+            [await add_message_event(t, t.fans[0], "hey you", "e1")],
+        )
+        p = await wait_pending(h)
+        with pytest.raises(WorkflowUpdateFailedError) as bad:
+            await h.execute_update(
+                ConversationWorkflow.decide, _approve(p, t.members["owner"], "dm me on telegram")
+            )
+        assert isinstance(bad.value.cause, ApplicationError) and bad.value.cause.type == "policy_blocked"
+        assert bad.value.cause.details[0]["policy"]["outcome"] == "block"
+        res = await h.execute_update(
+            ConversationWorkflow.decide, _approve(p, t.members["owner"], "Hey you 😘")
+        )
+        assert res.status == "approved"
+        await wait_until("SELECT status = 'sent' FROM drafts WHERE id = %s", [p.draft_id])
+    assert [m["text"] for m in await _sent_messages(t.creator_id)] == ["Hey you 😘"]
+
+
+async def test_reject_sends_nothing(temporal_env: WorkflowEnvironment, settings: Settings) -> None:
+    t = await make_tenant()
+    async with build_worker(temporal_env.client, settings.task_queue):
+        h = await start_conversation(
+            temporal_env.client,
+            settings,
+            t.creator_id,
+            t.fans[0],
+            [await add_message_event(t, t.fans[0], "hello", "e1")],
+        )
+        p = await wait_pending(h)
+        res = await h.execute_update(
+            ConversationWorkflow.decide,
+            Decision(
+                draft_id=p.draft_id,
+                version=p.version,
+                action="reject",
+                actor=t.members["owner"],
+                reason="too generic",
+            ),
+        )
+        assert res.status == "rejected"
+        with pytest.raises(WorkflowUpdateFailedError):  # decided: a late approval is refused
+            await h.execute_update(ConversationWorkflow.decide, _approve(p, t.members["owner"]))
+    rows = await fetch("SELECT status, decision_reason FROM drafts WHERE id = %s", [p.draft_id])
+    assert rows == [{"status": "rejected", "decision_reason": "too generic"}]
+    assert await _sent_messages(t.creator_id) == []
+    assert await fetch("SELECT * FROM outbox", []) == []
+
+
+async def test_newer_message_supersedes_pending_draft(
+    temporal_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    t = await make_tenant()
+    async with build_worker(temporal_env.client, settings.task_queue):
+        h = await start_conversation(
+            temporal_env.client,
+            settings,
+            t.creator_id,
+            t.fans[0],
+            [await add_message_event(t, t.fans[0], "hello", "e1")],
+        )
+        first = await wait_pending(h)
+        await h.signal(
+            ConversationWorkflow.new_events, [await add_message_event(t, t.fans[0], "you there?", "e2")]
+        )
+        second = await wait_pending(h, not_id=first.draft_id)
+        with pytest.raises(WorkflowUpdateFailedError) as stale:
+            await h.execute_update(ConversationWorkflow.decide, _approve(first, t.members["owner"]))
+        assert stale.value.cause.type == "not_pending"  # type: ignore[union-attr]
+    rows = {r["id"]: r["status"] for r in await fetch("SELECT id::text AS id, status FROM drafts", [])}
+    assert rows == {first.draft_id: "superseded", second.draft_id: "pending_review"}
+
+
+async def test_undecided_draft_expires_and_escalates(settings: Settings) -> None:
+    # Its own test server: skipping 25 hours would otherwise fire every other test's timers too.
+    t = await make_tenant()
+    async with (
+        await WorkflowEnvironment.start_time_skipping(
+            test_server_existing_path=venv_bin("temporal-test-server")
+        ) as env,
+        build_worker(env.client, settings.task_queue),
+    ):
+        h = await start_conversation(
+            env.client,
+            settings,
+            t.creator_id,
+            t.fans[0],
+            [await add_message_event(t, t.fans[0], "hello", "e1")],
+        )
+        p = await wait_pending(h)
+        await env.sleep(timedelta(hours=25))  # skipped instantly by the test server
+        await wait_until("SELECT status = 'expired' FROM drafts WHERE id = %s", [p.draft_id])
+        assert await h.query(ConversationWorkflow.pending_draft) is None
+    kinds = [r["kind"] for r in await fetch("SELECT kind FROM agent_actions ORDER BY id", [])]
+    assert kinds[-2:] == ["expired", "escalated"]
+    assert await _sent_messages(t.creator_id) == []
+
+
+async def test_update_validator_refuses_wrong_version_and_blocked_without_edit(
+    temporal_env: WorkflowEnvironment, settings: Settings, fake_llm: FakeOpenAI
+) -> None:
+    t = await make_tenant()
+    fake_llm.script({"text": "venmo me and I'll send it", "offer": None, "rationale": ""})
+    async with build_worker(temporal_env.client, settings.task_queue):
+        h = await start_conversation(
+            temporal_env.client,
+            settings,
+            t.creator_id,
+            t.fans[0],
+            [await add_message_event(t, t.fans[0], "can I pay you?", "e1")],
+        )
+        p = await wait_pending(h)
+        assert p.status == "blocked"
+        for decision, code in [
+            (
+                Decision(draft_id=p.draft_id, version=p.version + 5, action="approve", actor="x"),
+                "stale_version",
+            ),
+            (
+                Decision(
+                    draft_id="00000000-0000-4000-8000-000000000000", version=1, action="approve", actor="x"
+                ),
+                "not_pending",
+            ),
+            (
+                Decision(draft_id=p.draft_id, version=p.version, action="approve", actor="x"),
+                "blocked_requires_edit",
+            ),
+            (Decision(draft_id=p.draft_id, version=p.version, action="send", actor="x"), "bad_action"),
+        ]:
+            with pytest.raises(WorkflowUpdateFailedError) as err:
+                await h.execute_update(ConversationWorkflow.decide, decision)
+            assert isinstance(err.value.cause, ApplicationError) and err.value.cause.type == code
+        # A blocked draft can go out only with an edit that passes policy.
+        res = await h.execute_update(
+            ConversationWorkflow.decide,
+            _approve(p, t.members["owner"], "I'll unlock it for you right here 💕"),
+        )
+        assert res.status == "approved"
+        await wait_until("SELECT status = 'sent' FROM drafts WHERE id = %s", [p.draft_id])
+    assert [m["text"] for m in await _sent_messages(t.creator_id)] == ["I'll unlock it for you right here 💕"]
+
+
+async def test_failed_delivery_is_retried_and_delivered_once(
+    temporal_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    receiver = WebhookReceiver(secret="s3cret")
+    receiver.server.start()
+    receiver.fail_next = 2
+    configure(
+        settings.model_copy(update={"webhook_url": receiver.url, "webhook_secret": SecretStr("s3cret")})
+    )
+    try:
+        t = await make_tenant()
+        async with build_worker(temporal_env.client, settings.task_queue):
+            h = await start_conversation(
+                temporal_env.client,
+                settings,
+                t.creator_id,
+                t.fans[0],
+                [await add_message_event(t, t.fans[0], "hello", "e1")],
+            )
+            p = await wait_pending(h)
+            await h.execute_update(ConversationWorkflow.decide, _approve(p, t.members["owner"]))
+            await wait_until("SELECT status = 'delivered' FROM outbox WHERE draft_id = %s", [p.draft_id], 60)
+    finally:
+        receiver.server.stop()
+    assert [c["key"] for c in receiver.calls] == [p.draft_id] * 3
+    assert all(c["signature_ok"] for c in receiver.calls)
+    assert list(receiver.delivered) == [p.draft_id]
+    box = await fetch("SELECT attempts, last_error FROM outbox WHERE draft_id = %s", [p.draft_id])
+    assert box == [{"attempts": 3, "last_error": None}]
+    assert len(await _sent_messages(t.creator_id)) == 1
+
+
+async def test_state_survives_a_worker_restart(temporal_env: WorkflowEnvironment, settings: Settings) -> None:
+    """Worker A drafts and dies; worker B replays the history and carries the approval through.
+
+    Worker A keeps no workflow cache (no sticky queue), so every task it ran was rebuilt from history:
+    the same thing that happens when a worker process dies and another takes over.
+    """
+    t = await make_tenant()
+    async with build_worker(temporal_env.client, settings.task_queue, max_cached_workflows=0):
+        h = await start_conversation(
+            temporal_env.client,
+            settings,
+            t.creator_id,
+            t.fans[0],
+            [await add_message_event(t, t.fans[0], "hello", "e1")],
+        )
+        p = await wait_pending(h)
+    async with build_worker(temporal_env.client, settings.task_queue):
+        await h.execute_update(ConversationWorkflow.decide, _approve(p, t.members["owner"]))
+        await wait_until("SELECT status = 'sent' FROM drafts WHERE id = %s", [p.draft_id])
+    assert len(await _sent_messages(t.creator_id)) == 1
+
+
+async def test_send_activity_refuses_unapproved_and_is_idempotent(
+    temporal_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """No path delivers an unapproved draft, even calling the activity directly; a retry sends nothing twice."""
+    t = await make_tenant()
+    async with build_worker(temporal_env.client, settings.task_queue):
+        h = await start_conversation(
+            temporal_env.client,
+            settings,
+            t.creator_id,
+            t.fans[0],
+            [await add_message_event(t, t.fans[0], "hello", "e1")],
+        )
+        p = await wait_pending(h)
+        env = ActivityEnvironment()
+        with pytest.raises(ApplicationError) as refused:
+            await env.run(send_draft, DraftRef(t.creator_id, t.fans[0], p.draft_id))
+        assert refused.value.type == "NotApproved" and refused.value.non_retryable
+        assert await fetch("SELECT * FROM outbox", []) == []
+        await h.execute_update(ConversationWorkflow.decide, _approve(p, t.members["owner"]))
+        await wait_until("SELECT status = 'sent' FROM drafts WHERE id = %s", [p.draft_id])
+        # A crash after commit means the activity runs again: it must not deliver a second message.
+        await env.run(send_draft, DraftRef(t.creator_id, t.fans[0], p.draft_id))
+        await env.run(send_draft, DraftRef(t.creator_id, t.fans[0], p.draft_id))
+    assert len(await _sent_messages(t.creator_id)) == 1
+    assert len(await fetch("SELECT * FROM outbox", [])) == 1
