@@ -12,15 +12,15 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable, RunnableLambda
 from langchain_core.tools import BaseTool
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 
 class ScriptedChatModel(BaseChatModel):
     """Replies are taken in order: a str is content, a dict is JSON content, an AIMessage is used as is."""
 
     replies: list[Any]
-    seen: list[list[BaseMessage]] = []
-    bound_tools: list[str] = []
+    seen: list[list[BaseMessage]] = Field(default_factory=list)
+    bound_tools: list[str] = Field(default_factory=list)
 
     @property
     def _llm_type(self) -> str:

@@ -1,0 +1,291 @@
+"""Every endpoint through HTTP (ASGI), with the real worker on the time-skipping server and real Postgres."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from api.deps import Runtime
+from core.settings import Settings
+from tests.factories import Tenant, make_tenant
+from tests.fakes.openai_server import FakeOpenAI
+from tests.workflows.helpers import fetch, wait_until
+from workflows.worker import build_worker
+
+
+@pytest.fixture
+async def api(temporal_env: WorkflowEnvironment, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, temporal=temporal_env.client)
+    app.state.runtime = Runtime(temporal=temporal_env.client, settings=settings)
+    async with (
+        build_worker(temporal_env.client, settings.task_queue),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client,
+    ):
+        yield client
+
+
+def msg(event_id: str, text: str = "hey there!", fan: str = "of-1", **extra: Any) -> dict[str, Any]:
+    return {"event_id": event_id, "kind": "message", "text": text, "fan": {"platform_fan_id": fan}, **extra}
+
+
+async def _pending(api: httpx.AsyncClient, t: Tenant, n: int = 1) -> list[dict[str, Any]]:
+    for _ in range(400):
+        items = (await api.get("/v1/inbox", headers=t.auth())).json()["items"]
+        if len(items) >= n:
+            return list(items)
+        await __import__("asyncio").sleep(0.05)
+    raise AssertionError("inbox stayed empty")
+
+
+async def test_event_to_approved_send(api: httpx.AsyncClient) -> None:
+    t = await make_tenant()
+    r = await api.post(
+        "/v1/events",
+        json=msg("ev-1", fan="of-9")
+        | {"fan": {"platform_fan_id": "of-9", "display_name": "Sam", "timezone": "Europe/Paris"}},
+        headers=t.auth(),
+    )
+    assert r.status_code == 202, r.text
+    body = r.json()
+    assert body["kind"] == "message" and body["workflow_id"].endswith(body["fan_id"])
+    [draft] = await _pending(api, t)
+    assert draft["status"] == "pending_review" and draft["fan"]["display_name"] == "Sam"
+    assert draft["fan"]["last_messages"][-1]["text"] == "hey there!"
+    assert (await api.get(f"/v1/drafts/{draft['id']}", headers=t.auth())).json()["version"] == 1
+    r = await api.post(f"/v1/drafts/{draft['id']}/approve", json={"version": 1}, headers=t.auth("chatter"))
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] in ("approved", "sent")
+    await wait_until("SELECT status = 'sent' FROM drafts WHERE id = %s", [draft["id"]])
+    # Deciding again is a conflict, with a machine-readable body.
+    again = await api.post(f"/v1/drafts/{draft['id']}/approve", json={"version": 2}, headers=t.auth())
+    assert again.status_code == 409 and again.json()["error"]["code"] == "already_decided"
+    kinds = [a["kind"] for a in (await api.get("/v1/actions", headers=t.auth())).json()["items"]]
+    assert kinds == ["sent", "approved", "drafted", "routed", "event_received"]
+
+
+async def test_same_event_twice_has_one_effect(api: httpx.AsyncClient) -> None:
+    t = await make_tenant()
+    first = await api.post("/v1/events", json=msg("dup-1"), headers=t.auth())
+    second = await api.post("/v1/events", json=msg("dup-1"), headers=t.auth())
+    assert first.status_code == second.status_code == 202
+    assert first.json() == second.json()
+    await _pending(api, t)
+    assert len(await fetch("SELECT 1 FROM events", [])) == 1
+    assert len(await fetch("SELECT 1 FROM messages WHERE direction = 'in'", [])) == 1
+    assert len(await fetch("SELECT 1 FROM drafts", [])) == 1
+    reused = await api.post(
+        "/v1/events",
+        json={"event_id": "dup-1", "kind": "tip", "amount_cents": 500, "fan": {"platform_fan_id": "of-1"}},
+        headers=t.auth(),
+    )
+    assert reused.status_code == 409 and reused.json()["error"]["code"] == "event_id_reused"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"event_id": "x", "kind": "message", "fan": {"platform_fan_id": "f"}}, ""),
+        ({"event_id": "x", "kind": "poke", "fan": {"platform_fan_id": "f"}}, "kind"),
+        ({"event_id": "", "kind": "message", "text": "hi", "fan": {"platform_fan_id": "f"}}, "event_id"),
+        ({"event_id": "x", "kind": "tip", "fan": {"platform_fan_id": "f"}}, ""),
+        (
+            {"event_id": "x", "kind": "tip", "amount_cents": -5, "fan": {"platform_fan_id": "f"}},
+            "amount_cents",
+        ),
+        (
+            {
+                "event_id": "x",
+                "kind": "message",
+                "text": "hi",
+                "fan": {"platform_fan_id": "f", "timezone": "Mars/X"},
+            },
+            "fan.timezone",
+        ),
+        (
+            {"event_id": "x", "kind": "message", "text": "hi", "fan": {"platform_fan_id": "f"}, "extra": 1},
+            "extra",
+        ),
+        (
+            {
+                "event_id": "x",
+                "kind": "message",
+                "text": "hi",
+                "fan": {"platform_fan_id": "f"},
+                "occurred_at": "2026-01-01T10:00:00",
+            },
+            "occurred_at",
+        ),
+        (
+            {
+                "event_id": "x",
+                "kind": "purchase",
+                "amount_cents": 500,
+                "fan": {"platform_fan_id": "f"},
+                "catalog_id": "00000000-0000-4000-8000-000000000000",
+            },
+            "catalog_id",
+        ),
+    ],
+)
+async def test_invalid_events_are_422_and_store_nothing(
+    api: httpx.AsyncClient, body: dict[str, Any], field: str
+) -> None:
+    t = await make_tenant()
+    r = await api.post("/v1/events", json=body, headers=t.auth())
+    assert r.status_code == 422, r.text
+    err = r.json()["error"]
+    assert err["code"] == "validation_error"
+    assert field in [f["field"] for f in err["details"]["fields"]]
+    assert await fetch("SELECT 1 FROM events", []) == []
+    assert len(await fetch("SELECT 1 FROM fans", [])) == 2  # only the tenant's own fans
+
+
+async def test_auth_and_roles(api: httpx.AsyncClient) -> None:
+    t = await make_tenant()
+    assert (await api.get("/v1/inbox")).json()["error"]["code"] == "unauthorized"
+    assert (await api.get("/v1/inbox", headers={"Authorization": "Bearer hz_nope"})).status_code == 401
+    viewer = await api.post("/v1/events", json=msg("v-1"), headers=t.auth("viewer"))
+    assert viewer.status_code == 403 and viewer.json()["error"]["code"] == "forbidden"
+    assert (await api.get("/v1/inbox", headers=t.auth("viewer"))).status_code == 200
+    await api.post("/v1/events", json=msg("m-1"), headers=t.auth("manager"))
+    [draft] = await _pending(api, t)
+    r = await api.post(f"/v1/drafts/{draft['id']}/approve", json={"version": 1}, headers=t.auth("viewer"))
+    assert r.status_code == 403
+    assert (await fetch("SELECT status FROM drafts", []))[0]["status"] == "pending_review"
+
+
+async def test_other_creators_ids_answer_404(api: httpx.AsyncClient) -> None:
+    a, b = await make_tenant("alice"), await make_tenant("bella")
+    await api.post("/v1/events", json=msg("a-1"), headers=a.auth())
+    [draft] = await _pending(api, a)
+    for call in (
+        api.get(f"/v1/drafts/{draft['id']}", headers=b.auth()),
+        api.post(f"/v1/drafts/{draft['id']}/approve", json={"version": 1}, headers=b.auth()),
+        api.post(f"/v1/drafts/{draft['id']}/reject", json={"version": 1, "reason": "no"}, headers=b.auth()),
+    ):
+        r = await call
+        assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+    assert (await api.get("/v1/inbox", headers=b.auth())).json()["items"] == []
+    assert (await api.get("/v1/actions", headers=b.auth())).json()["items"] == []
+    assert (await fetch("SELECT status FROM drafts", []))[0]["status"] == "pending_review"
+
+
+async def test_reject_stale_version_and_blocked_draft(api: httpx.AsyncClient, fake_llm: FakeOpenAI) -> None:
+    t = await make_tenant()
+    fake_llm.script({"text": "add me on snapchat: mia_rose", "offer": None, "rationale": ""})
+    await api.post("/v1/events", json=msg("b-1", fan="of-b"), headers=t.auth())
+    [blocked] = await _pending(api, t)
+    assert blocked["status"] == "blocked"
+    assert blocked["policy_report"]["findings"][0]["rule"] == "off_platform_contact"
+    r = await api.post(f"/v1/drafts/{blocked['id']}/approve", json={"version": 1}, headers=t.auth())
+    assert r.status_code == 409 and r.json()["error"]["code"] == "blocked_requires_edit"
+    r = await api.post(
+        f"/v1/drafts/{blocked['id']}/approve",
+        json={"version": 1, "text": "text me 555 201 3344"},
+        headers=t.auth(),
+    )
+    assert r.status_code == 409 and r.json()["error"]["code"] == "policy_blocked"
+    assert r.json()["error"]["details"]["policy"]["outcome"] == "block"
+    r = await api.post(
+        f"/v1/drafts/{blocked['id']}/reject", json={"version": 7, "reason": "unsafe"}, headers=t.auth()
+    )
+    assert r.status_code == 409 and r.json()["error"]["code"] == "stale_version"
+    r = await api.post(
+        f"/v1/drafts/{blocked['id']}/reject", json={"version": 1, "reason": ""}, headers=t.auth()
+    )
+    assert r.status_code == 422
+    r = await api.post(
+        f"/v1/drafts/{blocked['id']}/reject", json={"version": 1, "reason": "unsafe"}, headers=t.auth()
+    )
+    assert r.status_code == 200 and r.json()["status"] == "rejected"
+    assert await fetch("SELECT 1 FROM outbox", []) == []
+
+
+async def test_inbox_and_actions_paginate(api: httpx.AsyncClient) -> None:
+    t = await make_tenant()
+    for i in range(3):
+        await api.post("/v1/events", json=msg(f"p-{i}", fan=f"of-{i}"), headers=t.auth())
+    await _pending(api, t, 3)
+    page1 = (await api.get("/v1/inbox", params={"limit": 2}, headers=t.auth())).json()
+    page2 = (
+        await api.get("/v1/inbox", params={"limit": 2, "cursor": page1["next_cursor"]}, headers=t.auth())
+    ).json()
+    ids = [d["id"] for d in page1["items"] + page2["items"]]
+    assert len(page1["items"]) == 2 and len(page2["items"]) == 1 and len(set(ids)) == 3
+    assert page2["next_cursor"] is None
+    bad = await api.get("/v1/inbox", params={"cursor": "garbage"}, headers=t.auth())
+    assert bad.status_code == 422 and bad.json()["error"]["details"]["fields"][0]["field"] == "cursor"
+    seen: list[int] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 4} | ({"cursor": cursor} if cursor else {})
+        page = (await api.get("/v1/actions", params=params, headers=t.auth())).json()
+        seen += [a["id"] for a in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert (
+        seen == sorted(seen, reverse=True) and len(seen) == len(set(seen)) == 9
+    )  # 3 x received, routed, drafted
+    only = (await api.get("/v1/actions", params={"kind": "drafted"}, headers=t.auth())).json()["items"]
+    assert [a["kind"] for a in only] == ["drafted"] * 3
+
+
+async def test_handoff_and_opt_out_make_no_draft(api: httpx.AsyncClient, fake_llm: FakeOpenAI) -> None:
+    t = await make_tenant()
+    await api.post("/v1/events", json=msg("h-1", "i'm 15 is that ok", fan="kid"), headers=t.auth())
+    await api.post("/v1/events", json=msg("o-1", "unsubscribe", fan="bye"), headers=t.auth())
+    await wait_until("SELECT count(*) = 2 FROM events WHERE processed_at IS NOT NULL", [])
+    await api.post("/v1/events", json=msg("o-2", "hello again?", fan="bye"), headers=t.auth())
+    await wait_until("SELECT count(*) = 3 FROM events WHERE processed_at IS NOT NULL", [])
+    assert await fetch("SELECT 1 FROM drafts", []) == []
+    assert fake_llm.requests == []
+    fans = {
+        r["platform_fan_id"]: r
+        for r in await fetch(
+            "SELECT platform_fan_id, handoff_reason, opted_out_at IS NOT NULL AS opted_out FROM fans", []
+        )
+    }
+    assert fans["kid"]["handoff_reason"] == "possible_minor" and fans["bye"]["opted_out"]
+    kinds = {a["kind"] for a in (await api.get("/v1/actions", headers=t.auth())).json()["items"]}
+    assert {"handoff", "opt_out"} <= kinds
+
+
+async def test_purchase_and_subscription_events_update_the_ledger(api: httpx.AsyncClient) -> None:
+    t = await make_tenant()
+    r = await api.post(
+        "/v1/events",
+        json={
+            "event_id": "s-1",
+            "kind": "subscription_started",
+            "amount_cents": 999,
+            "fan": {"platform_fan_id": "new"},
+        },
+        headers=t.auth(),
+    )
+    assert r.status_code == 202
+    r = await api.post(
+        "/v1/events",
+        json={
+            "event_id": "b-1",
+            "kind": "purchase",
+            "amount_cents": 1500,
+            "catalog_id": t.catalog[0],
+            "fan": {"platform_fan_id": "new"},
+        },
+        headers=t.auth(),
+    )
+    assert r.status_code == 202
+    txns = await fetch("SELECT kind, amount_cents, catalog_id::text AS c FROM transactions ORDER BY id", [])
+    assert txns == [
+        {"kind": "subscription", "amount_cents": 999, "c": None},
+        {"kind": "ppv", "amount_cents": 1500, "c": t.catalog[0]},
+    ]
+    assert (await fetch("SELECT subscription_status FROM fans WHERE platform_fan_id = 'new'", []))[0] == {
+        "subscription_status": "active"
+    }
