@@ -87,8 +87,9 @@ class SeedResult:
     transactions: int
 
 
-def _uuid(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+def _uuid(rng: random.Random, handle: str) -> str:
+    """Deterministic for (seed, handle); two handles seeded alike never share ids."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"huntaze:{handle}:{rng.getrandbits(128)}"))
 
 
 def _local_evening(rng: random.Random, day: date, tz: ZoneInfo, peak: int) -> datetime:
@@ -113,9 +114,9 @@ def seed_business(
     end = until or datetime.now(UTC).date()
     start = end - timedelta(days=days)
     handle = handle or f"demo-{seed}"
-    creator_id = _uuid(rng)
-    member_id = _uuid(rng)
-    catalog_ids = [_uuid(rng) for _ in CATALOG]
+    creator_id = _uuid(rng, handle)
+    member_id = _uuid(rng, handle)
+    catalog_ids = [_uuid(rng, handle) for _ in CATALOG]
     fan_rows: list[tuple[object, ...]] = []
     msg_buf, txn_buf = io.StringIO(), io.StringIO()
     n_msg = n_txn = 0
@@ -123,7 +124,7 @@ def seed_business(
     tz_names, tz_weights = zip(*TIMEZONES, strict=True)
     for i in range(fans):
         name, _, ppv_rate, tip_rate, tip_range, msg_rate, renew_p = rng.choices(ARCHETYPES, weights)[0]
-        fan_id = _uuid(rng)
+        fan_id = _uuid(rng, handle)
         tz_name = rng.choices(tz_names, tz_weights)[0]
         tz = ZoneInfo(tz_name)
         peak = rng.choice([19, 20, 21, 22, 23, 13])

@@ -38,10 +38,10 @@ def _guarded_connect(self: socket.socket, address: Any) -> Any:
     if self.family in (socket.AF_INET, socket.AF_INET6):
         host = address[0]
         try:
-            ip = ipaddress.ip_address(host)
+            loopback = ipaddress.ip_address(host).is_loopback
         except ValueError:
-            ip = ipaddress.ip_address(socket.gethostbyname(host)) if host == "localhost" else None
-        if ip is None or not ip.is_loopback:
+            loopback = host == "localhost"
+        if not loopback:
             raise AssertionError(
                 f"network guard: connection to {address!r} attempted (only loopback is allowed)"
             )
@@ -50,7 +50,7 @@ def _guarded_connect(self: socket.socket, address: Any) -> Any:
 
 @pytest.fixture(autouse=True, scope="session")
 def network_guard() -> Iterator[None]:
-    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign,assignment]
     yield
     socket.socket.connect = _real_connect  # type: ignore[method-assign]
 

@@ -115,6 +115,7 @@ async def test_tool_capable_fake_binds_the_dm_tools(settings: Settings) -> None:
     bound = model.bind_tools(tools)
     msg = await bound.ainvoke("what did this fan buy?")
     assert model.bound_tools == ["fan_profile", "recent_messages", "purchase_summary", "catalog"]
+    assert isinstance(msg, AIMessage)
     call = msg.tool_calls[0]
     result = await {t_.name: t_ for t_ in tools}[call["name"]].ainvoke(call["args"])
     assert result == {"total_cents": 0, "by_kind": {}, "owned_catalog_ids": []}

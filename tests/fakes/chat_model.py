@@ -46,7 +46,9 @@ class ScriptedChatModel(BaseChatModel):
         self.seen.append(list(messages))
         return ChatResult(generations=[ChatGeneration(message=self._next())])
 
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable[Any, BaseMessage]:
+    def bind_tools(
+        self, tools: Sequence[Any], *, tool_choice: str | None = None, **kwargs: Any
+    ) -> Runnable[Any, AIMessage]:  # type: ignore[override]
         self.bound_tools = [t.name if isinstance(t, BaseTool) else str(t) for t in tools]
         return self
 

@@ -137,7 +137,7 @@ async def test_newer_message_supersedes_pending_draft(
         second = await wait_pending(h, not_id=first.draft_id)
         with pytest.raises(WorkflowUpdateFailedError) as stale:
             await h.execute_update(ConversationWorkflow.decide, _approve(first, t.members["owner"]))
-        assert stale.value.cause.type == "not_pending"  # type: ignore[union-attr]
+        assert isinstance(stale.value.cause, ApplicationError) and stale.value.cause.type == "not_pending"
     rows = {r["id"]: r["status"] for r in await fetch("SELECT id::text AS id, status FROM drafts", [])}
     assert rows == {first.draft_id: "superseded", second.draft_id: "pending_review"}
 
