@@ -44,7 +44,6 @@ SEND_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=5),
     non_retryable_error_types=["NotApproved"],
 )
-HISTORY_LIMIT = 2000
 MAX_DEBOUNCE_ROUNDS = 10
 
 
@@ -237,7 +236,9 @@ class ConversationWorkflow:
 
     def _history_too_long(self) -> bool:
         info = workflow.info()
-        return info.is_continue_as_new_suggested() or info.get_current_history_length() > HISTORY_LIMIT
+        return (
+            info.is_continue_as_new_suggested() or info.get_current_history_length() > self.inp.history_limit
+        )
 
     def _carry(self) -> ConversationInput:
         return ConversationInput(
@@ -246,6 +247,7 @@ class ConversationWorkflow:
             draft_timeout_s=self.inp.draft_timeout_s,
             debounce_s=self.inp.debounce_s,
             idle_close_s=self.inp.idle_close_s,
+            history_limit=self.inp.history_limit,
             queued_event_ids=list(self.queue),
             pending=self.pending,
             approved_unsent=list(self.to_send),

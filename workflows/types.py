@@ -30,6 +30,8 @@ class ConversationInput:
     draft_timeout_s: float = 24 * 3600
     debounce_s: float = 3.0
     idle_close_s: float = 600.0
+    # Continue-as-new once the history grows past this many events (or when the server suggests it).
+    history_limit: int = 2000
     # Carried across continue-as-new:
     queued_event_ids: list[int] = field(default_factory=list)
     pending: PendingDraft | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -292,3 +293,34 @@ async def test_send_activity_refuses_unapproved_and_is_idempotent(
         await env.run(send_draft, DraftRef(t.creator_id, t.fans[0], p.draft_id))
     assert len(await _sent_messages(t.creator_id)) == 1
     assert len(await fetch("SELECT * FROM outbox", [])) == 1
+
+
+async def test_continue_as_new_carries_the_pending_draft(
+    temporal_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    from core.types import conversation_workflow_id
+    from workflows.types import ConversationInput
+
+    t = await make_tenant()
+    async with build_worker(temporal_env.client, settings.task_queue):
+        eid = await add_message_event(t, t.fans[0], "hello", "e1")
+        h = await temporal_env.client.start_workflow(
+            ConversationWorkflow.run,
+            ConversationInput(creator_id=t.creator_id, fan_id=t.fans[0], debounce_s=0, history_limit=10),
+            id=conversation_workflow_id(t.creator_id, t.fans[0]),
+            task_queue=settings.task_queue,
+            start_signal="new_events",
+            start_signal_args=[[eid]],
+        )
+        first_run = (await h.describe()).run_id
+        p = await wait_pending(h)
+        latest = temporal_env.client.get_workflow_handle(h.id)
+        for _ in range(200):
+            if (await latest.describe()).run_id != first_run:
+                break
+            await asyncio.sleep(0.05)
+        assert (await latest.describe()).run_id != first_run  # a fresh run, small history
+        assert await latest.query(ConversationWorkflow.pending_draft) == p
+        await latest.execute_update(ConversationWorkflow.decide, _approve(p, t.members["owner"]))
+        await wait_until("SELECT status = 'sent' FROM drafts WHERE id = %s", [p.draft_id])
+    assert len(await _sent_messages(t.creator_id)) == 1
