@@ -4,13 +4,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo smoke test lint pytest up clean
+.PHONY: demo smoke test lint pytest up clean lock
 
-$(STAMP): pyproject.toml
+# requirements.lock pins every transitive version that was tested (regenerate: make lock).
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
+
+lock: $(STAMP)
+	$(BIN)/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
 
 demo: $(STAMP)
 	$(BIN)/huntaze demo
