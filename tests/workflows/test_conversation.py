@@ -324,3 +324,59 @@ async def test_continue_as_new_carries_the_pending_draft(
         await latest.execute_update(ConversationWorkflow.decide, _approve(p, t.members["owner"]))
         await wait_until("SELECT status = 'sent' FROM drafts WHERE id = %s", [p.draft_id])
     assert len(await _sent_messages(t.creator_id)) == 1
+
+
+async def test_concurrent_approvals_send_once(temporal_env: WorkflowEnvironment, settings: Settings) -> None:
+    """Two reviewers approve the same version at once: one wins, the other gets a conflict, one message."""
+    t = await make_tenant()
+    async with build_worker(temporal_env.client, settings.task_queue):
+        h = await start_conversation(
+            temporal_env.client,
+            settings,
+            t.creator_id,
+            t.fans[0],
+            [await add_message_event(t, t.fans[0], "hello", "e1")],
+        )
+        p = await wait_pending(h)
+        results = await asyncio.gather(
+            h.execute_update(ConversationWorkflow.decide, _approve(p, t.members["owner"])),
+            h.execute_update(ConversationWorkflow.decide, _approve(p, t.members["chatter"], "Hi there 💕")),
+            return_exceptions=True,
+        )
+        wins = [r for r in results if not isinstance(r, BaseException)]
+        losses = [r for r in results if isinstance(r, WorkflowUpdateFailedError)]
+        assert len(wins) == 1 and len(losses) == 1, results
+        await wait_until("SELECT status = 'sent' FROM drafts WHERE id = %s", [p.draft_id])
+    assert len(await _sent_messages(t.creator_id)) == 1
+    assert len(await fetch("SELECT 1 FROM agent_actions WHERE kind = 'approved'", [])) == 1
+
+
+async def test_worker_dies_during_delivery_and_another_delivers_once(
+    temporal_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """Worker A dies while the webhook call is in flight; worker B retries; the receiver sees one delivery."""
+    receiver = WebhookReceiver(secret="k")
+    receiver.server.start()
+    receiver.fail_next = 1_000  # the platform is down while worker A is alive
+    configure(settings.model_copy(update={"webhook_url": receiver.url, "webhook_secret": SecretStr("k")}))
+    try:
+        t = await make_tenant()
+        async with build_worker(temporal_env.client, settings.task_queue, max_cached_workflows=0):
+            h = await start_conversation(
+                temporal_env.client,
+                settings,
+                t.creator_id,
+                t.fans[0],
+                [await add_message_event(t, t.fans[0], "hello", "e1")],
+            )
+            p = await wait_pending(h)
+            await h.execute_update(ConversationWorkflow.decide, _approve(p, t.members["owner"]))
+            await wait_until("SELECT attempts >= 1 FROM outbox WHERE draft_id = %s", [p.draft_id])
+        # Worker A is gone with the delivery unfinished; the platform comes back; worker B takes over.
+        receiver.fail_next = 0
+        async with build_worker(temporal_env.client, settings.task_queue):
+            await wait_until("SELECT status = 'delivered' FROM outbox WHERE draft_id = %s", [p.draft_id], 90)
+    finally:
+        receiver.server.stop()
+    assert list(receiver.delivered) == [p.draft_id]
+    assert len(await _sent_messages(t.creator_id)) == 1
