@@ -3,25 +3,39 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from core.settings import Settings, configure
 from tests.conftest import venv_bin
-from tests.factories import add_message_event, make_tenant
+from tests.factories import Tenant, add_message_event, make_tenant
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.webhook import WebhookReceiver
 from tests.workflows.helpers import fetch, start_conversation, wait_pending, wait_until
 from workflows.activities import send_draft
 from workflows.conversation import ConversationWorkflow
-from workflows.types import Decision, DraftRef
+from workflows.types import Decision, DraftRef, PendingDraft
 from workflows.worker import build_worker
+
+
+@contextlib.asynccontextmanager
+async def drafted(
+    env: WorkflowEnvironment, settings: Settings, text: str = "hello", max_cached_workflows: int = 1000
+) -> AsyncIterator[tuple[Tenant, WorkflowHandle[Any, Any], PendingDraft]]:
+    """A tenant, a running worker, and a conversation whose first draft awaits a decision."""
+    t = await make_tenant()
+    async with build_worker(env.client, settings.task_queue, max_cached_workflows=max_cached_workflows):
+        eid = await add_message_event(t, t.fans[0], text, "e1")
+        h = await start_conversation(env.client, settings, t.creator_id, t.fans[0], [eid])
+        yield t, h, await wait_pending(h)
 
 
 def _approve(p: Any, actor: str, text: str | None = None) -> Decision:
@@ -65,16 +79,7 @@ async def test_approve_sends_exactly_once(temporal_env: WorkflowEnvironment, set
 async def test_edit_then_approve_sends_the_edit(
     temporal_env: WorkflowEnvironment, settings: Settings
 ) -> None:
-    t = await make_tenant()
-    async with build_worker(temporal_env.client, settings.task_queue):
-        h = await start_conversation(
-            temporal_env.client,
-            settings,
-            t.creator_id,
-            t.fans[0],
-            [await add_message_event(t, t.fans[0], "hey you", "e1")],
-        )
-        p = await wait_pending(h)
+    async with drafted(temporal_env, settings, "hey you") as (t, h, p):
         with pytest.raises(WorkflowUpdateFailedError) as bad:
             await h.execute_update(
                 ConversationWorkflow.decide, _approve(p, t.members["owner"], "dm me on telegram")
@@ -90,16 +95,7 @@ async def test_edit_then_approve_sends_the_edit(
 
 
 async def test_reject_sends_nothing(temporal_env: WorkflowEnvironment, settings: Settings) -> None:
-    t = await make_tenant()
-    async with build_worker(temporal_env.client, settings.task_queue):
-        h = await start_conversation(
-            temporal_env.client,
-            settings,
-            t.creator_id,
-            t.fans[0],
-            [await add_message_event(t, t.fans[0], "hello", "e1")],
-        )
-        p = await wait_pending(h)
+    async with drafted(temporal_env, settings) as (t, h, p):
         res = await h.execute_update(
             ConversationWorkflow.decide,
             Decision(
@@ -122,16 +118,7 @@ async def test_reject_sends_nothing(temporal_env: WorkflowEnvironment, settings:
 async def test_newer_message_supersedes_pending_draft(
     temporal_env: WorkflowEnvironment, settings: Settings
 ) -> None:
-    t = await make_tenant()
-    async with build_worker(temporal_env.client, settings.task_queue):
-        h = await start_conversation(
-            temporal_env.client,
-            settings,
-            t.creator_id,
-            t.fans[0],
-            [await add_message_event(t, t.fans[0], "hello", "e1")],
-        )
-        first = await wait_pending(h)
+    async with drafted(temporal_env, settings) as (t, h, first):
         await h.signal(
             ConversationWorkflow.new_events, [await add_message_event(t, t.fans[0], "you there?", "e2")]
         )
@@ -251,16 +238,8 @@ async def test_state_survives_a_worker_restart(temporal_env: WorkflowEnvironment
     Worker A keeps no workflow cache (no sticky queue), so every task it ran was rebuilt from history:
     the same thing that happens when a worker process dies and another takes over.
     """
-    t = await make_tenant()
-    async with build_worker(temporal_env.client, settings.task_queue, max_cached_workflows=0):
-        h = await start_conversation(
-            temporal_env.client,
-            settings,
-            t.creator_id,
-            t.fans[0],
-            [await add_message_event(t, t.fans[0], "hello", "e1")],
-        )
-        p = await wait_pending(h)
+    async with drafted(temporal_env, settings, max_cached_workflows=0) as (t, h, p):
+        pass  # worker A stops here
     async with build_worker(temporal_env.client, settings.task_queue):
         await h.execute_update(ConversationWorkflow.decide, _approve(p, t.members["owner"]))
         await wait_until("SELECT status = 'sent' FROM drafts WHERE id = %s", [p.draft_id])
@@ -271,16 +250,7 @@ async def test_send_activity_refuses_unapproved_and_is_idempotent(
     temporal_env: WorkflowEnvironment, settings: Settings
 ) -> None:
     """No path delivers an unapproved draft, even calling the activity directly; a retry sends nothing twice."""
-    t = await make_tenant()
-    async with build_worker(temporal_env.client, settings.task_queue):
-        h = await start_conversation(
-            temporal_env.client,
-            settings,
-            t.creator_id,
-            t.fans[0],
-            [await add_message_event(t, t.fans[0], "hello", "e1")],
-        )
-        p = await wait_pending(h)
+    async with drafted(temporal_env, settings) as (t, h, p):
         env = ActivityEnvironment()
         with pytest.raises(ApplicationError) as refused:
             await env.run(send_draft, DraftRef(t.creator_id, t.fans[0], p.draft_id))
@@ -328,16 +298,7 @@ async def test_continue_as_new_carries_the_pending_draft(
 
 async def test_concurrent_approvals_send_once(temporal_env: WorkflowEnvironment, settings: Settings) -> None:
     """Two reviewers approve the same version at once: one wins, the other gets a conflict, one message."""
-    t = await make_tenant()
-    async with build_worker(temporal_env.client, settings.task_queue):
-        h = await start_conversation(
-            temporal_env.client,
-            settings,
-            t.creator_id,
-            t.fans[0],
-            [await add_message_event(t, t.fans[0], "hello", "e1")],
-        )
-        p = await wait_pending(h)
+    async with drafted(temporal_env, settings) as (t, h, p):
         results = await asyncio.gather(
             h.execute_update(ConversationWorkflow.decide, _approve(p, t.members["owner"])),
             h.execute_update(ConversationWorkflow.decide, _approve(p, t.members["chatter"], "Hi there 💕")),
