@@ -59,7 +59,9 @@ async def _load_batch(creator_id: str, fan_id: str, event_ids: list[int]) -> tup
         )
         fan = await cur.fetchone()
         cur = await conn.execute(
-            "SELECT id, kind, payload FROM events WHERE creator_id = %s AND fan_id = %s AND id = ANY(%s) ORDER BY id",
+            # Already-processed events (a re-dispatch after an API retry) are not handled twice.
+            "SELECT id, kind, payload FROM events WHERE creator_id = %s AND fan_id = %s AND id = ANY(%s)"
+            " AND processed_at IS NULL ORDER BY id",
             [creator_id, fan_id, event_ids],
         )
         events = await cur.fetchall()
@@ -80,6 +82,8 @@ async def supervise(state: ConversationState) -> dict[str, Any]:
         "opt_out": False,
     }
     kinds = {EventKind(e["kind"]) for e in events}
+    if not events:
+        return {**out, "route": Route.IGNORE, "route_reason": "these events were already handled"}
     if verdict and verdict.opt_out:
         return {**out, "opt_out": True, "route": Route.IGNORE, "route_reason": "the fan opted out"}
     if fan["opted_out_at"] is not None:

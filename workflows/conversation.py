@@ -142,6 +142,8 @@ class ConversationWorkflow:
                 workflow.continue_as_new(self._carry())
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._send_approved()
+        if self.queue:  # events signalled while this run was closing: a fresh run takes them
+            workflow.continue_as_new(self._carry())
         return "idle"
 
     async def _handle_batch(self) -> None:

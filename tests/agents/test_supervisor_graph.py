@@ -119,3 +119,17 @@ async def test_tool_capable_fake_binds_the_dm_tools(settings: Settings) -> None:
     call = msg.tool_calls[0]
     result = await {t_.name: t_ for t_ in tools}[call["name"]].ainvoke(call["args"])
     assert result == {"total_cents": 0, "by_kind": {}, "owned_catalog_ids": []}
+
+
+async def test_already_processed_events_are_not_handled_twice(settings: Settings) -> None:
+    from core import db
+
+    t = await make_tenant()
+    eid = await add_message_event(t, t.fans[0], "hello?", "e1")
+    async with db.pool().connection() as conn:
+        await conn.execute("UPDATE events SET processed_at = now() WHERE id = %s", [eid])
+    model = ScriptedChatModel(replies=[])
+    llm.set_chat_model(model)
+    state = await _run(t, t.fans[0], [eid])
+    assert state["route"] == "ignore" and "already handled" in state["route_reason"]
+    assert model.seen == []
