@@ -115,11 +115,17 @@ async def inbox(
     statuses = [s.value for s in (status or list(DECIDABLE))]
     after = _decode_cursor(cursor) if cursor else None
     async with db.pool().connection() as conn:
+        # One query: fan context (spend, last five messages) comes through lateral joins.
         cur = await conn.execute(
             f"SELECT {_DRAFT_COLS}, f.platform_fan_id, f.display_name, f.subscription_status,"
-            " (SELECT coalesce(sum(amount_cents), 0) FROM transactions t WHERE t.creator_id = d.creator_id"
-            "   AND t.fan_id = d.fan_id) AS spent"
+            " coalesce(spent.cents, 0) AS spent, coalesce(recent.items, '[]'::json) AS last_messages"
             " FROM drafts d JOIN fans f ON f.creator_id = d.creator_id AND f.id = d.fan_id"
+            " LEFT JOIN LATERAL (SELECT sum(t.amount_cents) AS cents FROM transactions t"
+            "   WHERE t.creator_id = d.creator_id AND t.fan_id = d.fan_id) spent ON true"
+            " LEFT JOIN LATERAL (SELECT json_agg(m ORDER BY m.sent_at, m.id) AS items FROM ("
+            "   SELECT id, direction, text, sent_at FROM messages"
+            "   WHERE creator_id = d.creator_id AND fan_id = d.fan_id ORDER BY sent_at DESC, id DESC LIMIT 5) m"
+            " ) recent ON true"
             " WHERE d.creator_id = %s AND d.status = ANY(%s)"
             " AND (%s::timestamptz IS NULL OR (d.created_at, d.id) > (%s::timestamptz, %s::uuid))"
             " ORDER BY d.created_at, d.id LIMIT %s",
@@ -133,23 +139,21 @@ async def inbox(
             ],
         )
         rows = await cur.fetchall()
-        items = []
-        for r in rows[:limit]:
-            mc = await conn.execute(
-                "SELECT direction, text, sent_at FROM messages WHERE creator_id = %s AND fan_id = %s"
-                " ORDER BY sent_at DESC, id DESC LIMIT 5",
-                [who.creator_id, r["fan_id"]],
-            )
-            last = [dict(m) for m in reversed(await mc.fetchall())]
-            fan = FanContext(
-                id=r["fan_id"],
-                platform_fan_id=r["platform_fan_id"],
-                display_name=r["display_name"],
-                subscription_status=r["subscription_status"],
-                total_spent_cents=int(r["spent"]),
-                last_messages=last,
-            )
-            items.append(InboxItem(fan=fan, **{k: r[k] for k in DraftOut.model_fields}))
+    items = []
+    for r in rows[:limit]:
+        last = [
+            {"direction": m["direction"], "text": m["text"], "sent_at": m["sent_at"]}
+            for m in r["last_messages"]
+        ]
+        fan = FanContext(
+            id=r["fan_id"],
+            platform_fan_id=r["platform_fan_id"],
+            display_name=r["display_name"],
+            subscription_status=r["subscription_status"],
+            total_spent_cents=int(r["spent"]),
+            last_messages=last,
+        )
+        items.append(InboxItem(fan=fan, **{k: r[k] for k in DraftOut.model_fields}))
     nxt = _encode_cursor(rows[limit - 1]["created_at"], rows[limit - 1]["id"]) if len(rows) > limit else None
     return InboxPage(items=items, next_cursor=nxt)
 
