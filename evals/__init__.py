@@ -1,0 +1,1 @@
+"""Eval suites, runner, graders and reports. Not built yet."""
