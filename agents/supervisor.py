@@ -18,7 +18,7 @@ from agents.dm import draft_reply
 from core import db
 from core.settings import get_settings
 from core.types import EventKind, Route
-from policies import check_inbound
+from policies.rules import check_inbound
 from policies.scoped import check_draft_for_creator
 
 

@@ -1,27 +1,42 @@
-"""The policy engine: one call checks a draft, one call checks an inbound fan message.
+"""The one policy engine. Outbound drafts go through a guardrails-ai Guard whose validators are the rules
+of policies/rules.py; inbound messages go through the deterministic inbound checks.
 
-Outcomes per draft: `pass` (nothing found) or `block` (a blocking finding); every finding says which
-rule fired, where (character span in the original text) and why. Decisions are deterministic and no
-LLM output can override them.
+Outcomes per draft: `pass` or `block`. The engine gates on every validator's own result (the Guard's
+validation summaries), never on the single `validation_passed` flag, and reports which rule fired, where
+(span in the original text) and why.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
-from policies.normalize import deleet, fold, squash
+from policies.offline import assert_offline, write_offline_rc
+from policies.rules import (
+    InboundVerdict,
+    PolicyFinding,
+    check_contact,
+    check_forbidden,
+    check_inbound,
+    check_offer,
+    check_payment,
+)
+
+write_offline_rc()  # before guardrails is imported anywhere in this process
+
+from guardrails import Guard, OnFailAction  # noqa: E402
+from guardrails.validators import (  # noqa: E402
+    ErrorSpan,
+    FailResult,
+    PassResult,
+    ValidationResult,
+    Validator,
+    register_validator,
+)
 
 Outcome = Literal["pass", "block"]
-
-
-@dataclass(frozen=True)
-class PolicyFinding:
-    rule: str
-    reason: str
-    span: tuple[int, int] | None = None
-    severity: Literal["block", "warn"] = "block"
 
 
 @dataclass(frozen=True)
@@ -38,174 +53,49 @@ class PolicyReport:
         }
 
 
-# --- outbound rules ---------------------------------------------------------------------------
+def _result(findings: list[PolicyFinding]) -> ValidationResult:
+    if not findings:
+        return PassResult()
+    # Every finding travels as an error span; one that points nowhere in particular is zero-length.
+    spans = [
+        ErrorSpan(start=f.span[0] if f.span else 0, end=f.span[1] if f.span else 0, reason=f.reason)
+        for f in findings
+    ]
+    return FailResult(error_message="; ".join(f.reason for f in findings), error_spans=spans)
 
-_PAYMENT_WORDS = [
-    "cashapp",
-    "venmo",
-    "paypal",
-    "zelle",
-    "applepay",
-    "googlepay",
-    "westernunion",
-    "moneygram",
-    "revolut",
-    "wise transfer",
-    "giftcard",
-    "gift card",
-    "amazon card",
-    "steam card",
-    "bitcoin",
-    "btc",
-    "ethereum",
-    "usdt",
-    "crypto",
-    "wire transfer",
-    "bank transfer",
-    "iban",
-    "routing number",
-]
-_PAYMENT_SQUASHED = {"cashapp", "venmo", "paypal", "zelle", "giftcard", "bitcoin", "westernunion"}
-_CASHTAG = re.compile(r"(?<![\w$])\$[A-Za-z][A-Za-z0-9_]{1,20}\b")
-_CRYPTO_ADDR = re.compile(r"\b(?:bc1[a-z0-9]{20,60}|[13][a-km-zA-HJ-NP-Z1-9]{25,34}|0x[a-fA-F0-9]{40})\b")
 
-_CONTACT_WORDS = [
-    "snapchat",
-    "snap me",
-    "add my snap",
-    "telegram",
-    "whatsapp",
-    "whats app",
-    "kik",
-    "signal app",
-    "instagram",
-    "insta",
-    "my ig",
-    "dm me on",
-    "text me",
-    "call me",
-    "discord",
-    "wechat",
-    "line app",
-]
-_CONTACT_SQUASHED = {"snapchat", "telegram", "whatsapp", "instagram"}
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
-_EMAIL_SPELLED = re.compile(
-    r"\b[\w.+-]+\s*(?:\(|\[)?\s*at\s*(?:\)|\])?\s*[\w-]+\s*(?:\(|\[)?\s*dot\s*(?:\)|\])?\s*"
-    r"(?:com|net|org|io|me|co)\b",
-    re.I,
-)
-_PHONE = re.compile(r"(?<!\d)(?:\+?\d[\s().-]*){9,15}(?!\d)")
-_NUMBER_WORDS = {
-    "zero": "0",
-    "oh": "0",
-    "one": "1",
-    "two": "2",
-    "three": "3",
-    "four": "4",
-    "five": "5",
-    "six": "6",
-    "seven": "7",
-    "eight": "8",
-    "nine": "9",
+def _validator(rule: str, check: Callable[[str, dict[str, Any]], list[PolicyFinding]]) -> type[Validator]:
+    """A guardrails validator for one rule; the rule's findings travel in the result's metadata."""
+
+    class RuleValidator(Validator):  # type: ignore[misc]  # guardrails ships no type information
+        rule_name = rule
+
+        def _validate(self, value: Any, metadata: dict[str, Any]) -> ValidationResult:
+            return _result(check(str(value), metadata))
+
+    RuleValidator.__name__ = RuleValidator.__qualname__ = "".join(p.title() for p in rule.split("_"))
+    return register_validator(name=f"huntaze/{rule}", data_type="string")(RuleValidator)  # type: ignore[no-any-return]
+
+
+OUTBOUND_VALIDATORS: dict[str, type[Validator]] = {
+    "off_platform_payment": _validator("off_platform_payment", lambda t, m: check_payment(t)),
+    "off_platform_contact": _validator("off_platform_contact", lambda t, m: check_contact(t)),
+    "ppv_price_bounds": _validator(
+        "ppv_price_bounds", lambda t, m: check_offer(m.get("offer"), m.get("bounds"))
+    ),
+    "forbidden_words": _validator(
+        "forbidden_words", lambda t, m: check_forbidden(t, m.get("forbidden") or [])
+    ),
 }
-_HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_.]{3,30}\b")
+_BY_CLASS = {cls.__name__: rule for rule, cls in OUTBOUND_VALIDATORS.items()}
 
 
-def _word_hits(text: str, words: list[str]) -> list[tuple[str, tuple[int, int]]]:
-    """Whole-word matches on the folded, de-leeted text, so 'cashmere' never matches 'cash'."""
-    hay = deleet(text)
-    hits = []
-    for w in words:
-        for m in re.finditer(r"(?<![a-z])" + re.escape(w) + r"(?![a-z])", hay):
-            hits.append((w, (m.start(), m.end())))
-    return hits
-
-
-def _spelled_digits(text: str) -> int:
-    """Longest run of digits, counting spelled-out digit words ('five five five one ...')."""
-    tokens = re.findall(r"[a-z]+|\d", fold(text))
-    best = run = 0
-    for tok in tokens:
-        if tok.isdigit() or tok in _NUMBER_WORDS:
-            run += 1
-            best = max(best, run)
-        else:
-            run = 0
-    return best
-
-
-def _check_payment(text: str) -> list[PolicyFinding]:
-    out = [
-        PolicyFinding("off_platform_payment", f"mentions off-platform payment ({w})", span)
-        for w, span in _word_hits(text, _PAYMENT_WORDS)
-    ]
-    out += [
-        PolicyFinding("off_platform_payment", "contains a $cashtag", (m.start(), m.end()))
-        for m in _CASHTAG.finditer(text)
-    ]
-    out += [
-        PolicyFinding("off_platform_payment", "contains a crypto address", (m.start(), m.end()))
-        for m in _CRYPTO_ADDR.finditer(text)
-    ]
-    if not out:
-        flat = squash(text)
-        out += [
-            PolicyFinding("off_platform_payment", f"obfuscated payment app ({w})")
-            for w in _PAYMENT_SQUASHED
-            if w in flat
-        ]
-    return out
-
-
-def _check_contact(text: str) -> list[PolicyFinding]:
-    out = [
-        PolicyFinding("off_platform_contact", f"moves the fan off platform ({w})", span)
-        for w, span in _word_hits(text, _CONTACT_WORDS)
-    ]
-    out += [
-        PolicyFinding("off_platform_contact", "contains an e-mail address", (m.start(), m.end()))
-        for m in _EMAIL.finditer(text)
-    ]
-    out += [
-        PolicyFinding("off_platform_contact", "contains a spelled-out e-mail address", (m.start(), m.end()))
-        for m in _EMAIL_SPELLED.finditer(text)
-    ]
-    out += [
-        PolicyFinding("off_platform_contact", "contains a phone number", (m.start(), m.end()))
-        for m in _PHONE.finditer(text)
-    ]
-    out += [
-        PolicyFinding("off_platform_contact", "contains a social handle", (m.start(), m.end()))
-        for m in _HANDLE.finditer(text)
-    ]
-    if _spelled_digits(text) >= 7 and not any(f.reason == "contains a phone number" for f in out):
-        out.append(PolicyFinding("off_platform_contact", "contains a spelled-out phone number"))
-    if not out:
-        flat = squash(text)
-        out += [
-            PolicyFinding("off_platform_contact", f"obfuscated messaging app ({w})")
-            for w in _CONTACT_SQUASHED
-            if w in flat
-        ]
-    return out
-
-
-def _check_offer(offer: dict[str, Any] | None, bounds: tuple[int, int] | None) -> list[PolicyFinding]:
-    if not offer or bounds is None:
-        return []
-    price = int(offer.get("price_cents", 0))
-    lo, hi = bounds
-    if not lo <= price <= hi:
-        return [
-            PolicyFinding(
-                "ppv_price_bounds", f"PPV price {price} cents is outside the creator's bounds {lo}-{hi}"
-            )
-        ]
-    return []
-
-
-OUTBOUND_RULES = ["off_platform_payment", "off_platform_contact", "ppv_price_bounds", "forbidden_words"]
+@lru_cache(maxsize=1)
+def outbound_guard() -> Guard:
+    # All validators in one use(...): chained .use() calls keep only the last one in guardrails 0.11.
+    guard = Guard().use(*(cls(on_fail=OnFailAction.NOOP) for cls in OUTBOUND_VALIDATORS.values()))
+    assert_offline()
+    return guard
 
 
 def check_draft(
@@ -215,95 +105,26 @@ def check_draft(
     price_bounds: tuple[int, int] | None = None,
     forbidden_words: list[str] | None = None,
 ) -> PolicyReport:
-    """Check one outbound draft. Every rule runs; any blocking finding blocks the draft."""
-    findings = _check_payment(text) + _check_contact(text) + _check_offer(offer, price_bounds)
-    if forbidden_words:
-        findings += [
-            PolicyFinding("forbidden_words", f"creator's forbidden word ({w})", span)
-            for w, span in _word_hits(text, [fold(w) for w in forbidden_words if w.strip()])
-        ]
-    outcome: Outcome = "block" if any(f.severity == "block" for f in findings) else "pass"
-    return PolicyReport(outcome=outcome, findings=findings, rules_checked=list(OUTBOUND_RULES))
-
-
-# --- inbound checks ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class InboundVerdict:
-    """What the deterministic inbound checks decided before any agent sees the message."""
-
-    opt_out: bool = False
-    handoff_reason: str | None = None
-    injection: bool = False
-    findings: list[PolicyFinding] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "opt_out": self.opt_out,
-            "handoff_reason": self.handoff_reason,
-            "injection": self.injection,
-            "findings": [asdict(f) for f in self.findings],
-        }
-
-
-_OPT_OUT = re.compile(
-    r"^\s*(?:please\s+)?(?:stop|unsubscribe|opt\s*out|stop\s+messaging\s+me|leave\s+me\s+alone)"
-    r"\s*[.!]*\s*$|\b(?:unsubscribe|stop messaging me|stop texting me|opt me out)\b"
-)
-_NEGATED_STOP = re.compile(r"\b(?:don'?t|do not|never|dont)\s+stop\b")
-_HANDOFF_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    (
-        "possible_minor",
-        re.compile(
-            r"\b(?:i'?m|i am|im)\s+(?:only\s+)?(?:1[0-7]|[5-9])\b|\b(?:1[0-7]|[5-9])\s*"
-            r"(?:yo|y/o|years? old)\b|\bin (?:middle|high) school\b|\bunderage\b"
-        ),
-    ),
-    (
-        "self_harm",
-        re.compile(r"\b(?:kill myself|suicid\w*|end my life|self[- ]harm|cut myself|want to die)\b"),
-    ),
-    ("threat", re.compile(r"\b(?:i'?ll|i will|gonna|going to)\s+(?:kill|hurt|find)\s+you\b|\bdox\w*\b")),
-    (
-        "legal_or_chargeback",
-        re.compile(
-            r"\b(?:chargeback|charge back|dispute the charge|lawyer|sue you|"
-            r"refund or)\b"
-        ),
-    ),
-    (
-        "meetup_demand",
-        re.compile(
-            r"\b(?:meet (?:up|in person|irl)|where do you live|your address|"
-            r"come (?:over|to my place))\b"
-        ),
-    ),
-]
-_INJECTION = re.compile(
-    r"\b(?:ignore (?:all |the |your )?(?:previous|prior|above) (?:instructions|prompts?)|"
-    r"system prompt|you are now|developer mode|act as|disregard (?:all|your) (?:rules|instructions))\b"
-)
-
-
-def check_inbound(text: str) -> InboundVerdict:
-    """Deterministic checks on a fan message; safety decisions never depend on the LLM."""
-    folded = fold(text)
+    """Check one outbound draft with every validator; any failing validator blocks the draft."""
+    outcome = outbound_guard().validate(
+        text, metadata={"offer": offer, "bounds": price_bounds, "forbidden": forbidden_words or []}
+    )
     findings: list[PolicyFinding] = []
-    opt_out = bool(_OPT_OUT.search(folded)) and not _NEGATED_STOP.search(folded)
-    if opt_out:
-        findings.append(PolicyFinding("opt_out", "the fan asked to stop receiving messages"))
-    handoff = None
-    for reason, pattern in _HANDOFF_PATTERNS:
-        m = pattern.search(folded)
-        if m:
-            handoff = handoff or reason
-            findings.append(
-                PolicyFinding(f"handoff:{reason}", f"needs a human ({reason})", (m.start(), m.end()))
-            )
-    injection = bool(_INJECTION.search(folded))
-    if injection:
-        findings.append(
-            PolicyFinding("prompt_injection", "fan text tries to instruct the assistant", None, "warn")
-        )
-    return InboundVerdict(opt_out=opt_out, handoff_reason=handoff, injection=injection, findings=findings)
+    for summary in outcome.validation_summaries or []:
+        if summary.validator_status != "fail":
+            continue
+        rule = _BY_CLASS.get(summary.validator_name, summary.validator_name)
+        spans = summary.error_spans or []
+        findings += [
+            PolicyFinding(rule, e.reason, (e.start, e.end) if e.end > e.start else None) for e in spans
+        ]
+        if not spans:
+            findings.append(PolicyFinding(rule, summary.failure_reason or "failed"))
+    if outcome.validation_passed is False and not findings:
+        findings.append(PolicyFinding("engine", "a validator failed without a summary"))
+    return PolicyReport(
+        outcome="block" if findings else "pass", findings=findings, rules_checked=list(OUTBOUND_VALIDATORS)
+    )
+
+
+__all__ = ["InboundVerdict", "PolicyFinding", "PolicyReport", "check_draft", "check_inbound"]

@@ -1,26 +1,60 @@
-"""Text normalisation so that matching survives simple obfuscation (NFKC, leetspeak, spacing)."""
+"""Text normalisation so that matching survives obfuscation (NFKC, accents, leetspeak, spacing), with a
+map back to the original text so that every reported span points at what the human actually reads."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
-_LEET = str.maketrans(
-    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"}
-)
-_WS = re.compile(r"\s+")
+_LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"}
+_INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"}
+
+
+@dataclass(frozen=True)
+class Normalised:
+    text: str
+    origin: list[int]  # origin[i] = index in the original text of normalised character i
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """A span of the normalised text as a span of the original text."""
+        if not self.origin or start >= len(self.origin):
+            return (0, 0)
+        return (self.origin[start], self.origin[max(start, end - 1)] + 1)
+
+
+def normalise(text: str, *, leet: bool = True) -> Normalised:
+    """NFKC, lower case, accents and invisible characters removed, runs of space folded, leet decoded."""
+    out: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        if ch in _INVISIBLE:
+            continue
+        for c in unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", ch)):
+            if unicodedata.combining(c):
+                continue
+            c = c.lower()
+            if leet:
+                c = _LEET.get(c, c)
+            if c.isspace():
+                if not out or out[-1] == " ":
+                    continue
+                c = " "
+            out.append(c)
+            origin.append(i)
+    while out and out[-1] == " ":
+        out.pop()
+        origin.pop()
+    return Normalised("".join(out), origin)
 
 
 def fold(text: str) -> str:
-    """NFKC, lower case, strip accents and zero-width characters."""
-    text = unicodedata.normalize("NFKC", text)
-    text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
-    text = text.replace("\u200b", "").replace("\u200c", "").replace("\u200d", "").replace("\ufeff", "")
-    return _WS.sub(" ", text.lower()).strip()
+    """NFKC, lower case, no accents or invisible characters, single spaces (no leet decoding)."""
+    return normalise(text, leet=False).text
 
 
 def deleet(text: str) -> str:
-    return fold(text).translate(_LEET)
+    return normalise(text).text
 
 
 def squash(text: str) -> str:

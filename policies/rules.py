@@ -1,0 +1,281 @@
+"""The rules: deterministic checks of outbound drafts and inbound fan messages.
+
+Each outbound rule returns findings with a reason and, where it can point at one, the span in the
+original text. The policy engine (policies/engine.py) runs the outbound rules as guardrails-ai
+validators. No LLM output can override a rule.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from policies.normalize import fold, normalise, squash
+
+
+@dataclass(frozen=True)
+class PolicyFinding:
+    rule: str
+    reason: str
+    span: tuple[int, int] | None = None
+    severity: Literal["block", "warn"] = "block"
+
+
+# --- outbound rules ---------------------------------------------------------------------------
+
+_PAYMENT_WORDS = [
+    "cashapp",
+    "venmo",
+    "paypal",
+    "zelle",
+    "applepay",
+    "googlepay",
+    "westernunion",
+    "moneygram",
+    "revolut",
+    "wise transfer",
+    "giftcard",
+    "gift card",
+    "amazon card",
+    "steam card",
+    "bitcoin",
+    "btc",
+    "ethereum",
+    "usdt",
+    "crypto",
+    "wire transfer",
+    "bank transfer",
+    "iban",
+    "routing number",
+]
+_PAYMENT_SQUASHED = {"cashapp", "venmo", "paypal", "zelle", "giftcard", "bitcoin", "westernunion"}
+_CASHTAG = re.compile(r"(?<![\w$])\$[A-Za-z][A-Za-z0-9_]{1,20}\b")
+_CRYPTO_ADDR = re.compile(r"\b(?:bc1[a-z0-9]{20,60}|[13][a-km-zA-HJ-NP-Z1-9]{25,34}|0x[a-fA-F0-9]{40})\b")
+
+_CONTACT_WORDS = [
+    "snapchat",
+    "snap me",
+    "add my snap",
+    "telegram",
+    "whatsapp",
+    "whats app",
+    "kik",
+    "signal app",
+    "instagram",
+    "insta",
+    "my ig",
+    "dm me on",
+    "text me",
+    "call me",
+    "discord",
+    "wechat",
+    "line app",
+]
+_CONTACT_SQUASHED = {"snapchat", "telegram", "whatsapp", "instagram"}
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+_EMAIL_SPELLED = re.compile(
+    r"\b[\w.+-]+\s*(?:\(|\[)?\s*at\s*(?:\)|\])?\s*[\w-]+\s*(?:\(|\[)?\s*dot\s*(?:\)|\])?\s*"
+    r"(?:com|net|org|io|me|co)\b",
+    re.I,
+)
+_PHONE = re.compile(r"(?<!\d)(?:\+?\d[\s().-]*){9,15}(?!\d)")
+_NUMBER_WORDS = {
+    "zero": "0",
+    "oh": "0",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+}
+_HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_.]{3,30}\b")
+
+
+def _word_hits(text: str, words: list[str]) -> list[tuple[str, tuple[int, int]]]:
+    """Whole-word matches on the normalised text, so 'cashmere' never matches 'cash'.
+
+    Spans are given in the original text."""
+    norm = normalise(text)
+    hits = []
+    for w in words:
+        for m in re.finditer(r"(?<![a-z])" + re.escape(w) + r"(?![a-z])", norm.text):
+            hits.append((w, norm.span(m.start(), m.end())))
+    return hits
+
+
+def _spelled_digits(text: str) -> int:
+    """Longest run of digits, counting spelled-out digit words ('five five five one ...')."""
+    tokens = re.findall(r"[a-z]+|\d", fold(text))
+    best = run = 0
+    for tok in tokens:
+        if tok.isdigit() or tok in _NUMBER_WORDS:
+            run += 1
+            best = max(best, run)
+        else:
+            run = 0
+    return best
+
+
+def check_payment(text: str) -> list[PolicyFinding]:
+    out = [
+        PolicyFinding("off_platform_payment", f"mentions off-platform payment ({w})", span)
+        for w, span in _word_hits(text, _PAYMENT_WORDS)
+    ]
+    out += [
+        PolicyFinding("off_platform_payment", "contains a $cashtag", (m.start(), m.end()))
+        for m in _CASHTAG.finditer(text)
+    ]
+    out += [
+        PolicyFinding("off_platform_payment", "contains a crypto address", (m.start(), m.end()))
+        for m in _CRYPTO_ADDR.finditer(text)
+    ]
+    if not out:
+        flat = squash(text)
+        out += [
+            PolicyFinding("off_platform_payment", f"obfuscated payment app ({w})")
+            for w in _PAYMENT_SQUASHED
+            if w in flat
+        ]
+    return out
+
+
+def check_contact(text: str) -> list[PolicyFinding]:
+    out = [
+        PolicyFinding("off_platform_contact", f"moves the fan off platform ({w})", span)
+        for w, span in _word_hits(text, _CONTACT_WORDS)
+    ]
+    out += [
+        PolicyFinding("off_platform_contact", "contains an e-mail address", (m.start(), m.end()))
+        for m in _EMAIL.finditer(text)
+    ]
+    out += [
+        PolicyFinding("off_platform_contact", "contains a spelled-out e-mail address", (m.start(), m.end()))
+        for m in _EMAIL_SPELLED.finditer(text)
+    ]
+    out += [
+        PolicyFinding("off_platform_contact", "contains a phone number", (m.start(), m.end()))
+        for m in _PHONE.finditer(text)
+    ]
+    out += [
+        PolicyFinding("off_platform_contact", "contains a social handle", (m.start(), m.end()))
+        for m in _HANDLE.finditer(text)
+    ]
+    if _spelled_digits(text) >= 7 and not any(f.reason == "contains a phone number" for f in out):
+        out.append(PolicyFinding("off_platform_contact", "contains a spelled-out phone number"))
+    if not out:
+        flat = squash(text)
+        out += [
+            PolicyFinding("off_platform_contact", f"obfuscated messaging app ({w})")
+            for w in _CONTACT_SQUASHED
+            if w in flat
+        ]
+    return out
+
+
+def check_offer(offer: dict[str, Any] | None, bounds: tuple[int, int] | None) -> list[PolicyFinding]:
+    if not offer or bounds is None:
+        return []
+    price = int(offer.get("price_cents", 0))
+    lo, hi = bounds
+    if not lo <= price <= hi:
+        return [
+            PolicyFinding(
+                "ppv_price_bounds", f"PPV price {price} cents is outside the creator's bounds {lo}-{hi}"
+            )
+        ]
+    return []
+
+
+def check_forbidden(text: str, words: list[str]) -> list[PolicyFinding]:
+    return [
+        PolicyFinding("forbidden_words", f"creator's forbidden word ({w})", span)
+        for w, span in _word_hits(text, [fold(w) for w in words if w.strip()])
+    ]
+
+
+# --- inbound checks ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InboundVerdict:
+    """What the deterministic inbound checks decided before any agent sees the message."""
+
+    opt_out: bool = False
+    handoff_reason: str | None = None
+    injection: bool = False
+    findings: list[PolicyFinding] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "opt_out": self.opt_out,
+            "handoff_reason": self.handoff_reason,
+            "injection": self.injection,
+            "findings": [asdict(f) for f in self.findings],
+        }
+
+
+_OPT_OUT = re.compile(
+    r"^\s*(?:please\s+)?(?:stop|unsubscribe|opt\s*out|stop\s+messaging\s+me|leave\s+me\s+alone)"
+    r"\s*[.!]*\s*$|\b(?:unsubscribe|stop messaging me|stop texting me|opt me out)\b"
+)
+_NEGATED_STOP = re.compile(r"\b(?:don'?t|do not|never|dont)\s+stop\b")
+_HANDOFF_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "possible_minor",
+        re.compile(
+            r"\b(?:i'?m|i am|im)\s+(?:only\s+)?(?:1[0-7]|[5-9])\b|\b(?:1[0-7]|[5-9])\s*"
+            r"(?:yo|y/o|years? old)\b|\bin (?:middle|high) school\b|\bunderage\b"
+        ),
+    ),
+    (
+        "self_harm",
+        re.compile(r"\b(?:kill myself|suicid\w*|end my life|self[- ]harm|cut myself|want to die)\b"),
+    ),
+    ("threat", re.compile(r"\b(?:i'?ll|i will|gonna|going to)\s+(?:kill|hurt|find)\s+you\b|\bdox\w*\b")),
+    (
+        "legal_or_chargeback",
+        re.compile(
+            r"\b(?:chargeback|charge back|dispute the charge|lawyer|sue you|"
+            r"refund or)\b"
+        ),
+    ),
+    (
+        "meetup_demand",
+        re.compile(
+            r"\b(?:meet (?:up|in person|irl)|where do you live|your address|"
+            r"come (?:over|to my place))\b"
+        ),
+    ),
+]
+_INJECTION = re.compile(
+    r"\b(?:ignore (?:all |the |your )?(?:previous|prior|above) (?:instructions|prompts?)|"
+    r"system prompt|you are now|developer mode|act as|disregard (?:all|your) (?:rules|instructions))\b"
+)
+
+
+def check_inbound(text: str) -> InboundVerdict:
+    """Deterministic checks on a fan message; safety decisions never depend on the LLM."""
+    folded = fold(text)
+    findings: list[PolicyFinding] = []
+    opt_out = bool(_OPT_OUT.search(folded)) and not _NEGATED_STOP.search(folded)
+    if opt_out:
+        findings.append(PolicyFinding("opt_out", "the fan asked to stop receiving messages"))
+    handoff = None
+    for reason, pattern in _HANDOFF_PATTERNS:
+        m = pattern.search(folded)
+        if m:
+            handoff = handoff or reason
+            findings.append(
+                PolicyFinding(f"handoff:{reason}", f"needs a human ({reason})", (m.start(), m.end()))
+            )
+    injection = bool(_INJECTION.search(folded))
+    if injection:
+        findings.append(
+            PolicyFinding("prompt_injection", "fan text tries to instruct the assistant", None, "warn")
+        )
+    return InboundVerdict(opt_out=opt_out, handoff_reason=handoff, injection=injection, findings=findings)
