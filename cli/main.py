@@ -90,6 +90,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if summary["unapproved_sends"] == 0 and summary["sent"] >= 1 else 1
 
 
+def cmd_policy_check(args: argparse.Namespace) -> int:
+    from cli.policy_check import InputError, check_lines
+
+    try:
+        with sys.stdin if args.file == "-" else open(args.file, encoding="utf-8") as fh:
+            check_lines(fh, args.direction, sys.stdout)
+    except FileNotFoundError:
+        raise SystemExit(f"policy check: FILE {args.file!r} does not exist") from None
+    except InputError as exc:
+        raise SystemExit(f"policy check: {args.file}: {exc}") from None
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="huntaze", description="Huntaze agents: AI drafts, human approval, then send."
@@ -112,6 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
     md = sub.add_parser("model", help="local model cache")
     mdsub = md.add_subparsers(dest="model_command", required=True)
     mdsub.add_parser("fetch", help="obtain the local GGUF into the model cache").set_defaults(func=cmd_model)
+    pol = sub.add_parser("policy", help="policy engine commands")
+    polsub = pol.add_subparsers(dest="policy_command", required=True)
+    pc = polsub.add_parser("check", help="check JSON lines {id, text}; one JSON line out per input")
+    pc.add_argument("--direction", choices=["outbound", "inbound"], default="outbound")
+    pc.add_argument("file", metavar="FILE", help="JSON lines file, or - for standard input")
+    pc.set_defaults(func=cmd_policy_check)
     dm = sub.add_parser("demo", help="run the whole path end to end on embedded services")
     dm.add_argument("--smoke", action="store_true", help="exit after the summary instead of serving")
     dm.add_argument("--fans", type=int, default=300, help="fans in the seeded business")
