@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from policies.offline import assert_offline, write_offline_rc
 from policies.rules import (
+    PHRASE_RULES,
     InboundVerdict,
     PolicyFinding,
     check_contact,
@@ -22,6 +23,7 @@ from policies.rules import (
     check_inbound,
     check_offer,
     check_payment,
+    check_phrases,
 )
 
 write_offline_rc()  # before guardrails is imported anywhere in this process
@@ -77,9 +79,14 @@ def _validator(rule: str, check: Callable[[str, dict[str, Any]], list[PolicyFind
     return register_validator(name=f"huntaze/{rule}", data_type="string")(RuleValidator)  # type: ignore[no-any-return]
 
 
+def _phrase_check(rule: str) -> Callable[[str, dict[str, Any]], list[PolicyFinding]]:
+    return lambda text, _metadata: check_phrases(text, rule)
+
+
 OUTBOUND_VALIDATORS: dict[str, type[Validator]] = {
     "off_platform_payment": _validator("off_platform_payment", lambda t, m: check_payment(t)),
     "off_platform_contact": _validator("off_platform_contact", lambda t, m: check_contact(t)),
+    **{rule: _validator(rule, _phrase_check(rule)) for rule in PHRASE_RULES},
     "ppv_price_bounds": _validator(
         "ppv_price_bounds", lambda t, m: check_offer(m.get("offer"), m.get("bounds"))
     ),

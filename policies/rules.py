@@ -191,6 +191,107 @@ def check_offer(offer: dict[str, Any] | None, bounds: tuple[int, int] | None) ->
     return []
 
 
+# Phrase rules on the normalised text. Each pattern is whole-word; the comment-free lists are data.
+_PHRASE_RULES: dict[str, tuple[str, list[str]]] = {
+    "meetup_in_person": (
+        "suggests meeting in person",
+        [
+            r"meet (?:up|you|me|in person|irl|in real life|for (?:a )?(?:drink|drinks|coffee|dinner))",
+            r"come (?:over|visit|see me|to my place|to my (?:house|apartment|flat|hotel))",
+            r"(?:visit|see) (?:me|you) in person",
+            r"in person",
+            r"irl",
+            r"my (?:address|hotel room)",
+            r"(?:your|my) place tonight",
+            r"hook ?up (?:tonight|this weekend|irl)",
+            r"where (?:do )?you live",
+            r"(?:grab|get) (?:a )?(?:drink|drinks|coffee|dinner) (?:together|with me)",
+        ],
+    ),
+    "minors": (
+        "involves minors or age-play",
+        [
+            r"(?:i'?m|i am|im|she'?s|he'?s|just turned|only) (?:1[0-7]|[5-9])(?! ?(?:min|mins|minutes|hours|days|weeks|pm|am|\$|%|k))\b",
+            r"(?:1[0-7]|[5-9]) ?(?:yo|y/o|yrs? old|years? old)",
+            r"under ?age",
+            r"underaged?",
+            r"minors",
+            r"(?:you'?re|you are|i'?m|i am|she'?s|he'?s|is) a minor(?! (?:update|change|fix|issue|detail|edit|tweak|thing|problem|note))",
+            r"teen(?:s|ager|agers|y)?",
+            r"school ?girl",
+            r"school ?boy",
+            r"high ?school(?:er)?",
+            r"middle school",
+            r"barely legal",
+            r"jail ?bait",
+            r"lolita",
+            r"little girl",
+            r"little boy",
+            r"daddy'?s little",
+            r"young (?:girl|boy)",
+            r"with (?:a|your) (?:child|kid)",
+            r"kiddie",
+        ],
+    ),
+    "prohibited_content": (
+        "non-consent, violence, incest, bestiality or self-harm",
+        [
+            r"rape[sd]?",
+            r"raping",
+            r"non ?-?con(?:sensual)?",
+            r"against (?:your|her|his|my) will",
+            r"forced? (?:you|sex|her|him)",
+            r"drugged",
+            r"(?:while|when) (?:you'?re|you are|she'?s) (?:asleep|sleeping|unconscious|passed out)",
+            r"unconscious",
+            r"incest",
+            r"step ?-?(?:sis|sister|bro|brother|mom|mother|dad|father|daughter|son)",
+            r"bestiality",
+            r"zoophil\w*",
+            r"(?:sex|fuck\w*) (?:with )?(?:an? |my |the )?(?:animal|dog|horse|pet)s?",
+            r"kill (?:yourself|urself)",
+            r"kys",
+            r"cut (?:yourself|urself)",
+            r"self ?-?harm",
+            r"suicide",
+            r"choke you (?:out|until)",
+            r"beat you (?:up|until)",
+        ],
+    ),
+    "chargeback_fraud": (
+        "encourages chargebacks or refund fraud",
+        [
+            r"charge ?back",
+            r"dispute (?:the|your) (?:charge|payment)",
+            r"(?:ask|tell) your bank for (?:a|your money)",
+            r"refund (?:trick|hack|scam)",
+            r"get (?:a|your) refund from (?:your|the) bank",
+            r"claim (?:it|the card) (?:was|is) stolen",
+        ],
+    ),
+}
+_COMPILED_PHRASES = {
+    rule: (reason, re.compile(r"(?<![a-z0-9])(?:" + "|".join(pats) + r")(?![a-z])"))
+    for rule, (reason, pats) in _PHRASE_RULES.items()
+}
+PHRASE_RULES = list(_PHRASE_RULES)
+
+
+def check_phrases(text: str, rule: str) -> list[PolicyFinding]:
+    reason, pattern = _COMPILED_PHRASES[rule]
+    norm = normalise(text, leet=False)
+    seen: set[tuple[int, int]] = set()
+    out = []
+    # Plain and de-leeted text, so "m33t 1rl" is caught while "I'm 25" is not re-read as letters.
+    for candidate in (norm, normalise(text)):
+        for m in pattern.finditer(candidate.text):
+            span = candidate.span(m.start(), m.end())
+            if span not in seen:
+                seen.add(span)
+                out.append(PolicyFinding(rule, f"{reason} ({m.group(0)})", span))
+    return out
+
+
 def check_forbidden(text: str, words: list[str]) -> list[PolicyFinding]:
     return [
         PolicyFinding("forbidden_words", f"creator's forbidden word ({w})", span)

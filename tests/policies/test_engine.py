@@ -133,6 +133,48 @@ def test_every_validator_runs_and_reports() -> None:
     assert report.rules_checked == [
         "off_platform_payment",
         "off_platform_contact",
+        "meetup_in_person",
+        "minors",
+        "prohibited_content",
+        "chargeback_fraud",
         "ppv_price_bounds",
         "forbidden_words",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("come visit me tomorrow babe", "meetup_in_person"),
+        ("we should m33t up 1rl sometime", "meetup_in_person"),
+        ("let's grab a drink together after", "meetup_in_person"),
+        ("I'm 16 but don't tell anyone", "minors"),
+        ("new sch00lgirl outfit just for you", "minors"),
+        ("barely legal vibes today", "minors"),
+        ("let's play step-sis tonight", "prohibited_content"),
+        ("I like it when it's against your will", "prohibited_content"),
+        ("just do a chargeback after you unlock it", "chargeback_fraud"),
+    ],
+)
+def test_content_rules_block(text: str, rule: str) -> None:
+    report = check_draft(text)
+    assert report.outcome == "block" and rule in {f.rule for f in report.findings}, report.findings
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm 25 and new here 💕",
+        "see you in 15 minutes in the chat",
+        "this set is a minor update",
+        "I'd kill it at the gym today",
+        "my little sister visited, so fun",
+        "the kids at the park were loud lol",
+        "that venue was amazing",
+        "the sleepy morning vibes",
+        "school was so long ago haha",
+        "meeting my editor today",
+    ],
+)
+def test_content_rules_leave_ordinary_text(text: str) -> None:
+    assert check_draft(text).outcome == "pass", check_draft(text).findings
