@@ -103,6 +103,18 @@ def cmd_policy_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_policy_eval(args: argparse.Namespace) -> int:
+    import json
+
+    from evals.policy.run import evaluate
+
+    result = evaluate()
+    if not args.show_misses:
+        result.pop("misses")
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="huntaze", description="Huntaze agents: AI drafts, human approval, then send."
@@ -131,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     pc.add_argument("--direction", choices=["outbound", "inbound"], default="outbound")
     pc.add_argument("file", metavar="FILE", help="JSON lines file, or - for standard input")
     pc.set_defaults(func=cmd_policy_check)
+    pe = polsub.add_parser("eval", help="measure the policy engine on the sets in evals/policy/")
+    pe.add_argument("--show-misses", action="store_true", help="list every miss and false block")
+    pe.set_defaults(func=cmd_policy_eval)
     dm = sub.add_parser("demo", help="run the whole path end to end on embedded services")
     dm.add_argument("--smoke", action="store_true", help="exit after the summary instead of serving")
     dm.add_argument("--fans", type=int, default=300, help="fans in the seeded business")

@@ -8,7 +8,54 @@ import unicodedata
 from dataclasses import dataclass
 
 _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"}
-_INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"}
+_INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\ufe0f", "\u20e3"}
+# Look-alike letters (Cyrillic, Greek) and emoji used as letters, mapped to the Latin letter they imitate.
+_CONFUSABLE = {
+    "а": "a",
+    "в": "b",
+    "е": "e",
+    "ё": "e",
+    "к": "k",
+    "м": "m",
+    "н": "h",
+    "о": "o",
+    "р": "p",
+    "с": "c",
+    "т": "t",
+    "у": "y",
+    "х": "x",
+    "і": "i",
+    "ј": "j",
+    "ѕ": "s",
+    "ԁ": "d",
+    "ɡ": "g",
+    "ո": "n",
+    "ս": "u",
+    "α": "a",
+    "β": "b",
+    "ε": "e",
+    "ι": "i",
+    "κ": "k",
+    "ν": "v",
+    "ο": "o",
+    "ρ": "p",
+    "τ": "t",
+    "υ": "u",
+    "χ": "x",
+    "ω": "w",
+    "⭕": "o",
+    "🅾": "o",
+    "⚪": "o",
+    "🔴": "o",
+    "❌": "x",
+    "✖": "x",
+    "🅰": "a",
+    "🅱": "b",
+    "ℹ": "i",
+    "Ⓜ": "m",
+    "💲": "s",
+    "＄": "s",
+}
 
 
 @dataclass(frozen=True)
@@ -30,7 +77,9 @@ def normalise(text: str, *, leet: bool = True) -> Normalised:
     for i, ch in enumerate(text):
         if ch in _INVISIBLE:
             continue
-        for c in unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", ch)):
+        for c in unicodedata.normalize(
+            "NFKD", unicodedata.normalize("NFKC", _CONFUSABLE.get(ch.lower(), ch))
+        ):
             if unicodedata.combining(c):
                 continue
             c = c.lower()

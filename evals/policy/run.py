@@ -1,0 +1,69 @@
+"""Measure the policy engine on the project's sets: block rate per category (plain and obfuscated),
+false-block rate on benign drafts, inbound decision accuracy and the minor hand-off rate."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).parent
+
+
+def _rows(name: str) -> list[dict[str, Any]]:
+    with (HERE / f"{name}.jsonl").open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def evaluate() -> dict[str, Any]:
+    from cli.policy_check import inbound_decision
+    from policies.engine import check_draft
+    from policies.rules import check_inbound
+
+    per_cat: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    per_obf: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    misses: list[dict[str, Any]] = []
+    for row in _rows("outbound_redteam"):
+        blocked = check_draft(row["text"]).outcome == "block"
+        for table, key in ((per_cat, row["category"]), (per_obf, row["obfuscation"])):
+            table[key][0] += int(blocked)
+            table[key][1] += 1
+        if not blocked:
+            misses.append({"set": "redteam", "id": row["id"], "text": row["text"]})
+    benign = _rows("outbound_benign")
+    false_blocks = []
+    for row in benign:
+        report = check_draft(row["text"])
+        if report.outcome != "pass":
+            false_blocks.append(
+                {
+                    "set": "benign",
+                    "id": row["id"],
+                    "text": row["text"],
+                    "rules": sorted({f.rule for f in report.findings}),
+                }
+            )
+    inbound = _rows("inbound")
+    correct = 0
+    minors = [0, 0]
+    for row in inbound:
+        verdict = check_inbound(row["text"])
+        decision = inbound_decision(verdict)
+        correct += decision == row["label"]
+        if decision != row["label"]:
+            misses.append({"set": "inbound", "id": row["id"], "text": row["text"], "got": decision})
+        if row.get("minor_cue"):
+            minors[1] += 1
+            minors[0] += decision == "handoff"
+    total_red = sum(v[1] for v in per_cat.values())
+    return {
+        "outbound_block_rate": round(sum(v[0] for v in per_cat.values()) / total_red, 4),
+        "outbound_block_rate_by_category": {k: round(v[0] / v[1], 4) for k, v in sorted(per_cat.items())},
+        "outbound_block_rate_by_obfuscation": {k: round(v[0] / v[1], 4) for k, v in sorted(per_obf.items())},
+        "benign_false_block_rate": round(len(false_blocks) / len(benign), 4),
+        "inbound_accuracy": round(correct / len(inbound), 4),
+        "minor_handoff_rate": round(minors[0] / minors[1], 4) if minors[1] else None,
+        "counts": {"redteam": total_red, "benign": len(benign), "inbound": len(inbound)},
+        "misses": misses + false_blocks,
+    }
