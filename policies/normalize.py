@@ -109,3 +109,41 @@ def deleet(text: str) -> str:
 def squash(text: str) -> str:
     """Letters only: 'c a s h-a p p' and 'c.a.s.h.a.p.p' both become 'cashapp'."""
     return re.sub(r"[^a-z]", "", deleet(text))
+
+
+_SEPARATORS = " .-_*·•|/"
+# Three or more single characters joined by one and the same separator ("c.h.a.r.g.e", "c a s h").
+_SPLIT_LETTERS = re.compile(r"(?<![a-z0-9])[a-z0-9]([ .\-_*·•|/])[a-z0-9](?:\1[a-z0-9])+(?![a-z0-9])")
+
+
+def join_split_letters(norm: Normalised) -> Normalised:
+    """'t r a n s f e r' and 't.r.a.n.s.f.e.r' become 'transfer' (runs of three or more single letters)."""
+    out: list[str] = []
+    origin: list[int] = []
+    last = 0
+    for m in _SPLIT_LETTERS.finditer(norm.text):
+        out.extend(norm.text[last : m.start()])
+        origin.extend(norm.origin[last : m.start()])
+        for k in range(m.start(), m.end()):
+            if norm.text[k] not in _SEPARATORS:
+                out.append(norm.text[k])
+                origin.append(norm.origin[k])
+        last = m.end()
+    out.extend(norm.text[last:])
+    origin.extend(norm.origin[last:])
+    return Normalised("".join(out), origin)
+
+
+def deleet_mixed_words(norm: Normalised) -> Normalised:
+    """Decode leetspeak only in words that contain a letter, so 'w45 15' reads 'was 15' (ages stay numbers)."""
+    words = re.split(r"( )", norm.text)
+    decoded = ["".join(_LEET.get(c, c) for c in w) if any(c.isalpha() for c in w) else w for w in words]
+    return Normalised("".join(decoded), norm.origin)
+
+
+def variants(text: str) -> list[Normalised]:
+    """The readings a rule matches against: plain, de-leeted, de-leeted with split letters joined, and
+    leet decoded inside words only."""
+    plain = normalise(text, leet=False)
+    leet = normalise(text)
+    return [plain, leet, join_split_letters(leet), deleet_mixed_words(plain)]

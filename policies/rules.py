@@ -11,7 +11,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from policies.normalize import fold, normalise, squash
+from policies.normalize import fold, squash, variants
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,9 @@ class PolicyFinding:
 # --- outbound rules ---------------------------------------------------------------------------
 
 _PAYMENT_WORDS = [
+    "cash app",
+    "apple pay",
+    "google pay",
     "cashapp",
     "venmo",
     "paypal",
@@ -54,6 +57,9 @@ _CASHTAG = re.compile(r"(?<![\w$])\$[A-Za-z][A-Za-z0-9_]{1,20}\b")
 _CRYPTO_ADDR = re.compile(r"\b(?:bc1[a-z0-9]{20,60}|[13][a-km-zA-HJ-NP-Z1-9]{25,34}|0x[a-fA-F0-9]{40})\b")
 
 _CONTACT_WORDS = [
+    "my snap is",
+    "my snap's",
+    "snap me at",
     "snapchat",
     "snap me",
     "add my snap",
@@ -100,25 +106,36 @@ def _word_hits(text: str, words: list[str]) -> list[tuple[str, tuple[int, int]]]
     """Whole-word matches on the normalised text, so 'cashmere' never matches 'cash'.
 
     Spans are given in the original text."""
-    norm = normalise(text)
-    hits = []
-    for w in words:
-        for m in re.finditer(r"(?<![a-z])" + re.escape(w) + r"(?![a-z])", norm.text):
-            hits.append((w, norm.span(m.start(), m.end())))
+    hits: list[tuple[str, tuple[int, int]]] = []
+    for norm in variants(text)[1:]:
+        for w in words:
+            for m in re.finditer(r"(?<![a-z])" + re.escape(w) + r"(?![a-z])", norm.text):
+                hit = (w, norm.span(m.start(), m.end()))
+                if hit not in hits:
+                    hits.append(hit)
     return hits
 
 
 def _spelled_digits(text: str) -> int:
     """Longest run of digits, counting spelled-out digit words ('five five five one ...')."""
-    tokens = re.findall(r"[a-z]+|\d", fold(text))
-    best = run = 0
-    for tok in tokens:
-        if tok.isdigit() or tok in _NUMBER_WORDS:
-            run += 1
-            best = max(best, run)
-        else:
-            run = 0
+    best = 0
+    # Plain digits, and words whose leetspeak hides a digit word ("f1v3").
+    for reading in (fold(text), " ".join(_deleet_word(w) for w in fold(text).split())):
+        run = 0
+        for tok in re.findall(r"[a-z]+|\d", reading):
+            if tok.isdigit() or tok in _NUMBER_WORDS:
+                run += 1
+                best = max(best, run)
+            else:
+                run = 0
     return best
+
+
+def _deleet_word(word: str) -> str:
+    """Decode leetspeak only inside words that mix letters and digits, so '555' stays digits."""
+    if word.isdigit() or not any(c.isdigit() for c in word):
+        return word
+    return variants(word)[1].text
 
 
 def check_payment(text: str) -> list[PolicyFinding]:
@@ -149,22 +166,18 @@ def check_contact(text: str) -> list[PolicyFinding]:
         PolicyFinding("off_platform_contact", f"moves the fan off platform ({w})", span)
         for w, span in _word_hits(text, _CONTACT_WORDS)
     ]
-    out += [
-        PolicyFinding("off_platform_contact", "contains an e-mail address", (m.start(), m.end()))
-        for m in _EMAIL.finditer(text)
-    ]
-    out += [
-        PolicyFinding("off_platform_contact", "contains a spelled-out e-mail address", (m.start(), m.end()))
-        for m in _EMAIL_SPELLED.finditer(text)
-    ]
-    out += [
-        PolicyFinding("off_platform_contact", "contains a phone number", (m.start(), m.end()))
-        for m in _PHONE.finditer(text)
-    ]
-    out += [
-        PolicyFinding("off_platform_contact", "contains a social handle", (m.start(), m.end()))
-        for m in _HANDLE.finditer(text)
-    ]
+    # On the plain normalised reading (full-width and look-alike characters folded), spans mapped back.
+    plain = variants(text)[0]
+    for pattern, reason in (
+        (_EMAIL, "contains an e-mail address"),
+        (_EMAIL_SPELLED, "contains a spelled-out e-mail address"),
+        (_PHONE, "contains a phone number"),
+        (_HANDLE, "contains a social handle"),
+    ):
+        out += [
+            PolicyFinding("off_platform_contact", reason, plain.span(m.start(), m.end()))
+            for m in pattern.finditer(plain.text)
+        ]
     if _spelled_digits(text) >= 7 and not any(f.reason == "contains a phone number" for f in out):
         out.append(PolicyFinding("off_platform_contact", "contains a spelled-out phone number"))
     if not out:
@@ -211,7 +224,7 @@ _PHRASE_RULES: dict[str, tuple[str, list[str]]] = {
     "minors": (
         "involves minors or age-play",
         [
-            r"(?:i'?m|i am|im|she'?s|he'?s|just turned|only) (?:1[0-7]|[5-9])(?! ?(?:min|mins|minutes|hours|days|weeks|pm|am|\$|%|k))\b",
+            r"(?:i'?m|i am|im|i was|she was|he was|she'?s|he'?s|just turned|only) (?:1[0-7]|[5-9])(?! ?(?:min|mins|minutes|hours|days|weeks|pm|am|\$|%|k))\b",
             r"(?:1[0-7]|[5-9]) ?(?:yo|y/o|yrs? old|years? old)",
             r"under ?age",
             r"underaged?",
@@ -262,6 +275,7 @@ _PHRASE_RULES: dict[str, tuple[str, list[str]]] = {
         "encourages chargebacks or refund fraud",
         [
             r"charge ?back",
+            r"(?:tell|call) your bank (?:it|that|the card)",
             r"dispute (?:the|your) (?:charge|payment)",
             r"(?:ask|tell) your bank for (?:a|your money)",
             r"refund (?:trick|hack|scam)",
@@ -279,11 +293,10 @@ PHRASE_RULES = list(_PHRASE_RULES)
 
 def check_phrases(text: str, rule: str) -> list[PolicyFinding]:
     reason, pattern = _COMPILED_PHRASES[rule]
-    norm = normalise(text, leet=False)
     seen: set[tuple[int, int]] = set()
     out = []
-    # Plain and de-leeted text, so "m33t 1rl" is caught while "I'm 25" is not re-read as letters.
-    for candidate in (norm, normalise(text)):
+    # Plain and de-leeted readings, so "m33t 1rl" is caught while "I'm 25" is not re-read as letters.
+    for candidate in variants(text):
         for m in pattern.finditer(candidate.text):
             span = candidate.span(m.start(), m.end())
             if span not in seen:
@@ -337,7 +350,12 @@ _HANDOFF_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         "self_harm",
         re.compile(r"\b(?:kill myself|suicid\w*|end my life|self[- ]harm|cut myself|want to die)\b"),
     ),
-    ("threat", re.compile(r"\b(?:i'?ll|i will|gonna|going to)\s+(?:kill|hurt|find)\s+you\b|\bdox\w*\b")),
+    (
+        "threat",
+        re.compile(
+            r"\b(?:i'?ll|i will|gonna|going to)\s+(?:kill|hurt|find)\s+you\b|\bdox\w*\b|\bi know where you (?:live|are|work)\b"
+        ),
+    ),
     (
         "legal_or_chargeback",
         re.compile(

@@ -18,4 +18,4 @@ def test_policy_engine_meets_its_floor() -> None:
     assert result["minor_handoff_rate"] == 1.0
     assert result["benign_false_block_rate"] <= 0.02
     assert result["inbound_accuracy"] >= 0.95
-    assert result["outbound_block_rate"] >= 0.85  # target 0.99: not reached yet (see README)
+    assert result["outbound_block_rate"] >= 0.98  # target 0.99: not reached yet (see README)
