@@ -38,7 +38,12 @@ from guardrails.validators import (  # noqa: E402
     register_validator,
 )
 
-Outcome = Literal["pass", "block"]
+Outcome = Literal["pass", "fix", "block"]
+
+# Findings a redaction can cure: removing the span leaves an acceptable message. Anything else (minors,
+# prohibited content, meet-ups, fraud, price) blocks outright.
+FIXABLE_RULES = frozenset({"off_platform_payment", "off_platform_contact", "forbidden_words"})
+REDACTION = "[removed]"
 
 
 @dataclass(frozen=True)
@@ -46,12 +51,15 @@ class PolicyReport:
     outcome: Outcome
     findings: list[PolicyFinding] = field(default_factory=list)
     rules_checked: list[str] = field(default_factory=list)
+    # With outcome "fix": the redacted text offered to the human. Never applied without their approval.
+    fix_text: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "outcome": self.outcome,
             "findings": [asdict(f) for f in self.findings],
             "rules_checked": self.rules_checked,
+            "fix_text": self.fix_text,
         }
 
 
@@ -112,7 +120,41 @@ def check_draft(
     price_bounds: tuple[int, int] | None = None,
     forbidden_words: list[str] | None = None,
 ) -> PolicyReport:
-    """Check one outbound draft with every validator; any failing validator blocks the draft."""
+    """Check one outbound draft with every validator.
+
+    pass: nothing found. fix: every finding is a redactable span and the redacted text passes every
+    validator; the redaction is offered, not applied. block: anything else.
+    """
+    findings = _run_guard(text, offer, price_bounds, forbidden_words)
+    if not findings:
+        return PolicyReport(outcome="pass", rules_checked=list(OUTBOUND_VALIDATORS))
+    fix_text = _redact(text, findings)
+    if fix_text is not None and not _run_guard(fix_text, offer, price_bounds, forbidden_words):
+        return PolicyReport("fix", findings, list(OUTBOUND_VALIDATORS), fix_text)
+    return PolicyReport("block", findings, list(OUTBOUND_VALIDATORS))
+
+
+def _redact(text: str, findings: list[PolicyFinding]) -> str | None:
+    if any(f.rule not in FIXABLE_RULES or f.span is None for f in findings):
+        return None
+    out, last = [], 0
+    for start, end in sorted({f.span for f in findings if f.span}):
+        while end > start and not text[end - 1].isalnum():  # keep trailing spaces and punctuation
+            end -= 1
+        if start < last:  # overlapping spans: the earlier redaction already covers it
+            continue
+        out += [text[last:start], REDACTION]
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _run_guard(
+    text: str,
+    offer: dict[str, Any] | None,
+    price_bounds: tuple[int, int] | None,
+    forbidden_words: list[str] | None,
+) -> list[PolicyFinding]:
     outcome = outbound_guard().validate(
         text, metadata={"offer": offer, "bounds": price_bounds, "forbidden": forbidden_words or []}
     )
@@ -129,9 +171,7 @@ def check_draft(
             findings.append(PolicyFinding(rule, summary.failure_reason or "failed"))
     if outcome.validation_passed is False and not findings:
         findings.append(PolicyFinding("engine", "a validator failed without a summary"))
-    return PolicyReport(
-        outcome="block" if findings else "pass", findings=findings, rules_checked=list(OUTBOUND_VALIDATORS)
-    )
+    return findings
 
 
 __all__ = ["InboundVerdict", "PolicyFinding", "PolicyReport", "check_draft", "check_inbound"]

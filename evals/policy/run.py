@@ -1,5 +1,6 @@
-"""Measure the policy engine on the project's sets: block rate per category (plain and obfuscated),
-false-block rate on benign drafts, inbound decision accuracy and the minor hand-off rate."""
+"""Measure the policy engine on the project's sets: block rate per category (plain and obfuscated; a
+draft counts as caught when it is blocked or held with a redaction offered), the rate of benign drafts
+blocked or fixed, inbound decision accuracy and the minor hand-off rate."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ def evaluate() -> dict[str, Any]:
     per_obf: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     misses: list[dict[str, Any]] = []
     for row in _rows("outbound_redteam"):
-        blocked = check_draft(row["text"]).outcome == "block"
+        # Caught: blocked, or held back with a redaction offered (fix); either way it cannot go out as written.
+        blocked = check_draft(row["text"]).outcome != "pass"
         for table, key in ((per_cat, row["category"]), (per_obf, row["obfuscation"])):
             table[key][0] += int(blocked)
             table[key][1] += 1

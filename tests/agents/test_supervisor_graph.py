@@ -86,8 +86,9 @@ async def test_policy_blocks_off_platform_payment(settings: Settings) -> None:
         ScriptedChatModel(replies=[{"text": "just cashapp me babe", "offer": None, "rationale": ""}])
     )
     state = await _run(t, t.fans[0], [eid])
-    assert state["policy"]["outcome"] == "block"
+    assert state["policy"]["outcome"] == "fix"  # held back; the redaction is only offered
     assert state["policy"]["findings"][0]["rule"] == "off_platform_payment"
+    assert state["policy"]["fix_text"] == "just [removed] me babe"
 
 
 async def test_handoff_opt_out_and_ack_never_call_the_model(settings: Settings) -> None:

@@ -190,7 +190,7 @@ async def test_reject_stale_version_and_blocked_draft(api: httpx.AsyncClient, fa
         headers=t.auth(),
     )
     assert r.status_code == 409 and r.json()["error"]["code"] == "policy_blocked"
-    assert r.json()["error"]["details"]["policy"]["outcome"] == "block"
+    assert r.json()["error"]["details"]["policy"]["outcome"] == "fix"
     r = await api.post(
         f"/v1/drafts/{blocked['id']}/reject", json={"version": 7, "reason": "unsafe"}, headers=t.auth()
     )

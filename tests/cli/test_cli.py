@@ -39,7 +39,7 @@ def test_policy_check_outbound_and_inbound(tmp_path: Path, capsys: pytest.Captur
     )
     assert main(["policy", "check", str(f)]) == 0
     out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [o["decision"] for o in out] == ["block", "pass", "block"]
+    assert [o["decision"] for o in out] == ["fix", "pass", "block"]
     assert out[0]["violations"][0] == {
         "policy": "off_platform_payment",
         "start": 5,
@@ -97,4 +97,4 @@ def test_policy_check_runs_without_network(tmp_path: Path) -> None:
         env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
     )
     assert out.returncode == 0, out.stderr[-2000:]
-    assert [line.split('"decision": ')[1][:7] for line in out.stdout.splitlines()] == ['"block"', '"pass",']
+    assert [line.split('"decision": ')[1][:7] for line in out.stdout.splitlines()] == ['"fix", ', '"pass",']

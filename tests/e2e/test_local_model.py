@@ -57,7 +57,7 @@ async def test_event_through_the_real_local_model(
     if drafts:
         [d] = drafts
         assert d["text"].strip() and d["status"] in ("pending_review", "blocked")
-        assert d["policy_report"]["outcome"] in ("pass", "block")
+        assert d["policy_report"]["outcome"] in ("pass", "fix", "block")
         assert actions[1] in ("drafted", "blocked")
     else:
         assert actions[1] == "draft_failed"

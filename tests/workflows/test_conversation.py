@@ -85,7 +85,7 @@ async def test_edit_then_approve_sends_the_edit(
                 ConversationWorkflow.decide, _approve(p, t.members["owner"], "dm me on telegram")
             )
         assert isinstance(bad.value.cause, ApplicationError) and bad.value.cause.type == "policy_blocked"
-        assert bad.value.cause.details[0]["policy"]["outcome"] == "block"
+        assert bad.value.cause.details[0]["policy"]["outcome"] == "fix"
         res = await h.execute_update(
             ConversationWorkflow.decide, _approve(p, t.members["owner"], "Hey you 😘")
         )
