@@ -123,6 +123,11 @@ async def _drive(s: Settings, creator_id: str, key: str, smoke: bool) -> dict[st
         ours = [d for d in inbox if d["id"] in mine]
         for d in ours:
             print(f"draft [{d['status']}] to {d['fan']['display_name']}: {d['text']!r}")
+            report = d["policy_report"]
+            for f in report.get("findings", []):
+                print(f"    policy {report['outcome']}: {f['rule']}: {f['reason']} at {f['span']}")
+            if report.get("fix_text"):
+                print(f"    offered redaction: {report['fix_text']!r}")
         pending = [d for d in ours if d["status"] == "pending_review"]
         approved_id = None
         if pending:
