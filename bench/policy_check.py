@@ -1,0 +1,67 @@
+"""Policy engine latency per draft, after warm-up, against the bare rules as the in-run baseline.
+
+    python -m bench.policy_check [--rounds N]
+
+Drafts: the benign and red-team sets of evals/policy/. The baseline calls the same rule functions
+directly, without guardrails-ai, so the ratio is the cost of the Guard around them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections.abc import Callable
+
+from evals.policy.run import HERE
+
+
+def _texts() -> list[str]:
+    rows: list[str] = []
+    for name in ("outbound_benign", "outbound_redteam"):
+        with (HERE / f"{name}.jsonl").open(encoding="utf-8") as fh:
+            rows += [json.loads(line)["text"] for line in fh if line.strip()]
+    return rows
+
+
+def _time(fn: Callable[[str], object], texts: list[str], rounds: int) -> list[float]:
+    for t in texts[:50]:
+        fn(t)  # warm-up
+    per_draft = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for t in texts:
+            fn(t)
+        per_draft.append((time.perf_counter() - start) / len(texts) * 1000)
+    return per_draft
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--rounds", type=int, default=5)
+    args = ap.parse_args()
+
+    from policies import rules
+    from policies.engine import check_draft
+
+    def bare_rules(text: str) -> object:
+        return (
+            rules.check_payment(text),
+            rules.check_contact(text),
+            [rules.check_phrases(text, r) for r in rules.PHRASE_RULES],
+            rules.check_forbidden(text, []),
+        )
+
+    texts = _texts()
+    base = _time(bare_rules, texts, args.rounds)
+    engine = _time(lambda t: check_draft(t), texts, args.rounds)
+    b, e = statistics.median(base), statistics.median(engine)
+    print(f"drafts: {len(texts)}  rounds: {args.rounds}")
+    print(f"baseline (rules only):          {b:.3f} ms/draft (median of rounds)")
+    print(f"engine (guardrails Guard):      {e:.3f} ms/draft (median of rounds)")
+    print(f"ratio engine/baseline:          {e / b:.1f}x   target: <= 5 ms/draft")
+
+
+if __name__ == "__main__":
+    main()
