@@ -289,3 +289,24 @@ async def test_purchase_and_subscription_events_update_the_ledger(api: httpx.Asy
     assert (await fetch("SELECT subscription_status FROM fans WHERE platform_fan_id = 'new'", []))[0] == {
         "subscription_status": "active"
     }
+
+
+async def test_a_human_resumes_a_frozen_fan(api: httpx.AsyncClient, fake_llm: FakeOpenAI) -> None:
+    t, other = await make_tenant(), await make_tenant("other")
+    await api.post("/v1/events", json=msg("o-1", "stop", fan="f1"), headers=t.auth())
+    await wait_until("SELECT count(*) = 1 FROM events WHERE processed_at IS NOT NULL", [])
+    [fan] = await fetch("SELECT id::text AS id FROM fans WHERE platform_fan_id = 'f1'", [])
+    url = f"/v1/fans/{fan['id']}/resume"
+    assert (await api.post(url, json={"reason": "asked again"}, headers=t.auth("chatter"))).status_code == 403
+    assert (await api.post(url, json={"reason": "x"}, headers=other.auth())).status_code == 404
+    assert (await api.post(url, json={}, headers=t.auth())).status_code == 422
+    r = await api.post(url, json={"reason": "fan asked to hear from us again"}, headers=t.auth("manager"))
+    assert r.status_code == 200 and r.json()["opted_out"] is False
+    again = await api.post(url, json={"reason": "twice"}, headers=t.auth())
+    assert again.status_code == 409 and again.json()["error"]["code"] == "not_frozen"
+    # Drafting works again for this fan.
+    await api.post("/v1/events", json=msg("o-2", "hi again!", fan="f1"), headers=t.auth())
+    [draft] = await _pending(api, t)
+    assert draft["fan"]["id"] == fan["id"]
+    audit = await fetch("SELECT action FROM audit_log WHERE action = 'fan.resumed'", [])
+    assert len(audit) == 1
