@@ -54,7 +54,11 @@ REPLY_REASONS = {
 async def _load_batch(creator_id: str, fan_id: str, event_ids: list[int]) -> tuple[dict[str, Any], list[Any]]:
     async with db.pool().connection() as conn:
         cur = await conn.execute(
-            "SELECT opted_out_at, handoff_at, handoff_reason FROM fans WHERE creator_id = %s AND id = %s",
+            "SELECT f.opted_out_at, f.handoff_at, f.handoff_reason,"
+            " (c.policy_config ->> 'handoff_spend_cents')::bigint AS handoff_spend_cents,"
+            " (SELECT coalesce(sum(amount_cents), 0) FROM transactions t"
+            "   WHERE t.creator_id = f.creator_id AND t.fan_id = f.id) AS spent_cents"
+            " FROM fans f JOIN creators c ON c.id = f.creator_id WHERE f.creator_id = %s AND f.id = %s",
             [creator_id, fan_id],
         )
         fan = await cur.fetchone()
@@ -96,6 +100,9 @@ async def supervise(state: ConversationState) -> dict[str, Any]:
             "route": Route.IGNORE,
             "route_reason": f"a human is handling this fan ({fan['handoff_reason']})",
         }
+    threshold = fan["handoff_spend_cents"]
+    if threshold is not None and fan["spent_cents"] >= threshold and EventKind.MESSAGE in kinds:
+        return {**out, "route": Route.HANDOFF, "route_reason": "high_value_fan"}
     if EventKind.MESSAGE in kinds:
         if all(_ACK_ONLY.match(t) for t in texts) and kinds == {EventKind.MESSAGE}:
             return {**out, "route": Route.ACKNOWLEDGE, "route_reason": "nothing to answer"}

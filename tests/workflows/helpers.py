@@ -42,7 +42,7 @@ async def wait_pending(
     raise AssertionError("no pending draft appeared")
 
 
-async def wait_until(sql: str, params: list[Any], timeout_s: float = 30) -> None:
+async def wait_until(sql: str, params: list[Any], timeout_s: float = 60) -> None:
     for _ in range(int(timeout_s / 0.05)):
         async with db.pool().connection() as conn:
             row = await (await conn.execute(sql, params)).fetchone()

@@ -1,0 +1,122 @@
+"""GET/PUT /v1/policies: the creator's policy configuration, versioned, every change audited."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Self
+
+from fastapi import APIRouter
+from psycopg.types.json import Jsonb
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from api.auth import CurrentPrincipal
+from api.errors import ApiError
+from core import db
+from core.journal import append_audit, record_action
+from core.types import Role
+
+router = APIRouter(prefix="/v1", tags=["policies"])
+
+
+class PolicyConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    forbidden_words: list[str] = Field(default_factory=list, max_length=500)
+    ppv_min_cents: int = Field(ge=1, le=10_000_000)
+    ppv_max_cents: int = Field(ge=1, le=10_000_000)
+    handoff_spend_cents: int | None = Field(
+        None, ge=1, description="fans whose lifetime spend reaches this always go to a human"
+    )
+
+    @field_validator("forbidden_words")
+    @classmethod
+    def _words(cls, words: list[str]) -> list[str]:
+        cleaned = [w.strip() for w in words]
+        if any(not w or len(w) > 100 for w in cleaned):
+            raise ValueError("each forbidden word must have 1 to 100 characters")
+        return sorted(set(cleaned), key=cleaned.index)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Self:
+        if self.ppv_max_cents < self.ppv_min_cents:
+            raise ValueError("ppv_max_cents must be at least ppv_min_cents")
+        return self
+
+
+class PolicyOut(PolicyConfig):
+    version: int
+    updated_at: datetime | None
+
+
+class PolicyIn(PolicyConfig):
+    version: int = Field(ge=1, description="the version you are changing (optimistic concurrency)")
+
+
+async def _current(creator_id: str) -> dict[str, Any]:
+    async with db.pool().connection() as conn:
+        cur = await conn.execute(
+            "SELECT c.policy_version AS version, c.ppv_min_cents, c.ppv_max_cents, c.policy_config,"
+            " (SELECT max(created_at) FROM policy_versions v WHERE v.creator_id = c.id) AS updated_at"
+            " FROM creators c WHERE c.id = %s",
+            [creator_id],
+        )
+        row = await cur.fetchone()
+    assert row is not None
+    return row
+
+
+def _out(row: dict[str, Any]) -> PolicyOut:
+    cfg = row["policy_config"] or {}
+    return PolicyOut(
+        version=row["version"],
+        updated_at=row["updated_at"],
+        ppv_min_cents=row["ppv_min_cents"],
+        ppv_max_cents=row["ppv_max_cents"],
+        forbidden_words=cfg.get("forbidden_words", []),
+        handoff_spend_cents=cfg.get("handoff_spend_cents"),
+    )
+
+
+@router.get("/policies", response_model=PolicyOut)
+async def get_policies(who: CurrentPrincipal) -> Any:
+    return _out(await _current(who.creator_id))
+
+
+@router.put("/policies", response_model=PolicyOut, responses={409: {}, 422: {}})
+async def put_policies(body: PolicyIn, who: CurrentPrincipal) -> Any:
+    who.require(Role.MANAGER)
+    config = body.model_dump(exclude={"version"})
+    policy_config = {
+        "forbidden_words": config["forbidden_words"],
+        "handoff_spend_cents": config["handoff_spend_cents"],
+    }
+    async with db.pool().connection() as conn, conn.transaction():
+        cur = await conn.execute(
+            "UPDATE creators SET policy_version = policy_version + 1, ppv_min_cents = %s, ppv_max_cents = %s,"
+            " policy_config = %s WHERE id = %s AND policy_version = %s RETURNING policy_version",
+            [body.ppv_min_cents, body.ppv_max_cents, Jsonb(policy_config), who.creator_id, body.version],
+        )
+        row = await cur.fetchone()
+        if row is None:
+            current = (await _current(who.creator_id))["version"]
+            raise ApiError(409, "stale_version", f"the policy is at version {current}", {"version": current})
+        version = row["policy_version"]
+        await conn.execute(
+            "INSERT INTO policy_versions (creator_id, version, config, created_by) VALUES (%s, %s, %s, %s)",
+            [who.creator_id, version, Jsonb(config), who.member_id],
+        )
+        await append_audit(
+            conn,
+            creator_id=who.creator_id,
+            actor=who.member_id,
+            action="policy.updated",
+            subject=f"policy:v{version}",
+            details=config,
+        )
+        await record_action(
+            conn,
+            creator_id=who.creator_id,
+            kind="policy_updated",
+            summary=f"policy configuration changed to version {version}",
+            details=config,
+        )
+    return _out(await _current(who.creator_id))
