@@ -32,7 +32,7 @@ async def start_conversation(
 
 
 async def wait_pending(
-    handle: WorkflowHandle[Any, Any], *, not_id: str | None = None, timeout_s: float = 30
+    handle: WorkflowHandle[Any, Any], *, not_id: str | None = None, timeout_s: float = 60
 ) -> PendingDraft:
     for _ in range(int(timeout_s / 0.05)):
         p = await handle.query(ConversationWorkflow.pending_draft)
