@@ -57,6 +57,10 @@ class ConversationWorkflow:
         self.pending: PendingDraft | None = inp.pending
         self.to_send: list[str] = list(inp.approved_unsent)
         self.deciding = False
+        # Take the graph now, in the same activation in which the plugin registered it for this run: the
+        # plugin keys its registry by run id, and tearing down an evicted instance of the same run
+        # removes that entry, which raced with later lookups (seen with an empty workflow cache).
+        self.supervisor = temporal_graph(SUPERVISOR_GRAPH).compile()
 
     # --- messages in ----------------------------------------------------------------------------
 
@@ -159,8 +163,7 @@ class ConversationWorkflow:
                 retry_policy=DB_RETRY,
             )
             self.pending = None
-        app = temporal_graph(SUPERVISOR_GRAPH).compile()
-        state: dict[str, Any] = await app.ainvoke(
+        state: dict[str, Any] = await self.supervisor.ainvoke(
             {"creator_id": self.inp.creator_id, "fan_id": self.inp.fan_id, "event_ids": batch}
         )
         expires_at = workflow.now().timestamp() + self.inp.draft_timeout_s

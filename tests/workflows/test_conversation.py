@@ -283,8 +283,8 @@ async def test_continue_as_new_carries_the_pending_draft(
             start_signal_args=[[eid]],
         )
         first_run = (await h.describe()).run_id
-        p = await wait_pending(h)
-        latest = temporal_env.client.get_workflow_handle(h.id)
+        latest = temporal_env.client.get_workflow_handle(h.id)  # always the newest run
+        p = await wait_pending(latest)
         for _ in range(200):
             if (await latest.describe()).run_id != first_run:
                 break
