@@ -159,14 +159,7 @@ def check_payment(text: str) -> list[PolicyFinding]:
         PolicyFinding("off_platform_payment", "contains a crypto address", (m.start(), m.end()))
         for m in _CRYPTO_ADDR.finditer(text)
     ]
-    if not out:
-        flat = squash(text)
-        out += [
-            PolicyFinding("off_platform_payment", f"obfuscated payment app ({w})")
-            for w in _PAYMENT_SQUASHED
-            if w in flat
-        ]
-    return out
+    return out or _squashed(text, "off_platform_payment", "obfuscated payment app", _PAYMENT_SQUASHED)
 
 
 def check_contact(text: str) -> list[PolicyFinding]:
@@ -188,14 +181,13 @@ def check_contact(text: str) -> list[PolicyFinding]:
         ]
     if _spelled_digits(text) >= 7 and not any(f.reason == "contains a phone number" for f in out):
         out.append(PolicyFinding("off_platform_contact", "contains a spelled-out phone number"))
-    if not out:
-        flat = squash(text)
-        out += [
-            PolicyFinding("off_platform_contact", f"obfuscated messaging app ({w})")
-            for w in _CONTACT_SQUASHED
-            if w in flat
-        ]
-    return out
+    return out or _squashed(text, "off_platform_contact", "obfuscated messaging app", _CONTACT_SQUASHED)
+
+
+def _squashed(text: str, rule: str, label: str, words: set[str]) -> list[PolicyFinding]:
+    """Last resort when nothing else matched: the letters-only reading ('c-a$h a.p.p'); no span to point at."""
+    flat = squash(text)
+    return [PolicyFinding(rule, f"{label} ({w})") for w in sorted(words) if w in flat]
 
 
 def check_offer(offer: dict[str, Any] | None, bounds: tuple[int, int] | None) -> list[PolicyFinding]:
