@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"}
 _INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\ufe0f", "\u20e3"}
@@ -61,7 +62,7 @@ _CONFUSABLE = {
 @dataclass(frozen=True)
 class Normalised:
     text: str
-    origin: list[int]  # origin[i] = index in the original text of normalised character i
+    origin: tuple[int, ...]  # origin[i] = index in the original text of normalised character i
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """A span of the normalised text as a span of the original text."""
@@ -70,8 +71,11 @@ class Normalised:
         return (self.origin[start], self.origin[max(start, end - 1)] + 1)
 
 
+@lru_cache(maxsize=1024)
 def normalise(text: str, *, leet: bool = True) -> Normalised:
-    """NFKC, lower case, accents and invisible characters removed, runs of space folded, leet decoded."""
+    """NFKC, lower case, accents and invisible characters removed, runs of space folded, leet decoded.
+
+    Cached: every validator reads the same draft, so one check normalises it once, not once per rule."""
     out: list[str] = []
     origin: list[int] = []
     for i, ch in enumerate(text):
@@ -94,7 +98,7 @@ def normalise(text: str, *, leet: bool = True) -> Normalised:
     while out and out[-1] == " ":
         out.pop()
         origin.pop()
-    return Normalised("".join(out), origin)
+    return Normalised("".join(out), tuple(origin))
 
 
 def fold(text: str) -> str:
@@ -131,7 +135,7 @@ def join_split_letters(norm: Normalised) -> Normalised:
         last = m.end()
     out.extend(norm.text[last:])
     origin.extend(norm.origin[last:])
-    return Normalised("".join(out), origin)
+    return Normalised("".join(out), tuple(origin))
 
 
 def deleet_mixed_words(norm: Normalised) -> Normalised:
@@ -141,9 +145,16 @@ def deleet_mixed_words(norm: Normalised) -> Normalised:
     return Normalised("".join(decoded), norm.origin)
 
 
-def variants(text: str) -> list[Normalised]:
+@lru_cache(maxsize=1024)
+def variants(text: str) -> tuple[Normalised, ...]:
     """The readings a rule matches against: plain, de-leeted, de-leeted with split letters joined, and
     leet decoded inside words only."""
     plain = normalise(text, leet=False)
     leet = normalise(text)
-    return [plain, leet, join_split_letters(leet), deleet_mixed_words(plain)]
+    return (plain, leet, join_split_letters(leet), deleet_mixed_words(plain))
+
+
+def clear_caches() -> None:
+    """Forget cached readings (benchmarks clear them so every draft is measured as new text)."""
+    normalise.cache_clear()
+    variants.cache_clear()
