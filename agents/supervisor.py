@@ -8,7 +8,7 @@ decide; the workflow's own activities write the outcome, so retries never duplic
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
@@ -19,7 +19,7 @@ from core import db
 from core.settings import get_settings
 from core.types import EventKind, Route
 from policies.rules import check_inbound
-from policies.scoped import check_draft_for_creator
+from policies.scoped import check_draft_for_creator, load_policy, send_window
 
 
 class ConversationState(TypedDict, total=False):
@@ -138,8 +138,20 @@ async def outbound_policy(state: ConversationState) -> dict[str, Any]:
     draft = state.get("draft")
     if not draft:
         return {"policy": None}
-    report = await check_draft_for_creator(state["creator_id"], draft["text"], draft.get("offer"))
-    return {"policy": report.to_json()}
+    creator_id, fan_id = state["creator_id"], state["fan_id"]
+    report = (await check_draft_for_creator(creator_id, fan_id, draft["text"], draft.get("offer"))).to_json()
+    # Quiet hours and caps do not block words; they hold the send. Say so now, so the human knows when an
+    # approval would go out (the send step checks again at send time and decides).
+    async with db.pool().connection() as conn:
+        window = await send_window(
+            conn, creator_id, fan_id, datetime.now(UTC), await load_policy(creator_id, conn)
+        )
+    report["send_window"] = (
+        {"not_before": window.not_before.isoformat(), "reasons": list(window.reasons)}
+        if window.held
+        else None
+    )
+    return {"policy": report}
 
 
 async def _after_supervisor(state: ConversationState) -> str:

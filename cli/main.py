@@ -106,9 +106,9 @@ def cmd_policy_check(args: argparse.Namespace) -> int:
 def cmd_policy_eval(args: argparse.Namespace) -> int:
     import json
 
-    from evals.policy.run import evaluate
+    from evals.policy.run import SETS, evaluate
 
-    result = evaluate()
+    result = evaluate(SETS[args.set])
     if not args.show_misses:
         result.pop("misses")
     print(json.dumps(result, indent=2, ensure_ascii=False))
@@ -145,6 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
     pc.set_defaults(func=cmd_policy_check)
     pe = polsub.add_parser("eval", help="measure the policy engine on the sets in evals/policy/")
     pe.add_argument("--show-misses", action="store_true", help="list every miss and false block")
+    pe.add_argument(
+        "--set",
+        choices=["main", "holdout"],
+        default="main",
+        help="main: the sets the rules were developed on; holdout: written apart and never tuned on",
+    )
     pe.set_defaults(func=cmd_policy_eval)
     dm = sub.add_parser("demo", help="run the whole path end to end on embedded services")
     dm.add_argument("--smoke", action="store_true", help="exit after the summary instead of serving")

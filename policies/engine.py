@@ -22,8 +22,10 @@ from policies.rules import (
     check_forbidden,
     check_inbound,
     check_offer,
+    check_other_fans,
     check_payment,
     check_phrases,
+    check_private,
 )
 
 write_offline_rc()  # before guardrails is imported anywhere in this process
@@ -41,7 +43,7 @@ from guardrails.validators import (  # noqa: E402
 Outcome = Literal["pass", "fix", "block"]
 
 # Findings a redaction can cure: removing the span leaves an acceptable message. Anything else (minors,
-# prohibited content, meet-ups, fraud, price) blocks outright.
+# prohibited content, meet-ups, fraud, price, another fan's or the creator's private data) blocks outright.
 FIXABLE_RULES = frozenset({"off_platform_payment", "off_platform_contact", "forbidden_words"})
 REDACTION = "[removed]"
 
@@ -101,6 +103,12 @@ OUTBOUND_VALIDATORS: dict[str, type[Validator]] = {
     "forbidden_words": _validator(
         "forbidden_words", lambda t, m: check_forbidden(t, m.get("forbidden") or [])
     ),
+    "other_fan_data": _validator(
+        "other_fan_data", lambda t, m: check_other_fans(t, m.get("other_fans") or [])
+    ),
+    "creator_private_data": _validator(
+        "creator_private_data", lambda t, m: check_private(t, m.get("private_terms") or [])
+    ),
 }
 _BY_CLASS = {cls.__name__: rule for rule, cls in OUTBOUND_VALIDATORS.items()}
 
@@ -119,17 +127,29 @@ def check_draft(
     offer: dict[str, Any] | None = None,
     price_bounds: tuple[int, int] | None = None,
     forbidden_words: list[str] | None = None,
+    other_fans: list[str] | None = None,
+    private_terms: list[str] | None = None,
 ) -> PolicyReport:
     """Check one outbound draft with every validator.
+
+    other_fans: display names and handles of the creator's other fans (never the recipient's);
+    private_terms: the creator's private data (legal name, city, ...).
 
     pass: nothing found. fix: every finding is a redactable span and the redacted text passes every
     validator; the redaction is offered, not applied. block: anything else.
     """
-    findings = _run_guard(text, offer, price_bounds, forbidden_words)
+    metadata = {
+        "offer": offer,
+        "bounds": price_bounds,
+        "forbidden": forbidden_words or [],
+        "other_fans": other_fans or [],
+        "private_terms": private_terms or [],
+    }
+    findings = _run_guard(text, metadata)
     if not findings:
         return PolicyReport(outcome="pass", rules_checked=list(OUTBOUND_VALIDATORS))
     fix_text = _redact(text, findings)
-    if fix_text is not None and not _run_guard(fix_text, offer, price_bounds, forbidden_words):
+    if fix_text is not None and not _run_guard(fix_text, metadata):
         return PolicyReport("fix", findings, list(OUTBOUND_VALIDATORS), fix_text)
     return PolicyReport("block", findings, list(OUTBOUND_VALIDATORS))
 
@@ -149,15 +169,8 @@ def _redact(text: str, findings: list[PolicyFinding]) -> str | None:
     return "".join(out)
 
 
-def _run_guard(
-    text: str,
-    offer: dict[str, Any] | None,
-    price_bounds: tuple[int, int] | None,
-    forbidden_words: list[str] | None,
-) -> list[PolicyFinding]:
-    outcome = outbound_guard().validate(
-        text, metadata={"offer": offer, "bounds": price_bounds, "forbidden": forbidden_words or []}
-    )
+def _run_guard(text: str, metadata: dict[str, Any]) -> list[PolicyFinding]:
+    outcome = outbound_guard().validate(text, metadata=metadata)
     findings: list[PolicyFinding] = []
     for summary in outcome.validation_summaries or []:
         if summary.validator_status != "fail":

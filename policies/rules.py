@@ -312,6 +312,71 @@ def check_forbidden(text: str, words: list[str]) -> list[PolicyFinding]:
     ]
 
 
+# --- leaks: other fans' data, the creator's private data ------------------------------------------
+
+# Another fan (not the recipient) named by role together with what they spent: "my top fan spent $900".
+_FAN_NOUN = r"(?:fan|sub|subscriber|supporter|guy|dude|customer|client|follower|buyer|whale|simp|regular)s?"
+_OTHER_FAN = (
+    r"(?:(?:another|other|one of my|some of my|my (?:top|best|biggest|favou?rite|other|last|newest|richest)"
+    r"|some|this one|that)\s+" + _FAN_NOUN + r"|a (?:fan|sub|subscriber|guy) of mine)"
+)
+_SPEND = r"(?:spent|spends|spending|paid|pays|tipped|tips|bought|buys|unlocked|dropped|sent me|blew|gave me)"
+_MONEY = r"(?:\$\s?\d[\d,.]*k?|\d[\d,.]*k?\s?(?:\$|dollars?|bucks|usd|grand)|\d+k\b|(?:a|two|three|five) (?:grand|thousand|hundred))"
+_SPEND_LEAK = re.compile(
+    r"(?<![a-z])" + _OTHER_FAN + r"\b[^.!?\n]{0,60}?\b" + _SPEND + r"\b[^.!?\n]{0,40}?" + _MONEY
+)
+_TOKEN = re.compile(r"@?\w[\w.'\-]*")
+
+
+def check_other_fans(text: str, other_fans: list[str] | tuple[str, ...]) -> list[PolicyFinding]:
+    """Another fan's identity or spending in a draft to this fan.
+
+    `other_fans` are the creator's other fans' display names and platform handles (never the
+    recipient's). Handles match case-insensitively with or without '@'; display names match as proper
+    nouns (same capitalisation, whole words), so a fan called "Hunter" does not block "a bargain hunter".
+    What another fan spent is a leak even unnamed ("my top fan spent $900 on me")."""
+    out: list[PolicyFinding] = []
+    plain = variants(text)[0]
+    for m in _SPEND_LEAK.finditer(plain.text):
+        out.append(
+            PolicyFinding(
+                "other_fan_data",
+                f"tells this fan what another fan spent ({m.group(0)})",
+                plain.span(m.start(), m.end()),
+            )
+        )
+    if other_fans:
+        handles = {h.lower().lstrip("@") for h in other_fans if h.strip() and " " not in h.strip()}
+        names = {n.strip() for n in other_fans if len(n.strip()) >= 3 and n.strip()[0].isupper()}
+        tokens = [(m.group(0).rstrip(".'"), m.start()) for m in _TOKEN.finditer(text)]
+        for i, (tok, start) in enumerate(tokens):
+            for width in (3, 2, 1):  # the longest name first: "Big Dave" before "Dave"
+                if i + width > len(tokens):
+                    continue
+                group = tokens[i : i + width]
+                phrase = " ".join(t for t, _ in group)
+                end = group[-1][1] + len(group[-1][0])
+                if phrase in names or (
+                    width == 1 and tok.startswith("@") and tok.lower().lstrip("@") in handles
+                ):
+                    out.append(PolicyFinding("other_fan_data", f"names another fan ({phrase})", (start, end)))
+                    break
+                bare_handle = not tok.isalpha() and any(c.isalpha() for c in tok)
+                if width == 1 and len(tok) >= 4 and bare_handle and tok.lower() in handles:
+                    # a bare handle such as "tommy_b88"; an all-letters one is matched only with '@'
+                    out.append(PolicyFinding("other_fan_data", f"names another fan ({tok})", (start, end)))
+                    break
+    return out
+
+
+def check_private(text: str, private_terms: list[str] | tuple[str, ...]) -> list[PolicyFinding]:
+    """The creator's private data (legal name, city, address, other accounts), obfuscation-tolerant."""
+    return [
+        PolicyFinding("creator_private_data", f"reveals the creator's private data ({w})", span)
+        for w, span in _word_hits(text, [fold(w) for w in private_terms if w.strip()])
+    ]
+
+
 # --- inbound checks ---------------------------------------------------------------------------
 
 

@@ -1,26 +1,88 @@
-"""Policy checks with the creator's own configuration (price bounds, forbidden words) from Postgres."""
+"""Policy checks with the creator's own configuration and the creator's other fans, from Postgres."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from psycopg import AsyncConnection
+
 from core import db
+from policies.config import PolicyConfig
 from policies.engine import PolicyReport, check_draft
+from policies.timing import CREATOR_WINDOW, FAN_WINDOW, SendWindow, next_send_time
 
 
-async def check_draft_for_creator(creator_id: str, text: str, offer: dict[str, Any] | None) -> PolicyReport:
-    async with db.pool().connection() as conn:
-        cur = await conn.execute(
-            "SELECT ppv_min_cents, ppv_max_cents, policy_config FROM creators WHERE id = %s", [creator_id]
-        )
-        row = await cur.fetchone()
+async def load_policy(creator_id: str, conn: AsyncConnection[dict[str, Any]] | None = None) -> PolicyConfig:
+    sql = "SELECT ppv_min_cents, ppv_max_cents, policy_config FROM creators WHERE id = %s"
+    if conn is not None:
+        row = await (await conn.execute(sql, [creator_id])).fetchone()
+    else:
+        async with db.pool().connection() as own:
+            row = await (await own.execute(sql, [creator_id])).fetchone()
     if row is None:
         raise LookupError(f"creator {creator_id} not found")
-    config = row["policy_config"] or {}
-    words = config.get("forbidden_words", []) if isinstance(config, dict) else []
+    return PolicyConfig.from_row(row)
+
+
+async def other_fan_identities(creator_id: str, fan_id: str) -> list[str]:
+    """Display names and platform handles of the creator's fans other than this one. A name the
+    recipient shares is left out: using it is addressing the recipient, not naming someone else."""
+    async with db.pool().connection() as conn:
+        cur = await conn.execute(
+            "SELECT DISTINCT x.ident FROM fans f, LATERAL (VALUES (f.display_name), (f.platform_fan_id)) x(ident)"
+            " WHERE f.creator_id = %s AND f.id <> %s AND x.ident <> ''"
+            " AND x.ident NOT IN (SELECT r.display_name FROM fans r WHERE r.creator_id = %s AND r.id = %s)",
+            [creator_id, fan_id, creator_id, fan_id],
+        )
+        return [r["ident"] for r in await cur.fetchall()]
+
+
+async def check_draft_for_creator(
+    creator_id: str, fan_id: str, text: str, offer: dict[str, Any] | None
+) -> PolicyReport:
+    policy = await load_policy(creator_id)
     return check_draft(
         text,
         offer=offer,
-        price_bounds=(int(row["ppv_min_cents"]), int(row["ppv_max_cents"])),
-        forbidden_words=[str(w) for w in words],
+        price_bounds=(policy.ppv_min_cents, policy.ppv_max_cents),
+        forbidden_words=policy.forbidden_words,
+        other_fans=await other_fan_identities(creator_id, fan_id),
+        private_terms=policy.private_terms,
+    )
+
+
+async def send_window(
+    conn: AsyncConnection[dict[str, Any]], creator_id: str, fan_id: str, now: datetime, policy: PolicyConfig
+) -> SendWindow:
+    """When one more message to this fan may go out (quiet hours, caps), from what was actually sent.
+    Every outbound message counts, the creator's own included: platforms see them all."""
+    cur = await conn.execute(
+        "SELECT timezone FROM fans WHERE creator_id = %s AND id = %s", [creator_id, fan_id]
+    )
+    fan = await cur.fetchone()
+    if fan is None:
+        raise LookupError(f"fan {fan_id} not found for creator {creator_id}")
+    fan_sent: list[datetime] = []
+    creator_sent: list[datetime] = []
+    if policy.max_per_fan_per_day is not None:
+        cur = await conn.execute(
+            "SELECT sent_at FROM messages WHERE creator_id = %s AND fan_id = %s AND direction = 'out'"
+            " AND sent_at > %s ORDER BY sent_at",
+            [creator_id, fan_id, now - FAN_WINDOW],
+        )
+        fan_sent = [r["sent_at"] for r in await cur.fetchall()]
+    if policy.max_per_creator_per_hour is not None:
+        cur = await conn.execute(
+            "SELECT sent_at FROM messages WHERE creator_id = %s AND direction = 'out' AND sent_at > %s"
+            " ORDER BY sent_at",
+            [creator_id, now - CREATOR_WINDOW],
+        )
+        creator_sent = [r["sent_at"] for r in await cur.fetchall()]
+    return next_send_time(
+        now,
+        policy.send_limits(),
+        fan_timezone=fan["timezone"],
+        fan_sent=fan_sent,
+        creator_sent=creator_sent,
     )

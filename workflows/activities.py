@@ -19,7 +19,7 @@ from core import db
 from core.journal import append_audit, record_action
 from core.settings import get_settings
 from core.types import DECIDABLE, DraftStatus, Route
-from policies.scoped import check_draft_for_creator
+from policies.scoped import check_draft_for_creator, load_policy, send_window
 from workflows.types import (
     APPLY_DECISION,
     EXPIRE_DRAFT,
@@ -31,6 +31,8 @@ from workflows.types import (
     DraftRef,
     SaveOutcomeInput,
     SaveOutcomeResult,
+    SendInput,
+    SendResult,
 )
 
 log = logging.getLogger(__name__)
@@ -236,7 +238,7 @@ async def apply_decision(req: ApplyDecisionInput) -> ApplyDecisionResult:
             )
             row = await cur.fetchone()
         offer = row["offer"] if row else None
-        report = await check_draft_for_creator(creator_id, inp.text, offer)
+        report = await check_draft_for_creator(creator_id, fan_id, inp.text, offer)
         policy = report.to_json()
         if report.outcome != "pass":
             return ApplyDecisionResult(
@@ -304,8 +306,12 @@ async def apply_decision(req: ApplyDecisionInput) -> ApplyDecisionResult:
 
 
 @activity.defn(name=SEND_DRAFT)
-async def send_draft(ref: DraftRef) -> str:
-    """Deliver an approved draft. The draft id is the idempotency key: one outbox row, one message, ever."""
+async def send_draft(ref: SendInput) -> SendResult:
+    """Deliver an approved draft. The draft id is the idempotency key: one outbox row, one message, ever.
+
+    Quiet hours and frequency caps are checked here, at send time, under the draft's row lock and the
+    creator's send lock; when they say "not yet" nothing is sent and the workflow waits until `not_before`."""
+    now = max(datetime.fromtimestamp(ref.now, UTC), datetime.now(UTC))
     async with db.pool().connection() as conn, conn.transaction():
         cur = await conn.execute(
             "SELECT d.status, d.decided_by, coalesce(d.final_text, d.text) AS body, d.offer, f.platform,"
@@ -326,6 +332,23 @@ async def send_draft(ref: DraftRef) -> str:
                 non_retryable=True,
             )
         if d["status"] == DraftStatus.APPROVED:
+            # One sender at a time per creator, so two fans' sends cannot both slip under the hourly cap.
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7))", [ref.creator_id])
+            window = await send_window(
+                conn, ref.creator_id, ref.fan_id, now, await load_policy(ref.creator_id, conn)
+            )
+            if window.held:
+                await record_action(
+                    conn,
+                    creator_id=ref.creator_id,
+                    fan_id=ref.fan_id,
+                    draft_id=ref.draft_id,
+                    kind="send_held",
+                    summary=f"approved message held until {window.not_before.isoformat()}",
+                    details={"not_before": window.not_before.isoformat(), "reasons": list(window.reasons)},
+                    dedupe_key=f"held:{ref.draft_id}:{window.not_before.isoformat()}",
+                )
+                return SendResult(ref.draft_id, False, window.not_before.timestamp(), list(window.reasons))
             payload = {
                 "draft_id": ref.draft_id,
                 "creator_id": ref.creator_id,
@@ -341,8 +364,8 @@ async def send_draft(ref: DraftRef) -> str:
             )
             await conn.execute(
                 "INSERT INTO messages (creator_id, fan_id, direction, text, draft_id, sent_at)"
-                " VALUES (%s, %s, 'out', %s, %s, now()) ON CONFLICT (draft_id) DO NOTHING",
-                [ref.creator_id, ref.fan_id, d["body"], ref.draft_id],
+                " VALUES (%s, %s, 'out', %s, %s, %s) ON CONFLICT (draft_id) DO NOTHING",
+                [ref.creator_id, ref.fan_id, d["body"], ref.draft_id, now],
             )
             await conn.execute(
                 "UPDATE drafts SET status = 'sent', updated_at = now() WHERE id = %s", [ref.draft_id]
@@ -364,7 +387,9 @@ async def send_draft(ref: DraftRef) -> str:
         assert box is not None
     settings = get_settings()
     if box["status"] == "delivered" or not settings.webhook_url:
-        return ref.draft_id  # no webhook: the outbox row is the hand-off to the platform adapter
+        return SendResult(
+            ref.draft_id, True
+        )  # no webhook: the outbox row is the hand-off to the platform adapter
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
     try:
         await post_signed(
@@ -383,7 +408,7 @@ async def send_draft(ref: DraftRef) -> str:
             " WHERE draft_id = %s",
             [datetime.now(UTC), ref.draft_id],
         )
-    return ref.draft_id
+    return SendResult(ref.draft_id, True)
 
 
 ALL_ACTIVITIES: list[Callable[..., Any]] = [

@@ -33,6 +33,8 @@ with workflow.unsafe.imports_passed_through():
         PendingDraft,
         SaveOutcomeInput,
         SaveOutcomeResult,
+        SendInput,
+        SendResult,
     )
 
 DB_TIMEOUT = timedelta(seconds=30)
@@ -56,6 +58,7 @@ class ConversationWorkflow:
         self.seen: set[int] = set(self.queue)
         self.pending: PendingDraft | None = inp.pending
         self.to_send: list[str] = list(inp.approved_unsent)
+        self.hold_until: float = inp.send_hold_until
         self.deciding = False
         # Take the graph now, in the same activation in which the plugin registered it for this run: the
         # plugin keys its registry by run id, and tearing down an evicted instance of the same run
@@ -127,12 +130,15 @@ class ConversationWorkflow:
         while True:
             await self._send_approved()
             if self.pending is None and not self.queue:
+                held = self._hold_left()
                 try:
                     await workflow.wait_condition(
-                        lambda: bool(self.queue) or bool(self.to_send),
-                        timeout=timedelta(seconds=inp.idle_close_s),
+                        lambda: bool(self.queue) or self._can_send(),
+                        timeout=timedelta(seconds=held if held is not None else inp.idle_close_s),
                     )
                 except TimeoutError:
+                    if self.to_send:  # a held send's time has come; never close with approved messages unsent
+                        continue
                     break
                 continue
             if self.queue and not self.deciding:
@@ -146,7 +152,9 @@ class ConversationWorkflow:
                 workflow.continue_as_new(self._carry())
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._send_approved()
-        if self.queue:  # events signalled while this run was closing: a fresh run takes them
+        if (
+            self.queue or self.to_send
+        ):  # signalled or approved while this run was closing: a fresh run takes them
             workflow.continue_as_new(self._carry())
         return "idle"
 
@@ -204,18 +212,17 @@ class ConversationWorkflow:
         p = self.pending
         assert p is not None
         remaining = p.expires_at - workflow.now().timestamp()
+        held = self._hold_left()
         try:
             if remaining <= 0:
                 raise TimeoutError
             await workflow.wait_condition(
-                lambda: (
-                    self.pending is not p or (bool(self.queue) and not self.deciding) or bool(self.to_send)
-                ),
-                timeout=timedelta(seconds=remaining),
+                lambda: self.pending is not p or (bool(self.queue) and not self.deciding) or self._can_send(),
+                timeout=timedelta(seconds=min(remaining, held) if held is not None else remaining),
             )
         except TimeoutError:
-            if self.deciding:
-                return
+            if self.deciding or workflow.now().timestamp() < p.expires_at:
+                return  # a decision is under way, or a held send is due: the loop goes round
             await workflow.execute_activity(
                 EXPIRE_DRAFT,
                 DraftRef(self.inp.creator_id, self.inp.fan_id, p.draft_id, "decision timeout"),
@@ -224,17 +231,31 @@ class ConversationWorkflow:
             )
             self.pending = None
 
+    def _can_send(self) -> bool:
+        return bool(self.to_send) and workflow.now().timestamp() >= self.hold_until
+
+    def _hold_left(self) -> float | None:
+        """Seconds until a held send may be tried again; None when nothing is held."""
+        if not self.to_send or self.hold_until <= workflow.now().timestamp():
+            return None
+        return self.hold_until - workflow.now().timestamp()
+
     async def _send_approved(self) -> None:
-        while self.to_send:
+        while self._can_send():
             draft_id = self.to_send[0]
             try:
-                await workflow.execute_activity(
+                res = await workflow.execute_activity(
                     SEND_DRAFT,
-                    DraftRef(self.inp.creator_id, self.inp.fan_id, draft_id),
+                    SendInput(self.inp.creator_id, self.inp.fan_id, draft_id, workflow.now().timestamp()),
+                    result_type=SendResult,
                     start_to_close_timeout=timedelta(seconds=60),
                     schedule_to_close_timeout=timedelta(days=1),
                     retry_policy=SEND_RETRY,
                 )
+                if not res.sent and res.not_before is not None:
+                    # Quiet hours or a cap: keep it first in line and wait durably (a timer, not a poll).
+                    self.hold_until = res.not_before
+                    return
             except ActivityError as err:
                 workflow.logger.error("delivery of draft %s failed for good: %s", draft_id, err.cause)
             self.to_send.pop(0)
@@ -256,6 +277,7 @@ class ConversationWorkflow:
             queued_event_ids=list(self.queue),
             pending=self.pending,
             approved_unsent=list(self.to_send),
+            send_hold_until=self.hold_until,
         )
 
 

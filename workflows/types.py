@@ -36,6 +36,7 @@ class ConversationInput:
     queued_event_ids: list[int] = field(default_factory=list)
     pending: PendingDraft | None = None
     approved_unsent: list[str] = field(default_factory=list)
+    send_hold_until: float = 0.0  # epoch seconds: quiet hours or a cap hold the next send until then
 
 
 @dataclass
@@ -78,6 +79,22 @@ class DraftRef:
     fan_id: str
     draft_id: str
     reason: str = ""
+
+
+@dataclass
+class SendInput:
+    creator_id: str
+    fan_id: str
+    draft_id: str
+    now: float  # the workflow's clock (epoch seconds); the activity uses the later of this and its own
+
+
+@dataclass
+class SendResult:
+    draft_id: str
+    sent: bool
+    not_before: float | None = None  # when held by quiet hours or a cap: try again at this time
+    reasons: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -3,43 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Self
+from typing import Any
 
 from fastapi import APIRouter
 from psycopg.types.json import Jsonb
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field
 
 from api.auth import CurrentPrincipal
 from api.errors import ApiError
 from core import db
 from core.journal import append_audit, record_action
 from core.types import Role
+from policies.config import PolicyConfig
 
 router = APIRouter(prefix="/v1", tags=["policies"])
-
-
-class PolicyConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    forbidden_words: list[str] = Field(default_factory=list, max_length=500)
-    ppv_min_cents: int = Field(ge=1, le=10_000_000)
-    ppv_max_cents: int = Field(ge=1, le=10_000_000)
-    handoff_spend_cents: int | None = Field(
-        None, ge=1, description="fans whose lifetime spend reaches this always go to a human"
-    )
-
-    @field_validator("forbidden_words")
-    @classmethod
-    def _words(cls, words: list[str]) -> list[str]:
-        cleaned = [w.strip() for w in words]
-        if any(not w or len(w) > 100 for w in cleaned):
-            raise ValueError("each forbidden word must have 1 to 100 characters")
-        return sorted(set(cleaned), key=cleaned.index)
-
-    @model_validator(mode="after")
-    def _bounds(self) -> Self:
-        if self.ppv_max_cents < self.ppv_min_cents:
-            raise ValueError("ppv_max_cents must be at least ppv_min_cents")
-        return self
 
 
 class PolicyOut(PolicyConfig):
@@ -65,15 +42,8 @@ async def _current(creator_id: str) -> dict[str, Any]:
 
 
 def _out(row: dict[str, Any]) -> PolicyOut:
-    cfg = row["policy_config"] or {}
-    return PolicyOut(
-        version=row["version"],
-        updated_at=row["updated_at"],
-        ppv_min_cents=row["ppv_min_cents"],
-        ppv_max_cents=row["ppv_max_cents"],
-        forbidden_words=cfg.get("forbidden_words", []),
-        handoff_spend_cents=cfg.get("handoff_spend_cents"),
-    )
+    config = PolicyConfig.from_row(row)
+    return PolicyOut(version=row["version"], updated_at=row["updated_at"], **config.model_dump())
 
 
 @router.get("/policies", response_model=PolicyOut)
@@ -84,11 +54,9 @@ async def get_policies(who: CurrentPrincipal) -> Any:
 @router.put("/policies", response_model=PolicyOut, responses={409: {}, 422: {}})
 async def put_policies(body: PolicyIn, who: CurrentPrincipal) -> Any:
     who.require(Role.MANAGER)
-    config = body.model_dump(exclude={"version"})
-    policy_config = {
-        "forbidden_words": config["forbidden_words"],
-        "handoff_spend_cents": config["handoff_spend_cents"],
-    }
+    new = PolicyConfig.model_validate(body.model_dump(exclude={"version"}))
+    config = new.model_dump(mode="json")
+    policy_config = new.stored()
     async with db.pool().connection() as conn, conn.transaction():
         cur = await conn.execute(
             "UPDATE creators SET policy_version = policy_version + 1, ppv_min_cents = %s, ppv_max_cents = %s,"

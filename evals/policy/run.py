@@ -10,14 +10,23 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).parent
+HOLDOUT = HERE / "holdout"
+SETS = {"main": HERE, "holdout": HOLDOUT}
 
 
-def _rows(name: str) -> list[dict[str, Any]]:
-    with (HERE / f"{name}.jsonl").open(encoding="utf-8") as fh:
+def _rows(directory: Path, name: str) -> list[dict[str, Any]]:
+    with (directory / f"{name}.jsonl").open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def evaluate() -> dict[str, Any]:
+def _context(directory: Path) -> dict[str, list[str]]:
+    """The creator the drafts are written for: other fans' names and handles, the creator's private terms."""
+    path = directory / "context.json"
+    data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    return {"other_fans": data.get("other_fans", []), "private_terms": data.get("private_terms", [])}
+
+
+def evaluate(directory: Path = HERE) -> dict[str, Any]:
     from cli.policy_check import inbound_decision
     from policies.engine import check_draft
     from policies.rules import check_inbound
@@ -25,18 +34,19 @@ def evaluate() -> dict[str, Any]:
     per_cat: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     per_obf: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     misses: list[dict[str, Any]] = []
-    for row in _rows("outbound_redteam"):
+    context = _context(directory)
+    for row in _rows(directory, "outbound_redteam"):
         # Caught: blocked, or held back with a redaction offered (fix); either way it cannot go out as written.
-        blocked = check_draft(row["text"]).outcome != "pass"
+        blocked = check_draft(row["text"], **context).outcome != "pass"
         for table, key in ((per_cat, row["category"]), (per_obf, row["obfuscation"])):
             table[key][0] += int(blocked)
             table[key][1] += 1
         if not blocked:
             misses.append({"set": "redteam", "id": row["id"], "text": row["text"]})
-    benign = _rows("outbound_benign")
+    benign = _rows(directory, "outbound_benign")
     false_blocks = []
     for row in benign:
-        report = check_draft(row["text"])
+        report = check_draft(row["text"], **context)
         if report.outcome != "pass":
             false_blocks.append(
                 {
@@ -46,7 +56,7 @@ def evaluate() -> dict[str, Any]:
                     "rules": sorted({f.rule for f in report.findings}),
                 }
             )
-    inbound = _rows("inbound")
+    inbound = _rows(directory, "inbound")
     correct = 0
     minors = [0, 0]
     for row in inbound:

@@ -352,3 +352,56 @@ async def test_policy_config_is_versioned_audited_and_enforced(
     )
     await api.post("/v1/events", json=msg("w-2", "hey you", fan="whale"), headers=t.auth())
     await wait_until("SELECT count(*) = 1 FROM fans WHERE handoff_reason = 'high_value_fan'", [])
+
+
+async def test_policy_leaks_caps_and_quiet_hours_fields(api: httpx.AsyncClient, fake_llm: FakeOpenAI) -> None:
+    t = await make_tenant()
+    cur = (await api.get("/v1/policies", headers=t.auth())).json()
+    assert cur["quiet_hours"] is None and cur["max_per_fan_per_day"] == 6 and cur["private_terms"] == []
+    body = {k: v for k, v in cur.items() if k not in ("updated_at",)}
+    for bad, field in (
+        ({"quiet_hours": {"start": "22:00", "end": "22:00"}}, "quiet_hours"),
+        ({"quiet_hours": {"start": "25:00", "end": "08:00"}}, "quiet_hours.start"),
+        ({"max_per_fan_per_day": 0}, "max_per_fan_per_day"),
+        ({"private_terms": [""]}, "private_terms"),
+        ({"quiet_hourz": None}, "quiet_hourz"),
+    ):
+        r = await api.put("/v1/policies", json=body | bad, headers=t.auth())
+        assert r.status_code == 422, bad
+        assert any(f["field"].startswith(field) for f in r.json()["error"]["details"]["fields"]), r.json()
+    assert (await api.get("/v1/policies", headers=t.auth())).json()["version"] == 1  # nothing stored
+    body |= {
+        "private_terms": ["Jessica Moreno"],
+        "quiet_hours": {"start": "23:00", "end": "07:30"},
+        "max_per_fan_per_day": 3,
+        "max_per_creator_per_hour": None,
+    }
+    r = await api.put("/v1/policies", json=body, headers=t.auth())
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert (
+        got["quiet_hours"] == {"start": "23:00:00", "end": "07:30:00"}
+        and got["max_per_creator_per_hour"] is None
+    )
+    # Enforced on drafts: another fan's name blocks, the creator's private data blocks.
+    # (one conversation at a time, so each scripted reply goes to the intended fan)
+    marcus = {"platform_fan_id": "of-marcus", "display_name": "Marcus"}
+    await api.post("/v1/events", json=msg("m-0") | {"fan": marcus}, headers=t.auth())
+    await _pending(api, t, 1)
+    fake_llm.script(
+        {"text": "Marcus bought this set yesterday, want it too?", "offer": None, "rationale": ""}
+    )
+    await api.post("/v1/events", json=msg("m-1", fan="of-jo"), headers=t.auth())
+    await _pending(api, t, 2)
+    fake_llm.script({"text": "my real name is Jessica Moreno 😘", "offer": None, "rationale": ""})
+    await api.post("/v1/events", json=msg("m-2", fan="of-kim"), headers=t.auth())
+    items = await _pending(api, t, 3)
+    rules = {
+        i["text"]: {f["rule"] for f in i["policy_report"]["findings"]}
+        for i in items
+        if i["status"] == "blocked"
+    }
+    assert rules == {
+        "Marcus bought this set yesterday, want it too?": {"other_fan_data"},
+        "my real name is Jessica Moreno 😘": {"creator_private_data"},
+    }

@@ -10,7 +10,7 @@ def test_sets_have_the_required_shape() -> None:
     benign = (HERE / "outbound_benign.jsonl").read_text().splitlines()
     assert len(red) >= 150 and len(benign) >= 150
     assert sum(r["obfuscation"] != "none" for r in red) / len(red) >= 0.4
-    assert len({r["category"] for r in red}) == 6
+    assert len({r["category"] for r in red}) == 7
 
 
 def test_policy_engine_meets_its_floor() -> None:

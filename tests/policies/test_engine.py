@@ -121,16 +121,20 @@ def test_spans_point_into_the_original_text() -> None:
 
 def test_every_validator_runs_and_reports() -> None:
     report = check_draft(
-        "cashapp me, text 555 201 3344, so cheap",
+        "cashapp me, text 555 201 3344, so cheap. Marcus from Tempe says hi",
         offer={"catalog_id": "x", "price_cents": 1},
         price_bounds=(500, 5000),
         forbidden_words=["cheap"],
+        other_fans=["Marcus"],
+        private_terms=["Tempe"],
     )
     assert {f.rule for f in report.findings} == {
         "off_platform_payment",
         "off_platform_contact",
         "ppv_price_bounds",
         "forbidden_words",
+        "other_fan_data",
+        "creator_private_data",
     }
     assert report.rules_checked == [
         "off_platform_payment",
@@ -141,6 +145,8 @@ def test_every_validator_runs_and_reports() -> None:
         "chargeback_fraud",
         "ppv_price_bounds",
         "forbidden_words",
+        "other_fan_data",
+        "creator_private_data",
     ]
 
 

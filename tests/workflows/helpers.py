@@ -1,15 +1,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
 
 from core import db
 from core.settings import Settings
 from core.types import conversation_workflow_id
+from tests.factories import Tenant, add_message_event, make_tenant
 from workflows.conversation import ConversationWorkflow
 from workflows.types import ConversationInput, PendingDraft
+from workflows.worker import build_worker
 
 
 async def start_conversation(
@@ -55,3 +60,15 @@ async def wait_until(sql: str, params: list[Any], timeout_s: float = 60) -> None
 async def fetch(sql: str, params: list[Any]) -> list[dict[str, Any]]:
     async with db.pool().connection() as conn:
         return list(await (await conn.execute(sql, params)).fetchall())
+
+
+@contextlib.asynccontextmanager
+async def drafted(
+    env: WorkflowEnvironment, settings: Settings, text: str = "hello", max_cached_workflows: int = 1000
+) -> AsyncIterator[tuple[Tenant, WorkflowHandle[Any, Any], PendingDraft]]:
+    """A tenant, a running worker, and a conversation whose first draft awaits a decision."""
+    t = await make_tenant()
+    async with build_worker(env.client, settings.task_queue, max_cached_workflows=max_cached_workflows):
+        eid = await add_message_event(t, t.fans[0], text, "e1")
+        h = await start_conversation(env.client, settings, t.creator_id, t.fans[0], [eid])
+        yield t, h, await wait_pending(h)

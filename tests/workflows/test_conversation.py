@@ -3,39 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
+import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from core.settings import Settings, configure
 from tests.conftest import venv_bin
-from tests.factories import Tenant, add_message_event, make_tenant
+from tests.factories import add_message_event, make_tenant
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.webhook import WebhookReceiver
-from tests.workflows.helpers import fetch, start_conversation, wait_pending, wait_until
+from tests.workflows.helpers import drafted, fetch, start_conversation, wait_pending, wait_until
 from workflows.activities import send_draft
 from workflows.conversation import ConversationWorkflow
-from workflows.types import Decision, DraftRef, PendingDraft
+from workflows.types import Decision, SendInput
 from workflows.worker import build_worker
-
-
-@contextlib.asynccontextmanager
-async def drafted(
-    env: WorkflowEnvironment, settings: Settings, text: str = "hello", max_cached_workflows: int = 1000
-) -> AsyncIterator[tuple[Tenant, WorkflowHandle[Any, Any], PendingDraft]]:
-    """A tenant, a running worker, and a conversation whose first draft awaits a decision."""
-    t = await make_tenant()
-    async with build_worker(env.client, settings.task_queue, max_cached_workflows=max_cached_workflows):
-        eid = await add_message_event(t, t.fans[0], text, "e1")
-        h = await start_conversation(env.client, settings, t.creator_id, t.fans[0], [eid])
-        yield t, h, await wait_pending(h)
 
 
 def _approve(p: Any, actor: str, text: str | None = None) -> Decision:
@@ -253,14 +240,14 @@ async def test_send_activity_refuses_unapproved_and_is_idempotent(
     async with drafted(temporal_env, settings) as (t, h, p):
         env = ActivityEnvironment()
         with pytest.raises(ApplicationError) as refused:
-            await env.run(send_draft, DraftRef(t.creator_id, t.fans[0], p.draft_id))
+            await env.run(send_draft, SendInput(t.creator_id, t.fans[0], p.draft_id, time.time()))
         assert refused.value.type == "NotApproved" and refused.value.non_retryable
         assert await fetch("SELECT * FROM outbox", []) == []
         await h.execute_update(ConversationWorkflow.decide, _approve(p, t.members["owner"]))
         await wait_until("SELECT status = 'sent' FROM drafts WHERE id = %s", [p.draft_id])
         # A crash after commit means the activity runs again: it must not deliver a second message.
-        await env.run(send_draft, DraftRef(t.creator_id, t.fans[0], p.draft_id))
-        await env.run(send_draft, DraftRef(t.creator_id, t.fans[0], p.draft_id))
+        await env.run(send_draft, SendInput(t.creator_id, t.fans[0], p.draft_id, time.time()))
+        await env.run(send_draft, SendInput(t.creator_id, t.fans[0], p.draft_id, time.time()))
     assert len(await _sent_messages(t.creator_id)) == 1
     assert len(await fetch("SELECT * FROM outbox", [])) == 1
 

@@ -1,0 +1,63 @@
+"""Leaks: another fan's identity or spending, the creator's private data."""
+
+from __future__ import annotations
+
+import pytest
+
+from policies.engine import check_draft
+
+OTHER_FANS = ["Marcus", "Big Dave", "tommy_b88", "Hunter", "Sunny"]
+PRIVATE = ["Jessica Moreno", "Tempe", "4417 Elm Street"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Marcus already unlocked this one 😏",
+        "you and Big Dave both asked for this set lol",
+        "tommy_b88 says hi",
+        "ask @tommy_b88, he loved it",
+        "my top fan spent $900 on me this week, think you can beat him?",
+        "another guy tipped me 200 bucks last night 🙈",
+        "one of my subscribers dropped $1,500 on customs this month",
+        "a fan of mine paid 2k for the full vault",
+    ],
+)
+def test_other_fans_data_blocks(text: str) -> None:
+    report = check_draft(text, other_fans=OTHER_FANS, private_terms=PRIVATE)
+    assert report.outcome == "block", text
+    assert "other_fan_data" in {f.rule for f in report.findings}  # "@handle" is also off-platform contact
+    assert all(f.span is not None for f in report.findings)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my real name is Jessica Moreno, don't tell anyone",
+        "I live in T e m p e, small world",
+        "my place is at 4417 elm street",
+    ],
+)
+def test_creator_private_data_blocks(text: str) -> None:
+    report = check_draft(text, other_fans=OTHER_FANS, private_terms=PRIVATE)
+    assert report.outcome == "block" and {f.rule for f in report.findings} == {"creator_private_data"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "you're such a bargain hunter, I love it",  # a fan called Hunter, but here a plain word
+        "sunny day here, wish you were on my feed more 🌞",
+        "so many fans loved this set, you'll see why",
+        "you spent the whole weekend with me, thank you babe",
+        "my fans voted for the red lingerie, want a peek for $15?",
+        "dave's not here man 😂 (just kidding, it's me)",
+    ],
+)
+def test_hard_negatives_pass(text: str) -> None:
+    assert check_draft(text, other_fans=OTHER_FANS, private_terms=PRIVATE).outcome == "pass", text
+
+
+def test_without_context_names_are_not_checked_but_spending_is() -> None:
+    assert check_draft("Marcus already unlocked this one").outcome == "pass"
+    assert check_draft("my top fan spent $900 on me").outcome == "block"

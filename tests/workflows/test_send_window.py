@@ -1,0 +1,86 @@
+"""Quiet hours and frequency caps hold an approved message (never drop it) and release it on time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from psycopg.types.json import Jsonb
+from temporalio.testing import WorkflowEnvironment
+
+from core import db
+from core.settings import Settings
+from tests.conftest import venv_bin
+from tests.factories import add_message_event, make_tenant
+from tests.workflows.helpers import drafted, fetch, start_conversation, wait_pending, wait_until
+from workflows.conversation import ConversationWorkflow
+from workflows.types import Decision
+from workflows.worker import build_worker
+
+
+async def _set_policy(creator_id: str, **changes: Any) -> None:
+    async with db.pool().connection() as conn:
+        await conn.execute(
+            "UPDATE creators SET policy_config = policy_config || %s WHERE id = %s",
+            [Jsonb(changes), creator_id],
+        )
+
+
+async def _outbound(creator_id: str) -> list[dict[str, Any]]:
+    return await fetch(
+        "SELECT draft_id::text AS draft_id, sent_at FROM messages WHERE creator_id = %s AND direction = 'out'"
+        " ORDER BY sent_at",
+        [creator_id],
+    )
+
+
+async def test_fan_cap_holds_an_approved_send(temporal_env: WorkflowEnvironment, settings: Settings) -> None:
+    async with drafted(temporal_env, settings) as (t, h, p):
+        await _set_policy(t.creator_id, max_per_fan_per_day=1)
+        earlier = datetime.now(UTC) - timedelta(hours=1)
+        async with db.pool().connection() as conn:
+            await conn.execute(
+                "INSERT INTO messages (creator_id, fan_id, direction, text, sent_at) VALUES (%s, %s, 'out', %s, %s)",
+                [t.creator_id, t.fans[0], "sent by the creator an hour ago", earlier],
+            )
+        decision = Decision(p.draft_id, p.version, "approve", t.members["owner"])
+        assert (await h.execute_update(ConversationWorkflow.decide, decision)).status == "approved"
+        await wait_until(
+            "SELECT count(*) = 1 FROM agent_actions WHERE kind = 'send_held' AND draft_id = %s", [p.draft_id]
+        )
+    [held] = await fetch("SELECT details FROM agent_actions WHERE kind = 'send_held'", [])
+    assert held["details"]["reasons"] == ["at most 1 messages to this fan in 24 hours"]
+    assert datetime.fromisoformat(held["details"]["not_before"]) == earlier + timedelta(hours=24)
+    assert [m["draft_id"] for m in await _outbound(t.creator_id)] == [None]  # only the creator's own message
+    assert (await fetch("SELECT status FROM drafts WHERE id = %s", [p.draft_id])) == [{"status": "approved"}]
+
+
+async def test_quiet_hours_hold_the_send_until_they_end(settings: Settings) -> None:
+    # Its own test server: skipping hours would otherwise fire every other test's timers too.
+    t = await make_tenant()
+    now = datetime.now(UTC)
+    end = (now + timedelta(hours=2)).replace(second=0, microsecond=0)
+    await _set_policy(
+        t.creator_id, quiet_hours={"start": f"{now - timedelta(hours=1):%H:%M}", "end": f"{end:%H:%M}"}
+    )
+    async with (
+        await WorkflowEnvironment.start_time_skipping(
+            test_server_existing_path=venv_bin("temporal-test-server")
+        ) as env,
+        build_worker(env.client, settings.task_queue),
+    ):
+        eid = await add_message_event(t, t.fans[0], "good night!", "e1")
+        h = await start_conversation(env.client, settings, t.creator_id, t.fans[0], [eid])
+        p = await wait_pending(h)
+        [draft] = await fetch("SELECT policy_report FROM drafts WHERE id = %s", [p.draft_id])
+        assert "quiet hours" in draft["policy_report"]["send_window"]["reasons"][0]  # told before approving
+        decision = Decision(p.draft_id, p.version, "approve", t.members["owner"])
+        assert (await h.execute_update(ConversationWorkflow.decide, decision)).status == "approved"
+        await wait_until(
+            "SELECT count(*) = 1 FROM agent_actions WHERE kind = 'send_held' AND draft_id = %s", [p.draft_id]
+        )
+        assert await _outbound(t.creator_id) == []  # held, not sent and not dropped
+        await env.sleep(timedelta(hours=3))  # skipped by the test server: the workflow's timer fires
+        await wait_until("SELECT status = 'sent' FROM drafts WHERE id = %s", [p.draft_id])
+    [sent] = await _outbound(t.creator_id)
+    assert sent["draft_id"] == p.draft_id and sent["sent_at"] >= end
