@@ -35,9 +35,10 @@ def evaluate(directory: Path = HERE) -> dict[str, Any]:
     per_obf: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     misses: list[dict[str, Any]] = []
     context = _context(directory)
+    others, private = context["other_fans"], context["private_terms"]
     for row in _rows(directory, "outbound_redteam"):
         # Caught: blocked, or held back with a redaction offered (fix); either way it cannot go out as written.
-        blocked = check_draft(row["text"], **context).outcome != "pass"
+        blocked = check_draft(row["text"], other_fans=others, private_terms=private).outcome != "pass"
         for table, key in ((per_cat, row["category"]), (per_obf, row["obfuscation"])):
             table[key][0] += int(blocked)
             table[key][1] += 1
@@ -46,7 +47,7 @@ def evaluate(directory: Path = HERE) -> dict[str, Any]:
     benign = _rows(directory, "outbound_benign")
     false_blocks = []
     for row in benign:
-        report = check_draft(row["text"], **context)
+        report = check_draft(row["text"], other_fans=others, private_terms=private)
         if report.outcome != "pass":
             false_blocks.append(
                 {
