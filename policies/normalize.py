@@ -55,6 +55,7 @@ _CONFUSABLE = {
     "ℹ": "i",
     "Ⓜ": "m",
     "💲": "s",
+    "🅿": "p",
     "＄": "s",
 }
 
@@ -117,7 +118,7 @@ def squash(text: str) -> str:
 
 _SEPARATORS = " .-_*·•|/"
 # Three or more single characters joined by one and the same separator ("c.h.a.r.g.e", "c a s h").
-_SPLIT_LETTERS = re.compile(r"(?<![a-z0-9])[a-z0-9]([ .\-_*·•|/])[a-z0-9](?:\1[a-z0-9])+(?![a-z0-9])")
+_SPLIT_LETTERS = re.compile(r"(?<![a-z0-9'])[a-z0-9]([ .\-_*·•|/])[a-z0-9](?:\1[a-z0-9])+(?![a-z0-9])")
 
 
 def join_split_letters(norm: Normalised) -> Normalised:

@@ -27,7 +27,15 @@ class PolicyFinding:
 
 _PAYMENT_WORDS = [
     "apple pay",
+    "apple cash",
     "google pay",
+    "friends and family",
+    "skrill",
+    "litecoin",
+    "dogecoin",
+    "usdc",
+    "crypto wallet",
+    "wallet address",
     "cashapp",
     "venmo",
     "paypal",
@@ -50,6 +58,11 @@ _PAYMENT_WORDS = [
     "routing number",
 ]
 _PAYMENT_SQUASHED = {"cashapp", "venmo", "paypal", "zelle", "giftcard", "bitcoin", "westernunion"}
+# Paying into the creator's own account, whatever the bank: "wire the money to my bank account".
+_DIRECT_TRANSFER = re.compile(
+    r"(?<![a-z])(?:(?:send|wire|transfer|deposit|pay)(?: [a-z]+){0,3} (?:to|into|in) my (?:own )?(?:bank|account|bank account)"
+    r"|my (?:bank account|account number|sort code|bank details)|(?:skip|avoid|save on|dodge) (?:the )?(?:site'?s?|platform'?s?|onlyfans|of|their) (?:fees|cut))"
+)
 _CASHTAG = re.compile(r"(?<![\w$])\$[A-Za-z][A-Za-z0-9_]{1,20}\b")
 _CRYPTO_ADDR = re.compile(r"\b(?:bc1[a-z0-9]{20,60}|[13][a-km-zA-HJ-NP-Z1-9]{25,34}|0x[a-fA-F0-9]{40})\b")
 
@@ -71,6 +84,10 @@ _CONTACT_WORDS = [
     "text me",
     "call me",
     "discord",
+    "facetime",
+    "skype",
+    "video call on",
+    "zoom call",
     "wechat",
     "line app",
 ]
@@ -96,6 +113,12 @@ _NUMBER_WORDS = {
     "nine": "9",
 }
 _HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_.]{3,30}\b")
+# "add me on <anything but here>": whatever the app is called, the fan is being moved elsewhere.
+_MOVE_ELSEWHERE = re.compile(
+    r"(?<![a-z])(?:add|find|follow|hit|message|dm|msg|text|call|reach|catch|chat with) me(?: up)? (?:on|at|via|over on) "
+    r"(?!(?:here|this|the (?:page|site|app)|onlyfans|of|my (?:page|feed|story|wall|profile))\b)[a-z0-9]"
+    r"|(?:let'?s|we can|we should) (?:move|take|switch) (?:this|it|our chat|us|the chat) (?:to|over to) (?!here\b)"
+)
 
 
 def _word_hits(text: str, words: list[str]) -> list[tuple[str, tuple[int, int]]]:
@@ -155,6 +178,13 @@ def check_payment(text: str) -> list[PolicyFinding]:
         PolicyFinding("off_platform_payment", "contains a $cashtag", (m.start(), m.end()))
         for m in _CASHTAG.finditer(text)
     ]
+    plain = variants(text)[0]
+    out += [
+        PolicyFinding(
+            "off_platform_payment", "asks for payment outside the platform", plain.span(m.start(), m.end())
+        )
+        for m in _DIRECT_TRANSFER.finditer(plain.text)
+    ]
     out += [
         PolicyFinding("off_platform_payment", "contains a crypto address", (m.start(), m.end()))
         for m in _CRYPTO_ADDR.finditer(text)
@@ -174,6 +204,7 @@ def check_contact(text: str) -> list[PolicyFinding]:
         (_EMAIL_SPELLED, "contains a spelled-out e-mail address"),
         (_PHONE, "contains a phone number"),
         (_HANDLE, "contains a social handle"),
+        (_MOVE_ELSEWHERE, "asks the fan to talk on another app"),
     ):
         out += [
             PolicyFinding("off_platform_contact", reason, plain.span(m.start(), m.end()))
@@ -186,8 +217,9 @@ def check_contact(text: str) -> list[PolicyFinding]:
 
 def _squashed(text: str, rule: str, label: str, words: set[str]) -> list[PolicyFinding]:
     """Last resort when nothing else matched: the letters-only reading ('c-a$h a.p.p'); no span to point at."""
-    flat = squash(text)
-    return [PolicyFinding(rule, f"{label} ({w})") for w in sorted(words) if w in flat]
+    # '1' stands for 'i' or 'l' ("ze11e"): read it both ways.
+    flats = (squash(text), squash(text.replace("1", "l")))
+    return [PolicyFinding(rule, f"{label} ({w})") for w in sorted(words) if any(w in f for f in flats)]
 
 
 def check_offer(offer: dict[str, Any] | None, bounds: tuple[int, int] | None) -> list[PolicyFinding]:
@@ -214,6 +246,11 @@ _PHRASE_RULES: dict[str, tuple[str, list[str]]] = {
             r"(?:visit|see) (?:me|you) in person",
             r"in person",
             r"irl",
+            r"in real life",
+            r"(?:want|wanna|like|love|ready|able|dying|going) to meet(?! (?:your|my|the|a|his|her|our|their)\b)",
+            r"(?:visit|come see|come and see|fly out to see|drive to see) you",
+            r"see each other (?:in person|irl|in real life|for real|face to face)",
+            r"(?:finally )?meet (?:each other|face to face)",
             r"my (?:address|hotel room)",
             r"(?:your|my) place tonight",
             r"hook ?up (?:tonight|this weekend|irl)",
@@ -226,6 +263,12 @@ _PHRASE_RULES: dict[str, tuple[str, list[str]]] = {
         [
             r"(?:i'?m|i am|im|i was|she was|he was|she'?s|he'?s|just turned|only) (?:1[0-7]|[5-9])(?! ?(?:min|mins|minutes|hours|days|weeks|pm|am|\$|%|k))\b",
             r"(?:1[0-7]|[5-9]) ?(?:yo|y/o|yrs? old|years? old)",
+            r"(?:i'?m|i am|im) 1 [0-7]",
+            r"(?:i'?m|i am|im|i was|she'?s|he'?s|she is|he is|is|was|only|just turned) (?:ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)",
+            r"(?:1[0-7]|[5-9]) ?y\.o\.?",
+            r"(?:friend|girlfriend|bestie|sister|brother|cousin|niece|nephew|daughter|son|kid|neighbou?r)(?:'s| is| who'?s| who is) (?:only |just )?(?:1[0-7]|[1-9])(?! ?(?:min|mins|minutes|hours|days|weeks|pm|am|%|k))\b",
+            r"(?:[1-9]|1[0-2])(?:st|nd|rd|th) grade(?:r)?",
+            r"my (?:little |baby |younger )?(?:sister|brother|daughter|son|niece|nephew|cousin|kid)'?s? (?:is |who'?s |who is )?(?:only )?(?:1[0-7]|[1-9])\b",
             r"under ?age",
             r"underaged?",
             r"minors",
@@ -254,6 +297,16 @@ _PHRASE_RULES: dict[str, tuple[str, list[str]]] = {
             r"non ?-?con(?:sensual)?",
             r"against (?:your|her|his|my) will",
             r"forced? (?:you|sex|her|him)",
+            r"forc(?:e|ed|ing) (?:me|you|her|him|them)",
+            r"drug(?:s|ging)? (?:me|you|her|him)",
+            r"(?:hurt|harm|kill|cut|starve) (?:yourself|urself|ur self|your self)",
+            r"(?:my|your|her|his) (?:dad|father|mom|mother|brother|sister|cousin|uncle|aunt|son|daughter)(?: [a-z']+){0,3} (?:join(?:s|ed)?|watch(?:es|ed|ing)?) (?:us|in)",
+            r"(?:video|sex|fuck\w*|session)(?: [a-z']+){0,2} with (?:a|an|the|my) (?:horse|pony|goat|donkey|animal)s?",
+            r"choke (?:me|you|her|him) (?:out|until|till)",
+            r"even (?:when|if|though) (?:i|you|she|he) (?:say|said|says|beg|begs) (?:no|stop)",
+            r"pretend(?:ing)? (?:to be|i'?m|you'?re|she'?s) (?:passed out|asleep|unconscious|drugged|drunk)",
+            r"(?:and|then|while) (?:you|he|they) take advantage",
+            r"my (?:brother|sister|dad|father|mom|mother|cousin|uncle|aunt) (?:join(?:s|ed)? (?:in|us)|could join|watch(?:es|ing)? us)",
             r"drugged",
             r"(?:while|when) (?:you'?re|you are|she'?s) (?:asleep|sleeping|unconscious|passed out)",
             r"unconscious",
@@ -274,7 +327,13 @@ _PHRASE_RULES: dict[str, tuple[str, list[str]]] = {
     "chargeback_fraud": (
         "encourages chargebacks or refund fraud",
         [
-            r"charge ?back",
+            r"charge[ .\-_]?back",
+            r"(?:report|mark|flag|claim) (?:it|the charge|the payment|this|that) as (?:unauthori[sz]ed|fraud(?:ulent)?|stolen)",
+            r"(?:say|tell them|claim) (?:that )?you (?:never|didn'?t|did not) (?:make|made|authori[sz]e|buy|bought|order|ordered) (?:the|it|this|that)",
+            r"file (?:a|the) dispute",
+            r"(?:didn'?t|did not|never) authori[sz]e (?:it|the charge|the payment|that)",
+            r"(?:tell|call|say to|ask) your (?:bank|card company|credit card|card issuer|card)(?: company)? (?:it|that|you)",
+            r"(?:it|that|the charge) was fraud",
             r"(?:tell|call) your bank (?:it|that|the card)",
             r"dispute (?:the|your) (?:charge|payment)",
             r"(?:ask|tell) your bank for (?:a|your money)",
@@ -291,6 +350,12 @@ _COMPILED_PHRASES = {
 PHRASE_RULES = list(_PHRASE_RULES)
 
 
+# "I don't meet fans in person" declines a meet-up. Only meet-ups honour a negation: for minors or
+# prohibited content a negated mention still needs a human's eyes.
+_NEGATED = re.compile(r"(?:don'?t|do not|never|can'?t|cannot|won'?t|will not|not)(?: [a-z']+){0,3} $")
+_HONOURS_NEGATION = {"meetup_in_person"}
+
+
 def check_phrases(text: str, rule: str) -> list[PolicyFinding]:
     reason, pattern = _COMPILED_PHRASES[rule]
     seen: set[tuple[int, int]] = set()
@@ -298,6 +363,10 @@ def check_phrases(text: str, rule: str) -> list[PolicyFinding]:
     # Plain and de-leeted readings, so "m33t 1rl" is caught while "I'm 25" is not re-read as letters.
     for candidate in variants(text):
         for m in pattern.finditer(candidate.text):
+            if rule in _HONOURS_NEGATION and _NEGATED.search(
+                candidate.text[max(0, m.start() - 40) : m.start()]
+            ):
+                continue
             span = candidate.span(m.start(), m.end())
             if span not in seen:
                 seen.add(span)
@@ -317,8 +386,10 @@ def check_forbidden(text: str, words: list[str]) -> list[PolicyFinding]:
 # Another fan (not the recipient) named by role together with what they spent: "my top fan spent $900".
 _FAN_NOUN = r"(?:fan|sub|subscriber|supporter|guy|dude|customer|client|follower|buyer|whale|simp|regular)s?"
 _OTHER_FAN = (
-    r"(?:(?:another|other|one of my|some of my|my (?:top|best|biggest|favou?rite|other|last|newest|richest)"
-    r"|some|this one|that)\s+" + _FAN_NOUN + r"|a (?:fan|sub|subscriber|guy) of mine)"
+    r"(?:(?:one|some|a few|two|three) of my (?:" + _FAN_NOUN + r")"
+    r"|(?:another|other|some|this one|that) (?:" + _FAN_NOUN + r")"
+    r"|my (?:[a-z']+ ){0,2}(?:fan|sub|subscriber|supporter|guy|customer|client|follower|buyer|whale|simp|regular)(?!s)"
+    r"|an? (?:fan|sub|subscriber|guy|regular|customer|client|supporter|whale|follower) of mine)"
 )
 _SPEND = r"(?:spent|spends|spending|paid|pays|tipped|tips|bought|buys|unlocked|dropped|sent me|blew|gave me)"
 _MONEY = r"(?:\$\s?\d[\d,.]*k?|\d[\d,.]*k?\s?(?:\$|dollars?|bucks|usd|grand)|\d+k\b|(?:a|two|three|five) (?:grand|thousand|hundred))"
@@ -326,6 +397,14 @@ _SPEND_LEAK = re.compile(
     r"(?<![a-z])" + _OTHER_FAN + r"\b[^.!?\n]{0,60}?\b" + _SPEND + r"\b[^.!?\n]{0,40}?" + _MONEY
 )
 _TOKEN = re.compile(r"@?\w[\w.'\-]*")
+
+
+@lru_cache(maxsize=64)
+def _identity_index(other_fans: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
+    """Handles (lower case, no '@') and display names, built once per creator's list, not once per draft."""
+    handles = frozenset(h.strip().lower().lstrip("@") for h in other_fans if h.strip() and " " not in h.strip())
+    names = frozenset(n.strip() for n in other_fans if len(n.strip()) >= 3 and n.strip()[0].isupper())
+    return handles, names
 
 
 def check_other_fans(text: str, other_fans: list[str] | tuple[str, ...]) -> list[PolicyFinding]:
@@ -346,8 +425,7 @@ def check_other_fans(text: str, other_fans: list[str] | tuple[str, ...]) -> list
             )
         )
     if other_fans:
-        handles = {h.lower().lstrip("@") for h in other_fans if h.strip() and " " not in h.strip()}
-        names = {n.strip() for n in other_fans if len(n.strip()) >= 3 and n.strip()[0].isupper()}
+        handles, names = _identity_index(tuple(other_fans))
         tokens = [(m.group(0).rstrip(".'"), m.start()) for m in _TOKEN.finditer(text)]
         for i, (tok, start) in enumerate(tokens):
             for width in (3, 2, 1):  # the longest name first: "Big Dave" before "Dave"
@@ -400,7 +478,9 @@ class InboundVerdict:
 
 _OPT_OUT = re.compile(
     r"^\s*(?:please\s+)?(?:stop|unsubscribe|opt\s*out|stop\s+messaging\s+me|leave\s+me\s+alone)"
-    r"\s*[.!]*\s*$|\b(?:unsubscribe|stop messaging me|stop texting me|opt me out)\b"
+    r"\s*[.!]*\s*$|\b(?:unsubscribe|stop (?:messaging|texting|sending|contacting|dming|spamming) me|"
+    r"stop sending (?:me )?(?:stuff|messages|these|this|offers|ppv)|opt me out|remove me from|take me off "
+    r"(?:your|the) list|no more (?:messages|texts|offers)|(?:don'?t|do not) (?:message|text|contact|dm) me)\b"
 )
 _NEGATED_STOP = re.compile(r"\b(?:don'?t|do not|never|dont)\s+stop\b")
 _HANDOFF_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
@@ -409,6 +489,9 @@ _HANDOFF_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\b(?:i'?m|i am|im)\s+(?:only\s+)?(?:1[0-7]|[5-9])\b|\b(?:1[0-7]|[5-9])\s*"
             r"(?:yo|y/o|years? old)\b|\bin (?:middle|high) school\b|\bunderage\b"
+            r"|\b(?:in|finishing|starting) (?:[1-9]|1[0-2])(?:st|nd|rd|th) grade\b"
+            r"|\bmy (?:little |younger )?(?:daughter|son|kid|child|niece|nephew|sister|brother)(?:'s| is| who'?s)"
+            r" (?:only )?(?:1[0-7]|[1-9])\b"
         ),
     ),
     (
@@ -419,13 +502,14 @@ _HANDOFF_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         "threat",
         re.compile(
             r"\b(?:i'?ll|i will|gonna|going to)\s+(?:kill|hurt|find)\s+you\b|\bdox\w*\b|\bi know where you (?:live|are|work)\b"
+            r"|\bi (?:found|know|have) your (?:house|home|address|place|car|workplace|real name)\b"
         ),
     ),
     (
         "legal_or_chargeback",
         re.compile(
-            r"\b(?:chargeback|charge back|dispute the charge|lawyer|sue you|"
-            r"refund or)\b"
+            r"\b(?:chargeback|charge back|dispute the charge|lawyer|attorney|sue you|suing|lawsuit|police|"
+            r"report(?:ing)? you|refund or)\b"
         ),
     ),
     (
@@ -438,7 +522,13 @@ _HANDOFF_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 ]
 _INJECTION = re.compile(
     r"\b(?:ignore (?:all |the |your )?(?:previous|prior|above) (?:instructions|prompts?)|"
-    r"system prompt|you are now|developer mode|act as|disregard (?:all|your) (?:rules|instructions))\b"
+    r"system prompt|you are now|developer mode|act as|disregard (?:all|your) (?:rules|instructions)|"
+    r"forget (?:all |your |the |previous |prior )*(?:rules|instructions|guidelines|prompt)|"
+    r"(?:reveal|print|show|repeat) (?:me )?(?:your|the) (?:hidden |original )?(?:prompt|instructions|rules)|"
+    r"(?:pretend|imagine|act like) (?:you (?:have|had) no|there are no|you'?re free of) (?:rules|restrictions|limits|filters)|"
+    r"jailbreak\w*)\b"
+    r"|^\s*\[?(?:system|assistant|developer|admin)\]?\s*:"
+    r"|\b(?:new|updated|override) instructions?\s*:"
 )
 
 

@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).parent
-HOLDOUT = HERE / "holdout"
-SETS = {"main": HERE, "holdout": HOLDOUT}
+SETS = {"main": HERE, "dev": HERE / "dev", "holdout": HERE / "holdout"}
 
 
 def _rows(directory: Path, name: str) -> list[dict[str, Any]]:

@@ -2,7 +2,9 @@
 
 import json
 
-from evals.policy.run import HERE, evaluate
+import pytest
+
+from evals.policy.run import HERE, SETS, evaluate
 
 
 def test_sets_have_the_required_shape() -> None:
@@ -13,9 +15,12 @@ def test_sets_have_the_required_shape() -> None:
     assert len({r["category"] for r in red}) == 7
 
 
-def test_policy_engine_meets_its_floor() -> None:
-    result = evaluate()
+@pytest.mark.parametrize("name", sorted(SETS))
+def test_policy_engine_meets_the_targets(name: str) -> None:
+    # On sets the rules have been improved against; the first, untuned measurement of each hand-written
+    # set is recorded in the README.
+    result = evaluate(SETS[name])
     assert result["minor_handoff_rate"] == 1.0
     assert result["benign_false_block_rate"] <= 0.02
     assert result["inbound_accuracy"] >= 0.95
-    assert result["outbound_block_rate"] >= 0.98  # target 0.99: not reached yet (see README)
+    assert result["outbound_block_rate"] >= 0.98 if name == "dev" else 0.99

@@ -50,6 +50,12 @@ def test_off_platform_contact_blocks(text: str) -> None:
         "let me snap a pic for you here 📸",
         "I have 3 new sets this week, 2 are videos",
         "thanks for the $20 tip babe",
+        "want to meet my cat? 😹",
+        "no fees for you on this bundle",
+        "the scene with the horse in that movie made me cry",
+        "I don't meet fans in person, but I love our chats",
+        "I hurt my knee at the gym lol",
+        "my brother watched the game with us",
     ],
 )
 def test_ordinary_words_pass(text: str) -> None:
