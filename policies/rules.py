@@ -402,7 +402,9 @@ _TOKEN = re.compile(r"@?\w[\w.'\-]*")
 @lru_cache(maxsize=64)
 def _identity_index(other_fans: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
     """Handles (lower case, no '@') and display names, built once per creator's list, not once per draft."""
-    handles = frozenset(h.strip().lower().lstrip("@") for h in other_fans if h.strip() and " " not in h.strip())
+    handles = frozenset(
+        h.strip().lower().lstrip("@") for h in other_fans if h.strip() and " " not in h.strip()
+    )
     names = frozenset(n.strip() for n in other_fans if len(n.strip()) >= 3 and n.strip()[0].isupper())
     return handles, names
 
