@@ -1,7 +1,8 @@
 """`huntaze policy check`: run the policy engine over JSON lines, one JSON line out per input.
 
 Needs neither Temporal nor an LLM. Input lines: {"id": ..., "text": ...} (outbound lines may also carry
-"offer", "price_bounds" [min, max] and "forbidden_words").
+"offer", "price_bounds" [min, max], "forbidden_words", "other_fans" (the creator's other fans' names and
+handles) and "private_terms" (the creator's private data)).
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ def _records(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
             raise InputError(f"line {n}: field 'id' is missing")
         if not isinstance(rec.get("text"), str):
             raise InputError(f"line {n}: field 'text' must be a string")
+        for field in ("forbidden_words", "other_fans", "private_terms"):
+            value = rec.get(field)
+            if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                raise InputError(f"line {n}: field '{field}' must be a list of strings")
         yield n, rec
 
 
@@ -60,6 +65,8 @@ def check_lines(lines: Iterable[str], direction: str, out: TextIO) -> int:
                 offer=rec.get("offer"),
                 price_bounds=tuple(bounds) if bounds else None,
                 forbidden_words=rec.get("forbidden_words"),
+                other_fans=rec.get("other_fans"),
+                private_terms=rec.get("private_terms"),
             )
             violations = [
                 {

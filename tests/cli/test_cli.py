@@ -36,10 +36,14 @@ def test_policy_check_outbound_and_inbound(tmp_path: Path, capsys: pytest.Captur
         '{"id": 1, "text": "just c4shapp me"}\n\n{"id": "b", "text": "new set tonight 💕"}\n'
         '{"id": 3, "text": "a set for you", "offer": {"catalog_id": "x", "price_cents": 90000},'
         ' "price_bounds": [500, 5000]}\n'
+        '{"id": 4, "text": "Marcus loved this set", "other_fans": ["Marcus"], "private_terms": ["Tempe"]}\n'
     )
     assert main(["policy", "check", str(f)]) == 0
     out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [o["decision"] for o in out] == ["fix", "pass", "block"]
+    assert [o["decision"] for o in out] == ["fix", "pass", "block", "block"]
+    assert out[3]["violations"] == [
+        {"policy": "other_fan_data", "start": 0, "end": 6, "reason": "names another fan (Marcus)"}
+    ]
     assert out[0]["violations"][0] == {
         "policy": "off_platform_payment",
         "start": 5,
@@ -66,6 +70,10 @@ def test_policy_check_outbound_and_inbound(tmp_path: Path, capsys: pytest.Captur
         ('{"id": 1, "text": 5}', "field 'text' must be a string"),
         ('{"id": 1, "text": "ok"}\nnot json', "line 2: not JSON"),
         ("[1]", "expected an object"),
+        (
+            '{"id": 1, "text": "ok"}\n{"id": 2, "text": "ok", "other_fans": "Marcus"}',
+            "line 2: field 'other_fans'",
+        ),
     ],
 )
 def test_policy_check_names_the_bad_line(
