@@ -47,6 +47,8 @@ SEND_RETRY = RetryPolicy(
     non_retryable_error_types=["NotApproved"],
 )
 MAX_DEBOUNCE_ROUNDS = 10
+# Marks histories written since sends can be held (quiet hours, caps); older ones replay the old call.
+SEND_WINDOW_PATCH = "send-window"
 
 
 @workflow.defn
@@ -244,6 +246,17 @@ class ConversationWorkflow:
         while self._can_send():
             draft_id = self.to_send[0]
             try:
+                if not workflow.patched(SEND_WINDOW_PATCH):
+                    # Histories recorded before send windows existed: the activity returned the draft id.
+                    await workflow.execute_activity(
+                        SEND_DRAFT,
+                        DraftRef(self.inp.creator_id, self.inp.fan_id, draft_id),
+                        start_to_close_timeout=timedelta(seconds=60),
+                        schedule_to_close_timeout=timedelta(days=1),
+                        retry_policy=SEND_RETRY,
+                    )
+                    self.to_send.pop(0)
+                    continue
                 res = await workflow.execute_activity(
                     SEND_DRAFT,
                     SendInput(self.inp.creator_id, self.inp.fan_id, draft_id, workflow.now().timestamp()),

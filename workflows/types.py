@@ -86,7 +86,9 @@ class SendInput:
     creator_id: str
     fan_id: str
     draft_id: str
-    now: float  # the workflow's clock (epoch seconds); the activity uses the later of this and its own
+    # The workflow's clock (epoch seconds); the activity uses the later of this and its own (0: its own only,
+    # as for a send scheduled by a workflow written before send windows).
+    now: float = 0.0
 
 
 @dataclass
