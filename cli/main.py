@@ -103,6 +103,43 @@ def cmd_policy_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    import json
+
+    from core import db
+    from core.journal import verify_audit
+    from core.migrate import migrate
+
+    async def run(url: str) -> dict[str, object]:
+        await db.open_pool(url, 2)
+        try:
+            async with db.pool().connection() as conn:
+                report = await verify_audit(conn, args.creator)
+        finally:
+            await db.close_pool()
+        return {
+            "ok": report.ok,
+            "rows_checked": report.rows_checked,
+            "creators_checked": report.creators_checked,
+            "first_broken": report.first_broken,
+        }
+
+    with embedded_services(_settings(), need_llm=False, need_temporal=False) as svc:
+        assert svc.settings.database_url
+        migrate(svc.settings.database_url)
+        result = asyncio.run(run(svc.settings.database_url))
+    print(json.dumps(result))
+    if not result["ok"]:
+        broken = result["first_broken"]
+        assert isinstance(broken, dict)
+        print(
+            f"audit chain broken at row {broken['id']} (creator {broken['creator_id']}): {broken['reason']}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
 def cmd_policy_eval(args: argparse.Namespace) -> int:
     import json
 
@@ -113,6 +150,15 @@ def cmd_policy_eval(args: argparse.Namespace) -> int:
         result.pop("misses")
     print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0
+
+
+def _uuid_arg(value: str) -> str:
+    import uuid
+
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--creator must be a creator id (a UUID), not {value!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -153,6 +199,11 @@ def build_parser() -> argparse.ArgumentParser:
         " were read once to generalise the rules; holdout: hand-written and never tuned on",
     )
     pe.set_defaults(func=cmd_policy_eval)
+    au = sub.add_parser("audit", help="audit log commands")
+    ausub = au.add_subparsers(dest="audit_command", required=True)
+    av = ausub.add_parser("verify", help="recompute the hash chains; exit 1 naming the first broken row")
+    av.add_argument("--creator", type=_uuid_arg, help="only this creator's chain")
+    av.set_defaults(func=cmd_audit_verify)
     dm = sub.add_parser("demo", help="run the whole path end to end on embedded services")
     dm.add_argument("--smoke", action="store_true", help="exit after the summary instead of serving")
     dm.add_argument("--fans", type=int, default=300, help="fans in the seeded business")

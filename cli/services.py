@@ -258,7 +258,9 @@ class EmbeddedServices:
 
 
 @contextlib.contextmanager
-def embedded_services(settings: Settings, *, need_llm: bool = True) -> Iterator[EmbeddedServices]:
+def embedded_services(
+    settings: Settings, *, need_llm: bool = True, need_temporal: bool = True
+) -> Iterator[EmbeddedServices]:
     """Start whatever is not configured; yield settings that point at everything."""
     svc = EmbeddedServices(settings=settings)
     updates: dict[str, object] = {}
@@ -266,7 +268,7 @@ def embedded_services(settings: Settings, *, need_llm: bool = True) -> Iterator[
         if settings.database_url is None:
             updates["database_url"] = start_postgres(settings.data_dir)
             svc.started.append("postgres")
-        if settings.temporal_address is None:
+        if settings.temporal_address is None and need_temporal:
             svc.children.append(
                 start_temporal(settings.data_dir, settings.temporal_port, settings.temporal_ui_port)
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -59,3 +60,41 @@ async def append_audit(
         " VALUES (%s, %s, %s, %s, %s, %s, %s)",
         [creator_id, actor, action, subject, Jsonb(details or {}), prev, digest],
     )
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    ok: bool
+    rows_checked: int
+    creators_checked: int
+    first_broken: dict[str, Any] | None = None  # {"id", "creator_id", "reason"} of the first bad row
+
+
+async def verify_audit(conn: AsyncConnection[Any], creator_id: str | None = None) -> ChainReport:
+    """Recompute every creator's chain in order; name the first row whose link or hash does not hold."""
+    cur = await conn.execute(
+        "SELECT id, creator_id::text AS creator_id, actor, action, subject, details, prev_hash, hash"
+        " FROM audit_log WHERE (%s::uuid IS NULL OR creator_id = %s) ORDER BY creator_id, id",
+        [creator_id, creator_id],
+    )
+    last: dict[str, bytes] = {}
+    rows = 0
+    async for r in cur:
+        rows += 1
+        cid = r["creator_id"]
+        prev = last.get(cid)
+        stored_prev = bytes(r["prev_hash"]) if r["prev_hash"] is not None else None
+        reason = None
+        if stored_prev != prev:
+            reason = "prev_hash does not match the hash of the previous row (a row was removed or reordered)"
+        elif bytes(r["hash"]) != _row_hash(prev, cid, r["actor"], r["action"], r["subject"], r["details"]):
+            reason = "hash does not match the row's contents (the row was changed)"
+        if reason:
+            return ChainReport(
+                False,
+                rows,
+                len(last) + (cid not in last),
+                {"id": r["id"], "creator_id": cid, "reason": reason},
+            )
+        last[cid] = bytes(r["hash"])
+    return ChainReport(True, rows, len(last))

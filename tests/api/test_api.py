@@ -405,3 +405,22 @@ async def test_policy_leaks_caps_and_quiet_hours_fields(api: httpx.AsyncClient, 
         "Marcus bought this set yesterday, want it too?": {"other_fan_data"},
         "my real name is Jessica Moreno 😘": {"creator_private_data"},
     }
+
+
+async def test_audit_log_for_owners(api: httpx.AsyncClient) -> None:
+    t, other = await make_tenant(), await make_tenant("other")
+    body = (await api.get("/v1/policies", headers=t.auth())).json()
+    body = {k: v for k, v in body.items() if k != "updated_at"}
+    for _ in range(3):
+        body = (await api.put("/v1/policies", json=body, headers=t.auth())).json()
+        body = {k: v for k, v in body.items() if k != "updated_at"}
+    for role in ("manager", "chatter", "viewer"):
+        assert (await api.get("/v1/audit", headers=t.auth(role))).status_code == 403
+    page = (await api.get("/v1/audit", params={"limit": 2}, headers=t.auth())).json()
+    assert [e["subject"] for e in page["items"]] == ["policy:v4", "policy:v3"]
+    assert page["items"][0]["prev_hash"] == page["items"][1]["hash"]
+    rest = (await api.get("/v1/audit", params={"cursor": page["next_cursor"]}, headers=t.auth())).json()
+    assert [e["subject"] for e in rest["items"]] == ["policy:v2"] and rest["next_cursor"] is None
+    assert (await api.get("/v1/audit", headers=other.auth())).json()["items"] == []  # scoped
+    check = (await api.get("/v1/audit/verify", headers=t.auth())).json()
+    assert check == {"ok": True, "rows_checked": 3, "first_broken": None}

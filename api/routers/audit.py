@@ -1,0 +1,67 @@
+"""GET /v1/audit: the creator's append-only, hash-chained audit log (owners only), and a chain check."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from api.auth import CurrentPrincipal
+from core import db
+from core.journal import verify_audit
+from core.types import Role
+
+router = APIRouter(prefix="/v1", tags=["audit"])
+
+
+class AuditEntry(BaseModel):
+    id: int
+    actor: str
+    action: str
+    subject: str
+    details: dict[str, Any]
+    prev_hash: str | None
+    hash: str
+    created_at: datetime
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntry]
+    next_cursor: int | None
+
+
+class AuditVerification(BaseModel):
+    ok: bool
+    rows_checked: int
+    first_broken: dict[str, Any] | None
+
+
+@router.get("/audit", response_model=AuditPage)
+async def audit(
+    who: CurrentPrincipal,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[int | None, Query(ge=1, description="next_cursor of the previous page")] = None,
+    action: Annotated[str | None, Query(max_length=100)] = None,
+) -> Any:
+    who.require(Role.OWNER)
+    async with db.pool().connection() as conn:
+        cur = await conn.execute(
+            "SELECT id, actor, action, subject, details, encode(prev_hash, 'hex') AS prev_hash,"
+            " encode(hash, 'hex') AS hash, created_at FROM audit_log WHERE creator_id = %s"
+            " AND (%s::bigint IS NULL OR id < %s) AND (%s::text IS NULL OR action = %s)"
+            " ORDER BY id DESC LIMIT %s",
+            [who.creator_id, cursor, cursor, action, action, limit + 1],
+        )
+        rows = await cur.fetchall()
+    items = [AuditEntry(**r) for r in rows[:limit]]
+    return AuditPage(items=items, next_cursor=items[-1].id if len(rows) > limit else None)
+
+
+@router.get("/audit/verify", response_model=AuditVerification)
+async def audit_verify(who: CurrentPrincipal) -> Any:
+    who.require(Role.OWNER)
+    async with db.pool().connection() as conn:
+        report = await verify_audit(conn, who.creator_id)
+    return AuditVerification(ok=report.ok, rows_checked=report.rows_checked, first_broken=report.first_broken)
