@@ -10,7 +10,7 @@ from temporalio.client import Client
 
 from api.deps import Runtime
 from api.errors import install_error_handlers
-from api.routers import actions, audit, drafts, events, fans, policies
+from api.routers import actions, audit, drafts, events, fans, keys, policies
 from core import db
 from core.settings import Settings
 
@@ -35,7 +35,15 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
 
     app = FastAPI(title="Huntaze agents API", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
-    for r in (events.router, drafts.router, actions.router, fans.router, policies.router, audit.router):
+    for r in (
+        events.router,
+        drafts.router,
+        actions.router,
+        fans.router,
+        policies.router,
+        audit.router,
+        keys.router,
+    ):
         app.include_router(r)
 
     @app.get("/healthz", tags=["health"])

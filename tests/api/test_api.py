@@ -424,3 +424,49 @@ async def test_audit_log_for_owners(api: httpx.AsyncClient) -> None:
     assert (await api.get("/v1/audit", headers=other.auth())).json()["items"] == []  # scoped
     check = (await api.get("/v1/audit/verify", headers=t.auth())).json()
     assert check == {"ok": True, "rows_checked": 3, "first_broken": None}
+
+
+async def test_members_and_keys(api: httpx.AsyncClient) -> None:
+    t, other = await make_tenant(), await make_tenant("other")
+    for role in ("manager", "chatter", "viewer"):
+        assert (await api.get("/v1/keys", headers=t.auth(role))).status_code == 403
+        assert (
+            await api.post("/v1/members", json={"email": "x@y.io", "role": "viewer"}, headers=t.auth(role))
+        ).status_code == 403
+    bad = await api.post("/v1/members", json={"email": "not-an-email", "role": "boss"}, headers=t.auth())
+    assert bad.status_code == 422
+    assert {f["field"] for f in bad.json()["error"]["details"]["fields"]} == {"email", "role"}
+    m = await api.post(
+        "/v1/members", json={"email": "Agency@Example.com", "role": "chatter"}, headers=t.auth()
+    )
+    assert m.status_code == 201 and m.json()["email"] == "agency@example.com"
+    again = await api.post(
+        "/v1/members", json={"email": "agency@example.com", "role": "viewer"}, headers=t.auth()
+    )
+    assert again.status_code == 409 and again.json()["error"]["code"] == "member_exists"
+    # The same person may also work for another creator: a separate member there.
+    assert (
+        await api.post(
+            "/v1/members", json={"email": "agency@example.com", "role": "viewer"}, headers=other.auth()
+        )
+    ).status_code == 201
+    new = await api.post("/v1/keys", json={"member_id": m.json()["id"]}, headers=t.auth())
+    assert new.status_code == 201 and new.json()["role"] == "chatter"
+    key = new.json()["key"]
+    listed = (await api.get("/v1/keys", headers=t.auth())).json()["items"]
+    assert len(listed) == 5 and all("key" not in k for k in listed)  # four from the factory, the new one
+    assert key not in str(await fetch("SELECT * FROM api_keys", []))  # only its hash is stored
+    as_new = {"Authorization": f"Bearer {key}"}
+    assert (await api.get("/v1/inbox", headers=as_new)).status_code == 200
+    assert (
+        await api.post("/v1/keys", json={"member_id": m.json()["id"]}, headers=other.auth())
+    ).status_code == 404
+    assert (await api.delete(f"/v1/keys/{new.json()['id']}", headers=other.auth())).status_code == 404
+    revoked = await api.delete(f"/v1/keys/{new.json()['id']}", headers=t.auth())
+    assert revoked.status_code == 200 and revoked.json()["revoked_at"] is not None
+    assert (await api.get("/v1/inbox", headers=as_new)).status_code == 401
+    owner_key = next(k for k in listed if k["role"] == "owner")
+    last = await api.delete(f"/v1/keys/{owner_key['id']}", headers=t.auth())
+    assert last.status_code == 409 and last.json()["error"]["code"] == "last_owner_key"
+    actions = [e["action"] for e in (await api.get("/v1/audit", headers=t.auth())).json()["items"]]
+    assert actions == ["key.revoked", "key.created", "member.added"]

@@ -1,0 +1,169 @@
+"""Members and API keys of a creator (owners only). A key is shown once, at creation; only its SHA-256 is
+stored. An agency member who works for several creators is one member row (and key) per creator."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.auth import CurrentPrincipal, hash_key, issue_key
+from api.errors import ApiError
+from core import db
+from core.journal import append_audit
+from core.types import Role
+
+router = APIRouter(prefix="/v1", tags=["members and keys"])
+
+
+class MemberIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str = Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    role: Role
+
+
+class MemberOut(BaseModel):
+    id: str
+    email: str
+    role: Role
+    created_at: datetime
+
+
+class KeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    member_id: UUID = Field(description="the member the key acts as (their role applies)")
+
+
+class KeyOut(BaseModel):
+    id: str
+    member_id: str
+    email: str
+    role: Role
+    prefix: str = Field(description="the first characters of the key, to recognise it")
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class NewKey(KeyOut):
+    key: str = Field(description="the API key; shown this once, never again")
+
+
+class MemberList(BaseModel):
+    items: list[MemberOut]
+
+
+class KeyList(BaseModel):
+    items: list[KeyOut]
+
+
+_KEY_SELECT = (
+    "SELECT k.id::text AS id, k.member_id::text AS member_id, m.email, m.role, k.prefix, k.created_at,"
+    " k.revoked_at FROM api_keys k JOIN members m ON m.id = k.member_id WHERE k.creator_id = %s"
+)
+
+
+@router.get("/members", response_model=MemberList)
+async def list_members(who: CurrentPrincipal) -> Any:
+    who.require(Role.OWNER)
+    async with db.pool().connection() as conn:
+        cur = await conn.execute(
+            "SELECT id::text AS id, email, role, created_at FROM members WHERE creator_id = %s ORDER BY created_at, id",
+            [who.creator_id],
+        )
+        return MemberList(items=[MemberOut(**r) for r in await cur.fetchall()])
+
+
+@router.post("/members", response_model=MemberOut, status_code=201, responses={409: {}})
+async def add_member(body: MemberIn, who: CurrentPrincipal) -> Any:
+    who.require(Role.OWNER)
+    async with db.pool().connection() as conn, conn.transaction():
+        cur = await conn.execute(
+            "INSERT INTO members (creator_id, email, role) VALUES (%s, %s, %s) ON CONFLICT (creator_id, email)"
+            " DO NOTHING RETURNING id::text AS id, email, role, created_at",
+            [who.creator_id, body.email.lower(), body.role.value],
+        )
+        row = await cur.fetchone()
+        if row is None:
+            raise ApiError(409, "member_exists", f"{body.email} is already a member of this creator")
+        await append_audit(
+            conn,
+            creator_id=who.creator_id,
+            actor=who.member_id,
+            action="member.added",
+            subject=f"member:{row['id']}",
+            details={"email": row["email"], "role": row["role"]},
+        )
+    return MemberOut(**row)
+
+
+@router.get("/keys", response_model=KeyList)
+async def list_keys(who: CurrentPrincipal) -> Any:
+    who.require(Role.OWNER)
+    async with db.pool().connection() as conn:
+        cur = await conn.execute(_KEY_SELECT + " ORDER BY k.created_at, k.id", [who.creator_id])
+        return KeyList(items=[KeyOut(**r) for r in await cur.fetchall()])
+
+
+@router.post("/keys", response_model=NewKey, status_code=201, responses={404: {}})
+async def create_key(body: KeyIn, who: CurrentPrincipal) -> Any:
+    who.require(Role.OWNER)
+    async with db.pool().connection() as conn, conn.transaction():
+        cur = await conn.execute(
+            "SELECT 1 FROM members WHERE creator_id = %s AND id = %s", [who.creator_id, body.member_id]
+        )
+        if await cur.fetchone() is None:
+            raise ApiError(404, "not_found", "no such member")
+        key = await issue_key(conn, who.creator_id, str(body.member_id))
+        cur = await conn.execute(_KEY_SELECT + " AND k.key_hash = %s", [who.creator_id, hash_key(key)])
+        row = await cur.fetchone()
+        assert row is not None
+        await append_audit(
+            conn,
+            creator_id=who.creator_id,
+            actor=who.member_id,
+            action="key.created",
+            subject=f"key:{row['id']}",
+            details={"member_id": row["member_id"], "role": row["role"], "prefix": row["prefix"]},
+        )
+    return NewKey(**row, key=key)
+
+
+@router.delete("/keys/{key_id}", response_model=KeyOut, responses={404: {}, 409: {}})
+async def revoke_key(key_id: UUID, who: CurrentPrincipal) -> Any:
+    who.require(Role.OWNER)
+    async with db.pool().connection() as conn, conn.transaction():
+        # Lock the creator's keys so two revocations cannot both pass the last-owner-key check.
+        await conn.execute("SELECT 1 FROM api_keys WHERE creator_id = %s FOR UPDATE", [who.creator_id])
+        cur = await conn.execute(_KEY_SELECT + " AND k.id = %s", [who.creator_id, key_id])
+        row = await cur.fetchone()
+        if row is None:
+            raise ApiError(404, "not_found", "no such key")
+        if row["revoked_at"] is not None:
+            return KeyOut(**row)  # revoking twice changes nothing
+        if row["role"] == Role.OWNER:
+            cur = await conn.execute(
+                "SELECT count(*) AS n FROM api_keys k JOIN members m ON m.id = k.member_id WHERE k.creator_id = %s"
+                " AND m.role = 'owner' AND k.revoked_at IS NULL",
+                [who.creator_id],
+            )
+            n = await cur.fetchone()
+            if n is not None and n["n"] <= 1:
+                raise ApiError(
+                    409, "last_owner_key", "this is the creator's last owner key; create another first"
+                )
+        await conn.execute("UPDATE api_keys SET revoked_at = now() WHERE id = %s", [key_id])
+        await append_audit(
+            conn,
+            creator_id=who.creator_id,
+            actor=who.member_id,
+            action="key.revoked",
+            subject=f"key:{key_id}",
+            details={"member_id": row["member_id"], "prefix": row["prefix"]},
+        )
+        cur = await conn.execute(_KEY_SELECT + " AND k.id = %s", [who.creator_id, key_id])
+        done = await cur.fetchone()
+    assert done is not None
+    return KeyOut(**done)
