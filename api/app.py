@@ -10,6 +10,7 @@ from temporalio.client import Client
 
 from api.deps import Runtime
 from api.errors import install_error_handlers
+from api.limits import BodyLimit, RateLimits, TokenBuckets
 from api.routers import actions, audit, drafts, events, fans, keys, policies
 from core import db
 from core.settings import Settings
@@ -35,6 +36,10 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
 
     app = FastAPI(title="Huntaze agents API", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
+    app.state.rate_limits = RateLimits(
+        TokenBuckets(settings.rate_per_key_per_min), TokenBuckets(settings.rate_per_creator_per_min)
+    )
     for r in (
         events.router,
         drafts.router,

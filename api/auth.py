@@ -8,10 +8,11 @@ import secrets
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Request
 from psycopg import AsyncConnection
 
 from api.errors import ApiError
+from api.limits import RateLimits, retry_after
 from core import db
 from core.types import Role
 
@@ -48,19 +49,31 @@ async def issue_key(conn: AsyncConnection[Any], creator_id: str, member_id: str)
     return key
 
 
-async def principal(authorization: Annotated[str | None, Header()] = None) -> Principal:
+async def principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
     if not authorization or not authorization.lower().startswith("bearer "):
         raise ApiError(401, "unauthorized", "send 'Authorization: Bearer <api key>'")
     key = authorization[7:].strip()
     async with db.pool().connection() as conn:
         cur = await conn.execute(
-            "SELECT k.creator_id::text AS creator_id, m.id::text AS member_id, m.role FROM api_keys k"
+            "SELECT k.id::text AS key_id, k.creator_id::text AS creator_id, m.id::text AS member_id, m.role"
+            " FROM api_keys k"
             " JOIN members m ON m.id = k.member_id WHERE k.key_hash = %s AND k.revoked_at IS NULL",
             [hash_key(key)],
         )
         row = await cur.fetchone()
     if row is None:
         raise ApiError(401, "unauthorized", "unknown or revoked API key")
+    limits: RateLimits | None = getattr(request.app.state, "rate_limits", None)
+    hit = limits.check(row["key_id"], row["creator_id"]) if limits else None
+    if hit is not None:
+        which, wait = hit
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"too many requests for this {which}; retry after {retry_after(wait)} s",
+            {"limit": which, "retry_after_s": int(retry_after(wait))},
+            headers={"Retry-After": retry_after(wait)},
+        )
     return Principal(row["creator_id"], row["member_id"], Role(row["role"]))
 
 

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     # --- API ---------------------------------------------------------------------------------
     api_host: str = Field("127.0.0.1", validation_alias="HUNTAZE_API_HOST")
     api_port: int = Field(8000, validation_alias="HUNTAZE_API_PORT")
+    api_max_body_bytes: int = Field(65_536, ge=1024, validation_alias="HUNTAZE_API_MAX_BODY_BYTES")
+    # Requests per minute, with bursts up to the same number; 0 turns a limit off.
+    rate_per_key_per_min: int = Field(600, ge=0, validation_alias="HUNTAZE_RATE_PER_KEY_PER_MIN")
+    rate_per_creator_per_min: int = Field(3000, ge=0, validation_alias="HUNTAZE_RATE_PER_CREATOR_PER_MIN")
 
     # --- conversation workflow ---------------------------------------------------------------
     draft_timeout_s: float = Field(24 * 3600, gt=0, validation_alias="HUNTAZE_DRAFT_TIMEOUT_S")
