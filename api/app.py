@@ -11,7 +11,7 @@ from temporalio.client import Client
 from api.deps import Runtime
 from api.errors import install_error_handlers
 from api.limits import BodyLimit, RateLimits, TokenBuckets
-from api.routers import actions, audit, drafts, events, fans, keys, policies
+from api.routers import actions, audit, connections, drafts, events, fans, keys, policies, security
 from core import db
 from core.settings import Settings
 
@@ -48,6 +48,8 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         policies.router,
         audit.router,
         keys.router,
+        security.router,
+        connections.router,
     ):
         app.include_router(r)
 

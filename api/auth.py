@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
@@ -25,10 +26,22 @@ class Principal:
     creator_id: str
     member_id: str
     role: Role
+    key_id: str = ""
+    step_up_until: datetime | None = None
 
     def require(self, at_least: Role) -> None:
         if _RANK[self.role] < _RANK[at_least]:
             raise ApiError(403, "forbidden", f"this action needs the {at_least} role or higher")
+
+    def require_step_up(self) -> None:
+        """Sensitive operations (policies, keys, connections) need a recent TOTP check on this key."""
+        if self.step_up_until is None or self.step_up_until <= datetime.now(UTC):
+            raise ApiError(
+                403,
+                "step_up_required",
+                "this operation needs a recent TOTP check: POST /v1/me/step-up with a code from your"
+                " authenticator (enrol first with POST /v1/me/totp)",
+            )
 
 
 def hash_key(key: str) -> bytes:
@@ -55,8 +68,8 @@ async def principal(request: Request, authorization: Annotated[str | None, Heade
     key = authorization[7:].strip()
     async with db.pool().connection() as conn:
         cur = await conn.execute(
-            "SELECT k.id::text AS key_id, k.creator_id::text AS creator_id, m.id::text AS member_id, m.role"
-            " FROM api_keys k"
+            "SELECT k.id::text AS key_id, k.creator_id::text AS creator_id, m.id::text AS member_id, m.role,"
+            " k.step_up_until FROM api_keys k"
             " JOIN members m ON m.id = k.member_id WHERE k.key_hash = %s AND k.revoked_at IS NULL",
             [hash_key(key)],
         )
@@ -74,7 +87,9 @@ async def principal(request: Request, authorization: Annotated[str | None, Heade
             {"limit": which, "retry_after_s": int(retry_after(wait))},
             headers={"Retry-After": retry_after(wait)},
         )
-    return Principal(row["creator_id"], row["member_id"], Role(row["role"]))
+    return Principal(
+        row["creator_id"], row["member_id"], Role(row["role"]), row["key_id"], row["step_up_until"]
+    )
 
 
 CurrentPrincipal = Annotated[Principal, Depends(principal)]

@@ -140,6 +140,51 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_secrets_rotate(_: argparse.Namespace) -> int:
+    import json
+
+    from core import db
+    from core.crypto import KeyringError, keyring, rotate
+    from core.journal import append_audit
+    from core.migrate import migrate
+
+    async def run(url: str, settings: Settings) -> dict[str, object]:
+        ring = keyring(settings)
+        await db.open_pool(url, 2)
+        try:
+            async with db.pool().connection() as conn, conn.transaction():
+                counts = await rotate(conn, ring)
+                for creator_id, n in counts.items():
+                    await append_audit(
+                        conn,
+                        creator_id=creator_id,
+                        actor="system",
+                        action="secrets.rotated",
+                        subject=f"key:{ring.current_id}",
+                        details={"resealed": n},
+                    )
+        finally:
+            await db.close_pool()
+        return {"current_key_id": ring.current_id, "resealed": sum(counts.values()), "creators": len(counts)}
+
+    with embedded_services(_settings(), need_llm=False, need_temporal=False) as svc:
+        assert svc.settings.database_url
+        migrate(svc.settings.database_url)
+        try:
+            result = asyncio.run(run(svc.settings.database_url, svc.settings))
+        except KeyringError as exc:
+            raise SystemExit(f"secrets rotate: {exc}") from None
+    print(json.dumps(result))
+    return 0
+
+
+def cmd_secrets_new_key(args: argparse.Namespace) -> int:
+    from core.crypto import new_key_line
+
+    print(new_key_line(args.id))
+    return 0
+
+
 def cmd_policy_eval(args: argparse.Namespace) -> int:
     import json
 
@@ -204,6 +249,14 @@ def build_parser() -> argparse.ArgumentParser:
     av = ausub.add_parser("verify", help="recompute the hash chains; exit 1 naming the first broken row")
     av.add_argument("--creator", type=_uuid_arg, help="only this creator's chain")
     av.set_defaults(func=cmd_audit_verify)
+    se = sub.add_parser("secrets", help="encryption keys for secrets at rest")
+    sesub = se.add_subparsers(dest="secrets_command", required=True)
+    sesub.add_parser(
+        "rotate", help="re-seal every stored secret with the first configured key (then drop the old key)"
+    ).set_defaults(func=cmd_secrets_rotate)
+    nk = sesub.add_parser("new-key", help="print a new 'key_id:base64' AES-256 key line")
+    nk.add_argument("--id", help="key id (default: random)")
+    nk.set_defaults(func=cmd_secrets_new_key)
     dm = sub.add_parser("demo", help="run the whole path end to end on embedded services")
     dm.add_argument("--smoke", action="store_true", help="exit after the summary instead of serving")
     dm.add_argument("--fans", type=int, default=300, help="fans in the seeded business")

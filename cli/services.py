@@ -23,6 +23,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
+from core.crypto import ensure_default_key_file
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -268,6 +269,7 @@ def embedded_services(
         if settings.database_url is None:
             updates["database_url"] = start_postgres(settings.data_dir)
             svc.started.append("postgres")
+            ensure_default_key_file(settings)  # embedded defaults: secrets are sealed with a local key file
         if settings.temporal_address is None and need_temporal:
             svc.children.append(
                 start_temporal(settings.data_dir, settings.temporal_port, settings.temporal_ui_port)

@@ -59,6 +59,14 @@ class Settings(BaseSettings):
     rate_per_key_per_min: int = Field(600, ge=0, validation_alias="HUNTAZE_RATE_PER_KEY_PER_MIN")
     rate_per_creator_per_min: int = Field(3000, ge=0, validation_alias="HUNTAZE_RATE_PER_CREATOR_PER_MIN")
 
+    # --- secrets and step-up ---------------------------------------------------------------------
+    # AES-256-GCM keys, "key_id:base64" each; the first encrypts (see core/crypto.py). Unset both:
+    # data_dir/secrets/encryption.keys, created by `huntaze up` on embedded defaults.
+    encryption_keys: SecretStr | None = Field(None, validation_alias="HUNTAZE_ENCRYPTION_KEYS")
+    encryption_keys_file: Path | None = Field(None, validation_alias="HUNTAZE_ENCRYPTION_KEYS_FILE")
+    # Sensitive operations need a TOTP step-up this recent (seconds).
+    step_up_ttl_s: int = Field(300, ge=30, le=3600, validation_alias="HUNTAZE_STEP_UP_TTL_S")
+
     # --- conversation workflow ---------------------------------------------------------------
     draft_timeout_s: float = Field(24 * 3600, gt=0, validation_alias="HUNTAZE_DRAFT_TIMEOUT_S")
     debounce_s: float = Field(3.0, ge=0, validation_alias="HUNTAZE_DEBOUNCE_S")

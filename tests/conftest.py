@@ -18,11 +18,13 @@ from typing import Any
 
 import psycopg
 import pytest
+from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
 from agents import llm
 from cli.services import ensure_runtime_dir
 from core import db
+from core.crypto import new_key_line
 from core.migrate import migrate
 from core.privacy import disable_telemetry
 from core.settings import Settings, configure
@@ -95,6 +97,10 @@ def fake_llm() -> Iterator[FakeOpenAI]:
     server.stop()
 
 
+# Generated for this test run; the first key seals, both open (rotation tests add and drop keys).
+TEST_KEYS = f"{new_key_line('test-a')},{new_key_line('test-b')}"
+
+
 @pytest.fixture
 def settings(database_url: str, fake_llm: FakeOpenAI) -> Iterator[Settings]:
     fake_llm.script()
@@ -110,6 +116,7 @@ def settings(database_url: str, fake_llm: FakeOpenAI) -> Iterator[Settings]:
         task_queue=f"tq-{uuid.uuid4().hex[:8]}",
         llm_attempts=3,
         webhook_url=None,
+        encryption_keys=SecretStr(TEST_KEYS),
     )
     configure(s)
     llm.set_chat_model(None)

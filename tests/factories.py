@@ -20,7 +20,11 @@ class Tenant:
         return {"Authorization": f"Bearer {self.keys[role]}"}
 
 
-async def make_tenant(handle: str = "mia", *, fans: int = 2, forbidden: list[str] | None = None) -> Tenant:
+async def make_tenant(
+    handle: str = "mia", *, fans: int = 2, forbidden: list[str] | None = None, stepped_up: bool = True
+) -> Tenant:
+    """stepped_up: the keys may do sensitive operations for the next hour, as after a TOTP step-up (the
+    step-up itself is tested in tests/api/test_security.py, with tenants made without it)."""
     import json
 
     async with db.pool().connection() as conn, conn.transaction():
@@ -42,6 +46,10 @@ async def make_tenant(handle: str = "mia", *, fans: int = 2, forbidden: list[str
             assert m
             members[role] = m["id"]
             keys[role] = await issue_key(conn, cid, m["id"])
+        if stepped_up:
+            await conn.execute(
+                "UPDATE api_keys SET step_up_until = now() + interval '1 hour' WHERE creator_id = %s", [cid]
+            )
         catalog = []
         for title, price in (("Beach set", 1500), ("Gym video", 2500)):
             cur = await conn.execute(

@@ -16,6 +16,7 @@ from temporalio.exceptions import ApplicationError
 
 from connectors.webhook import post_signed
 from core import db
+from core.crypto import Sealed, connection_aad, keyring
 from core.journal import append_audit, record_action
 from core.settings import get_settings
 from core.types import DECIDABLE, DraftStatus, Route
@@ -305,6 +306,29 @@ async def apply_decision(req: ApplyDecisionInput) -> ApplyDecisionResult:
     return ApplyDecisionResult(ok=True, status=row["status"], version=row["version"])
 
 
+async def _delivery_target(creator_id: str, platform: str) -> tuple[str, str] | None:
+    """The creator's own connection for the platform (secret unsealed here, only for signing), else the
+    service-wide webhook from settings, else None."""
+    async with db.pool().connection() as conn:
+        cur = await conn.execute(
+            "SELECT webhook_url, key_id, secret_nonce, secret_sealed FROM connections"
+            " WHERE creator_id = %s AND platform = %s",
+            [creator_id, platform],
+        )
+        row = await cur.fetchone()
+    settings = get_settings()
+    if row is not None:
+        sealed = Sealed(row["key_id"], bytes(row["secret_nonce"]), bytes(row["secret_sealed"]))
+        secret = keyring(settings).open(sealed, connection_aad(creator_id, platform)).decode()
+        return row["webhook_url"], secret
+    if settings.webhook_url:
+        return (
+            settings.webhook_url,
+            settings.webhook_secret.get_secret_value() if settings.webhook_secret else "",
+        )
+    return None
+
+
 @activity.defn(name=SEND_DRAFT)
 async def send_draft(ref: SendInput) -> SendResult:
     """Deliver an approved draft. The draft id is the idempotency key: one outbox row, one message, ever.
@@ -386,15 +410,14 @@ async def send_draft(ref: SendInput) -> SendResult:
         box = await cur.fetchone()
         assert box is not None
     settings = get_settings()
-    if box["status"] == "delivered" or not settings.webhook_url:
-        return SendResult(
-            ref.draft_id, True
-        )  # no webhook: the outbox row is the hand-off to the platform adapter
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    if box["status"] == "delivered":
+        return SendResult(ref.draft_id, True)
+    target = await _delivery_target(ref.creator_id, box["payload"]["platform"])
+    if target is None:  # no webhook: the outbox row is the hand-off to the platform adapter
+        return SendResult(ref.draft_id, True)
+    url, secret = target
     try:
-        await post_signed(
-            settings.webhook_url, secret, box["payload"], ref.draft_id, settings.webhook_timeout_s
-        )
+        await post_signed(url, secret, box["payload"], ref.draft_id, settings.webhook_timeout_s)
     except Exception as exc:
         async with db.pool().connection() as conn, conn.transaction():
             await conn.execute(

@@ -110,6 +110,7 @@ async def list_keys(who: CurrentPrincipal) -> Any:
 @router.post("/keys", response_model=NewKey, status_code=201, responses={404: {}})
 async def create_key(body: KeyIn, who: CurrentPrincipal) -> Any:
     who.require(Role.OWNER)
+    who.require_step_up()
     async with db.pool().connection() as conn, conn.transaction():
         cur = await conn.execute(
             "SELECT 1 FROM members WHERE creator_id = %s AND id = %s", [who.creator_id, body.member_id]

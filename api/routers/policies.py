@@ -54,6 +54,7 @@ async def get_policies(who: CurrentPrincipal) -> Any:
 @router.put("/policies", response_model=PolicyOut, responses={409: {}, 422: {}})
 async def put_policies(body: PolicyIn, who: CurrentPrincipal) -> Any:
     who.require(Role.MANAGER)
+    who.require_step_up()
     new = PolicyConfig.model_validate(body.model_dump(exclude={"version"}))
     config = new.model_dump(mode="json")
     policy_config = new.stored()

@@ -84,3 +84,29 @@ async def test_quiet_hours_hold_the_send_until_they_end(settings: Settings) -> N
         await wait_until("SELECT status = 'sent' FROM drafts WHERE id = %s", [p.draft_id])
     [sent] = await _outbound(t.creator_id)
     assert sent["draft_id"] == p.draft_id and sent["sent_at"] >= end
+
+
+async def test_a_creators_connection_overrides_the_service_webhook(
+    temporal_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """Delivery signs with the creator's own sealed secret and goes to the creator's own URL."""
+    from core.crypto import connection_aad, keyring
+    from tests.fakes.webhook import WebhookReceiver
+
+    own = WebhookReceiver(secret="creator-own-secret-0123456789")
+    own.server.start()
+    try:
+        async with drafted(temporal_env, settings) as (t, h, p):
+            sealed = keyring(settings).seal(own.secret.encode(), connection_aad(t.creator_id, "onlyfans"))
+            async with db.pool().connection() as conn:
+                await conn.execute(
+                    "INSERT INTO connections (creator_id, platform, webhook_url, key_id, secret_nonce, secret_sealed)"
+                    " VALUES (%s, 'onlyfans', %s, %s, %s, %s)",
+                    [t.creator_id, own.url, sealed.key_id, sealed.nonce, sealed.ciphertext],
+                )
+            decision = Decision(p.draft_id, p.version, "approve", t.members["owner"])
+            await h.execute_update(ConversationWorkflow.decide, decision)
+            await wait_until("SELECT status = 'delivered' FROM outbox WHERE draft_id = %s", [p.draft_id])
+    finally:
+        own.server.stop()
+    assert own.calls == [{"key": p.draft_id, "signature_ok": True}]
