@@ -1,0 +1,128 @@
+"""Cross-tenant probes: creator A's keys, pointed at every endpoint with every kind of creator B's ids.
+
+Routes are enumerated from the app itself, so a new endpoint with an id in its path is probed
+automatically (and fails this test until the probe knows which of B's ids to use for it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from api.deps import Runtime
+from core.settings import Settings
+from tests.factories import make_tenant
+from tests.workflows.helpers import fetch, wait_until
+from workflows.worker import build_worker
+
+# Which of B's ids goes into each path parameter. "platform" names a kind of connection, not B's row:
+# A writing /connections/onlyfans writes A's own connection (checked below: B's stays untouched).
+PATH_PARAMS = {"draft_id", "fan_id", "key_id", "platform"}
+BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/v1/drafts/{draft_id}/approve"): {"version": 1},
+    ("POST", "/v1/drafts/{draft_id}/reject"): {"version": 1, "reason": "probe"},
+    ("POST", "/v1/fans/{fan_id}/resume"): {"reason": "probe"},
+    ("PUT", "/v1/connections/{platform}"): {"webhook_url": "https://a.example/hook", "secret": "a" * 20},
+}
+
+
+@pytest.fixture
+async def app_client(
+    temporal_env: WorkflowEnvironment, settings: Settings
+) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
+    app = create_app(settings, temporal=temporal_env.client)
+    app.state.runtime = Runtime(temporal=temporal_env.client, settings=settings)
+    async with (
+        build_worker(temporal_env.client, settings.task_queue),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client,
+    ):
+        yield app, client
+
+
+async def _snapshot(creator_id: str) -> str:
+    rows = {}
+    for table in (
+        "drafts",
+        "fans",
+        "api_keys",
+        "members",
+        "connections",
+        "events",
+        "transactions",
+        "audit_log",
+    ):
+        rows[table] = await fetch(f"SELECT * FROM {table} WHERE creator_id = %s ORDER BY 1", [creator_id])
+    rows["creator"] = await fetch("SELECT * FROM creators WHERE id = %s", [creator_id])
+    return json.dumps(rows, default=str, sort_keys=True)
+
+
+async def test_every_endpoint_refuses_another_creators_ids(app_client: tuple[Any, httpx.AsyncClient]) -> None:
+    app, api = app_client
+    a, b = await make_tenant("a"), await make_tenant("b")
+    # B has a pending draft, fans, keys, members, a connection, events, audit rows.
+    r = await api.post(
+        "/v1/events",
+        json={"event_id": "b-1", "kind": "message", "text": "hi", "fan": {"platform_fan_id": "b-fan"}},
+        headers=b.auth(),
+    )
+    assert r.status_code == 202
+    await wait_until("SELECT count(*) = 1 FROM drafts WHERE creator_id = %s", [b.creator_id])
+    await api.put(
+        "/v1/connections/onlyfans",
+        json={"webhook_url": "https://b.example/hook", "secret": "b" * 20},
+        headers=b.auth(),
+    )
+    [draft] = await fetch("SELECT id::text AS id FROM drafts WHERE creator_id = %s", [b.creator_id])
+    [key] = await fetch("SELECT id::text AS id FROM api_keys WHERE creator_id = %s LIMIT 1", [b.creator_id])
+    b_ids = {"draft_id": draft["id"], "fan_id": b.fans[0], "key_id": key["id"], "platform": "onlyfans"}
+    secrets_of_b = [
+        b.creator_id,
+        draft["id"],
+        *b.fans,
+        key["id"],
+        *b.members.values(),
+        *b.catalog,
+        "b.example",
+    ]
+    before = await _snapshot(b.creator_id)
+
+    probed: list[str] = []
+    for template, operations in app.openapi()["paths"].items():  # every documented endpoint
+        params = set(re.findall(r"{(\w+)}", template))
+        assert params <= PATH_PARAMS, f"teach this probe about {params - PATH_PARAMS} in {template}"
+        for method in sorted(m.upper() for m in operations):
+            path = template.format(**{p: b_ids[p] for p in params})
+            body = BODIES.get((method, template))
+            resp = await api.request(method, path, json=body, headers=a.auth())
+            probed.append(f"{method} {template} -> {resp.status_code}")
+            if params - {"platform"}:
+                assert resp.status_code == 404, (method, template, resp.status_code, resp.text)
+                assert resp.json()["error"]["code"] == "not_found"
+            # Whatever A may see, none of it is B's.
+            assert not any(s in resp.text for s in secrets_of_b), (method, template, resp.text)
+    # Ids of B inside query strings and bodies: filtered to nothing, or refused.
+    feed = await api.get("/v1/actions", params={"fan_id": b.fans[0]}, headers=a.auth())
+    assert feed.status_code == 200 and feed.json()["items"] == []
+    buy = await api.post(
+        "/v1/events",
+        json={
+            "event_id": "a-buy",
+            "kind": "purchase",
+            "amount_cents": 500,
+            "catalog_id": b.catalog[0],
+            "fan": {"platform_fan_id": "a-fan"},
+        },
+        headers=a.auth(),
+    )
+    assert buy.status_code == 422 and buy.json()["error"]["details"]["fields"][0]["field"] == "catalog_id"
+    key_for_b = await api.post("/v1/keys", json={"member_id": b.members["owner"]}, headers=a.auth())
+    assert key_for_b.status_code == 404
+    assert await _snapshot(b.creator_id) == before  # nothing of B's changed
+    assert len([p for p in probed if "{" in p]) >= 6, probed
