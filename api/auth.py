@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg import AsyncConnection
 
 from api.errors import ApiError
@@ -62,10 +63,16 @@ async def issue_key(conn: AsyncConnection[Any], creator_id: str, member_id: str)
     return key
 
 
-async def principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
-    if not authorization or not authorization.lower().startswith("bearer "):
+# A security scheme (not a header parameter), so the OpenAPI document says how to authenticate.
+_bearer = HTTPBearer(auto_error=False, description="an API key: Authorization: Bearer hz_...")
+
+
+async def principal(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
         raise ApiError(401, "unauthorized", "send 'Authorization: Bearer <api key>'")
-    key = authorization[7:].strip()
+    key = credentials.credentials.strip()
     async with db.pool().connection() as conn:
         cur = await conn.execute(
             "SELECT k.id::text AS key_id, k.creator_id::text AS creator_id, m.id::text AS member_id, m.role,"
