@@ -403,8 +403,21 @@ async def send_draft(ref: SendInput) -> SendResult:
                 summary="approved message handed to the delivery connector",
                 dedupe_key=f"sent:{ref.draft_id}",
             )
+            # The audit entry names the credential the delivery will use (credential access is audited).
+            cur = await conn.execute(
+                "SELECT key_id FROM connections WHERE creator_id = %s AND platform = %s",
+                [ref.creator_id, d["platform"]],
+            )
+            credential = await cur.fetchone()
             await append_audit(
-                conn, creator_id=ref.creator_id, actor="system", action="draft.sent", subject=ref.draft_id
+                conn,
+                creator_id=ref.creator_id,
+                actor="system",
+                action="draft.sent",
+                subject=ref.draft_id,
+                details={"credential": f"connection:{d['platform']}", "key_id": credential["key_id"]}
+                if credential
+                else {},
             )
         cur = await conn.execute("SELECT status, payload FROM outbox WHERE draft_id = %s", [ref.draft_id])
         box = await cur.fetchone()

@@ -277,7 +277,7 @@ async def test_continue_as_new_carries_the_pending_draft(
                 break
             await asyncio.sleep(0.05)
         assert (await latest.describe()).run_id != first_run  # a fresh run, small history
-        assert await latest.query(ConversationWorkflow.pending_draft) == p
+        assert await wait_pending(latest) == p
         await latest.execute_update(ConversationWorkflow.decide, _approve(p, t.members["owner"]))
         await wait_until("SELECT status = 'sent' FROM drafts WHERE id = %s", [p.draft_id])
     assert len(await _sent_messages(t.creator_id)) == 1

@@ -110,3 +110,5 @@ async def test_a_creators_connection_overrides_the_service_webhook(
     finally:
         own.server.stop()
     assert own.calls == [{"key": p.draft_id, "signature_ok": True}]
+    [sent] = await fetch("SELECT details FROM audit_log WHERE action = 'draft.sent'", [])
+    assert sent["details"] == {"credential": "connection:onlyfans", "key_id": "test-a"}
