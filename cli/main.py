@@ -8,13 +8,18 @@ import contextlib
 import logging
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import date
+from typing import Any, TypeVar
 
+from psycopg import AsyncConnection
 from pydantic import ValidationError
 
 from cli.services import ServiceError, embedded_services, ensure_model
 from core.privacy import disable_telemetry
 from core.settings import Settings
+
+T = TypeVar("T")
 
 
 def _settings() -> Settings:
@@ -103,20 +108,34 @@ def cmd_policy_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _on_database(job: Callable[[AsyncConnection[Any], Settings], Awaitable[T]]) -> T:
+    """Run `job` in one transaction on the (embedded unless configured) database, migrated first.
+    For commands that need Postgres only: no Temporal, no LLM."""
+    from core import db
+    from core.migrate import migrate
+
+    async def run(settings: Settings) -> T:
+        assert settings.database_url
+        await db.open_pool(settings.database_url, 2)
+        try:
+            async with db.pool().connection() as conn, conn.transaction():
+                return await job(conn, settings)
+        finally:
+            await db.close_pool()
+
+    with embedded_services(_settings(), need_llm=False, need_temporal=False) as svc:
+        assert svc.settings.database_url
+        migrate(svc.settings.database_url)
+        return asyncio.run(run(svc.settings))
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     import json
 
-    from core import db
     from core.journal import verify_audit
-    from core.migrate import migrate
 
-    async def run(url: str) -> dict[str, object]:
-        await db.open_pool(url, 2)
-        try:
-            async with db.pool().connection() as conn:
-                report = await verify_audit(conn, args.creator)
-        finally:
-            await db.close_pool()
+    async def job(conn: AsyncConnection[Any], _: Settings) -> dict[str, object]:
+        report = await verify_audit(conn, args.creator)
         return {
             "ok": report.ok,
             "rows_checked": report.rows_checked,
@@ -124,10 +143,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
             "first_broken": report.first_broken,
         }
 
-    with embedded_services(_settings(), need_llm=False, need_temporal=False) as svc:
-        assert svc.settings.database_url
-        migrate(svc.settings.database_url)
-        result = asyncio.run(run(svc.settings.database_url))
+    result = _on_database(job)
     print(json.dumps(result))
     if not result["ok"]:
         broken = result["first_broken"]
@@ -143,37 +159,27 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 def cmd_secrets_rotate(_: argparse.Namespace) -> int:
     import json
 
-    from core import db
     from core.crypto import KeyringError, keyring, rotate
     from core.journal import append_audit
-    from core.migrate import migrate
 
-    async def run(url: str, settings: Settings) -> dict[str, object]:
+    async def job(conn: AsyncConnection[Any], settings: Settings) -> dict[str, object]:
         ring = keyring(settings)
-        await db.open_pool(url, 2)
-        try:
-            async with db.pool().connection() as conn, conn.transaction():
-                counts = await rotate(conn, ring)
-                for creator_id, n in counts.items():
-                    await append_audit(
-                        conn,
-                        creator_id=creator_id,
-                        actor="system",
-                        action="secrets.rotated",
-                        subject=f"key:{ring.current_id}",
-                        details={"resealed": n},
-                    )
-        finally:
-            await db.close_pool()
+        counts = await rotate(conn, ring)
+        for creator_id, n in counts.items():
+            await append_audit(
+                conn,
+                creator_id=creator_id,
+                actor="system",
+                action="secrets.rotated",
+                subject=f"key:{ring.current_id}",
+                details={"resealed": n},
+            )
         return {"current_key_id": ring.current_id, "resealed": sum(counts.values()), "creators": len(counts)}
 
-    with embedded_services(_settings(), need_llm=False, need_temporal=False) as svc:
-        assert svc.settings.database_url
-        migrate(svc.settings.database_url)
-        try:
-            result = asyncio.run(run(svc.settings.database_url, svc.settings))
-        except KeyringError as exc:
-            raise SystemExit(f"secrets rotate: {exc}") from None
+    try:
+        result = _on_database(job)
+    except KeyringError as exc:
+        raise SystemExit(f"secrets rotate: {exc}") from None
     print(json.dumps(result))
     return 0
 
