@@ -39,9 +39,9 @@ async def other_fan_identities(creator_id: str, fan_id: str) -> list[str]:
 
 
 async def check_draft_for_creator(
-    creator_id: str, fan_id: str, text: str, offer: dict[str, Any] | None
+    creator_id: str, fan_id: str, text: str, offer: dict[str, Any] | None, policy: PolicyConfig | None = None
 ) -> PolicyReport:
-    policy = await load_policy(creator_id)
+    policy = policy or await load_policy(creator_id)
     return check_draft(
         text,
         offer=offer,
