@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
-from api.app import create_app
-from api.deps import Runtime
-from core.settings import Settings
 from tests.factories import Tenant, make_tenant
 from tests.fakes.openai_server import FakeOpenAI
 from tests.workflows.helpers import fetch, wait_until
-from workflows.worker import build_worker
-
-
-@pytest.fixture
-async def api(temporal_env: WorkflowEnvironment, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, temporal=temporal_env.client)
-    app.state.runtime = Runtime(temporal=temporal_env.client, settings=settings)
-    async with (
-        build_worker(temporal_env.client, settings.task_queue),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client,
-    ):
-        yield client
 
 
 def msg(event_id: str, text: str = "hey there!", fan: str = "of-1", **extra: Any) -> dict[str, Any]:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
-from api.app import create_app
-from api.deps import Runtime
 from api.limits import TokenBuckets
 from core.settings import Settings
+from tests.api.conftest import client_for, make_app
 from tests.factories import make_tenant
 from tests.workflows.helpers import fetch
 
@@ -25,9 +24,7 @@ def test_token_bucket_refills_at_its_rate() -> None:
 
 
 def _client(env: WorkflowEnvironment, s: Settings) -> httpx.AsyncClient:
-    app = create_app(s, temporal=env.client)
-    app.state.runtime = Runtime(temporal=env.client, settings=s)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api")
+    return client_for(make_app(env, s))
 
 
 async def test_rate_limits_per_key_then_per_creator(

@@ -7,31 +7,19 @@ import json
 import os
 import sys
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pyotp
 import pytest
 from pydantic import SecretStr
-from temporalio.testing import WorkflowEnvironment
 
-from api.app import create_app
-from api.deps import Runtime
 from core.crypto import KeyringError, Sealed, keyring, new_key_line
 from core.settings import Settings
 from tests.factories import Tenant, make_tenant
 from tests.workflows.helpers import fetch
 
 SECRET = "whsec-very-secret-signing-value-123"
-
-
-@pytest.fixture
-async def api(temporal_env: WorkflowEnvironment, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, temporal=temporal_env.client)
-    app.state.runtime = Runtime(temporal=temporal_env.client, settings=settings)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:
-        yield client
 
 
 def _code(secret: str, offset_steps: int = 0) -> str:

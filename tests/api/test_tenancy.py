@@ -8,19 +8,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
-from temporalio.testing import WorkflowEnvironment
+from fastapi import FastAPI
 
-from api.app import create_app
-from api.deps import Runtime
-from core.settings import Settings
 from tests.factories import make_tenant
 from tests.workflows.helpers import fetch, wait_until
-from workflows.worker import build_worker
 
 # Which of B's ids goes into each path parameter. "platform" names a kind of connection, not B's row:
 # A writing /connections/onlyfans writes A's own connection (checked below: B's stays untouched).
@@ -31,19 +25,6 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/fans/{fan_id}/resume"): {"reason": "probe"},
     ("PUT", "/v1/connections/{platform}"): {"webhook_url": "https://a.example/hook", "secret": "a" * 20},
 }
-
-
-@pytest.fixture
-async def app_client(
-    temporal_env: WorkflowEnvironment, settings: Settings
-) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
-    app = create_app(settings, temporal=temporal_env.client)
-    app.state.runtime = Runtime(temporal=temporal_env.client, settings=settings)
-    async with (
-        build_worker(temporal_env.client, settings.task_queue),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client,
-    ):
-        yield app, client
 
 
 async def _snapshot(creator_id: str) -> str:
@@ -63,8 +44,7 @@ async def _snapshot(creator_id: str) -> str:
     return json.dumps(rows, default=str, sort_keys=True)
 
 
-async def test_every_endpoint_refuses_another_creators_ids(app_client: tuple[Any, httpx.AsyncClient]) -> None:
-    app, api = app_client
+async def test_every_endpoint_refuses_another_creators_ids(app: FastAPI, api: httpx.AsyncClient) -> None:
     a, b = await make_tenant("a"), await make_tenant("b")
     # B has a pending draft, fans, keys, members, a connection, events, audit rows.
     r = await api.post(
