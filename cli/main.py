@@ -203,6 +203,37 @@ def cmd_policy_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_segments_fit(args: argparse.Namespace) -> int:
+    import json
+
+    from agents.segmentation.btyd import FitError
+    from cli.segments_fit import InputError, fit_file
+
+    try:
+        end = date.fromisoformat(args.calibration_end)
+    except ValueError:
+        raise SystemExit(f"--calibration-end: {args.calibration_end!r} is not a date (YYYY-MM-DD)") from None
+    try:
+        with open(args.transactions, encoding="utf-8", newline="") as fh:
+            result = fit_file(fh, end, args.time_unit)
+    except FileNotFoundError:
+        raise SystemExit(f"--transactions: file {args.transactions!r} does not exist") from None
+    except InputError as exc:
+        raise SystemExit(f"--transactions: {args.transactions}: {exc}") from None
+    except FitError as exc:
+        raise SystemExit(f"segments fit: {exc}") from None
+    if args.json:
+        print(json.dumps(result))
+    else:
+        bg, gg = result["bgnbd"], result["gamma_gamma"]
+        print(f"customers: {result['customers']}")
+        print("BG/NBD:      " + ", ".join(f"{k}={v:.4f}" for k, v in bg.items()))
+        print(
+            "Gamma-Gamma: " + (", ".join(f"{k}={v:.4f}" for k, v in gg.items()) if gg else "not identifiable")
+        )
+    return 0
+
+
 def _uuid_arg(value: str) -> str:
     import uuid
 
@@ -263,6 +294,18 @@ def build_parser() -> argparse.ArgumentParser:
     nk = sesub.add_parser("new-key", help="print a new 'key_id:base64' AES-256 key line")
     nk.add_argument("--id", help="key id (default: random)")
     nk.set_defaults(func=cmd_secrets_new_key)
+    sg = sub.add_parser("segments", help="fan segmentation and lifetime-value models")
+    sgsub = sg.add_subparsers(dest="segments_command", required=True)
+    sf = sgsub.add_parser(
+        "fit", help="fit BG/NBD and Gamma-Gamma on a transactions CSV (fan_id,occurred_at,amount)"
+    )
+    sf.add_argument("--transactions", required=True, metavar="FILE.csv")
+    sf.add_argument(
+        "--calibration-end", required=True, metavar="YYYY-MM-DD", help="last day of the calibration period"
+    )
+    sf.add_argument("--time-unit", choices=["days", "weeks"], default="weeks")
+    sf.add_argument("--json", action="store_true", help="print one JSON line")
+    sf.set_defaults(func=cmd_segments_fit)
     dm = sub.add_parser("demo", help="run the whole path end to end on embedded services")
     dm.add_argument("--smoke", action="store_true", help="exit after the summary instead of serving")
     dm.add_argument("--fans", type=int, default=300, help="fans in the seeded business")

@@ -1,0 +1,232 @@
+"""Buy-till-you-die models, vectorised: BG/NBD (Fader, Hardie & Lee 2005) and Gamma-Gamma (Fader, Hardie & Lee
+2005b).
+
+Written over numpy/scipy rather than taken from `lifetimes`: that package is unmaintained since 2020, fits with
+autograd over pandas objects (minutes at a million customers) and breaks on pandas 3 column access. The
+likelihoods are short; `lifetimes` stays the reference they are tested and benchmarked against.
+
+Inputs are per-customer summaries in one time unit: `frequency` x = number of repeat purchase periods (days with
+a purchase after the first), `recency` t_x = time of the last purchase since the first, `T` = time since the
+first purchase at the end of calibration. Identical (x, t_x, T) rows are collapsed with weights before fitting,
+so the cost grows with distinct histories, not with customers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy import optimize, special
+
+Array = npt.NDArray[np.float64]
+
+
+class FitError(ValueError):
+    """The data cannot identify the model (too few customers, or no repeat purchases)."""
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Per-customer calibration summary, one entry per customer, all in the same time unit."""
+
+    frequency: Array
+    recency: Array
+    T: Array
+    monetary: Array  # mean value of the repeat purchases (0 when frequency == 0)
+
+    def __post_init__(self) -> None:
+        n = len(self.frequency)
+        if not (len(self.recency) == len(self.T) == len(self.monetary) == n):
+            raise ValueError("summary arrays differ in length")
+        if n and (np.any(self.recency > self.T + 1e-9) or np.any(self.recency < 0)):
+            raise ValueError("recency must lie in [0, T]")
+
+    def __len__(self) -> int:
+        return len(self.frequency)
+
+
+def summarise(
+    customer: npt.NDArray[np.int64],
+    day: npt.NDArray[np.int64],
+    amount: Array,
+    *,
+    calibration_end_day: int,
+    unit_days: float = 7.0,
+) -> tuple[npt.NDArray[np.int64], Summary]:
+    """Per-customer summary from transactions: purchases are aggregated per day (several on one day count once,
+    their amounts summed), as in the paper. `day` is an integer day number; only days up to and including
+    `calibration_end_day` count. T runs to the end of that day, matching the paper's and lifetimes' convention.
+
+    Returns the customer ids (sorted) and their summaries.
+    """
+    keep = day <= calibration_end_day
+    customer, day, amount = customer[keep], day[keep], amount[keep]
+    if len(customer) == 0:
+        raise FitError("no transactions on or before the calibration end")
+    # one row per (customer, day), amounts summed
+    order = np.lexsort((day, customer))
+    customer, day, amount = customer[order], day[order], amount[order]
+    new_group = np.empty(len(customer), dtype=bool)
+    new_group[0] = True
+    new_group[1:] = (customer[1:] != customer[:-1]) | (day[1:] != day[:-1])
+    starts = np.flatnonzero(new_group)
+    c_day = customer[starts]
+    d_day = day[starts]
+    a_day = np.add.reduceat(amount, starts)
+    # per customer over its days
+    first_of_customer = np.empty(len(c_day), dtype=bool)
+    first_of_customer[0] = True
+    first_of_customer[1:] = c_day[1:] != c_day[:-1]
+    cstarts = np.flatnonzero(first_of_customer)
+    n_days = np.diff(np.append(cstarts, len(c_day)))
+    first_day = d_day[cstarts]
+    last_day = d_day[cstarts + n_days - 1]
+    repeat_amount = np.add.reduceat(a_day, cstarts) - a_day[cstarts]
+    frequency = (n_days - 1).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        monetary = np.where(frequency > 0, repeat_amount / np.maximum(frequency, 1), 0.0)
+    summary = Summary(
+        frequency=frequency,
+        recency=(last_day - first_day) / unit_days,
+        T=(calibration_end_day - first_day) / unit_days,
+        monetary=monetary.astype(np.float64),
+    )
+    return c_day[cstarts], summary
+
+
+def _collapse(*columns: Array) -> tuple[list[Array], Array]:
+    """Unique rows of the given columns and how many customers share each."""
+    stacked = np.column_stack(columns)
+    uniq, counts = np.unique(stacked, axis=0, return_counts=True)
+    return [uniq[:, i] for i in range(uniq.shape[1])], counts.astype(np.float64)
+
+
+@dataclass(frozen=True)
+class BGNBD:
+    r: float
+    alpha: float
+    a: float
+    b: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {"r": self.r, "alpha": self.alpha, "a": self.a, "b": self.b}
+
+    @staticmethod
+    def log_likelihood(params: Array, x: Array, t_x: Array, T: Array) -> Array:
+        r, alpha, a, b = params
+        a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
+        a2 = special.gammaln(a + b) + special.gammaln(b + x) - special.gammaln(b) - special.gammaln(a + b + x)
+        a3 = -(r + x) * np.log(alpha + T)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a4 = np.where(
+                x > 0,
+                np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) - (r + x) * np.log(alpha + t_x),
+                -np.inf,
+            )
+        ll: Array = a1 + a2 + np.logaddexp(a3, a4)
+        return ll
+
+    @classmethod
+    def fit(cls, s: Summary) -> BGNBD:
+        if len(s) < 10 or not np.any(s.frequency > 0):
+            raise FitError("BG/NBD needs at least 10 customers and some repeat purchases")
+        (x, t_x, T), w = _collapse(s.frequency, s.recency, s.T)
+        total = w.sum()
+
+        def nll(log_params: Array) -> float:
+            ll = cls.log_likelihood(np.exp(log_params), x, t_x, T)
+            return float(-(w * ll).sum() / total)
+
+        res = _minimise(nll, np.log([1.0, max(float(np.mean(T)), 1.0), 1.0, 1.0]))
+        r, alpha, a, b = (float(v) for v in np.exp(res))
+        return cls(r=r, alpha=alpha, a=a, b=b)
+
+    def p_alive(self, s: Summary) -> Array:
+        """P(the customer is still active at T) given the history; 1 for customers with no repeat purchase."""
+        x, t_x, T = s.frequency, s.recency, s.T
+        log_ratio = (self.r + x) * (np.log(self.alpha + T) - np.log(self.alpha + t_x))
+        with np.errstate(divide="ignore", over="ignore"):
+            odds = np.where(x > 0, self.a / np.maximum(self.b + x - 1, 1e-300) * np.exp(log_ratio), 0.0)
+        out: Array = 1.0 / (1.0 + odds)
+        return out
+
+    def expected_purchases(self, s: Summary, t: float) -> Array:
+        """Expected number of purchases in the next `t` time units, conditional on each history (eq. 10)."""
+        x, t_x, T = s.frequency, s.recency, s.T
+        r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        z = t / (alpha + T + t)
+        hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, z)
+        head = (a + b + x - 1) / (a - 1)
+        body = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp
+        log_ratio = (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+        with np.errstate(divide="ignore", over="ignore"):
+            odds = np.where(x > 0, a / np.maximum(b + x - 1, 1e-300) * np.exp(log_ratio), 0.0)
+        out: Array = head * body / (1 + odds)
+        return np.maximum(out, 0.0)
+
+
+@dataclass(frozen=True)
+class GammaGamma:
+    p: float
+    q: float
+    v: float  # the paper's gamma
+
+    def as_dict(self) -> dict[str, float]:
+        return {"p": self.p, "q": self.q, "v": self.v}
+
+    @staticmethod
+    def log_likelihood(params: Array, x: Array, m: Array) -> Array:
+        p, q, v = params
+        ll: Array = (
+            special.gammaln(p * x + q)
+            - special.gammaln(p * x)
+            - special.gammaln(q)
+            + q * np.log(v)
+            + (p * x - 1) * np.log(m)
+            + p * x * np.log(x)
+            - (p * x + q) * np.log(x * m + v)
+        )
+        return ll
+
+    @classmethod
+    def fit(cls, s: Summary) -> GammaGamma:
+        repeat = (s.frequency > 0) & (s.monetary > 0)
+        if repeat.sum() < 10:
+            raise FitError("Gamma-Gamma needs at least 10 customers with repeat purchases")
+        (x, m), w = _collapse(s.frequency[repeat], s.monetary[repeat])
+        total = w.sum()
+
+        def nll(log_params: Array) -> float:
+            return float(-(w * cls.log_likelihood(np.exp(log_params), x, m)).sum() / total)
+
+        res = _minimise(nll, np.log([1.0, 1.0, max(float(np.mean(m)), 1.0)]))
+        p, q, v = (float(val) for val in np.exp(res))
+        return cls(p=p, q=q, v=v)
+
+    def expected_value(self, s: Summary, population_mean_only: bool = False) -> Array:
+        """Expected spend per purchase: the posterior mean given each history (the population mean for customers
+        without repeat purchases). Needs q > 1 for the mean to exist."""
+        if self.q <= 1:
+            raise FitError(f"Gamma-Gamma q = {self.q:.3f} <= 1: the mean spend per purchase is not finite")
+        population = self.p * self.v / (self.q - 1)
+        if population_mean_only:
+            return np.full(len(s), population)
+        x, m = s.frequency, s.monetary
+        out: Array = np.where(x > 0, self.p * (self.v + x * m) / (self.p * x + self.q - 1), population)
+        return out
+
+
+def _minimise(nll: object, start: Array) -> Array:
+    """L-BFGS-B on log-parameters, then Nelder-Mead to polish: the likelihood surfaces are flat along ridges and
+    quasi-Newton alone stops a little early for the 1% agreement with published estimates."""
+    assert callable(nll)
+    first = optimize.minimize(nll, start, method="L-BFGS-B", options={"maxiter": 2000})
+    second = optimize.minimize(
+        nll, first.x, method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-12, "maxiter": 20000}
+    )
+    best = second if second.fun <= first.fun else first
+    if not np.all(np.isfinite(best.x)):
+        raise FitError("the optimiser diverged")
+    out: Array = best.x
+    return out
