@@ -11,7 +11,7 @@ from temporalio.client import Client
 from api.deps import Runtime
 from api.errors import install_error_handlers
 from api.limits import BodyLimit, RateLimits, TokenBuckets
-from api.routers import actions, audit, connections, drafts, events, fans, keys, policies, security
+from api.routers import actions, audit, connections, drafts, events, fans, keys, policies, security, segments
 from core import db
 from core.settings import Settings
 
@@ -45,6 +45,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         drafts.router,
         actions.router,
         fans.router,
+        segments.router,
         policies.router,
         audit.router,
         keys.router,

@@ -24,6 +24,7 @@ from policies.scoped import check_draft_for_creator, load_policy, send_window
 from workflows.types import (
     APPLY_DECISION,
     EXPIRE_DRAFT,
+    REFRESH_SEGMENTS,
     SAVE_OUTCOME,
     SEND_DRAFT,
     SUPERSEDE_DRAFT,
@@ -32,6 +33,8 @@ from workflows.types import (
     DraftRef,
     SaveOutcomeInput,
     SaveOutcomeResult,
+    SegmentationInput,
+    SegmentationResult,
     SendInput,
     SendResult,
 )
@@ -41,6 +44,31 @@ log = logging.getLogger(__name__)
 
 def _batch_key(inp: SaveOutcomeInput) -> str:
     return f"batch:{inp.fan_id}:{min(inp.event_ids)}-{max(inp.event_ids)}"
+
+
+# Events that change what a fan is worth or whether they are still subscribed.
+_RESCORE_KINDS = ["purchase", "tip", "subscription_started", "subscription_renewed", "subscription_expired"]
+
+
+async def _rescore_after_money_events(conn: Any, creator_id: str, fan_id: str, event_ids: list[int]) -> None:
+    """The supervisor's call to segmentation: a purchase, tip or subscription change re-scores this fan with the
+    creator's latest models. In a savepoint, and never fatal: a scoring fault must not hold up the fan's
+    conversation (the next whole refresh covers it)."""
+    from agents.segmentation.refresh import rescore_fans
+
+    cur = await conn.execute(
+        "SELECT 1 FROM events WHERE creator_id = %s AND fan_id = %s AND id = ANY(%s) AND kind = ANY(%s) LIMIT 1",
+        [creator_id, fan_id, event_ids, _RESCORE_KINDS],
+    )
+    if await cur.fetchone() is None:
+        return
+    try:
+        async with conn.transaction():
+            await rescore_fans(conn, creator_id, [fan_id])
+    except Exception:
+        log.exception(
+            "re-scoring fan %s of creator %s failed; the next refresh will cover it", fan_id, creator_id
+        )
 
 
 @activity.defn(name=SAVE_OUTCOME)
@@ -56,6 +84,7 @@ async def save_outcome(inp: SaveOutcomeInput) -> SaveOutcomeResult:
             " WHERE creator_id = %s AND fan_id = %s AND id = ANY(%s)",
             [c, f, inp.event_ids],
         )
+        await _rescore_after_money_events(conn, c, f, inp.event_ids)
         await record_action(
             conn,
             creator_id=c,
@@ -447,10 +476,30 @@ async def send_draft(ref: SendInput) -> SendResult:
     return SendResult(ref.draft_id, True)
 
 
+@activity.defn(name=REFRESH_SEGMENTS)
+async def refresh_segments_activity(inp: SegmentationInput) -> SegmentationResult:
+    """Recompute every fan score of one creator in one transaction, and say so in the actions feed."""
+    from agents.segmentation.refresh import refresh_segments
+
+    async with db.pool().connection() as conn, conn.transaction():
+        res = await refresh_segments(conn, inp.creator_id)
+        counts = ", ".join(f"{n} {seg}" for seg, n in sorted(res.segments.items(), key=lambda kv: -kv[1]))
+        await record_action(
+            conn,
+            creator_id=inp.creator_id,
+            kind="segments_refreshed",
+            summary=f"segmented {res.fans} fans: {counts}" if res.fans else "no fans to segment yet",
+            details={"run_id": res.run_id, "segments": res.segments, "duration_ms": res.duration_ms},
+            dedupe_key=f"segments_refreshed:{res.run_id}",
+        )
+    return SegmentationResult(res.run_id, res.fans, res.segments, res.duration_ms)
+
+
 ALL_ACTIVITIES: list[Callable[..., Any]] = [
     save_outcome,
     supersede_draft,
     expire_draft,
     apply_decision,
     send_draft,
+    refresh_segments_activity,
 ]

@@ -114,3 +114,19 @@ class ApplyDecisionResult:
     error_code: str | None = None
     message: str = ""
     policy: dict[str, Any] | None = None
+
+
+REFRESH_SEGMENTS = "refresh_segments"
+
+
+@dataclass
+class SegmentationInput:
+    creator_id: str
+
+
+@dataclass
+class SegmentationResult:
+    run_id: int
+    fans: int
+    segments: dict[str, int]
+    duration_ms: int

@@ -1,4 +1,5 @@
-"""The worker: ConversationWorkflow, its activities and the supervisor graph on one task queue."""
+"""The worker: ConversationWorkflow, SegmentationWorkflow, their activities and the supervisor graph on one task
+queue."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from temporalio.worker import Worker
 from agents.supervisor import build_supervisor_graph
 from workflows.activities import ALL_ACTIVITIES
 from workflows.conversation import ConversationWorkflow
+from workflows.segmentation import SegmentationWorkflow
 from workflows.types import SUPERVISOR_GRAPH
 
 
@@ -16,7 +18,7 @@ def build_worker(client: Client, task_queue: str, *, max_cached_workflows: int =
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[ConversationWorkflow],
+        workflows=[ConversationWorkflow, SegmentationWorkflow],
         activities=ALL_ACTIVITIES,
         max_cached_workflows=max_cached_workflows,
         plugins=[LangGraphPlugin(graphs={SUPERVISOR_GRAPH: build_supervisor_graph()})],

@@ -102,17 +102,14 @@ WHERE f.creator_id = %(creator)s {fan_filter_f}
 ORDER BY f.id
 """
 
-# Hour of week (0 = Monday 00:00 in the fan's own timezone) of inbound messages and purchases. Each fan's
-# counts get BEST_TIME_PRIOR pseudo-events spread like the creator's whole profile (shrinkage), so a fan with
-# three events leans on the creator's rhythm and a fan with three hundred on their own. Candidates are the
-# fan's own hours plus the creator's top three; the best three by posterior weight are kept.
-_BEST_HOURS_SQL = """
+# Hour of week (0 = Monday 00:00 in the fan's own timezone) of inbound messages and purchases.
+_EVENTS_CTE = """
 WITH ev AS (
     SELECT fan_id, sent_at AS at FROM messages
-    WHERE creator_id = %(creator)s AND direction = 'in' AND sent_at <= %(as_of)s
+    WHERE creator_id = %(creator)s AND direction = 'in' AND sent_at <= %(as_of)s {fan_filter}
     UNION ALL
     SELECT fan_id, occurred_at FROM transactions
-    WHERE creator_id = %(creator)s AND occurred_at <= %(as_of)s
+    WHERE creator_id = %(creator)s AND occurred_at <= %(as_of)s {fan_filter}
 ),
 c AS (
     SELECT ev.fan_id,
@@ -121,21 +118,34 @@ c AS (
            count(*) AS n
     FROM ev JOIN fans f ON f.creator_id = %(creator)s AND f.id = ev.fan_id
     GROUP BY 1, 2
-),
-prof AS (SELECT how, sum(n)::float8 / sum(sum(n)) OVER () AS p FROM c GROUP BY how),
-top_prof AS (SELECT how, p FROM prof ORDER BY p DESC, how LIMIT 3),
-tot AS (SELECT fan_id, sum(n) AS total FROM c GROUP BY fan_id),
+)"""
+
+# The creator's profile: the share of all fan activity in each of the 168 hours of the week.
+_PROFILE_SQL = (
+    _EVENTS_CTE
+    + """
+SELECT how, sum(n)::float8 / sum(sum(n)) OVER () AS p FROM c GROUP BY how"""
+)
+
+# Each fan's counts get BEST_TIME_PRIOR pseudo-events spread like the creator's profile (shrinkage), so a fan
+# with three events leans on the creator's rhythm and a fan with three hundred on their own. Candidates are the
+# fan's own hours plus the creator's top three; the best three by posterior weight are kept. Fans with no
+# activity at all get the creator's top three (at write time).
+_BEST_HOURS_SQL = (
+    _EVENTS_CTE
+    + """,
+prof AS (SELECT (o - 1)::int AS how, p FROM unnest(%(profile)s::float8[]) WITH ORDINALITY AS u(p, o)),
+top_prof AS (SELECT how, p FROM prof WHERE how = ANY(%(creator_top)s)),
+tot AS (SELECT DISTINCT fan_id FROM c),
 cand AS (
-    SELECT c.fan_id, c.how, c.n + %(prior)s * p.p AS w FROM c JOIN prof p USING (how) {fan_filter_c}
+    SELECT c.fan_id, c.how, c.n + %(prior)s * p.p AS w FROM c JOIN prof p USING (how)
     UNION ALL
-    SELECT t.fan_id, tp.how, %(prior)s * tp.p FROM tot t CROSS JOIN top_prof tp {fan_filter_t}
+    SELECT t.fan_id, tp.how, %(prior)s * tp.p FROM tot t CROSS JOIN top_prof tp
 ),
 best AS (SELECT fan_id, how, max(w) AS w FROM cand GROUP BY fan_id, how)
-SELECT fan_id, (array_agg(how ORDER BY w DESC, how))[1:3] AS best, NULL::smallint[] AS creator_top
-FROM best GROUP BY fan_id
-UNION ALL
-SELECT NULL, NULL, coalesce(array_agg(how ORDER BY p DESC, how), '{{}}') FROM top_prof
+SELECT fan_id, (array_agg(how ORDER BY w DESC, how))[1:3]::smallint[] AS best FROM best GROUP BY fan_id
 """
+)
 
 _WRITE_SQL = """
 INSERT INTO fan_scores (creator_id, fan_id, run_id, segment, value_tier, r_score, f_score, m_score,
@@ -168,7 +178,7 @@ def _quintile_cutoffs(values: npt.NDArray[np.float64]) -> list[float]:
     return [float(v) for v in np.quantile(values, [0.2, 0.4, 0.6, 0.8])]
 
 
-def _score(values: npt.NDArray[np.float64], cutoffs: list[float]) -> npt.NDArray[np.int64]:
+def _quintile(values: npt.NDArray[np.float64], cutoffs: list[float]) -> npt.NDArray[np.int64]:
     """1..5: how many quintile cut-offs the value reaches or passes, plus one."""
     if not cutoffs:
         return np.full(len(values), 3, dtype=np.int64)
@@ -198,15 +208,28 @@ async def _fit_models(summary: Summary, customers: npt.NDArray[np.bool_]) -> dic
 
 
 async def refresh_segments(
-    conn: AsyncConnection[Any],
-    creator_id: str,
-    *,
-    as_of: datetime | None = None,
-    fan_ids: list[str] | None = None,
+    conn: AsyncConnection[Any], creator_id: str, *, as_of: datetime | None = None
 ) -> RefreshResult:
-    """Score all of a creator's fans (refit the models, new quintile cut-offs, one run row), or only `fan_ids`
-    with the latest run's models and cut-offs (a purchase or an expiry arrived). Runs in the caller's
-    transaction; readers see the previous scores until it commits."""
+    """Score all of a creator's fans: refit the models, new quintile cut-offs, one run row. Runs in the
+    caller's transaction (readers see the previous scores until it commits); one refresh per creator at a
+    time (transaction-scoped advisory lock)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('segments:' || %s, 0))", [creator_id])
+    result = await _score(conn, creator_id, as_of, None)
+    assert result is not None  # only a partial re-score can find nothing to score against
+    return result
+
+
+async def rescore_fans(
+    conn: AsyncConnection[Any], creator_id: str, fan_ids: list[str], *, as_of: datetime | None = None
+) -> RefreshResult | None:
+    """Re-score only `fan_ids` with the latest run's models, cut-offs and hour profile (a purchase or an expiry
+    arrived). None when the creator has no run yet: that needs a whole refresh, which this never starts."""
+    return await _score(conn, creator_id, as_of, fan_ids)
+
+
+async def _score(
+    conn: AsyncConnection[Any], creator_id: str, as_of: datetime | None, fan_ids: list[str] | None
+) -> RefreshResult | None:
     started = time.perf_counter()
     as_of = as_of or datetime.now(UTC)
     as_of_day: date = as_of.astimezone(UTC).date()
@@ -226,8 +249,7 @@ async def refresh_segments(
         )
         row = await cur.fetchone()
         if row is None:
-            # nothing to score against yet: a whole refresh is the only honest answer
-            return await refresh_segments(conn, creator_id, as_of=as_of)
+            return None
         run_id_prev, model_prev = _values(row)
         previous = {"id": run_id_prev, "model": model_prev}
 
@@ -286,12 +308,18 @@ async def refresh_segments(
             "best_time_prior": BEST_TIME_PRIOR,
         }
         model["horizon_days"] = LTV_HORIZON_DAYS
+        cur = await conn.execute(_PROFILE_SQL.format(fan_filter=""), params)
+        profile = [0.0] * 168
+        for how, p in (tuple(_values(r)) for r in await cur.fetchall()):  # at most 168 rows
+            profile[int(how)] = float(p)
+        top = sorted(range(168), key=lambda h: (-profile[h], h))[:3] if any(profile) else []
+        model["hour_profile"] = {"p": profile, "top": top}
 
     # RFM among fans who spent anything; fans who never paid get no RFM scores
     cut = model["cutoffs"]
-    r_score = np.where(spenders, _score(-np.nan_to_num(dsp), cut["recency"]), 0)
-    f_score = np.where(spenders, _score(purchase_days, cut["frequency"]), 0)
-    m_score = np.where(spenders, _score(spend, cut["monetary"]), 0)
+    r_score = np.where(spenders, _quintile(-np.nan_to_num(dsp), cut["recency"]), 0)
+    f_score = np.where(spenders, _quintile(purchase_days, cut["frequency"]), 0)
+    m_score = np.where(spenders, _quintile(spend, cut["monetary"]), 0)
 
     # churn, spend and lifetime value
     horizon_weeks = model["horizon_days"] / 7.0
@@ -350,15 +378,13 @@ async def refresh_segments(
         assert got is not None
         run_id = int(next(iter(_values(got))))
 
-    hours_sql = _BEST_HOURS_SQL.format(
-        fan_filter_c=" WHERE c.fan_id = ANY(%(fans)s)" if partial else "",
-        fan_filter_t=" WHERE t.fan_id = ANY(%(fans)s)" if partial else "",
-    )
+    filt_ev = " AND fan_id = ANY(%(fans)s)" if partial else ""
+    creator_top = model["hour_profile"]["top"]
     await conn.execute("DROP TABLE IF EXISTS best_hours")
-    await conn.execute(f"CREATE TEMP TABLE best_hours ON COMMIT DROP AS {hours_sql}", params)
-    cur = await conn.execute("SELECT creator_top FROM best_hours WHERE fan_id IS NULL")
-    top_row = await cur.fetchone()
-    creator_top = list(next(iter(_values(top_row)))) if top_row else []
+    await conn.execute(
+        "CREATE TEMP TABLE best_hours ON COMMIT DROP AS " + _BEST_HOURS_SQL.format(fan_filter=filt_ev),
+        {**params, "profile": model["hour_profile"]["p"], "creator_top": creator_top},
+    )
 
     def col(a: npt.NDArray[Any]) -> list[float]:
         # NaN travels as NaN and becomes NULL in SQL: no per-fan Python conversion

@@ -1,13 +1,20 @@
-"""Fans: a human lifts an opt-out or a hand-off freeze; nothing automated ever does."""
+"""Fans: list and look up fans with their scores; a human lifts an opt-out or a hand-off freeze (nothing
+automated ever does)."""
 
 from __future__ import annotations
 
-from typing import Any
+import base64
+import json
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from agents.segmentation.explain import explain
+from agents.segmentation.refresh import SEGMENTS
 from api.auth import CurrentPrincipal
 from api.errors import ApiError
 from core import db
@@ -74,3 +81,206 @@ async def resume(fan_id: UUID, body: ResumeIn, who: CurrentPrincipal) -> Any:
         )
     assert row is not None  # locked above, so still there
     return FanState(**row)
+
+
+Segment = Literal[
+    "whale", "big_spender", "loyal", "new", "at_risk", "dormant", "expired", "never_spent", "regular"
+]
+assert set(Segment.__args__) == set(SEGMENTS)  # type: ignore[attr-defined]
+
+
+class FanSort(StrEnum):
+    LTV = "ltv"  # highest expected value first
+    SPEND = "spend"  # highest all-time spend first
+    P_ALIVE = "p_alive"  # most likely lost first
+    RECENT = "recent"  # most recently active first
+    NAME = "name"
+
+
+# sort -> (SQL key, descending, cursor cast). Keys are never NULL, so keyset pagination is exact.
+_SORTS: dict[FanSort, tuple[str, bool, str]] = {
+    FanSort.LTV: ("coalesce(s.ltv_cents, -1)::float8", True, "float8"),
+    FanSort.SPEND: ("coalesce(s.spend_cents, 0)::float8", True, "float8"),
+    FanSort.P_ALIVE: ("coalesce(s.p_alive, 2)::float8", False, "float8"),
+    FanSort.RECENT: ("coalesce(s.days_since_active, 1000000)::float8", False, "float8"),
+    FanSort.NAME: ("f.display_name", False, "text"),
+}
+
+
+class FanListItem(BaseModel):
+    id: str
+    platform_fan_id: str
+    display_name: str
+    subscription_status: str
+    segment: str | None
+    value_tier: str | None
+    spend_cents: int | None
+    ltv_cents: int | None
+    p_alive: float | None
+    days_since_active: int | None
+
+
+class FanPage(BaseModel):
+    items: list[FanListItem]
+    next_cursor: str | None
+
+
+def _bad_cursor() -> ApiError:
+    return ApiError(
+        422,
+        "validation_error",
+        "the request is invalid",
+        {"fields": [{"field": "cursor", "message": "malformed cursor", "type": "value_error"}]},
+    )
+
+
+def _decode_cursor(cursor: str, sort: FanSort) -> tuple[Any, str]:
+    try:
+        key, fan_id, tag = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if tag != sort.value:
+            raise ValueError("cursor from another sort order")
+        if _SORTS[sort][2] == "float8":
+            key = float(key)
+        elif not isinstance(key, str):
+            raise ValueError("cursor key")
+        return key, str(UUID(fan_id))
+    except (ValueError, TypeError) as exc:
+        raise _bad_cursor() from exc
+
+
+@router.get("/fans", response_model=FanPage)
+async def list_fans(
+    who: CurrentPrincipal,
+    segment: Segment | None = None,
+    sort: FanSort = FanSort.LTV,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page (same sort)")] = None,
+) -> Any:
+    """Fans with their segment and scores (null before the first segmentation), filtered by segment."""
+    key, desc, cast = _SORTS[sort]
+    after = _decode_cursor(cursor, sort) if cursor else None
+    op, direction = ("<", "DESC") if desc else (">", "ASC")
+    async with db.pool().connection() as conn:
+        cur = await conn.execute(
+            "SELECT f.id::text AS id, f.platform_fan_id, f.display_name, f.subscription_status, s.segment,"
+            " s.value_tier, s.spend_cents, s.ltv_cents, s.p_alive, s.days_since_active, "
+            f"{key} AS sort_key FROM fans f"
+            " LEFT JOIN fan_scores s ON s.creator_id = f.creator_id AND s.fan_id = f.id"
+            " WHERE f.creator_id = %(creator)s AND (%(segment)s::text IS NULL OR s.segment = %(segment)s)"
+            f" AND (%(after_id)s::uuid IS NULL OR ({key}, f.id) {op} (%(after_key)s::{cast}, %(after_id)s::uuid))"
+            f" ORDER BY {key} {direction}, f.id {direction} LIMIT %(limit)s",
+            {
+                "creator": who.creator_id,
+                "segment": segment,
+                "after_key": after[0] if after else None,
+                "after_id": after[1] if after else None,
+                "limit": limit + 1,
+            },
+        )
+        rows = await cur.fetchall()
+    nxt = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        nxt = base64.urlsafe_b64encode(
+            json.dumps([last["sort_key"], last["id"], sort.value]).encode()
+        ).decode()
+    return FanPage(items=[FanListItem(**r) for r in rows[:limit]], next_cursor=nxt)
+
+
+class Scores(BaseModel):
+    segment: str
+    value_tier: str
+    r_score: int | None
+    f_score: int | None
+    m_score: int | None
+    days_since_purchase: int | None
+    days_since_active: int | None
+    purchase_days: int
+    spend_cents: int
+    discretionary_cents: int
+    p_alive: float | None
+    expected_purchases: float | None
+    expected_value_cents: float | None
+    ltv_cents: int | None
+    horizon_days: int
+    best_hours: list[int]
+    computed_at: datetime
+    explanation: dict[str, str]
+
+
+class MemoryOut(BaseModel):
+    id: str
+    kind: str
+    text: str
+    importance: float
+    created_at: datetime
+
+
+class PurchaseOut(BaseModel):
+    kind: str
+    amount_cents: int
+    catalog_id: str | None
+    occurred_at: datetime
+
+
+class FanDetail(BaseModel):
+    id: str
+    platform_fan_id: str
+    display_name: str
+    timezone: str
+    subscription_status: str
+    subscribed_at: datetime | None
+    expires_at: datetime | None
+    opted_out: bool
+    handoff_reason: str | None
+    scores: Scores | None  # null until the first segmentation refresh
+    memories: list[MemoryOut]  # boundaries first, then by importance
+    recent_purchases: list[PurchaseOut]
+
+
+@router.get("/fans/{fan_id}", response_model=FanDetail, responses={404: {}})
+async def get_fan(fan_id: UUID, who: CurrentPrincipal) -> Any:
+    """One fan: profile, scores with the reasons behind them, memories and recent purchases."""
+    async with db.pool().connection() as conn:
+        cur = await conn.execute(
+            "SELECT id::text AS id, platform_fan_id, display_name, timezone, subscription_status, subscribed_at,"
+            " expires_at, opted_out_at IS NOT NULL AS opted_out, handoff_reason"
+            " FROM fans WHERE creator_id = %s AND id = %s",
+            [who.creator_id, fan_id],
+        )
+        fan = await cur.fetchone()
+        if fan is None:
+            raise ApiError(404, "not_found", "no such fan")
+        cur = await conn.execute(
+            "SELECT s.*, r.model FROM fan_scores s JOIN segmentation_runs r ON r.id = s.run_id"
+            " WHERE s.creator_id = %s AND s.fan_id = %s",
+            [who.creator_id, fan_id],
+        )
+        score = await cur.fetchone()
+        cur = await conn.execute(
+            "SELECT id::text AS id, kind, text, importance, created_at FROM fan_memories"
+            " WHERE creator_id = %s AND fan_id = %s"
+            " ORDER BY kind = 'boundary' DESC, importance DESC, created_at DESC LIMIT 20",
+            [who.creator_id, fan_id],
+        )
+        memories = await cur.fetchall()
+        cur = await conn.execute(
+            "SELECT kind, amount_cents, catalog_id::text AS catalog_id, occurred_at FROM transactions"
+            " WHERE creator_id = %s AND fan_id = %s ORDER BY occurred_at DESC LIMIT 10",
+            [who.creator_id, fan_id],
+        )
+        purchases = await cur.fetchall()
+    scores = None
+    if score is not None:
+        model = score.pop("model")
+        scores = Scores(
+            **{k: v for k, v in score.items() if k in Scores.model_fields},
+            horizon_days=model.get("horizon_days", 0),
+            explanation=explain(score, model, fan["timezone"]),
+        )
+    return FanDetail(
+        **fan,
+        scores=scores,
+        memories=[MemoryOut(**m) for m in memories],
+        recent_purchases=[PurchaseOut(**p) for p in purchases],
+    )

@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from agents.segmentation.refresh import SEGMENTS, refresh_segments
+from agents.segmentation.refresh import SEGMENTS, refresh_segments, rescore_fans
 from cli.seed import seed_business
 from core import db
 
@@ -127,8 +127,8 @@ async def test_one_fan_is_rescored_with_the_stored_models(seeded: dict[str, Any]
             [creator, fan_id, AS_OF],
         )
     async with db.pool().connection() as conn, conn.transaction():
-        res = await refresh_segments(conn, creator, as_of=AS_OF, fan_ids=[str(fan_id)])
-    assert res.fans == 1 and res.run_id == seeded["result"].run_id
+        res = await rescore_fans(conn, creator, [str(fan_id)], as_of=AS_OF)
+    assert res is not None and res.fans == 1 and res.run_id == seeded["result"].run_id
     spend, tier, segment = _rows(
         url,
         "SELECT spend_cents, value_tier, segment FROM fan_scores WHERE creator_id = %s AND fan_id = %s",
@@ -146,3 +146,19 @@ async def test_one_fan_is_rescored_with_the_stored_models(seeded: dict[str, Any]
     )
     (runs,) = _rows(url, "SELECT count(*) FROM segmentation_runs WHERE creator_id = %s", [creator])[0]
     assert runs == 1
+
+
+async def test_rescoring_without_a_run_does_nothing(database_url: str) -> None:
+    res = seed_business(database_url, fans=20, days=30, seed=3, until=UNTIL, handle="norun")
+    async with db.pool().connection() as conn, conn.transaction():
+        assert await rescore_fans(conn, res.creator_id, [], as_of=AS_OF) is None
+    assert _rows(database_url, "SELECT count(*) FROM fan_scores", []) == [(0,)]
+
+
+async def test_a_small_creator_gets_labels_without_models(database_url: str) -> None:
+    res = seed_business(database_url, fans=12, days=60, seed=5, until=UNTIL, handle="tiny")
+    async with db.pool().connection() as conn, conn.transaction():
+        out = await refresh_segments(conn, res.creator_id, as_of=AS_OF)
+    assert out.fans == 12 and out.model["bgnbd"] is None and "need" in out.model["fit_error"]
+    rows = _rows(database_url, "SELECT segment, p_alive, ltv_cents, best_hours FROM fan_scores", [])
+    assert len(rows) == 12 and all(r[1] is None and r[2] is None and len(r[3]) == 3 for r in rows)

@@ -1,0 +1,133 @@
+"""Segments: the latest segmentation of the creator's fans, and starting a refresh."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+from temporalio.common import WorkflowIDConflictPolicy
+
+from api.auth import CurrentPrincipal
+from api.deps import Runtime, runtime
+from core import db
+from core.types import Role
+from workflows.segmentation import segmentation_workflow_id
+from workflows.types import SegmentationInput
+
+router = APIRouter(prefix="/v1", tags=["segments"])
+
+# Most valuable first, then the ones to win back, then the rest.
+SEGMENT_ORDER = [
+    "whale",
+    "big_spender",
+    "loyal",
+    "at_risk",
+    "new",
+    "regular",
+    "expired",
+    "dormant",
+    "never_spent",
+]
+
+
+class TopFan(BaseModel):
+    fan_id: str
+    display_name: str
+    spend_cents: int
+    ltv_cents: int | None
+    p_alive: float | None
+
+
+class SegmentSummary(BaseModel):
+    segment: str
+    fans: int
+    spend_cents: int
+    revenue_share: float  # of all-time spend by this creator's fans
+    ltv_cents: int | None  # summed expected value over the horizon
+    top_fans: list[TopFan]
+
+
+class RunInfo(BaseModel):
+    run_id: int
+    as_of: datetime
+    computed_at: datetime
+    fans: int
+    duration_ms: int
+    model: dict[str, Any]
+
+
+class SegmentsOut(BaseModel):
+    run: RunInfo | None
+    segments: list[SegmentSummary]
+
+
+class RefreshOut(BaseModel):
+    workflow_id: str
+    run_id: str | None
+
+
+@router.get("/segments/top", response_model=SegmentsOut)
+async def segments_top(
+    who: CurrentPrincipal,
+    top: Annotated[int, Query(ge=0, le=50, description="top fans listed per segment (by LTV)")] = 5,
+) -> Any:
+    """Each segment's size, spend and share of revenue, with its most valuable fans. `run` is null until the
+    first refresh (`POST /v1/segments/refresh`)."""
+    async with db.pool().connection() as conn:
+        cur = await conn.execute(
+            "SELECT id AS run_id, as_of, computed_at, fans, duration_ms, model FROM segmentation_runs"
+            " WHERE creator_id = %s ORDER BY id DESC LIMIT 1",
+            [who.creator_id],
+        )
+        run = await cur.fetchone()
+        if run is None:
+            return SegmentsOut(run=None, segments=[])
+        cur = await conn.execute(
+            "SELECT segment, count(*) AS fans, sum(spend_cents)::bigint AS spend_cents,"
+            " sum(ltv_cents)::bigint AS ltv_cents FROM fan_scores WHERE creator_id = %s GROUP BY segment",
+            [who.creator_id],
+        )
+        groups = {r["segment"]: r for r in await cur.fetchall()}
+        cur = await conn.execute(
+            "SELECT t.segment, t.fan_id::text AS fan_id, f.display_name, t.spend_cents, t.ltv_cents, t.p_alive"
+            " FROM (SELECT s.*, row_number() OVER (PARTITION BY segment"
+            "       ORDER BY ltv_cents DESC NULLS LAST, spend_cents DESC, fan_id) AS rank"
+            "       FROM fan_scores s WHERE creator_id = %s) t"
+            " JOIN fans f ON f.creator_id = t.creator_id AND f.id = t.fan_id"
+            " WHERE t.rank <= %s ORDER BY t.segment, t.rank",
+            [who.creator_id, top],
+        )
+        tops: dict[str, list[TopFan]] = {}
+        for r in await cur.fetchall():
+            tops.setdefault(r.pop("segment"), []).append(TopFan(**r))
+    total = sum(int(g["spend_cents"]) for g in groups.values()) or 1
+    segments = [
+        SegmentSummary(
+            segment=seg,
+            fans=g["fans"],
+            spend_cents=int(g["spend_cents"]),
+            revenue_share=round(int(g["spend_cents"]) / total, 4),
+            ltv_cents=None if g["ltv_cents"] is None else int(g["ltv_cents"]),
+            top_fans=tops.get(seg, []),
+        )
+        for seg in SEGMENT_ORDER
+        if (g := groups.get(seg)) is not None
+    ]
+    return SegmentsOut(run=RunInfo(**run), segments=segments)
+
+
+@router.post("/segments/refresh", response_model=RefreshOut, status_code=202)
+async def refresh(who: CurrentPrincipal, rt: Annotated[Runtime, Depends(runtime)]) -> Any:
+    """Start the segmentation workflow for this creator; if one is running already, that one is returned."""
+    who.require(Role.MANAGER)
+    wf_id = segmentation_workflow_id(who.creator_id)
+    handle = await rt.temporal.start_workflow(
+        "SegmentationWorkflow",
+        SegmentationInput(who.creator_id),
+        id=wf_id,
+        task_queue=rt.settings.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+    return RefreshOut(workflow_id=wf_id, run_id=handle.result_run_id)
