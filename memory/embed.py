@@ -127,7 +127,10 @@ class MiniLMEmbedder:
         x = self._norm(x, self.emb_norm)
         head_dim = x.shape[-1] // self.heads
         # padded positions get -inf-like scores so they take no attention
-        bias = (1.0 - mask[:, None, None, :]) * -1e9
+        bias = ((1.0 - mask[:, None, None, :]) * -1e9).astype(np.float32)
+        x = x.reshape(
+            batch * length, -1
+        )  # linear layers as one 2-D matmul each: BLAS, not a Python-level loop
         for layer in self.layers:
 
             def split(t: Any) -> Any:
@@ -136,14 +139,15 @@ class MiniLMEmbedder:
             q = split(x @ layer.q[0] + layer.q[1])
             k = split(x @ layer.k[0] + layer.k[1])
             v = split(x @ layer.v[0] + layer.v[1])
-            scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(head_dim) + bias
+            scores = np.matmul(q, k.transpose(0, 1, 3, 2)) / np.float32(np.sqrt(head_dim)) + bias
             scores = np.exp(scores - scores.max(-1, keepdims=True))
             scores /= scores.sum(-1, keepdims=True)
-            ctx = (scores @ v).transpose(0, 2, 1, 3).reshape(batch, length, -1)
+            ctx = np.matmul(scores, v).transpose(0, 2, 1, 3).reshape(batch * length, -1)
             x = self._norm(x + ctx @ layer.attn_out[0] + layer.attn_out[1], layer.attn_norm)
             h = x @ layer.ff_in[0] + layer.ff_in[1]
-            h = 0.5 * h * (1.0 + special.erf(h / np.sqrt(2.0)))  # exact GELU, as BERT
+            h = 0.5 * h * (1.0 + special.erf(h / np.float32(np.sqrt(2.0))))  # exact GELU, as BERT
             x = self._norm(x + h @ layer.ff_out[0] + layer.ff_out[1], layer.ff_norm)
+        x = x.reshape(batch, length, -1)
         summed = (x * mask[:, :, None]).sum(1)
         pooled = summed / np.maximum(mask.sum(1, keepdims=True), 1e-9)
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
