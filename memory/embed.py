@@ -180,12 +180,12 @@ class OpenAIEmbedder:
 
         self.name = settings.embeddings_model
         self.client = OpenAIEmbeddings(
-            base_url=settings.embeddings_base_url,
-            api_key=settings.embeddings_api_key or SecretStr("no-key"),
+            openai_api_base=settings.embeddings_base_url,
+            openai_api_key=settings.embeddings_api_key or SecretStr("no-key"),
             model=settings.embeddings_model,
             dimensions=DIM if settings.embeddings_send_dimensions else None,
             check_embedding_ctx_length=False,  # plain strings: no tiktoken download
-            timeout=settings.llm_timeout_s,
+            request_timeout=settings.llm_timeout_s,
             max_retries=1,
         )
 
@@ -199,7 +199,8 @@ class OpenAIEmbedder:
                 f"the embeddings endpoint returned {vecs.shape[-1] if vecs.ndim == 2 else '?'} dimensions for"
                 f" model {self.name!r}; fan memory stores {DIM} (choose a model or `dimensions` that gives {DIM})"
             )
-        return vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+        unit: Vectors = vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+        return unit
 
 
 _lock = threading.Lock()
