@@ -14,7 +14,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, Field, create_model
 
-from agents.prompts import DM_SYSTEM, DM_USER, INJECTION_NOTE, render_history
+from agents.prompts import DM_SYSTEM, DM_USER, INJECTION_NOTE, render_history, render_memories
 from tools.fan_context import make_fan_tools
 
 log = logging.getLogger(__name__)
@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 # Bounded in the schema: a DM is short, and the grammar then stops a weak model from rambling past
 # the token limit (measured: 2 of 10 calls hit the limit at 1000 characters, 0 of 10 at 300).
 MAX_DRAFT_CHARS = 400
+# Memories quoted in the prompt besides every boundary: enough to personalise, few enough to stay short.
+MEMORIES_IN_PROMPT = 5
 
 
 class DraftOffer(BaseModel):
@@ -76,7 +78,7 @@ def validate_offer(
     return None
 
 
-async def gather_context(creator_id: str, fan_id: str) -> dict[str, Any]:
+async def gather_context(creator_id: str, fan_id: str, fan_text: str = "") -> dict[str, Any]:
     """Call each context tool once (deterministic; does not depend on the model choosing tools)."""
     tools = {t.name: t for t in make_fan_tools(creator_id, fan_id)}
     return {
@@ -84,6 +86,7 @@ async def gather_context(creator_id: str, fan_id: str) -> dict[str, Any]:
         "messages": await tools["recent_messages"].ainvoke({"limit": 12}),
         "purchases": await tools["purchase_summary"].ainvoke({}),
         "catalog": await tools["catalog"].ainvoke({}),
+        "memories": await tools["recall_memories"].ainvoke({"query": fan_text, "k": MEMORIES_IN_PROMPT}),
     }
 
 
@@ -100,6 +103,8 @@ def build_messages(context: dict[str, Any], fan_text: str, reason: str, injectio
         fan_name=profile["display_name"] or "fan",
         subscription=profile["subscription_status"],
         spent=purchases["total_cents"],
+        segment=profile.get("segment") or "not scored yet",
+        memories=render_memories(context.get("memories", [])),
         history=render_history(context["messages"]),
         catalog="; ".join(f"{c['id']} | {c['title']} | {c['price_cents']}" for c in catalog) or "(empty)",
         owned=", ".join(sorted(owned)) or "nothing",
@@ -120,7 +125,7 @@ async def draft_reply(
     injection: bool = False,
     attempts: int = 3,
 ) -> DraftResult:
-    context = await gather_context(creator_id, fan_id)
+    context = await gather_context(creator_id, fan_id, fan_text)
     profile, catalog = context["profile"], context["catalog"]
     owned = set(context["purchases"]["owned_catalog_ids"])
     bounds = (int(profile["ppv_min_cents"]), int(profile["ppv_max_cents"]))

@@ -234,6 +234,33 @@ def cmd_segments_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_memory_reembed(args: argparse.Namespace) -> int:
+    """Not through _on_database: a batch per transaction, so an interrupted run keeps what it did."""
+    import json
+
+    from core import db
+    from core.migrate import migrate
+    from memory.embed import make_embedder
+    from memory.store import reembed
+
+    async def run(settings: Settings) -> dict[str, object]:
+        assert settings.database_url
+        embedder = make_embedder(settings)
+        await db.open_pool(settings.database_url, 2)
+        try:
+            async with db.pool().connection() as conn:
+                n = await reembed(conn, embedder, batch=args.batch)
+        finally:
+            await db.close_pool()
+        return {"model": embedder.name, "reembedded": n}
+
+    with embedded_services(_settings(), need_llm=False, need_temporal=False) as svc:
+        assert svc.settings.database_url
+        migrate(svc.settings.database_url)
+        print(json.dumps(asyncio.run(run(svc.settings))))
+    return 0
+
+
 def _uuid_arg(value: str) -> str:
     import uuid
 
@@ -306,6 +333,13 @@ def build_parser() -> argparse.ArgumentParser:
     sf.add_argument("--time-unit", choices=["days", "weeks"], default="weeks")
     sf.add_argument("--json", action="store_true", help="print one JSON line")
     sf.set_defaults(func=cmd_segments_fit)
+    me = sub.add_parser("memory", help="fan memory")
+    mesub = me.add_subparsers(dest="memory_command", required=True)
+    mr = mesub.add_parser(
+        "reembed", help="recompute vectors made by another embedding model than the configured one"
+    )
+    mr.add_argument("--batch", type=int, default=256, help="rows per transaction")
+    mr.set_defaults(func=cmd_memory_reembed)
     dm = sub.add_parser("demo", help="run the whole path end to end on embedded services")
     dm.add_argument("--smoke", action="store_true", help="exit after the summary instead of serving")
     dm.add_argument("--fans", type=int, default=300, help="fans in the seeded business")

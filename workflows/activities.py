@@ -25,12 +25,15 @@ from workflows.types import (
     APPLY_DECISION,
     EXPIRE_DRAFT,
     REFRESH_SEGMENTS,
+    REMEMBER_MESSAGES,
     SAVE_OUTCOME,
     SEND_DRAFT,
     SUPERSEDE_DRAFT,
     ApplyDecisionInput,
     ApplyDecisionResult,
     DraftRef,
+    RememberInput,
+    RememberResult,
     SaveOutcomeInput,
     SaveOutcomeResult,
     SegmentationInput,
@@ -495,6 +498,52 @@ async def refresh_segments_activity(inp: SegmentationInput) -> SegmentationResul
     return SegmentationResult(res.run_id, res.fans, res.segments, res.duration_ms)
 
 
+@activity.defn(name=REMEMBER_MESSAGES)
+async def remember_messages(inp: RememberInput) -> RememberResult:
+    """Extract memories from the fan's messages in a handled batch and store them (merging restatements).
+    Idempotent enough for retries: a memory stored by an earlier attempt is merged, not duplicated."""
+    from agents import llm
+    from memory.embed import embedder
+    from memory.extract import extract
+    from memory.store import remember
+
+    settings = get_settings()
+    async with db.pool().connection() as conn:
+        cur = await conn.execute(
+            "SELECT id, text FROM messages WHERE creator_id = %s AND fan_id = %s AND event_id = ANY(%s)"
+            " AND direction = 'in' ORDER BY id",
+            [inp.creator_id, inp.fan_id, inp.event_ids],
+        )
+        messages = await cur.fetchall()
+    items = []
+    for m in messages:
+        items += await extract(
+            m["text"],
+            source_message_id=m["id"],
+            model=llm.chat_model() if settings.memory_llm_extraction else None,
+            use_llm=settings.memory_llm_extraction,
+        )
+    if not items:
+        return RememberResult(0, 0)
+    async with db.pool().connection() as conn, conn.transaction():
+        saved = await remember(conn, inp.creator_id, inp.fan_id, items, embedder())
+        inserted = sum(r.outcome == "inserted" for r in saved)
+        await record_action(
+            conn,
+            creator_id=inp.creator_id,
+            fan_id=inp.fan_id,
+            kind="remembered",
+            summary="remembered: " + "; ".join(f"[{r.kind}] {r.text}" for r in saved)[:300],
+            details={
+                "memory_ids": [r.id for r in saved],
+                "inserted": inserted,
+                "merged": len(saved) - inserted,
+            },
+            dedupe_key=f"remembered:{inp.fan_id}:{min(inp.event_ids)}-{max(inp.event_ids)}",
+        )
+    return RememberResult(inserted, len(saved) - inserted)
+
+
 ALL_ACTIVITIES: list[Callable[..., Any]] = [
     save_outcome,
     supersede_draft,
@@ -502,4 +551,5 @@ ALL_ACTIVITIES: list[Callable[..., Any]] = [
     apply_decision,
     send_draft,
     refresh_segments_activity,
+    remember_messages,
 ]

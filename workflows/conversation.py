@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.types import (
         APPLY_DECISION,
         EXPIRE_DRAFT,
+        REMEMBER_MESSAGES,
         SAVE_OUTCOME,
         SEND_DRAFT,
         SUPERSEDE_DRAFT,
@@ -31,6 +32,8 @@ with workflow.unsafe.imports_passed_through():
         DecisionResult,
         DraftRef,
         PendingDraft,
+        RememberInput,
+        RememberResult,
         SaveOutcomeInput,
         SaveOutcomeResult,
         SendInput,
@@ -49,6 +52,13 @@ SEND_RETRY = RetryPolicy(
 MAX_DEBOUNCE_ROUNDS = 10
 # Marks histories written since sends can be held (quiet hours, caps); older ones replay the old call.
 SEND_WINDOW_PATCH = "send-window"
+# Marks histories written since fan memory is extracted after each handled batch.
+FAN_MEMORY_PATCH = "fan-memory"
+# Memory is a nicety for later replies: a few quick tries, then the conversation goes on without it.
+MEMORY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
+# Only messages the agents answer are worth remembering; a hand-off, an opt-out or an ignored batch is not
+# read by the LLM at all.
+REMEMBER_ROUTES = ("reply", "acknowledge")
 
 
 @workflow.defn
@@ -193,6 +203,18 @@ class ConversationWorkflow:
         )
         if saved.draft_id and saved.status in ("pending_review", "blocked"):
             self.pending = PendingDraft(saved.draft_id, saved.version, saved.status, expires_at)
+        if str(state.get("route")) in REMEMBER_ROUTES and workflow.patched(FAN_MEMORY_PATCH):
+            try:
+                # after the draft is saved, so the human can already review it while this runs
+                await workflow.execute_activity(
+                    REMEMBER_MESSAGES,
+                    RememberInput(self.inp.creator_id, self.inp.fan_id, batch),
+                    result_type=RememberResult,
+                    start_to_close_timeout=timedelta(seconds=self.inp.memory_timeout_s),
+                    retry_policy=MEMORY_RETRY,
+                )
+            except ActivityError as err:
+                workflow.logger.warning("fan memory not updated for events %s: %s", batch, err.cause)
 
     async def _debounce(self) -> None:
         """Bursts of fan messages become one batch: wait until the fan pauses (bounded)."""
@@ -287,6 +309,7 @@ class ConversationWorkflow:
             debounce_s=self.inp.debounce_s,
             idle_close_s=self.inp.idle_close_s,
             history_limit=self.inp.history_limit,
+            memory_timeout_s=self.inp.memory_timeout_s,
             queued_event_ids=list(self.queue),
             pending=self.pending,
             approved_unsent=list(self.to_send),

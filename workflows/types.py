@@ -32,6 +32,7 @@ class ConversationInput:
     idle_close_s: float = 600.0
     # Continue-as-new once the history grows past this many events (or when the server suggests it).
     history_limit: int = 2000
+    memory_timeout_s: float = 300.0  # one memory extraction (an LLM call per message) may take this long
     # Carried across continue-as-new:
     queued_event_ids: list[int] = field(default_factory=list)
     pending: PendingDraft | None = None
@@ -130,3 +131,19 @@ class SegmentationResult:
     fans: int
     segments: dict[str, int]
     duration_ms: int
+
+
+REMEMBER_MESSAGES = "remember_messages"
+
+
+@dataclass
+class RememberInput:
+    creator_id: str
+    fan_id: str
+    event_ids: list[int]
+
+
+@dataclass
+class RememberResult:
+    inserted: int
+    merged: int

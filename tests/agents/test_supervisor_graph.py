@@ -115,7 +115,13 @@ async def test_tool_capable_fake_binds_the_dm_tools(settings: Settings) -> None:
     )
     bound = model.bind_tools(tools)
     msg = await bound.ainvoke("what did this fan buy?")
-    assert model.bound_tools == ["fan_profile", "recent_messages", "purchase_summary", "catalog"]
+    assert model.bound_tools == [
+        "fan_profile",
+        "recent_messages",
+        "purchase_summary",
+        "catalog",
+        "recall_memories",
+    ]
     assert isinstance(msg, AIMessage)
     call = msg.tool_calls[0]
     result = await {t_.name: t_ for t_ in tools}[call["name"]].ainvoke(call["args"])

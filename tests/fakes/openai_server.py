@@ -21,9 +21,21 @@ DEFAULT_REPLY = {
 }
 
 
+NO_MEMORIES = json.dumps({"memories": []})
+
+
+def _schema_name(body: dict[str, Any]) -> str | None:
+    fmt = body.get("response_format") or {}
+    return (fmt.get("json_schema") or {}).get("name") if isinstance(fmt, dict) else None
+
+
 class FakeOpenAI:
+    """Scripted replies. Memory-extraction calls (structured output named MemoryExtraction) have their own
+    script, default "nothing to remember", so drafting scripts are not consumed by them."""
+
     def __init__(self) -> None:
         self.replies: deque[str] = deque()
+        self.memory_replies: deque[str] = deque()
         self.requests: list[dict[str, Any]] = []
         self.default = json.dumps(DEFAULT_REPLY)
         self.app = FastAPI()
@@ -43,13 +55,25 @@ class FakeOpenAI:
 
     def script(self, *replies: dict[str, Any] | str) -> None:
         self.replies.clear()
+        self.memory_replies.clear()
         for r in replies:
             self.replies.append(r if isinstance(r, str) else json.dumps(r))
+
+    def script_memories(self, *replies: dict[str, Any] | str) -> None:
+        self.memory_replies.clear()
+        for r in replies:
+            self.memory_replies.append(r if isinstance(r, str) else json.dumps(r))
+
+    def draft_requests(self) -> list[dict[str, Any]]:
+        return [r for r in self.requests if _schema_name(r) != "MemoryExtraction"]
 
     async def _complete(self, request: Request) -> dict[str, Any]:
         body = await request.json()
         self.requests.append(body)
-        content = self.replies.popleft() if self.replies else self.default
+        if _schema_name(body) == "MemoryExtraction":
+            content = self.memory_replies.popleft() if self.memory_replies else NO_MEMORIES
+        else:
+            content = self.replies.popleft() if self.replies else self.default
         return {
             "id": f"chatcmpl-{len(self.requests)}",
             "object": "chat.completion",
