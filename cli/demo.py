@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import psycopg
 
+from agents.segmentation.explain import money
 from api.auth import issue_key
 from cli.runtime import serve
 from cli.seed import seed_business
@@ -24,8 +25,12 @@ DEMO_SEED = 42
 # (seeded fan index, kind, text or amount): ordinary chat, upsell interest, thanks, a policy bait,
 # a possible minor (hand-off, no draft), an opt-out, and a message that needs no answer.
 STREAM: list[tuple[int, str, str | int | None]] = [
-    (1, "message", "hey! just got home from work, how's your day going?"),
-    (2, "message", "do you have any new sets this week? i loved the beach one"),
+    (
+        1,
+        "message",
+        "hey! just got home from my shift at the hospital, my dog Max missed me. how's your day going?",
+    ),
+    (2, "message", "do you have any new sets this week? i loved the beach one. no feet pics please"),
     (3, "tip", 1500),
     (4, "message", "can i just pay you on cashapp instead? its easier for me"),
     (5, "message", "i'm 16 is that ok"),
@@ -86,6 +91,7 @@ async def _drive(s: Settings, creator_id: str, key: str, smoke: bool) -> dict[st
     headers = {"Authorization": f"Bearer {key}"}
     event_ids: list[str] = []
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as http:
+        segments = await _segment(http)
         for fan_idx, kind, value in STREAM:
             body: dict[str, Any] = {
                 "event_id": f"demo-{run}-{fan_idx}",
@@ -153,6 +159,7 @@ async def _drive(s: Settings, creator_id: str, key: str, smoke: bool) -> dict[st
                 [creator_id, approved_id],
                 timeout_s=60,
             )
+        memories = await _show_memories(http, creator_id)
         counts = {
             st: await _scalar(
                 f"SELECT count(*) {draft_filter} AND d.status = %s", [creator_id, event_ids, st]
@@ -172,6 +179,8 @@ async def _drive(s: Settings, creator_id: str, key: str, smoke: bool) -> dict[st
         "drafts_blocked": counts["blocked"],
         "sent": counts["sent"],
         "unapproved_sends": unapproved,
+        "segments": segments,
+        "memories": memories,
     }
     print(f"API docs: {base}/docs   Temporal UI: http://127.0.0.1:{s.temporal_ui_port}")
     print(json.dumps(summary), flush=True)
@@ -183,6 +192,62 @@ async def _drive(s: Settings, creator_id: str, key: str, smoke: bool) -> dict[st
         await server
     await db.close_pool()
     return summary
+
+
+async def _segment(http: httpx.AsyncClient) -> int:
+    """Refresh the segmentation through the API (a Temporal workflow) and show what it found."""
+    before = (await http.get("/v1/segments/top")).json()["run"]
+    r = await http.post("/v1/segments/refresh")
+    r.raise_for_status()
+    deadline = time.monotonic() + 300
+    body: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        body = (await http.get("/v1/segments/top", params={"top": 1})).json()
+        if body["run"] and (before is None or body["run"]["run_id"] != before["run_id"]):
+            break
+        await asyncio.sleep(0.5)
+    else:
+        print("warning: the segmentation did not finish within 5 minutes")
+        return 0
+    run = body["run"]
+    bg = run["model"].get("bgnbd") or {}
+    print(
+        f"segmented {run['fans']} fans in {run['duration_ms']} ms; BG/NBD "
+        + ", ".join(f"{k}={v:.3f}" for k, v in bg.items())
+    )
+    print(
+        f"  {'segment':<12} {'fans':>5} {'revenue':>8}  top fan (LTV over {run['model']['horizon_days']} days, P(alive))"
+    )
+    for seg in body["segments"]:
+        top = seg["top_fans"][0] if seg["top_fans"] else None
+        who = ""
+        if top:
+            ltv = money(top["ltv_cents"])
+            p_alive = "n/a" if top["p_alive"] is None else f"{top['p_alive']:.2f}"
+            who = f"{top['display_name']} ({ltv}, {p_alive})"
+        print(f"  {seg['segment']:<12} {seg['fans']:>5} {seg['revenue_share']:>7.1%}  {who}")
+    whales = body["segments"][0]["top_fans"] if body["segments"] else []
+    if whales:
+        fan = (await http.get(f"/v1/fans/{whales[0]['fan_id']}")).json()
+        print(f"why {fan['display_name']} is where they are:")
+        for k, v in fan["scores"]["explanation"].items():
+            print(f"  {k}: {v}")
+    return len(body["segments"])
+
+
+async def _show_memories(http: httpx.AsyncClient, creator_id: str) -> int:
+    rows = await _rows(
+        "SELECT f.id::text AS id, f.display_name FROM fans f WHERE f.creator_id = %s"
+        " AND EXISTS (SELECT 1 FROM fan_memories m WHERE m.creator_id = f.creator_id AND m.fan_id = f.id)",
+        [creator_id],
+    )
+    total = 0
+    for r in rows:
+        fan = (await http.get(f"/v1/fans/{r['id']}")).json()
+        for m in fan["memories"]:
+            print(f"remembered about {r['display_name']}: [{m['kind']}] {m['text']}")
+            total += 1
+    return total
 
 
 async def _rows(sql: str, params: list[Any]) -> list[dict[str, Any]]:

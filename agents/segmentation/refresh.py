@@ -50,54 +50,47 @@ class RefreshResult:
     duration_ms: int
 
 
+# One pass: transactions -> one row per (fan, day) -> one row per fan. Ordered aggregates share the (fan, day)
+# order, so Postgres sorts once; no CTE is read twice (a CTE read twice is materialised, measured 4x slower).
 _FAN_SQL = """
-WITH txn AS (
-    SELECT fan_id, kind, amount_cents, (occurred_at AT TIME ZONE 'UTC')::date AS day
-    FROM transactions
-    WHERE creator_id = %(creator)s AND occurred_at <= %(as_of)s AND amount_cents > 0 {fan_filter}
-),
-birth AS (SELECT fan_id, min(day) AS first_day FROM txn GROUP BY fan_id),
-rep AS (
-    SELECT t.fan_id, t.day, sum(t.amount_cents) AS cents
-    FROM txn t JOIN birth b USING (fan_id)
-    WHERE t.kind IN ('ppv', 'tip', 'unlock') AND t.day > b.first_day
-    GROUP BY t.fan_id, t.day
-),
-rep_agg AS (SELECT fan_id, count(*) AS x, max(day) AS last_rep_day, avg(cents) AS m FROM rep GROUP BY fan_id),
-tot AS (
-    SELECT fan_id,
-           sum(amount_cents) AS spend,
-           coalesce(sum(amount_cents) FILTER (WHERE kind IN ('ppv', 'tip', 'unlock')), 0) AS disc,
-           count(DISTINCT day) AS purchase_days,
-           max(day) AS last_day,
-           (array_agg(amount_cents ORDER BY day DESC)
-              FILTER (WHERE kind IN ('subscription', 'renewal')))[1] AS sub_price
-    FROM txn GROUP BY fan_id
-),
-act AS (
-    SELECT fan_id, max(sent_at) AS last_in FROM messages
-    WHERE creator_id = %(creator)s AND direction = 'in' AND sent_at <= %(as_of)s {fan_filter}
-    GROUP BY fan_id
-)
 SELECT f.id AS fan_id,
        f.subscription_status = 'active' AS active,
        f.subscription_status = 'expired' AS expired,
        %(as_of_day)s - (coalesce(f.subscribed_at, f.created_at) AT TIME ZONE 'UTC')::date AS days_joined,
-       %(as_of_day)s - b.first_day AS age_days,
-       coalesce(r.x, 0) AS x,
-       coalesce(r.last_rep_day - b.first_day, 0) AS recency_days,
-       coalesce(r.m, 0)::float8 AS m,
-       coalesce(t.spend, 0) AS spend,
-       coalesce(t.disc, 0) AS disc,
-       coalesce(t.purchase_days, 0) AS purchase_days,
-       %(as_of_day)s - t.last_day AS days_since_purchase,
-       %(as_of_day)s - greatest(t.last_day, (a.last_in AT TIME ZONE 'UTC')::date) AS days_since_active,
-       coalesce(t.sub_price, 0) AS sub_price
+       %(as_of_day)s - p.first_day AS age_days,
+       coalesce(p.x, 0) AS x,
+       CASE WHEN p.x > 0 THEN p.last_disc_day - p.first_day ELSE 0 END AS recency_days,
+       CASE WHEN p.x > 0 THEN (p.disc - p.first_day_disc)::float8 / p.x ELSE 0 END AS m,
+       coalesce(p.spend, 0) AS spend,
+       coalesce(p.disc, 0) AS disc,
+       coalesce(p.purchase_days, 0) AS purchase_days,
+       %(as_of_day)s - p.last_day AS days_since_purchase,
+       %(as_of_day)s - greatest(p.last_day, (a.last_in AT TIME ZONE 'UTC')::date) AS days_since_active,
+       coalesce(p.subs[cardinality(p.subs)], 0) AS sub_price
 FROM fans f
-LEFT JOIN birth b ON b.fan_id = f.id
-LEFT JOIN rep_agg r ON r.fan_id = f.id
-LEFT JOIN tot t ON t.fan_id = f.id
-LEFT JOIN act a ON a.fan_id = f.id
+LEFT JOIN (
+    SELECT fan_id, min(day) AS first_day, max(day) AS last_day, count(*) AS purchase_days, sum(cents) AS spend,
+           coalesce(sum(disc), 0) AS disc,
+           -- repeat purchases: days with discretionary spend, not counting the first day of all
+           count(disc) - ((array_agg(coalesce(disc, 0) ORDER BY day))[1] > 0)::int AS x,
+           (array_agg(coalesce(disc, 0) ORDER BY day))[1] AS first_day_disc,
+           max(day) FILTER (WHERE disc IS NOT NULL) AS last_disc_day,
+           array_agg(sub ORDER BY day) FILTER (WHERE sub IS NOT NULL) AS subs
+    FROM (
+        SELECT fan_id, (occurred_at AT TIME ZONE 'UTC')::date AS day, sum(amount_cents) AS cents,
+               sum(amount_cents) FILTER (WHERE kind IN ('ppv', 'tip', 'unlock')) AS disc,
+               max(amount_cents) FILTER (WHERE kind IN ('subscription', 'renewal')) AS sub
+        FROM transactions
+        WHERE creator_id = %(creator)s AND occurred_at <= %(as_of)s AND amount_cents > 0 {fan_filter}
+        GROUP BY 1, 2
+    ) d
+    GROUP BY fan_id
+) p ON p.fan_id = f.id
+LEFT JOIN (
+    SELECT fan_id, max(sent_at) AS last_in FROM messages
+    WHERE creator_id = %(creator)s AND direction = 'in' AND sent_at <= %(as_of)s {fan_filter}
+    GROUP BY fan_id
+) a ON a.fan_id = f.id
 WHERE f.creator_id = %(creator)s {fan_filter_f}
 ORDER BY f.id
 """
@@ -113,8 +106,8 @@ WITH ev AS (
 ),
 c AS (
     SELECT ev.fan_id,
-           ((extract(isodow FROM ev.at AT TIME ZONE f.timezone)::int - 1) * 24
-             + extract(hour FROM ev.at AT TIME ZONE f.timezone)::int) AS how,
+           ((date_part('isodow', ev.at AT TIME ZONE f.timezone)::int - 1) * 24
+             + date_part('hour', ev.at AT TIME ZONE f.timezone)::int) AS how,
            count(*) AS n
     FROM ev JOIN fans f ON f.creator_id = %(creator)s AND f.id = ev.fan_id
     GROUP BY 1, 2
@@ -214,6 +207,8 @@ async def refresh_segments(
     caller's transaction (readers see the previous scores until it commits); one refresh per creator at a
     time (transaction-scoped advisory lock)."""
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('segments:' || %s, 0))", [creator_id])
+    # the per-fan aggregations sort and hash millions of rows: let them do it in memory (this transaction only)
+    await conn.execute("SET LOCAL work_mem = '256MB'")
     result = await _score(conn, creator_id, as_of, None)
     assert result is not None  # only a partial re-score can find nothing to score against
     return result

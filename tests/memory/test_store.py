@@ -3,6 +3,10 @@ recall scoped to one fan, extraction rules and grounding."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import sys
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -164,7 +168,7 @@ class _OldModel:
 
 
 async def test_reembed_moves_every_vector_to_the_current_model(
-    database_url: str, emb: MiniLMEmbedder
+    settings: Settings, emb: MiniLMEmbedder
 ) -> None:
     t = await make_tenant()
     texts = [f"Has {n} cats at home" for n in ("two", "three", "five")] + [
@@ -173,8 +177,17 @@ async def test_reembed_moves_every_vector_to_the_current_model(
     ]
     async with db.pool().connection() as conn, conn.transaction():
         await remember(conn, t.creator_id, t.fans[0], [MemoryIn("fact", x, 0.5) for x in texts], _OldModel())
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "cli.main", "memory", "reembed", "--batch", "2"),
+        env={**os.environ, "DATABASE_URL": str(settings.database_url)},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()[-500:]
+    assert json.loads(out.decode().splitlines()[-1]) == {"model": emb.name, "reembedded": 5}
     async with db.pool().connection() as conn:
-        assert await reembed(conn, emb, batch=2) == 5
         assert await reembed(conn, emb, batch=2) == 0
         await register_vector_async(conn)
         cur = await conn.execute("SELECT text, embedding, embedding_model FROM fan_memories ORDER BY text")
