@@ -11,10 +11,12 @@ CREATE TABLE segmentation_runs (
 );
 CREATE INDEX segmentation_runs_creator_idx ON segmentation_runs (creator_id, id DESC);
 
+-- Written a million rows at a time: one foreign key only (to the fan, which implies the creator; deleting either
+-- cascades). run_id is informational; runs are never deleted.
 CREATE TABLE fan_scores (
-    creator_id              uuid NOT NULL REFERENCES creators(id) ON DELETE CASCADE,
+    creator_id              uuid NOT NULL,
     fan_id                  uuid NOT NULL,
-    run_id                  bigint NOT NULL REFERENCES segmentation_runs(id) ON DELETE CASCADE,
+    run_id                  bigint NOT NULL,
     segment                 text NOT NULL CHECK (segment IN ('whale', 'big_spender', 'loyal', 'new', 'at_risk',
                                                              'dormant', 'expired', 'never_spent', 'regular')),
     value_tier              text NOT NULL CHECK (value_tier IN ('whale', 'big_spender', 'spender', 'none')),
