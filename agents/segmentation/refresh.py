@@ -280,6 +280,7 @@ async def _score(
     sql = _FAN_SQL.format(fan_filter=filt, fan_filter_f=" AND f.id = ANY(%(fans)s)" if partial else "")
     cur = await conn.cursor(binary=True, row_factory=tuple_row).execute(sql, params)
     rows = await cur.fetchall()
+    timings = {"aggregate_ms": _ms(started)}
     n = len(rows)
     cols: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if n else [() for _ in range(14)]
     fan = list(cols[0])
@@ -301,7 +302,9 @@ async def _score(
     if previous is not None:
         model = previous["model"]
     else:
+        mark = time.perf_counter()
         model = await _fit_models(summary, customers)
+        timings["fit_ms"] = _ms(mark)
         cur = await conn.execute(
             "SELECT count(*) FILTER (WHERE kind = 'renewal') AS renewals,"
             " (SELECT count(*) FROM fans WHERE creator_id = %(creator)s AND subscription_status = 'expired')"
@@ -331,7 +334,9 @@ async def _score(
             "best_time_prior": BEST_TIME_PRIOR,
         }
         model["horizon_days"] = LTV_HORIZON_DAYS
+        mark = time.perf_counter()
         await _count_hours(conn, params, "")
+        timings["hour_counts_ms"] = _ms(mark)
         cur = await conn.execute(_PROFILE_SQL)
         profile = [0.0] * 168
         for how, p in (tuple(_values(r)) for r in await cur.fetchall()):  # at most 168 rows
@@ -406,6 +411,7 @@ async def _score(
     if partial:
         await _count_hours(conn, params, " AND fan_id = ANY(%(fans)s)")
     creator_top = model["hour_profile"]["top"]
+    mark = time.perf_counter()
     await conn.execute("DROP TABLE IF EXISTS best_hours")
     await conn.execute(
         _BEST_HOURS_SQL,
@@ -433,6 +439,8 @@ async def _score(
             "ltv": ltv,
         },
     )
+    timings["best_hours_ms"] = _ms(mark)
+    mark = time.perf_counter()
     await conn.execute("DROP TABLE IF EXISTS scores_in")
     await conn.execute(_SCORES_IN)
     async with conn.cursor().copy("COPY scores_in FROM STDIN WITH (FORMAT BINARY)") as copy:
@@ -452,10 +460,13 @@ async def _score(
             "tiers": list(TIERS),
         },
     )
+    timings["write_ms"] = _ms(mark)
     duration_ms = int((time.perf_counter() - started) * 1000)
     if previous is None:
+        model["timings"] = timings  # where a refresh spends its time, kept with the run
         await conn.execute(
-            "UPDATE segmentation_runs SET duration_ms = %s WHERE id = %s", [duration_ms, run_id]
+            "UPDATE segmentation_runs SET duration_ms = %s, model = %s WHERE id = %s",
+            [duration_ms, _jsonb(model), run_id],
         )
     codes, counts = np.unique(segment, return_counts=True)
     names = [SEGMENTS[int(c) - 1] for c in codes]
@@ -466,6 +477,10 @@ async def _score(
         model=model,
         duration_ms=duration_ms,
     )
+
+
+def _ms(since: float) -> int:
+    return int((time.perf_counter() - since) * 1000)
 
 
 async def _count_hours(conn: AsyncConnection[Any], params: dict[str, Any], fan_filter: str) -> None:
