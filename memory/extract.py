@@ -3,7 +3,8 @@
 Boundaries ("no feet pics", "please don't send me voice notes") are found by deterministic rules first — like
 every safety-relevant decision here, they must not depend on a model noticing them. The chat LLM then proposes
 facts, preferences and life events through structured output. A weak model invents things, so a proposal is
-kept only if it is grounded: it must share a content word with the message it came from.
+kept only if it is grounded: it must share a content word with the message it came from, be written about the
+fan (third person, no "I"/"you") and be short.
 """
 
 from __future__ import annotations
@@ -61,8 +62,19 @@ def _content_words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if len(w) >= 3 and w not in _STOP}
 
 
+# A memory is a short statement about the fan in the third person; a model that answers the fan instead
+# ("I'm sorry your dog missed you") is writing a reply, not a note.
+_FIRST_OR_SECOND_PERSON = re.compile(r"\b(?:i|i'm|im|i'll|i've|me|my|we|you|you're|your|yours)\b", re.I)
+MAX_MEMORY_WORDS = 20
+
+
 def grounded(memory: str, source: str) -> bool:
-    return bool(_content_words(memory) & _content_words(source))
+    """Shares a content word with the message, reads as a note about the fan, and is short."""
+    return (
+        bool(_content_words(memory) & _content_words(source))
+        and not _FIRST_OR_SECOND_PERSON.search(memory)
+        and len(_WORD.findall(memory)) <= MAX_MEMORY_WORDS
+    )
 
 
 class ProposedMemory(BaseModel):

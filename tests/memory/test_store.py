@@ -132,6 +132,7 @@ async def test_extraction_keeps_grounded_proposals_only() -> None:
                     "memories": [
                         {"kind": "fact", "text": "Has a dog named Max", "importance": 0.6},
                         {"kind": "fact", "text": "Owns a yacht in Monaco", "importance": 0.9},
+                        {"kind": "fact", "text": "I'm sorry your dog missed you", "importance": 0.5},
                     ]
                 }
             ).model_dump()
