@@ -115,7 +115,7 @@ async def measure(
             exact = await search_creator(conn, cid, q, k=10, exact=True)
             e = time.perf_counter() - s
             s = time.perf_counter()
-            ann = await search_creator(conn, cid, q, k=10, ef_search=ef)
+            ann = await search_creator(conn, cid, q, k=10, exact=False, ef_search=ef)
             a = time.perf_counter() - s
             if i < 10:
                 continue  # warm-up: caches and plans

@@ -17,7 +17,7 @@ from core import db
 from core.settings import Settings
 from memory.embed import MiniLMEmbedder, ensure_minilm
 from memory.extract import MemoryExtraction, boundaries_in, extract
-from memory.store import MemoryIn, recall, reembed, remember
+from memory.store import MemoryIn, recall, reembed, remember, search_creator
 from tests.factories import make_tenant
 from tests.fakes.chat_model import ScriptedChatModel
 
@@ -196,3 +196,21 @@ async def test_reembed_moves_every_vector_to_the_current_model(
     assert {r["embedding_model"] for r in rows} == {emb.name}
     expected = emb.embed([r["text"] for r in rows])
     assert np.allclose(np.array([r["embedding"].to_numpy() for r in rows]), expected, atol=1e-5)
+
+
+async def test_creator_search_stays_within_the_creator(database_url: str, emb: MiniLMEmbedder) -> None:
+    t, other = await make_tenant(fans=2), await make_tenant("other", fans=1)
+    async with db.pool().connection() as conn, conn.transaction():
+        await remember(
+            conn, t.creator_id, t.fans[0], [MemoryIn("fact", "Has a golden retriever named Max", 0.5)], emb
+        )
+        await remember(conn, t.creator_id, t.fans[1], [MemoryIn("fact", "Works as a nurse", 0.5)], emb)
+        await remember(
+            conn, other.creator_id, other.fans[0], [MemoryIn("fact", "Has a dog named Max", 0.5)], emb
+        )
+    q = emb.embed(["which fans have a dog?"])[0]
+    async with db.pool().connection() as conn:
+        exact = await search_creator(conn, t.creator_id, q, k=5)
+        approx = await search_creator(conn, t.creator_id, q, k=5, exact=False)
+    assert [r["text"] for r in exact] == ["Has a golden retriever named Max", "Works as a nurse"]
+    assert [r["id"] for r in approx] == [r["id"] for r in exact]
