@@ -98,10 +98,20 @@ Answer with JSON only: {"memories": [{"kind": "fact" | "preference" | "life_even
 
 
 async def extract(
-    text: str, *, source_message_id: int | None, model: BaseChatModel | None, use_llm: bool = True
+    text: str,
+    *,
+    source_message_id: int | None,
+    model: BaseChatModel | None,
+    use_llm: bool = True,
+    include_rules: bool = True,
 ) -> list[MemoryIn]:
-    """Memories from one fan message: rule-found boundaries, plus grounded LLM proposals when enabled."""
-    items = [MemoryIn("boundary", f"Said: {b}", 1.0, source_message_id) for b in boundaries_in(text)]
+    """Memories from one fan message: rule-found boundaries (unless include_rules is off), plus grounded LLM
+    proposals when enabled."""
+    items = (
+        [MemoryIn("boundary", f"Said: {b}", 1.0, source_message_id) for b in boundaries_in(text)]
+        if include_rules
+        else []
+    )
     if not use_llm or model is None or len(_WORD.findall(text)) < 4:
         return items
     structured = model.with_structured_output(MemoryExtraction, method="json_schema")

@@ -515,33 +515,42 @@ async def remember_messages(inp: RememberInput) -> RememberResult:
             [inp.creator_id, inp.fan_id, inp.event_ids],
         )
         messages = await cur.fetchall()
-    items = []
-    for m in messages:
-        items += await extract(
-            m["text"],
-            source_message_id=m["id"],
-            model=llm.chat_model() if settings.memory_llm_extraction else None,
-            use_llm=settings.memory_llm_extraction,
-        )
-    if not items:
-        return RememberResult(0, 0)
-    async with db.pool().connection() as conn, conn.transaction():
-        saved = await remember(conn, inp.creator_id, inp.fan_id, items, embedder())
-        inserted = sum(r.outcome == "inserted" for r in saved)
-        await record_action(
-            conn,
-            creator_id=inp.creator_id,
-            fan_id=inp.fan_id,
-            kind="remembered",
-            summary="remembered: " + "; ".join(f"[{r.kind}] {r.text}" for r in saved)[:300],
-            details={
-                "memory_ids": [r.id for r in saved],
-                "inserted": inserted,
-                "merged": len(saved) - inserted,
-            },
-            dedupe_key=f"remembered:{inp.fan_id}:{min(inp.event_ids)}-{max(inp.event_ids)}",
-        )
-    return RememberResult(inserted, len(saved) - inserted)
+    # Rule-found boundaries first, committed at once: they need no model, and a local model queued behind
+    # drafts can take minutes. Then the model's proposals, in their own transaction.
+    inserted = merged = 0
+    for phase in ("rules", "llm"):
+        if phase == "llm" and not settings.memory_llm_extraction:
+            break
+        items = []
+        for m in messages:
+            items += await extract(
+                m["text"],
+                source_message_id=m["id"],
+                model=llm.chat_model() if phase == "llm" else None,
+                use_llm=phase == "llm",
+                include_rules=phase == "rules",
+            )
+        if not items:
+            continue
+        async with db.pool().connection() as conn, conn.transaction():
+            saved = await remember(conn, inp.creator_id, inp.fan_id, items, embedder())
+            new = sum(r.outcome == "inserted" for r in saved)
+            inserted, merged = inserted + new, merged + len(saved) - new
+            await record_action(
+                conn,
+                creator_id=inp.creator_id,
+                fan_id=inp.fan_id,
+                kind="remembered",
+                summary="remembered: " + "; ".join(f"[{r.kind}] {r.text}" for r in saved)[:300],
+                details={
+                    "memory_ids": [r.id for r in saved],
+                    "inserted": new,
+                    "merged": len(saved) - new,
+                    "by": phase,
+                },
+                dedupe_key=f"remembered:{phase}:{inp.fan_id}:{min(inp.event_ids)}-{max(inp.event_ids)}",
+            )
+    return RememberResult(inserted, merged)
 
 
 ALL_ACTIVITIES: list[Callable[..., Any]] = [

@@ -38,8 +38,12 @@ async def test_memories_are_extracted_recalled_and_shown(
         {"kind": "boundary", "text": "Said: no feet pics", "sourced": True},
         {"kind": "fact", "text": "Has a dog named Max", "sourced": True},
     ]
-    [action] = await fetch("SELECT summary FROM agent_actions WHERE kind = 'remembered'", [])
-    assert "no feet pics" in action["summary"]
+    actions = await fetch(
+        "SELECT details->>'by' AS by, summary FROM agent_actions WHERE kind = 'remembered' ORDER BY id", []
+    )
+    # the rule-found boundary is saved first, without waiting for the model; the model's notes after
+    assert [a["by"] for a in actions] == ["rules", "llm"]
+    assert "no feet pics" in actions[0]["summary"] and "dog named Max" in actions[1]["summary"]
 
     # the next reply's prompt carries the boundary and the relevant memory
     await api.post("/v1/events", json=msg("m-2", "the pup is chewing my shoes now haha"), headers=t.auth())
