@@ -159,13 +159,14 @@ async def _drive(s: Settings, creator_id: str, key: str, smoke: bool) -> dict[st
                 [creator_id, approved_id],
                 timeout_s=60,
             )
-        # memory is written after the draft: give the worker a moment to finish (the boundary in fan 2's
-        # message is found by rule, so at least that one arrives whatever the model does)
+        # memory is written after the draft: give the worker a moment (the boundary in fan 2's message is found
+        # by rule, so it arrives whatever the model does; a conversation workflow started by an older version
+        # of this service keeps its old behaviour until its next continue-as-new, so do not wait forever)
         await _wait(
             "SELECT count(*) > 0 FROM fan_memories m JOIN fans f ON f.id = m.fan_id WHERE m.creator_id = %s"
             " AND f.platform_fan_id = %s AND m.kind = 'boundary'",
             [creator_id, f"fan-{DEMO_SEED}-{2:05d}"],
-            timeout_s=300,
+            timeout_s=60,
         )
         memories = await _show_memories(http, creator_id)
         counts = {
