@@ -19,6 +19,16 @@ class ApiError(Exception):
         self.headers = headers
 
 
+def malformed_cursor() -> ApiError:
+    """A 422 in the same shape as request validation errors, naming the cursor parameter."""
+    return ApiError(
+        422,
+        "validation_error",
+        "the request is invalid",
+        {"fields": [{"field": "cursor", "message": "malformed cursor", "type": "value_error"}]},
+    )
+
+
 def _body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details}}
 

@@ -14,16 +14,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
 import statistics
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
 import numpy as np
 import psycopg
 from pgvector.psycopg import register_vector
+
+from bench.scratch_db import scratch_database
 
 TOPICS = 2000
 NOISE = 1.0 / np.sqrt(384)  # per-dimension sigma: the noise vector has norm ~1, so cos(memory, topic) ~ 0.7
@@ -146,13 +145,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
 
-    from cli.services import start_postgres, stop_postgres
-    from core.migrate import migrate
-
-    root = Path(tempfile.mkdtemp(prefix="hz-bench-mem-"))
-    try:
-        url = start_postgres(root)
-        migrate(url)
+    with scratch_database("hz-bench-mem-") as url:
         start = time.perf_counter()
         creator_ids, topics, build_s = load(
             url, args.memories, args.creators, np.random.default_rng(args.seed)
@@ -174,9 +167,6 @@ def main() -> None:
                 }
             )
         )
-    finally:
-        stop_postgres(root)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -17,15 +17,14 @@ import argparse
 import asyncio
 import io
 import json
-import shutil
-import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import psycopg
+
+from bench.scratch_db import scratch_database
 
 END = datetime(2026, 6, 30, 23, 59, 59, tzinfo=UTC)
 
@@ -195,13 +194,7 @@ def main() -> None:
     ap.add_argument("--fans", type=int, default=1_000_000)
     args = ap.parse_args()
 
-    from cli.services import start_postgres, stop_postgres
-    from core.migrate import migrate
-
-    root = Path(tempfile.mkdtemp(prefix="hz-bench-seg-"))
-    try:
-        url = start_postgres(root)
-        migrate(url)
+    with scratch_database("hz-bench-seg-") as url:
         t0 = time.perf_counter()
         creator_id = generate(url, args.fans)
         with psycopg.connect(url) as conn:
@@ -233,9 +226,6 @@ def main() -> None:
                 }
             )
         )
-    finally:
-        stop_postgres(root)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -108,9 +108,11 @@ def cmd_policy_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _on_database(job: Callable[[AsyncConnection[Any], Settings], Awaitable[T]]) -> T:
-    """Run `job` in one transaction on the (embedded unless configured) database, migrated first.
-    For commands that need Postgres only: no Temporal, no LLM."""
+def _on_database(
+    job: Callable[[AsyncConnection[Any], Settings], Awaitable[T]], *, one_transaction: bool = True
+) -> T:
+    """Run `job` on the (embedded unless configured) database, migrated first, in one transaction unless
+    the job manages its own. For commands that need Postgres only: no Temporal, no LLM."""
     from core import db
     from core.migrate import migrate
 
@@ -118,8 +120,11 @@ def _on_database(job: Callable[[AsyncConnection[Any], Settings], Awaitable[T]]) 
         assert settings.database_url
         await db.open_pool(settings.database_url, 2)
         try:
-            async with db.pool().connection() as conn, conn.transaction():
-                return await job(conn, settings)
+            async with db.pool().connection() as conn:
+                if not one_transaction:
+                    return await job(conn, settings)
+                async with conn.transaction():
+                    return await job(conn, settings)
         finally:
             await db.close_pool()
 
@@ -235,29 +240,17 @@ def cmd_segments_fit(args: argparse.Namespace) -> int:
 
 
 def cmd_memory_reembed(args: argparse.Namespace) -> int:
-    """Not through _on_database: a batch per transaction, so an interrupted run keeps what it did."""
     import json
 
-    from core import db
-    from core.migrate import migrate
     from memory.embed import make_embedder
     from memory.store import reembed
 
-    async def run(settings: Settings) -> dict[str, object]:
-        assert settings.database_url
+    async def job(conn: AsyncConnection[Any], settings: Settings) -> dict[str, object]:
         embedder = make_embedder(settings)
-        await db.open_pool(settings.database_url, 2)
-        try:
-            async with db.pool().connection() as conn:
-                n = await reembed(conn, embedder, batch=args.batch)
-        finally:
-            await db.close_pool()
-        return {"model": embedder.name, "reembedded": n}
+        return {"model": embedder.name, "reembedded": await reembed(conn, embedder, batch=args.batch)}
 
-    with embedded_services(_settings(), need_llm=False, need_temporal=False) as svc:
-        assert svc.settings.database_url
-        migrate(svc.settings.database_url)
-        print(json.dumps(asyncio.run(run(svc.settings))))
+    # a batch per transaction (inside reembed), so an interrupted run keeps what it did
+    print(json.dumps(_on_database(job, one_transaction=False)))
     return 0
 
 

@@ -20,7 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import CurrentPrincipal
 from api.deps import Runtime, runtime
-from api.errors import ApiError
+from api.errors import ApiError, malformed_cursor
 from core import db
 from core.types import DECIDABLE, DraftStatus, Role
 from workflows.types import Decision, DecisionResult
@@ -96,12 +96,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         ts, did = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         return datetime.fromisoformat(ts), str(UUID(did))
     except (ValueError, TypeError) as exc:
-        raise ApiError(
-            422,
-            "validation_error",
-            "the request is invalid",
-            {"fields": [{"field": "cursor", "message": "malformed cursor", "type": "value_error"}]},
-        ) from exc
+        raise malformed_cursor() from exc
 
 
 @router.get("/inbox", response_model=InboxPage)

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from agents.segmentation.explain import explain
 from agents.segmentation.refresh import SEGMENTS
 from api.auth import CurrentPrincipal
-from api.errors import ApiError
+from api.errors import ApiError, malformed_cursor
 from core import db
 from core.journal import append_audit, record_action
 from core.types import Role
@@ -125,15 +125,6 @@ class FanPage(BaseModel):
     next_cursor: str | None
 
 
-def _bad_cursor() -> ApiError:
-    return ApiError(
-        422,
-        "validation_error",
-        "the request is invalid",
-        {"fields": [{"field": "cursor", "message": "malformed cursor", "type": "value_error"}]},
-    )
-
-
 def _decode_cursor(cursor: str, sort: FanSort) -> tuple[Any, str]:
     try:
         key, fan_id, tag = json.loads(base64.urlsafe_b64decode(cursor.encode()))
@@ -145,7 +136,7 @@ def _decode_cursor(cursor: str, sort: FanSort) -> tuple[Any, str]:
             raise ValueError("cursor key")
         return key, str(UUID(fan_id))
     except (ValueError, TypeError) as exc:
-        raise _bad_cursor() from exc
+        raise malformed_cursor() from exc
 
 
 @router.get("/fans", response_model=FanPage)
