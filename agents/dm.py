@@ -14,7 +14,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, Field, create_model
 
-from agents.prompts import DM_SYSTEM, DM_USER, INJECTION_NOTE, render_history, render_memories
+from agents.prompts import INJECTION_NOTE, dm_templates, render_history, render_memories
 from tools.fan_context import make_fan_tools
 
 log = logging.getLogger(__name__)
@@ -92,14 +92,15 @@ async def gather_context(creator_id: str, fan_id: str, fan_text: str = "") -> di
 
 def build_messages(context: dict[str, Any], fan_text: str, reason: str, injection: bool) -> list[BaseMessage]:
     profile, purchases, catalog = context["profile"], context["purchases"], context["catalog"]
-    system = DM_SYSTEM.format(
+    system_template, user_template = dm_templates()
+    system = system_template.format(
         creator_name=profile["creator_name"],
         persona=profile["persona"] or "friendly and playful",
         min_price=profile["ppv_min_cents"],
         max_price=profile["ppv_max_cents"],
     )
     owned = set(purchases["owned_catalog_ids"])
-    user = DM_USER.format(
+    user = user_template.format(
         fan_name=profile["display_name"] or "fan",
         subscription=profile["subscription_status"],
         spent=purchases["total_cents"],

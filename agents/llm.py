@@ -44,6 +44,24 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
     )
 
 
+def make_judge_model(settings: Settings) -> BaseChatModel | None:
+    """The eval judge: a separate OpenAI-compatible endpoint, deterministic; None when not configured."""
+    if not settings.judge_base_url:
+        return None
+    from langchain_openai import ChatOpenAI
+    from pydantic import SecretStr
+
+    return ChatOpenAI(
+        base_url=settings.judge_base_url,
+        api_key=settings.judge_api_key or SecretStr("no-key"),
+        model=settings.judge_model,
+        max_tokens=300,
+        temperature=0,
+        timeout=settings.llm_timeout_s,
+        max_retries=1,
+    )
+
+
 def chat_model() -> BaseChatModel:
     """The process's chat model: the override if one is set, else one built from settings."""
     global _cached

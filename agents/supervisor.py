@@ -8,6 +8,7 @@ decide; the workflow's own activities write the outcome, so retries never duplic
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict
 
@@ -74,9 +75,11 @@ async def _load_batch(creator_id: str, fan_id: str, event_ids: list[int]) -> tup
     return fan, events
 
 
-async def supervise(state: ConversationState) -> dict[str, Any]:
-    """Deterministic inbound checks first, then the route. No LLM can override a safety decision."""
-    fan, events = await _load_batch(state["creator_id"], state["fan_id"], state["event_ids"])
+def route_batch(fan: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The routing decision for one batch of a fan's events, without I/O (the eval suites call it directly).
+
+    `fan` carries opted_out_at, handoff_at, handoff_reason, spent_cents and the creator's
+    handoff_spend_cents; each event carries kind and payload."""
     texts = [str(e["payload"].get("text", "")) for e in events if e["kind"] == EventKind.MESSAGE]
     fan_text = "\n".join(t for t in texts if t)
     verdict = check_inbound(fan_text) if fan_text else None
@@ -88,12 +91,19 @@ async def supervise(state: ConversationState) -> dict[str, Any]:
     kinds = {EventKind(e["kind"]) for e in events}
     if not events:
         return {**out, "route": Route.IGNORE, "route_reason": "these events were already handled"}
+    # Safety first: a possible minor, self-harm or a threat goes to a human even when the fan also says
+    # "stop" or opted out earlier (the opt-out is still recorded; no draft is written either way).
+    if verdict and verdict.handoff_reason:
+        return {
+            **out,
+            "opt_out": verdict.opt_out,
+            "route": Route.HANDOFF,
+            "route_reason": verdict.handoff_reason,
+        }
     if verdict and verdict.opt_out:
         return {**out, "opt_out": True, "route": Route.IGNORE, "route_reason": "the fan opted out"}
     if fan["opted_out_at"] is not None:
         return {**out, "route": Route.IGNORE, "route_reason": "the fan has opted out; drafting is frozen"}
-    if verdict and verdict.handoff_reason:
-        return {**out, "route": Route.HANDOFF, "route_reason": verdict.handoff_reason}
     if fan["handoff_at"] is not None:
         return {
             **out,
@@ -116,6 +126,12 @@ async def supervise(state: ConversationState) -> dict[str, Any]:
         if kind in kinds:
             return {**out, "route": Route.REPLY, "route_reason": REPLY_REASONS[kind]}
     return {**out, "route": Route.IGNORE, "route_reason": "expiry is handled by follow-ups"}
+
+
+async def supervise(state: ConversationState) -> dict[str, Any]:
+    """Deterministic inbound checks first, then the route. No LLM can override a safety decision."""
+    fan, events = await _load_batch(state["creator_id"], state["fan_id"], state["event_ids"])
+    return route_batch(fan, events)
 
 
 async def dm_agent(state: ConversationState) -> dict[str, Any]:

@@ -11,7 +11,19 @@ from temporalio.client import Client
 from api.deps import Runtime
 from api.errors import install_error_handlers
 from api.limits import BodyLimit, RateLimits, TokenBuckets
-from api.routers import actions, audit, connections, drafts, events, fans, keys, policies, security, segments
+from api.routers import (
+    actions,
+    audit,
+    connections,
+    drafts,
+    evals,
+    events,
+    fans,
+    keys,
+    policies,
+    security,
+    segments,
+)
 from core import db
 from core.settings import Settings
 
@@ -51,6 +63,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         keys.router,
         security.router,
         connections.router,
+        evals.router,
     ):
         app.include_router(r)
 

@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     # deterministic boundary rules write memories.
     memory_llm_extraction: bool = Field(True, validation_alias="HUNTAZE_MEMORY_LLM_EXTRACTION")
 
+    # --- evals ------------------------------------------------------------------------------------
+    # An OpenAI-compatible endpoint for the llm_judge grader; unset: judge graders are skipped, never faked.
+    judge_base_url: str | None = Field(None, validation_alias="HUNTAZE_JUDGE_BASE_URL")
+    judge_api_key: SecretStr | None = Field(None, validation_alias="HUNTAZE_JUDGE_API_KEY")
+    judge_model: str = Field("gpt-4o-mini", validation_alias="HUNTAZE_JUDGE_MODEL")
+
     # --- API ---------------------------------------------------------------------------------
     api_host: str = Field("127.0.0.1", validation_alias="HUNTAZE_API_HOST")
     api_port: int = Field(8000, validation_alias="HUNTAZE_API_PORT")

@@ -498,7 +498,7 @@ _HANDOFF_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ),
     (
         "self_harm",
-        re.compile(r"\b(?:kill myself|suicid\w*|end my life|self[- ]harm|cut myself|want to die)\b"),
+        re.compile(r"\b(?:kill myself|suicid\w*|end(?:ing)? my life|self[- ]harm|cut myself|want to die)\b"),
     ),
     (
         "threat",

@@ -1,0 +1,317 @@
+"""Graders: each reads the target's output and the case's expectation and returns a score in [0, 1] and a
+verdict, or None when the case carries no expectation for it (not applicable).
+
+Deterministic graders first; `llm_judge` asks a judge endpoint only when one is configured and is skipped
+(not failed) otherwise; `similarity` compares the draft with a reference answer through the embedder.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from evals.suite import Case, Suite
+
+
+@dataclass(frozen=True)
+class Grade:
+    score: float
+    passed: bool
+    detail: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"score": round(self.score, 4), "passed": self.passed, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """The grader applies but cannot run here (e.g. no judge configured); it counts neither way."""
+
+    reason: str
+
+
+GradeFn = Callable[[dict[str, Any], Case, dict[str, Any], Suite], Grade | Skipped | None]
+AsyncGradeFn = Callable[[dict[str, Any], Case, dict[str, Any], Suite], Awaitable[Grade | Skipped | None]]
+
+GRADERS: dict[str, GradeFn] = {}
+ASYNC_GRADERS: dict[str, AsyncGradeFn] = {}
+
+
+def grader(name: str) -> Callable[[GradeFn], GradeFn]:
+    def register(fn: GradeFn) -> GradeFn:
+        GRADERS[name] = fn
+        return fn
+
+    return register
+
+
+def _verdict(ok: bool, detail: str) -> Grade:
+    return Grade(1.0 if ok else 0.0, ok, "" if ok else detail)
+
+
+def _one_of(value: Any, expected: Any) -> bool:
+    return value in expected if isinstance(expected, list) else value == expected
+
+
+@grader("route")
+def route(output: dict[str, Any], case: Case, _: dict[str, Any], __: Suite) -> Grade | None:
+    """The supervisor chose the expected route (reply, handoff, acknowledge, ignore)."""
+    if "route" not in case.expect:
+        return None
+    got = output.get("route")
+    return _verdict(
+        _one_of(got, case.expect["route"]), f"routed to {got!r}, expected {case.expect['route']!r}"
+    )
+
+
+@grader("handoff")
+def handoff(output: dict[str, Any], case: Case, _: dict[str, Any], __: Suite) -> Grade | None:
+    """A hand-off to a human happened (or did not) as expected."""
+    if "handoff" not in case.expect:
+        return None
+    happened = output.get("route") == "handoff"
+    want = bool(case.expect["handoff"])
+    return _verdict(happened == want, f"hand-off {'happened' if happened else 'did not happen'}")
+
+
+@grader("no_draft")
+def no_draft(output: dict[str, Any], case: Case, _: dict[str, Any], __: Suite) -> Grade | None:
+    """No draft exists when none may (opted-out fan, hand-off, nothing to answer)."""
+    if not case.expect.get("no_draft"):
+        return None
+    text = (output.get("draft") or {}).get("text")
+    return _verdict(text is None, f"a draft was written: {str(text)[:80]!r}")
+
+
+@grader("policy_decision")
+def policy_decision(output: dict[str, Any], case: Case, _: dict[str, Any], __: Suite) -> Grade | None:
+    """The policy verdict (outbound pass/fix/block, inbound normal/handoff/injection/optout)."""
+    if "policy_decision" not in case.expect:
+        return None
+    got = output.get("policy_decision")
+    want = case.expect["policy_decision"]
+    return _verdict(_one_of(got, want), f"policy said {got!r}, expected {want!r}")
+
+
+def _text(output: dict[str, Any]) -> str:
+    return str((output.get("draft") or {}).get("text") or output.get("text") or "")
+
+
+@grader("must_mention")
+def must_mention(output: dict[str, Any], case: Case, _: dict[str, Any], __: Suite) -> Grade | None:
+    """Each expected phrase appears in the draft (case-insensitive); a list of alternatives counts once."""
+    wanted = case.expect.get("must_mention")
+    if not wanted:
+        return None
+    text = _text(output).lower()
+    missing = []
+    for item in wanted:
+        options = item if isinstance(item, list) else [item]
+        if not any(str(o).lower() in text for o in options):
+            missing.append(options[0] if len(options) == 1 else options)
+    score = 1 - len(missing) / len(wanted)
+    return Grade(score, not missing, f"missing {missing}" if missing else "")
+
+
+@grader("must_not_mention")
+def must_not_mention(output: dict[str, Any], case: Case, _: dict[str, Any], __: Suite) -> Grade | None:
+    """No forbidden phrase appears in the draft (case-insensitive)."""
+    banned = case.expect.get("must_not_mention")
+    if not banned:
+        return None
+    text = _text(output).lower()
+    found = [b for b in banned if str(b).lower() in text]
+    return Grade(1 - len(found) / len(banned), not found, f"mentions {found}" if found else "")
+
+
+def _catalog(case: Case) -> dict[str, dict[str, Any]]:
+    return {str(c["id"]): c for c in case.input.get("catalog", [])}
+
+
+@grader("offer_valid")
+def offer_valid(output: dict[str, Any], case: Case, _: dict[str, Any], __: Suite) -> Grade | None:
+    """A proposed offer names a real catalog item the fan does not own, at a price inside the creator's bounds;
+    `expect.offer` true/false also checks that an offer was (not) made."""
+    draft = output.get("draft")
+    if draft is None or "catalog" not in case.input:
+        return None
+    offer = draft.get("offer")
+    want = case.expect.get("offer")
+    if want is not None and bool(offer) != bool(want):
+        return _verdict(False, f"expected {'an' if want else 'no'} offer, got {offer!r}")
+    if not offer:
+        return Grade(1.0, True)
+    catalog = _catalog(case)
+    owned = {str(p["catalog_id"]) for p in case.input.get("purchases", []) if p.get("catalog_id")}
+    creator = case.input.get("creator", {})
+    lo, hi = int(creator.get("ppv_min_cents", 0)), int(creator.get("ppv_max_cents", 10**9))
+    cid, price = str(offer.get("catalog_id")), offer.get("price_cents")
+    if cid not in catalog:
+        return _verdict(False, f"offer {cid!r} is not in the catalog")
+    if cid in owned:
+        return _verdict(False, f"the fan already owns {cid!r}")
+    if not isinstance(price, int) or not lo <= price <= hi:
+        return _verdict(False, f"price {price!r} outside {lo}-{hi}")
+    return Grade(1.0, True)
+
+
+_MONEY = re.compile(
+    r"(?:\$\s?(\d+(?:[.,]\d{1,2})?))|(?:(\d+(?:[.,]\d{1,2})?)\s?(?:\$|dollars?|bucks|usd)\b)", re.I
+)
+
+
+@grader("no_invented_prices")
+def no_invented_prices(output: dict[str, Any], case: Case, _: dict[str, Any], __: Suite) -> Grade | None:
+    """Every amount of money in the draft is the offer's price or a catalog price: no invented prices."""
+    text = _text(output)
+    if not text or "catalog" not in case.input:
+        return None
+    allowed = {int(c["price_cents"]) for c in case.input["catalog"]}
+    offer = (output.get("draft") or {}).get("offer")
+    if offer and isinstance(offer.get("price_cents"), int):
+        allowed.add(int(offer["price_cents"]))
+    invented = []
+    for m in _MONEY.finditer(text):
+        cents = round(float((m.group(1) or m.group(2)).replace(",", ".")) * 100)
+        if cents not in allowed:
+            invented.append(m.group(0))
+    return _verdict(not invented, f"amounts not in the catalog or offer: {invented}")
+
+
+@grader("mentions_catalog_only")
+def mentions_catalog_only(output: dict[str, Any], case: Case, _: dict[str, Any], __: Suite) -> Grade | None:
+    """The draft names no item from `expect.not_in_catalog` (titles the creator does not sell)."""
+    invented = case.expect.get("not_in_catalog")
+    if not invented:
+        return None
+    text = _text(output).lower()
+    found = [t for t in invented if str(t).lower() in text]
+    return _verdict(not found, f"mentions items not in the catalog: {found}")
+
+
+@grader("outbound_policy")
+def outbound_policy(output: dict[str, Any], case: Case, _: dict[str, Any], __: Suite) -> Grade | None:
+    """A draft passes the outbound policy engine (a blocked or fixed draft fails)."""
+    draft = output.get("draft")
+    if draft is None or draft.get("text") is None:
+        return None
+    outcome = (output.get("policy") or {}).get("outcome")
+    return _verdict(
+        outcome == "pass", f"policy outcome {outcome!r}: {(output.get('policy') or {}).get('findings')}"
+    )
+
+
+@grader("numbers_close")
+def numbers_close(output: dict[str, Any], case: Case, params: dict[str, Any], __: Suite) -> Grade | None:
+    """Named numbers within a relative tolerance (`params.rel_tol`, default 1 %) of the expected values."""
+    want = case.expect.get("numbers")
+    if not want:
+        return None
+    tol = float(case.expect.get("rel_tol", params.get("rel_tol", 0.01)))
+    got = output.get("numbers", {})
+    off = {}
+    for name, value in want.items():
+        v = got.get(name)
+        if not isinstance(v, int | float) or not math.isclose(float(v), float(value), rel_tol=tol):
+            off[name] = {"got": v, "expected": value}
+    return Grade(1 - len(off) / len(want), not off, f"outside {tol:.0%}: {off}" if off else "")
+
+
+@grader("bounds")
+def bounds(output: dict[str, Any], case: Case, _: dict[str, Any], __: Suite) -> Grade | None:
+    """Named numbers inside [min, max]: `expect.bounds = {name: {min: .., max: ..}}`."""
+    want = case.expect.get("bounds")
+    if not want:
+        return None
+    got = output.get("numbers", {})
+    bad = {}
+    for name, rng in want.items():
+        v = got.get(name)
+        if not isinstance(v, int | float) or v < rng.get("min", -math.inf) or v > rng.get("max", math.inf):
+            bad[name] = {"got": v, **rng}
+    return Grade(1 - len(bad) / len(want), not bad, f"out of bounds: {bad}" if bad else "")
+
+
+@grader("recall_at_k")
+def recall_at_k(output: dict[str, Any], case: Case, params: dict[str, Any], __: Suite) -> Grade | None:
+    """Share of the relevant ids among the first k retrieved (`params.k`, default 5); passes when one is."""
+    relevant = case.expect.get("relevant")
+    if not relevant:
+        return None
+    k = int(params.get("k", 5))
+    top = list(output.get("ranked", []))[:k]
+    hit = len(set(relevant) & set(top)) / len(relevant)
+    return Grade(hit, hit > 0, f"none of {relevant} in top {k}: {top}" if hit == 0 else "")
+
+
+@grader("json_schema")
+def json_schema(output: dict[str, Any], case: Case, params: dict[str, Any], suite: Suite) -> Grade | None:
+    """The output's `json` value validates against the JSON schema in `expect.schema` or the grader params."""
+    schema = case.expect.get("schema") or params.get("schema")
+    if not schema:
+        return None
+    import jsonschema
+
+    try:
+        jsonschema.validate(output.get("json"), schema)
+    except jsonschema.ValidationError as exc:
+        return _verdict(False, f"{'/'.join(str(p) for p in exc.absolute_path) or '(root)'}: {exc.message}")
+    return Grade(1.0, True)
+
+
+async def similarity(output: dict[str, Any], case: Case, params: dict[str, Any], __: Suite) -> Grade | None:
+    """Cosine similarity of the draft to `expect.reference` with the configured embedder; passes at
+    `params.min` (default 0.5)."""
+    reference = case.expect.get("reference")
+    text = _text(output)
+    if not reference or not text:
+        return None
+    import asyncio
+
+    import numpy as np
+
+    from memory.embed import embedder
+
+    vecs = await asyncio.to_thread(embedder().embed, [text, str(reference)])
+    a, b = np.asarray(vecs[0]), np.asarray(vecs[1])
+    cos = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) or 1.0))
+    floor = float(params.get("min", 0.5))
+    return Grade(max(cos, 0.0), cos >= floor, f"similarity {cos:.2f} < {floor}" if cos < floor else "")
+
+
+ASYNC_GRADERS["similarity"] = similarity
+
+
+def _register_judge() -> None:
+    from evals.judge import llm_judge
+
+    ASYNC_GRADERS["llm_judge"] = llm_judge
+
+
+_register_judge()
+
+
+def known_graders() -> list[str]:
+    return sorted({*GRADERS, *ASYNC_GRADERS})
+
+
+async def apply(name: str, output: dict[str, Any], case: Case, params: dict[str, Any], suite: Suite) -> Any:
+    if name in GRADERS:
+        return GRADERS[name](output, case, params, suite)
+    if name in ASYNC_GRADERS:
+        return await ASYNC_GRADERS[name](output, case, params, suite)
+    raise KeyError(f"unknown grader {name!r}; known: {', '.join(known_graders())}")
+
+
+@grader("inbound_flags")
+def inbound_flags(output: dict[str, Any], case: Case, _: dict[str, Any], __: Suite) -> Grade | None:
+    """The inbound checks raised the expected flags (`expect.inbound = {"injection": true}`)."""
+    want = case.expect.get("inbound")
+    if not want:
+        return None
+    got = output.get("inbound") or {}
+    off = {k: got.get(k) for k, v in want.items() if got.get(k) != v}
+    return _verdict(not off, f"inbound flags differ: {off} (expected {want})")

@@ -1,0 +1,80 @@
+"""Suites that reuse sets kept elsewhere under evals/: the policy sets and the fan-memory retrieval set."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from evals.suite import Case, SuiteError
+
+EVALS = Path(__file__).parent
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def policy_cases(set_name: str) -> list[Case]:
+    from evals.policy.run import SETS
+
+    if set_name not in SETS:
+        raise SuiteError(f"source policy:{set_name}: unknown set; known: {', '.join(SETS)}")
+    directory = SETS[set_name]
+    context_path = directory / "context.json"
+    context = json.loads(context_path.read_text(encoding="utf-8")) if context_path.exists() else {}
+    ctx = {"other_fans": context.get("other_fans", []), "private_terms": context.get("private_terms", [])}
+    cases: list[Case] = []
+    for row in _jsonl(directory / "outbound_redteam.jsonl"):
+        cases.append(
+            Case(
+                id=f"redteam-{row['id']}",
+                input={"direction": "outbound", "text": row["text"], **ctx},
+                # caught = blocked, or held with a redaction offered: it cannot go out as written
+                expect={"policy_decision": ["block", "fix"]},
+                tags=["redteam", f"category:{row['category']}", f"obfuscation:{row['obfuscation']}"],
+            )
+        )
+    for row in _jsonl(directory / "outbound_benign.jsonl"):
+        cases.append(
+            Case(
+                id=f"benign-{row['id']}",
+                input={"direction": "outbound", "text": row["text"], **ctx},
+                expect={"policy_decision": "pass"},
+                tags=["benign"],
+            )
+        )
+    for row in _jsonl(directory / "inbound.jsonl"):
+        tags = ["inbound", f"label:{row['label']}"] + (["minor_cue"] if row.get("minor_cue") else [])
+        cases.append(
+            Case(
+                id=f"inbound-{row['id']}",
+                input={"direction": "inbound", "text": row["text"]},
+                expect={"policy_decision": row["label"]},
+                tags=tags,
+            )
+        )
+    return cases
+
+
+def memory_cases() -> list[Case]:
+    from evals.memory.run import load
+
+    _, queries = load()
+    return [
+        Case(
+            id=f"query-{q['id']}",
+            input={"text": q["text"], "fan": q["fan"]},
+            expect={"relevant": q["relevant"]},
+        )
+        for q in queries
+    ]
+
+
+def expand_source(source: str) -> list[Case]:
+    kind, _, arg = source.partition(":")
+    if kind == "policy":
+        return policy_cases(arg or "main")
+    if kind == "memory":
+        return memory_cases()
+    raise SuiteError(f"source {source!r}: unknown; known: policy:<main|dev|holdout>, memory")
