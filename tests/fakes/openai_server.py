@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -38,6 +39,8 @@ class FakeOpenAI:
         self.memory_replies: deque[str] = deque()
         self.requests: list[dict[str, Any]] = []
         self.default = json.dumps(DEFAULT_REPLY)
+        # Computes a drafting reply from the request (e.g. tests/fakes/grounded_model.py) when no script is queued.
+        self.responder: Callable[[dict[str, Any]], str] | None = None
         self.app = FastAPI()
         self.app.post("/v1/chat/completions")(self._complete)
         self.server = LoopbackServer(self.app)
@@ -54,6 +57,7 @@ class FakeOpenAI:
         self.server.stop()
 
     def script(self, *replies: dict[str, Any] | str) -> None:
+        self.responder = None
         self.replies.clear()
         self.memory_replies.clear()
         for r in replies:
@@ -73,7 +77,12 @@ class FakeOpenAI:
         if _schema_name(body) == "MemoryExtraction":
             content = self.memory_replies.popleft() if self.memory_replies else NO_MEMORIES
         else:
-            content = self.replies.popleft() if self.replies else self.default
+            if self.replies:
+                content = self.replies.popleft()
+            elif self.responder is not None:
+                content = self.responder(body)
+            else:
+                content = self.default
         return {
             "id": f"chatcmpl-{len(self.requests)}",
             "object": "chat.completion",

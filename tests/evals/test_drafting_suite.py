@@ -1,0 +1,135 @@
+"""The drafting suite end to end through `huntaze eval run`: the supervisor graph, the DM agent's tools over a
+scratch Postgres database and an OpenAI-compatible endpoint on loopback. With the built-in prompts the run
+passes; a deliberately broken prompt (its user template drops the memories and the catalog) makes the same
+run exit non-zero, and `huntaze eval compare` names what regressed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from agents.prompts import set_dm_templates
+from cli.main import main
+from core import db
+from core.settings import Settings
+from tests.fakes.grounded_model import grounded_reply
+from tests.fakes.openai_server import FakeOpenAI
+
+BROKEN_PROMPTS = """\
+user: |
+  Fan: {fan_name} (subscription: {subscription})
+  Why we reply now: {reason}
+  <fan_message>
+  {fan_text}
+  </fan_message>
+"""
+
+
+@pytest.fixture
+def eval_env(
+    settings: Settings, fake_llm: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, Any]:
+    assert settings.database_url
+    fake_llm.responder = grounded_reply
+    for key, value in {
+        "DATABASE_URL": settings.database_url,
+        "LLM_BASE_URL": fake_llm.base_url,
+        "LLM_MODEL": "grounded-fake",
+        "HUNTAZE_DATA_DIR": str(tmp_path / "data"),
+        "HUNTAZE_MEMORY_LLM_EXTRACTION": "false",
+    }.items():
+        monkeypatch.setenv(key, value)
+    yield_env = {"url": settings.database_url, "tmp": tmp_path}
+    return yield_env
+
+
+async def _cli(*argv: str) -> int:
+    """The command in a thread with its own event loop; the test's pool is handed back and reopened after."""
+    url = db.pool().conninfo
+    await db.close_pool()
+    try:
+        return await asyncio.to_thread(main, list(argv))
+    finally:
+        set_dm_templates(None, None)
+        await db.open_pool(url, 5)
+
+
+async def _eval(*args: str) -> int:
+    return await _cli("eval", "run", "--quiet", *args)
+
+
+def _databases(url: str) -> set[str]:
+    with psycopg.connect(url) as conn:
+        return {r[0] for r in conn.execute("SELECT datname FROM pg_database").fetchall()}
+
+
+async def test_drafting_suite_passes_with_the_built_in_prompts_and_fails_with_a_broken_one(
+    eval_env: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    tmp: Path = eval_env["tmp"]
+    before = _databases(eval_env["url"])
+    good = tmp / "good"
+    assert await _eval("--suite", "drafting", "--out", str(good)) == 0
+    result = json.loads((good / "results.json").read_text())
+    suite = result["suites"][0]
+    assert result["passed"] and suite["counts"]["cases"] == 20, suite["counts"]
+    assert suite["metrics"]["grader:must_mention"] == 1.0
+    # the judge is not configured: reported as skipped, never counted
+    judge = next(t for t in suite["thresholds"] if t["key"] == "grader:llm_judge")
+    assert judge["passed"] is None
+    dog = next(c for c in suite["cases"] if c["id"] == "memory-dog")
+    assert "Max" in dog["output"]["draft"]["text"]
+    upsell = next(c for c in suite["cases"] if c["id"] == "upsell-named-item")
+    assert upsell["output"]["draft"]["offer"] == {"catalog_id": "red-dress", "price_cents": 2500}
+    minor = next(c for c in suite["cases"] if c["id"] == "minor-handoff")
+    assert minor["output"]["route"] == "handoff" and minor["output"]["draft"] is None
+    # the scratch database of the fixtures is gone; nothing was written into the configured database's creators
+    assert _databases(eval_env["url"]) == before
+    with psycopg.connect(eval_env["url"]) as conn:
+        assert conn.execute("SELECT count(*) FROM creators").fetchone() == (0,)
+        assert conn.execute("SELECT passed FROM eval_runs WHERE id = %s", [result["run_id"]]).fetchone() == (
+            True,
+        )
+
+    prompts = tmp / "broken.yaml"
+    prompts.write_text(BROKEN_PROMPTS)
+    bad = tmp / "bad"
+    capsys.readouterr()
+    code = await _eval(
+        "--suite", "drafting", "--prompts", str(prompts), "--out", str(bad), "--baseline", str(good)
+    )
+    assert code == 1
+    out = capsys.readouterr().out
+    broken = json.loads((bad / "results.json").read_text())
+    assert not broken["passed"] and broken["prompts"] == "broken.yaml"
+    failed = {t["key"] for t in broken["suites"][0]["thresholds"] if t["passed"] is False}
+    assert {"grader:must_mention", "pass_rate"} <= failed, failed
+    regressed = {r["case"] for r in broken["comparison"]["regressed"]}
+    assert {"memory-dog", "memory-nurse", "upsell-named-item"} <= regressed, regressed
+    assert "REGRESSED" in out and json.loads(out.strip().splitlines()[-1])["passed"] is False
+    # JUnit shows the failing thresholds as failures
+    root = ET.parse(bad / "junit.xml").getroot()
+    failures = {tc.get("name") for tc in root.iter("testcase") if tc.find("failure") is not None}
+    assert "grader:must_mention" in failures and "memory-dog" in failures
+
+    capsys.readouterr()
+    assert await _cli("eval", "compare", result["run_id"], str(bad)) == 0
+    diff = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert {"memory-dog", "upsell-named-item"} <= {r["case"] for r in diff["regressed"]}
+
+
+async def test_a_prompt_with_an_unknown_placeholder_is_refused_before_anything_runs(
+    eval_env: dict[str, Any],
+) -> None:
+    prompts = eval_env["tmp"] / "typo.yaml"
+    prompts.write_text("system: 'You write for {creator}.'\n")
+    with pytest.raises(
+        SystemExit, match=r"--prompts: .*typo.yaml: system prompt: unknown placeholder\(s\) \['creator'\]"
+    ):
+        await _eval("--suite", "drafting", "--prompts", str(prompts))
