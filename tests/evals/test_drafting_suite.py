@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,7 @@ def eval_env(
 
 async def _cli(*argv: str) -> int:
     """The command in a thread with its own event loop; the test's pool is handed back and reopened after."""
-    url = db.pool().conninfo
+    url = os.environ["DATABASE_URL"]  # the test database (eval_env points the command at it)
     await db.close_pool()
     try:
         return await asyncio.to_thread(main, list(argv))
