@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo smoke test lint pytest up clean lock
+.PHONY: demo smoke test lint pytest up clean lock eval
 
 # requirements.lock pins every transitive version that was tested (regenerate: make lock).
 $(STAMP): pyproject.toml requirements.lock
@@ -21,6 +21,10 @@ demo: $(STAMP)
 
 smoke: $(STAMP)
 	$(BIN)/huntaze demo --smoke
+
+# every eval suite against the embedded local model (exit 1 when a threshold fails; files under .data/evals/)
+eval: $(STAMP)
+	$(BIN)/huntaze eval run --suite all
 
 up: $(STAMP)
 	$(BIN)/huntaze up
