@@ -13,12 +13,15 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from core import db
+from evals.store import save_run
+from tests.evals.test_runner import _result
 from tests.factories import make_tenant
 from tests.workflows.helpers import fetch, wait_until
 
 # Which of B's ids goes into each path parameter. "platform" names a kind of connection, not B's row:
 # A writing /connections/onlyfans writes A's own connection (checked below: B's stays untouched).
-PATH_PARAMS = {"draft_id", "fan_id", "key_id", "platform"}
+PATH_PARAMS = {"draft_id", "fan_id", "key_id", "platform", "run_id"}
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/drafts/{draft_id}/approve"): {"version": 1},
     ("POST", "/v1/drafts/{draft_id}/reject"): {"version": 1, "reason": "probe"},
@@ -38,6 +41,7 @@ async def _snapshot(creator_id: str) -> str:
         "events",
         "transactions",
         "audit_log",
+        "eval_runs",
     ):
         rows[table] = await fetch(f"SELECT * FROM {table} WHERE creator_id = %s ORDER BY 1", [creator_id])
     rows["creator"] = await fetch("SELECT * FROM creators WHERE id = %s", [creator_id])
@@ -61,7 +65,16 @@ async def test_every_endpoint_refuses_another_creators_ids(app: FastAPI, api: ht
     )
     [draft] = await fetch("SELECT id::text AS id FROM drafts WHERE creator_id = %s", [b.creator_id])
     [key] = await fetch("SELECT id::text AS id FROM api_keys WHERE creator_id = %s LIMIT 1", [b.creator_id])
-    b_ids = {"draft_id": draft["id"], "fan_id": b.fans[0], "key_id": key["id"], "platform": "onlyfans"}
+    b_run = _result("00000000-0000-0000-0000-0000000000b1", {"b-secret-case": True}, 1.0)
+    async with db.pool().connection() as conn, conn.transaction():
+        await save_run(conn, b_run, creator_id=b.creator_id)  # an eval run made for B only
+    b_ids = {
+        "draft_id": draft["id"],
+        "fan_id": b.fans[0],
+        "key_id": key["id"],
+        "platform": "onlyfans",
+        "run_id": b_run["run_id"],
+    }
     secrets_of_b = [
         b.creator_id,
         draft["id"],
@@ -70,6 +83,8 @@ async def test_every_endpoint_refuses_another_creators_ids(app: FastAPI, api: ht
         *b.members.values(),
         *b.catalog,
         "b.example",
+        b_run["run_id"],
+        "b-secret-case",
     ]
     before = await _snapshot(b.creator_id)
 
