@@ -13,6 +13,7 @@ from api.errors import install_error_handlers
 from api.limits import BodyLimit, RateLimits, TokenBuckets
 from api.routers import (
     actions,
+    analytics,
     audit,
     connections,
     drafts,
@@ -64,6 +65,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         security.router,
         connections.router,
         evals.router,
+        analytics.router,
     ):
         app.include_router(r)
 

@@ -35,11 +35,12 @@ async def save_run(conn: AsyncConnection[Any], result: dict[str, Any], creator_i
     )
     async with conn.cursor() as cur:
         await cur.executemany(
-            "INSERT INTO eval_results (run_id, suite, case_id, passed, error, tags, duration_ms, grades, detail)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            "INSERT INTO eval_results (run_id, creator_id, suite, case_id, passed, error, tags, duration_ms, grades,"
+            " detail) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             [
                 (
                     result["run_id"],
+                    creator_id,
                     s["name"],
                     c["id"],
                     c["passed"],

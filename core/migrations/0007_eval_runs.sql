@@ -18,6 +18,7 @@ CREATE INDEX eval_runs_started_idx ON eval_runs (started_at DESC, id DESC);
 
 CREATE TABLE eval_results (
     run_id       uuid NOT NULL REFERENCES eval_runs(id) ON DELETE CASCADE,
+    creator_id   uuid,  -- the run's creator_id (NULL for a run on the suites' own fixtures)
     suite        text NOT NULL,
     case_id      text NOT NULL,
     passed       boolean NOT NULL,

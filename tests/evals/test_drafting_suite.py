@@ -14,6 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from langchain_openai.chat_models._client_utils import _cached_async_httpx_client
 
 from agents.prompts import set_dm_templates
 from cli.main import main
@@ -58,6 +59,9 @@ async def _cli(*argv: str) -> int:
         return await asyncio.to_thread(main, list(argv))
     finally:
         set_dm_templates(None, None)
+        # langchain-openai caches one async HTTP client per endpoint; the command's was bound to its own event
+        # loop, which is gone: drop it so the next test's model connects afresh
+        _cached_async_httpx_client.cache_clear()
         await db.open_pool(url, 5)
 
 
