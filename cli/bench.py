@@ -16,6 +16,7 @@ BENCHES = {
     "policy": "policy_check",
     "segmentation": "segmentation",
     "memory": "memory",
+    "overview": "overview",
 }
 
 

@@ -242,6 +242,10 @@ def seed_business(
                 "COPY messages (creator_id, fan_id, direction, text, platform_message_id, sent_at) FROM STDIN"
             ) as cp:
                 cp.write(msg_buf.getvalue())
+    # A bulk load leaves the planner's statistics behind until autovacuum notices; refresh them now, so the
+    # first analytics query does not plan for empty tables (measured: 1.3 s instead of milliseconds).
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ANALYZE fans, transactions, messages")
     return SeedResult(creator_id, handle, key, fans, n_msg, n_txn)
 
 

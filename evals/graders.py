@@ -315,3 +315,18 @@ def inbound_flags(output: dict[str, Any], case: Case, _: dict[str, Any], __: Sui
     got = output.get("inbound") or {}
     off = {k: got.get(k) for k, v in want.items() if got.get(k) != v}
     return _verdict(not off, f"inbound flags differ: {off} (expected {want})")
+
+
+@grader("detections")
+def detections(output: dict[str, Any], case: Case, _: dict[str, Any], __: Suite) -> Grade | None:
+    """Anomaly detections against labelled windows, counted per event (consecutive flagged days are one
+    detection); the score is the case's F1 (1.0 when nothing was injected and nothing flagged)."""
+    windows = case.expect.get("anomaly_windows")
+    if windows is None:
+        return None
+    from agents.analytics.anomalies import score_detections
+
+    c = score_detections(list(output.get("flagged", [])), [(int(a), int(b), str(k)) for a, b, k in windows])
+    tp, fp, fn = c["tp"], c["fp"], c["fn"]
+    f1 = 1.0 if tp + fp + fn == 0 else 2 * tp / (2 * tp + fp + fn)
+    return Grade(f1, f1 >= 0.8, "" if f1 >= 0.8 else f"tp {tp}, false alarms {fp}, missed {fn}")

@@ -71,10 +71,31 @@ def memory_cases() -> list[Case]:
     ]
 
 
+def anomaly_cases(first_seed: int, per_kind: int) -> list[Case]:
+    """Labelled synthetic series (the seeds differ from the ones the detector was tuned and tested on)."""
+    from agents.analytics.anomalies import synthetic_series
+
+    cases = []
+    for kind in ("amount", "count"):
+        for seed in range(first_seed, first_seed + per_kind):
+            s = synthetic_series(seed, kind=kind)
+            cases.append(
+                Case(
+                    id=f"{kind}-{seed}",
+                    input={"kind": kind, "seed": seed},
+                    expect={"anomaly_windows": [list(w) for w in s.windows]},
+                    tags=[kind],
+                )
+            )
+    return cases
+
+
 def expand_source(source: str) -> list[Case]:
     kind, _, arg = source.partition(":")
     if kind == "policy":
         return policy_cases(arg or "main")
     if kind == "memory":
         return memory_cases()
-    raise SuiteError(f"source {source!r}: unknown; known: policy:<main|dev|holdout>, memory")
+    if kind == "anomalies":
+        return anomaly_cases(1000, int(arg or 50))
+    raise SuiteError(f"source {source!r}: unknown; known: policy:<main|dev|holdout>, memory, anomalies[:N]")

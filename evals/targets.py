@@ -20,7 +20,6 @@ from evals.suite import Case, Suite, SuiteError
 # Targets whose agents are not built yet: the follow-up and analytics agents come with their own work.
 NOT_BUILT = {
     "followup": "the follow-up agent (welcome, win-back, PPV reminder timing) is not built yet",
-    "anomalies": "the analytics agent's anomaly detection is not built yet",
 }
 
 
@@ -230,6 +229,23 @@ async def _seeded_labels(case: Case, ctx: RunContext) -> dict[str, Any]:
     }
 
 
+class AnomaliesTarget:
+    """The analytics agent's anomaly detector on a labelled synthetic series (agents/analytics/anomalies.py)."""
+
+    needs_database = False
+    needs_llm = False
+
+    async def setup(self, suite: Suite, ctx: RunContext) -> None:
+        return None
+
+    async def run(self, case: Case, ctx: RunContext) -> dict[str, Any]:
+        from agents.analytics.anomalies import detect, synthetic_series
+
+        series = synthetic_series(int(case.input["seed"]), kind=str(case.input.get("kind", "amount")))
+        found = detect(series.values)
+        return {"flagged": [a.index for a in found], "directions": [a.direction for a in found]}
+
+
 class DraftingTarget:
     """The whole supervisor graph for one fan: each case's creator, catalog, fan, history, purchases and
     memories are written to the scratch database, its events stored, then routing → DM agent (tools over
@@ -381,6 +397,7 @@ TARGETS: dict[str, type[Any]] = {
     "memory": MemoryTarget,
     "segmentation": SegmentationTarget,
     "drafting": DraftingTarget,
+    "anomalies": AnomaliesTarget,
 }
 
 

@@ -69,43 +69,55 @@ def _is_anomalous(observed: float, expected: float, z: float, cfg: DetectorConfi
     return abs(z) >= cfg.threshold and gap >= cfg.min_rel * abs(expected)
 
 
+def _median(xs: list[float]) -> float:
+    ordered = sorted(xs)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
 def expected_and_scores(values: Series, cfg: DetectorConfig = DetectorConfig()) -> tuple[Series, Series]:
     """Expected value and robust z-score per day (NaN while there is not enough history: `weeks` + 1 weeks for
-    the baseline, then two weeks of residuals for the spread)."""
+    the baseline, then two weeks of residuals for the spread).
+
+    Plain Python floats inside the loop: the windows are a few dozen numbers, where numpy's per-call overhead
+    costs more than the arithmetic (measured 10x on the overview's four 100-day series)."""
     n = len(values)
-    clean = values.astype(np.float64).copy()  # anomalous days are replaced by their expectation
+    observed = [float(v) for v in values]
+    clean = list(observed)  # anomalous days are replaced by their expectation
     expected = np.full(n, np.nan)
     scores = np.full(n, np.nan)
     residuals: list[float] = []
     run, run_sign = 0, 0.0
     start = 7 * (cfg.weeks + 1)
+    lags = [7 * k for k in range(1, cfg.weeks + 1)]
     for t in range(start, n):
         # weekly shape from the previous `weeks` weeks (each same weekday over the mean of the 7 days ending
         # with it), times today's level (the mean of the last 7 days, in which every weekday appears once)
-        lags = 7 * np.arange(1, cfg.weeks + 1)
-        week_means = np.array([np.mean(clean[t - k - 6 : t - k + 1]) for k in lags])
-        shape = float(np.median(clean[t - lags] / np.where(week_means > 0, week_means, 1.0)))
-        exp = shape * float(np.mean(clean[t - 7 : t]))
-        resid = float(values[t]) - exp
+        ratios = []
+        for k in lags:
+            week_mean = sum(clean[t - k - 6 : t - k + 1]) / 7
+            ratios.append(clean[t - k] / (week_mean if week_mean > 0 else 1.0))
+        exp = _median(ratios) * (sum(clean[t - 7 : t]) / 7)
+        resid = observed[t] - exp
         window = residuals[-cfg.spread_days :]
         if len(window) < WARM_UP_RESIDUALS:
             # no spread to judge by yet: learn what normal residuals look like first
             residuals.append(resid)
             continue
-        mad = float(np.median(np.abs(window)))
+        mad = _median([abs(r) for r in window])
         # floor: a perfectly regular history must not make every tiny wobble infinitely surprising
         spread = max(MAD_TO_SIGMA * mad, 0.05 * abs(exp), cfg.min_abs / 2)
         z = resid / spread
         expected[t], scores[t] = exp, z
-        anomalous = _is_anomalous(float(values[t]), exp, z, cfg)
+        anomalous = _is_anomalous(observed[t], exp, z, cfg)
         if anomalous:
             clean[t] = exp
-        direction = np.sign(resid) if anomalous else 0.0
+        direction = (1.0 if resid > 0 else -1.0) if anomalous else 0.0
         run = run + 1 if anomalous and direction == run_sign else (1 if anomalous else 0)
-        run_sign = direction if anomalous else 0.0
+        run_sign = direction
         if run >= cfg.shift_days:
             # the same surprise several days running is a new level, not an outlier: learn it
-            clean[t - run + 1 : t + 1] = values[t - run + 1 : t + 1]
+            clean[t - run + 1 : t + 1] = observed[t - run + 1 : t + 1]
         if not anomalous:  # an anomaly must not widen (or, counted as 0, narrow) the spread
             residuals.append(resid)
     return expected, scores

@@ -132,8 +132,11 @@ async def _daily(conn: AsyncConnection[Any], creator_id: str, period: Period, tz
                   WHERE creator_id = %(c)s AND subscription_status = 'expired'
                     AND expires_at >= %(lo)s AND expires_at < %(hi)s GROUP BY 1),
         msgs AS (SELECT fan_id, direction, sent_at,
+                        -- the next creator message: a running min over the later rows (newest first), which
+                        -- Postgres computes incrementally, unlike a frame that ends at UNBOUNDED FOLLOWING
                         min(sent_at) FILTER (WHERE direction = 'out') OVER (
-                          PARTITION BY fan_id ORDER BY sent_at ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING
+                          PARTITION BY fan_id ORDER BY sent_at DESC, id DESC
+                          ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
                         ) AS next_out
                  FROM messages WHERE creator_id = %(c)s AND sent_at >= %(lo)s AND sent_at < %(hi)s + interval '1 day'),
         replies AS (SELECT (sent_at AT TIME ZONE %(tz)s)::date AS day, count(*) AS inbound,
@@ -155,6 +158,8 @@ async def _daily(conn: AsyncConnection[Any], creator_id: str, period: Period, tz
         "reply_rate": np.array(
             [float(r["answered"]) / r["inbound"] if r["inbound"] else np.nan for r in rows], dtype=np.float64
         ),
+        "inbound": [int(r["inbound"] or 0) for r in rows],
+        "answered": [int(r["answered"] or 0) for r in rows],
     }
 
 
@@ -262,9 +267,20 @@ async def overview(
         "key_stats": {k: _change(now[k], before[k]) for k in now},
         "by_segment": by_segment,
         "cohorts": await _cohorts(conn, creator_id, period, tz),
-        "conversion": await _conversion(conn, creator_id, period, tz),
+        "conversion": {
+            **await _conversion(conn, creator_id, period, tz),
+            "reply_rate": _reply_rate(daily, period),
+        },
         "anomalies": _anomalies(daily, period, today),
     }
+
+
+def _reply_rate(daily: dict[str, Any], period: Period) -> dict[str, Any]:
+    """The period's reply rate from the daily rows the anomaly detector reads (one pass over the messages)."""
+    days = [i for i, d in enumerate(daily["days"]) if period.start <= d <= period.end]
+    inbound = sum(daily["inbound"][i] for i in days)
+    answered = sum(daily["answered"][i] for i in days)
+    return {"rate": round(answered / inbound, 4) if inbound else None, "of": inbound}
 
 
 async def _money_by_source(
@@ -331,16 +347,20 @@ async def _conversion(
     msg = await _one(
         conn,
         """
-        WITH messaged AS (SELECT fan_id, min(sent_at) AS first_at, max(sent_at) AS last_at FROM messages
-                          WHERE creator_id = %(c)s AND direction = 'out' AND sent_at >= %(lo)s AND sent_at < %(hi)s
-                          GROUP BY fan_id)
-        SELECT count(*) AS fans,
-               count(*) FILTER (WHERE EXISTS (
-                   SELECT 1 FROM messages m JOIN transactions t ON t.creator_id = m.creator_id AND t.fan_id = m.fan_id
-                   WHERE m.creator_id = %(c)s AND m.fan_id = x.fan_id AND m.direction = 'out'
-                     AND m.sent_at >= %(lo)s AND m.sent_at < %(hi)s AND t.kind IN ('ppv', 'tip', 'unlock')
-                     AND t.occurred_at > m.sent_at AND t.occurred_at <= m.sent_at + interval '48 hours')) AS bought
-        FROM messaged x
+        WITH bought AS (
+            -- a purchase converts the creator's latest message before it, if that one was sent in the period
+            -- and at most 48 hours earlier
+            SELECT DISTINCT t.fan_id FROM transactions t
+            JOIN LATERAL (SELECT m.sent_at FROM messages m
+                          WHERE m.creator_id = t.creator_id AND m.fan_id = t.fan_id AND m.direction = 'out'
+                            AND m.sent_at < t.occurred_at AND m.sent_at < %(hi)s
+                          ORDER BY m.sent_at DESC LIMIT 1) last ON true
+            WHERE t.creator_id = %(c)s AND t.kind IN ('ppv', 'tip', 'unlock')
+              AND t.occurred_at > %(lo)s AND t.occurred_at <= %(hi)s + interval '48 hours'
+              AND last.sent_at >= %(lo)s AND last.sent_at >= t.occurred_at - interval '48 hours')
+        SELECT (SELECT count(DISTINCT fan_id) FROM messages WHERE creator_id = %(c)s AND direction = 'out'
+                  AND sent_at >= %(lo)s AND sent_at < %(hi)s) AS fans,
+               (SELECT count(*) FROM bought) AS bought
         """,
         params,
     )
@@ -358,17 +378,6 @@ async def _conversion(
         """,
         params,
     )
-    replies = await _one(
-        conn,
-        """
-        SELECT count(*) AS inbound, count(*) FILTER (WHERE EXISTS (
-                 SELECT 1 FROM messages o WHERE o.creator_id = i.creator_id AND o.fan_id = i.fan_id
-                   AND o.direction = 'out' AND o.sent_at > i.sent_at AND o.sent_at <= i.sent_at + interval '24 hours'))
-                 AS answered
-        FROM messages i WHERE i.creator_id = %(c)s AND i.direction = 'in' AND i.sent_at >= %(lo)s AND i.sent_at < %(hi)s
-        """,
-        params,
-    )
 
     def rate(num: int, den: int) -> dict[str, Any]:
         return {"rate": round(num / den, 4) if den else None, "of": den}
@@ -376,5 +385,4 @@ async def _conversion(
     return {
         "message_to_purchase": rate(int(msg["bought"]), int(msg["fans"])),
         "ppv_offer_to_purchase": rate(int(ppv["bought"]), int(ppv["offers"])),
-        "reply_rate": rate(int(replies["answered"]), int(replies["inbound"])),
     }

@@ -106,6 +106,14 @@ EXAMPLES: list[tuple[str, dict[str, Any], Case, dict[str, Any], bool]] = [
     ("json_schema", {"json": {"n": 1}}, case({"schema": {"type": "object", "required": ["n"]}}), {}, True),
     ("json_schema", {"json": {"m": 1}}, case({"schema": {"type": "object", "required": ["n"]}}), {}, False),
     (
+        "detections",
+        {"flagged": [10, 50, 51]},
+        case({"anomaly_windows": [[10, 11, "spike"], [50, 71, "shift"]]}),
+        {},
+        True,
+    ),
+    ("detections", {"flagged": [3, 90]}, case({"anomaly_windows": [[10, 11, "spike"]]}), {}, False),
+    (
         "similarity",
         draft("my dog Max is so cute"),
         case({"reference": "Max the dog is adorable"}),
@@ -145,6 +153,7 @@ def test_every_grader_has_a_passing_and_a_failing_example() -> None:
 async def test_not_applicable_without_an_expectation(name: str) -> None:
     # a draft without catalog input and a case without expectations: nothing to grade
     out: dict[str, Any] = {
+        "flagged": [],
         "route": "reply",
         "draft": None,
         "policy_decision": "pass",

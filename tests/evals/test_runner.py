@@ -50,9 +50,10 @@ CASES = (
 
 
 async def test_the_deterministic_suites_meet_their_thresholds(settings: Settings) -> None:
-    """The CI gate: routing, policy, memory and segmentation (CDNOW + a seeded business) as `--suite ci` runs them."""
+    """The CI gate: routing, policy, memory, segmentation (CDNOW + a seeded business) and anomalies, as
+    `--suite ci` runs them."""
     suites = resolve_suites("ci")
-    assert {s.name for s in suites} == {"routing", "policy", "memory", "segmentation"}
+    assert {s.name for s in suites} == {"routing", "policy", "memory", "segmentation", "anomalies"}
     assert sum(len(s.cases) for s in suites) >= 600
     result = await run_suites(suites, RunOptions(database_url=settings.database_url, progress=False))
     failed = {
