@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from cli.services import embedded_services
-from core.settings import Settings, configure
+from core.settings import Settings
 
 EXIT_THRESHOLD_FAILED = 1
 
@@ -74,6 +74,7 @@ async def _baseline(ref: str, database_url: str | None) -> dict[str, Any]:
 
 
 def cmd_eval_run(args: argparse.Namespace) -> int:
+    from cli.runtime import apply_settings
     from evals.suite import SuiteError, resolve_suites
     from evals.targets import make_target
 
@@ -86,16 +87,21 @@ def cmd_eval_run(args: argparse.Namespace) -> int:
         raise SystemExit(f"eval: --suite {args.suite!r} selects no suite")
     if args.concurrency < 1:
         raise SystemExit("--concurrency: must be at least 1")
+    if not 0 <= args.temperature <= 2:
+        raise SystemExit("--temperature: must be between 0 and 2")
     prompts = _install_prompts(args.prompts)
-    if args.model:
-        os.environ["LLM_MODEL"] = args.model
-    os.environ.setdefault("LLM_TEMPERATURE", str(args.temperature))
     settings = _settings()
+    updates: dict[str, Any] = {}
+    if args.model:
+        updates["llm_model"] = args.model
+    if "LLM_TEMPERATURE" not in os.environ:  # an explicit setting wins over the eval default
+        updates["llm_temperature"] = args.temperature
+    settings = settings.model_copy(update=updates)
     needs_llm = any(t.needs_llm for t in targets)
     needs_db = not args.no_store or any(t.needs_database for t in targets) or _is_run_id(args.baseline)
     with embedded_services(settings, need_llm=needs_llm, need_temporal=False) as svc:
         s = svc.settings
-        configure(s)
+        apply_settings(s)  # this process's settings and a chat model built from them
         if needs_db:
             from core.migrate import migrate
 

@@ -6,6 +6,7 @@ its version, and only the workflow records an approval, so the API has no path t
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from datetime import datetime
@@ -13,7 +14,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -26,6 +27,10 @@ from core.types import DECIDABLE, DraftStatus, Role
 from workflows.types import Decision, DecisionResult
 
 router = APIRouter(prefix="/v1", tags=["drafts"])
+
+# Bulk approval: drafts per request, and decisions in flight at once (each is one workflow Update).
+BULK_MAX = 200
+BULK_CONCURRENCY = 8
 
 
 class Offer(BaseModel):
@@ -230,3 +235,67 @@ async def reject(
             reason=body.reason,
         ),
     )
+
+
+class BulkItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: UUID
+    version: int = Field(ge=1, description="the draft version you reviewed")
+
+
+class BulkApproveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    drafts: list[BulkItem] = Field(min_length=1, max_length=BULK_MAX)
+
+    @field_validator("drafts")
+    @classmethod
+    def _unique(cls, items: list[BulkItem]) -> list[BulkItem]:
+        seen: set[UUID] = set()
+        for item in items:
+            if item.id in seen:
+                raise ValueError(f"draft {item.id} is listed twice")
+            seen.add(item.id)
+        return items
+
+
+class BulkResult(BaseModel):
+    id: str
+    ok: bool
+    draft: DraftOut | None = None
+    error: dict[str, Any] | None = None  # {code, message, details}, as a single decision would answer
+
+
+class BulkApproveOut(BaseModel):
+    approved: int
+    failed: int
+    results: list[BulkResult]
+
+
+@router.post("/drafts/approve", response_model=BulkApproveOut, responses={422: {}})
+async def approve_many(
+    body: BulkApproveIn, who: CurrentPrincipal, rt: Annotated[Runtime, Depends(runtime)]
+) -> Any:
+    """Approve several drafts as reviewed (each with its version). Every draft is decided on its own, exactly as
+    `POST /v1/drafts/{id}/approve` would: one stale, blocked or foreign draft fails alone and is reported with
+    its error; the others are approved. The answer lists every draft in the order given."""
+    who.require(Role.CHATTER)
+    gate = asyncio.Semaphore(BULK_CONCURRENCY)
+
+    async def one(item: BulkItem) -> BulkResult:
+        decision = Decision(
+            draft_id=str(item.id), version=item.version, action="approve", actor=who.member_id
+        )
+        async with gate:
+            try:
+                draft = await _decide(rt, who.creator_id, item.id, decision)
+            except ApiError as exc:
+                return BulkResult(
+                    id=str(item.id),
+                    ok=False,
+                    error={"code": exc.code, "message": exc.message, "details": exc.details},
+                )
+        return BulkResult(id=str(item.id), ok=True, draft=draft)
+
+    results = await asyncio.gather(*(one(i) for i in body.drafts))
+    ok = sum(r.ok for r in results)
+    return BulkApproveOut(approved=ok, failed=len(results) - ok, results=list(results))
