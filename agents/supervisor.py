@@ -16,6 +16,7 @@ from langgraph.graph import END, START, StateGraph
 
 from agents import llm
 from agents.dm import draft_reply
+from agents.followup import rules as followup_rules
 from core import db
 from core.settings import get_settings
 from core.types import EventKind, Route
@@ -35,6 +36,7 @@ class ConversationState(TypedDict, total=False):
     draft: dict[str, Any] | None
     failure: str | None
     policy: dict[str, Any] | None
+    followups: dict[str, Any]
 
 
 _ACK_ONLY = re.compile(
@@ -76,10 +78,40 @@ async def _load_batch(creator_id: str, fan_id: str, event_ids: list[int]) -> tup
 
 
 def route_batch(fan: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """The routing decision for one batch of a fan's events, without I/O (the eval suites call it directly).
+    """The routing decision for one batch of a fan's events, without I/O (the eval suites call it directly):
+    the route, and which follow-up sequences the batch starts or stops.
 
     `fan` carries opted_out_at, handoff_at, handoff_reason, spent_cents and the creator's
     handoff_spend_cents; each event carries kind and payload."""
+    out = _route(fan, events)
+    frozen = fan["opted_out_at"] is not None or fan["handoff_at"] is not None
+    if frozen and not (out["opt_out"] or out["route"] == Route.HANDOFF):
+        # stopped when the fan opted out or was handed off; nothing starts while a human or the fan said no
+        out["followups"] = {"start": [], "stop": {}}
+    else:
+        out["followups"] = followup_rules.directives(
+            [e["kind"] for e in events],
+            opted_out=bool(out["opt_out"]),
+            handed_off=out["route"] == Route.HANDOFF,
+        )
+    return out
+
+
+def _internal_reason(events: Sequence[Mapping[str, Any]]) -> str | None:
+    """Why to write to a fan who has not written: the newest follow-up step or campaign in the batch."""
+    for e in reversed(events):
+        if e["kind"] == followup_rules.FOLLOWUP_DUE:
+            p = e["payload"]
+            return (
+                f"follow-up ({p.get('sequence', '').replace('_', '-')} step {int(p.get('step', 0)) + 1}); the fan has"
+                f" not written: {p.get('intent', '')}"
+            )
+        if e["kind"] == followup_rules.CAMPAIGN_MESSAGE:
+            return f"campaign message; the fan has not written: {e['payload'].get('intent', '')}"
+    return None
+
+
+def _route(fan: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     texts = [str(e["payload"].get("text", "")) for e in events if e["kind"] == EventKind.MESSAGE]
     fan_text = "\n".join(t for t in texts if t)
     verdict = check_inbound(fan_text) if fan_text else None
@@ -88,7 +120,7 @@ def route_batch(fan: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> 
         "inbound": verdict.to_json() if verdict else {},
         "opt_out": False,
     }
-    kinds = {EventKind(e["kind"]) for e in events}
+    kinds = {EventKind(e["kind"]) for e in events if e["kind"] not in followup_rules.INTERNAL_KINDS}
     if not events:
         return {**out, "route": Route.IGNORE, "route_reason": "these events were already handled"}
     # Safety first: a possible minor, self-harm or a threat goes to a human even when the fan also says
@@ -125,6 +157,9 @@ def route_batch(fan: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> 
     ):
         if kind in kinds:
             return {**out, "route": Route.REPLY, "route_reason": REPLY_REASONS[kind]}
+    internal = _internal_reason(events)
+    if internal:
+        return {**out, "route": Route.REPLY, "route_reason": internal}
     return {**out, "route": Route.IGNORE, "route_reason": "expiry is handled by follow-ups"}
 
 

@@ -95,3 +95,56 @@ async def add_message_event(tenant: Tenant, fan_id: str, text: str, event_id: st
             [tenant.creator_id, fan_id, text, event_id, row["id"]],
         )
     return int(row["id"])
+
+
+async def add_event(
+    tenant: Tenant,
+    fan_id: str,
+    kind: str,
+    event_id: str,
+    *,
+    amount_cents: int = 0,
+    catalog_id: str | None = None,
+) -> int:
+    """Store a non-message platform event with its effects as the API would (transactions, subscription)."""
+    from psycopg.types.json import Jsonb
+
+    txn = {
+        "subscription_started": "subscription",
+        "subscription_renewed": "renewal",
+        "tip": "tip",
+        "purchase": "ppv",
+    }
+    async with db.pool().connection() as conn, conn.transaction():
+        cur = await conn.execute(
+            "INSERT INTO events (creator_id, fan_id, platform_event_id, kind, payload, occurred_at)"
+            " VALUES (%s, %s, %s, %s, %s, now()) RETURNING id",
+            [
+                tenant.creator_id,
+                fan_id,
+                event_id,
+                kind,
+                Jsonb(
+                    {
+                        "event_id": event_id,
+                        "kind": kind,
+                        "amount_cents": amount_cents,
+                        "catalog_id": catalog_id,
+                    }
+                ),
+            ],
+        )
+        row = await cur.fetchone()
+        assert row
+        if kind in txn and amount_cents:
+            await conn.execute(
+                "INSERT INTO transactions (creator_id, fan_id, kind, amount_cents, catalog_id, event_id,"
+                " platform_txn_id, occurred_at) VALUES (%s, %s, %s, %s, %s, %s, %s, now())",
+                [tenant.creator_id, fan_id, txn[kind], amount_cents, catalog_id, row["id"], event_id],
+            )
+        if kind == "subscription_expired":
+            await conn.execute(
+                "UPDATE fans SET subscription_status = 'expired', expires_at = now() WHERE creator_id = %s AND id = %s",
+                [tenant.creator_id, fan_id],
+            )
+    return int(row["id"])

@@ -14,6 +14,7 @@ from psycopg.types.json import Jsonb
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from agents.followup.rules import INTERNAL_KINDS
 from connectors.webhook import post_signed
 from core import db
 from core.crypto import Sealed, connection_aad, keyring
@@ -21,6 +22,8 @@ from core.journal import append_audit, record_action
 from core.settings import get_settings
 from core.types import DECIDABLE, DraftStatus, Route
 from policies.scoped import check_draft_for_creator, load_policy, send_window
+from policies.timing import SendWindow
+from workflows.followup_activities import FOLLOWUP_ACTIVITIES, ensure_followup
 from workflows.types import (
     APPLY_DECISION,
     EXPIRE_DRAFT,
@@ -72,6 +75,25 @@ async def _rescore_after_money_events(conn: Any, creator_id: str, fan_id: str, e
         log.exception(
             "re-scoring fan %s of creator %s failed; the next refresh will cover it", fan_id, creator_id
         )
+
+
+async def _internal_origin(conn: Any, creator_id: str, fan_id: str, event_ids: list[int]) -> dict[str, Any]:
+    """The follow-up step or campaign a draft was written for (with the fan's best time to send it), when the
+    batch holds one and no fan message (a message is answered as a reply, whatever else came with it)."""
+    cur = await conn.execute(
+        "SELECT kind, payload FROM events WHERE creator_id = %s AND fan_id = %s AND id = ANY(%s)"
+        " AND kind = ANY(%s) ORDER BY id DESC",
+        [creator_id, fan_id, event_ids, ["message", *INTERNAL_KINDS]],
+    )
+    rows = await cur.fetchall()
+    if not rows or any(r["kind"] == "message" for r in rows):
+        return {}
+    p = rows[0]["payload"]
+    return {
+        "followup_id": p.get("followup_id"),
+        "campaign_id": p.get("campaign_id"),
+        "send_after": p.get("send_after"),
+    }
 
 
 @activity.defn(name=SAVE_OUTCOME)
@@ -161,9 +183,11 @@ async def save_outcome(inp: SaveOutcomeInput) -> SaveOutcomeResult:
             "error": "no policy report",
         }
         status = DraftStatus.PENDING_REVIEW if policy.get("outcome") == "pass" else DraftStatus.BLOCKED
+        origin = await _internal_origin(conn, c, f, inp.event_ids)
         cur = await conn.execute(
             "INSERT INTO drafts (creator_id, fan_id, source_key, workflow_id, status, text, offer, rationale,"
-            " policy_report, event_ids, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, to_timestamp(%s))"
+            " policy_report, event_ids, expires_at, followup_id, campaign_id, send_after)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, to_timestamp(%s), %s, %s, %s)"
             " ON CONFLICT (creator_id, source_key) DO NOTHING RETURNING id::text AS id, version, status",
             [
                 c,
@@ -177,6 +201,9 @@ async def save_outcome(inp: SaveOutcomeInput) -> SaveOutcomeResult:
                 Jsonb(policy),
                 inp.event_ids,
                 inp.expires_at,
+                origin.get("followup_id"),
+                origin.get("campaign_id"),
+                origin.get("send_after"),
             ],
         )
         row = await cur.fetchone()
@@ -361,6 +388,27 @@ async def _delivery_target(creator_id: str, platform: str) -> tuple[str, str] | 
     return None
 
 
+async def _remind_unpurchased(ref: SendInput, offer: dict[str, Any]) -> None:
+    """A sent PPV offer starts its reminder sequence (stopped when the fan buys that item or replies). Idempotent:
+    keyed by the draft, so every retry of this send finds the same sequence."""
+    async with db.pool().connection() as conn:
+        cur = await conn.execute(
+            "SELECT max(id) AS id FROM events WHERE creator_id = %s AND fan_id = %s",
+            [ref.creator_id, ref.fan_id],
+        )
+        last = await cur.fetchone()
+    await ensure_followup(
+        activity.client(),
+        ref.creator_id,
+        ref.fan_id,
+        "ppv_reminder",
+        trigger=f"d{ref.draft_id}",
+        trigger_event_id=last["id"] if last else None,
+        trigger_draft_id=ref.draft_id,
+        catalog_id=offer.get("catalog_id"),
+    )
+
+
 @activity.defn(name=SEND_DRAFT)
 async def send_draft(ref: SendInput) -> SendResult:
     """Deliver an approved draft. The draft id is the idempotency key: one outbox row, one message, ever.
@@ -370,7 +418,7 @@ async def send_draft(ref: SendInput) -> SendResult:
     now = max(datetime.fromtimestamp(ref.now, UTC), datetime.now(UTC))
     async with db.pool().connection() as conn, conn.transaction():
         cur = await conn.execute(
-            "SELECT d.status, d.decided_by, coalesce(d.final_text, d.text) AS body, d.offer, f.platform,"
+            "SELECT d.status, d.decided_by, coalesce(d.final_text, d.text) AS body, d.offer, d.send_after, f.platform,"
             " f.platform_fan_id FROM drafts d JOIN fans f ON f.creator_id = d.creator_id AND f.id = d.fan_id"
             " WHERE d.creator_id = %s AND d.id = %s FOR UPDATE OF d",
             [ref.creator_id, ref.draft_id],
@@ -390,9 +438,13 @@ async def send_draft(ref: SendInput) -> SendResult:
         if d["status"] == DraftStatus.APPROVED:
             # One sender at a time per creator, so two fans' sends cannot both slip under the hourly cap.
             await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7))", [ref.creator_id])
+            # A follow-up waits for the fan's best time; quiet hours and caps are then checked from there.
+            at = max(now, d["send_after"]) if d["send_after"] else now
             window = await send_window(
-                conn, ref.creator_id, ref.fan_id, now, await load_policy(ref.creator_id, conn)
+                conn, ref.creator_id, ref.fan_id, at, await load_policy(ref.creator_id, conn)
             )
+            if at > now:
+                window = SendWindow(window.not_before, ("the fan's best time to read it", *window.reasons))
             if window.held:
                 await record_action(
                     conn,
@@ -454,6 +506,8 @@ async def send_draft(ref: SendInput) -> SendResult:
         cur = await conn.execute("SELECT status, payload FROM outbox WHERE draft_id = %s", [ref.draft_id])
         box = await cur.fetchone()
         assert box is not None
+    if d["offer"]:
+        await _remind_unpurchased(ref, d["offer"])
     settings = get_settings()
     if box["status"] == "delivered":
         return SendResult(ref.draft_id, True)
@@ -561,4 +615,5 @@ ALL_ACTIVITIES: list[Callable[..., Any]] = [
     send_draft,
     refresh_segments_activity,
     remember_messages,
+    *FOLLOWUP_ACTIVITIES,
 ]

@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         SEND_DRAFT,
         SUPERSEDE_DRAFT,
         SUPERVISOR_GRAPH,
+        SYNC_FOLLOWUPS,
         ApplyDecisionInput,
         ApplyDecisionResult,
         ConversationInput,
@@ -38,6 +39,8 @@ with workflow.unsafe.imports_passed_through():
         SaveOutcomeResult,
         SendInput,
         SendResult,
+        SyncFollowupsInput,
+        SyncFollowupsResult,
     )
 
 DB_TIMEOUT = timedelta(seconds=30)
@@ -54,6 +57,8 @@ MAX_DEBOUNCE_ROUNDS = 10
 SEND_WINDOW_PATCH = "send-window"
 # Marks histories written since fan memory is extracted after each handled batch.
 FAN_MEMORY_PATCH = "fan-memory"
+# Marks histories written since batches start and stop follow-up sequences.
+FOLLOWUPS_PATCH = "followups"
 # Memory is a nicety for later replies: a few quick tries, then the conversation goes on without it.
 MEMORY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
 # Only messages the agents answer are worth remembering; a hand-off, an opt-out or an ignored batch is not
@@ -203,6 +208,23 @@ class ConversationWorkflow:
         )
         if saved.draft_id and saved.status in ("pending_review", "blocked"):
             self.pending = PendingDraft(saved.draft_id, saved.version, saved.status, expires_at)
+        followups = state.get("followups") or {}
+        if (followups.get("start") or followups.get("stop")) and workflow.patched(FOLLOWUPS_PATCH):
+            # The supervisor decided (a subscription starts a welcome, an expiry a win-back, a reply or a purchase
+            # stops what it answers); the activity makes it so, idempotently.
+            await workflow.execute_activity(
+                SYNC_FOLLOWUPS,
+                SyncFollowupsInput(
+                    self.inp.creator_id,
+                    self.inp.fan_id,
+                    batch,
+                    list(followups.get("start", [])),
+                    dict(followups.get("stop", {})),
+                ),
+                result_type=SyncFollowupsResult,
+                start_to_close_timeout=DB_TIMEOUT,
+                retry_policy=DB_RETRY,
+            )
         if str(state.get("route")) in REMEMBER_ROUTES and workflow.patched(FAN_MEMORY_PATCH):
             try:
                 # after the draft is saved, so the human can already review it while this runs

@@ -147,3 +147,66 @@ class RememberInput:
 class RememberResult:
     inserted: int
     merged: int
+
+
+# --- follow-up sequences -----------------------------------------------------------------------------------
+
+SYNC_FOLLOWUPS = "sync_followups"
+FOLLOWUP_STEP = "followup_step"
+FINISH_FOLLOWUP = "finish_followup"
+
+
+@dataclass
+class FollowupStepSpec:
+    after_s: float
+    intent: str
+
+
+@dataclass
+class FollowupInput:
+    followup_id: str
+    creator_id: str
+    fan_id: str
+    kind: str  # welcome | win_back | ppv_reminder | inactive
+    steps: list[FollowupStepSpec]
+    max_deferrals: int = 48  # a step held by caps or a pending draft is retried this many times, then skipped
+
+
+@dataclass
+class SyncFollowupsInput:
+    creator_id: str
+    fan_id: str
+    event_ids: list[int]
+    start: list[str]
+    stop: dict[str, str]  # sequence kind -> why it stops
+
+
+@dataclass
+class SyncFollowupsResult:
+    started: list[str]
+    stopped: list[str]
+
+
+@dataclass
+class FollowupStepInput:
+    followup_id: str
+    creator_id: str
+    fan_id: str
+    step: int
+    now: float  # the workflow's clock, epoch seconds
+
+
+@dataclass
+class FollowupStepResult:
+    outcome: str  # drafted | stop | defer
+    reason: str = ""
+    retry_at: float | None = None  # for defer
+    event_id: int | None = None  # for drafted: the followup_due event handed to the conversation
+
+
+@dataclass
+class FinishFollowupInput:
+    followup_id: str
+    creator_id: str
+    status: str  # completed | cancelled
+    reason: str

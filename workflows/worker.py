@@ -1,4 +1,4 @@
-"""The worker: ConversationWorkflow, SegmentationWorkflow, their activities and the supervisor graph on one task
+"""The worker: ConversationWorkflow, SegmentationWorkflow, FollowupWorkflow, their activities and the supervisor graph on one task
 queue."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from temporalio.worker import Worker
 from agents.supervisor import build_supervisor_graph
 from workflows.activities import ALL_ACTIVITIES
 from workflows.conversation import ConversationWorkflow
+from workflows.followup import FollowupWorkflow
 from workflows.segmentation import SegmentationWorkflow
 from workflows.types import SUPERVISOR_GRAPH
 
@@ -18,7 +19,7 @@ def build_worker(client: Client, task_queue: str, *, max_cached_workflows: int =
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[ConversationWorkflow, SegmentationWorkflow],
+        workflows=[ConversationWorkflow, SegmentationWorkflow, FollowupWorkflow],
         activities=ALL_ACTIVITIES,
         max_cached_workflows=max_cached_workflows,
         plugins=[LangGraphPlugin(graphs={SUPERVISOR_GRAPH: build_supervisor_graph()})],

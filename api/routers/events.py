@@ -12,7 +12,6 @@ from fastapi.responses import JSONResponse
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
-from temporalio.client import Client
 from temporalio.service import RPCError
 
 from api.auth import CurrentPrincipal
@@ -21,7 +20,7 @@ from api.errors import ApiError
 from core import db
 from core.journal import record_action
 from core.types import EventKind, Role, conversation_workflow_id
-from workflows.types import ConversationInput
+from workflows.dispatch import dispatch_events
 
 router = APIRouter(prefix="/v1", tags=["events"])
 
@@ -180,25 +179,6 @@ async def _store(conn: AsyncConnection[Any], creator_id: str, ev: EventIn) -> tu
     return row, True
 
 
-async def dispatch(temporal: Client, rt: Runtime, creator_id: str, fan_id: str, event_id: int) -> None:
-    """Signal-with-start of the fan's workflow: starts it if needed, then delivers the event."""
-    s = rt.settings
-    await temporal.start_workflow(
-        "ConversationWorkflow",
-        ConversationInput(
-            creator_id=creator_id,
-            fan_id=fan_id,
-            draft_timeout_s=s.draft_timeout_s,
-            debounce_s=s.debounce_s,
-            idle_close_s=s.idle_close_s,
-        ),
-        id=conversation_workflow_id(creator_id, fan_id),
-        task_queue=s.task_queue,
-        start_signal="new_events",
-        start_signal_args=[[event_id]],
-    )
-
-
 @router.post(
     "/events",
     status_code=202,
@@ -222,7 +202,7 @@ async def ingest_event(ev: EventIn, who: CurrentPrincipal, rt: Annotated[Runtime
     )
     if row["dispatched_at"] is None:
         try:
-            await dispatch(rt.temporal, rt, who.creator_id, row["fan_id"], row["id"])
+            await dispatch_events(rt.temporal, rt.settings, who.creator_id, row["fan_id"], [row["id"]])
         except RPCError as exc:
             # Stored and safe: sending the same event again re-dispatches it.
             raise ApiError(
@@ -231,8 +211,4 @@ async def ingest_event(ev: EventIn, who: CurrentPrincipal, rt: Annotated[Runtime
                 "the event is stored but the workflow service is unreachable; retry the same request",
                 {"event": body.model_dump()},
             ) from exc
-        async with db.pool().connection() as conn, conn.transaction():
-            await conn.execute(
-                "UPDATE events SET dispatched_at = now() WHERE id = %s AND dispatched_at IS NULL", [row["id"]]
-            )
     return JSONResponse(body.model_dump(mode="json"), status_code=202)
