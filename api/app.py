@@ -15,6 +15,7 @@ from api.routers import (
     actions,
     analytics,
     audit,
+    campaigns,
     connections,
     drafts,
     evals,
@@ -66,6 +67,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         connections.router,
         evals.router,
         analytics.router,
+        campaigns.router,
     ):
         app.include_router(r)
 

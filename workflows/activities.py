@@ -23,6 +23,7 @@ from core.settings import get_settings
 from core.types import DECIDABLE, DraftStatus, Route
 from policies.scoped import check_draft_for_creator, load_policy, send_window
 from policies.timing import SendWindow
+from workflows.campaign_activities import CAMPAIGN_ACTIVITIES
 from workflows.followup_activities import FOLLOWUP_ACTIVITIES, ensure_followup
 from workflows.types import (
     APPLY_DECISION,
@@ -616,4 +617,5 @@ ALL_ACTIVITIES: list[Callable[..., Any]] = [
     refresh_segments_activity,
     remember_messages,
     *FOLLOWUP_ACTIVITIES,
+    *CAMPAIGN_ACTIVITIES,
 ]

@@ -210,3 +210,44 @@ class FinishFollowupInput:
     creator_id: str
     status: str  # completed | cancelled
     reason: str
+
+
+# --- campaigns --------------------------------------------------------------------------------------------
+
+DISPATCH_CAMPAIGN = "dispatch_campaign"
+
+
+@dataclass
+class CampaignInput:
+    creator_id: str
+    campaign_id: str
+
+
+@dataclass
+class CampaignResult:
+    dispatched: int
+
+
+# --- the daily plan -----------------------------------------------------------------------------------------
+
+PLAN_INACTIVE = "plan_inactive_followups"
+WRITE_DAILY_PLAN = "write_daily_plan"
+
+
+@dataclass
+class DailyPlanInput:
+    creator_id: str
+    refresh_segments: bool = True
+
+
+@dataclass
+class PlanInactiveResult:
+    started: int
+
+
+@dataclass
+class DailyPlanResult:
+    plan_date: str
+    actions: int
+    segments_run_id: int | None
+    inactive_started: int

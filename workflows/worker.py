@@ -9,6 +9,7 @@ from temporalio.worker import Worker
 
 from agents.supervisor import build_supervisor_graph
 from workflows.activities import ALL_ACTIVITIES
+from workflows.campaign import CampaignWorkflow
 from workflows.conversation import ConversationWorkflow
 from workflows.followup import FollowupWorkflow
 from workflows.segmentation import SegmentationWorkflow
@@ -19,7 +20,7 @@ def build_worker(client: Client, task_queue: str, *, max_cached_workflows: int =
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[ConversationWorkflow, SegmentationWorkflow, FollowupWorkflow],
+        workflows=[ConversationWorkflow, SegmentationWorkflow, FollowupWorkflow, CampaignWorkflow],
         activities=ALL_ACTIVITIES,
         max_cached_workflows=max_cached_workflows,
         plugins=[LangGraphPlugin(graphs={SUPERVISOR_GRAPH: build_supervisor_graph()})],

@@ -10,11 +10,11 @@ import asyncio
 import base64
 import json
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -61,6 +61,11 @@ class DraftOut(BaseModel):
     expires_at: datetime
     decided_at: datetime | None
     decision_reason: str | None
+    followup_id: str | None = Field(None, description="the follow-up sequence this draft is a step of")
+    campaign_id: str | None = Field(None, description="the campaign this draft was written for")
+    send_after: datetime | None = Field(
+        None, description="the fan's best time: once approved, the message is not sent before it"
+    )
 
 
 class InboxItem(DraftOut):
@@ -88,7 +93,8 @@ class RejectIn(BaseModel):
 
 _DRAFT_COLS = (
     "d.id::text AS id, d.fan_id::text AS fan_id, d.status, d.version, d.text, d.final_text, d.offer,"
-    " d.rationale, d.policy_report, d.created_at, d.expires_at, d.decided_at, d.decision_reason"
+    " d.rationale, d.policy_report, d.created_at, d.expires_at, d.decided_at, d.decision_reason,"
+    " d.followup_id::text AS followup_id, d.campaign_id::text AS campaign_id, d.send_after"
 )
 
 
@@ -244,18 +250,28 @@ class BulkItem(BaseModel):
 
 
 class BulkApproveIn(BaseModel):
+    """Either a list of drafts (each with the version you reviewed) or a campaign: every draft of that
+    campaign that awaits review, at its current version."""
+
     model_config = ConfigDict(extra="forbid")
-    drafts: list[BulkItem] = Field(min_length=1, max_length=BULK_MAX)
+    drafts: list[BulkItem] | None = Field(None, min_length=1, max_length=BULK_MAX)
+    campaign_id: UUID | None = None
 
     @field_validator("drafts")
     @classmethod
-    def _unique(cls, items: list[BulkItem]) -> list[BulkItem]:
+    def _unique(cls, items: list[BulkItem] | None) -> list[BulkItem] | None:
         seen: set[UUID] = set()
-        for item in items:
+        for item in items or []:
             if item.id in seen:
                 raise ValueError(f"draft {item.id} is listed twice")
             seen.add(item.id)
         return items
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Self:
+        if (self.drafts is None) == (self.campaign_id is None):
+            raise ValueError("give either 'drafts' or 'campaign_id'")
+        return self
 
 
 class BulkResult(BaseModel):
@@ -271,7 +287,25 @@ class BulkApproveOut(BaseModel):
     results: list[BulkResult]
 
 
-@router.post("/drafts/approve", response_model=BulkApproveOut, responses={422: {}})
+async def _campaign_items(creator_id: str, campaign_id: UUID | None) -> list[BulkItem]:
+    """The campaign's undecided drafts: pending ones are approved at their current version; blocked ones are
+    listed too, so each fails alone with `blocked_requires_edit` and nobody thinks they went out."""
+    async with db.pool().connection() as conn:
+        cur = await conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM campaigns WHERE creator_id = %s AND id = %s) AS found",
+            [creator_id, campaign_id],
+        )
+        if not (await cur.fetchone() or {}).get("found"):
+            raise ApiError(404, "not_found", "no such campaign")
+        cur = await conn.execute(
+            "SELECT id, version FROM drafts WHERE creator_id = %s AND campaign_id = %s AND status = ANY(%s)"
+            " ORDER BY created_at, id",
+            [creator_id, campaign_id, [s.value for s in DECIDABLE]],
+        )
+        return [BulkItem(id=r["id"], version=r["version"]) for r in await cur.fetchall()]
+
+
+@router.post("/drafts/approve", response_model=BulkApproveOut, responses={404: {}, 422: {}})
 async def approve_many(
     body: BulkApproveIn, who: CurrentPrincipal, rt: Annotated[Runtime, Depends(runtime)]
 ) -> Any:
@@ -280,6 +314,7 @@ async def approve_many(
     its error; the others are approved. The answer lists every draft in the order given."""
     who.require(Role.CHATTER)
     gate = asyncio.Semaphore(BULK_CONCURRENCY)
+    items = body.drafts or await _campaign_items(who.creator_id, body.campaign_id)
 
     async def one(item: BulkItem) -> BulkResult:
         decision = Decision(
@@ -296,6 +331,6 @@ async def approve_many(
                 )
         return BulkResult(id=str(item.id), ok=True, draft=draft)
 
-    results = await asyncio.gather(*(one(i) for i in body.drafts))
+    results = await asyncio.gather(*(one(i) for i in items))
     ok = sum(r.ok for r in results)
     return BulkApproveOut(approved=ok, failed=len(results) - ok, results=list(results))

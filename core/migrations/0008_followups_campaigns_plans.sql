@@ -44,7 +44,9 @@ CREATE TABLE campaigns (
     exclusions   jsonb NOT NULL,   -- the rules asked for
     excluded     jsonb NOT NULL,   -- how many fans each rule excluded
     recipients   integer NOT NULL,
-    status       text NOT NULL DEFAULT 'drafting' CHECK (status IN ('drafting', 'drafted')),
+    workflow_id  text NOT NULL,
+    -- dispatching: recipients' events are being handed to their conversations; dispatched: every one was
+    status       text NOT NULL DEFAULT 'dispatching' CHECK (status IN ('dispatching', 'dispatched')),
     created_by   uuid NOT NULL,
     created_at   timestamptz NOT NULL DEFAULT now()
 );

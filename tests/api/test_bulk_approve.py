@@ -69,7 +69,7 @@ async def test_bulk_approve_refuses_bad_input_and_viewers(api: httpx.AsyncClient
         ({"drafts": [{"id": "nope", "version": 1}]}, "drafts.0.id"),
         ({"drafts": [{"id": one["id"], "version": 0}]}, "drafts.0.version"),
         ({"drafts": [one] * 201}, "drafts"),
-        ({"ids": [one["id"]]}, "drafts"),
+        ({"ids": [one["id"]]}, "ids"),
     ):
         r = await api.post("/v1/drafts/approve", json=payload, headers=t.auth())
         assert r.status_code == 422, (payload, r.text)

@@ -21,7 +21,7 @@ from tests.workflows.helpers import fetch, wait_until
 
 # Which of B's ids goes into each path parameter. "platform" names a kind of connection, not B's row:
 # A writing /connections/onlyfans writes A's own connection (checked below: B's stays untouched).
-PATH_PARAMS = {"draft_id", "fan_id", "key_id", "platform", "run_id"}
+PATH_PARAMS = {"draft_id", "fan_id", "key_id", "platform", "run_id", "campaign_id"}
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/drafts/{draft_id}/approve"): {"version": 1},
     ("POST", "/v1/drafts/{draft_id}/reject"): {"version": 1, "reason": "probe"},
@@ -42,6 +42,7 @@ async def _snapshot(creator_id: str) -> str:
         "transactions",
         "audit_log",
         "eval_runs",
+        "campaigns",
     ):
         rows[table] = await fetch(f"SELECT * FROM {table} WHERE creator_id = %s ORDER BY 1", [creator_id])
     rows["creator"] = await fetch("SELECT * FROM creators WHERE id = %s", [creator_id])
@@ -68,12 +69,20 @@ async def test_every_endpoint_refuses_another_creators_ids(app: FastAPI, api: ht
     b_run = _result("00000000-0000-0000-0000-0000000000b1", {"b-secret-case": True}, 1.0)
     async with db.pool().connection() as conn, conn.transaction():
         await save_run(conn, b_run, creator_id=b.creator_id)  # an eval run made for B only
+        cur = await conn.execute(  # a campaign of B's (no recipients: nothing changes B's data meanwhile)
+            "INSERT INTO campaigns (creator_id, name, segment, intent, exclusions, excluded, recipients,"
+            " workflow_id, created_by) VALUES (%s, 'b-campaign', 'all', 'hi', '{}', '{}', 0, 'campaign-b', %s)"
+            " RETURNING id::text AS id",
+            [b.creator_id, b.members["manager"]],
+        )
+        b_campaign = (await cur.fetchone() or {})["id"]
     b_ids = {
         "draft_id": draft["id"],
         "fan_id": b.fans[0],
         "key_id": key["id"],
         "platform": "onlyfans",
         "run_id": b_run["run_id"],
+        "campaign_id": b_campaign,
     }
     secrets_of_b = [
         b.creator_id,
@@ -85,6 +94,8 @@ async def test_every_endpoint_refuses_another_creators_ids(app: FastAPI, api: ht
         "b.example",
         b_run["run_id"],
         "b-secret-case",
+        b_campaign,
+        "b-campaign",
     ]
     before = await _snapshot(b.creator_id)
 

@@ -1,0 +1,132 @@
+"""Create a campaign: choose the audience and write, in one transaction, the campaign, its recipients and one
+internal `campaign_message` event per recipient. The events reach each fan's conversation through the same
+dispatch as platform events, so every recipient's draft is written, policy-checked and approved like a reply."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
+
+from agents.campaigns.audience import Audience, Exclusions, select_audience
+from agents.followup.config import FollowupConfig
+from agents.followup.rules import CAMPAIGN_MESSAGE, next_best_time
+from core.journal import record_action
+
+Conn = AsyncConnection[dict[str, Any]]
+
+
+def campaign_workflow_id(creator_id: str, campaign_id: str) -> str:
+    return f"campaign-{creator_id}-{campaign_id}"
+
+
+class CatalogItemNotFound(LookupError):
+    pass
+
+
+async def create_campaign(
+    conn: Conn,
+    *,
+    creator_id: str,
+    created_by: str,
+    name: str,
+    segment: str,
+    intent: str,
+    catalog_id: str | None,
+    exclusions: Exclusions,
+    max_recipients: int,
+    now: datetime | None = None,
+) -> tuple[dict[str, Any], Audience]:
+    """Call inside a transaction. Returns the campaign row and its audience. An offer names an item of this
+    creator's active catalog (else CatalogItemNotFound); the item goes into each recipient's intent so the DM
+    agent can offer it, and the grammar still only admits real items and prices in bounds."""
+    now = now or datetime.now(UTC)
+    item = None
+    if catalog_id is not None:
+        cur = await conn.execute(
+            "SELECT id::text AS id, title, price_cents FROM catalog WHERE creator_id = %s AND id = %s AND active",
+            [creator_id, catalog_id],
+        )
+        item = await cur.fetchone()
+        if item is None:
+            raise CatalogItemNotFound(catalog_id)
+    audience = await select_audience(conn, creator_id, segment, exclusions, catalog_id, max_recipients)
+    cur = await conn.execute(
+        "INSERT INTO campaigns (creator_id, name, segment, intent, catalog_id, exclusions, excluded, recipients,"
+        " workflow_id, created_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, '', %s)"
+        " RETURNING id::text AS id",
+        [
+            creator_id,
+            name,
+            segment,
+            intent,
+            catalog_id,
+            Jsonb(exclusions.model_dump()),
+            Jsonb(audience.excluded),
+            len(audience.fan_ids),
+            created_by,
+        ],
+    )
+    campaign_id = (await cur.fetchone() or {})["id"]
+    wid = campaign_workflow_id(creator_id, campaign_id)
+    await conn.execute("UPDATE campaigns SET workflow_id = %s WHERE id = %s", [wid, campaign_id])
+    full_intent = intent
+    if item is not None:
+        full_intent += f" (offer the catalog item '{item['title']}' at {item['price_cents'] / 100:.2f})"
+    cur = await conn.execute("SELECT followup_config FROM creators WHERE id = %s", [creator_id])
+    config = FollowupConfig.from_stored((await cur.fetchone() or {}).get("followup_config"))
+    cur = await conn.execute(
+        "SELECT f.id::text AS id, f.timezone, s.best_hours FROM fans f LEFT JOIN fan_scores s"
+        " ON s.creator_id = f.creator_id AND s.fan_id = f.id WHERE f.creator_id = %s AND f.id = ANY(%s::uuid[])",
+        [creator_id, audience.fan_ids],
+    )
+    fans = {r["id"]: r for r in await cur.fetchall()}
+    payloads = []
+    for fan_id in audience.fan_ids:
+        fan = fans[fan_id]
+        send_after = next_best_time(now, fan["timezone"], fan["best_hours"], config.default_best_hours)
+        payloads.append(
+            Jsonb(
+                {
+                    "campaign_id": campaign_id,
+                    "campaign": name,
+                    "intent": full_intent,
+                    "catalog_id": catalog_id,
+                    "send_after": send_after.isoformat(),
+                }
+            )
+        )
+    # Set-based: one statement per table whatever the audience size.
+    await conn.execute(
+        "WITH ev AS ("
+        "  INSERT INTO events (creator_id, fan_id, platform_event_id, kind, payload, occurred_at)"
+        "  SELECT %(c)s, fan, %(key)s || fan::text, %(kind)s, payload, %(now)s"
+        "  FROM unnest(%(fans)s::uuid[], %(payloads)s::jsonb[]) AS r(fan, payload)"
+        "  RETURNING id, fan_id)"
+        " INSERT INTO campaign_recipients (campaign_id, creator_id, fan_id, event_id)"
+        " SELECT %(campaign)s, %(c)s, fan_id, id FROM ev",
+        {
+            "c": creator_id,
+            "key": f"campaign:{campaign_id}:",
+            "kind": CAMPAIGN_MESSAGE,
+            "now": now,
+            "fans": audience.fan_ids,
+            "payloads": payloads,
+            "campaign": campaign_id,
+        },
+    )
+    await record_action(
+        conn,
+        creator_id=creator_id,
+        fan_id=None,
+        kind="campaign_created",
+        summary=f"campaign '{name}' to {len(audience.fan_ids)} {segment} fan(s); each draft waits for approval",
+        details={"campaign_id": campaign_id, "excluded": audience.excluded, "segment": segment},
+        dedupe_key=f"campaign_created:{campaign_id}",
+    )
+    cur = await conn.execute("SELECT * FROM campaigns WHERE id = %s", [campaign_id])
+    row = await cur.fetchone()
+    assert row is not None
+    return row, audience
