@@ -21,7 +21,9 @@ from api.routers import (
     evals,
     events,
     fans,
+    followups,
     keys,
+    plans,
     policies,
     security,
     segments,
@@ -68,6 +70,8 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         evals.router,
         analytics.router,
         campaigns.router,
+        followups.router,
+        plans.router,
     ):
         app.include_router(r)
 

@@ -7,12 +7,14 @@ import logging
 
 import uvicorn
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from agents import llm
 from api.app import create_app
 from core import db
 from core.migrate import migrate
 from core.settings import Settings, configure
+from workflows.schedules import ensure_daily_plan_schedules
 from workflows.worker import build_worker
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,12 @@ async def serve(
     apply_settings(settings)
     await db.open_pool(settings.database_url, settings.db_pool_max)
     client = await connect(settings)
+    try:
+        await ensure_daily_plan_schedules(client, settings.task_queue)
+    except RPCError as exc:  # e.g. a Temporal test server, which has no Schedules: run, but say so
+        log.warning(
+            "daily plan schedules not created (%s); POST /v1/agents/unified/actions/run still works", exc
+        )
     worker = build_worker(client, settings.task_queue)
     async with worker:
         if not with_api:

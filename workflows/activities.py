@@ -24,6 +24,7 @@ from core.types import DECIDABLE, DraftStatus, Route
 from policies.scoped import check_draft_for_creator, load_policy, send_window
 from policies.timing import SendWindow
 from workflows.campaign_activities import CAMPAIGN_ACTIVITIES
+from workflows.daily_plan_activities import DAILY_PLAN_ACTIVITIES
 from workflows.followup_activities import FOLLOWUP_ACTIVITIES, ensure_followup
 from workflows.types import (
     APPLY_DECISION,
@@ -618,4 +619,5 @@ ALL_ACTIVITIES: list[Callable[..., Any]] = [
     remember_messages,
     *FOLLOWUP_ACTIVITIES,
     *CAMPAIGN_ACTIVITIES,
+    *DAILY_PLAN_ACTIVITIES,
 ]

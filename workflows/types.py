@@ -241,6 +241,12 @@ class DailyPlanInput:
 
 
 @dataclass
+class PlanStepInput:
+    creator_id: str
+    now: float  # the workflow's clock, epoch seconds: the plan's day is its date in the creator's timezone
+
+
+@dataclass
 class PlanInactiveResult:
     started: int
 

@@ -1,5 +1,5 @@
-"""The worker: ConversationWorkflow, SegmentationWorkflow, FollowupWorkflow, their activities and the supervisor graph on one task
-queue."""
+"""The worker: every workflow (conversation, segmentation, follow-up, campaign, daily plan), their activities and
+the supervisor graph on one task queue."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from agents.supervisor import build_supervisor_graph
 from workflows.activities import ALL_ACTIVITIES
 from workflows.campaign import CampaignWorkflow
 from workflows.conversation import ConversationWorkflow
+from workflows.daily_plan import DailyPlanWorkflow
 from workflows.followup import FollowupWorkflow
 from workflows.segmentation import SegmentationWorkflow
 from workflows.types import SUPERVISOR_GRAPH
@@ -20,7 +21,13 @@ def build_worker(client: Client, task_queue: str, *, max_cached_workflows: int =
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[ConversationWorkflow, SegmentationWorkflow, FollowupWorkflow, CampaignWorkflow],
+        workflows=[
+            ConversationWorkflow,
+            SegmentationWorkflow,
+            FollowupWorkflow,
+            CampaignWorkflow,
+            DailyPlanWorkflow,
+        ],
         activities=ALL_ACTIVITIES,
         max_cached_workflows=max_cached_workflows,
         plugins=[LangGraphPlugin(graphs={SUPERVISOR_GRAPH: build_supervisor_graph()})],

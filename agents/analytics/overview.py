@@ -386,3 +386,16 @@ async def _conversion(
         "message_to_purchase": rate(int(msg["bought"]), int(msg["fans"])),
         "ppv_offer_to_purchase": rate(int(ppv["bought"]), int(ppv["offers"])),
     }
+
+
+async def recent_anomalies(
+    conn: AsyncConnection[Any], creator_id: str, today: date, days: int = 7
+) -> list[dict[str, Any]]:
+    """Anomalies on the last `days` complete days before `today` (creator-local), newest first: what the daily
+    plan reports. The same detector and history as the overview's."""
+    row = await _one(conn, "SELECT timezone FROM creators WHERE id = %(c)s", {"c": creator_id})
+    tz = ZoneInfo(row["timezone"])
+    period = Period(today - timedelta(days=days), today - timedelta(days=1))
+    history = Period(period.start - timedelta(days=ANOMALY_HISTORY_DAYS), period.end)
+    daily = await _daily(conn, creator_id, history, tz)
+    return _anomalies(daily, period, today)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, Self
+from datetime import timedelta
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SequenceKind = Literal["welcome", "win_back", "ppv_reminder", "inactive"]
+HourOfDay = Annotated[int, Field(ge=0, le=23)]
 SEQUENCE_KINDS: tuple[SequenceKind, ...] = ("welcome", "win_back", "ppv_reminder", "inactive")
 
 
@@ -103,18 +105,24 @@ class FollowupConfig(BaseModel):
     max_per_fan_per_week: int = Field(
         3, ge=1, le=50, description="follow-up messages drafted for one fan in any 7 days; later steps wait"
     )
-    default_best_hours: list[int] = Field(
+    inactive_per_day: int = Field(
+        50,
+        ge=0,
+        le=5000,
+        description="re-engagement sequences the daily plan starts per day, highest LTV first",
+    )
+    daily_plan_hour: int = Field(
+        7, ge=0, le=23, description="creator-local hour at which the daily plan runs (its Temporal Schedule)"
+    )
+    default_best_hours: list[HourOfDay] = Field(
         default_factory=lambda: [19, 20, 21],
         min_length=1,
         max_length=24,
         description="fan-local hours of day to send at when the fan has no best hours computed yet",
     )
 
-    @model_validator(mode="after")
-    def _hours(self) -> Self:
-        if any(not 0 <= h <= 23 for h in self.default_best_hours):
-            raise ValueError("default_best_hours must be hours of day, 0 to 23")
-        return self
+    def inactive_window(self) -> timedelta:
+        return timedelta(days=self.inactive_days)
 
     @classmethod
     def from_stored(cls, stored: dict[str, Any] | None) -> FollowupConfig:

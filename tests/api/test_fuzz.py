@@ -1,5 +1,5 @@
 """Schemathesis against the running service: `huntaze up` in a subprocess (API and worker, on the test
-Postgres, the test Temporal server and the loopback fake LLM), fuzzed from its own OpenAPI schema.
+Postgres, the Temporal dev server and the loopback fake LLM), fuzzed from its own OpenAPI schema.
 
 Bounded for CI; the longer run is documented in the README (same command, more examples).
 """
@@ -33,14 +33,14 @@ def _free_port() -> int:
 
 
 async def test_no_server_errors_and_no_schema_violations(
-    temporal_env: WorkflowEnvironment, settings: Settings, fake_llm: FakeOpenAI, tmp_path: Path
+    temporal_dev_env: WorkflowEnvironment, settings: Settings, fake_llm: FakeOpenAI, tmp_path: Path
 ) -> None:
     t = await make_tenant()  # its owner key is stepped up, so sensitive operations are reachable too
     port = _free_port()
     env = {
         **os.environ,
         "DATABASE_URL": str(settings.database_url),
-        "TEMPORAL_ADDRESS": temporal_env.client.service_client.config.target_host,
+        "TEMPORAL_ADDRESS": temporal_dev_env.client.service_client.config.target_host,
         "LLM_BASE_URL": fake_llm.base_url,
         "LLM_MODEL": "fake",
         "HUNTAZE_API_PORT": str(port),

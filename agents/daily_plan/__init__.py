@@ -1,0 +1,1 @@
+"""The Daily Action List: what the creator should do today, ranked by expected value."""
