@@ -7,7 +7,9 @@ import asyncio
 import json
 import time
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import psycopg
@@ -22,6 +24,10 @@ from core.migrate import migrate
 from core.settings import Settings
 
 DEMO_SEED = 42
+DROP_DAYS_AGO = 3
+# Demo timings: every sequence's first step 40 s after it starts (defaults: hours to days), so the demo shows
+# follow-up drafts arriving; later steps keep their default timings.
+DEMO_FIRST_STEP_HOURS = 40 / 3600
 # (seeded fan index, kind, text or amount): ordinary chat, upsell interest, thanks, a policy bait,
 # a possible minor (hand-off, no draft), an opt-out, and a message that needs no answer.
 STREAM: list[tuple[int, str, str | int | None]] = [
@@ -49,6 +55,17 @@ def _ensure_business(url: str, fans: int) -> tuple[str, str]:
     if row is None:
         res = seed_business(url, fans=fans, days=180, seed=DEMO_SEED)
         print(f"seeded {res.fans} fans, {res.messages} messages, {res.transactions} transactions")
+        with psycopg.connect(url) as conn:
+            # an outage to find: no sale at all on one day, three days ago in the creator's timezone
+            tz = conn.execute("SELECT timezone FROM creators WHERE id = %s", [res.creator_id]).fetchone()
+            assert tz is not None
+            day = datetime.now(ZoneInfo(tz[0])).date() - timedelta(days=DROP_DAYS_AGO)
+            start = datetime.combine(day, datetime.min.time(), ZoneInfo(tz[0]))
+            cur = conn.execute(
+                "DELETE FROM transactions WHERE creator_id = %s AND occurred_at >= %s AND occurred_at < %s",
+                [res.creator_id, start, start + timedelta(days=1)],
+            )
+            print(f"injected a revenue drop: deleted the {cur.rowcount} sales of {day.isoformat()}")
         return res.creator_id, res.api_key
 
     async def _key() -> str:
@@ -92,6 +109,7 @@ async def _drive(s: Settings, creator_id: str, key: str, smoke: bool) -> dict[st
     event_ids: list[str] = []
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as http:
         segments = await _segment(http)
+        await _demo_timings(http)
         for fan_idx, kind, value in STREAM:
             body: dict[str, Any] = {
                 "event_id": f"demo-{run}-{fan_idx}",
@@ -169,6 +187,9 @@ async def _drive(s: Settings, creator_id: str, key: str, smoke: bool) -> dict[st
             timeout_s=60,
         )
         memories = await _show_memories(http, creator_id)
+        followup_drafts = await _followups(http, creator_id, run)
+        anomalies = await _anomalies(http)
+        plan_actions = await _daily_plan(http)
         counts = {
             st: await _scalar(
                 f"SELECT count(*) {draft_filter} AND d.status = %s", [creator_id, event_ids, st]
@@ -190,6 +211,9 @@ async def _drive(s: Settings, creator_id: str, key: str, smoke: bool) -> dict[st
         "unapproved_sends": unapproved,
         "segments": segments,
         "memories": memories,
+        "followup_drafts": followup_drafts,
+        "anomalies": anomalies,
+        "plan_actions": plan_actions,
     }
     print(f"API docs: {base}/docs   Temporal UI: http://127.0.0.1:{s.temporal_ui_port}")
     print(json.dumps(summary), flush=True)
@@ -257,6 +281,129 @@ async def _show_memories(http: httpx.AsyncClient, creator_id: str) -> int:
             print(f"remembered about {r['display_name']}: [{m['kind']}] {m['text']}")
             total += 1
     return total
+
+
+async def _demo_timings(http: httpx.AsyncClient) -> None:
+    cfg = (await http.get("/v1/followups/config")).json()
+    for kind in ("welcome", "win_back", "ppv_reminder", "inactive"):
+        cfg[kind]["steps"][0]["after_hours"] = DEMO_FIRST_STEP_HOURS
+    for steps in cfg["win_back"]["by_segment"].values():
+        steps[0]["after_hours"] = DEMO_FIRST_STEP_HOURS
+    r = await http.put("/v1/followups/config", json=cfg)
+    r.raise_for_status()
+    print("follow-up timings for the demo: first steps after 40 s (defaults: 24 h welcome, 6-72 h win-back)")
+
+
+async def _followups(http: httpx.AsyncClient, creator_id: str, run: str) -> int:
+    """A new subscriber (welcome DM approved, then the welcome sequence) and an expired whale (win-back):
+    both sequences' first steps arrive as drafts in the inbox, waiting for a human like any reply."""
+    whales = await _rows(
+        "SELECT f.platform_fan_id, f.display_name FROM fans f JOIN fan_scores s ON s.creator_id = f.creator_id"
+        " AND s.fan_id = f.id WHERE f.creator_id = %s AND s.value_tier = 'whale'"
+        " AND f.subscription_status = 'active' AND f.opted_out_at IS NULL AND f.handoff_at IS NULL"
+        " AND NOT EXISTS (SELECT 1 FROM followups fu WHERE fu.creator_id = f.creator_id AND fu.fan_id = f.id)"
+        " AND NOT EXISTS (SELECT 1 FROM drafts d WHERE d.creator_id = f.creator_id AND d.fan_id = f.id"
+        "   AND d.status IN ('pending_review', 'blocked'))"
+        " ORDER BY s.ltv_cents DESC NULLS LAST LIMIT 1",
+        [creator_id],
+    )
+    newbie = f"fan-{DEMO_SEED}-new-{run}"
+    # (kind, platform fan id, who, extra fields)
+    events: list[tuple[str, str, str, dict[str, Any]]] = [
+        ("subscription_started", newbie, "Noah (new)", {"amount_cents": 999}),
+    ]
+    for w in whales:  # a whale who has not been followed up yet (none left after many demo runs)
+        events.append(("subscription_expired", w["platform_fan_id"], f"{w['display_name']} (whale)", {}))
+    for kind, fan, who, extra in events:
+        body = {
+            "event_id": f"demo-{run}-{kind}",
+            "kind": kind,
+            "fan": {"platform_fan_id": fan, **({"display_name": "Noah"} if fan == newbie else {})},
+            **extra,
+        }
+        r = await http.post("/v1/events", json=body)
+        print(f"event {kind:<22} {who}: {r.status_code}")
+    # the welcome DM is a draft like any reply: approve it, so the welcome sequence's step is not held back
+    welcome = await _wait_rows(
+        "SELECT d.id::text AS id, d.version FROM drafts d JOIN fans f ON f.id = d.fan_id"
+        " WHERE d.creator_id = %s AND f.platform_fan_id = %s AND d.followup_id IS NULL"
+        " AND d.status = 'pending_review'",
+        [creator_id, newbie],
+        timeout_s=120,
+    )
+    if welcome:
+        r = await http.post(f"/v1/drafts/{welcome[0]['id']}/approve", json={"version": welcome[0]["version"]})
+        print(f"approved the welcome DM to Noah: {r.status_code}")
+    fans = [newbie] + [w["platform_fan_id"] for w in whales]
+    drafts = await _wait_rows(
+        "SELECT d.id::text AS id, d.text, d.status, d.send_after, fu.kind, fu.segment, f.display_name"
+        " FROM drafts d JOIN followups fu ON fu.id = d.followup_id JOIN fans f ON f.id = d.fan_id"
+        " WHERE d.creator_id = %s AND f.platform_fan_id = ANY(%s)",
+        [creator_id, fans],
+        timeout_s=240,
+        at_least=len(fans),
+    )
+    for d in drafts:
+        tuned = f", tuned for a {d['segment'].replace('_', ' ')}" if d["segment"] else ""
+        print(
+            f"{d['kind'].replace('_', '-')} follow-up draft [{d['status']}] to {d['display_name']}{tuned},"
+            f" to send after {d['send_after']:%H:%M} UTC: {d['text']!r}"
+        )
+    if len(drafts) < len(fans):
+        print("warning: not every follow-up step was drafted within 4 minutes")
+    return len(drafts)
+
+
+async def _anomalies(http: httpx.AsyncClient) -> int:
+    body = (await http.get("/v1/analytics/overview")).json()
+    t = body["today"]
+    print(f"today's money: {money(t['revenue_cents'])} ({t['change_pct']}% vs the same day last week)")
+    for a in body["anomalies"]:
+        print(
+            f"anomaly {a['date']} {a['metric']} {a['direction']}: observed {a['observed']:.0f},"
+            f" expected {a['expected']:.0f} (score {a['score']}): {a['recommendation']}"
+        )
+    return len(body["anomalies"])
+
+
+async def _daily_plan(http: httpx.AsyncClient) -> int:
+    """Run the daily plan now (the schedule runs it every morning in the creator's timezone) and show it."""
+    before = await http.get("/v1/agents/unified/actions")
+    stamp = before.json().get("created_at") if before.status_code == 200 else None
+    r = await http.post("/v1/agents/unified/actions/run", json={"refresh_segments": False})
+    r.raise_for_status()
+    deadline = time.monotonic() + 300
+    plan: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        got = await http.get("/v1/agents/unified/actions")
+        if got.status_code == 200 and got.json()["created_at"] != stamp:
+            plan = got.json()
+            break
+        await asyncio.sleep(0.5)
+    else:
+        print("warning: the daily plan did not finish within 5 minutes")
+        return 0
+    sched = plan["schedule"]
+    print(
+        f"Daily Action List for {plan['plan_date']} (runs daily at {sched['hour']:02d}:00 {sched['timezone']}):"
+    )
+    for a in plan["actions"]:
+        print(f"  {a['rank']}. {a['title']}")
+        print(f"     {a['basis']}")
+    return len(plan["actions"])
+
+
+async def _wait_rows(
+    sql: str, params: list[Any], timeout_s: float, at_least: int = 1
+) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout_s
+    rows: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        rows = await _rows(sql, params)
+        if len(rows) >= at_least:
+            return rows
+        await asyncio.sleep(0.5)
+    return rows
 
 
 async def _rows(sql: str, params: list[Any]) -> list[dict[str, Any]]:

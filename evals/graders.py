@@ -330,3 +330,19 @@ def detections(output: dict[str, Any], case: Case, _: dict[str, Any], __: Suite)
     tp, fp, fn = c["tp"], c["fp"], c["fn"]
     f1 = 1.0 if tp + fp + fn == 0 else 2 * tp / (2 * tp + fp + fn)
     return Grade(f1, f1 >= 0.8, "" if f1 >= 0.8 else f"tp {tp}, false alarms {fp}, missed {fn}")
+
+
+@grader("followup_rules")
+def followup_rules(output: dict[str, Any], case: Case, _: dict[str, Any], __: Suite) -> Grade | None:
+    """Every expected follow-up field matches: `start` (in order), `stop` (as a set of sequence kinds),
+    `stop_reason` (null = keeps running), `after_hours` (the planned steps), `send_at` (UTC, ISO 8601)."""
+    keys = [k for k in ("start", "stop", "stop_reason", "after_hours", "send_at") if k in case.expect]
+    if not keys:
+        return None
+    off = {}
+    for k in keys:
+        got, want = output.get(k), case.expect[k]
+        same = sorted(got or []) == sorted(want) if k == "stop" else got == want
+        if not same:
+            off[k] = {"got": got, "expected": want}
+    return _verdict(not off, f"differs: {off}")

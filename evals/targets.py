@@ -17,10 +17,8 @@ from typing import Any, Protocol
 
 from evals.suite import Case, Suite, SuiteError
 
-# Targets whose agents are not built yet: the follow-up and analytics agents come with their own work.
-NOT_BUILT = {
-    "followup": "the follow-up agent (welcome, win-back, PPV reminder timing) is not built yet",
-}
+# Targets whose agents are not built yet (none at the moment; a suite naming one fails with the reason).
+NOT_BUILT: dict[str, str] = {}
 
 
 @dataclass
@@ -70,6 +68,7 @@ class RoutingTarget:
             "route": str(decision["route"]),
             "route_reason": decision["route_reason"],
             "inbound": decision["inbound"],
+            "followups": decision["followups"],
         }
 
 
@@ -246,6 +245,43 @@ class AnomaliesTarget:
         return {"flagged": [a.index for a in found], "directions": [a.direction for a in found]}
 
 
+class FollowupTarget:
+    """The follow-up agent's rules (agents/followup): what a batch of events starts and stops (through the
+    supervisor's routing, so opt-outs and hand-offs count), whether a later event stops a running sequence, the
+    steps a sequence is planned with for a fan's segment, and when a step's message may go out."""
+
+    needs_database = False
+    needs_llm = False
+
+    async def setup(self, suite: Suite, ctx: RunContext) -> None:
+        return None
+
+    async def run(self, case: Case, ctx: RunContext) -> dict[str, Any]:
+        from agents.followup import rules
+        from agents.followup.config import FollowupConfig
+
+        inp = case.input
+        check = inp["check"]
+        if check == "directives":
+            routed = await RoutingTarget().run(case, ctx)
+            return {"start": routed["followups"]["start"], "stop": sorted(routed["followups"]["stop"])}
+        if check == "stop":
+            return {"stop_reason": rules.stop_reason_since(inp["kind"], inp["later_events"])}
+        config = FollowupConfig.from_stored(inp.get("config"))
+        if check == "plan":
+            key = config.tuning_key(inp["kind"], inp.get("segment", "regular"), inp.get("value_tier", "none"))
+            return {"after_hours": [s.after_hours for s in config.steps_for(inp["kind"], key)]}
+        if check == "timing":
+            at = rules.next_best_time(
+                datetime.fromisoformat(inp["now"]),
+                inp.get("timezone", "UTC"),
+                inp.get("best_hours"),
+                inp.get("default_hours", config.default_best_hours),
+            )
+            return {"send_at": at.astimezone(UTC).isoformat()}
+        raise SuiteError(f"case {case.id}: unknown follow-up check {check!r}")
+
+
 class DraftingTarget:
     """The whole supervisor graph for one fan: each case's creator, catalog, fan, history, purchases and
     memories are written to the scratch database, its events stored, then routing → DM agent (tools over
@@ -398,6 +434,7 @@ TARGETS: dict[str, type[Any]] = {
     "segmentation": SegmentationTarget,
     "drafting": DraftingTarget,
     "anomalies": AnomaliesTarget,
+    "followup": FollowupTarget,
 }
 
 

@@ -114,6 +114,23 @@ EXAMPLES: list[tuple[str, dict[str, Any], Case, dict[str, Any], bool]] = [
     ),
     ("detections", {"flagged": [3, 90]}, case({"anomaly_windows": [[10, 11, "spike"]]}), {}, False),
     (
+        "followup_rules",
+        {"start": ["win_back"], "stop": ["welcome", "inactive"]},
+        case({"start": ["win_back"], "stop": ["inactive", "welcome"]}),  # stop is a set
+        {},
+        True,
+    ),
+    ("followup_rules", {"start": [], "stop": ["welcome"]}, case({"start": ["welcome"]}), {}, False),
+    ("followup_rules", {"stop_reason": None}, case({"stop_reason": None}), {}, True),
+    ("followup_rules", {"stop_reason": "the fan bought"}, case({"stop_reason": None}), {}, False),
+    (
+        "followup_rules",
+        {"send_at": "2026-11-23T19:00:00+00:00"},
+        case({"send_at": "2026-11-23T20:00:00+00:00"}),
+        {},
+        False,
+    ),
+    (
         "similarity",
         draft("my dog Max is so cute"),
         case({"reference": "Max the dog is adorable"}),

@@ -16,7 +16,7 @@ from evals.compare import compare, read_results_dir
 from evals.report import write_all
 from evals.runner import RunOptions, run_suites
 from evals.suite import Case, SuiteError, load_suite, resolve_suites
-from evals.targets import make_target
+from evals.targets import NOT_BUILT, make_target
 
 
 @pytest.fixture(scope="module")
@@ -50,10 +50,17 @@ CASES = (
 
 
 async def test_the_deterministic_suites_meet_their_thresholds(settings: Settings) -> None:
-    """The CI gate: routing, policy, memory, segmentation (CDNOW + a seeded business) and anomalies, as
-    `--suite ci` runs them."""
+    """The CI gate: routing, policy, memory, segmentation (CDNOW + a seeded business), anomalies and follow-up
+    rules, as `--suite ci` runs them."""
     suites = resolve_suites("ci")
-    assert {s.name for s in suites} == {"routing", "policy", "memory", "segmentation", "anomalies"}
+    assert {s.name for s in suites} == {
+        "routing",
+        "policy",
+        "memory",
+        "segmentation",
+        "anomalies",
+        "followup",
+    }
     assert sum(len(s.cases) for s in suites) >= 600
     result = await run_suites(suites, RunOptions(database_url=settings.database_url, progress=False))
     failed = {
@@ -144,12 +151,20 @@ def test_bad_suite_files_name_the_file_and_field(
         load_suite(write_suite(tmp_path, "x", body, cases))
 
 
-def test_unbuilt_and_unknown_targets_and_suites_are_named(tmp_path: Path) -> None:
+def test_unbuilt_and_unknown_targets_and_suites_are_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(NOT_BUILT, "pricing", "the pricing agent is not built yet")
     suite = load_suite(
-        write_suite(tmp_path, "f", "name: f\ntarget: followup\ngraders: [route]\ncases: [{id: a}]\n")
+        write_suite(tmp_path, "f", "name: f\ntarget: pricing\ngraders: [route]\ncases: [{id: a}]\n")
     )
-    with pytest.raises(SuiteError, match=r"follow-up agent .* is not built yet"):
+    with pytest.raises(SuiteError, match=r"pricing agent is not built yet"):
         make_target(suite)
+    other = load_suite(
+        write_suite(tmp_path, "g", "name: g\ntarget: astrology\ngraders: [route]\ncases: [{id: a}]\n")
+    )
+    with pytest.raises(SuiteError, match=r"unknown target 'astrology'; known: anomalies, drafting, followup"):
+        make_target(other)
     with pytest.raises(SuiteError, match=r"unknown suite \['nope'\]; known: all, ci, "):
         resolve_suites("routing,nope")
 
