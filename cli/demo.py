@@ -25,9 +25,10 @@ from core.settings import Settings
 
 DEMO_SEED = 42
 DROP_DAYS_AGO = 3
-# Demo timings: every sequence's first step 40 s after it starts (defaults: hours to days), so the demo shows
-# follow-up drafts arriving; later steps keep their default timings.
-DEMO_FIRST_STEP_HOURS = 40 / 3600
+# Demo timings: the first welcome and win-back steps come after seconds, not hours, so the demo shows follow-up
+# drafts arriving; every other timing keeps its default.
+DEMO_WELCOME_FIRST_STEP_S = 90
+DEMO_WIN_BACK_FIRST_STEP_S = 40
 # (seeded fan index, kind, text or amount): ordinary chat, upsell interest, thanks, a policy bait,
 # a possible minor (hand-off, no draft), an opt-out, and a message that needs no answer.
 STREAM: list[tuple[int, str, str | int | None]] = [
@@ -110,6 +111,7 @@ async def _drive(s: Settings, creator_id: str, key: str, smoke: bool) -> dict[st
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as http:
         segments = await _segment(http)
         await _demo_timings(http)
+        followup_fans = await _followup_events(http, creator_id, run)
         for fan_idx, kind, value in STREAM:
             body: dict[str, Any] = {
                 "event_id": f"demo-{run}-{fan_idx}",
@@ -187,7 +189,7 @@ async def _drive(s: Settings, creator_id: str, key: str, smoke: bool) -> dict[st
             timeout_s=60,
         )
         memories = await _show_memories(http, creator_id)
-        followup_drafts = await _followups(http, creator_id, run)
+        followup_drafts = await _followup_drafts(creator_id, followup_fans)
         anomalies = await _anomalies(http)
         plan_actions = await _daily_plan(http)
         counts = {
@@ -285,18 +287,20 @@ async def _show_memories(http: httpx.AsyncClient, creator_id: str) -> int:
 
 async def _demo_timings(http: httpx.AsyncClient) -> None:
     cfg = (await http.get("/v1/followups/config")).json()
-    for kind in ("welcome", "win_back", "ppv_reminder", "inactive"):
-        cfg[kind]["steps"][0]["after_hours"] = DEMO_FIRST_STEP_HOURS
-    for steps in cfg["win_back"]["by_segment"].values():
-        steps[0]["after_hours"] = DEMO_FIRST_STEP_HOURS
+    cfg["welcome"]["steps"][0]["after_hours"] = DEMO_WELCOME_FIRST_STEP_S / 3600
+    for steps in [cfg["win_back"]["steps"], *cfg["win_back"]["by_segment"].values()]:
+        steps[0]["after_hours"] = DEMO_WIN_BACK_FIRST_STEP_S / 3600
     r = await http.put("/v1/followups/config", json=cfg)
     r.raise_for_status()
-    print("follow-up timings for the demo: first steps after 40 s (defaults: 24 h welcome, 6-72 h win-back)")
+    print(
+        f"follow-up timings for the demo: first welcome step after {DEMO_WELCOME_FIRST_STEP_S} s, first win-back"
+        f" step after {DEMO_WIN_BACK_FIRST_STEP_S} s (defaults: 24 h; 6-72 h by segment)"
+    )
 
 
-async def _followups(http: httpx.AsyncClient, creator_id: str, run: str) -> int:
-    """A new subscriber (welcome DM approved, then the welcome sequence) and an expired whale (win-back):
-    both sequences' first steps arrive as drafts in the inbox, waiting for a human like any reply."""
+async def _followup_events(http: httpx.AsyncClient, creator_id: str, run: str) -> list[str]:
+    """A new subscriber (their welcome DM approved at once, then the welcome sequence) and an expired whale
+    (win-back, tuned for whales). Returns the two fans' platform ids."""
     whales = await _rows(
         "SELECT f.platform_fan_id, f.display_name FROM fans f JOIN fan_scores s ON s.creator_id = f.creator_id"
         " AND s.fan_id = f.id WHERE f.creator_id = %s AND s.value_tier = 'whale'"
@@ -313,7 +317,7 @@ async def _followups(http: httpx.AsyncClient, creator_id: str, run: str) -> int:
         ("subscription_started", newbie, "Noah (new)", {"amount_cents": 999}),
     ]
     for w in whales:  # a whale who has not been followed up yet (none left after many demo runs)
-        events.append(("subscription_expired", w["platform_fan_id"], f"{w['display_name']} (whale)", {}))
+        events.append(("subscription_expired", w["platform_fan_id"], w["display_name"], {}))
     for kind, fan, who, extra in events:
         body = {
             "event_id": f"demo-{run}-{kind}",
@@ -323,31 +327,46 @@ async def _followups(http: httpx.AsyncClient, creator_id: str, run: str) -> int:
         }
         r = await http.post("/v1/events", json=body)
         print(f"event {kind:<22} {who}: {r.status_code}")
-    # the welcome DM is a draft like any reply: approve it, so the welcome sequence's step is not held back
+    # The welcome DM is a draft like any reply. Approve it now: a follow-up step waits while the fan has a draft
+    # nobody decided (so messages do not pile up), and the welcome step is due in DEMO_WELCOME_FIRST_STEP_S.
     welcome = await _wait_rows(
         "SELECT d.id::text AS id, d.version FROM drafts d JOIN fans f ON f.id = d.fan_id"
         " WHERE d.creator_id = %s AND f.platform_fan_id = %s AND d.followup_id IS NULL"
-        " AND d.status = 'pending_review'",
+        " AND d.status IN ('pending_review', 'blocked')",
         [creator_id, newbie],
-        timeout_s=120,
+        timeout_s=DEMO_WELCOME_FIRST_STEP_S - 10,
     )
     if welcome:
-        r = await http.post(f"/v1/drafts/{welcome[0]['id']}/approve", json={"version": welcome[0]["version"]})
-        print(f"approved the welcome DM to Noah: {r.status_code}")
-    fans = [newbie] + [w["platform_fan_id"] for w in whales]
+        r = await http.post(
+            f"/v1/drafts/{welcome[0]['id']}/approve",
+            json={
+                "version": welcome[0]["version"],
+                "text": "Welcome Noah! So happy you're here 💕 tell me what you like",
+            },
+        )
+        print(f"approved the welcome DM to Noah (edited): {r.status_code}")
+    return [newbie] + [w["platform_fan_id"] for w in whales]
+
+
+async def _followup_drafts(creator_id: str, fans: list[str]) -> int:
+    """The sequences' first steps arrive as drafts in the inbox, waiting for a human like any reply."""
     drafts = await _wait_rows(
         "SELECT d.id::text AS id, d.text, d.status, d.send_after, fu.kind, fu.segment, f.display_name"
         " FROM drafts d JOIN followups fu ON fu.id = d.followup_id JOIN fans f ON f.id = d.fan_id"
-        " WHERE d.creator_id = %s AND f.platform_fan_id = ANY(%s)",
+        " WHERE d.creator_id = %s AND f.platform_fan_id = ANY(%s) AND fu.kind IN ('welcome', 'win_back')",
         [creator_id, fans],
         timeout_s=240,
         at_least=len(fans),
     )
     for d in drafts:
-        tuned = f", tuned for a {d['segment'].replace('_', ' ')}" if d["segment"] else ""
+        tuned = (
+            f", tuned for a {d['segment'].replace('_', ' ')}"
+            if d["kind"] == "win_back" and d["segment"]
+            else ""
+        )
         print(
             f"{d['kind'].replace('_', '-')} follow-up draft [{d['status']}] to {d['display_name']}{tuned},"
-            f" to send after {d['send_after']:%H:%M} UTC: {d['text']!r}"
+            f" to send after {d['send_after']:%H:%M} UTC (their best hour): {d['text']!r}"
         )
     if len(drafts) < len(fans):
         print("warning: not every follow-up step was drafted within 4 minutes")

@@ -341,7 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_bench_parser(sub)
     dm = sub.add_parser("demo", help="run the whole path end to end on embedded services")
     dm.add_argument("--smoke", action="store_true", help="exit after the summary instead of serving")
-    dm.add_argument("--fans", type=int, default=300, help="fans in the seeded business")
+    dm.add_argument("--fans", type=int, default=1000, help="fans in the seeded business")
     dm.set_defaults(func=cmd_demo)
     return ap
 

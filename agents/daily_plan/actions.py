@@ -256,13 +256,14 @@ async def build_actions(conn: Conn, creator_id: str, now: datetime, today: date)
         gap = an["expected"] - an["observed"]
         ev = round(max(gap, 0)) if money and an["direction"] == "down" else 0
         label = an["metric"].replace("_cents", "").replace("_", " ")
+        moved = "dropped" if an["direction"] == "down" else "rose"
+        seen = f"{_fmt(an['metric'], an['observed'])} vs {_fmt(an['metric'], an['expected'])} expected"
+        est = f", est. {_money(ev)}" if ev else ""
         actions.append(
             Action(
                 kind="anomaly",
-                title=f"{label.capitalize()} {'dropped' if an['direction'] == 'down' else 'rose'} on {an['date']}:"
-                f" {an['recommendation']}",
-                detail=f"observed {_fmt(an['metric'], an['observed'])}, expected {_fmt(an['metric'], an['expected'])}"
-                f" (score {an['score']})",
+                title=f"{label.capitalize()} {moved} on {an['date']} ({seen}){est}: {an['recommendation']}",
+                detail=f"robust z-score {an['score']}; the expectation is this weekday's usual level",
                 expected_value_cents=ev,
                 basis="the revenue missing that day (expected - observed)" if ev else "no money estimate",
                 count=1,
