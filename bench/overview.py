@@ -1,6 +1,7 @@
 """GET /v1/analytics/overview on the 180-day seeded business (2,000 fans), through the whole FastAPI app in
 process (ASGI, no sockets), 30 days by day; baseline: a bare FastAPI endpoint on the same app that runs the
-single revenue-by-day query of the same period. Same database, same run.
+single revenue-by-day query of the same period. Same database, same run. The first request (which fills the
+caches of past days and cohorts) is reported apart as `cold_first_ms`; p50/p99 are the requests after it.
 
     python -m bench.overview [--requests 200] [--fans 2000]
 """
@@ -65,10 +66,14 @@ async def run(url: str, requests: int, fans: int) -> dict[str, Any]:
     try:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            t0 = time.perf_counter()  # the first request fills the caches of past days and cohorts
+            (await client.get("/v1/analytics/overview", params=params, headers=auth)).raise_for_status()
+            cold_ms = round((time.perf_counter() - t0) * 1000, 2)
             ours = summary_ms(await timed(client, "/v1/analytics/overview", params=params, headers=auth))
             base = summary_ms(await timed(client, "/bare"))
     finally:
         await db.close_pool()
+    ours["cold_first_ms"] = cold_ms
     return {"figure": ours, "baseline": base, "ratio": {"p99": round(ours["p99_ms"] / base["p99_ms"], 2)}}
 
 
@@ -81,7 +86,8 @@ def main(argv: list[str] | None = None) -> None:
         res = asyncio.run(run(url, args.requests, args.fans))
     f, b = res["figure"], res["baseline"]
     print(
-        f"overview p50/p99 {f['p50_ms']}/{f['p99_ms']} ms; bare revenue query {b['p50_ms']}/{b['p99_ms']} ms"
+        f"overview p50/p99 {f['p50_ms']}/{f['p99_ms']} ms (first, cold: {f['cold_first_ms']} ms);"
+        f" bare revenue query {b['p50_ms']}/{b['p99_ms']} ms"
     )
     emit("overview", f, b, res["ratio"], targets={"p99_ms": "<= 50"})
 

@@ -18,6 +18,7 @@ Definitions (also in the README):
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
@@ -25,14 +26,19 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
 
 from agents.analytics.anomalies import HISTORY_DAYS, describe, detect
+from core import db
 
 Granularity = Literal["day", "week", "month"]
 SOURCES = ("subscription", "renewal", "ppv", "tip", "unlock")
 # Days of daily history read before `from` so the anomaly detector can judge the first day of the period.
 ANOMALY_HISTORY_DAYS = HISTORY_DAYS + 7
 COHORT_MONTHS = 6
+# Days before today that are final enough to cache (a fan message of the day before yesterday can still be
+# answered within 24 h until yesterday ends, in any timezone).
+CACHE_AFTER_DAYS = 3
 
 
 @dataclass(frozen=True)
@@ -82,15 +88,14 @@ async def _one(conn: AsyncConnection[Any], sql: str, params: dict[str, Any]) -> 
 
 
 _KEY_STATS = """
-SELECT coalesce(sum(amount_cents), 0) AS revenue,
-       count(DISTINCT fan_id) FILTER (WHERE amount_cents > 0) AS paying_fans,
-       count(*) FILTER (WHERE kind = 'subscription') AS new_subscribers
-FROM transactions
-WHERE creator_id = %(c)s AND occurred_at >= %(lo)s AND occurred_at < %(hi)s
-"""
-_CHURNED = """
-SELECT count(*) AS churned FROM fans
-WHERE creator_id = %(c)s AND subscription_status = 'expired' AND expires_at >= %(lo)s AND expires_at < %(hi)s
+SELECT m.*, c.churned FROM (
+    SELECT coalesce(sum(amount_cents), 0) AS revenue,
+           count(DISTINCT fan_id) FILTER (WHERE amount_cents > 0) AS paying_fans,
+           count(*) FILTER (WHERE kind = 'subscription') AS new_subscribers
+    FROM transactions
+    WHERE creator_id = %(c)s AND occurred_at >= %(lo)s AND occurred_at < %(hi)s) m,
+  (SELECT count(*) AS churned FROM fans
+   WHERE creator_id = %(c)s AND subscription_status = 'expired' AND expires_at >= %(lo)s AND expires_at < %(hi)s) c
 """
 
 
@@ -105,19 +110,20 @@ async def _stats(
 ) -> dict[str, float]:
     params = {"c": creator_id, **_bounds(period, tz)}
     money = await _one(conn, _KEY_STATS, params)
-    churn = await _one(conn, _CHURNED, params)
     revenue, paying = int(money["revenue"]), int(money["paying_fans"])
     return {
         "revenue_cents": revenue,
         "paying_fans": paying,
         "arppu_cents": round(revenue / paying) if paying else 0,
         "new_subscribers": int(money["new_subscribers"]),
-        "churned": int(churn["churned"]),
+        "churned": int(money["churned"]),
     }
 
 
-async def _daily(conn: AsyncConnection[Any], creator_id: str, period: Period, tz: ZoneInfo) -> dict[str, Any]:
-    """Daily revenue, new subscribers, churn and reply rate, for the anomaly detector."""
+async def _daily_rows(
+    conn: AsyncConnection[Any], creator_id: str, period: Period, tz: ZoneInfo
+) -> list[dict[str, Any]]:
+    """Computed from the source tables: one row per day with revenue, subs, churned, inbound, answered."""
     params = {"c": creator_id, "tz": str(tz), **_bounds(period, tz)}
     cur = await conn.execute(
         """
@@ -149,7 +155,68 @@ async def _daily(conn: AsyncConnection[Any], creator_id: str, period: Period, tz
         """,
         params,
     )
-    rows = await cur.fetchall()
+    return [
+        {**r, "inbound": int(r["inbound"] or 0), "answered": int(r["answered"] or 0)}
+        for r in await cur.fetchall()
+    ]
+
+
+async def _cached_rows(
+    conn: AsyncConnection[Any], creator_id: str, period: Period, tz: ZoneInfo
+) -> list[dict[str, Any]]:
+    """The period's days from analytics_daily; missing days (never filled, or forgotten because their data
+    changed) are computed from the first missing one on and stored, under the creator's exclusive lock (see
+    migration 0009: a write in flight is waited for, so nothing stale is stored)."""
+    cur = await conn.execute(
+        "SELECT day, revenue, subs, churned, inbound, answered FROM analytics_daily"
+        " WHERE creator_id = %s AND timezone = %s AND day BETWEEN %s AND %s ORDER BY day",
+        [creator_id, str(tz), period.start, period.end],
+    )
+    have = {r["day"]: r for r in await cur.fetchall()}
+    missing = [d for d in _buckets(period, "day") if d not in have]
+    if not missing:
+        return [have[d] for d in sorted(have)]
+    # on this connection (a second one from the pool could wait on the pool for ever under load); the lock is
+    # held until this connection's transaction ends
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"analytics_daily:{creator_id}"])
+        fresh = await _daily_rows(conn, creator_id, Period(missing[0], period.end), tz)
+        async with conn.cursor() as c:
+            await c.executemany(
+                "INSERT INTO analytics_daily (creator_id, timezone, day, revenue, subs, churned, inbound, answered)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (creator_id, timezone, day) DO UPDATE SET"
+                " revenue = EXCLUDED.revenue, subs = EXCLUDED.subs, churned = EXCLUDED.churned,"
+                " inbound = EXCLUDED.inbound, answered = EXCLUDED.answered",
+                [
+                    [
+                        creator_id,
+                        str(tz),
+                        r["day"],
+                        r["revenue"],
+                        r["subs"],
+                        r["churned"],
+                        r["inbound"],
+                        r["answered"],
+                    ]
+                    for r in fresh
+                ],
+            )
+    for r in fresh:
+        have[r["day"]] = r
+    return [have[d] for d in sorted(have)]
+
+
+async def _daily(conn: AsyncConnection[Any], creator_id: str, period: Period, tz: ZoneInfo) -> dict[str, Any]:
+    """Daily revenue, new subscribers, churn and reply rate, for the anomaly detector. Days older than
+    CACHE_AFTER_DAYS come from the analytics_daily cache; the recent ones, still changing, are computed."""
+    cutoff = min(period.end, datetime.now(tz).date() - timedelta(days=CACHE_AFTER_DAYS))
+    rows: list[dict[str, Any]] = []
+    if period.start <= cutoff:
+        rows = await _cached_rows(conn, creator_id, Period(period.start, cutoff), tz)
+    if cutoff < period.end:
+        rows += await _daily_rows(
+            conn, creator_id, Period(max(period.start, cutoff + timedelta(days=1)), period.end), tz
+        )
     return {
         "days": [r["day"] for r in rows],
         "revenue_cents": np.array([float(r["revenue"]) for r in rows]),
@@ -188,67 +255,47 @@ def _anomalies(daily: dict[str, Any], period: Period, today: date) -> list[dict[
 
 
 async def overview(
-    conn: AsyncConnection[Any],
     creator_id: str,
     period: Period,
     granularity: Granularity,
     today: date | None = None,
 ) -> dict[str, Any]:
-    row = await _one(conn, "SELECT timezone FROM creators WHERE id = %(c)s", {"c": creator_id})
+    """The whole overview. Its queries run side by side, each on its own pooled connection (the caller holds
+    none while it waits, so concurrent requests cannot starve the pool)."""
+    async with db.pool().connection() as conn:
+        row = await _one(conn, "SELECT timezone FROM creators WHERE id = %(c)s", {"c": creator_id})
     tz = ZoneInfo(row["timezone"])
     today = today or datetime.now(tz).date()
     params = {"c": creator_id, "tz": str(tz), "g": granularity, **_bounds(period, tz)}
-
-    cur = await conn.execute(
-        "SELECT date_trunc(%(g)s, occurred_at AT TIME ZONE %(tz)s)::date AS bucket, kind,"
-        " sum(amount_cents) AS cents, count(*) AS n"
-        " FROM transactions WHERE creator_id = %(c)s AND occurred_at >= %(lo)s AND occurred_at < %(hi)s"
-        " GROUP BY 1, 2",
-        params,
-    )
-    by_bucket: dict[date, dict[str, int]] = {}
-    for r in await cur.fetchall():
-        by_bucket.setdefault(r["bucket"], {})[r["kind"]] = int(r["cents"])
-    series: list[dict[str, Any]] = [
-        {
-            "period_start": b.isoformat(),
-            "revenue_cents": sum(by_bucket.get(b, {}).values()),
-            "by_source": {s: by_bucket.get(b, {}).get(s, 0) for s in SOURCES},
-        }
-        for b in _buckets(period, granularity)
-    ]
-    by_source = {s: sum(x["by_source"][s] for x in series) for s in SOURCES}
-
-    now, before = (
-        await _stats(conn, creator_id, period, tz),
-        await _stats(conn, creator_id, period.previous(), tz),
-    )
     today_p = Period(today, today)
     week_ago = Period(today - timedelta(days=7), today - timedelta(days=7))
-    today_money = await _money_by_source(conn, creator_id, today_p, tz)
-    last_week = await _money_by_source(conn, creator_id, week_ago, tz)
-
-    cur = await conn.execute(
-        "SELECT coalesce(s.segment, 'not_scored') AS segment, count(DISTINCT t.fan_id) AS fans,"
-        " sum(t.amount_cents) AS cents FROM transactions t"
-        " LEFT JOIN fan_scores s ON s.creator_id = t.creator_id AND s.fan_id = t.fan_id"
-        " WHERE t.creator_id = %(c)s AND t.occurred_at >= %(lo)s AND t.occurred_at < %(hi)s GROUP BY 1"
-        " ORDER BY cents DESC",
-        params,
-    )
-    total = max(now["revenue_cents"], 1)
-    by_segment = [
-        {
-            "segment": r["segment"],
-            "paying_fans": r["fans"],
-            "revenue_cents": int(r["cents"]),
-            "share": round(int(r["cents"]) / total, 4),
-        }
-        for r in await cur.fetchall()
-    ]
-
     history = Period(period.start - timedelta(days=ANOMALY_HISTORY_DAYS), period.end)
-    daily = await _daily(conn, creator_id, history, tz)
+    # Independent queries, each on its own pooled connection: Postgres runs them side by side.
+    (
+        series,
+        now,
+        before,
+        today_money,
+        last_week,
+        by_segment,
+        cohorts,
+        conversion,
+        daily,
+    ) = await asyncio.gather(
+        _pooled(_series, creator_id, period, granularity, params),
+        _pooled(_stats, creator_id, period, tz),
+        _pooled(_stats, creator_id, period.previous(), tz),
+        _pooled(_money_by_source, creator_id, today_p, tz),
+        _pooled(_money_by_source, creator_id, week_ago, tz),
+        _pooled(_by_segment, creator_id, params),
+        _pooled(_cohorts, creator_id, period, tz),
+        _pooled(_conversion, creator_id, period, tz),
+        _pooled(_daily, creator_id, history, tz),
+    )
+    by_source = {s: sum(x["by_source"][s] for x in series) for s in SOURCES}
+    total = max(now["revenue_cents"], 1)
+    for seg in by_segment:
+        seg["share"] = round(seg["revenue_cents"] / total, 4)
     return {
         "period": {
             "from": period.start.isoformat(),
@@ -266,13 +313,62 @@ async def overview(
         "by_source": by_source,
         "key_stats": {k: _change(now[k], before[k]) for k in now},
         "by_segment": by_segment,
-        "cohorts": await _cohorts(conn, creator_id, period, tz),
+        "cohorts": cohorts,
         "conversion": {
-            **await _conversion(conn, creator_id, period, tz),
+            **conversion,
             "reply_rate": _reply_rate(daily, period),
         },
         "anomalies": _anomalies(daily, period, today),
     }
+
+
+async def _series(
+    conn: AsyncConnection[Any],
+    creator_id: str,
+    period: Period,
+    granularity: Granularity,
+    params: dict[str, Any],
+) -> list[dict[str, Any]]:
+    cur = await conn.execute(
+        "SELECT date_trunc(%(g)s, occurred_at AT TIME ZONE %(tz)s)::date AS bucket, kind,"
+        " sum(amount_cents) AS cents, count(*) AS n"
+        " FROM transactions WHERE creator_id = %(c)s AND occurred_at >= %(lo)s AND occurred_at < %(hi)s"
+        " GROUP BY 1, 2",
+        params,
+    )
+    by_bucket: dict[date, dict[str, int]] = {}
+    for r in await cur.fetchall():
+        by_bucket.setdefault(r["bucket"], {})[r["kind"]] = int(r["cents"])
+    return [
+        {
+            "period_start": b.isoformat(),
+            "revenue_cents": sum(by_bucket.get(b, {}).values()),
+            "by_source": {s: by_bucket.get(b, {}).get(s, 0) for s in SOURCES},
+        }
+        for b in _buckets(period, granularity)
+    ]
+
+
+async def _pooled(fn: Any, *args: Any) -> Any:
+    async with db.pool().connection() as conn:
+        return await fn(conn, *args)
+
+
+async def _by_segment(
+    conn: AsyncConnection[Any], creator_id: str, params: dict[str, Any]
+) -> list[dict[str, Any]]:
+    cur = await conn.execute(
+        "SELECT coalesce(s.segment, 'not_scored') AS segment, count(DISTINCT t.fan_id) AS fans,"
+        " sum(t.amount_cents) AS cents FROM transactions t"
+        " LEFT JOIN fan_scores s ON s.creator_id = t.creator_id AND s.fan_id = t.fan_id"
+        " WHERE t.creator_id = %(c)s AND t.occurred_at >= %(lo)s AND t.occurred_at < %(hi)s GROUP BY 1"
+        " ORDER BY cents DESC",
+        params,
+    )
+    return [
+        {"segment": r["segment"], "paying_fans": r["fans"], "revenue_cents": int(r["cents"])}
+        for r in await cur.fetchall()
+    ]
 
 
 def _reply_rate(daily: dict[str, Any], period: Period) -> dict[str, Any]:
@@ -298,32 +394,59 @@ async def _money_by_source(
 async def _cohorts(
     conn: AsyncConnection[Any], creator_id: str, period: Period, tz: ZoneInfo
 ) -> list[dict[str, Any]]:
-    """Cohorts of the months from COHORT_MONTHS before `to` up to `to`; retention up to the month of `to`."""
+    """Cohorts of the months from COHORT_MONTHS before `to` up to `to`; retention up to the month of `to`.
+    Cached in analytics_cohorts until a write reaches those months (migration 0009)."""
     last = period.end.replace(day=1)
+    key = [creator_id, str(tz), last]
+    cur = await conn.execute(
+        "SELECT cohorts FROM analytics_cohorts WHERE creator_id = %s AND timezone = %s AND last_month = %s",
+        key,
+    )
+    row = await cur.fetchone()
+    if row is not None:
+        return list(row["cohorts"])
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"analytics_daily:{creator_id}"])
+        cohorts = await _compute_cohorts(conn, creator_id, last, tz)
+        await conn.execute(
+            "INSERT INTO analytics_cohorts (creator_id, timezone, last_month, cohorts) VALUES (%s, %s, %s, %s)"
+            " ON CONFLICT (creator_id, timezone, last_month) DO UPDATE SET cohorts = EXCLUDED.cohorts",
+            [*key, Jsonb(cohorts)],
+        )
+    return cohorts
+
+
+async def _compute_cohorts(
+    conn: AsyncConnection[Any], creator_id: str, last: date, tz: ZoneInfo
+) -> list[dict[str, Any]]:
     first = last
     for _ in range(COHORT_MONTHS - 1):
         first = (first - timedelta(days=1)).replace(day=1)
+    months = [first]
+    while months[-1] <= last:
+        months.append((months[-1] + timedelta(days=32)).replace(day=1))
+    # Month starts as instants in the creator's timezone: rows are bucketed with width_bucket against them, not
+    # converted one by one (a per-row AT TIME ZONE was most of this query's time).
+    bounds = [datetime.combine(m, datetime.min.time(), tzinfo=tz) for m in months]
     cur = await conn.execute(
         """
         WITH firsts AS (
-            SELECT fan_id, date_trunc('month', min(occurred_at AT TIME ZONE %(tz)s))::date AS cohort
+            SELECT fan_id, width_bucket(min(occurred_at), %(b)s::timestamptz[]) AS cohort
             FROM transactions WHERE creator_id = %(c)s AND kind = 'subscription' GROUP BY fan_id),
         paid AS (
-            SELECT DISTINCT fan_id, date_trunc('month', occurred_at AT TIME ZONE %(tz)s)::date AS month
-            FROM transactions WHERE creator_id = %(c)s AND kind IN ('subscription', 'renewal'))
-        SELECT f.cohort, count(DISTINCT f.fan_id) AS size,
-               (extract(year FROM p.month) * 12 + extract(month FROM p.month)
-                - extract(year FROM f.cohort) * 12 - extract(month FROM f.cohort))::int AS k,
-               count(DISTINCT p.fan_id) AS active
-        FROM firsts f LEFT JOIN paid p ON p.fan_id = f.fan_id AND p.month >= f.cohort AND p.month <= %(last)s
-        WHERE f.cohort BETWEEN %(first)s AND %(last)s
-        GROUP BY f.cohort, k ORDER BY f.cohort, k
+            SELECT DISTINCT fan_id, width_bucket(occurred_at, %(b)s::timestamptz[]) AS month
+            FROM transactions WHERE creator_id = %(c)s AND kind IN ('subscription', 'renewal')
+              AND occurred_at >= %(lo)s AND occurred_at < %(hi)s)
+        SELECT f.cohort, p.month - f.cohort AS k, count(*) AS active
+        FROM firsts f JOIN paid p ON p.fan_id = f.fan_id AND p.month >= f.cohort
+        WHERE f.cohort BETWEEN 1 AND %(n)s
+        GROUP BY 1, 2 ORDER BY 1, 2
         """,
-        {"c": creator_id, "tz": str(tz), "first": first, "last": last},
+        {"c": creator_id, "b": bounds, "lo": bounds[0], "hi": bounds[-1], "n": len(bounds) - 1},
     )
     cohorts: dict[date, dict[str, Any]] = {}
     sizes: dict[date, int] = {}
-    rows = await cur.fetchall()
+    rows = [{**r, "cohort": months[r["cohort"] - 1]} for r in await cur.fetchall()]
     # the cohort's size is its distinct fans (month 0 counts every one of them)
     for r in rows:
         if r["k"] == 0:
@@ -347,20 +470,28 @@ async def _conversion(
     msg = await _one(
         conn,
         """
-        WITH bought AS (
-            -- a purchase converts the creator's latest message before it, if that one was sent in the period
-            -- and at most 48 hours earlier
-            SELECT DISTINCT t.fan_id FROM transactions t
-            JOIN LATERAL (SELECT m.sent_at FROM messages m
-                          WHERE m.creator_id = t.creator_id AND m.fan_id = t.fan_id AND m.direction = 'out'
-                            AND m.sent_at < t.occurred_at AND m.sent_at < %(hi)s
-                          ORDER BY m.sent_at DESC LIMIT 1) last ON true
-            WHERE t.creator_id = %(c)s AND t.kind IN ('ppv', 'tip', 'unlock')
-              AND t.occurred_at > %(lo)s AND t.occurred_at <= %(hi)s + interval '48 hours'
-              AND last.sent_at >= %(lo)s AND last.sent_at >= t.occurred_at - interval '48 hours')
-        SELECT (SELECT count(DISTINCT fan_id) FROM messages WHERE creator_id = %(c)s AND direction = 'out'
-                  AND sent_at >= %(lo)s AND sent_at < %(hi)s) AS fans,
-               (SELECT count(*) FROM bought) AS bought
+        WITH ev AS (
+            -- the creator's messages (from 48 h before the period: one of those can be a purchase's latest)
+            -- and the fans' purchases, in one time line per fan
+            SELECT fan_id, sent_at AS at, true AS is_msg FROM messages
+            WHERE creator_id = %(c)s AND direction = 'out'
+              AND sent_at >= %(lo)s - interval '48 hours' AND sent_at < %(hi)s
+            UNION ALL
+            SELECT fan_id, occurred_at, false FROM transactions
+            WHERE creator_id = %(c)s AND kind IN ('ppv', 'tip', 'unlock')
+              AND occurred_at > %(lo)s AND occurred_at <= %(hi)s + interval '48 hours'),
+        lined AS (
+            -- each purchase with the creator's latest message before it (a message at the same instant is not
+            -- before it: purchases sort first among equal times)
+            SELECT fan_id, at, is_msg,
+                   max(at) FILTER (WHERE is_msg) OVER (PARTITION BY fan_id ORDER BY at, is_msg
+                                                       ROWS UNBOUNDED PRECEDING) AS last_msg
+            FROM ev)
+        -- a purchase converts that latest message if it was sent in the period and at most 48 hours earlier
+        SELECT count(DISTINCT fan_id) FILTER (WHERE is_msg AND at >= %(lo)s) AS fans,
+               count(DISTINCT fan_id) FILTER (WHERE NOT is_msg AND last_msg >= %(lo)s
+                                                AND last_msg >= at - interval '48 hours') AS bought
+        FROM lined
         """,
         params,
     )

@@ -52,4 +52,4 @@ async def analytics_overview(
             raise _invalid(
                 "query.from", f"at most {MAX_DAYS[granularity]} days with granularity={granularity}"
             )
-        return await overview(conn, who.creator_id, Period(start, end), granularity, today=today)
+    return await overview(who.creator_id, Period(start, end), granularity, today=today)

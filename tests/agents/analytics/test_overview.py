@@ -14,7 +14,6 @@ import pytest
 
 from agents.analytics.overview import SOURCES, Period, overview
 from cli.seed import seed_business
-from core import db
 
 UNTIL = date(2026, 6, 1)
 PERIOD = Period(date(2026, 5, 3), UNTIL)
@@ -61,8 +60,7 @@ async def business(database_url: str) -> dict[str, Any]:
 
 
 async def _overview(creator_id: str, period: Period = PERIOD, granularity: str = "day") -> dict[str, Any]:
-    async with db.pool().connection() as conn:
-        return await overview(conn, creator_id, period, granularity, today=UNTIL)  # type: ignore[arg-type]
+    return await overview(creator_id, period, granularity, today=UNTIL)  # type: ignore[arg-type]
 
 
 def _in(df: pd.DataFrame, p: Period) -> pd.DataFrame:
@@ -180,3 +178,41 @@ def test_period_previous_is_the_same_length() -> None:
     p = Period(date(2026, 5, 3), date(2026, 6, 1))
     assert p.previous() == Period(date(2026, 4, 3), date(2026, 5, 2)) and p.previous().days == p.days == 30
     assert UTC  # the seed writes UTC timestamps; the overview reads them in the creator's timezone
+
+
+async def test_the_daily_and_cohort_caches_never_change_an_answer(business: dict[str, Any]) -> None:
+    """Past days and cohorts are cached (migration 0009); a write forgets what it touches, so an answer from the
+    cache is the answer computed afresh, before and after data of an old day changes."""
+    cid, tz = business["creator_id"], business["tz"]
+    first = await _overview(cid)
+    with psycopg.connect(business["url"]) as conn:
+        [(days,)] = conn.execute(
+            "SELECT count(*) FROM analytics_daily WHERE creator_id = %s", [cid]
+        ).fetchall()
+        [(cohorts,)] = conn.execute(
+            "SELECT count(*) FROM analytics_cohorts WHERE creator_id = %s", [cid]
+        ).fetchall()
+        assert days > 60 and cohorts == 1
+        assert await _overview(cid) == first  # from the cache
+        day = date(2026, 5, 10)
+        lo = pd.Timestamp(day, tz=tz)
+        gone = conn.execute(
+            "DELETE FROM transactions WHERE creator_id = %s AND occurred_at >= %s AND occurred_at < %s"
+            " RETURNING amount_cents",
+            [cid, lo, lo + pd.Timedelta(days=1)],
+        ).fetchall()
+        conn.commit()
+        assert gone
+        [(kept,)] = conn.execute(
+            "SELECT count(*) FROM analytics_daily WHERE creator_id = %s AND day >= %s", [cid, day]
+        ).fetchall()
+        assert kept == 0  # forgotten from that day on
+    after = await _overview(cid)
+    assert after["key_stats"]["revenue_cents"]["value"] == first["key_stats"]["revenue_cents"]["value"] - sum(
+        g[0] for g in gone
+    )
+    assert next(p for p in after["series"] if p["period_start"] == day.isoformat())["revenue_cents"] == 0
+    with psycopg.connect(business["url"]) as conn:
+        conn.execute("DELETE FROM analytics_daily; DELETE FROM analytics_cohorts")
+        conn.commit()
+    assert await _overview(cid) == after  # computed afresh: the same answer
