@@ -6,8 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from temporalio.client import Client
 
+from api.console import pages as console
 from api.deps import Runtime
 from api.errors import install_error_handlers
 from api.limits import BodyLimit, RateLimits, TokenBuckets
@@ -74,6 +76,9 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         plans.router,
     ):
         app.include_router(r)
+
+    app.include_router(console.router)
+    app.mount("/console/static", StaticFiles(directory=console.STATIC_DIR), name="console-static")
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

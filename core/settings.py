@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     encryption_keys_file: Path | None = Field(None, validation_alias="HUNTAZE_ENCRYPTION_KEYS_FILE")
     # Sensitive operations need a TOTP step-up this recent (seconds).
     step_up_ttl_s: int = Field(300, ge=30, le=3600, validation_alias="HUNTAZE_STEP_UP_TTL_S")
+    # operator console: how long a sign-in lasts, and whether its cookie is Secure (browsers accept Secure
+    # cookies on http://localhost and 127.0.0.1; turn off only behind a plain-http proxy on another host)
+    console_session_ttl_s: int = Field(
+        8 * 3600, ge=300, le=7 * 86400, validation_alias="HUNTAZE_CONSOLE_SESSION_TTL_S"
+    )
+    console_secure_cookie: bool = Field(True, validation_alias="HUNTAZE_CONSOLE_SECURE_COOKIE")
 
     # --- conversation workflow ---------------------------------------------------------------
     draft_timeout_s: float = Field(24 * 3600, gt=0, validation_alias="HUNTAZE_DRAFT_TIMEOUT_S")

@@ -161,7 +161,8 @@ def _redact(text: str, findings: list[PolicyFinding]) -> str | None:
     for start, end in sorted({f.span for f in findings if f.span}):
         while end > start and not text[end - 1].isalnum():  # keep trailing spaces and punctuation
             end -= 1
-        if start < last:  # overlapping spans: the earlier redaction already covers it
+        if start < last:  # overlapping spans: the redaction already placed grows to cover this one too
+            last = max(last, end)
             continue
         out += [text[last:start], REDACTION]
         last = end

@@ -42,6 +42,7 @@ class FanContext(BaseModel):
     id: str
     platform_fan_id: str
     display_name: str
+    segment: str | None = Field(None, description="the fan's segment at the latest refresh (null before it)")
     subscription_status: str
     total_spent_cents: int
     last_messages: list[dict[str, Any]]
@@ -123,9 +124,10 @@ async def inbox(
     async with db.pool().connection() as conn:
         # One query: fan context (spend, last five messages) comes through lateral joins.
         cur = await conn.execute(
-            f"SELECT {_DRAFT_COLS}, f.platform_fan_id, f.display_name, f.subscription_status,"
+            f"SELECT {_DRAFT_COLS}, f.platform_fan_id, f.display_name, f.subscription_status, sc.segment,"
             " coalesce(spent.cents, 0) AS spent, coalesce(recent.items, '[]'::json) AS last_messages"
             " FROM drafts d JOIN fans f ON f.creator_id = d.creator_id AND f.id = d.fan_id"
+            " LEFT JOIN fan_scores sc ON sc.creator_id = d.creator_id AND sc.fan_id = d.fan_id"
             " LEFT JOIN LATERAL (SELECT sum(t.amount_cents) AS cents FROM transactions t"
             "   WHERE t.creator_id = d.creator_id AND t.fan_id = d.fan_id) spent ON true"
             " LEFT JOIN LATERAL (SELECT json_agg(m ORDER BY m.sent_at, m.id) AS items FROM ("
@@ -155,6 +157,7 @@ async def inbox(
             id=r["fan_id"],
             platform_fan_id=r["platform_fan_id"],
             display_name=r["display_name"],
+            segment=r["segment"],
             subscription_status=r["subscription_status"],
             total_spent_cents=int(r["spent"]),
             last_messages=last,

@@ -1,0 +1,335 @@
+"""Console routes: sign-in/out, inbox (approve, edit and approve, reject, bulk approve), fan page, actions feed,
+analytics with the Daily Action List, eval runs."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import httpx
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from psycopg.types.json import Jsonb
+
+from api.auth import hash_key
+from api.deps import Runtime
+from core import db
+from core.crypto import Sealed, keyring
+from core.types import Role
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+STATIC_DIR = Path(__file__).parent / "static"
+COOKIE = "hz_console"
+_RANK = {Role.VIEWER: 0, Role.CHATTER: 1, Role.MANAGER: 2, Role.OWNER: 3}
+
+
+@dataclass(frozen=True)
+class Session:
+    token_hash: bytes
+    creator_id: str
+    api_key: str
+    csrf: str
+    role: Role
+
+    def may(self, role: Role) -> bool:
+        return _RANK[self.role] >= _RANK[role]
+
+
+def _aad(token_hash: bytes) -> str:
+    return f"console-session:{token_hash.hex()}"
+
+
+def _runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+async def _session(request: Request) -> Session | None:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    th = hashlib.sha256(token.encode()).digest()
+    async with db.pool().connection() as conn:
+        cur = await conn.execute(
+            "SELECT s.creator_id::text AS creator_id, s.sealed_key, s.csrf_token, m.role FROM console_sessions s"
+            " JOIN api_keys k ON k.id = s.key_id JOIN members m ON m.id = k.member_id"
+            " WHERE s.token_hash = %s AND s.expires_at > now() AND k.revoked_at IS NULL",
+            [th],
+        )
+        row = await cur.fetchone()
+    if row is None:
+        return None
+    sk = row["sealed_key"]
+    sealed = Sealed(sk["key_id"], base64.b64decode(sk["nonce"]), base64.b64decode(sk["ciphertext"]))
+    key = keyring(_runtime(request).settings).open(sealed, _aad(th)).decode()
+    return Session(th, row["creator_id"], key, row["csrf_token"], Role(row["role"]))
+
+
+def _api(request: Request, s: Session) -> httpx.AsyncClient:
+    """The public API, in process, as the signed-in member."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=request.app),
+        base_url="http://console.internal",
+        headers={"Authorization": f"Bearer {s.api_key}"},
+        timeout=60,
+    )
+
+
+def _same_origin(request: Request) -> bool:
+    """A console POST must come from a console page: its Origin (or, without one, its Referer) is this host."""
+    own = f"{request.url.scheme}://{request.url.netloc}"
+    origin = request.headers.get("origin")
+    if origin is not None:
+        return origin == own
+    referer = request.headers.get("referer", "")
+    return referer == own or referer.startswith(own + "/")
+
+
+def _forbidden(request: Request, why: str) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request, "error.html", {"title": "Refused", "message": why}, status_code=403
+    )
+
+
+async def _checked(request: Request, csrf: str | None) -> Session | Response:
+    """The session behind a POST, or the response refusing it."""
+    if not _same_origin(request):
+        return _forbidden(request, "This form was not sent from the console.")
+    s = await _session(request)
+    if s is None:
+        return RedirectResponse("/console/login", status_code=303)
+    if not csrf or not hmac.compare_digest(csrf, s.csrf):
+        return _forbidden(
+            request, "The form's security token is missing or wrong: reload the page and try again."
+        )
+    return s
+
+
+def _page(request: Request, name: str, s: Session | None, status: int = 200, **ctx: Any) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        name,
+        {"session": s, "Role": Role, "csrf": s.csrf if s else "", **ctx},
+        status_code=status,
+    )
+
+
+# --- sign-in ---------------------------------------------------------------------------------------------
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_form(request: Request) -> HTMLResponse:
+    return _page(request, "login.html", None)
+
+
+@router.post("/login", response_model=None)
+async def login(request: Request, api_key: Annotated[str, Form()] = "") -> Response:
+    if not _same_origin(request):
+        return _forbidden(request, "This form was not sent from the console.")
+    key = api_key.strip()
+    async with db.pool().connection() as conn:
+        cur = await conn.execute(
+            "SELECT k.id::text AS key_id, k.creator_id::text AS creator_id FROM api_keys k"
+            " WHERE k.key_hash = %s AND k.revoked_at IS NULL",
+            [hash_key(key)],
+        )
+        row = await cur.fetchone()
+        if not key or row is None:
+            return _page(
+                request,
+                "login.html",
+                None,
+                401,
+                error={"code": "unauthorized", "message": "Unknown or revoked API key."},
+            )
+        settings = _runtime(request).settings
+        token = secrets.token_urlsafe(32)
+        th = hashlib.sha256(token.encode()).digest()
+        sealed = keyring(settings).seal(key.encode(), _aad(th))
+        await conn.execute(
+            "DELETE FROM console_sessions WHERE expires_at < now()"  # housekeeping on each sign-in
+        )
+        await conn.execute(
+            "INSERT INTO console_sessions (token_hash, creator_id, key_id, sealed_key, csrf_token, expires_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            [
+                th,
+                row["creator_id"],
+                row["key_id"],
+                Jsonb(
+                    {
+                        "key_id": sealed.key_id,
+                        "nonce": base64.b64encode(sealed.nonce).decode(),
+                        "ciphertext": base64.b64encode(sealed.ciphertext).decode(),
+                    }
+                ),
+                secrets.token_urlsafe(32),
+                datetime.now(UTC) + timedelta(seconds=settings.console_session_ttl_s),
+            ],
+        )
+    resp = RedirectResponse("/console/inbox", status_code=303)
+    resp.set_cookie(
+        COOKIE,
+        token,
+        max_age=settings.console_session_ttl_s,
+        path="/console",
+        httponly=True,
+        secure=settings.console_secure_cookie,
+        samesite="strict",
+    )
+    return resp
+
+
+@router.post("/logout", response_model=None)
+async def logout(request: Request, csrf: Annotated[str | None, Form()] = None) -> Response:
+    s = await _checked(request, csrf)
+    if not isinstance(s, Session):
+        return s
+    async with db.pool().connection() as conn:
+        await conn.execute("DELETE FROM console_sessions WHERE token_hash = %s", [s.token_hash])
+    resp = RedirectResponse("/console/login", status_code=303)
+    resp.delete_cookie(COOKIE, path="/console")
+    return resp
+
+
+@router.get("", response_model=None)
+async def home(request: Request) -> Response:
+    return RedirectResponse("/console/inbox", status_code=303)
+
+
+# --- inbox -----------------------------------------------------------------------------------------------
+
+
+def highlighted(text: str, report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The draft cut into pieces, the spans the policy objected to marked with why (overlapping spans are
+    merged into one mark that gives every reason)."""
+    spans = sorted(
+        (int(f["span"][0]), int(f["span"][1]), f"{f['rule']}: {f['reason']}")
+        for f in report.get("findings", [])
+        if f.get("span") and int(f["span"][1]) > int(f["span"][0])
+    )
+    merged: list[list[Any]] = []
+    for start, end, why in spans:
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+            merged[-1][2] += f"; {why}"
+        else:
+            merged.append([start, end, why])
+    out, at = [], 0
+    for start, end, why in merged:
+        if start > at:
+            out.append({"text": text[at:start], "mark": None})
+        out.append({"text": text[start:end], "mark": why})
+        at = end
+    if at < len(text):
+        out.append({"text": text[at:], "mark": None})
+    return out
+
+
+async def _inbox(request: Request, s: Session, status: int = 200, **ctx: Any) -> HTMLResponse:
+    async with _api(request, s) as api:
+        r = await api.get("/v1/inbox", params={"limit": 100})
+    items = list(reversed(r.json()["items"])) if r.status_code == 200 else []  # newest first
+    for d in items:
+        d["pieces"] = highlighted(d["text"], d["policy_report"])
+    return _page(request, "inbox.html", s, status, items=items, **ctx)
+
+
+@router.get("/inbox", response_model=None)
+async def inbox(request: Request, done: str | None = None) -> Response:
+    s = await _session(request)
+    if s is None:
+        return RedirectResponse("/console/login", status_code=303)
+    return await _inbox(request, s, notice=done)
+
+
+async def _decided(request: Request, s: Session, r: httpx.Response, notice: str) -> Response:
+    if r.status_code == 200:
+        return RedirectResponse(f"/console/inbox?{urlencode({'done': notice})}", status_code=303)
+    err = r.json().get("error", {})
+    return await _inbox(request, s, r.status_code, error=err)
+
+
+@router.post("/drafts/{draft_id}/approve", response_model=None)
+async def approve(
+    request: Request,
+    draft_id: str,
+    version: Annotated[int, Form()],
+    csrf: Annotated[str | None, Form()] = None,
+    text: Annotated[str | None, Form()] = None,
+) -> Response:
+    s = await _checked(request, csrf)
+    if not isinstance(s, Session):
+        return s
+    body: dict[str, Any] = {"version": version}
+    if text is not None and text.strip():
+        body["text"] = text
+    async with _api(request, s) as api:
+        r = await api.post(f"/v1/drafts/{draft_id}/approve", json=body)
+    return await _decided(request, s, r, "edited and approved" if "text" in body else "approved")
+
+
+@router.post("/drafts/{draft_id}/reject", response_model=None)
+async def reject(
+    request: Request,
+    draft_id: str,
+    version: Annotated[int, Form()],
+    reason: Annotated[str, Form()] = "",
+    csrf: Annotated[str | None, Form()] = None,
+) -> Response:
+    s = await _checked(request, csrf)
+    if not isinstance(s, Session):
+        return s
+    async with _api(request, s) as api:
+        r = await api.post(f"/v1/drafts/{draft_id}/reject", json={"version": version, "reason": reason})
+    return await _decided(request, s, r, "rejected")
+
+
+@router.post("/drafts/approve", response_model=None)
+async def approve_many(
+    request: Request,
+    draft: Annotated[list[str] | None, Form()] = None,
+    csrf: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Bulk approval: each checked draft travels as "id:version"."""
+    s = await _checked(request, csrf)
+    if not isinstance(s, Session):
+        return s
+    chosen = []
+    for value in draft or []:
+        did, _, ver = value.partition(":")
+        if ver.isdigit():
+            chosen.append({"id": did, "version": int(ver)})
+    if not chosen:
+        return await _inbox(
+            request, s, 422, error={"code": "nothing_selected", "message": "Select drafts first."}
+        )
+    async with _api(request, s) as api:
+        r = await api.post("/v1/drafts/approve", json={"drafts": chosen})
+    if r.status_code != 200:
+        return await _inbox(request, s, r.status_code, error=r.json().get("error", {}))
+    out = r.json()
+    failures = [x for x in out["results"] if not x["ok"]]
+    if failures:
+        return await _inbox(
+            request,
+            s,
+            409,
+            notice=f"{out['approved']} approved",
+            error={
+                "code": "some_failed",
+                "message": f"{out['failed']} not approved: "
+                + "; ".join(f"{x['id'][:8]}: {x['error']['message']}" for x in failures),
+            },
+        )
+    done = f"{out['approved']} approved"
+    return RedirectResponse(f"/console/inbox?{urlencode({'done': done})}", status_code=303)

@@ -1,0 +1,208 @@
+"""The operator console in a real browser: Playwright drives headless Chromium (Debian's package) against the app
+served on loopback, with a worker on the time-skipping Temporal server and the loopback fake LLM. Screenshots
+go to the test's artifacts (HUNTAZE_ARTIFACTS, default .data/artifacts)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from playwright.async_api import Browser, Page, async_playwright, expect
+from temporalio.testing import WorkflowEnvironment
+
+from cli.services import free_port
+from core.settings import Settings
+from tests.api.conftest import make_app
+from tests.api.test_api import msg
+from tests.factories import Tenant, make_tenant
+from tests.fakes.openai_server import FakeOpenAI
+from tests.workflows.helpers import fetch, wait_until
+from workflows.worker import build_worker
+
+CHROMIUM = os.environ.get("HUNTAZE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+HAVE_CHROMIUM = Path(CHROMIUM).exists()
+ARTIFACTS = Path(os.environ.get("HUNTAZE_ARTIFACTS", ".data/artifacts"))
+
+
+@pytest.fixture
+async def served(temporal_env: WorkflowEnvironment, settings: Settings) -> AsyncIterator[str]:
+    app = make_app(temporal_env, settings)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    async with build_worker(temporal_env.client, settings.task_queue):
+        task = asyncio.create_task(server.serve())
+        while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
+            await asyncio.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    assert HAVE_CHROMIUM, f"no Chromium at {CHROMIUM}: `make test` installs Debian's chromium"
+    async with async_playwright() as p:
+        b = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        await b.close()
+
+
+async def _sign_in(browser: Browser, base: str, key: str) -> Page:
+    page = await browser.new_page()
+    await page.goto(f"{base}/console/login")
+    await page.get_by_label("API key").fill(key)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
+    return page
+
+
+async def _drafts(base: str, t: Tenant, n: int) -> list[dict[str, Any]]:
+    async with httpx.AsyncClient(base_url=base) as http:
+        for _ in range(600):
+            items = (await http.get("/v1/inbox", headers=t.auth())).json()["items"]
+            if len(items) >= n:
+                return list(items)
+            await asyncio.sleep(0.05)
+    raise AssertionError("the inbox did not fill")
+
+
+async def _events(base: str, t: Tenant, *bodies: dict[str, Any]) -> None:
+    async with httpx.AsyncClient(base_url=base) as http:
+        for b in bodies:
+            assert (await http.post("/v1/events", json=b, headers=t.auth())).status_code == 202
+
+
+def _shot(name: str) -> str:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return str(ARTIFACTS / name)
+
+
+async def test_sign_in_approve_edit_reject_and_see_a_blocked_span(
+    served: str, browser: Browser, fake_llm: FakeOpenAI
+) -> None:
+    t = await make_tenant("console", fans=0)
+    fake_llm.script(
+        {"text": "Hey Sam! How was the gym today?", "offer": None, "rationale": ""},
+        {"text": "Missed you! New beach set this week", "offer": None, "rationale": ""},
+        {"text": "Thanks love, you made my day", "offer": None, "rationale": ""},
+        {"text": "add me on snapchat: mia_rose", "offer": None, "rationale": ""},
+    )
+    for i, text in enumerate(
+        ("back from the gym", "anything new?", "sent you a tip", "can we talk elsewhere?")
+    ):
+        await _events(served, t, msg(f"c-{i}", text=text, fan=f"fan-{i}"))
+        await _drafts(served, t, i + 1)  # one at a time: each fan gets the scripted reply in order
+    drafts = {d["text"]: d for d in await _drafts(served, t, 4)}
+    blocked = drafts["add me on snapchat: mia_rose"]
+    assert blocked["status"] == "blocked"
+
+    page = await _sign_in(browser, served, t.keys["chatter"])
+    await page.screenshot(path=_shot("console-inbox.png"), full_page=True)
+    # the blocked draft: the offending span is marked, with why
+    card = page.locator(f"#draft-{blocked['id']}")
+    await expect(card.locator("mark")).to_have_text("add me on snapchat")
+    await expect(card.get_by_text("Blocked by policy")).to_be_visible()
+    await expect(card.get_by_role("button", name="Approve", exact=True)).to_have_count(0)
+
+    # approve as written
+    a = drafts["Hey Sam! How was the gym today?"]
+    await page.locator(f"#draft-{a['id']}").get_by_role("button", name="Approve", exact=True).click()
+    await expect(page.get_by_role("status")).to_have_text("approved")
+    await wait_until("SELECT status IN ('approved', 'sent') FROM drafts WHERE id = %s", [a["id"]])
+
+    # edit, then approve the edited text
+    b = drafts["Missed you! New beach set this week"]
+    box = page.locator(f"#draft-{b['id']}")
+    await box.get_by_text("Edit and approve").click()
+    await box.get_by_label("Text").fill("Missed you! I'll show you the new set first 💕")
+    await box.get_by_role("button", name="Approve edited text").click()
+    await expect(page.get_by_role("status")).to_have_text("edited and approved")
+    await wait_until(
+        "SELECT final_text LIKE 'Missed you! I''ll show you%%' FROM drafts WHERE id = %s", [b["id"]]
+    )
+
+    # reject with a reason, by keyboard: j to the draft, r opens the form
+    c = drafts["Thanks love, you made my day"]
+    await expect(page.locator("article.draft")).to_have_count(2)
+    box = page.locator(f"#draft-{c['id']}")
+    for _ in range(2):
+        await page.keyboard.press("j")
+        if await box.evaluate("e => e.classList.contains('current')"):
+            break
+    await page.keyboard.press("r")
+    await box.get_by_label("Reason").fill("too generic")
+    await box.get_by_role("button", name="Reject").click()
+    await expect(page.get_by_role("status")).to_have_text("rejected")
+    [row] = await fetch("SELECT status, decision_reason FROM drafts WHERE id = %s", [c["id"]])
+    assert (row["status"], row["decision_reason"]) == ("rejected", "too generic")
+
+    # a stale version is shown as a conflict, not swallowed
+    await page.goto(f"{served}/console/inbox")
+    await page.evaluate(
+        "id => document.querySelectorAll(`#draft-${id} input[name=version]`).forEach(e => e.value = '7')",
+        blocked["id"],
+    )
+    box = page.locator(f"#draft-{blocked['id']}")
+    await box.locator("summary", has_text="Reject").click()
+    await box.get_by_label("Reason").fill("nope")
+    await box.get_by_role("button", name="Reject").click()
+    await expect(page.get_by_role("alert")).to_contain_text("stale_version")
+    await page.screenshot(path=_shot("console-conflict.png"), full_page=True)
+
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page.get_by_label("API key")).to_be_visible()
+    assert await fetch("SELECT 1 FROM console_sessions WHERE creator_id = %s", [t.creator_id]) == []
+
+
+async def test_viewers_cannot_approve_and_forms_need_the_csrf_token(
+    served: str, browser: Browser, fake_llm: FakeOpenAI
+) -> None:
+    t = await make_tenant("console-v", fans=0)
+    await _events(served, t, msg("v-1", fan="fan-v"))
+    [d] = await _drafts(served, t, 1)
+
+    page = await _sign_in(browser, served, t.keys["viewer"])
+    await expect(page.get_by_text(d["text"])).to_be_visible()
+    await expect(page.get_by_role("button", name="Approve", exact=True)).to_have_count(0)
+    # the server refuses anyway: a viewer's hand-made approval, with a valid token, is a 403 from the API
+    token = await page.locator("input[name=csrf]").first.input_value()
+    r = await page.request.post(
+        f"{served}/console/drafts/{d['id']}/approve",
+        form={"csrf": token, "version": "1"},
+        headers={"Origin": served},
+    )
+    assert r.status == 403 and "forbidden" in await r.text()
+    await page.close()
+
+    page = await _sign_in(browser, served, t.keys["chatter"])
+    # without the token, or from another origin: refused, nothing decided
+    no_token = await page.request.post(
+        f"{served}/console/drafts/{d['id']}/approve", form={"version": "1"}, headers={"Origin": served}
+    )
+    token = await page.locator("input[name=csrf]").first.input_value()
+    elsewhere = await page.request.post(
+        f"{served}/console/drafts/{d['id']}/approve",
+        form={"csrf": token, "version": "1"},
+        headers={"Origin": "http://evil.example"},
+    )
+    assert no_token.status == 403 and elsewhere.status == 403
+    [row] = await fetch("SELECT status FROM drafts WHERE id = %s", [d["id"]])
+    assert row["status"] == "pending_review"
+    # a wrong key does not sign in
+    other = await browser.new_page()
+    await other.goto(f"{served}/console/login")
+    await other.get_by_label("API key").fill("hz_not-a-key")
+    await other.get_by_role("button", name="Sign in").click()
+    await expect(other.get_by_role("alert")).to_contain_text("Unknown or revoked")
+    # the session cookie is HttpOnly, SameSite=Strict and Secure
+    [cookie] = [c for c in await page.context.cookies() if c["name"] == "hz_console"]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["secure"]
