@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo smoke test lint pytest up clean lock eval
+.PHONY: demo smoke test lint pytest up clean lock eval chromium
 
 # requirements.lock pins every transitive version that was tested (regenerate: make lock).
 $(STAMP): pyproject.toml requirements.lock
@@ -34,7 +34,16 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
-pytest: $(STAMP)
+# The console's browser tests need Chromium: Debian's package (apt, as root), unless one is already there or
+# HUNTAZE_CHROMIUM names one.
+CHROMIUM ?= $(or $(HUNTAZE_CHROMIUM),$(shell command -v chromium 2>/dev/null))
+chromium:
+	@if [ -n "$(CHROMIUM)" ]; then echo "chromium: $(CHROMIUM)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "the console's browser tests need Chromium: apt-get install chromium (as root), or set HUNTAZE_CHROMIUM" >&2; exit 1; fi
+
+pytest: $(STAMP) chromium
 	$(BIN)/pytest
 
 test: lint pytest
