@@ -218,6 +218,7 @@ async def _drive(s: Settings, creator_id: str, key: str, smoke: bool) -> dict[st
         "plan_actions": plan_actions,
     }
     print(f"API docs: {base}/docs   Temporal UI: http://127.0.0.1:{s.temporal_ui_port}")
+    print(f"Console: {base}/console/login   sign in with the owner's API key: {key}")
     print(json.dumps(summary), flush=True)
     if not smoke:
         print("serving until Ctrl-C", flush=True)

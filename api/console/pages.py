@@ -333,3 +333,139 @@ async def approve_many(
         )
     done = f"{out['approved']} approved"
     return RedirectResponse(f"/console/inbox?{urlencode({'done': done})}", status_code=303)
+
+
+async def _get(request: Request, s: Session, path: str, **params: Any) -> tuple[int, Any]:
+    async with _api(request, s) as api:
+        r = await api.get(path, params={k: v for k, v in params.items() if v not in (None, "")})
+    return r.status_code, r.json()
+
+
+def _failed(request: Request, s: Session, status: int, body: Any) -> HTMLResponse:
+    err = body.get("error", {}) if isinstance(body, dict) else {}
+    return _page(request, "error.html", s, status, title="Not available", message=err.get("message", "error"))
+
+
+# --- fan page --------------------------------------------------------------------------------------------
+
+
+@router.get("/fans/{fan_id}", response_model=None)
+async def fan_page(request: Request, fan_id: str) -> Response:
+    s = await _session(request)
+    if s is None:
+        return RedirectResponse("/console/login", status_code=303)
+    status, fan = await _get(request, s, f"/v1/fans/{fan_id}")
+    if status != 200:
+        return _failed(request, s, status, fan)
+    _, feed = await _get(request, s, "/v1/actions", fan_id=fan_id, limit=30)
+    _, followups = await _get(request, s, "/v1/followups", fan_id=fan_id, limit=20)
+    return _page(
+        request, "fan.html", s, fan=fan, actions=feed.get("items", []), followups=followups.get("items", [])
+    )
+
+
+# --- actions feed ----------------------------------------------------------------------------------------
+
+
+@router.get("/actions", response_model=None)
+async def actions_page(request: Request, kind: str | None = None, fan_id: str | None = None) -> Response:
+    """The agents' actions, newest first, with filters; the page refreshes itself every 10 s (no script)."""
+    s = await _session(request)
+    if s is None:
+        return RedirectResponse("/console/login", status_code=303)
+    status, feed = await _get(request, s, "/v1/actions", kind=kind, fan_id=fan_id, limit=100)
+    if status != 200:
+        return _failed(request, s, status, feed)
+    return _page(request, "actions.html", s, items=feed["items"], kind=kind or "", fan_id=fan_id or "")
+
+
+# --- analytics -------------------------------------------------------------------------------------------
+
+
+def revenue_chart(series: list[dict[str, Any]], width: int = 720, height: int = 180) -> dict[str, Any]:
+    """Bars of revenue per period, as numbers for a server-rendered SVG (no charting library needed)."""
+    top = max((p["revenue_cents"] for p in series), default=0) or 1
+    n = max(len(series), 1)
+    slot = width / n
+    bars = []
+    for i, p in enumerate(series):
+        h = round(p["revenue_cents"] / top * (height - 20), 1)
+        bars.append(
+            {
+                "x": round(i * slot + 1, 1),
+                "y": round(height - h, 1),
+                "w": round(max(slot - 2, 1), 1),
+                "h": h,
+                "label": p["period_start"],
+                "value": p["revenue_cents"] / 100,
+            }
+        )
+    return {"width": width, "height": height, "bars": bars, "top": top / 100}
+
+
+@router.get("/analytics", response_model=None)
+async def analytics_page(
+    request: Request, start: str | None = None, to: str | None = None, granularity: str = "day"
+) -> Response:
+    s = await _session(request)
+    if s is None:
+        return RedirectResponse("/console/login", status_code=303)
+    params: dict[str, Any] = {"from": start, "to": to, "granularity": granularity}
+    async with _api(request, s) as api:
+        r = await api.get(
+            "/v1/analytics/overview", params={k: v for k, v in params.items() if v not in (None, "")}
+        )
+        plan = await api.get("/v1/agents/unified/actions")
+    if r.status_code != 200:
+        return _failed(request, s, r.status_code, r.json())
+    body = r.json()
+    return _page(
+        request,
+        "analytics.html",
+        s,
+        o=body,
+        chart=revenue_chart(body["series"]),
+        plan=plan.json() if plan.status_code == 200 else None,
+    )
+
+
+# --- evals -----------------------------------------------------------------------------------------------
+
+
+@router.get("/evals", response_model=None)
+async def evals_page(request: Request) -> Response:
+    s = await _session(request)
+    if s is None:
+        return RedirectResponse("/console/login", status_code=303)
+    status, runs = await _get(request, s, "/v1/evals/runs", limit=50)
+    if status != 200:
+        return _failed(request, s, status, runs)
+    return _page(request, "evals.html", s, runs=runs["items"])
+
+
+@router.get("/evals/compare", response_model=None)
+async def evals_compare(request: Request, a: str = "", b: str = "") -> Response:
+    from evals.compare import compare
+
+    s = await _session(request)
+    if s is None:
+        return RedirectResponse("/console/login", status_code=303)
+    sa, ra = await _get(request, s, f"/v1/evals/runs/{a}")
+    sb, rb = await _get(request, s, f"/v1/evals/runs/{b}")
+    if sa != 200 or sb != 200:
+        return _failed(request, s, sa if sa != 200 else sb, ra if sa != 200 else rb)
+    return _page(request, "compare.html", s, a=a, b=b, diff=compare(ra, rb))
+
+
+@router.get("/evals/{run_id}", response_model=None)
+async def eval_run_page(request: Request, run_id: str) -> Response:
+    """The run's own HTML report (the same file `huntaze eval run` writes), served inside the console."""
+    from evals.report import html_report
+
+    s = await _session(request)
+    if s is None:
+        return RedirectResponse("/console/login", status_code=303)
+    status, result = await _get(request, s, f"/v1/evals/runs/{run_id}")
+    if status != 200:
+        return _failed(request, s, status, result)
+    return HTMLResponse(html_report(result))

@@ -10,6 +10,7 @@ import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -206,3 +207,76 @@ async def test_viewers_cannot_approve_and_forms_need_the_csrf_token(
     # the session cookie is HttpOnly, SameSite=Strict and Secure
     [cookie] = [c for c in await page.context.cookies() if c["name"] == "hz_console"]
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["secure"]
+
+
+async def test_fan_actions_analytics_and_eval_pages(
+    served: str, browser: Browser, database_url: str, fake_llm: FakeOpenAI
+) -> None:
+    from cli.seed import seed_business
+    from core import db
+    from evals.store import save_run
+    from tests.evals.test_runner import _result
+
+    biz = seed_business(database_url, fans=120, days=90, seed=3, handle="console-biz")
+    [fan] = await fetch(
+        "SELECT id::text AS id, display_name FROM fans WHERE creator_id = %s ORDER BY id LIMIT 1",
+        [biz.creator_id],
+    )
+    async with db.pool().connection() as conn, conn.transaction():
+        await conn.execute(
+            "INSERT INTO fan_memories (creator_id, fan_id, kind, text, importance, embedding, embedding_model)"
+            " SELECT %s, %s, 'boundary', 'no feet pics', 1.0, array_fill(0, ARRAY[384])::vector, 'test'",
+            [biz.creator_id, fan["id"]],
+        )
+        a, b = (
+            _result(str(uuid4()), {"x": True, "y": True}, 1.0),
+            _result(str(uuid4()), {"x": True, "y": False}, 0.5),
+        )
+        await save_run(conn, a)
+        await save_run(conn, b)
+    page = await _sign_in(browser, served, biz.api_key)
+
+    await page.goto(f"{served}/console/fans/{fan['id']}")
+    await expect(page.get_by_role("heading", level=1)).to_contain_text(fan["display_name"])
+    await expect(page.locator("mark", has_text="boundary")).to_be_visible()
+    await expect(page.get_by_text("no feet pics")).to_be_visible()
+
+    await page.get_by_role("link", name="Analytics").click()
+    await expect(page.get_by_role("heading", name="Revenue over time")).to_be_visible()
+    assert await page.locator("svg rect").count() == 30  # the last 30 days, one bar a day
+    await expect(page.get_by_role("heading", name="Daily Action List")).to_be_visible()
+    await page.screenshot(path=_shot("console-analytics.png"), full_page=True)
+
+    await page.get_by_role("link", name="Actions").click()
+    await expect(page.get_by_role("heading", name="Agent actions")).to_be_visible()
+    await page.get_by_label("Kind").fill("routed")
+    await page.get_by_role("button", name="Filter").click()
+    assert "kind=routed" in page.url
+
+    await page.get_by_role("link", name="Evals").click()
+    await page.get_by_label(f"baseline {a['run_id'][:8]}").check()
+    await page.get_by_label(f"candidate {b['run_id'][:8]}").check()
+    await page.get_by_role("button", name="Compare").click()
+    await expect(page.get_by_role("heading", name="Regressed (1)")).to_be_visible()
+    await expect(page.get_by_text("s / y")).to_be_visible()
+    await page.goto(f"{served}/console/evals/{b['run_id']}")
+    await expect(page.locator("body")).to_contain_text("y")
+
+    # accessibility basics on every page: each visible form control has a label, the page has a main landmark
+    # and one h1, and tab order starts at the skip link
+    for path in (
+        "/console/inbox",
+        f"/console/fans/{fan['id']}",
+        "/console/analytics",
+        "/console/actions",
+        "/console/evals",
+    ):
+        await page.goto(f"{served}{path}")
+        unlabelled = await page.evaluate(
+            """() => [...document.querySelectorAll('input:not([type=hidden]), textarea, select')]
+                 .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map(e => e.name)"""
+        )
+        assert unlabelled == [], (path, unlabelled)
+        assert await page.locator("main").count() == 1 and await page.locator("h1").count() == 1, path
+        await page.keyboard.press("Tab")
+        assert await page.evaluate("document.activeElement.className") == "skip", path
