@@ -359,8 +359,15 @@ async def fan_page(request: Request, fan_id: str) -> Response:
         return _failed(request, s, status, fan)
     _, feed = await _get(request, s, "/v1/actions", fan_id=fan_id, limit=30)
     _, followups = await _get(request, s, "/v1/followups", fan_id=fan_id, limit=20)
+    _, msgs = await _get(request, s, f"/v1/fans/{fan_id}/messages", limit=30)
     return _page(
-        request, "fan.html", s, fan=fan, actions=feed.get("items", []), followups=followups.get("items", [])
+        request,
+        "fan.html",
+        s,
+        fan=fan,
+        actions=feed.get("items", []),
+        followups=followups.get("items", []),
+        messages=list(reversed(msgs.get("items", []))),
     )
 
 

@@ -275,3 +275,41 @@ async def get_fan(fan_id: UUID, who: CurrentPrincipal) -> Any:
         memories=[MemoryOut(**m) for m in memories],
         recent_purchases=[PurchaseOut(**p) for p in purchases],
     )
+
+
+class MessageOut(BaseModel):
+    id: int
+    direction: str = Field(description="in: from the fan; out: sent to the fan (always an approved draft)")
+    text: str
+    draft_id: str | None
+    sent_at: datetime
+
+
+class MessagePage(BaseModel):
+    items: list[MessageOut]
+    next_cursor: int | None = Field(None, description="pass as `before` for older messages")
+
+
+@router.get("/fans/{fan_id}/messages", response_model=MessagePage, responses={404: {}})
+async def fan_messages(
+    fan_id: UUID,
+    who: CurrentPrincipal,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    before: Annotated[int | None, Query(description="only messages older than this id")] = None,
+) -> Any:
+    """The conversation with one fan, newest recorded first (keyset pages by message id)."""
+    async with db.pool().connection() as conn:
+        cur = await conn.execute(
+            "SELECT 1 FROM fans WHERE creator_id = %s AND id = %s", [who.creator_id, fan_id]
+        )
+        if await cur.fetchone() is None:
+            raise ApiError(404, "not_found", "no such fan")
+        cur = await conn.execute(
+            "SELECT id, direction, text, draft_id::text AS draft_id, sent_at FROM messages"
+            " WHERE creator_id = %s AND fan_id = %s AND (%s::bigint IS NULL OR id < %s)"
+            " ORDER BY id DESC LIMIT %s",
+            [who.creator_id, fan_id, before, before, limit + 1],
+        )
+        rows = await cur.fetchall()
+    items = [MessageOut(**r) for r in rows[:limit]]
+    return MessagePage(items=items, next_cursor=items[-1].id if len(rows) > limit else None)

@@ -198,6 +198,11 @@ async def test_viewers_cannot_approve_and_forms_need_the_csrf_token(
     assert no_token.status == 403 and elsewhere.status == 403
     [row] = await fetch("SELECT status FROM drafts WHERE id = %s", [d["id"]])
     assert row["status"] == "pending_review"
+    # bulk approval: select, approve selected
+    await page.get_by_label("select").check()
+    await page.get_by_role("button", name="Approve selected").click()
+    await expect(page.get_by_role("status")).to_have_text("1 approved")
+    await wait_until("SELECT status IN ('approved', 'sent') FROM drafts WHERE id = %s", [d["id"]])
     # a wrong key does not sign in
     other = await browser.new_page()
     await other.goto(f"{served}/console/login")
@@ -240,6 +245,9 @@ async def test_fan_actions_analytics_and_eval_pages(
     await expect(page.get_by_role("heading", level=1)).to_contain_text(fan["display_name"])
     await expect(page.locator("mark", has_text="boundary")).to_be_visible()
     await expect(page.get_by_text("no feet pics")).to_be_visible()
+    [n] = await fetch("SELECT count(*) AS n FROM messages WHERE fan_id = %s", [fan["id"]])
+    assert n["n"] > 0
+    await expect(page.locator("#talk + ol li")).to_have_count(min(n["n"], 30))  # the conversation's last 30
 
     await page.get_by_role("link", name="Analytics").click()
     await expect(page.get_by_role("heading", name="Revenue over time")).to_be_visible()
