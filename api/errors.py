@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+# Ids and cursors are Postgres bigints: a larger number is a bad request, not a database error.
+BIGINT_MAX = 2**63 - 1
 
 
 class ApiError(Exception):
@@ -38,6 +42,18 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(
             _body(exc.code, exc.message, exc.details), status_code=exc.status, headers=exc.headers
+        )
+
+    @app.exception_handler(psycopg.DataError)
+    async def _nul(_: Request, exc: psycopg.DataError) -> JSONResponse:
+        # psycopg refuses text with NUL characters before anything reaches the database (a transaction in
+        # progress is rolled back): the request was bad, not the server.
+        # (inside jsonb, the server refuses the same character: "\\u0000 cannot be converted to text")
+        if "NUL" not in str(exc) and "\\u0000" not in str(exc):
+            raise exc
+        return JSONResponse(
+            _body("validation_error", "text fields cannot contain NUL (\\u0000) characters", {"fields": []}),
+            status_code=422,
         )
 
     @app.exception_handler(RequestValidationError)

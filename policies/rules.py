@@ -116,7 +116,7 @@ _HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_.]{3,30}\b")
 # "add me on <anything but here>": whatever the app is called, the fan is being moved elsewhere.
 _MOVE_ELSEWHERE = re.compile(
     r"(?<![a-z])(?:add|find|follow|hit|message|dm|msg|text|call|reach|catch|chat with) me(?: up)? (?:on|at|via|over on) "
-    r"(?!(?:here|this|the (?:page|site|app)|onlyfans|of|my (?:page|feed|story|wall|profile))\b)[a-z0-9]"
+    r"(?!(?:here|this|the (?:page|site|app)|onlyfans|of|my (?:page|feed|story|wall|profile))\b)(?=[a-z0-9])"
     r"|(?:let'?s|we can|we should) (?:move|take|switch) (?:this|it|our chat|us|the chat) (?:to|over to) (?!here\b)"
 )
 

@@ -210,8 +210,8 @@ async def home(request: Request) -> Response:
 
 
 def highlighted(text: str, report: dict[str, Any]) -> list[dict[str, Any]]:
-    """The draft cut into pieces, the spans the policy objected to marked with why (overlapping spans are
-    merged into one mark that gives every reason)."""
+    """The draft cut into pieces, the spans the policy objected to marked with why (overlapping or touching
+    spans are merged into one mark that gives every reason)."""
     spans = sorted(
         (int(f["span"][0]), int(f["span"][1]), f"{f['rule']}: {f['reason']}")
         for f in report.get("findings", [])
@@ -219,7 +219,7 @@ def highlighted(text: str, report: dict[str, Any]) -> list[dict[str, Any]]:
     )
     merged: list[list[Any]] = []
     for start, end, why in spans:
-        if merged and start < merged[-1][1]:
+        if merged and start <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], end)
             merged[-1][2] += f"; {why}"
         else:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from api.auth import CurrentPrincipal
+from api.errors import BIGINT_MAX
 from core import db
 
 router = APIRouter(prefix="/v1", tags=["actions"])
@@ -34,7 +35,9 @@ class ActionPage(BaseModel):
 async def actions(
     who: CurrentPrincipal,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[int | None, Query(ge=1, description="next_cursor of the previous page")] = None,
+    cursor: Annotated[
+        int | None, Query(ge=1, le=BIGINT_MAX, description="next_cursor of the previous page")
+    ] = None,
     fan_id: UUID | None = None,
     kind: str | None = None,
 ) -> Any:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from api.auth import CurrentPrincipal
+from api.errors import BIGINT_MAX
 from core import db
 from core.journal import verify_audit
 from core.types import Role
@@ -42,7 +43,9 @@ class AuditVerification(BaseModel):
 async def audit(
     who: CurrentPrincipal,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: Annotated[int | None, Query(ge=1, description="next_cursor of the previous page")] = None,
+    cursor: Annotated[
+        int | None, Query(ge=1, le=BIGINT_MAX, description="next_cursor of the previous page")
+    ] = None,
     action: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Any:
     who.require(Role.OWNER)

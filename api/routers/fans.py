@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from agents.segmentation.explain import explain
 from agents.segmentation.refresh import SEGMENTS
 from api.auth import CurrentPrincipal
-from api.errors import ApiError, malformed_cursor
+from api.errors import BIGINT_MAX, ApiError, malformed_cursor
 from core import db
 from core.journal import append_audit, record_action
 from core.types import Role
@@ -295,7 +295,9 @@ async def fan_messages(
     fan_id: UUID,
     who: CurrentPrincipal,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before: Annotated[int | None, Query(description="only messages older than this id")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=BIGINT_MAX, description="only messages older than this id")
+    ] = None,
 ) -> Any:
     """The conversation with one fan, newest recorded first (keyset pages by message id)."""
     async with db.pool().connection() as conn:

@@ -196,7 +196,7 @@ def test_content_rules_leave_ordinary_text(text: str) -> None:
 
 def test_fix_offers_a_redaction_only_when_it_cures_everything() -> None:
     fixed = check_draft("text me at 555-201-3344 babe 💕")
-    assert fixed.outcome == "fix" and fixed.fix_text == "[removed] at [removed] babe 💕"
+    assert fixed.outcome == "fix" and fixed.fix_text == "[removed] [removed] babe 💕"
     assert fixed.to_json()["fix_text"] == fixed.fix_text
     mixed = check_draft("cashapp me, I'm 16")  # a minor can never be redacted away
     assert mixed.outcome == "block" and mixed.fix_text is None
