@@ -335,6 +335,20 @@ async def apply_decision(req: ApplyDecisionInput) -> ApplyDecisionResult:
         )
         row = await cur.fetchone()
         if row is None:
+            cur = await conn.execute(
+                "SELECT status, version, decided_by::text AS decided_by FROM drafts WHERE creator_id = %s AND id = %s",
+                [creator_id, inp.draft_id],
+            )
+            prev = await cur.fetchone()
+            if (
+                prev is not None
+                and prev["status"] == new_status
+                and prev["version"] == inp.version + 1
+                and prev["decided_by"] == str(inp.actor)
+            ):
+                # This very decision, retried after a crash between its commit and the activity's completion:
+                # report it done, so the workflow still sends an approved draft (the send is idempotent).
+                return ApplyDecisionResult(ok=True, status=prev["status"], version=prev["version"])
             return ApplyDecisionResult(
                 ok=False,
                 status="",

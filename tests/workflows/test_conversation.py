@@ -19,9 +19,9 @@ from tests.factories import add_message_event, make_tenant
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.webhook import WebhookReceiver
 from tests.workflows.helpers import drafted, fetch, start_conversation, wait_pending, wait_until
-from workflows.activities import send_draft
+from workflows.activities import apply_decision, send_draft
 from workflows.conversation import ConversationWorkflow
-from workflows.types import Decision, SendInput
+from workflows.types import ApplyDecisionInput, Decision, SendInput
 from workflows.worker import build_worker
 
 
@@ -250,6 +250,31 @@ async def test_send_activity_refuses_unapproved_and_is_idempotent(
         await env.run(send_draft, SendInput(t.creator_id, t.fans[0], p.draft_id, time.time()))
     assert len(await _sent_messages(t.creator_id)) == 1
     assert len(await fetch("SELECT * FROM outbox", [])) == 1
+
+
+async def test_a_decision_retried_after_its_commit_still_counts(
+    temporal_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """A crash between apply_decision's commit and its completion makes Temporal run it again: the same decision
+    must report success (so the approved draft is still sent), while another person's or version's must not."""
+    async with drafted(temporal_env, settings) as (t, _h, p):
+        env = ActivityEnvironment()
+        decision = _approve(p, t.members["owner"])
+        first = await env.run(apply_decision, ApplyDecisionInput(t.creator_id, t.fans[0], decision))
+        again = await env.run(apply_decision, ApplyDecisionInput(t.creator_id, t.fans[0], decision))
+        assert (first.ok, first.status) == (True, "approved")
+        assert (again.ok, again.status, again.version) == (True, "approved", first.version)
+        other = Decision(p.draft_id, p.version, "approve", t.members["chatter"])
+        late = await env.run(apply_decision, ApplyDecisionInput(t.creator_id, t.fans[0], other))
+        rejected = await env.run(
+            apply_decision,
+            ApplyDecisionInput(
+                t.creator_id, t.fans[0], Decision(p.draft_id, p.version, "reject", t.members["owner"])
+            ),
+        )
+        assert not late.ok and not rejected.ok and late.error_code == rejected.error_code == "conflict"
+        [n] = await fetch("SELECT count(*) AS n FROM audit_log WHERE action = 'draft.approved'", [])
+        assert n["n"] == 1  # the retry recorded nothing twice
 
 
 async def test_continue_as_new_carries_the_pending_draft(
