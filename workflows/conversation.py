@@ -59,6 +59,10 @@ SEND_WINDOW_PATCH = "send-window"
 FAN_MEMORY_PATCH = "fan-memory"
 # Marks histories written since batches start and stop follow-up sequences.
 FOLLOWUPS_PATCH = "followups"
+# Decisions and sends run as local activities (in the worker, inside the workflow task): an approval and its send
+# complete in one workflow task instead of two activity round trips through the server. Both activities are
+# idempotent, so the at-least-once retry of a local activity after a crash changes nothing.
+LOCAL_DECIDE_SEND_PATCH = "local-decide-send"
 # Memory is a nicety for later replies: a few quick tries, then the conversation goes on without it.
 MEMORY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
 # Only messages the agents answer are worth remembering; a hand-off, an opt-out or an ignored batch is not
@@ -99,13 +103,23 @@ class ConversationWorkflow:
     async def decide(self, decision: Decision) -> DecisionResult:
         self.deciding = True
         try:
-            res = await workflow.execute_activity(
-                APPLY_DECISION,
-                ApplyDecisionInput(self.inp.creator_id, self.inp.fan_id, decision),
-                result_type=ApplyDecisionResult,
-                start_to_close_timeout=DB_TIMEOUT,
-                retry_policy=DB_RETRY,
-            )
+            req = ApplyDecisionInput(self.inp.creator_id, self.inp.fan_id, decision)
+            if workflow.patched(LOCAL_DECIDE_SEND_PATCH):
+                res = await workflow.execute_local_activity(
+                    APPLY_DECISION,
+                    req,
+                    result_type=ApplyDecisionResult,
+                    start_to_close_timeout=DB_TIMEOUT,
+                    retry_policy=DB_RETRY,
+                )
+            else:
+                res = await workflow.execute_activity(
+                    APPLY_DECISION,
+                    req,
+                    result_type=ApplyDecisionResult,
+                    start_to_close_timeout=DB_TIMEOUT,
+                    retry_policy=DB_RETRY,
+                )
         finally:
             self.deciding = False
         if not res.ok:
@@ -301,14 +315,25 @@ class ConversationWorkflow:
                     )
                     self.to_send.pop(0)
                     continue
-                res = await workflow.execute_activity(
-                    SEND_DRAFT,
-                    SendInput(self.inp.creator_id, self.inp.fan_id, draft_id, workflow.now().timestamp()),
-                    result_type=SendResult,
-                    start_to_close_timeout=timedelta(seconds=60),
-                    schedule_to_close_timeout=timedelta(days=1),
-                    retry_policy=SEND_RETRY,
-                )
+                send = SendInput(self.inp.creator_id, self.inp.fan_id, draft_id, workflow.now().timestamp())
+                if workflow.patched(LOCAL_DECIDE_SEND_PATCH):
+                    res = await workflow.execute_local_activity(
+                        SEND_DRAFT,
+                        send,
+                        result_type=SendResult,
+                        start_to_close_timeout=timedelta(seconds=60),
+                        schedule_to_close_timeout=timedelta(days=1),
+                        retry_policy=SEND_RETRY,
+                    )
+                else:
+                    res = await workflow.execute_activity(
+                        SEND_DRAFT,
+                        send,
+                        result_type=SendResult,
+                        start_to_close_timeout=timedelta(seconds=60),
+                        schedule_to_close_timeout=timedelta(days=1),
+                        retry_policy=SEND_RETRY,
+                    )
                 if not res.sent and res.not_before is not None:
                     # Quiet hours or a cap: keep it first in line and wait durably (a timer, not a poll).
                     self.hold_until = res.not_before
