@@ -63,6 +63,7 @@ FOLLOWUPS_PATCH = "followups"
 # complete in one workflow task instead of two activity round trips through the server. Both activities are
 # idempotent, so the at-least-once retry of a local activity after a crash changes nothing.
 LOCAL_DECIDE_SEND_PATCH = "local-decide-send"
+LOCAL_SYNC_FOLLOWUPS_PATCH = "local-sync-followups"
 # Memory is a nicety for later replies: a few quick tries, then the conversation goes on without it.
 MEMORY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
 # Only messages the agents answer are worth remembering; a hand-off, an opt-out or an ignored batch is not
@@ -226,19 +227,31 @@ class ConversationWorkflow:
         if (followups.get("start") or followups.get("stop")) and workflow.patched(FOLLOWUPS_PATCH):
             # The supervisor decided (a subscription starts a welcome, an expiry a win-back, a reply or a purchase
             # stops what it answers); the activity makes it so, idempotently.
-            await workflow.execute_activity(
-                SYNC_FOLLOWUPS,
-                SyncFollowupsInput(
-                    self.inp.creator_id,
-                    self.inp.fan_id,
-                    batch,
-                    list(followups.get("start", [])),
-                    dict(followups.get("stop", {})),
-                ),
-                result_type=SyncFollowupsResult,
-                start_to_close_timeout=DB_TIMEOUT,
-                retry_policy=DB_RETRY,
+            sync = SyncFollowupsInput(
+                self.inp.creator_id,
+                self.inp.fan_id,
+                batch,
+                list(followups.get("start", [])),
+                dict(followups.get("stop", {})),
             )
+            # Every fan message stops every kind of sequence, so this runs after nearly every batch: a local
+            # activity (idempotent: stopping twice or starting by a derived workflow id changes nothing).
+            if workflow.patched(LOCAL_SYNC_FOLLOWUPS_PATCH):
+                await workflow.execute_local_activity(
+                    SYNC_FOLLOWUPS,
+                    sync,
+                    result_type=SyncFollowupsResult,
+                    start_to_close_timeout=DB_TIMEOUT,
+                    retry_policy=DB_RETRY,
+                )
+            else:
+                await workflow.execute_activity(
+                    SYNC_FOLLOWUPS,
+                    sync,
+                    result_type=SyncFollowupsResult,
+                    start_to_close_timeout=DB_TIMEOUT,
+                    retry_policy=DB_RETRY,
+                )
         if str(state.get("route")) in REMEMBER_ROUTES and workflow.patched(FAN_MEMORY_PATCH):
             try:
                 # after the draft is saved, so the human can already review it while this runs
