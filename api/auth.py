@@ -19,7 +19,7 @@ from core import db
 from core.types import Role
 
 KEY_PREFIX = "hz_"
-_RANK = {Role.VIEWER: 0, Role.CHATTER: 1, Role.MANAGER: 2, Role.OWNER: 3}
+ROLE_RANK = {Role.VIEWER: 0, Role.CHATTER: 1, Role.MANAGER: 2, Role.OWNER: 3}
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class Principal:
     step_up_until: datetime | None = None
 
     def require(self, at_least: Role) -> None:
-        if _RANK[self.role] < _RANK[at_least]:
+        if ROLE_RANK[self.role] < ROLE_RANK[at_least]:
             raise ApiError(403, "forbidden", f"this action needs the {at_least} role or higher")
 
     def require_step_up(self) -> None:

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from psycopg.types.json import Jsonb
 
-from api.auth import hash_key
+from api.auth import ROLE_RANK, hash_key
 from api.deps import Runtime
 from core import db
 from core.crypto import Sealed, keyring
@@ -29,7 +29,6 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 STATIC_DIR = Path(__file__).parent / "static"
 COOKIE = "hz_console"
-_RANK = {Role.VIEWER: 0, Role.CHATTER: 1, Role.MANAGER: 2, Role.OWNER: 3}
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,7 @@ class Session:
     role: Role
 
     def may(self, role: Role) -> bool:
-        return _RANK[self.role] >= _RANK[role]
+        return ROLE_RANK[self.role] >= ROLE_RANK[role]
 
 
 def _aad(token_hash: bytes) -> str:
