@@ -12,6 +12,7 @@ from temporalio.client import Client
 from api.console import pages as console
 from api.deps import Runtime
 from api.errors import install_error_handlers
+from api.fresh_cache import FreshCache
 from api.limits import BodyLimit, RateLimits, TokenBuckets
 from api.routers import (
     actions,
@@ -50,10 +51,15 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
                 )
             client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
         app.state.runtime = Runtime(temporal=client, settings=settings)
-        yield
+        try:
+            yield
+        finally:
+            await app.state.fresh_cache.close()
 
     app = FastAPI(title="Huntaze agents API", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
+    # Connects on first use (so an app served without its lifespan, as in tests, caches too).
+    app.state.fresh_cache = FreshCache(settings.database_url, settings.api_cache_entries)
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
     app.state.rate_limits = RateLimits(
         TokenBuckets(settings.rate_per_key_per_min), TokenBuckets(settings.rate_per_creator_per_min)

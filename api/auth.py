@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg import AsyncConnection
 
 from api.errors import ApiError
+from api.fresh_cache import FreshCache, request_ticket
 from api.limits import RateLimits, retry_after
 from core import db
 from core.types import Role
@@ -72,17 +73,24 @@ async def principal(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise ApiError(401, "unauthorized", "send 'Authorization: Bearer <api key>'")
-    key = credentials.credentials.strip()
-    async with db.pool().connection() as conn:
-        cur = await conn.execute(
-            "SELECT k.id::text AS key_id, k.creator_id::text AS creator_id, m.id::text AS member_id, m.role,"
-            " k.step_up_until FROM api_keys k"
-            " JOIN members m ON m.id = k.member_id WHERE k.key_hash = %s AND k.revoked_at IS NULL",
-            [hash_key(key)],
-        )
-        row = await cur.fetchone()
+    digest = hash_key(credentials.credentials.strip())
+    # Keys are read through the fresh cache: a revocation, role change or step-up committed before this
+    # request arrived is seen (migration 0011 notifies `auth:<creator>`).
+    cache: FreshCache = request.app.state.fresh_cache
+    ticket = await request_ticket(request)
+    row: dict[str, Any] | None = cache.get(("auth", digest), ticket)
     if row is None:
-        raise ApiError(401, "unauthorized", "unknown or revoked API key")
+        async with db.pool().connection() as conn:
+            cur = await conn.execute(
+                "SELECT k.id::text AS key_id, k.creator_id::text AS creator_id, m.id::text AS member_id,"
+                " m.role, k.step_up_until FROM api_keys k"
+                " JOIN members m ON m.id = k.member_id WHERE k.key_hash = %s AND k.revoked_at IS NULL",
+                [digest],
+            )
+            row = await cur.fetchone()
+        if row is None:
+            raise ApiError(401, "unauthorized", "unknown or revoked API key")
+        cache.put(("auth", digest), f"auth:{row['creator_id']}", ticket, row)
     limits: RateLimits | None = getattr(request.app.state, "rate_limits", None)
     hit = limits.check(row["key_id"], row["creator_id"]) if limits else None
     if hit is not None:

@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     api_host: str = Field("127.0.0.1", validation_alias="HUNTAZE_API_HOST")
     api_port: int = Field(8000, validation_alias="HUNTAZE_API_PORT")
     api_max_body_bytes: int = Field(65_536, ge=1024, validation_alias="HUNTAZE_API_MAX_BODY_BYTES")
+    # API keys and inbox pages kept by the API process (dropped when a write touches them); 0 turns it off.
+    api_cache_entries: int = Field(4096, ge=0, validation_alias="HUNTAZE_API_CACHE_ENTRIES")
     # Requests per minute, with bursts up to the same number; 0 turns a limit off.
     rate_per_key_per_min: int = Field(600, ge=0, validation_alias="HUNTAZE_RATE_PER_KEY_PER_MIN")
     rate_per_creator_per_min: int = Field(3000, ge=0, validation_alias="HUNTAZE_RATE_PER_CREATOR_PER_MIN")

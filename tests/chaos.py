@@ -254,6 +254,7 @@ async def run(
                     await asyncio.sleep(0.5)
                 stop.set()
                 await approver
+            await app.state.fresh_cache.close()
             holder[0].send_signal(signal.SIGTERM)
             try:
                 await asyncio.wait_for(holder[0].wait(), 20)

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Annotated, Any, Self
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -22,6 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.auth import CurrentPrincipal
 from api.deps import Runtime, runtime
 from api.errors import ApiError, malformed_cursor
+from api.fresh_cache import FreshCache, request_ticket
 from core import db
 from core.types import DECIDABLE, DraftStatus, Role
 from workflows.types import Decision, DecisionResult
@@ -113,37 +114,58 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 @router.get("/inbox", response_model=InboxPage)
 async def inbox(
+    request: Request,
     who: CurrentPrincipal,
     status: Annotated[list[DraftStatus] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> Any:
     """Drafts awaiting review (pending_review and blocked by default), oldest first, with fan context."""
-    statuses = [s.value for s in (status or list(DECIDABLE))]
+    statuses = sorted({s.value for s in (status or list(DECIDABLE))})
     after = _decode_cursor(cursor) if cursor else None
+    cache: FreshCache = request.app.state.fresh_cache
+    ticket = await request_ticket(request)
+    key = ("inbox", who.creator_id, tuple(statuses), limit, cursor)
+    page: bytes | None = cache.get(key, ticket)
+    if page is None:
+        page = await _inbox_page(who.creator_id, statuses, limit, after)
+        cache.put(key, f"inbox:{who.creator_id}", ticket, page)
+    return Response(page, media_type="application/json")
+
+
+async def _inbox_page(
+    creator_id: str, statuses: list[str], limit: int, after: tuple[datetime, str] | None
+) -> bytes:
     async with db.pool().connection() as conn:
-        # One query: fan context (spend, last five messages) comes through lateral joins.
+        # The page of drafts first, then fan context (spend, last five messages) for those rows only.
         cur = await conn.execute(
-            f"SELECT {_DRAFT_COLS}, f.platform_fan_id, f.display_name, f.subscription_status, sc.segment,"
+            "WITH page AS MATERIALIZED ("
+            f"  SELECT {_DRAFT_COLS} FROM drafts d"
+            "   WHERE d.creator_id = %s AND d.status = ANY(%s)"
+            "   AND (%s::timestamptz IS NULL OR (d.created_at, d.id) > (%s::timestamptz, %s::uuid))"
+            "   ORDER BY d.created_at, d.id LIMIT %s)"
+            " SELECT p.*, f.platform_fan_id, f.display_name, f.subscription_status, sc.segment,"
             " coalesce(spent.cents, 0) AS spent, coalesce(recent.items, '[]'::json) AS last_messages"
-            " FROM drafts d JOIN fans f ON f.creator_id = d.creator_id AND f.id = d.fan_id"
-            " LEFT JOIN fan_scores sc ON sc.creator_id = d.creator_id AND sc.fan_id = d.fan_id"
+            " FROM page p JOIN fans f ON f.creator_id = %s AND f.id = p.fan_id::uuid"
+            " LEFT JOIN fan_scores sc ON sc.creator_id = %s AND sc.fan_id = p.fan_id::uuid"
             " LEFT JOIN LATERAL (SELECT sum(t.amount_cents) AS cents FROM transactions t"
-            "   WHERE t.creator_id = d.creator_id AND t.fan_id = d.fan_id) spent ON true"
+            "   WHERE t.creator_id = %s AND t.fan_id = p.fan_id::uuid) spent ON true"
             " LEFT JOIN LATERAL (SELECT json_agg(m ORDER BY m.sent_at, m.id) AS items FROM ("
             "   SELECT id, direction, text, sent_at FROM messages"
-            "   WHERE creator_id = d.creator_id AND fan_id = d.fan_id ORDER BY sent_at DESC, id DESC LIMIT 5) m"
+            "   WHERE creator_id = %s AND fan_id = p.fan_id::uuid ORDER BY sent_at DESC, id DESC LIMIT 5) m"
             " ) recent ON true"
-            " WHERE d.creator_id = %s AND d.status = ANY(%s)"
-            " AND (%s::timestamptz IS NULL OR (d.created_at, d.id) > (%s::timestamptz, %s::uuid))"
-            " ORDER BY d.created_at, d.id LIMIT %s",
+            " ORDER BY p.created_at, p.id",
             [
-                who.creator_id,
+                creator_id,
                 statuses,
                 after[0] if after else None,
                 after[0] if after else None,
                 after[1] if after else None,
                 limit + 1,
+                creator_id,
+                creator_id,
+                creator_id,
+                creator_id,
             ],
         )
         rows = await cur.fetchall()
@@ -164,7 +186,7 @@ async def inbox(
         )
         items.append(InboxItem(fan=fan, **{k: r[k] for k in DraftOut.model_fields}))
     nxt = _encode_cursor(rows[limit - 1]["created_at"], rows[limit - 1]["id"]) if len(rows) > limit else None
-    return InboxPage(items=items, next_cursor=nxt)
+    return InboxPage(items=items, next_cursor=nxt).model_dump_json().encode()
 
 
 async def _load_draft(creator_id: str, draft_id: UUID) -> dict[str, Any]:

@@ -26,8 +26,10 @@ def client_for(app: FastAPI) -> httpx.AsyncClient:
 
 
 @pytest.fixture
-async def app(temporal_env: WorkflowEnvironment, settings: Settings) -> FastAPI:
-    return make_app(temporal_env, settings)
+async def app(temporal_env: WorkflowEnvironment, settings: Settings) -> AsyncIterator[FastAPI]:
+    app = make_app(temporal_env, settings)
+    yield app
+    await app.state.fresh_cache.close()  # what the lifespan would do
 
 
 @pytest.fixture

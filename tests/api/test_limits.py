@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
@@ -23,8 +26,12 @@ def test_token_bucket_refills_at_its_rate() -> None:
     assert TokenBuckets(per_minute=0).take("k") == 0.0  # 0 turns the limit off
 
 
-def _client(env: WorkflowEnvironment, s: Settings) -> httpx.AsyncClient:
-    return client_for(make_app(env, s))
+@asynccontextmanager
+async def _client(env: WorkflowEnvironment, s: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = make_app(env, s)
+    async with client_for(app) as client:
+        yield client
+    await app.state.fresh_cache.close()
 
 
 async def test_rate_limits_per_key_then_per_creator(

@@ -46,6 +46,7 @@ async def served(temporal_env: WorkflowEnvironment, settings: Settings) -> Async
         yield f"http://127.0.0.1:{port}"
         server.should_exit = True
         await task
+        await app.state.fresh_cache.close()
 
 
 @pytest.fixture
