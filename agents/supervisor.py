@@ -1,18 +1,22 @@
 """The supervisor graph: inbound policy → route → DM agent → outbound policy.
 
-Nodes are plain async functions over a small typed state. Under Temporal each node runs as an activity
-(through temporalio-langgraph); the same graph also runs directly for tests. Nodes only read and
-decide; the workflow's own activities write the outcome, so retries never duplicate effects.
+Nodes are plain async functions over a small typed state. Under Temporal (through temporalio-langgraph) the
+DM agent runs as an activity; the supervisor and the outbound policy, quick database reads, run in the workflow,
+each calling its function as a local activity (no round trip through the server; the older graph in which every
+node is an activity is kept for histories written before). The same graph also runs directly for tests. Nodes
+only read and decide; the workflow's own activities write the outcome, so retries never duplicate effects.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
+from temporalio import activity, workflow
+from temporalio.common import RetryPolicy
 
 from agents import llm
 from agents.dm import draft_reply
@@ -213,18 +217,68 @@ async def _after_dm(state: ConversationState) -> str:
     return "outbound_policy" if state.get("draft") else END
 
 
-def build_supervisor_graph() -> StateGraph[ConversationState, Any, Any, Any]:
-    """A fresh graph (the Temporal plugin rewrites node runnables, so never share one instance)."""
+# Local activities for the quick nodes of the local graph (registered on the worker).
+SUPERVISE_LOCAL = "supervisor.supervise_local"
+OUTBOUND_POLICY_LOCAL = "supervisor.outbound_policy_local"
+_LOCAL_TIMEOUT = timedelta(seconds=30)
+_LOCAL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+
+
+@activity.defn(name=SUPERVISE_LOCAL)
+async def supervise_local(state: dict[str, Any]) -> dict[str, Any]:
+    return await supervise(ConversationState(**state))  # type: ignore[typeddict-item]
+
+
+@activity.defn(name=OUTBOUND_POLICY_LOCAL)
+async def outbound_policy_local(state: dict[str, Any]) -> dict[str, Any]:
+    return await outbound_policy(ConversationState(**state))  # type: ignore[typeddict-item]
+
+
+LOCAL_NODE_ACTIVITIES = [supervise_local, outbound_policy_local]
+
+
+def _in_workflow_calling(
+    name: str, func: Callable[[ConversationState], Coroutine[Any, Any, dict[str, Any]]]
+) -> Callable[[ConversationState], Coroutine[Any, Any, dict[str, Any]]]:
+    """A workflow-side node that runs `func` as the local activity `name` (directly outside a workflow)."""
+
+    async def node(state: ConversationState) -> dict[str, Any]:
+        if not workflow.in_workflow():
+            return await func(state)
+        out: dict[str, Any] = await workflow.execute_local_activity(
+            name,
+            dict(state),
+            result_type=dict,
+            start_to_close_timeout=_LOCAL_TIMEOUT,
+            retry_policy=_LOCAL_RETRY,
+        )
+        return out
+
+    node.__name__ = func.__name__
+    return node
+
+
+def build_supervisor_graph(*, local_nodes: bool = False) -> StateGraph[ConversationState, Any, Any, Any]:
+    """A fresh graph (the Temporal plugin rewrites node runnables, so never share one instance).
+
+    local_nodes: the supervisor and outbound policy run in the workflow as local activities (what new
+    histories use); otherwise every node is an activity (histories written before)."""
     llm_timeout = get_settings().llm_timeout_s
-    fast = {"execute_in": "activity", "start_to_close_timeout": timedelta(seconds=30)}
+    fast: dict[str, Any] = {"execute_in": "activity", "start_to_close_timeout": timedelta(seconds=30)}
     slow = {
         "execute_in": "activity",
         "start_to_close_timeout": timedelta(seconds=llm_timeout * (get_settings().llm_attempts + 1)),
     }
+    supervisor_node: Any = supervise  # LangGraph's node typing infers its input from plain functions only
+    policy_node: Any = outbound_policy
+    if local_nodes:
+        fast = {"execute_in": "workflow"}
+        supervisor_node = _in_workflow_calling(SUPERVISE_LOCAL, supervise)
+        policy_node = _in_workflow_calling(OUTBOUND_POLICY_LOCAL, outbound_policy)
     g: StateGraph[ConversationState, Any, Any, Any] = StateGraph(ConversationState)
-    g.add_node("supervisor", supervise, metadata=fast)
+    g.add_node("supervisor", supervisor_node, metadata=fast)
     g.add_node("dm_agent", dm_agent, metadata=slow)
-    g.add_node("outbound_policy", outbound_policy, metadata=fast)
+    g.add_node("outbound_policy", policy_node, metadata=fast)
     g.add_edge(START, "supervisor")
     g.add_conditional_edges("supervisor", _after_supervisor, ["dm_agent", END])
     g.add_conditional_edges("dm_agent", _after_dm, ["outbound_policy", END])

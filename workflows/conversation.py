@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         SEND_DRAFT,
         SUPERSEDE_DRAFT,
         SUPERVISOR_GRAPH,
+        SUPERVISOR_LOCAL_GRAPH,
         SYNC_FOLLOWUPS,
         ApplyDecisionInput,
         ApplyDecisionResult,
@@ -64,6 +65,9 @@ FOLLOWUPS_PATCH = "followups"
 # idempotent, so the at-least-once retry of a local activity after a crash changes nothing.
 LOCAL_DECIDE_SEND_PATCH = "local-decide-send"
 LOCAL_SYNC_FOLLOWUPS_PATCH = "local-sync-followups"
+# The graph's quick nodes (supervisor, outbound policy) and the writes around it (supersede, save) run as local
+# activities: a fan message becomes a pending draft with one activity round trip (the DM agent's), not five.
+LOCAL_GRAPH_PATCH = "local-graph"
 # Memory is a nicety for later replies: a few quick tries, then the conversation goes on without it.
 MEMORY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
 # Only messages the agents answer are worth remembering; a hand-off, an opt-out or an ignored batch is not
@@ -86,6 +90,7 @@ class ConversationWorkflow:
         # plugin keys its registry by run id, and tearing down an evicted instance of the same run
         # removes that entry, which raced with later lookups (seen with an empty workflow cache).
         self.supervisor = temporal_graph(SUPERVISOR_GRAPH).compile()
+        self.supervisor_local = temporal_graph(SUPERVISOR_LOCAL_GRAPH).compile()
 
     # --- messages in ----------------------------------------------------------------------------
 
@@ -193,8 +198,10 @@ class ConversationWorkflow:
     async def _handle_batch(self) -> None:
         await self._debounce()
         batch, self.queue = self.queue, []
+        local = workflow.patched(LOCAL_GRAPH_PATCH)
+        run_db = workflow.execute_local_activity if local else workflow.execute_activity
         if self.pending is not None:
-            await workflow.execute_activity(
+            await run_db(
                 SUPERSEDE_DRAFT,
                 DraftRef(
                     self.inp.creator_id, self.inp.fan_id, self.pending.draft_id, "a newer fan message arrived"
@@ -203,11 +210,12 @@ class ConversationWorkflow:
                 retry_policy=DB_RETRY,
             )
             self.pending = None
-        state: dict[str, Any] = await self.supervisor.ainvoke(
+        graph = self.supervisor_local if local else self.supervisor
+        state: dict[str, Any] = await graph.ainvoke(
             {"creator_id": self.inp.creator_id, "fan_id": self.inp.fan_id, "event_ids": batch}
         )
         expires_at = workflow.now().timestamp() + self.inp.draft_timeout_s
-        saved = await workflow.execute_activity(
+        saved = await run_db(
             SAVE_OUTCOME,
             SaveOutcomeInput(
                 self.inp.creator_id,

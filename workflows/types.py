@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SUPERVISOR_GRAPH = "supervisor"
+# The same graph with its quick nodes run in the workflow as local activities (histories since LOCAL_GRAPH_PATCH).
+SUPERVISOR_LOCAL_GRAPH = "supervisor_local"
 
 # Activity names, so the workflow module never imports the activities' heavy dependencies.
 SAVE_OUTCOME = "save_outcome"

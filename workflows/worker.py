@@ -7,14 +7,24 @@ from temporalio.client import Client
 from temporalio.langgraph import LangGraphPlugin
 from temporalio.worker import Worker
 
-from agents.supervisor import build_supervisor_graph
+from agents.supervisor import LOCAL_NODE_ACTIVITIES, build_supervisor_graph
 from workflows.activities import ALL_ACTIVITIES
 from workflows.campaign import CampaignWorkflow
 from workflows.conversation import ConversationWorkflow
 from workflows.daily_plan import DailyPlanWorkflow
 from workflows.followup import FollowupWorkflow
 from workflows.segmentation import SegmentationWorkflow
-from workflows.types import SUPERVISOR_GRAPH
+from workflows.types import SUPERVISOR_GRAPH, SUPERVISOR_LOCAL_GRAPH
+
+
+def graph_plugin() -> LangGraphPlugin:
+    """The supervisor graph in both shapes: histories written before LOCAL_GRAPH_PATCH replay the all-activity one."""
+    return LangGraphPlugin(
+        graphs={
+            SUPERVISOR_GRAPH: build_supervisor_graph(),
+            SUPERVISOR_LOCAL_GRAPH: build_supervisor_graph(local_nodes=True),
+        }
+    )
 
 
 def build_worker(client: Client, task_queue: str, *, max_cached_workflows: int = 1000) -> Worker:
@@ -28,7 +38,7 @@ def build_worker(client: Client, task_queue: str, *, max_cached_workflows: int =
             CampaignWorkflow,
             DailyPlanWorkflow,
         ],
-        activities=ALL_ACTIVITIES,
+        activities=[*ALL_ACTIVITIES, *LOCAL_NODE_ACTIVITIES],
         max_cached_workflows=max_cached_workflows,
-        plugins=[LangGraphPlugin(graphs={SUPERVISOR_GRAPH: build_supervisor_graph()})],
+        plugins=[graph_plugin()],
     )

@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
+from temporalio import workflow
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from core.settings import Settings, configure
 from tests.conftest import venv_bin
@@ -20,9 +22,9 @@ from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.webhook import WebhookReceiver
 from tests.workflows.helpers import drafted, fetch, start_conversation, wait_pending, wait_until
 from workflows.activities import apply_decision, send_draft
-from workflows.conversation import ConversationWorkflow
+from workflows.conversation import LOCAL_GRAPH_PATCH, ConversationWorkflow
 from workflows.types import ApplyDecisionInput, Decision, SendInput
-from workflows.worker import build_worker
+from workflows.worker import build_worker, graph_plugin
 
 
 def _approve(p: Any, actor: str, text: str | None = None) -> Decision:
@@ -353,3 +355,48 @@ async def test_worker_dies_during_delivery_and_another_delivers_once(
         receiver.server.stop()
     assert list(receiver.delivered) == [p.draft_id]
     assert len(await _sent_messages(t.creator_id)) == 1
+
+
+async def _activity_types(h: Any) -> tuple[list[str], int]:
+    history = await h.fetch_history()
+    types = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    markers = sum(1 for e in history.events if e.HasField("marker_recorded_event_attributes"))
+    return types, markers
+
+
+async def test_a_message_takes_one_activity_round_trip_and_old_histories_replay(
+    temporal_env: WorkflowEnvironment, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New histories: the DM agent is the only activity before the draft is saved (supervisor, policy, save run
+    as local activities). A history written by the previous shape (every node an activity) replays unchanged."""
+    t = await make_tenant()
+    async with build_worker(temporal_env.client, settings.task_queue):
+        eid = await add_message_event(t, t.fans[0], "hi! how are you?", "e-new")
+        new = await start_conversation(temporal_env.client, settings, t.creator_id, t.fans[0], [eid])
+        assert (await wait_pending(new)).status == "pending_review"
+    types, markers = await _activity_types(new)
+    assert types[0] == "supervisor_local.dm_agent" and "save_outcome" not in types and markers >= 3
+    assert not any(x.startswith("supervisor.") for x in types)
+
+    patched = workflow.patched
+    monkeypatch.setattr(workflow, "patched", lambda pid: False if pid == LOCAL_GRAPH_PATCH else patched(pid))
+    async with build_worker(temporal_env.client, settings.task_queue):
+        eid = await add_message_event(t, t.fans[1], "hi! how are you?", "e-old")
+        old = await start_conversation(temporal_env.client, settings, t.creator_id, t.fans[1], [eid])
+        assert (await wait_pending(old)).status == "pending_review"
+    monkeypatch.undo()
+    types, _ = await _activity_types(old)
+    assert types[:4] == [
+        "supervisor.supervisor",
+        "supervisor.dm_agent",
+        "supervisor.outbound_policy",
+        "save_outcome",
+    ]
+    replayer = Replayer(workflows=[ConversationWorkflow], plugins=[graph_plugin()])
+    for h in (old, new):
+        result = await replayer.replay_workflow(await h.fetch_history(), raise_on_replay_failure=False)
+        assert result.replay_failure is None, result.replay_failure
