@@ -1,2 +1,2 @@
-"""Fan memory over Postgres + pgvector. Not built yet: the fan_memories table exists (schema v1); embedding,
-remember and recall come with the fan-intelligence work."""
+"""Fan memory over Postgres + pgvector: embedders (embed.py), extraction from fan messages (extract.py), and the
+store (store.py): remember with merge and boundaries kept, per-fan recall, creator-wide search, re-embedding."""

@@ -94,7 +94,7 @@ async def remember(
                 " embedding = CASE WHEN %(keep)s THEN embedding ELSE %(vec)s END,"
                 " importance = greatest(importance, %(imp)s),"
                 " source_message_id = coalesce(%(src)s, source_message_id), updated_at = now()"
-                " WHERE id = %(id)s RETURNING id::text AS id, kind, text",
+                " WHERE creator_id = %(creator)s AND id = %(id)s RETURNING id::text AS id, kind, text",
                 {
                     "keep": keep_boundary,
                     "kind": item.kind,
@@ -102,6 +102,7 @@ async def remember(
                     "vec": vec,
                     "imp": importance,
                     "src": item.source_message_id,
+                    "creator": creator_id,
                     "id": near["id"],
                 },
             )
@@ -206,8 +207,9 @@ async def reembed(conn: AsyncConnection[Any], embedder: Embedder, *, batch: int 
     while True:
         async with conn.transaction():
             cur = await conn.execute(
-                "SELECT id, text FROM fan_memories WHERE embedding_model IS DISTINCT FROM %s OR embedding IS NULL"
-                " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+                "SELECT creator_id, id, text FROM fan_memories"
+                " WHERE embedding_model IS DISTINCT FROM %s OR embedding IS NULL"
+                " ORDER BY creator_id, id LIMIT %s FOR UPDATE SKIP LOCKED",
                 [embedder.name, batch],
             )
             rows = await cur.fetchall()
@@ -216,7 +218,13 @@ async def reembed(conn: AsyncConnection[Any], embedder: Embedder, *, batch: int 
             vectors = await asyncio.to_thread(embedder.embed, [r["text"] for r in rows])
             await conn.execute(
                 "UPDATE fan_memories m SET embedding = u.v::vector, embedding_model = %s, updated_at = now()"
-                " FROM unnest(%s::uuid[], %s::text[]) AS u(id, v) WHERE m.id = u.id",
-                [embedder.name, [r["id"] for r in rows], [str(v.tolist()) for v in vectors]],
+                " FROM unnest(%s::uuid[], %s::uuid[], %s::text[]) AS u(creator_id, id, v)"
+                " WHERE m.creator_id = u.creator_id AND m.id = u.id",
+                [
+                    embedder.name,
+                    [r["creator_id"] for r in rows],
+                    [r["id"] for r in rows],
+                    [str(v.tolist()) for v in vectors],
+                ],
             )
             done += len(rows)
