@@ -1,7 +1,7 @@
 """Segment a creator's fans: RFM quintiles, a label each, BG/NBD churn, Gamma-Gamma spend, LTV and best hours.
 
-SQL does the per-fan aggregation (one row per fan comes back, never one per transaction), numpy does the
-models over whole columns, and the rows go back as column arrays through `unnest` — no Python loop per fan.
+The fans' raw activity arrives packed in a few buffers and is aggregated per fan in numpy (activity.py); numpy
+does the models over whole columns, and the scores go back by binary COPY — no Python loop per fan.
 
 How subscriptions are treated. A subscription is contractual: a fan either renews or visibly expires, so churn
 there is observed, not inferred. BG/NBD and Gamma-Gamma model the non-contractual part — PPV, tips and unlocks —
@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from psycopg import AsyncConnection
-from psycopg.rows import tuple_row
 
+from agents.segmentation.activity import best_hours, hour_profile, load_activity
 from agents.segmentation.btyd import BGNBD, FitError, GammaGamma, Summary
 
 # Thresholds: each label's explanation quotes the one that fired.
@@ -50,97 +50,14 @@ class RefreshResult:
     duration_ms: int
 
 
-# One pass: transactions -> one row per (fan, day) -> one row per fan. Ordered aggregates share the (fan, day)
-# order, so Postgres sorts once; no CTE is read twice (a CTE read twice is materialised, measured 4x slower).
-_FAN_SQL = """
-SELECT f.id AS fan_id,
-       f.subscription_status = 'active' AS active,
-       f.subscription_status = 'expired' AS expired,
-       %(as_of_day)s - (coalesce(f.subscribed_at, f.created_at) AT TIME ZONE 'UTC')::date AS days_joined,
-       %(as_of_day)s - p.first_day AS age_days,
-       coalesce(p.x, 0) AS x,
-       CASE WHEN p.x > 0 THEN p.last_disc_day - p.first_day ELSE 0 END AS recency_days,
-       CASE WHEN p.x > 0 THEN (p.disc - p.first_day_disc)::float8 / p.x ELSE 0 END AS m,
-       coalesce(p.spend, 0) AS spend,
-       coalesce(p.disc, 0) AS disc,
-       coalesce(p.purchase_days, 0) AS purchase_days,
-       %(as_of_day)s - p.last_day AS days_since_purchase,
-       %(as_of_day)s - greatest(p.last_day, (a.last_in AT TIME ZONE 'UTC')::date) AS days_since_active,
-       coalesce(p.subs[cardinality(p.subs)], 0) AS sub_price
-FROM fans f
-LEFT JOIN (
-    SELECT fan_id, min(day) AS first_day, max(day) AS last_day, count(*) AS purchase_days, sum(cents) AS spend,
-           coalesce(sum(disc), 0) AS disc,
-           -- repeat purchases: days with discretionary spend, not counting the first day of all
-           count(disc) - ((array_agg(coalesce(disc, 0) ORDER BY day))[1] > 0)::int AS x,
-           (array_agg(coalesce(disc, 0) ORDER BY day))[1] AS first_day_disc,
-           max(day) FILTER (WHERE disc IS NOT NULL) AS last_disc_day,
-           array_agg(sub ORDER BY day) FILTER (WHERE sub IS NOT NULL) AS subs
-    FROM (
-        SELECT fan_id, (occurred_at AT TIME ZONE 'UTC')::date AS day, sum(amount_cents) AS cents,
-               sum(amount_cents) FILTER (WHERE kind IN ('ppv', 'tip', 'unlock')) AS disc,
-               max(amount_cents) FILTER (WHERE kind IN ('subscription', 'renewal')) AS sub
-        FROM transactions
-        WHERE creator_id = %(creator)s AND occurred_at <= %(as_of)s AND amount_cents > 0 {fan_filter}
-        GROUP BY 1, 2
-    ) d
-    GROUP BY fan_id
-) p ON p.fan_id = f.id
-LEFT JOIN (
-    SELECT fan_id, max(sent_at) AS last_in FROM messages
-    WHERE creator_id = %(creator)s AND direction = 'in' AND sent_at <= %(as_of)s {fan_filter}
-    GROUP BY fan_id
-) a ON a.fan_id = f.id
-WHERE f.creator_id = %(creator)s {fan_filter_f}
-ORDER BY f.id
-"""
-
-# Hour of week (0 = Monday 00:00 in the fan's own timezone) of inbound messages and purchases, counted once
-# per refresh into a temporary table (the expensive pass); the profile and the best hours read it.
-_HOUR_COUNTS_SQL = """
-CREATE TEMP TABLE hour_counts ON COMMIT DROP AS
-SELECT ev.fan_id,
-       ((date_part('isodow', ev.at AT TIME ZONE f.timezone)::int - 1) * 24
-         + date_part('hour', ev.at AT TIME ZONE f.timezone)::int) AS how,
-       count(*) AS n
-FROM (
-    SELECT fan_id, sent_at AS at FROM messages
-    WHERE creator_id = %(creator)s AND direction = 'in' AND sent_at <= %(as_of)s {fan_filter}
-    UNION ALL
-    SELECT fan_id, occurred_at FROM transactions
-    WHERE creator_id = %(creator)s AND occurred_at <= %(as_of)s {fan_filter}
-) ev
-JOIN fans f ON f.creator_id = %(creator)s AND f.id = ev.fan_id
-GROUP BY 1, 2
-"""
-
-# The creator's profile: the share of all fan activity in each of the 168 hours of the week.
-_PROFILE_SQL = "SELECT how, sum(n)::float8 / sum(sum(n)) OVER () AS p FROM hour_counts GROUP BY how"
-
-# Each fan's counts get BEST_TIME_PRIOR pseudo-events spread like the creator's profile (shrinkage), so a fan
-# with three events leans on the creator's rhythm and a fan with three hundred on their own. Candidates are the
-# fan's own hours plus the creator's top three; the best three by posterior weight are kept. Fans with no
-# activity at all get the creator's top three (at write time).
-_BEST_HOURS_SQL = """
-CREATE TEMP TABLE best_hours ON COMMIT DROP AS
-WITH prof AS (SELECT (o - 1)::int AS how, p FROM unnest(%(profile)s::float8[]) WITH ORDINALITY AS u(p, o)),
-top_prof AS (SELECT how, p FROM prof WHERE how = ANY(%(creator_top)s)),
-cand AS (
-    SELECT h.fan_id, h.how, h.n + %(prior)s * p.p AS w FROM hour_counts h JOIN prof p USING (how)
-    UNION ALL
-    SELECT t.fan_id, tp.how, %(prior)s * tp.p FROM (SELECT DISTINCT fan_id FROM hour_counts) t CROSS JOIN top_prof tp
-),
-best AS (SELECT fan_id, how, max(w) AS w FROM cand GROUP BY fan_id, how)
-SELECT fan_id, (array_agg(how ORDER BY w DESC, how))[1:3]::smallint[] AS best FROM best GROUP BY fan_id
-"""
-
 # Scores arrive in a temporary table by binary COPY (see _copy_scores), then move with NaN -> NULL.
 _SCORES_IN = (
     "CREATE TEMP TABLE scores_in (fan_id uuid, segment int2, tier int2, r float8, f float8, m float8,"
     " dsp float8, dsa float8, pd float8, spend float8, disc float8, p_alive float8, exp_n float8, exp_v float8,"
-    " ltv float8) ON COMMIT DROP"
+    " ltv float8, h1 int2, h2 int2, h3 int2) ON COMMIT DROP"
 )
 _FLOAT_COLS = ("r", "f", "m", "dsp", "dsa", "pd", "spend", "disc", "p_alive", "exp_n", "exp_v", "ltv")
+_HOUR_COLS = ("h1", "h2", "h3")  # the three best hours of the week, -1 where none
 TIERS = ("whale", "big_spender", "spender", "none")
 
 _WRITE_SQL = """
@@ -151,9 +68,9 @@ SELECT %(creator)s, u.fan_id, %(run)s, (%(segments)s::text[])[u.segment], (%(tie
        nullif(u.r, 0)::smallint, nullif(u.f, 0)::smallint, nullif(u.m, 0)::smallint,
        nullif(u.dsp, 'NaN')::int, nullif(u.dsa, 'NaN')::int, u.pd::int, u.spend::bigint, u.disc::bigint,
        nullif(u.p_alive, 'NaN'), nullif(u.exp_n, 'NaN'), nullif(u.exp_v, 'NaN'), round(nullif(u.ltv, 'NaN'))::bigint,
-       coalesce(b.best, %(creator_top)s::smallint[]), %(now)s
+       CASE WHEN u.h1 < 0 THEN %(creator_top)s::smallint[] ELSE array_remove(ARRAY[u.h1, u.h2, u.h3], -1::int2) END,
+       %(now)s
 FROM scores_in u
-LEFT JOIN best_hours b ON b.fan_id = u.fan_id
 ON CONFLICT (creator_id, fan_id) DO UPDATE SET
     run_id = excluded.run_id, segment = excluded.segment, value_tier = excluded.value_tier,
     r_score = excluded.r_score, f_score = excluded.f_score, m_score = excluded.m_score,
@@ -182,10 +99,12 @@ def _copy_payload(
     ]
     for k in _FLOAT_COLS:
         fields += [(f"l_{k}", ">i4"), (k, ">f8")]
+    for k in _HOUR_COLS:
+        fields += [(f"l_{k}", ">i4"), (k, ">i2")]
     rec = np.zeros(len(fan_bytes), dtype=np.dtype(fields))
-    rec["count"] = 3 + len(_FLOAT_COLS)
+    rec["count"] = 3 + len(_FLOAT_COLS) + len(_HOUR_COLS)
     rec["l_fan"], rec["fan"] = 16, fan_bytes
-    for k in ("segment", "tier"):
+    for k in ("segment", "tier", *_HOUR_COLS):
         rec[f"l_{k}"], rec[k] = 2, codes[k]
     for k in _FLOAT_COLS:
         rec[f"l_{k}"], rec[k] = 8, np.asarray(floats[k], dtype=np.float64)
@@ -255,14 +174,6 @@ async def _score(
 ) -> RefreshResult | None:
     started = time.perf_counter()
     as_of = as_of or datetime.now(UTC)
-    as_of_day: date = as_of.astimezone(UTC).date()
-    params: dict[str, Any] = {
-        "creator": creator_id,
-        "as_of": as_of,
-        "as_of_day": as_of_day,
-        "prior": BEST_TIME_PRIOR,
-        "fans": fan_ids,
-    }
     partial = fan_ids is not None
     previous: dict[str, Any] | None = None
     if partial:
@@ -276,18 +187,18 @@ async def _score(
         run_id_prev, model_prev = _values(row)
         previous = {"id": run_id_prev, "model": model_prev}
 
-    filt = " AND fan_id = ANY(%(fans)s)" if partial else ""
-    sql = _FAN_SQL.format(fan_filter=filt, fan_filter_f=" AND f.id = ANY(%(fans)s)" if partial else "")
-    cur = await conn.cursor(binary=True, row_factory=tuple_row).execute(sql, params)
-    rows = await cur.fetchall()
-    timings = {"aggregate_ms": _ms(started)}
-    n = len(rows)
-    cols: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if n else [() for _ in range(14)]
-    fan = list(cols[0])
-    # None (no purchase yet) becomes NaN in float columns
-    active, expired = np.array(cols[1], dtype=bool), np.array(cols[2], dtype=bool)
-    days_joined, age_days, x, recency_days, m, spend, disc, purchase_days, dsp, dsa, sub_price = (
-        np.array(c, dtype=np.float64) for c in cols[3:14]
+    timings: dict[str, int] = {}
+    act = await load_activity(conn, creator_id, as_of, fan_ids, timings)
+    n = len(act.fan_ids)
+    active, expired = act.active, act.expired
+    days_joined, age_days, x, recency_days, m = act.days_joined, act.age_days, act.x, act.recency_days, act.m
+    spend, disc, purchase_days, dsp, dsa, sub_price = (
+        act.spend,
+        act.disc,
+        act.purchase_days,
+        act.days_since_purchase,
+        act.days_since_active,
+        act.sub_price,
     )
 
     customers = ~np.isnan(age_days)
@@ -305,14 +216,7 @@ async def _score(
         mark = time.perf_counter()
         model = await _fit_models(summary, customers)
         timings["fit_ms"] = _ms(mark)
-        cur = await conn.execute(
-            "SELECT count(*) FILTER (WHERE kind = 'renewal') AS renewals,"
-            " (SELECT count(*) FROM fans WHERE creator_id = %(creator)s AND subscription_status = 'expired')"
-            " AS expiries FROM transactions WHERE creator_id = %(creator)s AND occurred_at <= %(as_of)s",
-            params,
-        )
-        ren = await cur.fetchone()
-        renewals, expiries = (int(v) for v in _values(ren)) if ren else (0, 0)
+        renewals, expiries = act.renewals, act.expiries
         model["renewal_rate"] = renewals / (renewals + expiries) if renewals + expiries else 0.0
         model["cutoffs"] = {
             "recency": _quintile_cutoffs(-dsp[spenders]),
@@ -334,13 +238,7 @@ async def _score(
             "best_time_prior": BEST_TIME_PRIOR,
         }
         model["horizon_days"] = LTV_HORIZON_DAYS
-        mark = time.perf_counter()
-        await _count_hours(conn, params, "")
-        timings["hour_counts_ms"] = _ms(mark)
-        cur = await conn.execute(_PROFILE_SQL)
-        profile = [0.0] * 168
-        for how, p in (tuple(_values(r)) for r in await cur.fetchall()):  # at most 168 rows
-            profile[int(how)] = float(p)
+        profile = hour_profile(act)
         top = sorted(range(168), key=lambda h: (-profile[h], h))[:3] if any(profile) else []
         model["hour_profile"] = {"p": profile, "top": top}
 
@@ -408,22 +306,14 @@ async def _score(
         assert got is not None
         run_id = int(next(iter(_values(got))))
 
-    if partial:
-        await _count_hours(conn, params, " AND fan_id = ANY(%(fans)s)")
     creator_top = model["hour_profile"]["top"]
     mark = time.perf_counter()
-    await conn.execute("DROP TABLE IF EXISTS best_hours")
-    await conn.execute(
-        _BEST_HOURS_SQL,
-        {"prior": BEST_TIME_PRIOR, "profile": model["hour_profile"]["p"], "creator_top": creator_top},
-    )
-    # a fresh temporary table has no statistics: without them the join below was planned as a nested loop
-    await conn.execute("ANALYZE best_hours")
+    best = best_hours(act, model["hour_profile"]["p"], creator_top, BEST_TIME_PRIOR)
 
     now = datetime.now(UTC)
     payload = _copy_payload(
-        np.array([f.bytes for f in fan], dtype="S16"),
-        {"segment": segment, "tier": tier},
+        act.fan_ids,
+        {"segment": segment, "tier": tier, "h1": best[:, 0], "h2": best[:, 1], "h3": best[:, 2]},
         {
             "r": r_score,
             "f": f_score,
@@ -481,11 +371,6 @@ async def _score(
 
 def _ms(since: float) -> int:
     return int((time.perf_counter() - since) * 1000)
-
-
-async def _count_hours(conn: AsyncConnection[Any], params: dict[str, Any], fan_filter: str) -> None:
-    await conn.execute("DROP TABLE IF EXISTS hour_counts")
-    await conn.execute(_HOUR_COUNTS_SQL.format(fan_filter=fan_filter), params)
 
 
 def _values(row: Any) -> Any:
