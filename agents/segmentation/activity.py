@@ -338,7 +338,7 @@ def aggregate(
     how = ((day_local + 5) % 7) * 24 + np.floor_divide(
         local - day_local * 86_400, 3600
     )  # 2000-01-01: a Saturday
-    hkeys, hcounts = np.unique(ev_fan * 168 + how, return_counts=True)
+    hkeys, hcounts = _runs(np.sort(ev_fan * 168 + how))
 
     return Activity(
         fan_ids=fan_ids,
@@ -363,6 +363,14 @@ def aggregate(
     )
 
 
+def _runs(sorted_values: I64) -> tuple[I64, I64]:
+    """Distinct values of a sorted array and how often each occurs (np.unique without its own sort)."""
+    if len(sorted_values) == 0:
+        return sorted_values, sorted_values
+    starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
+    return sorted_values[starts], np.diff(np.r_[starts, len(sorted_values)])
+
+
 def hour_profile(a: Activity) -> list[float]:
     """The creator's share of all fan activity in each of the 168 hours of the week."""
     counts = np.bincount(a.hour_of_week, weights=a.hour_count, minlength=168)
@@ -379,16 +387,18 @@ def best_hours(a: Activity, profile: list[float], creator_top: list[int], prior:
     if len(a.hour_fan) == 0:
         return out
     own_w = a.hour_count + prior * p[a.hour_of_week]
-    active_fans = np.unique(a.hour_fan)
+    active_fans, _ = _runs(a.hour_fan)  # sorted by fan already
     top = np.asarray(creator_top, dtype=np.int64)
     c_fan = np.repeat(active_fans, len(top))
     c_how = np.tile(top, len(active_fans))
-    # a top hour the fan already has keeps the fan's own (larger) weight
-    dup = np.isin(c_fan * 168 + c_how, a.hour_fan * 168 + a.hour_of_week)
-    c_fan, c_how = c_fan[~dup], c_how[~dup]
-    fan = np.r_[a.hour_fan, c_fan]
-    how = np.r_[a.hour_of_week, c_how]
-    w = np.r_[own_w, prior * p[c_how]]
+    # a top hour the fan already has keeps the fan's own (larger) weight: drop the candidate
+    own_keys = a.hour_fan * 168 + a.hour_of_week  # sorted (the counts were built from sorted keys)
+    c_keys = c_fan * 168 + c_how
+    at = np.minimum(np.searchsorted(own_keys, c_keys), len(own_keys) - 1)
+    new = own_keys[at] != c_keys
+    fan = np.r_[a.hour_fan, c_fan[new]]
+    how = np.r_[a.hour_of_week, c_how[new]]
+    w = np.r_[own_w, prior * p[c_how[new]]]
     order = np.lexsort((how, -w, fan))
     fan, how = fan[order], how[order]
     first = np.flatnonzero(np.r_[True, fan[1:] != fan[:-1]])

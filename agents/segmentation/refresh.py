@@ -71,7 +71,11 @@ SELECT %(creator)s, u.fan_id, %(run)s, (%(segments)s::text[])[u.segment], (%(tie
        CASE WHEN u.h1 < 0 THEN %(creator_top)s::smallint[] ELSE array_remove(ARRAY[u.h1, u.h2, u.h3], -1::int2) END,
        %(now)s
 FROM scores_in u
-ON CONFLICT (creator_id, fan_id) DO UPDATE SET
+{on_conflict}
+"""
+# A partial re-score updates the fans it scores; a whole refresh has deleted the creator's rows first, so it only
+# inserts (no speculative insertion per row).
+_ON_CONFLICT = """ON CONFLICT (creator_id, fan_id) DO UPDATE SET
     run_id = excluded.run_id, segment = excluded.segment, value_tier = excluded.value_tier,
     r_score = excluded.r_score, f_score = excluded.f_score, m_score = excluded.m_score,
     days_since_purchase = excluded.days_since_purchase, days_since_active = excluded.days_since_active,
@@ -187,6 +191,10 @@ async def _score(
         run_id_prev, model_prev = _values(row)
         previous = {"id": run_id_prev, "model": model_prev}
 
+    # Held until commit: deleting fans waits for this write, so no score outlives its fan (migration 0013).
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock_shared(hashtextextended('fan_scores:' || %s, 0))", [creator_id]
+    )
     timings: dict[str, int] = {}
     act = await load_activity(conn, creator_id, as_of, fan_ids, timings)
     n = len(act.fan_ids)
@@ -335,12 +343,13 @@ async def _score(
     await conn.execute(_SCORES_IN)
     async with conn.cursor().copy("COPY scores_in FROM STDIN WITH (FORMAT BINARY)") as copy:
         await copy.write(payload)
-    await conn.execute("ANALYZE scores_in")
+    timings["copy_ms"] = _ms(mark)
     if not partial:
         # a whole refresh replaces the creator's rows (fans deleted since then go with them)
         await conn.execute("DELETE FROM fan_scores WHERE creator_id = %s", [creator_id])
+    timings["delete_ms"] = _ms(mark) - timings["copy_ms"]
     await conn.execute(
-        _WRITE_SQL,
+        _WRITE_SQL.format(on_conflict=_ON_CONFLICT if partial else ""),
         {
             "creator": creator_id,
             "run": run_id,

@@ -162,3 +162,34 @@ async def test_a_small_creator_gets_labels_without_models(database_url: str) -> 
     assert out.fans == 12 and out.model["bgnbd"] is None and "need" in out.model["fit_error"]
     rows = _rows(database_url, "SELECT segment, p_alive, ltv_cents, best_hours FROM fan_scores", [])
     assert len(rows) == 12 and all(r[1] is None and r[2] is None and len(r[3]) == 3 for r in rows)
+
+
+async def test_deleting_fans_deletes_their_scores_even_during_a_refresh(database_url: str) -> None:
+    """fan_scores has no foreign key (a million checks per refresh); a trigger deletes a deleted fan's score,
+    after waiting for a refresh in flight, so no score outlives its fan (migration 0013)."""
+    import asyncio
+
+    res = seed_business(database_url, fans=12, days=60, seed=5, until=UNTIL, handle="gone")
+    async with db.pool().connection() as conn, conn.transaction():
+        await refresh_segments(conn, res.creator_id, as_of=AS_OF)
+        cur = await conn.execute(
+            "INSERT INTO fans (creator_id, platform_fan_id) VALUES (%s, 'quiet') RETURNING id",
+            [res.creator_id],
+        )
+        quiet = (await cur.fetchone() or {})["id"]
+    async with db.pool().connection() as refresh_conn, db.pool().connection() as delete_conn:
+        async with refresh_conn.transaction():
+            await refresh_segments(refresh_conn, res.creator_id, as_of=AS_OF)  # scores the quiet fan too
+
+            async def delete() -> None:
+                async with delete_conn.transaction():
+                    await delete_conn.execute("DELETE FROM fans WHERE id = %s", [quiet])
+
+            deleting = asyncio.create_task(delete())
+            await asyncio.sleep(0.5)
+            assert not deleting.done()  # the delete waits for the refresh to commit
+        await deleting
+    assert _rows(database_url, "SELECT count(*) FROM fan_scores WHERE fan_id = %s", [quiet]) == [(0,)]
+    assert _rows(database_url, "SELECT count(*) FROM fan_scores WHERE creator_id = %s", [res.creator_id]) == [
+        (12,)
+    ]
