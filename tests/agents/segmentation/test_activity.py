@@ -153,3 +153,17 @@ async def test_numpy_activity_equals_the_sql_it_replaced(creator: str) -> None:
     for f, hours in ref_best.items():
         assert [h for h in best[index[f]].tolist() if h >= 0] == hours
     assert all(best[i, 0] == -1 for f, i in index.items() if f not in ref_best)
+
+
+def test_fans_are_found_by_their_uuid_bytes_even_when_halves_collide() -> None:
+    from agents.segmentation.activity import _fan_index
+
+    rng = np.random.default_rng(2)
+    fans = np.sort(np.frombuffer(rng.bytes(16 * 1000), dtype="S16"))
+    wanted = fans[rng.integers(0, 1000, 5000)]
+    assert (fans[_fan_index(fans, wanted)] == wanted).all()
+    twin = bytes(fans[0])[:8] + bytes(16 - 8)  # shares the first 8 bytes with fans[0]
+    collided = np.sort(np.r_[fans, np.array([twin], dtype="S16")])
+    assert (collided[_fan_index(collided, collided[::7])] == collided[::7]).all()
+    with pytest.raises(ValueError, match="not the creator's"):
+        _fan_index(fans, np.array([b"\xff" * 16], dtype="S16"))
