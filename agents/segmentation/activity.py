@@ -23,6 +23,8 @@ import numpy as np
 import numpy.typing as npt
 from psycopg import AsyncConnection
 
+from agents.segmentation.sorting import lexsort_ints
+
 # timestamptz and date in Postgres' binary form count from 2000-01-01 (microseconds, days)
 PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 US_PER_DAY = 86_400_000_000
@@ -284,7 +286,7 @@ def aggregate(
     )
     span = int(p_day.max() - p_day.min() + 1) if len(p_day) else 1
     key = p_fan * span + (p_day - (p_day.min() if len(p_day) else 0))
-    order = np.argsort(key, kind="stable")
+    order = lexsort_ints(p_fan, p_day)
     key, p_fan, p_day, p_amount, p_kind = (
         key[order],
         p_fan[order],
@@ -414,13 +416,32 @@ def best_hours(a: Activity, profile: list[float], creator_top: list[int], prior:
     fan = np.r_[a.hour_fan, c_fan[new]]
     how = np.r_[a.hour_of_week, c_how[new]]
     w = np.r_[own_w, prior * p[c_how[new]]]
-    order = np.lexsort((how, -w, fan))
+    order = lexsort_ints(
+        fan,
+        _descending_rank(w, np.r_[a.hour_count, np.zeros(len(w) - len(own_w), np.int64)], how, p, prior),
+        how,
+    )
     fan, how = fan[order], how[order]
     first = np.flatnonzero(np.r_[True, fan[1:] != fan[:-1]])
     rank = np.arange(len(fan)) - np.repeat(first, np.diff(np.r_[first, len(fan)]))
     keep = rank < 3
     out[fan[keep], rank[keep]] = how[keep]
     return out
+
+
+def _descending_rank(w: F64, count: I64, how: I64, p: F64, prior: float) -> I64:
+    """Integer ranks ordering the weights `w` = count + prior * p[how] from largest to smallest, equal weights
+    equal ranks: weights are floats, so they cannot be packed for `lexsort_ints` as they are. Each weight is a
+    function of (count, hour), and counts are small, so the ranks come from a table of every (count, hour)
+    computed with the same arithmetic. Counts too large for a table: ranks from sorting the weights."""
+    top = int(count.max()) if len(count) else 0
+    if (top + 1) * 168 > 1 << 20:
+        rank_of_distinct: I64 = np.unique(-w, return_inverse=True)[1].reshape(-1)
+        return rank_of_distinct
+    table = (np.arange(top + 1, dtype=np.int64)[:, None] + prior * p[None, :]).reshape(-1)
+    table_rank = np.unique(-table, return_inverse=True)[1].reshape(-1)
+    rank: I64 = table_rank[count * 168 + how]
+    return rank
 
 
 def _values(row: Any) -> Any:
