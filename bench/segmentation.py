@@ -9,7 +9,9 @@ DataFrame (the database export is not timed) and does less (no RFM, labels, best
 Prints one JSON line: the whole refresh (with where it spent its time), then again over the scores it wrote
 (the daily case: every row replaced), the modelling step alone done by our
 numpy code and by lifetimes from the same DataFrame (summary, both fits, predictions) with their ratio, and
-both fitted parameter sets (they must agree). lifetimes' unpenalised Gamma-Gamma fit may fail to converge on these
+both fitted parameter sets (they must agree). Our two fits run at once on the machine's cores, as in the refresh;
+lifetimes' are sequential: in two threads its fits gained 7 % (5.1 s -> 4.7 s at 300,000 fans), its autograd
+steps hold the GIL. lifetimes' unpenalised Gamma-Gamma fit may fail to converge on these
 data; it is then refitted with its advised small penalizer, and the failed attempt is reported apart, not counted.
 """
 
@@ -20,6 +22,7 @@ import asyncio
 import io
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -179,10 +182,13 @@ def lifetimes_baseline(
     _, summary = summarise(
         codes, days, df["amount"].to_numpy().astype(np.float64), calibration_end_day=end_day
     )
-    ours_bg = BGNBD.fit(summary)
+    # both fits at once, as the refresh does them (a thread each; numpy releases the GIL)
+    with ThreadPoolExecutor(2) as pool:
+        bg_fit, gg_fit = pool.submit(BGNBD.fit, summary), pool.submit(GammaGamma.fit, summary)
+        ours_bg, ours_gg = bg_fit.result(), gg_fit.result()
     ours_bg.p_alive(summary)
     ours_bg.expected_purchases(summary, 180 / 7)
-    GammaGamma.fit(summary).expected_value(summary)
+    ours_gg.expected_value(summary)
     ours_model_s = time.perf_counter() - start
     return (
         elapsed,

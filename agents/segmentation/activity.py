@@ -12,6 +12,7 @@ The per-fan columns are exactly those the SQL produced before (tests compare bot
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from dataclasses import dataclass
@@ -252,7 +253,8 @@ async def load_activity(
         [("fan", "S16"), ("at", ">i8")],
     )
     read = time.perf_counter()
-    out = aggregate(fans, fans["id"], txn, msg, zones, as_of_day, expiries)
+    # in a thread: seconds of numpy at a million fans must not hold the worker's event loop
+    out = await asyncio.to_thread(aggregate, fans, fans["id"], txn, msg, zones, as_of_day, expiries)
     if timings is not None:
         timings["read_ms"] = int((read - started) * 1000)
         timings["aggregate_ms"] = int((time.perf_counter() - read) * 1000)

