@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 from psycopg import AsyncConnection
 
-from agents.segmentation.sorting import lexsort_ints
+from agents.segmentation.sorting import lexsort_ints, sort_rows
 
 # timestamptz and date in Postgres' binary form count from 2000-01-01 (microseconds, days)
 PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -132,40 +132,52 @@ def _fan_index(sorted_fans: npt.NDArray[Any], fans: npt.NDArray[Any]) -> I64:
 def _local_seconds(utc_us: I64, zone_code: I64, zones: list[str]) -> I64:
     """Seconds since 2000-01-01 on each event's local wall clock (its fan's timezone). Offsets are looked up in a
     table of each zone's transitions over the events' span (found day by day, then to the second), so a zone
-    costs a few hundred conversions, not one per event."""
+    costs a few hundred conversions, not one per event. The zones' tables are laid end to end (zone z's times
+    shifted by z spans) and searched once for all events; a code that names no zone keeps UTC."""
     utc_s = utc_us // 1_000_000
-    out = utc_s.copy()
     if len(utc_s) == 0:
-        return out
+        return utc_s.copy()
     lo, hi = int(utc_s.min()) - 86_400, int(utc_s.max()) + 86_400
-    for code, name in enumerate(zones):
-        mask = zone_code == code
-        if not mask.any() or name == "UTC":
-            continue
-        tz = ZoneInfo(name)
+    span = hi - lo + 1
+    table_at: list[int] = []
+    table_offset: list[int] = []
+    for code, name in enumerate([*zones, "UTC"]):
+        starts, offsets = _transitions(name, lo, hi)
+        table_at += [code * span + (s - lo) for s in starts]
+        table_offset += offsets
+    event_zone = np.where((zone_code >= 0) & (zone_code < len(zones)), zone_code, len(zones))
+    which = np.searchsorted(np.array(table_at), event_zone * span + (utc_s - lo), side="right") - 1
+    local: I64 = utc_s + np.array(table_offset, dtype=np.int64)[which]
+    return local
 
-        def offset(s: int, tz: ZoneInfo = tz) -> int:
-            delta = (PG_EPOCH + timedelta(seconds=s)).astimezone(tz).utcoffset()
-            return int(delta.total_seconds()) if delta is not None else 0
 
-        starts, offsets = [lo], [offset(lo)]
-        day = lo
-        while day < hi:
-            nxt = min(day + 86_400, hi)
-            if offset(nxt) != offsets[-1]:
-                a, b = day, nxt  # offset(a) == offsets[-1] != offset(b): the change is in (a, b]
-                while b - a > 1:
-                    mid = (a + b) // 2
-                    if offset(mid) == offsets[-1]:
-                        a = mid
-                    else:
-                        b = mid
-                starts.append(b)
-                offsets.append(offset(b))
-            day = nxt
-        which = np.searchsorted(np.array(starts), utc_s[mask], side="right") - 1
-        out[mask] = utc_s[mask] + np.array(offsets)[which]
-    return out
+def _transitions(name: str, lo: int, hi: int) -> tuple[list[int], list[int]]:
+    """The UTC offset of zone `name` from `lo` and each instant in (lo, hi] where it changes (seconds since
+    2000-01-01)."""
+    if name == "UTC":
+        return [lo], [0]
+    tz = ZoneInfo(name)
+
+    def offset(s: int) -> int:
+        delta = (PG_EPOCH + timedelta(seconds=s)).astimezone(tz).utcoffset()
+        return int(delta.total_seconds()) if delta is not None else 0
+
+    starts, offsets = [lo], [offset(lo)]
+    day = lo
+    while day < hi:
+        nxt = min(day + 86_400, hi)
+        if offset(nxt) != offsets[-1]:
+            a, b = day, nxt  # offset(a) == offsets[-1] != offset(b): the change is in (a, b]
+            while b - a > 1:
+                mid = (a + b) // 2
+                if offset(mid) == offsets[-1]:
+                    a = mid
+                else:
+                    b = mid
+            starts.append(b)
+            offsets.append(offset(b))
+        day = nxt
+    return starts, offsets
 
 
 async def load_activity(
@@ -286,16 +298,11 @@ def aggregate(
         t_amount[paid],
         t_kind[paid],
     )
+    # sorted by (fan, day); the sorted fan and day columns come back from the sort itself, not by gathering
+    order, (p_fan, p_day) = sort_rows(p_fan, p_day)
+    p_amount, p_kind = p_amount[order], p_kind[order]
     span = int(p_day.max() - p_day.min() + 1) if len(p_day) else 1
     key = p_fan * span + (p_day - (p_day.min() if len(p_day) else 0))
-    order = lexsort_ints(p_fan, p_day)
-    key, p_fan, p_day, p_amount, p_kind = (
-        key[order],
-        p_fan[order],
-        p_day[order],
-        p_amount[order],
-        p_kind[order],
-    )
     disc_amount = np.where(p_kind == KIND_DISCRETIONARY, p_amount, 0)
     sub_amount = np.where((p_kind == KIND_SUBSCRIPTION) | (p_kind == KIND_RENEWAL), p_amount, -1)
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.array([], dtype=np.int64)
