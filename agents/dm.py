@@ -7,7 +7,6 @@ a bounded number of times with the problem named, and then reported as a failure
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any, Literal, cast
 
@@ -80,19 +79,15 @@ def validate_offer(
 
 
 async def gather_context(creator_id: str, fan_id: str, fan_text: str = "") -> dict[str, Any]:
-    """Call each context tool once (deterministic; does not depend on the model choosing tools), all at once:
-    they are independent reads, each on its own pooled connection, so the draft waits for the slowest (the
-    memory recall, which embeds the message) rather than for their sum."""
+    """Call each context tool once (deterministic; does not depend on the model choosing tools)."""
     tools = {t.name: t for t in make_fan_tools(creator_id, fan_id)}
-    calls: dict[str, tuple[str, dict[str, Any]]] = {
-        "profile": ("fan_profile", {}),
-        "messages": ("recent_messages", {"limit": 12}),
-        "purchases": ("purchase_summary", {}),
-        "catalog": ("catalog", {}),
-        "memories": ("recall_memories", {"query": fan_text, "k": MEMORIES_IN_PROMPT}),
+    return {
+        "profile": await tools["fan_profile"].ainvoke({}),
+        "messages": await tools["recent_messages"].ainvoke({"limit": 12}),
+        "purchases": await tools["purchase_summary"].ainvoke({}),
+        "catalog": await tools["catalog"].ainvoke({}),
+        "memories": await tools["recall_memories"].ainvoke({"query": fan_text, "k": MEMORIES_IN_PROMPT}),
     }
-    results = await asyncio.gather(*(tools[name].ainvoke(args) for name, args in calls.values()))
-    return dict(zip(calls, results, strict=True))
 
 
 def build_messages(context: dict[str, Any], fan_text: str, reason: str, injection: bool) -> list[BaseMessage]:
