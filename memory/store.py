@@ -2,10 +2,9 @@
 fan's recall, one fan).
 
 Recall for one fan is an exact search: the (creator_id, fan_id) b-tree narrows to that fan's memories (tens,
-not millions) and the distance is computed for each. Creator-wide search (`search_creator`) can go through the
-HNSW index with pgvector's iterative scan (so a creator filter cannot starve the result) or scan the creator's
-rows exactly; bench/memory.py measured the exact scan faster and complete at 1 % selectivity, so it is the
-default.
+not millions) and the distance is computed for each. Creator-wide search (`search_creator`) either scans the
+creator's rows exactly or walks an HNSW graph over half-precision vectors with pgvector's iterative scan (so a
+creator filter cannot starve the result); bench/memory.py measures one against the other.
 """
 
 from __future__ import annotations
@@ -179,29 +178,32 @@ async def search_creator(
     *,
     k: int = 10,
     exact: bool = True,
-    ef_search: int = 100,
+    ef_search: int = 40,
 ) -> list[dict[str, Any]]:
-    """The k memories of any of the creator's fans nearest to `query_vec`. Exact by default (the creator's rows
-    through the b-tree); `exact=False` uses HNSW with iterative scan (relaxed order, re-sorted here), which
-    keeps scanning the graph until k rows pass the creator filter. `exact=False` always takes the HNSW index
-    (sorting is priced out): left to itself the planner sorts a small partition exactly, so "approximate" would
-    sometimes mean exact. The settings and the query go out as one pipeline: one round trip, not five."""
+    """The k memories of any of the creator's fans nearest to `query_vec`, nearest first, with their exact
+    cosine distance. Exact by default (the creator's rows through the b-tree, every distance computed);
+    `exact=False` walks the creator's partition's HNSW graph (half-precision vectors) through the SQL function
+    `search_creator_memories`: one statement, with the graph's settings scoped to it (migration 0014)."""
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
     await _vectors(conn)
-    async with conn.pipeline(), conn.transaction():
-        if exact:
-            await conn.execute("SET LOCAL enable_indexscan = off")
-            await conn.execute("SET LOCAL enable_bitmapscan = on")
-        else:
-            await conn.execute("SET LOCAL enable_sort = off")
-            await conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-            await conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
+    if exact:
         cur = await conn.execute(
             "SELECT id::text AS id, fan_id::text AS fan_id, kind, text, embedding <=> %(v)s AS distance"
             " FROM fan_memories WHERE creator_id = %(c)s ORDER BY embedding <=> %(v)s LIMIT %(k)s",
             {"v": query_vec, "c": creator_id, "k": k},
         )
-        rows = await cur.fetchall()
-    rows.sort(key=lambda r: r["distance"])  # relaxed order: nearly sorted; make it exact for the caller
+    else:
+        if not 1 <= ef_search <= 1000:
+            raise ValueError(f"ef_search must be in 1..1000, got {ef_search}")
+        cur = await conn.execute(
+            "SELECT id::text AS id, fan_id::text AS fan_id, kind, text, distance"
+            " FROM search_creator_memories(%s, %s, %s, %s)",
+            [creator_id, query_vec, k, ef_search],
+        )
+    rows = await cur.fetchall()
+    # the graph ranks by half-precision distance in relaxed order: rank what it found by the exact distance
+    rows.sort(key=lambda r: (r["distance"], r["id"]))
     return list(rows)
 
 

@@ -8,6 +8,7 @@ import json
 import os
 import sys
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pytest
@@ -214,3 +215,51 @@ async def test_creator_search_stays_within_the_creator(database_url: str, emb: M
         approx = await search_creator(conn, t.creator_id, q, k=5, exact=False)
     assert [r["text"] for r in exact] == ["Has a golden retriever named Max", "Works as a nurse"]
     assert [r["id"] for r in approx] == [r["id"] for r in exact]
+
+
+async def test_approximate_creator_search_walks_the_half_precision_graph(database_url: str) -> None:
+    """The approximate path takes the HNSW index over halfvec (auto_explain shows the nested plan), finds what
+    the exact scan finds on a small creator, and leaves the caller's session settings as they were."""
+    t, other = await make_tenant(fans=3), await make_tenant("other", fans=1)
+    rng = np.random.default_rng(5)
+    vectors = rng.standard_normal((60, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    async with db.pool().connection() as conn, conn.transaction():
+        await register_vector_async(conn)
+        for i, v in enumerate(vectors):
+            creator, fan = (t.creator_id, t.fans[i % 3]) if i < 50 else (other.creator_id, other.fans[0])
+            await conn.execute(
+                "INSERT INTO fan_memories (creator_id, fan_id, kind, text, embedding) VALUES (%s, %s, 'fact', %s, %s)",
+                [creator, fan, f"memory {i}", v],
+            )
+    query = vectors[7] + 0.3 * vectors[8]
+    plans: list[str] = []
+    async with db.pool().connection() as conn:
+        exact = await search_creator(conn, t.creator_id, query, k=10)
+        await conn.execute("LOAD 'auto_explain'")
+        for setting in (
+            "auto_explain.log_min_duration = 0",
+            "auto_explain.log_nested_statements = on",
+            "auto_explain.log_level = notice",
+        ):
+            await conn.execute(f"SET {setting}")
+        conn.add_notice_handler(lambda d: plans.append(d.message_primary or ""))
+        before = [await _setting(conn, s) for s in ("hnsw.ef_search", "enable_sort", "hnsw.iterative_scan")]
+        approx = await search_creator(conn, t.creator_id, query, k=10, exact=False, ef_search=64)
+        after = [await _setting(conn, s) for s in ("hnsw.ef_search", "enable_sort", "hnsw.iterative_scan")]
+        await conn.execute("SET auto_explain.log_min_duration = -1")
+        with pytest.raises(ValueError, match="ef_search"):
+            await search_creator(conn, t.creator_id, query, exact=False, ef_search=0)
+    assert [r["text"] for r in exact][:2] == ["memory 7", "memory 8"]
+    assert [r["id"] for r in approx] == [r["id"] for r in exact]
+    assert [r["distance"] for r in approx] == sorted(r["distance"] for r in approx)
+    inner = [p for p in plans if "search_creator_memories" not in p and "fan_memories m" in p]
+    assert inner and "Index Scan using fan_memories_p" in inner[-1], plans
+    assert "Order By: ((embedding)::halfvec(384) <=>" in inner[-1], inner[-1]
+    assert before == after
+
+
+async def _setting(conn: Any, name: str) -> str:
+    cur = await conn.execute("SELECT current_setting(%s)", [name])
+    row = await cur.fetchone()
+    return str(next(iter(row.values())))
