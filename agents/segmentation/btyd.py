@@ -227,22 +227,19 @@ class BGNBD:
 
     def expected_purchases(self, s: Summary, t: float) -> Array:
         """Expected number of purchases in the next `t` time units, conditional on each history (eq. 10)."""
-        x, t_x, T = s.frequency, s.recency, s.T
+        x, T = s.frequency, s.T
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
-        # 2F1 depends on (x, T) alone: computed once per distinct pair (tens of thousands at a million
-        # customers) and gathered, as it is the costly term
+        # everything but P(alive) depends on (x, T) alone: computed once per distinct pair (tens of thousands at
+        # a million customers, 2F1 being the costly term) and gathered
         ux, ix = _coded(x)
         uT, iT = _coded(T)
         pairs, pair_of = _coded((ix * len(uT) + iT).astype(np.float64))  # exact: far below 2**53
         pair = pairs.astype(np.intp)
         px, pT = ux[pair // len(uT)], uT[pair % len(uT)]
-        hyp = special.hyp2f1(r + px, b + px, a + b + px - 1, t / (alpha + pT + t))[pair_of]
-        head = (a + b + x - 1) / (a - 1)
-        body = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp
-        log_ratio = (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
-        with np.errstate(divide="ignore", over="ignore"):
-            odds = np.where(x > 0, a / np.maximum(b + x - 1, 1e-300) * np.exp(log_ratio), 0.0)
-        out: Array = head * body / (1 + odds)
+        hyp = special.hyp2f1(r + px, b + px, a + b + px - 1, t / (alpha + pT + t))
+        head = (a + b + px - 1) / (a - 1)
+        body = 1 - ((alpha + pT) / (alpha + pT + t)) ** (r + px) * hyp
+        out: Array = (head * body)[pair_of] * self.p_alive(s)
         return np.maximum(out, 0.0)
 
 
