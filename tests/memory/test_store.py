@@ -247,7 +247,8 @@ async def test_approximate_creator_search_walks_the_half_precision_graph(databas
         before = [await _setting(conn, s) for s in ("hnsw.ef_search", "enable_sort", "hnsw.iterative_scan")]
         approx = await search_creator(conn, t.creator_id, query, k=10, exact=False, ef_search=64)
         after = [await _setting(conn, s) for s in ("hnsw.ef_search", "enable_sort", "hnsw.iterative_scan")]
-        await conn.execute("SET auto_explain.log_min_duration = -1")
+        # the connection goes back to the pool without auto_explain's settings
+        await conn.execute("RESET ALL")
         with pytest.raises(ValueError, match="ef_search"):
             await search_creator(conn, t.creator_id, query, exact=False, ef_search=0)
     assert [r["text"] for r in exact][:2] == ["memory 7", "memory 8"]
