@@ -178,6 +178,9 @@ class BGNBD:
         uT, iT = _coded(T)
         repeat = x > 0
         ux_safe = np.maximum(ux - 1, 0)  # b + x - 1 > 0 whenever it is used (x >= 1)
+        # Terms of x alone enter the sums as (weight of each distinct x) . (term per distinct x): a dot product
+        # over a few hundred values, not a gather and a product over every history.
+        w_x = _sum_per(ix, w, len(ux))
 
         def nll(log_params: Array) -> tuple[float, Array]:
             """The negative mean log-likelihood and its gradient in log-parameters (analytic, so L-BFGS-B needs
@@ -186,33 +189,41 @@ class BGNBD:
             rx = r + x
             log_T = np.log(alpha + uT)[iT]
             log_t = np.log(alpha + ut)[it]
-            a1 = (special.gammaln(r + ux) - special.gammaln(r))[ix] + r * np.log(alpha)
-            a2 = (
-                special.gammaln(a + b)
-                + special.gammaln(b + ux)
-                - special.gammaln(b)
-                - special.gammaln(a + b + ux)
-            )[ix]
             a3 = -rx * log_T
-            log_bx1 = np.log(b + ux_safe)[ix]
-            a4 = np.where(repeat, np.log(a) - log_bx1 - rx * log_t, -np.inf)
-            # log(e^a3 + e^a4) and the two shares of it, with one exp: e = e^-|a4 - a3|
+            a4 = np.where(repeat, np.log(a) - np.log(b + ux_safe)[ix] - rx * log_t, -np.inf)
+            # log(e^a3 + e^a4) and the share of e^a4 in it, with one exp: e = e^-|a4 - a3|
             gap = a4 - a3
             e = np.exp(-np.abs(gap))
             mix = np.maximum(a3, a4) + np.log1p(e)
             s4 = np.where(gap >= 0, 1.0, e) / (1.0 + e)
-            s3 = 1.0 - s4
-            ll = a1 + a2 + mix
-            d_r = (special.digamma(r + ux) - special.digamma(r))[ix] + np.log(alpha) - s3 * log_T - s4 * log_t
-            d_alpha = r / alpha - rx * (s3 / (alpha + uT)[iT] + s4 / (alpha + ut)[it])
+            ws4 = w * s4
             psi_ab = special.digamma(a + b)
-            psi_abx = special.digamma(a + b + ux)[ix]
-            d_a = psi_ab - psi_abx + s4 / a
-            d_b = (
-                psi_ab + (special.digamma(b + ux) - special.digamma(b))[ix] - psi_abx - s4 / (b + ux_safe)[ix]
+            psi_abx = special.digamma(a + b + ux)
+            per_x_ll = (
+                special.gammaln(r + ux)
+                - special.gammaln(r)
+                + special.gammaln(a + b)
+                + special.gammaln(b + ux)
+                - special.gammaln(b)
+                - special.gammaln(a + b + ux)
             )
-            grad = np.array([(w * d).sum() for d in (d_r, d_alpha, d_a, d_b)]) * np.array([r, alpha, a, b])
-            return float(-(w * ll).sum() / total), -grad / total
+            ll = _dot(w_x, per_x_ll) + total * r * np.log(alpha) + _dot(w, mix)
+            # s3 = 1 - s4: s3 log_T + s4 log_t = log_T + s4 (log_t - log_T)
+            d_r = (
+                _dot(w_x, special.digamma(r + ux) - special.digamma(r))
+                + total * np.log(alpha)
+                - _dot(w, log_T)
+                - _dot(ws4, log_t - log_T)
+            )
+            inv_T = (1.0 / (alpha + uT))[iT]
+            inv_t = (1.0 / (alpha + ut))[it]
+            d_alpha = total * r / alpha - _dot(w * rx, inv_T + s4 * (inv_t - inv_T))
+            d_a = _dot(w_x, psi_ab - psi_abx) + ws4.sum() / a
+            d_b = _dot(w_x, psi_ab + special.digamma(b + ux) - special.digamma(b) - psi_abx) - _dot(
+                _sum_per(ix, ws4, len(ux)), 1.0 / (b + ux_safe)
+            )
+            grad = np.array([d_r, d_alpha, d_a, d_b]) * np.array([r, alpha, a, b])
+            return float(-ll / total), -grad / total
 
         return nll
 
@@ -272,33 +283,47 @@ class GammaGamma:
         if repeat.sum() < 10:
             raise FitError("Gamma-Gamma needs at least 10 customers with repeat purchases")
         (x, m), w = _collapse(s.frequency[repeat], s.monetary[repeat])
-        total = w.sum()
-        log_m, log_x = np.log(m), np.log(x)
-        ux, ix = _coded(x)  # purchase counts: the gamma functions of p x are computed per distinct count
-
-        def nll(log_params: Array) -> tuple[float, Array]:
-            """The negative mean log-likelihood and its analytic gradient in log-parameters."""
-            p, q, v = np.exp(log_params)
-            px = p * x
-            log_xmv = np.log(x * m + v)
-            ll = (
-                (special.gammaln(p * ux + q) - special.gammaln(p * ux))[ix]
-                - special.gammaln(q)
-                + q * np.log(v)
-                + (px - 1) * log_m
-                + px * log_x
-                - (px + q) * log_xmv
-            )
-            psi_pxq = special.digamma(p * ux + q)[ix]
-            d_p = x * (psi_pxq - special.digamma(p * ux)[ix] + log_m + log_x - log_xmv)
-            d_q = psi_pxq - special.digamma(q) + np.log(v) - log_xmv
-            d_v = q / v - (px + q) / (x * m + v)
-            grad = np.array([(w * d).sum() for d in (d_p, d_q, d_v)]) * np.array([p, q, v])
-            return float(-(w * ll).sum() / total), -grad / total
-
+        nll = GammaGamma._objective(x, m, w)
         res = _minimise(nll, np.log([1.0, 1.0, max(float(np.mean(m)), 1.0)]))
         p, q, v = (float(val) for val in np.exp(res))
         return cls(p=p, q=q, v=v)
+
+    @staticmethod
+    def _objective(x: Array, m: Array, w: Array) -> Callable[[Array], tuple[float, Array]]:
+        """The negative mean log-likelihood of collapsed (purchases, mean spend) pairs (weights `w`) and its
+        analytic gradient in log-parameters. Sums that do not depend on the parameters are taken once; terms of x
+        alone are summed per distinct x; per pair, each step computes log(x m + v) and its reciprocal only."""
+        total = w.sum()
+        ux, ix = _coded(x)
+        w_x = _sum_per(ix, w, len(ux))  # weight of each distinct x
+        wx = w * x
+        wx_x = _sum_per(ix, wx, len(ux))  # the same, times x
+        log_m = np.log(m)
+        xm = x * m
+        sum_log_m, sum_x_log_m, sum_x_log_x = _dot(w, log_m), _dot(wx, log_m), _dot(wx, np.log(x))
+
+        def nll(log_params: Array) -> tuple[float, Array]:
+            p, q, v = np.exp(log_params)
+            log_xmv = np.log(xm + v)
+            inv_xmv = 1.0 / (xm + v)
+            sum_wx_log_xmv, sum_w_log_xmv = _dot(wx, log_xmv), _dot(w, log_xmv)
+            psi_pxq = special.digamma(p * ux + q)
+            ll = (
+                _dot(w_x, special.gammaln(p * ux + q) - special.gammaln(p * ux))
+                + total * (q * np.log(v) - special.gammaln(q))
+                + p * sum_x_log_m
+                - sum_log_m
+                + p * sum_x_log_x
+                - p * sum_wx_log_xmv
+                - q * sum_w_log_xmv
+            )
+            d_p = _dot(wx_x, psi_pxq - special.digamma(p * ux)) + sum_x_log_m + sum_x_log_x - sum_wx_log_xmv
+            d_q = _dot(w_x, psi_pxq) + total * (np.log(v) - special.digamma(q)) - sum_w_log_xmv
+            d_v = total * q / v - p * _dot(wx, inv_xmv) - q * _dot(w, inv_xmv)
+            grad = np.array([d_p, d_q, d_v]) * np.array([p, q, v])
+            return float(-ll / total), -grad / total
+
+        return nll
 
     def expected_value(self, s: Summary, population_mean_only: bool = False) -> Array:
         """Expected spend per purchase: the posterior mean given each history (the population mean for customers
@@ -311,6 +336,18 @@ class GammaGamma:
         x, m = s.frequency, s.monetary
         out: Array = np.where(x > 0, self.p * (self.v + x * m) / (self.p * x + self.q - 1), population)
         return out
+
+
+def _sum_per(codes: npt.NDArray[np.intp], weights: Array, n: int) -> Array:
+    """`weights` summed per code (0..n-1)."""
+    return np.asarray(np.bincount(codes, weights=weights, minlength=n), dtype=np.float64)
+
+
+def _dot(a: Array, b: Array) -> float:
+    """a . b without BLAS: OpenBLAS wakes its threads for a long dot product and they spin afterwards, which on
+    two cores took the time of the elementwise work around it (a BG/NBD fit at a million customers: 1.0-1.1 s
+    with `@`, 0.56 s with one BLAS thread)."""
+    return float(np.einsum("i,i->", a, b))
 
 
 def _minimise(nll: Callable[[Array], tuple[float, Array]], start: Array) -> Array:

@@ -101,6 +101,42 @@ def test_gamma_gamma_matches_lifetimes(cdnow: Summary) -> None:
     assert np.allclose(ours.expected_value(cdnow)[repeat], e_ref, rtol=1e-6)
 
 
+@pytest.mark.parametrize("at", [[0.0, 1.0, 0.0, 1.0], [-1.4, 1.5, -0.2, 0.9], [0.5, 3.0, 1.0, 2.5]])
+def test_bgnbd_objective_is_the_mean_likelihood_and_its_gradient(cdnow: Summary, at: list[float]) -> None:
+    """The fitted objective sums its terms per distinct purchase count: it must equal the per-customer likelihood
+    written out (log_likelihood), and its analytic gradient the finite differences."""
+    from scipy.optimize import approx_fprime
+
+    weights = (np.arange(len(cdnow)) % 4 + 1).astype(np.float64)
+    nll = BGNBD._objective(cdnow.frequency, cdnow.recency, cdnow.T, weights)
+    log_params = np.array(at)
+    value, grad = nll(log_params)
+    direct = BGNBD.log_likelihood(np.exp(log_params), cdnow.frequency, cdnow.recency, cdnow.T)
+    assert value == pytest.approx(-float(np.average(direct, weights=weights)), rel=1e-10)
+    numeric = approx_fprime(log_params, lambda v: nll(v)[0], 1e-7)
+    assert np.allclose(grad, numeric, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("at", [[0.0, 0.0, 3.0], [1.8, 1.3, 2.7], [-0.5, 2.0, 0.0]])
+def test_gamma_gamma_objective_is_the_mean_likelihood_and_its_gradient(
+    cdnow: Summary, at: list[float]
+) -> None:
+    from scipy.optimize import approx_fprime
+
+    repeat = cdnow.frequency > 0
+    x, m = cdnow.frequency[repeat], cdnow.monetary[repeat]
+    weights = (np.arange(len(x)) % 3 + 1).astype(
+        np.float64
+    )  # collapsed rows carry counts: the weights must be honoured
+    nll = GammaGamma._objective(x, m, weights)
+    log_params = np.array(at)
+    value, grad = nll(log_params)
+    direct = GammaGamma.log_likelihood(np.exp(log_params), x, m)
+    assert value == pytest.approx(-float(np.average(direct, weights=weights)), rel=1e-10)
+    numeric = approx_fprime(log_params, lambda v: nll(v)[0], 1e-7)
+    assert np.allclose(grad, numeric, rtol=1e-4, atol=1e-6)
+
+
 def test_same_day_purchases_count_once_and_sum() -> None:
     customer = np.array([0, 0, 0, 1], dtype=np.int64)
     day = np.array([10, 10, 17, 12], dtype=np.int64)
