@@ -7,11 +7,13 @@ a bounded number of times with the problem named, and then reported as a failure
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any, Literal, cast
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.runnables import Runnable
 from pydantic import BaseModel, Field, create_model
 
 from agents.prompts import INJECTION_NOTE, dm_templates, render_history, render_memories
@@ -43,10 +45,17 @@ class DraftResult(BaseModel):
 
 def output_schema(catalog_ids: list[str], min_price: int, max_price: int) -> type[BaseModel]:
     """A per-call schema: the grammar itself keeps catalog ids real and prices inside the bounds."""
+    return _output_schema(tuple(catalog_ids), min_price, max_price)
+
+
+# Building a pydantic model costs ~6 ms; a creator's offerable items and price bounds change rarely, so the same
+# schema serves every fan who owns the same items (bounded: old catalogs fall out).
+@functools.lru_cache(maxsize=512)
+def _output_schema(catalog_ids: tuple[str, ...], min_price: int, max_price: int) -> type[BaseModel]:
     if catalog_ids:
         offer_model = create_model(
             "Offer",
-            catalog_id=(cast(Any, Literal).__getitem__(tuple(catalog_ids)), ...),
+            catalog_id=(cast(Any, Literal).__getitem__(catalog_ids), ...),
             price_cents=(int, Field(..., ge=min_price, le=max_price)),
         )
         offer_field: Any = (offer_model | None, None)
@@ -121,6 +130,20 @@ def build_messages(context: dict[str, Any], fan_text: str, reason: str, injectio
     return [SystemMessage(system), HumanMessage(user)]
 
 
+# The model bound to a schema, per (model, schema): binding converts the schema to JSON schema again (~5 ms).
+_STRUCTURED: dict[tuple[int, type[BaseModel]], tuple[BaseChatModel, Runnable[Any, Any]]] = {}
+
+
+def _structured(model: BaseChatModel, schema: type[BaseModel]) -> Runnable[Any, Any]:
+    hit = _STRUCTURED.get((id(model), schema))
+    if hit is None or hit[0] is not model:  # a model since replaced may have left its id to another
+        if len(_STRUCTURED) >= 512:
+            _STRUCTURED.clear()
+        hit = (model, model.with_structured_output(schema, method="json_schema", include_raw=True))
+        _STRUCTURED[(id(model), schema)] = hit
+    return hit[1]
+
+
 async def draft_reply(
     model: BaseChatModel,
     creator_id: str,
@@ -137,7 +160,7 @@ async def draft_reply(
     bounds = (int(profile["ppv_min_cents"]), int(profile["ppv_max_cents"]))
     offerable = [c for c in catalog if c["id"] not in owned]
     schema = output_schema([c["id"] for c in offerable], *bounds)
-    structured = model.with_structured_output(schema, method="json_schema", include_raw=True)
+    structured = _structured(model, schema)
     messages = build_messages(context, fan_text, reason, injection)
     problem = "no attempt made"
     for attempt in range(1, attempts + 1):

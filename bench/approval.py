@@ -23,7 +23,7 @@ from core import db
 async def _pending(stack: Stack, api: httpx.AsyncClient, n: int) -> list[dict[str, Any]]:
     for i in range(n):
         await _send_event(api, stack, i, "hey you, what's new?")
-    await _drafts_for(stack.fans[:n])
+    await _drafts_for(stack, stack.fans[:n])
     async with db.pool().connection() as conn:
         cur = await conn.execute(
             "SELECT id::text AS id, version FROM drafts WHERE status = 'pending_review' ORDER BY created_at"
@@ -41,7 +41,10 @@ async def approve_to_sent(stack: Stack, api: httpx.AsyncClient, drafts: list[dic
         if r.status_code != 200:
             raise RuntimeError(f"approve refused: {r.status_code} {r.text}")
         rows = await _wait_rows(
-            "SELECT m.sent_at FROM messages m WHERE m.draft_id = %s AND m.direction = 'out'", [d["id"]], 1
+            stack,
+            "SELECT m.sent_at FROM messages m WHERE m.draft_id = %s AND m.direction = 'out'",
+            [d["id"]],
+            1,
         )
         out.append((rows[0]["sent_at"] - sent).total_seconds())
     return out

@@ -21,16 +21,16 @@ from typing import Any
 import httpx
 
 from bench.stack import BareInput, BareWorkflow, Stack, bare_worker, emit, now, running_stack, summary_ms
-from core import db
 
 POLL_S = 0.005
 
 
-async def _wait_rows(sql: str, params: list[Any], n: int, timeout_s: float = 120) -> list[dict[str, Any]]:
+async def _wait_rows(
+    stack: Stack, sql: str, params: list[Any], n: int, timeout_s: float = 120
+) -> list[dict[str, Any]]:
     deadline = time.monotonic() + timeout_s
     while True:
-        async with db.pool().connection() as conn:
-            rows = await (await conn.execute(sql, params)).fetchall()
+        rows = await (await stack.watch.execute(sql, params)).fetchall()
         if len(rows) >= n:
             return rows
         if time.monotonic() > deadline:
@@ -56,8 +56,9 @@ async def _send_event(api: httpx.AsyncClient, stack: Stack, fan_index: int, text
     return sent
 
 
-async def _drafts_for(fan_ids: list[str]) -> dict[str, datetime]:
+async def _drafts_for(stack: Stack, fan_ids: list[str]) -> dict[str, datetime]:
     rows = await _wait_rows(
+        stack,
         "SELECT fan_id::text AS fan_id, min(created_at) AS at FROM drafts WHERE fan_id = ANY(%s::uuid[])"
         " GROUP BY fan_id",
         [fan_ids],
@@ -70,7 +71,7 @@ async def pipeline_latency(stack: Stack, api: httpx.AsyncClient, fans: range) ->
     out = []
     for i in fans:
         sent = await _send_event(api, stack, i, "hey, how was your day?")
-        done = await _drafts_for([stack.fans[i]])
+        done = await _drafts_for(stack, [stack.fans[i]])
         out.append((done[stack.fans[i]] - sent).total_seconds())
     return out
 
@@ -86,7 +87,7 @@ async def pipeline_burst(
             sent[i] = await _send_event(api, stack, i, "what's new this week?")
 
     await asyncio.gather(*(one(i) for i in fans))
-    done = await _drafts_for([stack.fans[i] for i in fans])
+    done = await _drafts_for(stack, [stack.fans[i] for i in fans])
     first, last = min(sent.values()), max(done.values())
     latencies = [(done[stack.fans[i]] - sent[i]).total_seconds() for i in fans]
     return {"events_per_s": round(len(fans) / (last - first).total_seconds(), 2), **summary_ms(latencies)}
@@ -100,7 +101,7 @@ async def bare_latency(stack: Stack, queue: str, n: int) -> list[float]:
         await stack.client.start_workflow(
             BareWorkflow.run, BareInput(key), id=f"bare-{key}", task_queue=queue
         )
-        rows = await _wait_rows("SELECT at FROM bench_bare WHERE key = %s", [key], 1)
+        rows = await _wait_rows(stack, "SELECT at FROM bench_bare WHERE key = %s", [key], 1)
         out.append((rows[0]["at"] - sent).total_seconds())
     return out
 
@@ -118,7 +119,7 @@ async def bare_burst(stack: Stack, queue: str, n: int, concurrency: int) -> dict
             )
 
     await asyncio.gather(*(one() for _ in range(n)))
-    rows = await _wait_rows("SELECT key, at FROM bench_bare WHERE key = ANY(%s)", [list(sent)], n)
+    rows = await _wait_rows(stack, "SELECT key, at FROM bench_bare WHERE key = ANY(%s)", [list(sent)], n)
     done = {r["key"]: r["at"] for r in rows}
     first, last = min(sent.values()), max(done.values())
     latencies = [(done[k] - sent[k]).total_seconds() for k in sent]

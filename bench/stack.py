@@ -19,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
 from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -34,6 +36,9 @@ class Stack:
     creator_id: str
     owner_key: str
     fans: list[str]
+    # The benchmark's own connection for watching results land: polling through the service's pool would take its
+    # connections (and a liveness check per checkout) from the service being measured.
+    watch: AsyncConnection[dict[str, Any]]
 
     @property
     def auth(self) -> dict[str, str]:
@@ -124,9 +129,13 @@ async def running_stack(fans: int, *, with_api: bool = True) -> AsyncIterator[St
             )
             fan_ids = [r["id"] for r in await cur.fetchall()]
         client = await Client.connect(settings.temporal_address or "")
+        watch = await AsyncConnection.connect(url, autocommit=True, row_factory=dict_row)
         try:
-            yield Stack(settings, client, f"http://127.0.0.1:{settings.api_port}", creator, key, fan_ids)
+            yield Stack(
+                settings, client, f"http://127.0.0.1:{settings.api_port}", creator, key, fan_ids, watch
+            )
         finally:
+            await watch.close()
             stop.set()
             await server
     finally:

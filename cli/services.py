@@ -212,9 +212,11 @@ def _wait_temporal_ready(address: str, timeout_s: float) -> None:
 
     async def probe() -> None:
         deadline = time.monotonic() + timeout_s
-        client = await Client.connect(address)
+        client: Client | None = None
         while True:
             try:
+                # connecting can itself fail ("Frontend is not healthy yet") while the port is already open
+                client = client or await Client.connect(address)
                 await client.count_workflows()
                 return
             except Exception as exc:

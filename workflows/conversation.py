@@ -75,7 +75,12 @@ MEMORY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attemp
 REMEMBER_ROUTES = ("reply", "acknowledge")
 
 
-@workflow.defn
+# Outside the sandbox: every fan event starts or wakes one of these, and the sandbox cost each run ~15 ms to set up
+# and every payload ~3 ms to (de)serialise through it (measured with py-spy on bench.pipeline), a third of the
+# worker's CPU per event. What the sandbox would catch is kept out by construction instead: this module imports
+# only temporalio and its own dataclasses, all I/O and clocks go through activities and workflow.now(), and the
+# replay tests (tests/workflows) replay recorded histories through it.
+@workflow.defn(sandboxed=False)
 class ConversationWorkflow:
     @workflow.init
     def __init__(self, inp: ConversationInput) -> None:
@@ -89,8 +94,8 @@ class ConversationWorkflow:
         # Take the graph now, in the same activation in which the plugin registered it for this run: the
         # plugin keys its registry by run id, and tearing down an evicted instance of the same run
         # removes that entry, which raced with later lookups (seen with an empty workflow cache).
-        self.supervisor = temporal_graph(SUPERVISOR_GRAPH).compile()
-        self.supervisor_local = temporal_graph(SUPERVISOR_LOCAL_GRAPH).compile()
+        self.supervisor = temporal_graph(SUPERVISOR_GRAPH)
+        self.supervisor_local = temporal_graph(SUPERVISOR_LOCAL_GRAPH)
 
     # --- messages in ----------------------------------------------------------------------------
 
@@ -210,7 +215,7 @@ class ConversationWorkflow:
                 retry_policy=DB_RETRY,
             )
             self.pending = None
-        graph = self.supervisor_local if local else self.supervisor
+        graph = _compiled(self.supervisor_local if local else self.supervisor)
         state: dict[str, Any] = await graph.ainvoke(
             {"creator_id": self.inp.creator_id, "fan_id": self.inp.fan_id, "event_ids": batch}
         )
@@ -383,6 +388,20 @@ class ConversationWorkflow:
             approved_unsent=list(self.to_send),
             send_hold_until=self.hold_until,
         )
+
+
+# Compiled graphs by the worker's graph they were compiled from. The plugin hands every run the same registered
+# graph, and compiling it (~4 ms) is deterministic, so each worker compiles each shape once, when first used; a
+# compiled graph keeps no state between invocations.
+_COMPILED: dict[int, tuple[Any, Any]] = {}
+
+
+def _compiled(graph: Any) -> Any:
+    hit = _COMPILED.get(id(graph))
+    if hit is None or hit[0] is not graph:  # the id of a graph since collected may have been reused
+        hit = (graph, graph.compile())
+        _COMPILED[id(graph)] = hit
+    return hit[1]
 
 
 def _plain(state: dict[str, Any]) -> dict[str, Any]:
