@@ -17,6 +17,7 @@ from langchain_core.runnables import Runnable
 from pydantic import BaseModel, Field, create_model
 
 from agents.prompts import INJECTION_NOTE, dm_templates, render_history, render_memories
+from core import db
 from tools.fan_context import make_fan_tools
 
 log = logging.getLogger(__name__)
@@ -90,13 +91,15 @@ def validate_offer(
 async def gather_context(creator_id: str, fan_id: str, fan_text: str = "") -> dict[str, Any]:
     """Call each context tool once (deterministic; does not depend on the model choosing tools)."""
     tools = {t.name: t for t in make_fan_tools(creator_id, fan_id)}
-    return {
-        "profile": await tools["fan_profile"].ainvoke({}),
-        "messages": await tools["recent_messages"].ainvoke({"limit": 12}),
-        "purchases": await tools["purchase_summary"].ainvoke({}),
-        "catalog": await tools["catalog"].ainvoke({}),
-        "memories": await tools["recall_memories"].ainvoke({"query": fan_text, "k": MEMORIES_IN_PROMPT}),
-    }
+    # one connection and one snapshot for the five reads
+    async with db.shared_connection():
+        return {
+            "profile": await tools["fan_profile"].ainvoke({}),
+            "messages": await tools["recent_messages"].ainvoke({"limit": 12}),
+            "purchases": await tools["purchase_summary"].ainvoke({}),
+            "catalog": await tools["catalog"].ainvoke({}),
+            "memories": await tools["recall_memories"].ainvoke({"query": fan_text, "k": MEMORIES_IN_PROMPT}),
+        }
 
 
 def build_messages(context: dict[str, Any], fan_text: str, reason: str, injection: bool) -> list[BaseMessage]:

@@ -194,13 +194,13 @@ async def outbound_policy(state: ConversationState) -> dict[str, Any]:
     if not draft:
         return {"policy": None}
     creator_id, fan_id = state["creator_id"], state["fan_id"]
-    policy = await load_policy(creator_id)
-    checked = await check_draft_for_creator(creator_id, fan_id, draft["text"], draft.get("offer"), policy)
-    report = checked.to_json()
-    # Quiet hours and caps do not block words; they hold the send. Say so now, so the human knows when an
-    # approval would go out (the send step checks again at send time and decides).
-    async with db.pool().connection() as conn:
+    async with db.shared_connection() as conn:
+        policy = await load_policy(creator_id, conn)
+        checked = await check_draft_for_creator(creator_id, fan_id, draft["text"], draft.get("offer"), policy)
+        # Quiet hours and caps do not block words; they hold the send. Say so now, so the human knows when an
+        # approval would go out (the send step checks again at send time and decides).
         window = await send_window(conn, creator_id, fan_id, datetime.now(UTC), policy)
+    report = checked.to_json()
     report["send_window"] = (
         {"not_before": window.not_before.isoformat(), "reasons": list(window.reasons)}
         if window.held

@@ -1,6 +1,7 @@
 """The whole service for benchmarks, in a throwaway directory: embedded PostgreSQL, a Temporal dev server on free
-ports, an instant OpenAI-compatible LLM on loopback, the worker and the API on uvicorn; plus the bare baselines
-(a workflow with one activity and one insert, one with an Update handler, a bare FastAPI endpoint).
+ports, an instant OpenAI-compatible LLM on loopback (in its own process, as a real endpoint is), the worker and the
+API on uvicorn; plus the bare baselines (a workflow with one activity and one insert, one with an Update handler,
+a bare FastAPI endpoint).
 
 Nothing here touches `.data/` or the configured services."""
 
@@ -13,7 +14,7 @@ import statistics
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -72,22 +73,23 @@ def emit(
 @asynccontextmanager
 async def running_stack(fans: int, *, with_api: bool = True) -> AsyncIterator[Stack]:
     from api.auth import issue_key
+    from bench.instant_llm import instant_llm
     from cli.runtime import serve
     from cli.services import free_port, start_postgres, start_temporal, stop_postgres
     from core import db
-    from tests.fakes.openai_server import FakeOpenAI
 
     root = Path(tempfile.mkdtemp(prefix="huntaze-bench-"))
-    fake = FakeOpenAI().start()
+    llm = ExitStack()
     temporal = None
     try:
+        llm_base_url = llm.enter_context(instant_llm())
         url = start_postgres(root)
         port = free_port()
         temporal = await asyncio.to_thread(start_temporal, root, port, free_port())
         settings = Settings(
             database_url=url,
             temporal_address=f"127.0.0.1:{port}",
-            llm_base_url=fake.base_url,
+            llm_base_url=llm_base_url,
             llm_model="instant",
             data_dir=root,
             debounce_s=0,
@@ -139,7 +141,7 @@ async def running_stack(fans: int, *, with_api: bool = True) -> AsyncIterator[St
             stop.set()
             await server
     finally:
-        fake.stop()
+        llm.close()
         if temporal is not None:
             temporal.terminate()
             temporal.wait(timeout=30)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -10,6 +13,10 @@ from psycopg_pool import AsyncConnectionPool
 
 _pool: AsyncConnectionPool[AsyncConnection[dict[str, Any]]] | None = None
 _pool_url: str | None = None
+# The connection `shared_connection()` holds for the current task (and the tasks it starts), if any.
+_shared: ContextVar[AsyncConnection[dict[str, Any]] | None] = ContextVar(
+    "huntaze_shared_connection", default=None
+)
 
 
 class DatabaseNotConfigured(RuntimeError):
@@ -48,3 +55,33 @@ async def close_pool() -> None:
     if _pool is not None:
         await _pool.close()
     _pool, _pool_url = None, None
+
+
+@asynccontextmanager
+async def connection() -> AsyncIterator[AsyncConnection[dict[str, Any]]]:
+    """A connection from the pool, or the one a surrounding `shared_connection()` holds. For reads; a write that
+    needs its own transaction opens one on it (`conn.transaction()`, a savepoint when shared)."""
+    shared = _shared.get()
+    if shared is not None:
+        yield shared
+        return
+    async with pool().connection() as conn:
+        yield conn
+
+
+@asynccontextmanager
+async def shared_connection() -> AsyncIterator[AsyncConnection[dict[str, Any]]]:
+    """One pooled connection for every `connection()` inside the block: a group of reads (a draft's context, a
+    policy check) pays for one checkout, its liveness check and one BEGIN/COMMIT instead of one each, and reads
+    one snapshot. Concurrent users inside the block take turns on it (psycopg serialises a connection's
+    commands)."""
+    shared = _shared.get()
+    if shared is not None:
+        yield shared
+        return
+    async with pool().connection() as conn:
+        token = _shared.set(conn)
+        try:
+            yield conn
+        finally:
+            _shared.reset(token)

@@ -18,7 +18,7 @@ async def load_policy(creator_id: str, conn: AsyncConnection[dict[str, Any]] | N
     if conn is not None:
         row = await (await conn.execute(sql, [creator_id])).fetchone()
     else:
-        async with db.pool().connection() as own:
+        async with db.connection() as own:
             row = await (await own.execute(sql, [creator_id])).fetchone()
     if row is None:
         raise LookupError(f"creator {creator_id} not found")
@@ -28,7 +28,7 @@ async def load_policy(creator_id: str, conn: AsyncConnection[dict[str, Any]] | N
 async def other_fan_identities(creator_id: str, fan_id: str) -> list[str]:
     """Display names and platform handles of the creator's fans other than this one. A name the
     recipient shares is left out: using it is addressing the recipient, not naming someone else."""
-    async with db.pool().connection() as conn:
+    async with db.connection() as conn:
         cur = await conn.execute(
             "SELECT DISTINCT x.ident FROM fans f, LATERAL (VALUES (f.display_name), (f.platform_fan_id)) x(ident)"
             " WHERE f.creator_id = %s AND f.id <> %s AND x.ident <> ''"

@@ -25,7 +25,7 @@ def _iso(v: Any) -> Any:
 
 
 async def fan_profile(creator_id: str, fan_id: str) -> dict[str, Any]:
-    async with db.pool().connection() as conn:
+    async with db.connection() as conn:
         cur = await conn.execute(
             "SELECT f.id::text AS fan_id, f.display_name, f.timezone, f.subscription_status, f.subscribed_at,"
             " f.expires_at, f.opted_out_at, f.handoff_at, f.handoff_reason, c.display_name AS creator_name,"
@@ -42,7 +42,7 @@ async def fan_profile(creator_id: str, fan_id: str) -> dict[str, Any]:
 
 
 async def recent_messages(creator_id: str, fan_id: str, limit: int = 12) -> list[dict[str, Any]]:
-    async with db.pool().connection() as conn:
+    async with db.connection() as conn:
         cur = await conn.execute(
             "SELECT direction, text, sent_at FROM messages WHERE creator_id = %s AND fan_id = %s"
             " ORDER BY sent_at DESC, id DESC LIMIT %s",
@@ -53,7 +53,7 @@ async def recent_messages(creator_id: str, fan_id: str, limit: int = 12) -> list
 
 
 async def purchase_summary(creator_id: str, fan_id: str) -> dict[str, Any]:
-    async with db.pool().connection() as conn:
+    async with db.connection() as conn:
         cur = await conn.execute(
             "SELECT kind, count(*) AS n, coalesce(sum(amount_cents), 0) AS cents, max(occurred_at) AS last_at"
             " FROM transactions WHERE creator_id = %s AND fan_id = %s GROUP BY kind",
@@ -74,7 +74,7 @@ async def purchase_summary(creator_id: str, fan_id: str) -> dict[str, Any]:
 
 
 async def catalog(creator_id: str) -> list[dict[str, Any]]:
-    async with db.pool().connection() as conn:
+    async with db.connection() as conn:
         cur = await conn.execute(
             "SELECT id::text AS id, title, description, media_kind, price_cents FROM catalog"
             " WHERE creator_id = %s AND active ORDER BY price_cents, title",
@@ -92,7 +92,7 @@ async def recall_memories(creator_id: str, fan_id: str, query: str, k: int = 5) 
     from memory.embed import embedder
     from memory.store import recall
 
-    async with db.pool().connection() as conn:
+    async with db.connection() as conn:
         found = await recall(conn, creator_id, fan_id, query, embedder(), k=k)
     return [{"kind": m.kind, "text": m.text, "importance": m.importance} for m in found]
 
