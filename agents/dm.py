@@ -14,7 +14,8 @@ from typing import Any, Literal, cast
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable
-from pydantic import BaseModel, Field, create_model
+from openai.lib._pydantic import to_strict_json_schema
+from pydantic import BaseModel, Field, ValidationError, create_model
 
 from agents.prompts import INJECTION_NOTE, dm_templates, render_history, render_memories
 from core import db
@@ -133,17 +134,30 @@ def build_messages(context: dict[str, Any], fan_text: str, reason: str, injectio
     return [SystemMessage(system), HumanMessage(user)]
 
 
-# The model bound to a schema, per (model, schema): binding converts the schema to JSON schema again (~5 ms).
-_STRUCTURED: dict[tuple[int, type[BaseModel]], tuple[BaseChatModel, Runnable[Any, Any]]] = {}
+@functools.lru_cache(maxsize=512)
+def response_format(schema: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAI `response_format` that constrains the reply to `schema`: the strict JSON schema that
+    `with_structured_output(schema, method="json_schema")` would send, converted once per schema."""
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": schema.__name__, "schema": to_strict_json_schema(schema), "strict": True},
+    }
 
 
-def _structured(model: BaseChatModel, schema: type[BaseModel]) -> Runnable[Any, Any]:
-    hit = _STRUCTURED.get((id(model), schema))
+# The model bound to a schema's response format, per (model, schema). Binding the ready-made format and validating
+# the reply here costs ~6 ms less per call than `with_structured_output`, which converts the schema to JSON schema
+# again on every call and walks the result through its own parsers (measured against the instant LLM: 11.7 vs
+# 5.9 ms a call).
+_BOUND: dict[tuple[int, type[BaseModel]], tuple[BaseChatModel, Runnable[Any, Any]]] = {}
+
+
+def _bound(model: BaseChatModel, schema: type[BaseModel]) -> Runnable[Any, Any]:
+    hit = _BOUND.get((id(model), schema))
     if hit is None or hit[0] is not model:  # a model since replaced may have left its id to another
-        if len(_STRUCTURED) >= 512:
-            _STRUCTURED.clear()
-        hit = (model, model.with_structured_output(schema, method="json_schema", include_raw=True))
-        _STRUCTURED[(id(model), schema)] = hit
+        if len(_BOUND) >= 512:
+            _BOUND.clear()
+        hit = (model, model.bind(response_format=response_format(schema)))
+        _BOUND[(id(model), schema)] = hit
     return hit[1]
 
 
@@ -163,22 +177,24 @@ async def draft_reply(
     bounds = (int(profile["ppv_min_cents"]), int(profile["ppv_max_cents"]))
     offerable = [c for c in catalog if c["id"] not in owned]
     schema = output_schema([c["id"] for c in offerable], *bounds)
-    structured = _structured(model, schema)
+    bound = _bound(model, schema)
     messages = build_messages(context, fan_text, reason, injection)
     problem = "no attempt made"
     for attempt in range(1, attempts + 1):
         try:
-            out = await structured.ainvoke(messages)
+            reply = await bound.ainvoke(messages)
         except Exception as exc:  # the endpoint failed or returned garbage: retry, bounded
             problem = f"LLM call failed: {type(exc).__name__}: {exc}"[:300]
             log.warning("dm attempt %d: %s", attempt, problem)
             continue
-        parsed = out.get("parsed") if isinstance(out, dict) else None
-        if parsed is None:
-            err = out.get("parsing_error") if isinstance(out, dict) else None
+        try:
+            parsed = schema.model_validate_json(
+                str(reply.text) if isinstance(reply, BaseMessage) else str(reply)
+            )
+        except ValidationError as err:
             problem = f"output did not match the schema: {err}"[:300]
         else:
-            data = parsed.model_dump() if isinstance(parsed, BaseModel) else dict(parsed)
+            data = parsed.model_dump()
             text = str(data.get("text") or "").strip()
             offer = data.get("offer")
             offer_problem = validate_offer(offer, catalog, owned, bounds)
@@ -201,4 +217,4 @@ async def draft_reply(
     return DraftResult(failure=problem, attempts=attempts)
 
 
-__all__ = ["DraftOffer", "DraftResult", "draft_reply", "output_schema", "validate_offer"]
+__all__ = ["DraftOffer", "DraftResult", "draft_reply", "output_schema", "response_format", "validate_offer"]

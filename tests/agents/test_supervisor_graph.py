@@ -9,6 +9,7 @@ from agents.supervisor import build_supervisor_graph
 from core.settings import Settings
 from tests.factories import add_message_event, make_tenant
 from tests.fakes.chat_model import ScriptedChatModel
+from tests.fakes.openai_server import FakeOpenAI
 
 
 async def _run(tenant, fan_id, event_ids):
@@ -140,3 +141,34 @@ async def test_already_processed_events_are_not_handled_twice(settings: Settings
     state = await _run(t, t.fans[0], [eid])
     assert state["route"] == "ignore" and "already handled" in state["route_reason"]
     assert model.seen == []
+
+
+async def test_dm_agent_sends_the_strict_schema_and_validates_replies_itself(
+    settings: Settings, fake_llm: FakeOpenAI
+) -> None:
+    """Over the real OpenAI client: the request carries the same strict response format the OpenAI SDK builds
+    for the per-call schema (catalog ids and price bounds in the grammar), and a reply outside it is retried."""
+    from openai.lib._parsing._completions import type_to_response_format_param
+
+    from agents.dm import output_schema, response_format
+
+    t = await make_tenant()
+    eid = await add_message_event(t, t.fans[0], "anything new?", "e1")
+    llm.set_chat_model(llm.make_chat_model(settings))
+    fake_llm.script(
+        {"text": "new set!", "offer": {"catalog_id": t.catalog[0], "price_cents": 10**9}, "rationale": ""},
+        {
+            "text": "A beach set just dropped",
+            "offer": {"catalog_id": t.catalog[0], "price_cents": 1500},
+            "rationale": "asked",
+        },
+    )
+    state = await _run(t, t.fans[0], [eid])
+    assert state["draft"]["text"] == "A beach set just dropped" and state["draft"]["attempts"] == 2
+    sent = fake_llm.draft_requests()[0]["response_format"]
+    schema = output_schema(sorted(t.catalog), 500, 5000)
+    assert response_format(schema) == type_to_response_format_param(schema)
+    offer = sent["json_schema"]["schema"]["$defs"]["Offer"]["properties"]
+    assert sent["json_schema"]["strict"] is True and sent["json_schema"]["name"] == "DraftReply"
+    assert set(offer["catalog_id"]["enum"]) == set(t.catalog)
+    assert "less than or equal" in str(fake_llm.draft_requests()[1]["messages"][-1]["content"])
