@@ -1,10 +1,11 @@
 """The supervisor graph: inbound policy → route → DM agent → outbound policy.
 
-Nodes are plain async functions over a small typed state. Under Temporal (through temporalio-langgraph) the
-DM agent runs as an activity; the supervisor and the outbound policy, quick database reads, run in the workflow,
-each calling its function as a local activity (no round trip through the server; the older graph in which every
-node is an activity is kept for histories written before). The same graph also runs directly for tests. Nodes
-only read and decide; the workflow's own activities write the outcome, so retries never duplicate effects.
+Nodes are plain async functions over a small typed state. Under Temporal (through temporalio-langgraph) every
+node runs in the workflow, calling its function as a local activity: a fan message becomes a draft inside one
+workflow task, with no round trip through the server between nodes. Two older shapes are kept for histories
+written before: the DM agent as an activity with the quick nodes local, and every node an activity. The same
+graph also runs directly for tests. Nodes only read and decide; the workflow's own activities write the outcome,
+so retries never duplicate effects.
 """
 
 from __future__ import annotations
@@ -217,8 +218,9 @@ async def _after_dm(state: ConversationState) -> str:
     return "outbound_policy" if state.get("draft") else END
 
 
-# Local activities for the quick nodes of the local graph (registered on the worker).
+# Local activities for the nodes of the local graphs (registered on the worker).
 SUPERVISE_LOCAL = "supervisor.supervise_local"
+DM_AGENT_LOCAL = "supervisor.dm_agent_local"
 OUTBOUND_POLICY_LOCAL = "supervisor.outbound_policy_local"
 _LOCAL_TIMEOUT = timedelta(seconds=30)
 _LOCAL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
@@ -229,16 +231,29 @@ async def supervise_local(state: dict[str, Any]) -> dict[str, Any]:
     return await supervise(ConversationState(**state))  # type: ignore[typeddict-item]
 
 
+@activity.defn(name=DM_AGENT_LOCAL)
+async def dm_agent_local(state: dict[str, Any]) -> dict[str, Any]:
+    return await dm_agent(ConversationState(**state))  # type: ignore[typeddict-item]
+
+
 @activity.defn(name=OUTBOUND_POLICY_LOCAL)
 async def outbound_policy_local(state: dict[str, Any]) -> dict[str, Any]:
     return await outbound_policy(ConversationState(**state))  # type: ignore[typeddict-item]
 
 
-LOCAL_NODE_ACTIVITIES = [supervise_local, outbound_policy_local]
+LOCAL_NODE_ACTIVITIES = [supervise_local, dm_agent_local, outbound_policy_local]
+
+
+def _llm_node_timeout() -> timedelta:
+    """Every attempt the DM agent may make, plus one for its context reads and validation."""
+    settings = get_settings()
+    return timedelta(seconds=settings.llm_timeout_s * (settings.llm_attempts + 1))
 
 
 def _in_workflow_calling(
-    name: str, func: Callable[[ConversationState], Coroutine[Any, Any, dict[str, Any]]]
+    name: str,
+    func: Callable[[ConversationState], Coroutine[Any, Any, dict[str, Any]]],
+    timeout: timedelta = _LOCAL_TIMEOUT,
 ) -> Callable[[ConversationState], Coroutine[Any, Any, dict[str, Any]]]:
     """A workflow-side node that runs `func` as the local activity `name` (directly outside a workflow)."""
 
@@ -249,7 +264,7 @@ def _in_workflow_calling(
             name,
             dict(state),
             result_type=dict,
-            start_to_close_timeout=_LOCAL_TIMEOUT,
+            start_to_close_timeout=timeout,
             retry_policy=_LOCAL_RETRY,
         )
         return out
@@ -258,26 +273,31 @@ def _in_workflow_calling(
     return node
 
 
-def build_supervisor_graph(*, local_nodes: bool = False) -> StateGraph[ConversationState, Any, Any, Any]:
+def build_supervisor_graph(
+    *, local_nodes: bool = False, local_dm: bool = False
+) -> StateGraph[ConversationState, Any, Any, Any]:
     """A fresh graph (the Temporal plugin rewrites node runnables, so never share one instance).
 
-    local_nodes: the supervisor and outbound policy run in the workflow as local activities (what new
-    histories use); otherwise every node is an activity (histories written before)."""
-    llm_timeout = get_settings().llm_timeout_s
+    local_nodes: the supervisor and outbound policy run in the workflow as local activities; local_dm (with
+    local_nodes): so does the DM agent, and the whole graph runs inside one workflow task (what new histories
+    use). Otherwise the DM agent, or every node, is an activity (histories written before)."""
+    if local_dm and not local_nodes:
+        raise ValueError("local_dm needs local_nodes: there is no graph with only the DM agent local")
     fast: dict[str, Any] = {"execute_in": "activity", "start_to_close_timeout": timedelta(seconds=30)}
-    slow = {
-        "execute_in": "activity",
-        "start_to_close_timeout": timedelta(seconds=llm_timeout * (get_settings().llm_attempts + 1)),
-    }
+    slow: dict[str, Any] = {"execute_in": "activity", "start_to_close_timeout": _llm_node_timeout()}
     supervisor_node: Any = supervise  # LangGraph's node typing infers its input from plain functions only
+    dm_node: Any = dm_agent
     policy_node: Any = outbound_policy
     if local_nodes:
         fast = {"execute_in": "workflow"}
         supervisor_node = _in_workflow_calling(SUPERVISE_LOCAL, supervise)
         policy_node = _in_workflow_calling(OUTBOUND_POLICY_LOCAL, outbound_policy)
+    if local_dm:
+        slow = {"execute_in": "workflow"}
+        dm_node = _in_workflow_calling(DM_AGENT_LOCAL, dm_agent, _llm_node_timeout())
     g: StateGraph[ConversationState, Any, Any, Any] = StateGraph(ConversationState)
     g.add_node("supervisor", supervisor_node, metadata=fast)
-    g.add_node("dm_agent", dm_agent, metadata=slow)
+    g.add_node("dm_agent", dm_node, metadata=slow)
     g.add_node("outbound_policy", policy_node, metadata=fast)
     g.add_edge(START, "supervisor")
     g.add_conditional_edges("supervisor", _after_supervisor, ["dm_agent", END])

@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         SEND_DRAFT,
         SUPERSEDE_DRAFT,
         SUPERVISOR_GRAPH,
+        SUPERVISOR_INLINE_GRAPH,
         SUPERVISOR_LOCAL_GRAPH,
         SYNC_FOLLOWUPS,
         ApplyDecisionInput,
@@ -68,6 +69,12 @@ LOCAL_SYNC_FOLLOWUPS_PATCH = "local-sync-followups"
 # The graph's quick nodes (supervisor, outbound policy) and the writes around it (supersede, save) run as local
 # activities: a fan message becomes a pending draft with one activity round trip (the DM agent's), not five.
 LOCAL_GRAPH_PATCH = "local-graph"
+# The DM agent runs as a local activity too: the whole graph, from the fan's message to the checked draft, runs in
+# one workflow task (bench.pipeline: fan event -> draft p50 186 -> N ms). A long LLM call keeps the task open; the
+# SDK heartbeats it past the task timeout, and signals that arrive meanwhile are handled when it completes (the
+# loop only queues them for the next batch anyway). After a worker crash the draft is retried once the workflow
+# task times out (10 s), where the DM activity waited out its start-to-close timeout (LLM timeout x attempts).
+LOCAL_DM_PATCH = "local-dm-agent"
 # Memory is a nicety for later replies: a few quick tries, then the conversation goes on without it.
 MEMORY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
 # Only messages the agents answer are worth remembering; a hand-off, an opt-out or an ignored batch is not
@@ -96,6 +103,7 @@ class ConversationWorkflow:
         # removes that entry, which raced with later lookups (seen with an empty workflow cache).
         self.supervisor = temporal_graph(SUPERVISOR_GRAPH)
         self.supervisor_local = temporal_graph(SUPERVISOR_LOCAL_GRAPH)
+        self.supervisor_inline = temporal_graph(SUPERVISOR_INLINE_GRAPH)
 
     # --- messages in ----------------------------------------------------------------------------
 
@@ -215,7 +223,12 @@ class ConversationWorkflow:
                 retry_policy=DB_RETRY,
             )
             self.pending = None
-        graph = _compiled(self.supervisor_local if local else self.supervisor)
+        if not local:
+            graph = _compiled(self.supervisor)
+        elif workflow.patched(LOCAL_DM_PATCH):
+            graph = _compiled(self.supervisor_inline)
+        else:
+            graph = _compiled(self.supervisor_local)
         state: dict[str, Any] = await graph.ainvoke(
             {"creator_id": self.inp.creator_id, "fan_id": self.inp.fan_id, "event_ids": batch}
         )

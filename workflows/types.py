@@ -8,6 +8,8 @@ from typing import Any
 SUPERVISOR_GRAPH = "supervisor"
 # The same graph with its quick nodes run in the workflow as local activities (histories since LOCAL_GRAPH_PATCH).
 SUPERVISOR_LOCAL_GRAPH = "supervisor_local"
+# Every node, the DM agent too, run in the workflow as a local activity (histories since LOCAL_DM_PATCH).
+SUPERVISOR_INLINE_GRAPH = "supervisor_inline"
 
 # Activity names, so the workflow module never imports the activities' heavy dependencies.
 SAVE_OUTCOME = "save_outcome"

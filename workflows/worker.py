@@ -14,15 +14,17 @@ from workflows.conversation import ConversationWorkflow
 from workflows.daily_plan import DailyPlanWorkflow
 from workflows.followup import FollowupWorkflow
 from workflows.segmentation import SegmentationWorkflow
-from workflows.types import SUPERVISOR_GRAPH, SUPERVISOR_LOCAL_GRAPH
+from workflows.types import SUPERVISOR_GRAPH, SUPERVISOR_INLINE_GRAPH, SUPERVISOR_LOCAL_GRAPH
 
 
 def graph_plugin() -> LangGraphPlugin:
-    """The supervisor graph in both shapes: histories written before LOCAL_GRAPH_PATCH replay the all-activity one."""
+    """The supervisor graph in its three shapes: new histories run it inline; those written before LOCAL_DM_PATCH
+    replay the one with the DM agent as an activity, those before LOCAL_GRAPH_PATCH the all-activity one."""
     return LangGraphPlugin(
         graphs={
             SUPERVISOR_GRAPH: build_supervisor_graph(),
             SUPERVISOR_LOCAL_GRAPH: build_supervisor_graph(local_nodes=True),
+            SUPERVISOR_INLINE_GRAPH: build_supervisor_graph(local_nodes=True, local_dm=True),
         }
     )
 

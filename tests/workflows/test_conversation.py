@@ -22,7 +22,7 @@ from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.webhook import WebhookReceiver
 from tests.workflows.helpers import drafted, fetch, start_conversation, wait_pending, wait_until
 from workflows.activities import apply_decision, send_draft
-from workflows.conversation import LOCAL_GRAPH_PATCH, ConversationWorkflow
+from workflows.conversation import LOCAL_DM_PATCH, LOCAL_GRAPH_PATCH, ConversationWorkflow
 from workflows.types import ApplyDecisionInput, Decision, SendInput
 from workflows.worker import build_worker, graph_plugin
 
@@ -368,27 +368,33 @@ async def _activity_types(h: Any) -> tuple[list[str], int]:
     return types, markers
 
 
-async def test_a_message_takes_one_activity_round_trip_and_old_histories_replay(
+async def test_a_message_becomes_a_draft_without_activities_and_old_histories_replay(
     temporal_env: WorkflowEnvironment, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """New histories: the DM agent is the only activity before the draft is saved (supervisor, policy, save run
-    as local activities). A history written by the previous shape (every node an activity) replays unchanged."""
-    t = await make_tenant()
-    async with build_worker(temporal_env.client, settings.task_queue):
-        eid = await add_message_event(t, t.fans[0], "hi! how are you?", "e-new")
-        new = await start_conversation(temporal_env.client, settings, t.creator_id, t.fans[0], [eid])
-        assert (await wait_pending(new)).status == "pending_review"
+    """New histories: no activity before the draft is saved (supervisor, DM agent, policy and save run as local
+    activities in one workflow task). Histories written by the two previous shapes (the DM agent an activity;
+    every node an activity) replay unchanged."""
+    t = await make_tenant(fans=3)
+
+    async def converse(fan: int, event: str) -> Any:
+        async with build_worker(temporal_env.client, settings.task_queue):
+            eid = await add_message_event(t, t.fans[fan], "hi! how are you?", event)
+            h = await start_conversation(temporal_env.client, settings, t.creator_id, t.fans[fan], [eid])
+            assert (await wait_pending(h)).status == "pending_review"
+        return h
+
+    new = await converse(0, "e-new")
     types, markers = await _activity_types(new)
-    assert types[0] == "supervisor_local.dm_agent" and "save_outcome" not in types and markers >= 3
-    assert not any(x.startswith("supervisor.") for x in types)
+    assert not any(x.startswith("supervisor") or x == "save_outcome" for x in types) and markers >= 4, types
 
     patched = workflow.patched
+    monkeypatch.setattr(workflow, "patched", lambda pid: False if pid == LOCAL_DM_PATCH else patched(pid))
+    local = await converse(1, "e-local")
     monkeypatch.setattr(workflow, "patched", lambda pid: False if pid == LOCAL_GRAPH_PATCH else patched(pid))
-    async with build_worker(temporal_env.client, settings.task_queue):
-        eid = await add_message_event(t, t.fans[1], "hi! how are you?", "e-old")
-        old = await start_conversation(temporal_env.client, settings, t.creator_id, t.fans[1], [eid])
-        assert (await wait_pending(old)).status == "pending_review"
+    old = await converse(2, "e-old")
     monkeypatch.undo()
+    types, _ = await _activity_types(local)
+    assert types[0] == "supervisor_local.dm_agent" and "save_outcome" not in types
     types, _ = await _activity_types(old)
     assert types[:4] == [
         "supervisor.supervisor",
@@ -397,6 +403,6 @@ async def test_a_message_takes_one_activity_round_trip_and_old_histories_replay(
         "save_outcome",
     ]
     replayer = Replayer(workflows=[ConversationWorkflow], plugins=[graph_plugin()])
-    for h in (old, new):
+    for h in (old, local, new):
         result = await replayer.replay_workflow(await h.fetch_history(), raise_on_replay_failure=False)
         assert result.replay_failure is None, result.replay_failure
