@@ -107,6 +107,7 @@ async def test_handoff_opt_out_and_ack_never_call_the_model(settings: Settings) 
 
 async def test_tool_capable_fake_binds_the_dm_tools(settings: Settings) -> None:
     """The DM tools are real LangChain tools, scoped to one creator and fan."""
+    from agents.dm import gather_context
     from tools.fan_context import make_fan_tools
 
     t = await make_tenant()
@@ -125,8 +126,20 @@ async def test_tool_capable_fake_binds_the_dm_tools(settings: Settings) -> None:
     ]
     assert isinstance(msg, AIMessage)
     call = msg.tool_calls[0]
-    result = await {t_.name: t_ for t_ in tools}[call["name"]].ainvoke(call["args"])
+    by_name = {t_.name: t_ for t_ in tools}
+    result = await by_name[call["name"]].ainvoke(call["args"])
     assert result == {"total_cents": 0, "by_kind": {}, "owned_catalog_ids": []}
+    # the DM agent's context is what the tools return
+    await add_message_event(t, t.fans[0], "hi there", "e1")
+    context = await gather_context(t.creator_id, t.fans[0], "hi there")
+    assert context == {
+        "profile": await by_name["fan_profile"].ainvoke({}),
+        "messages": await by_name["recent_messages"].ainvoke({"limit": 12}),
+        "purchases": await by_name["purchase_summary"].ainvoke({}),
+        "catalog": await by_name["catalog"].ainvoke({}),
+        "memories": await by_name["recall_memories"].ainvoke({"query": "hi there", "k": 5}),
+    }
+    assert context["messages"][-1]["text"] == "hi there" and context["catalog"]
 
 
 async def test_already_processed_events_are_not_handled_twice(settings: Settings) -> None:
