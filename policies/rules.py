@@ -409,6 +409,20 @@ def _identity_index(other_fans: tuple[str, ...]) -> tuple[frozenset[str], frozen
     return handles, names
 
 
+def identity_phrases(text: str) -> list[str]:
+    """Every 1-3 token phrase of `text` that `check_other_fans` compares with other fans' identities (names as
+    they are, handles lower-cased without '@'): a store can look up only the identities that could match."""
+    tokens = [m.group(0).rstrip(".'") for m in _TOKEN.finditer(text)]
+    return sorted(
+        {
+            " ".join(tokens[i : i + width])
+            for i in range(len(tokens))
+            for width in (1, 2, 3)
+            if i + width <= len(tokens)
+        }
+    )
+
+
 def check_other_fans(text: str, other_fans: list[str] | tuple[str, ...]) -> list[PolicyFinding]:
     """Another fan's identity or spending in a draft to this fan.
 

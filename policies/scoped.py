@@ -10,6 +10,7 @@ from psycopg import AsyncConnection
 from core import db
 from policies.config import PolicyConfig
 from policies.engine import PolicyReport, check_draft
+from policies.rules import identity_phrases
 from policies.timing import CREATOR_WINDOW, FAN_WINDOW, SendWindow, next_send_time
 
 
@@ -25,15 +26,31 @@ async def load_policy(creator_id: str, conn: AsyncConnection[dict[str, Any]] | N
     return PolicyConfig.from_row(row)
 
 
-async def other_fan_identities(creator_id: str, fan_id: str) -> list[str]:
-    """Display names and platform handles of the creator's fans other than this one. A name the
-    recipient shares is left out: using it is addressing the recipient, not naming someone else."""
+# One comparable form for a stored identity and a draft's phrase: trimmed, lower case, without a leading '@'
+# (the same expression as the indexes of migration 0015, so the lookup below uses them).
+IDENTITY_KEY = "ltrim(lower(btrim({}, E' \\t\\n\\r\\f')), '@')"
+
+
+async def other_fan_identities(creator_id: str, fan_id: str, text: str) -> list[str]:
+    """The display names and platform handles of the creator's fans other than this one that could appear in
+    `text`: those equal, in IDENTITY_KEY's form, to one of its 1-3 word phrases (a superset of what
+    `check_other_fans` matches, found through an index instead of reading every fan). A name the recipient shares
+    is left out: using it is addressing the recipient, not naming someone else."""
+    phrases = identity_phrases(text)
+    if not phrases:
+        return []
     async with db.connection() as conn:
         cur = await conn.execute(
-            "SELECT DISTINCT x.ident FROM fans f, LATERAL (VALUES (f.display_name), (f.platform_fan_id)) x(ident)"
-            " WHERE f.creator_id = %s AND f.id <> %s AND x.ident <> ''"
-            " AND x.ident NOT IN (SELECT r.display_name FROM fans r WHERE r.creator_id = %s AND r.id = %s)",
-            [creator_id, fan_id, creator_id, fan_id],
+            "WITH k AS (SELECT array_agg(DISTINCT " + IDENTITY_KEY.format("p") + ") AS keys"
+            " FROM unnest(%(phrases)s::text[]) p)"
+            " SELECT DISTINCT x.ident FROM k, fans f,"
+            " LATERAL (VALUES (f.display_name), (f.platform_fan_id)) x(ident)"
+            " WHERE f.creator_id = %(creator)s AND f.id <> %(fan)s AND x.ident <> ''"
+            " AND (" + IDENTITY_KEY.format("f.display_name") + " = ANY(k.keys)"
+            " OR " + IDENTITY_KEY.format("f.platform_fan_id") + " = ANY(k.keys))"
+            " AND x.ident NOT IN (SELECT r.display_name FROM fans r WHERE r.creator_id = %(creator)s"
+            " AND r.id = %(fan)s)",
+            {"phrases": phrases, "creator": creator_id, "fan": fan_id},
         )
         return [r["ident"] for r in await cur.fetchall()]
 
@@ -47,7 +64,7 @@ async def check_draft_for_creator(
         offer=offer,
         price_bounds=(policy.ppv_min_cents, policy.ppv_max_cents),
         forbidden_words=policy.forbidden_words,
-        other_fans=await other_fan_identities(creator_id, fan_id),
+        other_fans=await other_fan_identities(creator_id, fan_id, text),
         private_terms=policy.private_terms,
     )
 

@@ -1,0 +1,96 @@
+"""Policy checks against a creator's stored fans: only the identities a draft could name are read, and the
+verdict is the one the engine gives with every other fan's identity."""
+
+from __future__ import annotations
+
+import pytest
+
+from core import db
+from core.settings import Settings
+from policies.engine import check_draft
+from policies.scoped import check_draft_for_creator, load_policy, other_fan_identities
+from tests.factories import make_tenant
+
+# (display name, handle) of the creator's other fans; the recipient is called "Sunny" too.
+NAMED = [
+    ("Marcus", "of-marcus"),
+    ("Big Dave", "davey"),
+    ("", "tommy_b88"),
+    ("Hunter", "hunter_x"),
+    ("Sunny", "sunny_days"),
+    ("Élodie", "Élodie_x"),
+    ("  Rosa\t", "@Rosa_Red"),
+]
+
+DRAFTS = [
+    "Marcus already unlocked this one 😏",
+    "you and Big Dave both asked for this set lol",
+    "tommy_b88 says hi",
+    "ask @TOMMY_B88, he loved it",
+    "ask @davey about it",
+    "élodie_x and Élodie asked too",
+    "Rosa and rosa_red say hi",
+    "you're such a bargain hunter, I love it",
+    "sunny day here, Sunny, wish you were on my feed more 🌞",
+    "dave's not here man 😂",
+    "thanks babe, new set tonight",
+    "",
+]
+
+
+async def _fans(settings: Settings) -> tuple[str, str, list[str]]:
+    t = await make_tenant(fans=0)
+    async with db.connection() as conn:
+        ids = []
+        for name, handle in [("Sunny", "recipient"), *NAMED] + [(f"Filler {i}", f"f{i}") for i in range(300)]:
+            cur = await conn.execute(
+                "INSERT INTO fans (creator_id, platform_fan_id, display_name) VALUES (%s, %s, %s)"
+                " RETURNING id::text AS id",
+                [t.creator_id, handle, name],
+            )
+            ids.append((await cur.fetchone())["id"])  # type: ignore[index]
+        await conn.commit()
+    every_other = [x for name, handle in NAMED for x in (name, handle) if x and x != "Sunny"]
+    every_other += [x for i in range(300) for x in (f"Filler {i}", f"f{i}")]
+    return t.creator_id, ids[0], every_other
+
+
+async def test_the_verdict_is_the_one_with_every_other_fan(settings: Settings) -> None:
+    creator, recipient, every_other = await _fans(settings)
+    policy = await load_policy(creator)
+    for text in DRAFTS:
+        stored = await check_draft_for_creator(creator, recipient, text or "ok", None, policy)
+        full = check_draft(
+            text or "ok",
+            price_bounds=(policy.ppv_min_cents, policy.ppv_max_cents),
+            forbidden_words=policy.forbidden_words,
+            other_fans=every_other,
+            private_terms=policy.private_terms,
+        )
+        assert stored.to_json() == full.to_json(), text
+        looked_up = await other_fan_identities(creator, recipient, text)
+        assert len(looked_up) <= 6, (text, looked_up)  # a few candidates, not 600 identities
+    named = {
+        f.reason
+        for text in DRAFTS
+        for f in (await check_draft_for_creator(creator, recipient, text, None, policy)).findings
+        if f.rule == "other_fan_data"
+    }
+    assert {
+        "names another fan (Marcus)",
+        "names another fan (Big Dave)",
+        "names another fan (tommy_b88)",
+        "names another fan (@TOMMY_B88)",
+        "names another fan (@davey)",
+        "names another fan (élodie_x)",
+        "names another fan (Élodie)",
+        "names another fan (Rosa)",
+        "names another fan (rosa_red)",
+    } <= named, named
+    assert not any("Hunter" in r or "hunter" in r or "Sunny" in r or "Filler" in r for r in named), named
+
+
+@pytest.mark.parametrize("text", ["", "  ", "😂😂"])
+async def test_a_draft_without_words_reads_no_fans(settings: Settings, text: str) -> None:
+    creator, recipient, _ = await _fans(settings)
+    assert await other_fan_identities(creator, recipient, text) == []
