@@ -26,9 +26,14 @@ async def load_policy(creator_id: str, conn: AsyncConnection[dict[str, Any]] | N
     return PolicyConfig.from_row(row)
 
 
-# One comparable form for a stored identity and a draft's phrase: trimmed, lower case, without a leading '@'
-# (the same expression as the indexes of migration 0015, so the lookup below uses them).
-IDENTITY_KEY = "ltrim(lower(btrim({}, E' \\t\\n\\r\\f')), '@')"
+# Every character Python's str.strip() removes (tests/policies/test_scoped.py checks the list), as a Postgres literal.
+IDENTITY_SPACES = (
+    r"U&'\0009\000A\000B\000C\000D\001C\001D\001E\001F\0020\0085\00A0\1680\2000\2001\2002\2003\2004\2005"
+    r"\2006\2007\2008\2009\200A\2028\2029\202F\205F\3000'"
+)
+# One comparable form for a stored identity and a draft's phrase: trimmed as the rules trim, lower case, without a
+# leading '@' (the same expression as the indexes of migration 0015, so the lookup below uses them).
+IDENTITY_KEY = "ltrim(lower(btrim({}, " + IDENTITY_SPACES + ")), '@')"
 
 
 async def other_fan_identities(creator_id: str, fan_id: str, text: str) -> list[str]:

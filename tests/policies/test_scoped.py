@@ -3,12 +3,20 @@ verdict is the one the engine gives with every other fan's identity."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from core import db
 from core.settings import Settings
 from policies.engine import check_draft
-from policies.scoped import check_draft_for_creator, load_policy, other_fan_identities
+from policies.scoped import (
+    IDENTITY_KEY,
+    IDENTITY_SPACES,
+    check_draft_for_creator,
+    load_policy,
+    other_fan_identities,
+)
 from tests.factories import make_tenant
 
 # (display name, handle) of the creator's other fans; the recipient is called "Sunny" too.
@@ -20,6 +28,7 @@ NAMED = [
     ("Sunny", "sunny_days"),
     ("Élodie", "Élodie_x"),
     ("  Rosa\t", "@Rosa_Red"),
+    ("\u00a0Nina\u2003", "nina_n"),
 ]
 
 DRAFTS = [
@@ -30,6 +39,7 @@ DRAFTS = [
     "ask @davey about it",
     "élodie_x and Élodie asked too",
     "Rosa and rosa_red say hi",
+    "Nina says hi",
     "you're such a bargain hunter, I love it",
     "sunny day here, Sunny, wish you were on my feed more 🌞",
     "dave's not here man 😂",
@@ -86,6 +96,7 @@ async def test_the_verdict_is_the_one_with_every_other_fan(settings: Settings) -
         "names another fan (Élodie)",
         "names another fan (Rosa)",
         "names another fan (rosa_red)",
+        "names another fan (Nina)",
     } <= named, named
     assert not any("Hunter" in r or "hunter" in r or "Sunny" in r or "Filler" in r for r in named), named
 
@@ -94,3 +105,11 @@ async def test_the_verdict_is_the_one_with_every_other_fan(settings: Settings) -
 async def test_a_draft_without_words_reads_no_fans(settings: Settings, text: str) -> None:
     creator, recipient, _ = await _fans(settings)
     assert await other_fan_identities(creator, recipient, text) == []
+
+
+def test_the_lookup_trims_what_the_rules_trim_and_matches_the_indexes() -> None:
+    spaces = IDENTITY_SPACES.removeprefix("U&'").removesuffix("'").split("\\")[1:]
+    assert {chr(int(h, 16)) for h in spaces} == {c for c in map(chr, range(0x110000)) if c.isspace()}
+    migration = (Path(__file__).parents[2] / "core/migrations/0015_fan_identity_keys.sql").read_text()
+    for column in ("display_name", "platform_fan_id"):
+        assert IDENTITY_KEY.format(column) in migration, column
