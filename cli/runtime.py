@@ -52,7 +52,7 @@ async def serve(
         log.warning(
             "daily plan schedules not created (%s); POST /v1/agents/unified/actions/run still works", exc
         )
-    worker = build_worker(client, settings.task_queue)
+    worker = build_worker(client, settings.task_queue, workflow_task_slots=settings.worker_task_slots)
     async with worker:
         if not with_api:
             if started:

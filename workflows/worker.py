@@ -29,7 +29,9 @@ def graph_plugin() -> LangGraphPlugin:
     )
 
 
-def build_worker(client: Client, task_queue: str, *, max_cached_workflows: int = 1000) -> Worker:
+def build_worker(
+    client: Client, task_queue: str, *, max_cached_workflows: int = 1000, workflow_task_slots: int = 100
+) -> Worker:
     return Worker(
         client,
         task_queue=task_queue,
@@ -42,5 +44,6 @@ def build_worker(client: Client, task_queue: str, *, max_cached_workflows: int =
         ],
         activities=[*ALL_ACTIVITIES, *LOCAL_NODE_ACTIVITIES],
         max_cached_workflows=max_cached_workflows,
+        max_concurrent_workflow_tasks=workflow_task_slots,
         plugins=[graph_plugin()],
     )

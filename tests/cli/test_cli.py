@@ -18,6 +18,14 @@ def test_bad_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None
         main(["db", "migrate"])
 
 
+def test_worker_task_slots_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUNTAZE_WORKER_TASK_SLOTS", "250")
+    assert Settings().worker_task_slots == 250
+    monkeypatch.setenv("HUNTAZE_WORKER_TASK_SLOTS", "1")  # the SDK needs two with a workflow cache
+    with pytest.raises(SystemExit, match="HUNTAZE_WORKER_TASK_SLOTS"):
+        main(["db", "migrate"])
+
+
 def test_missing_model_path_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ServiceError, match=r"HUNTAZE_MODEL_PATH=.*is not a file"):
         ensure_model(Settings(local_model_path=tmp_path / "nope.gguf"))

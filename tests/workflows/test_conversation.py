@@ -406,3 +406,10 @@ async def test_a_message_becomes_a_draft_without_activities_and_old_histories_re
     for h in (old, local, new):
         result = await replayer.replay_workflow(await h.fetch_history(), raise_on_replay_failure=False)
         assert result.replay_failure is None, result.replay_failure
+
+
+async def test_the_worker_runs_as_many_workflow_tasks_as_configured(
+    temporal_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    worker = build_worker(temporal_env.client, settings.task_queue, workflow_task_slots=250)
+    assert worker.config()["max_concurrent_workflow_tasks"] == 250
