@@ -140,9 +140,8 @@ async def run(latency_events: int, gap_s: float, burst_events: int, concurrency:
     async with running_stack(fans=latency_events + burst_events + 10) as stack, bare_worker(stack) as queue:
         async with httpx.AsyncClient(base_url=stack.api_url, timeout=60) as api:
             warm = range(latency_events + burst_events, latency_events + burst_events + 10)
-            await latencies(
-                stack, api, queue, warm, gap_s
-            )  # first calls pay for imports, caches, connections
+            # first calls pay for imports, caches, connections
+            await latencies(stack, api, queue, warm, gap_s)
             ours_s, bare_s = await latencies(stack, api, queue, range(latency_events), gap_s)
             ours, bare = summary_ms(ours_s), summary_ms(bare_s)
             ours_burst = await pipeline_burst(

@@ -70,10 +70,11 @@ LOCAL_SYNC_FOLLOWUPS_PATCH = "local-sync-followups"
 # activities: a fan message becomes a pending draft with one activity round trip (the DM agent's), not five.
 LOCAL_GRAPH_PATCH = "local-graph"
 # The DM agent runs as a local activity too: the whole graph, from the fan's message to the checked draft, runs in
-# one workflow task (bench.pipeline: fan event -> draft p50 186 -> 131 ms, p99 252 -> 175). A long LLM call keeps the task open; the
-# SDK heartbeats it past the task timeout, and signals that arrive meanwhile are handled when it completes (the
-# loop only queues them for the next batch anyway). After a worker crash the draft is retried once the workflow
-# task times out (10 s), where the DM activity waited out its start-to-close timeout (LLM timeout x attempts).
+# one workflow task (bench.pipeline: fan event -> draft p50 186 -> 131 ms, p99 252 -> 175). A long LLM call keeps
+# the task open; the SDK heartbeats it past the task timeout, and signals that arrive meanwhile are handled when it
+# completes (the loop only queues them for the next batch anyway). After a worker crash the draft is retried once
+# the workflow task times out (10 s), where the DM activity waited out its start-to-close timeout (LLM timeout x
+# attempts).
 LOCAL_DM_PATCH = "local-dm-agent"
 # Memory is a nicety for later replies: a few quick tries, then the conversation goes on without it.
 MEMORY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
