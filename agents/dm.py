@@ -148,7 +148,9 @@ def response_format(schema: type[BaseModel]) -> dict[str, Any]:
 # The model bound to a schema's response format, per (model, schema). Binding the ready-made format and validating
 # the reply here costs ~6 ms less per call than `with_structured_output`, which converts the schema to JSON schema
 # again on every call and walks the result through its own parsers (measured against the instant LLM: 11.7 vs
-# 5.9 ms a call).
+# 5.9 ms a call). The format goes in `extra_body`: the request's JSON is the same, but a `response_format` argument
+# sends langchain-openai down the OpenAI SDK's `parse` path (typed request transform, a `parsed` copy of the reply
+# nobody reads), ~2 ms more per call (bench: 10.0 vs 7.8 ms, interleaved, 300 calls each).
 _BOUND: dict[tuple[int, type[BaseModel]], tuple[BaseChatModel, Runnable[Any, Any]]] = {}
 
 
@@ -157,7 +159,7 @@ def _bound(model: BaseChatModel, schema: type[BaseModel]) -> Runnable[Any, Any]:
     if hit is None or hit[0] is not model:  # a model since replaced may have left its id to another
         if len(_BOUND) >= 512:
             _BOUND.clear()
-        hit = (model, model.bind(response_format=response_format(schema)))
+        hit = (model, model.bind(extra_body={"response_format": response_format(schema)}))
         _BOUND[(id(model), schema)] = hit
     return hit[1]
 
