@@ -1,5 +1,5 @@
 """The offline embedder against the similarity scores published for all-MiniLM-L6-v2 (sbert.net, "Semantic
-Textual Similarity"), so the numpy forward pass is the model, not an approximation of it."""
+Textual Similarity"), so the ONNX graph is the model, not an approximation of it."""
 
 from __future__ import annotations
 
