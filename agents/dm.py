@@ -7,6 +7,7 @@ a bounded number of times with the problem named, and then reported as a failure
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from typing import Any, Literal, cast
@@ -93,15 +94,28 @@ async def gather_context(creator_id: str, fan_id: str, fan_text: str = "") -> di
     """What each context tool returns, read once each (deterministic; does not depend on the model choosing
     tools). The tools' own functions are called: going through `StructuredTool.ainvoke` cost ~1.2 ms a read in
     callback and schema machinery that a fixed set of reads does not need."""
-    # one connection and one snapshot for the five reads
-    async with db.shared_connection():
+
+    async def reads() -> dict[str, Any]:
         return {
             "profile": await fan_context.fan_profile(creator_id, fan_id),
             "messages": await fan_context.recent_messages(creator_id, fan_id, 12),
             "purchases": await fan_context.purchase_summary(creator_id, fan_id),
             "catalog": await fan_context.catalog(creator_id),
-            "memories": await fan_context.recall_memories(creator_id, fan_id, fan_text, MEMORIES_IN_PROMPT),
         }
+
+    # One connection and one snapshot for the five reads. The memory recall runs alongside the other four: most of
+    # it is embedding the fan's text, in a thread that ONNX Runtime runs without the GIL, so the four reads proceed
+    # meanwhile (the connection takes their statements in turn). Both finish before the connection goes back.
+    async with db.shared_connection():
+        context, memories = await asyncio.gather(
+            reads(),
+            fan_context.recall_memories(creator_id, fan_id, fan_text, MEMORIES_IN_PROMPT),
+            return_exceptions=True,
+        )
+    for outcome in (context, memories):
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return {**cast(dict[str, Any], context), "memories": memories}
 
 
 def build_messages(context: dict[str, Any], fan_text: str, reason: str, injection: bool) -> list[BaseMessage]:
