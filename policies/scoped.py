@@ -78,29 +78,35 @@ async def send_window(
     conn: AsyncConnection[dict[str, Any]], creator_id: str, fan_id: str, now: datetime, policy: PolicyConfig
 ) -> SendWindow:
     """When one more message to this fan may go out (quiet hours, caps), from what was actually sent.
-    Every outbound message counts, the creator's own included: platforms see them all."""
+    Every outbound message counts, the creator's own included: platforms see them all. One statement: the fan's
+    timezone and, for each cap the policy sets, the send times inside its window."""
+    caps = {
+        "fan_sent": (
+            policy.max_per_fan_per_day,
+            "SELECT array_agg(sent_at ORDER BY sent_at) FROM messages WHERE creator_id = %(creator)s"
+            " AND fan_id = %(fan)s AND direction = 'out' AND sent_at > %(fan_since)s",
+        ),
+        "creator_sent": (
+            policy.max_per_creator_per_hour,
+            "SELECT array_agg(sent_at ORDER BY sent_at) FROM messages WHERE creator_id = %(creator)s"
+            " AND direction = 'out' AND sent_at > %(creator_since)s",
+        ),
+    }
+    selected = "".join(f", ({sql}) AS {name}" for name, (cap, sql) in caps.items() if cap is not None)
     cur = await conn.execute(
-        "SELECT timezone FROM fans WHERE creator_id = %s AND id = %s", [creator_id, fan_id]
+        f"SELECT timezone{selected} FROM fans WHERE creator_id = %(creator)s AND id = %(fan)s",
+        {
+            "creator": creator_id,
+            "fan": fan_id,
+            "fan_since": now - FAN_WINDOW,
+            "creator_since": now - CREATOR_WINDOW,
+        },
     )
     fan = await cur.fetchone()
     if fan is None:
         raise LookupError(f"fan {fan_id} not found for creator {creator_id}")
-    fan_sent: list[datetime] = []
-    creator_sent: list[datetime] = []
-    if policy.max_per_fan_per_day is not None:
-        cur = await conn.execute(
-            "SELECT sent_at FROM messages WHERE creator_id = %s AND fan_id = %s AND direction = 'out'"
-            " AND sent_at > %s ORDER BY sent_at",
-            [creator_id, fan_id, now - FAN_WINDOW],
-        )
-        fan_sent = [r["sent_at"] for r in await cur.fetchall()]
-    if policy.max_per_creator_per_hour is not None:
-        cur = await conn.execute(
-            "SELECT sent_at FROM messages WHERE creator_id = %s AND direction = 'out' AND sent_at > %s"
-            " ORDER BY sent_at",
-            [creator_id, now - CREATOR_WINDOW],
-        )
-        creator_sent = [r["sent_at"] for r in await cur.fetchall()]
+    fan_sent: list[datetime] = fan.get("fan_sent") or []
+    creator_sent: list[datetime] = fan.get("creator_sent") or []
     return next_send_time(
         now,
         policy.send_limits(),

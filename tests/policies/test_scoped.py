@@ -3,9 +3,11 @@ verdict is the one the engine gives with every other fan's identity."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from psycopg.types.json import Jsonb
 
 from core import db
 from core.settings import Settings
@@ -16,7 +18,9 @@ from policies.scoped import (
     check_draft_for_creator,
     load_policy,
     other_fan_identities,
+    send_window,
 )
+from policies.timing import next_send_time
 from tests.factories import make_tenant
 
 # (display name, handle) of the creator's other fans; the recipient is called "Sunny" too.
@@ -113,3 +117,50 @@ def test_the_lookup_trims_what_the_rules_trim_and_matches_the_indexes() -> None:
     migration = (Path(__file__).parents[2] / "core/migrations/0015_fan_identity_keys.sql").read_text()
     for column in ("display_name", "platform_fan_id"):
         assert IDENTITY_KEY.format(column) in migration, column
+
+
+@pytest.mark.parametrize(("fan_cap", "creator_cap"), [(3, 5), (3, None), (None, 4), (None, None), (10, 2)])
+async def test_the_send_window_counts_what_each_cap_window_holds(
+    settings: Settings, fan_cap: int | None, creator_cap: int | None
+) -> None:
+    """The one-statement read of the send window gives what the timing rules give with the send times listed by
+    hand: the fan's sends of the last 24 hours, the creator's (every fan) of the last hour, each only when its
+    cap is set."""
+    t = await make_tenant(fans=2)
+    fan, other = t.fans
+    now = datetime.now(UTC)
+    sent = {  # hours ago, per fan: one of each falls outside its window
+        fan: [0.2, 0.5, 3.0, 23.0, 25.0],
+        other: [0.1, 0.7, 2.0],
+    }
+    async with db.pool().connection() as conn:
+        for fan_id, hours in sent.items():
+            for h in hours:
+                await conn.execute(
+                    "INSERT INTO messages (creator_id, fan_id, direction, text, sent_at) VALUES (%s, %s, 'out', 'x', %s)",
+                    [t.creator_id, fan_id, now - timedelta(hours=h)],
+                )
+        await conn.execute(  # an inbound message counts for no cap
+            "INSERT INTO messages (creator_id, fan_id, direction, text, sent_at) VALUES (%s, %s, 'in', 'x', %s)",
+            [t.creator_id, fan, now - timedelta(minutes=1)],
+        )
+        await conn.execute(
+            "UPDATE creators SET policy_config = policy_config || %s WHERE id = %s",
+            [Jsonb({"max_per_fan_per_day": fan_cap, "max_per_creator_per_hour": creator_cap}), t.creator_id],
+        )
+        policy = await load_policy(t.creator_id, conn)
+        window = await send_window(conn, t.creator_id, fan, now, policy)
+
+    def ago(hours: list[float]) -> list[datetime]:
+        return sorted(now - timedelta(hours=h) for h in hours)
+
+    expected = next_send_time(
+        now,
+        policy.send_limits(),
+        fan_timezone="UTC",
+        fan_sent=ago([h for h in sent[fan] if h < 24]) if fan_cap is not None else [],
+        creator_sent=ago([h for h in sent[fan] + sent[other] if h < 1]) if creator_cap is not None else [],
+    )
+    assert window == expected
+    # the cases reach both outcomes: the fan has 4 sends in 24 hours, the creator 4 in the hour
+    assert window.held == ((fan_cap or 99) <= 4 or (creator_cap or 99) <= 4)
