@@ -60,25 +60,24 @@ REPLY_REASONS = {
 
 
 async def _load_batch(creator_id: str, fan_id: str, event_ids: list[int]) -> tuple[dict[str, Any], list[Any]]:
+    """The fan's routing facts and the batch's events not yet processed, in one statement."""
     async with db.pool().connection() as conn:
         cur = await conn.execute(
             "SELECT f.opted_out_at, f.handoff_at, f.handoff_reason,"
             " (c.policy_config ->> 'handoff_spend_cents')::bigint AS handoff_spend_cents,"
             " (SELECT coalesce(sum(amount_cents), 0) FROM transactions t"
-            "   WHERE t.creator_id = f.creator_id AND t.fan_id = f.id) AS spent_cents"
+            "   WHERE t.creator_id = f.creator_id AND t.fan_id = f.id) AS spent_cents,"
+            # Already-processed events (a re-dispatch after an API retry) are not handled twice.
+            " (SELECT coalesce(jsonb_agg(jsonb_build_object('id', e.id, 'kind', e.kind, 'payload', e.payload)"
+            "   ORDER BY e.id), '[]') FROM events e WHERE e.creator_id = f.creator_id AND e.fan_id = f.id"
+            "   AND e.id = ANY(%s) AND e.processed_at IS NULL) AS events"
             " FROM fans f JOIN creators c ON c.id = f.creator_id WHERE f.creator_id = %s AND f.id = %s",
-            [creator_id, fan_id],
+            [event_ids, creator_id, fan_id],
         )
         fan = await cur.fetchone()
-        cur = await conn.execute(
-            # Already-processed events (a re-dispatch after an API retry) are not handled twice.
-            "SELECT id, kind, payload FROM events WHERE creator_id = %s AND fan_id = %s AND id = ANY(%s)"
-            " AND processed_at IS NULL ORDER BY id",
-            [creator_id, fan_id, event_ids],
-        )
-        events = await cur.fetchall()
     if fan is None:
         raise LookupError(f"fan {fan_id} not found for creator {creator_id}")
+    events = fan.pop("events")
     return fan, events
 
 
