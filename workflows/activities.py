@@ -100,12 +100,13 @@ async def _internal_origin(conn: Any, creator_id: str, fan_id: str, event_ids: l
 
 @activity.defn(name=SAVE_OUTCOME)
 async def save_outcome(inp: SaveOutcomeInput) -> SaveOutcomeResult:
-    """Persist what the supervisor graph decided, in one transaction."""
+    """Persist what the supervisor graph decided, in one transaction. In pipeline mode: the statements whose
+    results are not read go out without waiting for each other (4 round trips to Postgres for a draft, not 8)."""
     st: dict[str, Any] = inp.graph_state
     route = st.get("route", Route.IGNORE)
     key = _batch_key(inp)
     c, f = inp.creator_id, inp.fan_id
-    async with db.pool().connection() as conn, conn.transaction():
+    async with db.pool().connection() as conn, conn.pipeline(), conn.transaction():
         await conn.execute(
             "UPDATE events SET processed_at = coalesce(processed_at, now())"
             " WHERE creator_id = %s AND fan_id = %s AND id = ANY(%s)",
