@@ -96,8 +96,9 @@ class Settings(BaseSettings):
     # --- conversation workflow ---------------------------------------------------------------
     draft_timeout_s: float = Field(24 * 3600, gt=0, validation_alias="HUNTAZE_DRAFT_TIMEOUT_S")
     debounce_s: float = Field(3.0, ge=0, validation_alias="HUNTAZE_DEBOUNCE_S")
-    # Workflow tasks one worker runs at once. A draft being written holds its fan's task for the LLM call (the DM
-    # agent is a local activity), so a slow endpoint with many fans drafting at once wants more (the SDK's 100).
+    # Workflow tasks (and local activities) one worker runs at once. A draft being written holds its fan's task and
+    # the DM agent's local activity for the LLM call, so a slow endpoint with many fans drafting at once wants more
+    # (the SDK's 100).
     worker_task_slots: int = Field(100, ge=2, validation_alias="HUNTAZE_WORKER_TASK_SLOTS")
     idle_close_s: float = Field(600.0, gt=0, validation_alias="HUNTAZE_IDLE_CLOSE_S")
 

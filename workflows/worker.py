@@ -45,5 +45,8 @@ def build_worker(
         activities=[*ALL_ACTIVITIES, *LOCAL_NODE_ACTIVITIES],
         max_cached_workflows=max_cached_workflows,
         max_concurrent_workflow_tasks=workflow_task_slots,
+        # A draft being written holds its fan's workflow task and the DM agent's local activity together: as many
+        # local-activity slots as task slots, so raising one setting raises how many drafts one worker writes at once.
+        max_concurrent_local_activities=workflow_task_slots,
         plugins=[graph_plugin()],
     )

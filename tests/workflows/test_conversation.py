@@ -413,3 +413,5 @@ async def test_the_worker_runs_as_many_workflow_tasks_as_configured(
 ) -> None:
     worker = build_worker(temporal_env.client, settings.task_queue, workflow_task_slots=250)
     assert worker.config()["max_concurrent_workflow_tasks"] == 250
+    # a draft holds a task slot and a local-activity slot together: the setting raises both
+    assert worker.config()["max_concurrent_local_activities"] == 250
