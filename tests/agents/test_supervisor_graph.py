@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from langchain_core.messages import AIMessage
 
 from agents import llm
@@ -140,6 +141,46 @@ async def test_tool_capable_fake_binds_the_dm_tools(settings: Settings) -> None:
         "memories": await by_name["recall_memories"].ainvoke({"query": "hi there", "k": 5}),
     }
     assert context["messages"][-1]["text"] == "hi there" and context["catalog"]
+
+
+async def test_the_context_reads_run_together_and_fail_as_themselves(settings: Settings) -> None:
+    """The memory recall runs alongside the other reads on the same connection: it still ranks the fan's stored
+    memories against the text, and a failing read raises its own error after the others finished (the
+    connection goes back to the pool idle)."""
+    import uuid
+
+    from agents.dm import gather_context
+    from core import db
+    from memory.embed import embedder
+    from memory.store import MemoryIn, recall, remember
+
+    t = await make_tenant()
+    async with db.pool().connection() as conn:
+        await remember(
+            conn,
+            t.creator_id,
+            t.fans[0],
+            [
+                MemoryIn("fact", "has a golden retriever named Max", 0.6),
+                MemoryIn("preference", "likes beach sets", 0.6),
+                MemoryIn("boundary", "no feet pictures", 0.9),
+            ],
+            embedder(),
+        )
+    context = await gather_context(t.creator_id, t.fans[0], "my dog knocked my coffee over")
+    async with db.pool().connection() as conn:
+        alone = await recall(conn, t.creator_id, t.fans[0], "my dog knocked my coffee over", embedder())
+    assert context["memories"] == [
+        {"kind": m.kind, "text": m.text, "importance": m.importance} for m in alone
+    ]
+    assert [m["text"] for m in context["memories"]][:2] == [
+        "no feet pictures",
+        "has a golden retriever named Max",
+    ]
+    with pytest.raises(LookupError, match="not found"):
+        await gather_context(t.creator_id, str(uuid.uuid4()), "hello")
+    async with db.pool().connection() as conn:  # the pool still hands out working connections
+        assert (await (await conn.execute("SELECT 1 AS one")).fetchone()) == {"one": 1}
 
 
 async def test_already_processed_events_are_not_handled_twice(settings: Settings) -> None:
