@@ -60,8 +60,9 @@ _RESCORE_KINDS = ["purchase", "tip", "subscription_started", "subscription_renew
 
 async def _rescore_after_money_events(conn: Any, creator_id: str, fan_id: str, event_ids: list[int]) -> None:
     """The supervisor's call to segmentation: a purchase, tip or subscription change re-scores this fan with the
-    creator's latest models. In a savepoint, and never fatal: a scoring fault must not hold up the fan's
-    conversation (the next whole refresh covers it)."""
+    creator's latest models. In its own transaction after the outcome is committed (re-scoring writes with COPY,
+    which pipeline mode does not allow), and never fatal: a scoring fault must not hold up the fan's conversation
+    (the next whole refresh covers it). A retried save re-scores again, which changes nothing."""
     from agents.segmentation.refresh import rescore_fans
 
     cur = await conn.execute(
@@ -100,137 +101,143 @@ async def _internal_origin(conn: Any, creator_id: str, fan_id: str, event_ids: l
 
 @activity.defn(name=SAVE_OUTCOME)
 async def save_outcome(inp: SaveOutcomeInput) -> SaveOutcomeResult:
-    """Persist what the supervisor graph decided, in one transaction. In pipeline mode: the statements whose
-    results are not read go out without waiting for each other (4 round trips to Postgres for a draft, not 8)."""
+    """Persist what the supervisor graph decided, in one transaction, then re-score the fan after money events.
+    The transaction runs in pipeline mode: the statements whose results are not read go out without waiting for
+    each other (4 round trips to Postgres for a draft, not 8)."""
+    async with db.pool().connection() as conn:
+        async with conn.pipeline(), conn.transaction():
+            saved = await _persist_outcome(conn, inp)
+        await _rescore_after_money_events(conn, inp.creator_id, inp.fan_id, inp.event_ids)
+    return saved
+
+
+async def _persist_outcome(conn: Any, inp: SaveOutcomeInput) -> SaveOutcomeResult:
     st: dict[str, Any] = inp.graph_state
     route = st.get("route", Route.IGNORE)
     key = _batch_key(inp)
     c, f = inp.creator_id, inp.fan_id
-    async with db.pool().connection() as conn, conn.pipeline(), conn.transaction():
+    await conn.execute(
+        "UPDATE events SET processed_at = coalesce(processed_at, now())"
+        " WHERE creator_id = %s AND fan_id = %s AND id = ANY(%s)",
+        [c, f, inp.event_ids],
+    )
+    await record_action(
+        conn,
+        creator_id=c,
+        fan_id=f,
+        kind="routed",
+        dedupe_key=f"routed:{key}",
+        summary=f"routed to {route}: {st.get('route_reason', '')}",
+        details={
+            "route": route,
+            "reason": st.get("route_reason"),
+            "event_ids": inp.event_ids,
+            "inbound": st.get("inbound") or {},
+        },
+    )
+    if st.get("opt_out"):
         await conn.execute(
-            "UPDATE events SET processed_at = coalesce(processed_at, now())"
-            " WHERE creator_id = %s AND fan_id = %s AND id = ANY(%s)",
-            [c, f, inp.event_ids],
+            "UPDATE fans SET opted_out_at = coalesce(opted_out_at, now()) WHERE creator_id = %s AND id = %s",
+            [c, f],
         )
-        await _rescore_after_money_events(conn, c, f, inp.event_ids)
         await record_action(
             conn,
             creator_id=c,
             fan_id=f,
-            kind="routed",
-            dedupe_key=f"routed:{key}",
-            summary=f"routed to {route}: {st.get('route_reason', '')}",
-            details={
-                "route": route,
-                "reason": st.get("route_reason"),
-                "event_ids": inp.event_ids,
-                "inbound": st.get("inbound") or {},
-            },
+            kind="opt_out",
+            dedupe_key=f"opt_out:{key}",
+            summary="the fan opted out: automated drafting is frozen",
         )
-        if st.get("opt_out"):
-            await conn.execute(
-                "UPDATE fans SET opted_out_at = coalesce(opted_out_at, now())"
-                " WHERE creator_id = %s AND id = %s",
-                [c, f],
-            )
-            await record_action(
-                conn,
-                creator_id=c,
-                fan_id=f,
-                kind="opt_out",
-                dedupe_key=f"opt_out:{key}",
-                summary="the fan opted out: automated drafting is frozen",
-            )
-            await append_audit(conn, creator_id=c, actor="system", action="fan.opt_out", subject=f)
-        if route == Route.HANDOFF:
-            await conn.execute(
-                "UPDATE fans SET handoff_at = coalesce(handoff_at, now()), handoff_reason = %s"
-                " WHERE creator_id = %s AND id = %s",
-                [st.get("route_reason"), c, f],
-            )
-            await record_action(
-                conn,
-                creator_id=c,
-                fan_id=f,
-                kind="handoff",
-                dedupe_key=f"handoff:{key}",
-                summary=f"a human is needed: {st.get('route_reason')}",
-                details={"reason": st.get("route_reason")},
-            )
-            await append_audit(
-                conn,
-                creator_id=c,
-                actor="system",
-                action="fan.handoff",
-                subject=f,
-                details={"reason": st.get("route_reason")},
-            )
-        if route != Route.REPLY:
-            return SaveOutcomeResult(draft_id=None, version=0, status=None)
-        draft = st.get("draft")
-        if not draft:
-            await record_action(
-                conn,
-                creator_id=c,
-                fan_id=f,
-                kind="draft_failed",
-                dedupe_key=f"draft_failed:{key}",
-                summary="the DM agent could not produce a valid draft",
-                details={"failure": st.get("failure")},
-            )
-            return SaveOutcomeResult(draft_id=None, version=0, status=None)
-        policy = st.get("policy") or {
-            "outcome": "block",
-            "findings": [],
-            "rules_checked": [],
-            "error": "no policy report",
-        }
-        status = DraftStatus.PENDING_REVIEW if policy.get("outcome") == "pass" else DraftStatus.BLOCKED
-        origin = await _internal_origin(conn, c, f, inp.event_ids)
+        await append_audit(conn, creator_id=c, actor="system", action="fan.opt_out", subject=f)
+    if route == Route.HANDOFF:
+        await conn.execute(
+            "UPDATE fans SET handoff_at = coalesce(handoff_at, now()), handoff_reason = %s"
+            " WHERE creator_id = %s AND id = %s",
+            [st.get("route_reason"), c, f],
+        )
+        await record_action(
+            conn,
+            creator_id=c,
+            fan_id=f,
+            kind="handoff",
+            dedupe_key=f"handoff:{key}",
+            summary=f"a human is needed: {st.get('route_reason')}",
+            details={"reason": st.get("route_reason")},
+        )
+        await append_audit(
+            conn,
+            creator_id=c,
+            actor="system",
+            action="fan.handoff",
+            subject=f,
+            details={"reason": st.get("route_reason")},
+        )
+    if route != Route.REPLY:
+        return SaveOutcomeResult(draft_id=None, version=0, status=None)
+    draft = st.get("draft")
+    if not draft:
+        await record_action(
+            conn,
+            creator_id=c,
+            fan_id=f,
+            kind="draft_failed",
+            dedupe_key=f"draft_failed:{key}",
+            summary="the DM agent could not produce a valid draft",
+            details={"failure": st.get("failure")},
+        )
+        return SaveOutcomeResult(draft_id=None, version=0, status=None)
+    policy = st.get("policy") or {
+        "outcome": "block",
+        "findings": [],
+        "rules_checked": [],
+        "error": "no policy report",
+    }
+    status = DraftStatus.PENDING_REVIEW if policy.get("outcome") == "pass" else DraftStatus.BLOCKED
+    origin = await _internal_origin(conn, c, f, inp.event_ids)
+    cur = await conn.execute(
+        "INSERT INTO drafts (creator_id, fan_id, source_key, workflow_id, status, text, offer, rationale,"
+        " policy_report, event_ids, expires_at, followup_id, campaign_id, send_after)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, to_timestamp(%s), %s, %s, %s)"
+        " ON CONFLICT (creator_id, source_key) DO NOTHING RETURNING id::text AS id, version, status",
+        [
+            c,
+            f,
+            key,
+            inp.workflow_id,
+            status,
+            draft["text"],
+            Jsonb(draft.get("offer")) if draft.get("offer") else None,
+            draft.get("rationale", ""),
+            Jsonb(policy),
+            inp.event_ids,
+            inp.expires_at,
+            origin.get("followup_id"),
+            origin.get("campaign_id"),
+            origin.get("send_after"),
+        ],
+    )
+    row = await cur.fetchone()
+    if row is None:  # a retry: the draft exists already
         cur = await conn.execute(
-            "INSERT INTO drafts (creator_id, fan_id, source_key, workflow_id, status, text, offer, rationale,"
-            " policy_report, event_ids, expires_at, followup_id, campaign_id, send_after)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, to_timestamp(%s), %s, %s, %s)"
-            " ON CONFLICT (creator_id, source_key) DO NOTHING RETURNING id::text AS id, version, status",
-            [
-                c,
-                f,
-                key,
-                inp.workflow_id,
-                status,
-                draft["text"],
-                Jsonb(draft.get("offer")) if draft.get("offer") else None,
-                draft.get("rationale", ""),
-                Jsonb(policy),
-                inp.event_ids,
-                inp.expires_at,
-                origin.get("followup_id"),
-                origin.get("campaign_id"),
-                origin.get("send_after"),
-            ],
+            "SELECT id::text AS id, version, status FROM drafts WHERE creator_id = %s AND source_key = %s",
+            [c, key],
         )
         row = await cur.fetchone()
-        if row is None:  # a retry: the draft exists already
-            cur = await conn.execute(
-                "SELECT id::text AS id, version, status FROM drafts WHERE creator_id = %s AND source_key = %s",
-                [c, key],
-            )
-            row = await cur.fetchone()
-            assert row is not None
-            return SaveOutcomeResult(draft_id=row["id"], version=row["version"], status=row["status"])
-        kind = "drafted" if status == DraftStatus.PENDING_REVIEW else "blocked"
-        reasons = "; ".join(x["reason"] for x in policy.get("findings", []))
-        await record_action(
-            conn,
-            creator_id=c,
-            fan_id=f,
-            draft_id=row["id"],
-            kind=kind,
-            dedupe_key=f"{kind}:{key}",
-            summary="draft ready for review" if kind == "drafted" else f"draft blocked: {reasons}",
-            details={"policy": policy, "attempts": draft.get("attempts")},
-        )
+        assert row is not None
         return SaveOutcomeResult(draft_id=row["id"], version=row["version"], status=row["status"])
+    kind = "drafted" if status == DraftStatus.PENDING_REVIEW else "blocked"
+    reasons = "; ".join(x["reason"] for x in policy.get("findings", []))
+    await record_action(
+        conn,
+        creator_id=c,
+        fan_id=f,
+        draft_id=row["id"],
+        kind=kind,
+        dedupe_key=f"{kind}:{key}",
+        summary="draft ready for review" if kind == "drafted" else f"draft blocked: {reasons}",
+        details={"policy": policy, "attempts": draft.get("attempts")},
+    )
+    return SaveOutcomeResult(draft_id=row["id"], version=row["version"], status=row["status"])
 
 
 async def _close_draft(ref: DraftRef, status: DraftStatus, kind: str, summary: str) -> bool:
