@@ -1,7 +1,7 @@
 """DM agent: reads its context with its tools' functions, asks the LLM for a schema-constrained draft, validates it.
 
 A weak model must not crash anything: the output schema is built per call so the JSON grammar only
-admits real catalog ids and in-bounds prices; every output is validated again; invalid output is retried
+admits real catalog items and in-bounds prices; every output is validated again; invalid output is retried
 a bounded number of times with the problem named, and then reported as a failure.
 """
 
@@ -46,19 +46,20 @@ class DraftResult(BaseModel):
     failure: str | None = None
 
 
-def output_schema(catalog_ids: list[str], min_price: int, max_price: int) -> type[BaseModel]:
-    """A per-call schema: the grammar itself keeps catalog ids real and prices inside the bounds."""
-    return _output_schema(tuple(catalog_ids), min_price, max_price)
+def output_schema(item_refs: list[str], min_price: int, max_price: int) -> type[BaseModel]:
+    """A per-call schema: the grammar itself admits only the offerable items' references (see `catalog_refs`) and
+    prices inside the bounds."""
+    return _output_schema(tuple(item_refs), min_price, max_price)
 
 
-# Building a pydantic model costs ~6 ms; a creator's offerable items and price bounds change rarely, so the same
-# schema serves every fan who owns the same items (bounded: old catalogs fall out).
+# Building a pydantic model costs ~6 ms; the references are positions in a catalog, so the same schema serves every
+# fan (of any creator) with the same offerable positions and price bounds (bounded: unused ones fall out).
 @functools.lru_cache(maxsize=512)
-def _output_schema(catalog_ids: tuple[str, ...], min_price: int, max_price: int) -> type[BaseModel]:
-    if catalog_ids:
+def _output_schema(item_refs: tuple[str, ...], min_price: int, max_price: int) -> type[BaseModel]:
+    if item_refs:
         offer_model = create_model(
             "Offer",
-            catalog_id=(cast(Any, Literal).__getitem__(catalog_ids), ...),
+            catalog_id=(cast(Any, Literal).__getitem__(item_refs), ...),
             price_cents=(int, Field(..., ge=min_price, le=max_price)),
         )
         offer_field: Any = (offer_model | None, None)
@@ -70,6 +71,14 @@ def _output_schema(catalog_ids: tuple[str, ...], min_price: int, max_price: int)
         offer=offer_field,
         rationale=(str, Field("", max_length=160)),
     )
+
+
+def catalog_refs(catalog: list[dict[str, Any]]) -> dict[str, str]:
+    """Short references for the creator's catalog items (`item1`, `item2`, ... in the catalog's listing order),
+    mapped to their ids. The prompt and the grammar use these instead of UUIDs: a UUID is ~33 prompt tokens
+    (4 items were 130 of a 590-token prompt), and a weak model that copies ids into its text rambles past the
+    token limit on them."""
+    return {f"item{i}": str(c["id"]) for i, c in enumerate(catalog, 1)}
 
 
 def validate_offer(
@@ -128,6 +137,7 @@ def build_messages(context: dict[str, Any], fan_text: str, reason: str, injectio
         max_price=profile["ppv_max_cents"],
     )
     owned = set(purchases["owned_catalog_ids"])
+    refs = catalog_refs(catalog)
     user = user_template.format(
         fan_name=profile["display_name"] or "fan",
         subscription=profile["subscription_status"],
@@ -138,7 +148,9 @@ def build_messages(context: dict[str, Any], fan_text: str, reason: str, injectio
         # Owned items are named by title only and left out of the offerable list: a whale who owns the whole
         # catalog would otherwise cost two UUIDs per item (measured: 1,532 prompt tokens for one follow-up).
         catalog="; ".join(
-            f"{c['id']} | {c['title']} | {c['price_cents']}" for c in catalog if c["id"] not in owned
+            f"{ref} | {c['title']} | {c['price_cents']}"
+            for ref, c in zip(refs, catalog, strict=True)
+            if c["id"] not in owned
         )
         or "(empty)",
         owned=", ".join(sorted(c["title"] for c in catalog if c["id"] in owned)) or "nothing",
@@ -192,8 +204,8 @@ async def draft_reply(
     profile, catalog = context["profile"], context["catalog"]
     owned = set(context["purchases"]["owned_catalog_ids"])
     bounds = (int(profile["ppv_min_cents"]), int(profile["ppv_max_cents"]))
-    offerable = [c for c in catalog if c["id"] not in owned]
-    schema = output_schema([c["id"] for c in offerable], *bounds)
+    refs = catalog_refs(catalog)
+    schema = output_schema([ref for ref, cid in refs.items() if cid not in owned], *bounds)
     bound = _bound(model, schema)
     messages = build_messages(context, fan_text, reason, injection)
     problem = "no attempt made"
@@ -214,6 +226,11 @@ async def draft_reply(
             data = parsed.model_dump()
             text = str(data.get("text") or "").strip()
             offer = data.get("offer")
+            if offer is not None:  # the model names an item by its reference; what is stored is its id
+                offer = {
+                    **offer,
+                    "catalog_id": refs.get(str(offer.get("catalog_id")), offer.get("catalog_id")),
+                }
             offer_problem = validate_offer(offer, catalog, owned, bounds)
             if not text:
                 problem = "empty text"
@@ -234,4 +251,12 @@ async def draft_reply(
     return DraftResult(failure=problem, attempts=attempts)
 
 
-__all__ = ["DraftOffer", "DraftResult", "draft_reply", "output_schema", "response_format", "validate_offer"]
+__all__ = [
+    "DraftOffer",
+    "DraftResult",
+    "catalog_refs",
+    "draft_reply",
+    "output_schema",
+    "response_format",
+    "validate_offer",
+]

@@ -8,7 +8,7 @@ from langchain_core.messages import AIMessage
 from agents import llm
 from agents.supervisor import build_supervisor_graph
 from core.settings import Settings
-from tests.factories import add_message_event, make_tenant
+from tests.factories import add_event, add_message_event, make_tenant
 from tests.fakes.chat_model import ScriptedChatModel
 from tests.fakes.openai_server import FakeOpenAI
 
@@ -25,7 +25,7 @@ async def test_reply_route_drafts_with_grounded_context(settings: Settings) -> N
         replies=[
             {
                 "text": "Yes! A beach set just dropped 🌊",
-                "offer": {"catalog_id": t.catalog[0], "price_cents": 1500},
+                "offer": {"catalog_id": "item1", "price_cents": 1500},
                 "rationale": "fan asked for new sets",
             }
         ]
@@ -39,6 +39,9 @@ async def test_reply_route_drafts_with_grounded_context(settings: Settings) -> N
     prompt = "\n".join(str(m.content) for m in model.seen[0])
     # Grounding: the tools' data reached the prompt, and fan text is quoted as data.
     assert "Beach set" in prompt and "<fan_message>\nhey, any new sets this week?\n</fan_message>" in prompt
+    # Items are named by short references, mapped back to their ids: no UUID reaches the prompt.
+    assert "item1 | Beach set | 1500; item2 | Gym video | 2500" in prompt
+    assert not any(cid in prompt for cid in t.catalog)
 
 
 async def test_invented_catalog_item_is_retried_then_accepted(settings: Settings) -> None:
@@ -54,7 +57,7 @@ async def test_invented_catalog_item_is_retried_then_accepted(settings: Settings
             "not json at all",
             {
                 "text": "The gym video is my favourite",
-                "offer": {"catalog_id": t.catalog[1], "price_cents": 2500},
+                "offer": {"catalog_id": "item2", "price_cents": 2500},
                 "rationale": "upsell",
             },
         ]
@@ -66,12 +69,38 @@ async def test_invented_catalog_item_is_retried_then_accepted(settings: Settings
     assert "rejected" in str(model.seen[1][-1].content)
 
 
+async def test_owned_items_keep_their_reference_but_cannot_be_offered(settings: Settings) -> None:
+    """References are positions in the whole catalog, so an owned item leaves a gap rather than renumbering the
+    rest; the grammar admits only what the fan does not own, and the stored offer carries the real id."""
+    from agents.dm import draft_reply
+
+    t = await make_tenant()
+    await add_event(t, t.fans[0], "purchase", "p1", amount_cents=1500, catalog_id=t.catalog[0])
+    model = ScriptedChatModel(
+        replies=[
+            {"text": "Beach again?", "offer": {"catalog_id": "item1", "price_cents": 1500}, "rationale": ""},
+            {"text": "The gym video is for you", "offer": {"catalog_id": "item2", "price_cents": 2500}},
+        ]
+    )
+    result = await draft_reply(
+        model, t.creator_id, t.fans[0], fan_text="more?", reason="the fan sent a message"
+    )
+    assert result.attempts == 2 and "item1" in str(model.seen[1][-1].content)
+    assert result.offer is not None and result.offer.model_dump() == {
+        "catalog_id": t.catalog[1],
+        "price_cents": 2500,
+    }
+    prompt = str(model.seen[0][-1].content)
+    assert "PPV catalog (id, title, price in cents): item2 | Gym video | 2500\n" in prompt
+    assert "Already owned: Beach set" in prompt
+
+
 async def test_out_of_bounds_price_exhausts_retries_into_failure(settings: Settings) -> None:
     t = await make_tenant()
     eid = await add_message_event(t, t.fans[0], "send me something", "e1")
     bad = {
         "text": "Special for you",
-        "offer": {"catalog_id": t.catalog[0], "price_cents": 999999},
+        "offer": {"catalog_id": "item1", "price_cents": 999999},
         "rationale": "",
     }
     llm.set_chat_model(ScriptedChatModel(replies=[bad, bad, bad]))
@@ -210,19 +239,20 @@ async def test_dm_agent_sends_the_strict_schema_and_validates_replies_itself(
     eid = await add_message_event(t, t.fans[0], "anything new?", "e1")
     llm.set_chat_model(llm.make_chat_model(settings))
     fake_llm.script(
-        {"text": "new set!", "offer": {"catalog_id": t.catalog[0], "price_cents": 10**9}, "rationale": ""},
+        {"text": "new set!", "offer": {"catalog_id": "item1", "price_cents": 10**9}, "rationale": ""},
         {
             "text": "A beach set just dropped",
-            "offer": {"catalog_id": t.catalog[0], "price_cents": 1500},
+            "offer": {"catalog_id": "item1", "price_cents": 1500},
             "rationale": "asked",
         },
     )
     state = await _run(t, t.fans[0], [eid])
     assert state["draft"]["text"] == "A beach set just dropped" and state["draft"]["attempts"] == 2
     sent = fake_llm.draft_requests()[0]["response_format"]
-    schema = output_schema(sorted(t.catalog), 500, 5000)
+    schema = output_schema(["item1", "item2"], 500, 5000)
     assert response_format(schema) == type_to_response_format_param(schema)
     offer = sent["json_schema"]["schema"]["$defs"]["Offer"]["properties"]
     assert sent["json_schema"]["strict"] is True and sent["json_schema"]["name"] == "DraftReply"
-    assert set(offer["catalog_id"]["enum"]) == set(t.catalog)
+    assert offer["catalog_id"]["enum"] == ["item1", "item2"]
+    assert state["draft"]["offer"] == {"catalog_id": t.catalog[0], "price_cents": 1500}
     assert "less than or equal" in str(fake_llm.draft_requests()[1]["messages"][-1]["content"])

@@ -194,7 +194,8 @@ async def test_a_purchase_of_the_offered_item_cancels_the_ppv_reminder(
 ) -> None:
     t = await make_tenant(fans=2)
     item, other_item = t.catalog
-    offer = {"text": "I made a beach set just for you", "offer": {"catalog_id": item, "price_cents": 1500}}
+    # The model names the item by its prompt reference (item1: the cheapest); the draft stores its id.
+    offer = {"text": "I made a beach set just for you", "offer": {"catalog_id": "item1", "price_cents": 1500}}
     fake_llm.script(offer, offer)
     for fan, key in zip(t.fans, ("m-1", "m-2"), strict=True):
         await _event(env, settings, t, fan, "message", key, text="what's new?")
