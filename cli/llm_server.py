@@ -13,6 +13,7 @@ def main() -> None:
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--ctx", type=int, default=4096)
+    ap.add_argument("--frequency-penalty", type=float, default=0.0)
     args = ap.parse_args()
 
     import xllamacpp
@@ -26,6 +27,8 @@ def main() -> None:
     params.cpuparams.n_threads = args.threads
     params.cpuparams_batch.n_threads = args.threads
     params.use_jinja = True
+    # The default for requests that do not send `frequency_penalty` (the project's requests do not).
+    params.sampling.penalty_freq = args.frequency_penalty
     server = xllamacpp.Server(params)
     print(f"serving {args.model} at {server.listening_address}/v1", flush=True)
     stop = threading.Event()

@@ -240,6 +240,8 @@ def start_llm(settings: Settings, model: Path) -> subprocess.Popen[bytes]:
         str(settings.local_llm_threads),
         "--ctx",
         str(settings.local_llm_ctx),
+        "--frequency-penalty",
+        str(settings.local_llm_frequency_penalty),
     ]
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if port_in_use(settings.local_llm_port):

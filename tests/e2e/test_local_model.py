@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
@@ -30,6 +31,14 @@ def local_llm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield base.local_llm_base_url
     proc.terminate()
     proc.wait(timeout=10)
+
+
+def test_the_engine_defaults_to_the_configured_frequency_penalty(local_llm_url: str) -> None:
+    # The project's requests carry no penalty: the engine's own default is what stops the emoji loops.
+    props = httpx.get(local_llm_url.removesuffix("/v1") + "/props", timeout=10).json()
+    params = props["default_generation_settings"]["params"]
+    assert params["frequency_penalty"] == pytest.approx(Settings().local_llm_frequency_penalty)
+    assert params["frequency_penalty"] > 0
 
 
 async def test_event_through_the_real_local_model(
