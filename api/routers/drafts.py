@@ -10,7 +10,7 @@ import asyncio
 import base64
 import json
 from datetime import datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -39,6 +39,14 @@ class Offer(BaseModel):
     price_cents: int
 
 
+class RecentMessage(BaseModel):
+    direction: Literal["in", "out"] = Field(description="in: from the fan; out: sent to the fan")
+    text: str
+    # Parsed, not passed through: Postgres writes timestamps in JSON as `+00:00`, pydantic as `Z`, and the
+    # inbox should use one style throughout.
+    sent_at: datetime
+
+
 class FanContext(BaseModel):
     id: str
     platform_fan_id: str
@@ -46,7 +54,7 @@ class FanContext(BaseModel):
     segment: str | None = Field(None, description="the fan's segment at the latest refresh (null before it)")
     subscription_status: str
     total_spent_cents: int
-    last_messages: list[dict[str, Any]]
+    last_messages: list[RecentMessage] = Field(description="the fan's last five messages, oldest first")
 
 
 class DraftOut(BaseModel):
@@ -172,7 +180,7 @@ async def _inbox_page(
     items = []
     for r in rows[:limit]:
         last = [
-            {"direction": m["direction"], "text": m["text"], "sent_at": m["sent_at"]}
+            RecentMessage(direction=m["direction"], text=m["text"], sent_at=m["sent_at"])
             for m in r["last_messages"]
         ]
         fan = FanContext(

@@ -39,6 +39,13 @@ async def test_event_to_approved_send(api: httpx.AsyncClient) -> None:
     [draft] = await _pending(api, t)
     assert draft["status"] == "pending_review" and draft["fan"]["display_name"] == "Sam"
     assert draft["fan"]["last_messages"][-1]["text"] == "hey there!"
+    # One timestamp style in the whole item, nested messages included (Postgres' JSON would write `+00:00`).
+    stamps = [
+        draft["created_at"],
+        draft["expires_at"],
+        *(m["sent_at"] for m in draft["fan"]["last_messages"]),
+    ]
+    assert all(s.endswith("Z") for s in stamps), stamps
     assert (await api.get(f"/v1/drafts/{draft['id']}", headers=t.auth())).json()["version"] == 1
     r = await api.post(f"/v1/drafts/{draft['id']}/approve", json={"version": 1}, headers=t.auth("chatter"))
     assert r.status_code == 200, r.text
