@@ -33,6 +33,7 @@ from api.routers import (
 )
 from core import db
 from core.settings import Settings
+from core.temporal import connect as connect_temporal
 
 
 def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
@@ -49,7 +50,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
                 raise RuntimeError(
                     "TEMPORAL_ADDRESS is not set (run through `huntaze up`, which provides one)"
                 )
-            client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+            client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
         app.state.runtime = Runtime(temporal=client, settings=settings)
         try:
             yield

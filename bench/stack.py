@@ -27,6 +27,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from core.settings import Settings
+from core.temporal import connect as connect_temporal
 
 
 @dataclass
@@ -130,7 +131,7 @@ async def running_stack(fans: int, *, with_api: bool = True) -> AsyncIterator[St
                 [creator, fans],
             )
             fan_ids = [r["id"] for r in await cur.fetchall()]
-        client = await Client.connect(settings.temporal_address or "")
+        client = await connect_temporal(settings.temporal_address or "")
         watch = await AsyncConnection.connect(url, autocommit=True, row_factory=dict_row)
         try:
             yield Stack(

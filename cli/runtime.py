@@ -11,7 +11,7 @@ from temporalio.service import RPCError
 
 from agents import llm
 from api.app import create_app
-from core import db
+from core import db, temporal
 from core.migrate import migrate
 from core.settings import Settings, configure
 from workflows.schedules import ensure_daily_plan_schedules
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 async def connect(settings: Settings) -> Client:
     if settings.temporal_address is None:
         raise RuntimeError("TEMPORAL_ADDRESS is not set")
-    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    return await temporal.connect(settings.temporal_address, settings.temporal_namespace)
 
 
 def apply_settings(settings: Settings) -> None:

@@ -210,13 +210,15 @@ def _wait_temporal_ready(address: str, timeout_s: float) -> None:
 
     from temporalio.client import Client
 
+    from core import temporal
+
     async def probe() -> None:
         deadline = time.monotonic() + timeout_s
         client: Client | None = None
         while True:
             try:
                 # connecting can itself fail ("Frontend is not healthy yet") while the port is already open
-                client = client or await Client.connect(address)
+                client = client or await temporal.connect(address)
                 await client.count_workflows()
                 return
             except Exception as exc:
