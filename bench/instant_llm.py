@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m bench.instant_llm", description=__doc__)
     ap.add_argument("--port", type=int, required=True)
     args = ap.parse_args(argv)
-    uvicorn.run(FakeOpenAI().app, host="127.0.0.1", port=args.port, log_level="error")
+    uvicorn.run(FakeOpenAI(keep_requests=0).app, host="127.0.0.1", port=args.port, log_level="error")
 
 
 if __name__ == "__main__":

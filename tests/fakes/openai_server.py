@@ -34,10 +34,12 @@ class FakeOpenAI:
     """Scripted replies. Memory-extraction calls (structured output named MemoryExtraction) have their own
     script, default "nothing to remember", so drafting scripts are not consumed by them."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep_requests: int = 10_000) -> None:
         self.replies: deque[str] = deque()
         self.memory_replies: deque[str] = deque()
-        self.requests: list[dict[str, Any]] = []
+        # The latest requests, for tests to inspect; bounded, so a long benchmark behind it does not grow it.
+        self.requests: deque[dict[str, Any]] = deque(maxlen=keep_requests)
+        self.calls = 0
         self.default = json.dumps(DEFAULT_REPLY)
         # Computes a drafting reply from the request (e.g. tests/fakes/grounded_model.py) when no script is queued.
         self.responder: Callable[[dict[str, Any]], str] | None = None
@@ -73,6 +75,7 @@ class FakeOpenAI:
 
     async def _complete(self, request: Request) -> dict[str, Any]:
         body = await request.json()
+        self.calls += 1
         self.requests.append(body)
         if _schema_name(body) == "MemoryExtraction":
             content = self.memory_replies.popleft() if self.memory_replies else NO_MEMORIES
@@ -84,7 +87,7 @@ class FakeOpenAI:
             else:
                 content = self.default
         return {
-            "id": f"chatcmpl-{len(self.requests)}",
+            "id": f"chatcmpl-{self.calls}",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": body.get("model", "fake"),
