@@ -69,4 +69,4 @@ async def test_handoffs_and_opt_outs_are_not_read_for_memory(
     )
     await wait_until("SELECT count(*) = 1 FROM events WHERE processed_at IS NOT NULL", [])
     assert await fetch("SELECT 1 FROM fan_memories", []) == []
-    assert fake_llm.requests == []
+    assert list(fake_llm.requests) == []
