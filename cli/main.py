@@ -140,13 +140,18 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
     from core.journal import verify_audit
 
+    if args.anchor is not None and args.creator is None:
+        print("huntaze: --anchor needs --creator (an anchor belongs to one creator's chain)", file=sys.stderr)
+        return 2
+
     async def job(conn: AsyncConnection[Any], _: Settings) -> dict[str, object]:
-        report = await verify_audit(conn, args.creator)
+        report = await verify_audit(conn, args.creator, args.anchor)
         return {
             "ok": report.ok,
             "rows_checked": report.rows_checked,
             "creators_checked": report.creators_checked,
             "first_broken": report.first_broken,
+            "head": report.head,
         }
 
     result = _on_database(job)
@@ -264,6 +269,18 @@ def _uuid_arg(value: str) -> str:
         raise argparse.ArgumentTypeError(f"--creator must be a creator id (a UUID), not {value!r}") from None
 
 
+def _anchor_arg(value: str) -> tuple[int, bytes]:
+    row, _, digest = value.partition(":")
+    if not (row.isdigit() and int(row) > 0 and len(digest) == 64):
+        raise argparse.ArgumentTypeError(
+            f"--anchor must be ROW_ID:HASH (head.id and head.hash), not {value!r}"
+        )
+    try:
+        return int(row), bytes.fromhex(digest)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--anchor's hash must be 64 hex digits, not {digest!r}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="huntaze", description="Huntaze agents: AI drafts, human approval, then send."
@@ -306,6 +323,13 @@ def build_parser() -> argparse.ArgumentParser:
     ausub = au.add_subparsers(dest="audit_command", required=True)
     av = ausub.add_parser("verify", help="recompute the hash chains; exit 1 naming the first broken row")
     av.add_argument("--creator", type=_uuid_arg, help="only this creator's chain")
+    av.add_argument(
+        "--anchor",
+        type=_anchor_arg,
+        metavar="ROW_ID:HASH",
+        help="the head printed by an earlier check of the same creator: that row must still be there, unchanged"
+        " (catches the removal of the newest rows); needs --creator",
+    )
     av.set_defaults(func=cmd_audit_verify)
     se = sub.add_parser("secrets", help="encryption keys for secrets at rest")
     sesub = se.add_subparsers(dest="secrets_command", required=True)

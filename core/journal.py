@@ -68,16 +68,27 @@ class ChainReport:
     rows_checked: int
     creators_checked: int
     first_broken: dict[str, Any] | None = None  # {"id", "creator_id", "reason"} of the first bad row
+    # The last row checked, when one creator's chain was checked: keep it (elsewhere) as an anchor; a later check
+    # against it also catches the removal of the newest rows, which the chain alone cannot show.
+    head: dict[str, Any] | None = None  # {"id", "hash" (hex)}
 
 
-async def verify_audit(conn: AsyncConnection[Any], creator_id: str | None = None) -> ChainReport:
-    """Recompute every creator's chain in order; name the first row whose link or hash does not hold."""
+async def verify_audit(
+    conn: AsyncConnection[Any], creator_id: str | None = None, anchor: tuple[int, bytes] | None = None
+) -> ChainReport:
+    """Recompute every creator's chain in order; name the first row whose link or hash does not hold. With an
+    anchor (a row id and hash from an earlier check of this creator's chain), that row must still be in the
+    chain with that hash."""
+    if anchor is not None and creator_id is None:
+        raise ValueError("an anchor belongs to one creator's chain: give the creator")
     cur = await conn.execute(
         "SELECT id, creator_id::text AS creator_id, actor, action, subject, details, prev_hash, hash"
         " FROM audit_log WHERE (%s::uuid IS NULL OR creator_id = %s) ORDER BY creator_id, id",
         [creator_id, creator_id],
     )
     last: dict[str, bytes] = {}
+    last_id = 0
+    anchor_seen = False
     rows = 0
     async for r in cur:
         rows += 1
@@ -89,6 +100,10 @@ async def verify_audit(conn: AsyncConnection[Any], creator_id: str | None = None
             reason = "prev_hash does not match the hash of the previous row (a row was removed or reordered)"
         elif bytes(r["hash"]) != _row_hash(prev, cid, r["actor"], r["action"], r["subject"], r["details"]):
             reason = "hash does not match the row's contents (the row was changed)"
+        elif anchor is not None and r["id"] == anchor[0]:
+            anchor_seen = True
+            if bytes(r["hash"]) != anchor[1]:
+                reason = "the anchored row's hash is not the anchor's (the chain was rewritten up to here)"
         if reason:
             return ChainReport(
                 False,
@@ -97,4 +112,13 @@ async def verify_audit(conn: AsyncConnection[Any], creator_id: str | None = None
                 {"id": r["id"], "creator_id": cid, "reason": reason},
             )
         last[cid] = bytes(r["hash"])
-    return ChainReport(True, rows, len(last))
+        last_id = r["id"]
+    head = {"id": last_id, "hash": last[creator_id].hex()} if creator_id and creator_id in last else None
+    if anchor is not None and not anchor_seen:
+        broken = {
+            "id": anchor[0],
+            "creator_id": creator_id,
+            "reason": "the anchored row is not in the chain (the newest rows were removed, or the anchor is not this creator's)",
+        }
+        return ChainReport(False, rows, len(last), broken, head)
+    return ChainReport(True, rows, len(last), None, head)

@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.auth import CurrentPrincipal
-from api.errors import BIGINT_MAX
+from api.errors import BIGINT_MAX, ApiError
 from core import db
 from core.journal import verify_audit
 from core.types import Role
@@ -33,10 +33,19 @@ class AuditPage(BaseModel):
     next_cursor: int | None
 
 
+class ChainHead(BaseModel):
+    id: int
+    hash: str = Field(description="hex")
+
+
 class AuditVerification(BaseModel):
     ok: bool
     rows_checked: int
     first_broken: dict[str, Any] | None
+    head: ChainHead | None = Field(
+        description="the newest row checked: keep it outside this service and pass it back as the anchor of a later"
+        " check, which then also catches the removal of the newest rows"
+    )
 
 
 @router.get("/audit", response_model=AuditPage)
@@ -63,8 +72,34 @@ async def audit(
 
 
 @router.get("/audit/verify", response_model=AuditVerification)
-async def audit_verify(who: CurrentPrincipal) -> Any:
+async def audit_verify(
+    who: CurrentPrincipal,
+    anchor_id: Annotated[
+        int | None, Query(ge=1, le=BIGINT_MAX, description="`head.id` of an earlier check (with anchor_hash)")
+    ] = None,
+    anchor_hash: Annotated[
+        str | None, Query(pattern="^[0-9a-f]{64}$", description="`head.hash` of that check (with anchor_id)")
+    ] = None,
+) -> Any:
     who.require(Role.OWNER)
+    if (anchor_id is None) != (anchor_hash is None):
+        missing = "query.anchor_hash" if anchor_hash is None else "query.anchor_id"
+        raise ApiError(
+            422,
+            "validation_error",
+            "the request is invalid",
+            {
+                "fields": [
+                    {"field": missing, "message": "anchor_id and anchor_hash go together", "type": "missing"}
+                ]
+            },
+        )
+    anchor = (anchor_id, bytes.fromhex(anchor_hash)) if anchor_id is not None and anchor_hash else None
     async with db.pool().connection() as conn:
-        report = await verify_audit(conn, who.creator_id)
-    return AuditVerification(ok=report.ok, rows_checked=report.rows_checked, first_broken=report.first_broken)
+        report = await verify_audit(conn, who.creator_id, anchor)
+    return AuditVerification(
+        ok=report.ok,
+        rows_checked=report.rows_checked,
+        first_broken=report.first_broken,
+        head=ChainHead(**report.head) if report.head else None,
+    )

@@ -234,7 +234,7 @@ async def test_handoff_and_opt_out_make_no_draft(api: httpx.AsyncClient, fake_ll
     await api.post("/v1/events", json=msg("o-2", "hello again?", fan="bye"), headers=t.auth())
     await wait_until("SELECT count(*) = 3 FROM events WHERE processed_at IS NOT NULL", [])
     assert await fetch("SELECT 1 FROM drafts", []) == []
-    assert fake_llm.requests == []
+    assert list(fake_llm.requests) == []
     fans = {
         r["platform_fan_id"]: r
         for r in await fetch(
@@ -413,7 +413,24 @@ async def test_audit_log_for_owners(api: httpx.AsyncClient) -> None:
     assert [e["subject"] for e in rest["items"]] == ["policy:v2"] and rest["next_cursor"] is None
     assert (await api.get("/v1/audit", headers=other.auth())).json()["items"] == []  # scoped
     check = (await api.get("/v1/audit/verify", headers=t.auth())).json()
-    assert check == {"ok": True, "rows_checked": 3, "first_broken": None}
+    newest = page["items"][0]
+    assert check == {
+        "ok": True,
+        "rows_checked": 3,
+        "first_broken": None,
+        "head": {"id": newest["id"], "hash": newest["hash"]},
+    }
+    anchored = {"anchor_id": newest["id"], "anchor_hash": newest["hash"]}
+    assert (await api.get("/v1/audit/verify", params=anchored, headers=t.auth())).json()["ok"] is True
+    wrong = (await api.get("/v1/audit/verify", params=anchored, headers=other.auth())).json()  # not its chain
+    assert wrong["ok"] is False and wrong["first_broken"]["id"] == newest["id"] and wrong["head"] is None
+    for params, field in (
+        ({"anchor_id": newest["id"]}, "query.anchor_hash"),
+        ({"anchor_hash": newest["hash"]}, "query.anchor_id"),
+        ({**anchored, "anchor_hash": "XYZ"}, "query.anchor_hash"),
+    ):
+        r = await api.get("/v1/audit/verify", params=params, headers=t.auth())
+        assert r.status_code == 422 and r.json()["error"]["details"]["fields"][0]["field"] == field, r.text
 
 
 async def test_members_and_keys(api: httpx.AsyncClient) -> None:

@@ -82,6 +82,32 @@ async def test_a_removed_row_is_named(settings: Settings) -> None:
     }
 
 
+async def test_an_anchor_catches_the_removal_of_the_newest_rows(settings: Settings) -> None:
+    t = await make_tenant()
+    await _append(t.creator_id, 4)
+    ids = await _ids(t.creator_id)
+    async with db.pool().connection() as conn:
+        report = await verify_audit(conn, t.creator_id)
+        assert report.ok and report.head is not None and report.head["id"] == ids[-1]
+        head = (report.head["id"], bytes.fromhex(report.head["hash"]))
+        cur = await conn.execute("SELECT hash FROM audit_log WHERE id = %s", [ids[1]])
+        row = await cur.fetchone()
+        assert row is not None
+        older = (ids[1], bytes(row["hash"]))
+    await _tamper("DELETE FROM audit_log WHERE creator_id = %s AND id >= %s", [t.creator_id, ids[2]])
+    async with db.pool().connection() as conn:
+        assert (await verify_audit(conn, t.creator_id)).ok  # what the chain alone cannot see
+        cut = await verify_audit(conn, t.creator_id, head)
+        assert (await verify_audit(conn, t.creator_id, older)).ok  # an anchor before the cut still holds
+        forged = await verify_audit(conn, t.creator_id, (older[0], bytes(32)))
+        with pytest.raises(ValueError, match="creator"):
+            await verify_audit(conn, None, head)
+    assert not cut.ok and cut.first_broken is not None and cut.head == {"id": ids[1], "hash": older[1].hex()}
+    assert cut.first_broken["id"] == ids[-1] and "not in the chain" in cut.first_broken["reason"]
+    assert not forged.ok and forged.first_broken is not None and forged.first_broken["id"] == ids[1]
+    assert "rewritten" in forged.first_broken["reason"]
+
+
 async def _cli(settings: Settings, *args: str) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -111,3 +137,21 @@ async def test_cli_verify_exit_code(settings: Settings) -> None:
     assert f"audit chain broken at row {ids[0]}" in err
     code, _, err = await _cli(settings, "--creator", "nope")
     assert code == 2 and "--creator must be a creator id" in err
+
+
+async def test_cli_verify_against_an_anchor(settings: Settings) -> None:
+    t = await make_tenant()
+    await _append(t.creator_id, 3)
+    code, out, _ = await _cli(settings, "--creator", t.creator_id)
+    head = json.loads(out.splitlines()[-1])["head"]
+    anchor = f"{head['id']}:{head['hash']}"
+    code, out, _ = await _cli(settings, "--creator", t.creator_id, "--anchor", anchor)
+    assert code == 0 and json.loads(out.splitlines()[-1])["head"] == head
+    await _tamper("DELETE FROM audit_log WHERE id = %s", [head["id"]])
+    code, out, err = await _cli(settings, "--creator", t.creator_id, "--anchor", anchor)
+    assert code == 1 and json.loads(out.splitlines()[-1])["first_broken"]["id"] == head["id"]
+    assert f"audit chain broken at row {head['id']}" in err
+    code, _, err = await _cli(settings, "--anchor", anchor)
+    assert code == 2 and "--anchor needs --creator" in err
+    code, _, err = await _cli(settings, "--creator", t.creator_id, "--anchor", "12:abc")
+    assert code == 2 and "--anchor must be ROW_ID:HASH" in err
