@@ -315,3 +315,77 @@ async def fan_messages(
         rows = await cur.fetchall()
     items = [MessageOut(**r) for r in rows[:limit]]
     return MessagePage(items=items, next_cursor=items[-1].id if len(rows) > limit else None)
+
+
+# A fan's export, section by section: every stored row about the fan, in the order it happened. Left out: the
+# creator id (the caller's own) and memory embeddings (derived from the memory's text, 384 numbers each).
+_EXPORT_SECTIONS: tuple[tuple[str, str, str], ...] = (
+    ("events", "events", "occurred_at, id"),
+    ("messages", "messages", "sent_at, id"),
+    ("transactions", "transactions", "occurred_at, id"),
+    ("drafts", "drafts", "created_at, id"),
+    ("deliveries", "outbox", "created_at, id"),
+    ("memories", "fan_memories", "created_at, id"),
+    ("scores", "fan_scores", "fan_id"),
+    ("followups", "followups", "started_at, id"),
+    ("campaigns", "campaign_recipients", "campaign_id"),
+    ("actions", "agent_actions", "created_at, id"),
+)
+_NOT_EXPORTED = {"creator_id", "embedding"}
+
+
+class FanExport(BaseModel):
+    format: Literal["huntaze.fan-export/1"] = "huntaze.fan-export/1"
+    exported_at: datetime
+    fan: dict[str, Any]
+    events: list[dict[str, Any]]
+    messages: list[dict[str, Any]]
+    transactions: list[dict[str, Any]]
+    drafts: list[dict[str, Any]]
+    deliveries: list[dict[str, Any]]
+    memories: list[dict[str, Any]]
+    scores: list[dict[str, Any]]
+    followups: list[dict[str, Any]]
+    campaigns: list[dict[str, Any]]
+    actions: list[dict[str, Any]]
+
+
+@router.get("/fans/{fan_id}/export", response_model=FanExport, responses={404: {}})
+async def export_fan(fan_id: UUID, who: CurrentPrincipal) -> Any:
+    """Everything stored about one fan, as one JSON document (e.g. to answer the fan's request for their data).
+    Owners only, after a step-up (it is all of a fan's data at once); read in one snapshot; each export is
+    audited."""
+    who.require(Role.OWNER)
+    who.require_step_up()
+    async with db.pool().connection() as conn, conn.transaction():
+        await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        cur = await conn.execute(
+            "SELECT * FROM fans WHERE creator_id = %s AND id = %s", [who.creator_id, fan_id]
+        )
+        fan = await cur.fetchone()
+        if fan is None:
+            raise ApiError(404, "not_found", "no such fan")
+        sections: dict[str, list[dict[str, Any]]] = {}
+        for name, table, order in _EXPORT_SECTIONS:
+            cur = await conn.execute(
+                f"SELECT * FROM {table} WHERE creator_id = %s AND fan_id = %s ORDER BY {order}",
+                [who.creator_id, fan_id],
+            )
+            sections[name] = [
+                {k: v for k, v in row.items() if k not in _NOT_EXPORTED} for row in await cur.fetchall()
+            ]
+        cur = await conn.execute("SELECT now() AS at")
+        at = await cur.fetchone()
+    async with db.pool().connection() as conn, conn.transaction():
+        await append_audit(
+            conn,
+            creator_id=who.creator_id,
+            actor=who.member_id,
+            action="fan.exported",
+            subject=f"fan:{fan_id}",
+            details={name: len(rows) for name, rows in sections.items()},
+        )
+    assert at is not None
+    return FanExport(
+        exported_at=at["at"], fan={k: v for k, v in fan.items() if k not in _NOT_EXPORTED}, **sections
+    )
