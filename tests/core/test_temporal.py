@@ -28,7 +28,7 @@ async def test_core_warnings_go_through_python_logging(
     capfd.readouterr()
 
     def core_records() -> list[logging.LogRecord]:
-        return [r for r in caplog.records if r.name.startswith(temporal.CORE_LOGGER)]
+        return [r for r in caplog.records if r.name == temporal.CORE_LOGGER]
 
     # A worker's start makes the core warn against this test server (it does not advertise the heartbeat
     # capability the core asks about); forwarded logs arrive on a short interval.
@@ -42,3 +42,15 @@ async def test_core_warnings_go_through_python_logging(
     assert any("heartbeat" in r.getMessage() for r in records), [r.getMessage() for r in records]
     assert all(r.levelno >= logging.WARNING for r in records)
     assert "heartbeat details" not in capfd.readouterr().out
+
+
+def test_the_expected_long_task_warning_is_dropped() -> None:
+    temporal.runtime()
+    core = logging.getLogger(temporal.CORE_LOGGER)
+
+    def record(msg: str) -> logging.LogRecord:
+        return core.makeRecord(core.name, logging.WARNING, __file__, 1, msg, (), None)
+
+    long_task = "[sdk_core::managed_run] [TMPRL1104] wf:75:1 Workflow task duration exceeded 5 seconds. {...}"
+    assert core.filter(record(long_task)) is False
+    assert core.filter(record("[sdk_core::worker] Temporal Server 1.16.0 or newer is required")) is True
