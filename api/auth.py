@@ -3,8 +3,6 @@ there is nothing to brute-force); every request is bound to one member, one role
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -17,9 +15,10 @@ from api.errors import ApiError
 from api.fresh_cache import FreshCache, request_ticket
 from api.limits import RateLimits, retry_after
 from core import db
+from core.keys import hash_key as hash_key  # re-exported: the routers import it from here
+from core.keys import new_key
 from core.types import Role
 
-KEY_PREFIX = "hz_"
 ROLE_RANK = {Role.VIEWER: 0, Role.CHATTER: 1, Role.MANAGER: 2, Role.OWNER: 3}
 
 
@@ -44,14 +43,6 @@ class Principal:
                 "this operation needs a recent TOTP check: POST /v1/me/step-up with a code from your"
                 " authenticator (enrol first with POST /v1/me/totp)",
             )
-
-
-def hash_key(key: str) -> bytes:
-    return hashlib.sha256(key.encode()).digest()
-
-
-def new_key() -> str:
-    return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
 async def issue_key(conn: AsyncConnection[Any], creator_id: str, member_id: str) -> str:

@@ -23,7 +23,7 @@ from fastapi import FastAPI
 
 from bench.approval import _pending
 from bench.stack import emit, running_stack
-from cli.services import free_port
+from devstack.services import free_port
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @contextmanager
 def instant_llm() -> Iterator[str]:
     """Start the double on a free loopback port; yield its OpenAI base URL; stop it."""
-    from cli.services import ServiceError, free_port, wait_for_port
+    from devstack.services import ServiceError, free_port, wait_for_port
 
     port = free_port()
     env = {

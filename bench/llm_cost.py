@@ -119,11 +119,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--rounds", type=int, default=1)
     args = ap.parse_args(argv)
 
-    from cli.main import _settings
-    from cli.runtime import apply_settings
-    from cli.services import embedded_services
+    from core.settings import read_settings
+    from devstack.runtime import apply_settings
+    from devstack.services import embedded_services
 
-    with embedded_services(_settings(), need_temporal=False) as svc:
+    with embedded_services(read_settings(), need_temporal=False) as svc:
         apply_settings(svc.settings)
         res = asyncio.run(_drafts(args.rounds))
         model = svc.settings.llm_model

@@ -25,9 +25,9 @@ async def run(url: str, requests: int, fans: int) -> dict[str, Any]:
 
     from api.app import create_app
     from api.deps import Runtime
-    from cli.seed import seed_business
     from core import db
     from core.settings import Settings, configure
+    from devstack.seed import seed_business
 
     until = date(2026, 6, 1)
     res = seed_business(url, fans=fans, days=180, seed=42, until=until, handle="bench")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 @contextmanager
 def scratch_database(prefix: str) -> Iterator[str]:
-    from cli.services import start_postgres, stop_postgres
     from core.migrate import migrate
+    from devstack.services import start_postgres, stop_postgres
 
     root = Path(tempfile.mkdtemp(prefix=prefix))
     try:

@@ -75,9 +75,9 @@ def emit(
 async def running_stack(fans: int, *, with_api: bool = True) -> AsyncIterator[Stack]:
     from api.auth import issue_key
     from bench.instant_llm import instant_llm
-    from cli.runtime import serve
-    from cli.services import free_port, start_postgres, start_temporal, stop_postgres
     from core import db
+    from devstack.runtime import serve
+    from devstack.services import free_port, start_postgres, start_temporal, stop_postgres
 
     root = Path(tempfile.mkdtemp(prefix="huntaze-bench-"))
     llm = ExitStack()

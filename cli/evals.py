@@ -13,16 +13,10 @@ from typing import Any
 
 import yaml
 
-from cli.services import embedded_services
-from core.settings import Settings
+from core.settings import Settings, read_settings
+from devstack.services import embedded_services
 
 EXIT_THRESHOLD_FAILED = 1
-
-
-def _settings() -> Settings:
-    from cli.main import _settings as read
-
-    return read()
 
 
 def _install_prompts(path: str | None) -> str:
@@ -74,7 +68,7 @@ async def _baseline(ref: str, database_url: str | None) -> dict[str, Any]:
 
 
 def cmd_eval_run(args: argparse.Namespace) -> int:
-    from cli.runtime import apply_settings
+    from devstack.runtime import apply_settings
     from evals.suite import SuiteError, resolve_suites
     from evals.targets import make_target
 
@@ -90,7 +84,7 @@ def cmd_eval_run(args: argparse.Namespace) -> int:
     if not 0 <= args.temperature <= 2:
         raise SystemExit("--temperature: must be between 0 and 2")
     prompts = _install_prompts(args.prompts)
-    settings = _settings()
+    settings = read_settings()
     updates: dict[str, Any] = {}
     if args.model:
         updates["llm_model"] = args.model
@@ -206,7 +200,7 @@ def cmd_eval_compare(args: argparse.Namespace) -> int:
                 await db.close_pool()
 
     if needs_db:
-        with embedded_services(_settings(), need_llm=False, need_temporal=False) as svc:
+        with embedded_services(read_settings(), need_llm=False, need_temporal=False) as svc:
             runs = asyncio.run(load(svc.settings.database_url))
     else:
         runs = asyncio.run(load(None))

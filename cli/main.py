@@ -14,27 +14,18 @@ from datetime import date
 from typing import Any, TypeVar
 
 from psycopg import AsyncConnection
-from pydantic import ValidationError
 
-from cli.services import ServiceError, embedded_services, ensure_model
 from core.privacy import disable_telemetry
-from core.settings import Settings
+from core.settings import Settings, read_settings
+from devstack.services import ServiceError, embedded_services, ensure_model
 
 T = TypeVar("T")
 
 
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as exc:
-        lines = [f"  {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
-        raise SystemExit("invalid settings:\n" + "\n".join(lines)) from exc
-
-
 def cmd_up(args: argparse.Namespace) -> int:
-    from cli.runtime import serve
+    from devstack.runtime import serve
 
-    with embedded_services(_settings()) as svc:
+    with embedded_services(read_settings()) as svc:
         s = svc.settings
         print(f"started: {', '.join(svc.started) or 'nothing (all configured)'}")
         print(f"API docs:    http://{s.api_host}:{s.api_port}/docs")
@@ -49,7 +40,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 def cmd_migrate(_: argparse.Namespace) -> int:
     from core.migrate import migrate
 
-    with embedded_services(_settings(), need_llm=False) as svc:
+    with embedded_services(read_settings(), need_llm=False) as svc:
         assert svc.settings.database_url
         applied = migrate(svc.settings.database_url)
         print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
@@ -57,8 +48,8 @@ def cmd_migrate(_: argparse.Namespace) -> int:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
-    from cli.seed import seed_business
     from core.migrate import migrate
+    from devstack.seed import seed_business
 
     until = None
     if args.until:
@@ -66,7 +57,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
             until = date.fromisoformat(args.until)
         except ValueError:
             raise SystemExit(f"--until: {args.until!r} is not a date (YYYY-MM-DD)") from None
-    with embedded_services(_settings(), need_llm=False) as svc:
+    with embedded_services(read_settings(), need_llm=False) as svc:
         url = svc.settings.database_url
         assert url
         migrate(url)
@@ -85,14 +76,14 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_model(_: argparse.Namespace) -> int:
-    print(ensure_model(_settings()))
+    print(ensure_model(read_settings()))
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from cli.demo import run_demo
+    from devstack.demo import run_demo
 
-    summary = run_demo(_settings(), smoke=args.smoke, fans=args.fans)
+    summary = run_demo(read_settings(), smoke=args.smoke, fans=args.fans)
     return 0 if summary["unapproved_sends"] == 0 and summary["sent"] >= 1 else 1
 
 
@@ -129,7 +120,7 @@ def _on_database(
         finally:
             await db.close_pool()
 
-    with embedded_services(_settings(), need_llm=False, need_temporal=False) as svc:
+    with embedded_services(read_settings(), need_llm=False, need_temporal=False) as svc:
         assert svc.settings.database_url
         migrate(svc.settings.database_url)
         return asyncio.run(run(svc.settings))
@@ -218,7 +209,7 @@ def cmd_segments_fit(args: argparse.Namespace) -> int:
     import json
 
     from agents.segmentation.btyd import FitError
-    from cli.segments_fit import InputError, fit_file
+    from agents.segmentation.fit_file import InputError, fit_file
 
     try:
         end = date.fromisoformat(args.calibration_end)

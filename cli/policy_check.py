@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
-from policies.rules import InboundVerdict, check_inbound
+from policies.check import check_inbound_text
 
 
 class InputError(ValueError):
@@ -39,28 +39,17 @@ def _records(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
         yield n, rec
 
 
-def inbound_decision(v: InboundVerdict) -> str:
-    # Safety first: a possible minor who also says "stop" still goes to a human.
-    if v.handoff_reason:
-        return "handoff"
-    if v.opt_out:
-        return "optout"
-    if v.injection:
-        return "injection"
-    return "normal"
-
-
 def check_lines(lines: Iterable[str], direction: str, out: TextIO) -> int:
     count = 0
     records = list(_records(lines))  # validate the whole input before printing anything
     if direction == "outbound":
-        from policies.engine import check_draft
+        from policies.check import check_outbound_text
 
         for n, rec in records:
             bounds = rec.get("price_bounds")
             if bounds is not None and not (isinstance(bounds, list) and len(bounds) == 2):
                 raise InputError(f"line {n}: field 'price_bounds' must be [min, max]")
-            report = check_draft(
+            result = check_outbound_text(
                 rec["text"],
                 offer=rec.get("offer"),
                 price_bounds=tuple(bounds) if bounds else None,
@@ -68,32 +57,11 @@ def check_lines(lines: Iterable[str], direction: str, out: TextIO) -> int:
                 other_fans=rec.get("other_fans"),
                 private_terms=rec.get("private_terms"),
             )
-            violations = [
-                {
-                    "policy": f.rule,
-                    "start": f.span[0] if f.span else None,
-                    "end": f.span[1] if f.span else None,
-                    "reason": f.reason,
-                }
-                for f in report.findings
-            ]
-            out.write(
-                json.dumps(
-                    {"id": rec["id"], "decision": report.outcome, "violations": violations},
-                    ensure_ascii=False,
-                )
-                + "\n"
-            )
+            out.write(json.dumps({"id": rec["id"], **result}, ensure_ascii=False) + "\n")
             count += 1
     else:
         for _, rec in records:
-            v = check_inbound(rec["text"])
-            flags = [f.rule for f in v.findings]
-            out.write(
-                json.dumps(
-                    {"id": rec["id"], "decision": inbound_decision(v), "flags": flags}, ensure_ascii=False
-                )
-                + "\n"
-            )
+            result = check_inbound_text(rec["text"])
+            out.write(json.dumps({"id": rec["id"], **result}, ensure_ascii=False) + "\n")
             count += 1
     return count

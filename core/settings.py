@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -123,6 +123,16 @@ class Settings(BaseSettings):
 
 
 _current: Settings | None = None
+
+
+def read_settings() -> Settings:
+    """Settings from the environment for a command-line entry point: invalid ones end the program with
+    SystemExit naming each offending setting, instead of a traceback."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = [f"  {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise SystemExit("invalid settings:\n" + "\n".join(lines)) from exc
 
 
 def get_settings() -> Settings:

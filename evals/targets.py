@@ -82,7 +82,7 @@ class PolicyTarget:
         return None
 
     async def run(self, case: Case, ctx: RunContext) -> dict[str, Any]:
-        from cli.policy_check import inbound_decision
+        from policies.check import inbound_decision
         from policies.engine import check_draft
         from policies.rules import check_inbound
 
@@ -155,7 +155,7 @@ def _cdnow_fit() -> dict[str, Any]:
     import io
     from datetime import date
 
-    from cli.segments_fit import fit_file
+    from agents.segmentation.fit_file import fit_file
 
     try:
         raw = (importlib.resources.files("lifetimes") / "datasets" / "CDNOW_sample.txt").read_text()
@@ -178,8 +178,8 @@ async def _seeded_labels(case: Case, ctx: RunContext) -> dict[str, Any]:
     from datetime import date
 
     from agents.segmentation.refresh import refresh_segments
-    from cli.seed import seed_business
     from core import db
+    from devstack.seed import seed_business
 
     assert ctx.database_url
     until = date.fromisoformat(str(case.input.get("until", "2026-06-01")))

@@ -32,11 +32,11 @@ from pydantic import SecretStr
 
 from api.app import create_app
 from api.deps import Runtime
-from cli.services import free_port, restart_postgres, start_postgres, start_temporal, stop_postgres
 from core import db
 from core.crypto import new_key_line
 from core.migrate import migrate
 from core.settings import Settings, configure
+from devstack.services import free_port, restart_postgres, start_postgres, start_temporal, stop_postgres
 from tests.factories import make_tenant
 from tests.fakes.openai_server import FakeOpenAI
 

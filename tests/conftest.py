@@ -22,12 +22,12 @@ from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
 from agents import llm
-from cli.services import ensure_runtime_dir
 from core import db
 from core.crypto import new_key_line
 from core.migrate import migrate
 from core.privacy import disable_telemetry
 from core.settings import Settings, configure
+from devstack.services import ensure_runtime_dir
 from tests.fakes.openai_server import FakeOpenAI
 
 disable_telemetry()
@@ -76,7 +76,7 @@ def embedding_model() -> None:
 
 @pytest.fixture(scope="session")
 def pg_admin_url() -> Iterator[str]:
-    from cli.services import start_postgres, stop_postgres
+    from devstack.services import start_postgres, stop_postgres
 
     root = Path(tempfile.mkdtemp(prefix="hz-pg-"))
     url = start_postgres(root, database="template_huntaze")

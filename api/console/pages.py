@@ -19,10 +19,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from psycopg.types.json import Jsonb
 
-from api.auth import ROLE_RANK, hash_key
+from api.auth import ROLE_RANK
 from api.deps import Runtime
 from core import db
 from core.crypto import Sealed, keyring
+from core.keys import hash_key
 from core.types import Role
 
 router = APIRouter(prefix="/console", include_in_schema=False)

@@ -106,8 +106,8 @@ def llamacpp() -> EmbedFn:
     import httpx
     import xllamacpp
 
-    from cli.services import ensure_model
     from core.settings import Settings
+    from devstack.services import ensure_model
 
     params = xllamacpp.CommonParams()
     params.model.path = str(ensure_model(Settings()))

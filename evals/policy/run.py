@@ -26,7 +26,7 @@ def _context(directory: Path) -> dict[str, list[str]]:
 
 
 def evaluate(directory: Path = HERE) -> dict[str, Any]:
-    from cli.policy_check import inbound_decision
+    from policies.check import inbound_decision
     from policies.engine import check_draft
     from policies.rules import check_inbound
 

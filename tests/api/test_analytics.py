@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from fastapi import FastAPI
 
-from cli.seed import seed_business
+from devstack.seed import seed_business
 from tests.api.conftest import client_for
 
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from cli.seed import seed_business
+from devstack.seed import seed_business
 from tests.factories import make_tenant
 from tests.workflows.helpers import fetch, wait_until
 

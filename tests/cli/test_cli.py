@@ -3,7 +3,6 @@ from pathlib import Path
 import pytest
 
 from cli.main import main
-from cli.services import ServiceError, ensure_model
 from core.settings import Settings
 
 
@@ -24,16 +23,6 @@ def test_worker_task_slots_come_from_the_environment(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("HUNTAZE_WORKER_TASK_SLOTS", "1")  # the SDK needs two with a workflow cache
     with pytest.raises(SystemExit, match="HUNTAZE_WORKER_TASK_SLOTS"):
         main(["db", "migrate"])
-
-
-def test_missing_model_path_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(ServiceError, match=r"HUNTAZE_MODEL_PATH=.*is not a file"):
-        ensure_model(Settings(local_model_path=tmp_path / "nope.gguf"))
-
-
-def test_cached_model_is_used_without_download(tmp_path: Path) -> None:
-    (tmp_path / "SmolLM2-135M-Instruct.Q4_1.gguf").write_bytes(b"GGUF")
-    assert ensure_model(Settings(model_cache=tmp_path)) == tmp_path / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 def test_policy_check_outbound_and_inbound(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,8 +18,8 @@ import uvicorn
 from playwright.async_api import Browser, Page, async_playwright, expect
 from temporalio.testing import WorkflowEnvironment
 
-from cli.services import free_port
 from core.settings import Settings
+from devstack.services import free_port
 from tests.api.conftest import make_app
 from tests.api.test_api import msg
 from tests.factories import Tenant, make_tenant
@@ -218,8 +218,8 @@ async def test_viewers_cannot_approve_and_forms_need_the_csrf_token(
 async def test_fan_actions_analytics_and_eval_pages(
     served: str, browser: Browser, database_url: str, fake_llm: FakeOpenAI
 ) -> None:
-    from cli.seed import seed_business
     from core import db
+    from devstack.seed import seed_business
     from evals.store import save_run
     from tests.evals.test_runner import _result
 

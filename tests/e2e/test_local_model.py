@@ -13,8 +13,8 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from agents import llm
-from cli.services import ServiceError, ensure_model, free_port, start_llm
 from core.settings import Settings, configure
+from devstack.services import ServiceError, ensure_model, free_port, start_llm
 from tests.factories import add_message_event, make_tenant
 from tests.workflows.helpers import fetch, start_conversation, wait_until
 from workflows.worker import build_worker

@@ -16,9 +16,9 @@ from temporalio.client import ScheduleActionStartWorkflow
 from temporalio.testing import WorkflowEnvironment
 
 from agents.daily_plan.actions import PRIOR_OFFER_CONVERSION, PRIOR_WIN_BACK
-from cli.seed import seed_business
 from core import db
 from core.settings import Settings
+from devstack.seed import seed_business
 from tests.api.conftest import client_for, make_app
 from tests.factories import Tenant, make_tenant
 from tests.workflows.helpers import fetch, wait_until

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from agents.analytics.overview import SOURCES, Period, overview
-from cli.seed import seed_business
+from devstack.seed import seed_business
 
 UNTIL = date(2026, 6, 1)
 PERIOD = Period(date(2026, 5, 3), UNTIL)

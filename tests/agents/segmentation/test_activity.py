@@ -12,8 +12,8 @@ import pytest
 from psycopg.rows import tuple_row
 
 from agents.segmentation.activity import best_hours, hour_profile, load_activity
-from cli.seed import seed_business
 from core import db
+from devstack.seed import seed_business
 
 UNTIL = date(2026, 3, 31)  # the seed's 180 days span the March DST changes in Europe and the US
 AS_OF = datetime(2026, 3, 31, 23, 59, 59, tzinfo=UTC)

@@ -10,8 +10,8 @@ import psycopg
 import pytest
 
 from agents.segmentation.refresh import SEGMENTS, refresh_segments, rescore_fans
-from cli.seed import seed_business
 from core import db
+from devstack.seed import seed_business
 
 UNTIL = date(2026, 6, 1)
 AS_OF = datetime(2026, 6, 1, 23, 59, 59, tzinfo=UTC)

@@ -3,7 +3,7 @@ from datetime import date
 import psycopg
 import pytest
 
-from cli.seed import seed_business
+from devstack.seed import seed_business
 
 
 def _shape(url: str, creator_id: str) -> dict[str, object]:

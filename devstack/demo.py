@@ -16,12 +16,12 @@ import psycopg
 
 from agents.segmentation.explain import money
 from api.auth import issue_key
-from cli.runtime import serve
-from cli.seed import seed_business
-from cli.services import embedded_services
 from core import db
 from core.migrate import migrate
 from core.settings import Settings
+from devstack.runtime import serve
+from devstack.seed import seed_business
+from devstack.services import embedded_services
 
 DEMO_SEED = 42
 DROP_DAYS_AGO = 3

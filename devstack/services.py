@@ -233,7 +233,7 @@ def start_llm(settings: Settings, model: Path) -> subprocess.Popen[bytes]:
     cmd = [
         sys.executable,
         "-m",
-        "cli.llm_server",
+        "devstack.llm_server",
         "--model",
         str(model),
         "--port",

@@ -1,4 +1,4 @@
-"""`huntaze segments fit`: BG/NBD and Gamma-Gamma fitted on a transactions CSV (fan_id,occurred_at,amount)."""
+"""BG/NBD and Gamma-Gamma fitted on a transactions CSV (fan_id,occurred_at,amount): `huntaze segments fit`."""
 
 from __future__ import annotations
 

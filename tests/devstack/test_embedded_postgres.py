@@ -1,6 +1,6 @@
 import psycopg
 
-from cli.services import EMBEDDED_PG_SETTINGS
+from devstack.services import EMBEDDED_PG_SETTINGS
 
 
 def test_the_embedded_server_runs_with_its_tuned_settings(database_url: str) -> None:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from api.auth import hash_key, new_key
+from core.keys import hash_key, new_key
 
 ARCHETYPES = [  # name, share, ppv per 30 days, tips per 30 days, tip range (cents), msgs per day, renew prob
     ("whale", 0.02, 6.0, 4.0, (2000, 20000), 0.9, 0.97),
