@@ -10,28 +10,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
+from evals.grade import Grade, Skipped
+from evals.judge import llm_judge
 from evals.suite import Case, Suite
-
-
-@dataclass(frozen=True)
-class Grade:
-    score: float
-    passed: bool
-    detail: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {"score": round(self.score, 4), "passed": self.passed, "detail": self.detail}
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """The grader applies but cannot run here (e.g. no judge configured); it counts neither way."""
-
-    reason: str
-
 
 GradeFn = Callable[[dict[str, Any], Case, dict[str, Any], Suite], Grade | Skipped | None]
 AsyncGradeFn = Callable[[dict[str, Any], Case, dict[str, Any], Suite], Awaitable[Grade | Skipped | None]]
@@ -285,13 +268,7 @@ async def similarity(output: dict[str, Any], case: Case, params: dict[str, Any],
 ASYNC_GRADERS["similarity"] = similarity
 
 
-def _register_judge() -> None:
-    from evals.judge import llm_judge
-
-    ASYNC_GRADERS["llm_judge"] = llm_judge
-
-
-_register_judge()
+ASYNC_GRADERS["llm_judge"] = llm_judge
 
 
 def known_graders() -> list[str]:

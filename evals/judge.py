@@ -12,6 +12,7 @@ from typing import Any
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
+from evals.grade import Grade, Skipped
 from evals.suite import Case, Suite
 
 JUDGE_SYSTEM = """You grade a direct message written for a creator to one of their fans.
@@ -26,10 +27,11 @@ class Verdict(BaseModel):
     reason: str = Field("", max_length=400)
 
 
-async def llm_judge(output: dict[str, Any], case: Case, params: dict[str, Any], suite: Suite) -> Any:
+async def llm_judge(
+    output: dict[str, Any], case: Case, params: dict[str, Any], suite: Suite
+) -> Grade | Skipped | None:
     from agents.llm import make_judge_model
     from core.settings import get_settings
-    from evals.graders import Grade, Skipped
 
     text = (output.get("draft") or {}).get("text")
     rubric = str(params.get("rubric") or suite.rubric)

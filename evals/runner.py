@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from evals.graders import Grade, Skipped, apply
+from evals.grade import Grade, Skipped
+from evals.graders import apply
 from evals.suite import Case, Suite
 from evals.targets import RunContext, Target, make_target
 

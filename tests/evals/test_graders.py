@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from evals.graders import GRADERS, Grade, Skipped, apply, known_graders
+from evals.grade import Grade, Skipped
+from evals.graders import GRADERS, apply, known_graders
 from evals.suite import Case, Suite
 
 SUITE = Suite(name="t", target="drafting", graders=[{"name": "route"}])  # type: ignore[list-item]

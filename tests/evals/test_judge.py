@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 
 from core.settings import Settings, configure
-from evals.graders import Grade, Skipped, apply
+from evals.grade import Grade, Skipped
+from evals.graders import apply
 from evals.suite import Case, Suite
 from tests.fakes.openai_server import FakeOpenAI
 
