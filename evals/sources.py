@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from evals.suite import Case, SuiteError
+from evals.case import Case, SuiteError
 
 EVALS = Path(__file__).parent
 

@@ -15,20 +15,11 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+# Case and SuiteError live in evals.case (the sources build cases too) and are part of this module's API.
+from evals.case import Case as Case
+from evals.case import SuiteError as SuiteError
+
 SUITES_DIR = Path(__file__).parent / "suites"
-
-
-class SuiteError(ValueError):
-    """A suite or case file that cannot be used; the message names the file and the field."""
-
-
-class Case(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    id: str = Field(min_length=1, max_length=120)
-    input: dict[str, Any] = Field(default_factory=dict)
-    expect: dict[str, Any] = Field(default_factory=dict)
-    tags: list[str] = Field(default_factory=list)
 
 
 class GraderSpec(BaseModel):
