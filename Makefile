@@ -33,6 +33,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports
 
 # The console's browser tests need Chromium: Debian's package (apt, as root), unless one is already there or
 # HUNTAZE_CHROMIUM names one.
