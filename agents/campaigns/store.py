@@ -7,15 +7,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from agents.campaigns.audience import Audience, Exclusions, select_audience
 from agents.followup.config import FollowupConfig
 from agents.followup.rules import CAMPAIGN_MESSAGE, next_best_time
+from core.db import Conn
 from core.journal import record_action
-
-Conn = AsyncConnection[dict[str, Any]]
+from core.store import fans as fan_store
 
 
 def campaign_workflow_id(creator_id: str, campaign_id: str) -> str:
@@ -77,16 +76,11 @@ async def create_campaign(
         full_intent += f" (offer the catalog item '{item['title']}' at {item['price_cents'] / 100:.2f})"
     cur = await conn.execute("SELECT followup_config FROM creators WHERE id = %s", [creator_id])
     config = FollowupConfig.from_stored((await cur.fetchone() or {}).get("followup_config"))
-    cur = await conn.execute(
-        "SELECT f.id::text AS id, f.timezone, s.best_hours FROM fans f LEFT JOIN fan_scores s"
-        " ON s.creator_id = f.creator_id AND s.fan_id = f.id WHERE f.creator_id = %s AND f.id = ANY(%s::uuid[])",
-        [creator_id, audience.fan_ids],
-    )
-    fans = {r["id"]: r for r in await cur.fetchall()}
+    fans = await fan_store.best_times(conn, creator_id, audience.fan_ids)
     payloads = []
     for fan_id in audience.fan_ids:
         fan = fans[fan_id]
-        send_after = next_best_time(now, fan["timezone"], fan["best_hours"], config.default_best_hours)
+        send_after = next_best_time(now, fan.timezone, fan.best_hours, config.default_best_hours)
         payloads.append(
             Jsonb(
                 {

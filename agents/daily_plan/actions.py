@@ -11,11 +11,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from psycopg import AsyncConnection
-
 from agents.analytics.overview import recent_anomalies
-
-Conn = AsyncConnection[dict[str, Any]]
+from core.db import Conn
 
 MIN_SAMPLES = 20
 PRIOR_OFFER_CONVERSION = 0.15  # a PPV offer bought within 72 h

@@ -24,6 +24,7 @@ from api.deps import Runtime, runtime
 from api.errors import ApiError, malformed_cursor
 from api.fresh_cache import FreshCache, request_ticket
 from core import db
+from core.store import drafts
 from core.types import DECIDABLE, DraftStatus, Role
 from workflows.types import Decision, DecisionResult
 
@@ -101,13 +102,6 @@ class RejectIn(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
 
 
-_DRAFT_COLS = (
-    "d.id::text AS id, d.fan_id::text AS fan_id, d.status, d.version, d.text, d.final_text, d.offer,"
-    " d.rationale, d.policy_report, d.created_at, d.expires_at, d.decided_at, d.decision_reason,"
-    " d.followup_id::text AS followup_id, d.campaign_id::text AS campaign_id, d.send_after"
-)
-
-
 def _encode_cursor(created_at: datetime, draft_id: str) -> str:
     return base64.urlsafe_b64encode(json.dumps([created_at.isoformat(), draft_id]).encode()).decode()
 
@@ -148,7 +142,7 @@ async def _inbox_page(
         # The page of drafts first, then fan context (spend, last five messages) for those rows only.
         cur = await conn.execute(
             "WITH page AS MATERIALIZED ("
-            f"  SELECT {_DRAFT_COLS} FROM drafts d"
+            f"  SELECT {drafts.COLUMNS} FROM drafts d"
             "   WHERE d.creator_id = %s AND d.status = ANY(%s)"
             "   AND (%s::timestamptz IS NULL OR (d.created_at, d.id) > (%s::timestamptz, %s::uuid))"
             "   ORDER BY d.created_at, d.id LIMIT %s)"
@@ -197,29 +191,28 @@ async def _inbox_page(
     return InboxPage(items=items, next_cursor=nxt).model_dump_json().encode()
 
 
-async def _load_draft(creator_id: str, draft_id: UUID) -> dict[str, Any]:
+async def _load_draft(creator_id: str, draft_id: UUID) -> drafts.Draft:
     async with db.pool().connection() as conn:
-        cur = await conn.execute(
-            f"SELECT {_DRAFT_COLS}, d.workflow_id FROM drafts d WHERE d.creator_id = %s AND d.id = %s",
-            [creator_id, draft_id],
-        )
-        row = await cur.fetchone()
-    if row is None:
+        draft = await drafts.get(conn, creator_id, draft_id)
+    if draft is None:
         raise ApiError(404, "not_found", "no such draft")
-    return dict(row)
+    return draft
+
+
+def _draft_out(draft: drafts.Draft) -> DraftOut:
+    return DraftOut(**{k: getattr(draft, k) for k in DraftOut.model_fields})
 
 
 @router.get("/drafts/{draft_id}", response_model=DraftOut)
 async def get_draft(draft_id: UUID, who: CurrentPrincipal) -> Any:
-    row = await _load_draft(who.creator_id, draft_id)
-    return DraftOut(**{k: row[k] for k in DraftOut.model_fields})
+    return _draft_out(await _load_draft(who.creator_id, draft_id))
 
 
 async def _decide(rt: Runtime, creator_id: str, draft_id: UUID, decision: Decision) -> DraftOut:
-    row = await _load_draft(creator_id, draft_id)
-    if row["status"] not in DECIDABLE:
-        raise ApiError(409, "already_decided", f"the draft is {row['status']}", {"status": row["status"]})
-    handle = rt.temporal.get_workflow_handle(row["workflow_id"])
+    draft = await _load_draft(creator_id, draft_id)
+    if draft.status not in DECIDABLE:
+        raise ApiError(409, "already_decided", f"the draft is {draft.status}", {"status": draft.status})
+    handle = rt.temporal.get_workflow_handle(draft.workflow_id)
     try:
         await handle.execute_update("decide", decision, result_type=DecisionResult)
     except WorkflowUpdateFailedError as exc:
@@ -234,8 +227,7 @@ async def _decide(rt: Runtime, creator_id: str, draft_id: UUID, decision: Decisi
                 409, "not_pending", "the draft's conversation is no longer waiting for a decision"
             ) from exc
         raise ApiError(503, "workflow_unavailable", "the workflow service is unreachable; retry") from exc
-    fresh = await _load_draft(creator_id, draft_id)
-    return DraftOut(**{k: fresh[k] for k in DraftOut.model_fields})
+    return _draft_out(await _load_draft(creator_id, draft_id))
 
 
 @router.post("/drafts/{draft_id}/approve", response_model=DraftOut, responses={404: {}, 409: {}, 422: {}})
@@ -330,12 +322,9 @@ async def _campaign_items(creator_id: str, campaign_id: UUID | None) -> list[Bul
         )
         if not (await cur.fetchone() or {}).get("found"):
             raise ApiError(404, "not_found", "no such campaign")
-        cur = await conn.execute(
-            "SELECT id, version FROM drafts WHERE creator_id = %s AND campaign_id = %s AND status = ANY(%s)"
-            " ORDER BY created_at, id",
-            [creator_id, campaign_id, [s.value for s in DECIDABLE]],
-        )
-        return [BulkItem(id=r["id"], version=r["version"]) for r in await cur.fetchall()]
+        assert campaign_id is not None  # BulkApproveIn names drafts or a campaign
+        rows = await drafts.undecided_in_campaign(conn, creator_id, campaign_id)
+    return [BulkItem(id=UUID(r.id), version=r.version) for r in rows]
 
 
 @router.post("/drafts/approve", response_model=BulkApproveOut, responses={404: {}, 422: {}})

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
-from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 from temporalio.service import RPCError
@@ -19,6 +18,7 @@ from api.deps import Runtime, runtime
 from api.errors import ApiError
 from core import db
 from core.journal import record_action
+from core.store import Conn, fans, messages
 from core.types import EventKind, Role, conversation_workflow_id
 from workflows.dispatch import dispatch_events
 
@@ -80,7 +80,7 @@ _TXN_KIND = {
 }
 
 
-async def _store(conn: AsyncConnection[Any], creator_id: str, ev: EventIn) -> tuple[dict[str, Any], bool]:
+async def _store(conn: Conn, creator_id: str, ev: EventIn) -> tuple[dict[str, Any], bool]:
     """Insert the event and its effects; return (event row, created)."""
     cur = await conn.execute(
         "SELECT id, fan_id::text AS fan_id, kind, dispatched_at FROM events WHERE creator_id = %s AND platform_event_id = %s",
@@ -100,29 +100,16 @@ async def _store(conn: AsyncConnection[Any], creator_id: str, ev: EventIn) -> tu
                 "the request is invalid",
                 {"fields": [{"field": "catalog_id", "message": "no such catalog item", "type": "not_found"}]},
             )
-    cur = await conn.execute(
-        "INSERT INTO fans (creator_id, platform_fan_id, display_name, timezone) VALUES (%s, %s, %s, %s)"
-        " ON CONFLICT (creator_id, platform, platform_fan_id) DO UPDATE SET"
-        " display_name = CASE WHEN EXCLUDED.display_name <> '' THEN EXCLUDED.display_name ELSE fans.display_name END,"
-        " timezone = CASE WHEN %s THEN EXCLUDED.timezone ELSE fans.timezone END"
-        " RETURNING id::text AS id",
-        [
-            creator_id,
-            ev.fan.platform_fan_id,
-            ev.fan.display_name or "",
-            ev.fan.timezone or "UTC",
-            ev.fan.timezone is not None,
-        ],
+    fan_id = await fans.upsert(
+        conn, creator_id, ev.fan.platform_fan_id, display_name=ev.fan.display_name, timezone=ev.fan.timezone
     )
-    fan = await cur.fetchone()
-    assert fan is not None
     occurred = ev.occurred_at or datetime.now(UTC)
     payload = ev.model_dump(mode="json", exclude={"fan"})
     cur = await conn.execute(
         "INSERT INTO events (creator_id, fan_id, platform_event_id, kind, payload, occurred_at)"
         " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (creator_id, platform_event_id) DO NOTHING"
         " RETURNING id, fan_id::text AS fan_id, kind, dispatched_at",
-        [creator_id, fan["id"], ev.event_id, ev.kind, Jsonb(payload), occurred],
+        [creator_id, fan_id, ev.event_id, ev.kind, Jsonb(payload), occurred],
     )
     row = await cur.fetchone()
     if row is None:  # a concurrent request with the same id won the race
@@ -135,10 +122,15 @@ async def _store(conn: AsyncConnection[Any], creator_id: str, ev: EventIn) -> tu
         assert row is not None
         return row, False
     if ev.kind == EventKind.MESSAGE:
-        await conn.execute(
-            "INSERT INTO messages (creator_id, fan_id, direction, text, platform_message_id, event_id, sent_at)"
-            " VALUES (%s, %s, 'in', %s, %s, %s, %s) ON CONFLICT (creator_id, platform_message_id) DO NOTHING",
-            [creator_id, fan["id"], ev.text, ev.event_id, row["id"], occurred],
+        assert ev.text is not None  # checked by EventIn
+        await messages.insert_inbound(
+            conn,
+            creator_id,
+            fan_id,
+            text=ev.text,
+            platform_message_id=ev.event_id,
+            event_id=row["id"],
+            sent_at=occurred,
         )
     if ev.kind in _TXN_KIND and (ev.amount_cents or 0) > 0:
         await conn.execute(
@@ -146,7 +138,7 @@ async def _store(conn: AsyncConnection[Any], creator_id: str, ev: EventIn) -> tu
             " occurred_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (creator_id, platform_txn_id) DO NOTHING",
             [
                 creator_id,
-                fan["id"],
+                fan_id,
                 _TXN_KIND[ev.kind],
                 ev.amount_cents,
                 ev.catalog_id,
@@ -156,21 +148,13 @@ async def _store(conn: AsyncConnection[Any], creator_id: str, ev: EventIn) -> tu
             ],
         )
     if ev.kind in (EventKind.SUBSCRIPTION_STARTED, EventKind.SUBSCRIPTION_RENEWED):
-        await conn.execute(
-            "UPDATE fans SET subscription_status = 'active', subscribed_at = coalesce(subscribed_at, %s)"
-            " WHERE creator_id = %s AND id = %s",
-            [occurred, creator_id, fan["id"]],
-        )
+        await fans.mark_subscribed(conn, creator_id, fan_id, occurred)
     elif ev.kind == EventKind.SUBSCRIPTION_EXPIRED:
-        await conn.execute(
-            "UPDATE fans SET subscription_status = 'expired', expires_at = %s"
-            " WHERE creator_id = %s AND id = %s",
-            [occurred, creator_id, fan["id"]],
-        )
+        await fans.mark_expired(conn, creator_id, fan_id, occurred)
     await record_action(
         conn,
         creator_id=creator_id,
-        fan_id=fan["id"],
+        fan_id=fan_id,
         kind="event_received",
         summary=f"{ev.kind} received",
         details={"event_id": ev.event_id, "id": row["id"]},

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import asdict
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -19,6 +20,7 @@ from api.auth import CurrentPrincipal
 from api.errors import BIGINT_MAX, ApiError, malformed_cursor
 from core import db
 from core.journal import append_audit, record_action
+from core.store import fans, messages
 from core.types import Role
 
 router = APIRouter(prefix="/v1", tags=["fans"])
@@ -42,26 +44,16 @@ async def resume(fan_id: UUID, body: ResumeIn, who: CurrentPrincipal) -> Any:
     """Re-enable automated drafting for a fan frozen by an opt-out or a hand-off."""
     who.require(Role.MANAGER)
     async with db.pool().connection() as conn, conn.transaction():
-        cur = await conn.execute(
-            "SELECT opted_out_at, handoff_at, handoff_reason FROM fans WHERE creator_id = %s AND id = %s FOR UPDATE",
-            [who.creator_id, fan_id],
-        )
-        fan = await cur.fetchone()
-        if fan is None:
+        freeze = await fans.freeze_for_update(conn, who.creator_id, fan_id)
+        if freeze is None:
             raise ApiError(404, "not_found", "no such fan")
-        if fan["opted_out_at"] is None and fan["handoff_at"] is None:
+        if not freeze.frozen:
             raise ApiError(409, "not_frozen", "automated drafting is not frozen for this fan")
-        cur = await conn.execute(
-            "UPDATE fans SET opted_out_at = NULL, handoff_at = NULL, handoff_reason = NULL"
-            " WHERE creator_id = %s AND id = %s"
-            " RETURNING id::text AS id, platform_fan_id, display_name, false AS opted_out, handoff_reason",
-            [who.creator_id, fan_id],
-        )
-        row = await cur.fetchone()
+        row = await fans.unfreeze(conn, who.creator_id, fan_id)
         details = {
             "reason": body.reason,
-            "was_opted_out": fan["opted_out_at"] is not None,
-            "was_handoff": fan["handoff_reason"],
+            "was_opted_out": freeze.opted_out_at is not None,
+            "was_handoff": freeze.handoff_reason,
         }
         await record_action(
             conn,
@@ -80,7 +72,7 @@ async def resume(fan_id: UUID, body: ResumeIn, who: CurrentPrincipal) -> Any:
             details=details,
         )
     assert row is not None  # locked above, so still there
-    return FanState(**row)
+    return FanState(**asdict(row))
 
 
 Segment = Literal[
@@ -233,13 +225,7 @@ class FanDetail(BaseModel):
 async def get_fan(fan_id: UUID, who: CurrentPrincipal) -> Any:
     """One fan: profile, scores with the reasons behind them, memories and recent purchases."""
     async with db.pool().connection() as conn:
-        cur = await conn.execute(
-            "SELECT id::text AS id, platform_fan_id, display_name, timezone, subscription_status, subscribed_at,"
-            " expires_at, opted_out_at IS NOT NULL AS opted_out, handoff_reason"
-            " FROM fans WHERE creator_id = %s AND id = %s",
-            [who.creator_id, fan_id],
-        )
-        fan = await cur.fetchone()
+        fan = await fans.get(conn, who.creator_id, fan_id)
         if fan is None:
             raise ApiError(404, "not_found", "no such fan")
         cur = await conn.execute(
@@ -267,10 +253,10 @@ async def get_fan(fan_id: UUID, who: CurrentPrincipal) -> Any:
         scores = Scores(
             **{k: v for k, v in score.items() if k in Scores.model_fields},
             horizon_days=model.get("horizon_days", 0),
-            explanation=explain(score, model, fan["timezone"]),
+            explanation=explain(score, model, fan.timezone),
         )
     return FanDetail(
-        **fan,
+        **asdict(fan),
         scores=scores,
         memories=[MemoryOut(**m) for m in memories],
         recent_purchases=[PurchaseOut(**p) for p in purchases],
@@ -301,19 +287,10 @@ async def fan_messages(
 ) -> Any:
     """The conversation with one fan, newest recorded first (keyset pages by message id)."""
     async with db.pool().connection() as conn:
-        cur = await conn.execute(
-            "SELECT 1 FROM fans WHERE creator_id = %s AND id = %s", [who.creator_id, fan_id]
-        )
-        if await cur.fetchone() is None:
+        if not await fans.exists(conn, who.creator_id, fan_id):
             raise ApiError(404, "not_found", "no such fan")
-        cur = await conn.execute(
-            "SELECT id, direction, text, draft_id::text AS draft_id, sent_at FROM messages"
-            " WHERE creator_id = %s AND fan_id = %s AND (%s::bigint IS NULL OR id < %s)"
-            " ORDER BY id DESC LIMIT %s",
-            [who.creator_id, fan_id, before, before, limit + 1],
-        )
-        rows = await cur.fetchall()
-    items = [MessageOut(**r) for r in rows[:limit]]
+        rows = await messages.page(conn, who.creator_id, fan_id, before=before, limit=limit + 1)
+    items = [MessageOut(**asdict(r)) for r in rows[:limit]]
     return MessagePage(items=items, next_cursor=items[-1].id if len(rows) > limit else None)
 
 
@@ -359,10 +336,7 @@ async def export_fan(fan_id: UUID, who: CurrentPrincipal) -> Any:
     who.require_step_up()
     async with db.pool().connection() as conn, conn.transaction():
         await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        cur = await conn.execute(
-            "SELECT * FROM fans WHERE creator_id = %s AND id = %s", [who.creator_id, fan_id]
-        )
-        fan = await cur.fetchone()
+        fan = await fans.export_row(conn, who.creator_id, fan_id)
         if fan is None:
             raise ApiError(404, "not_found", "no such fan")
         sections: dict[str, list[dict[str, Any]]] = {}
