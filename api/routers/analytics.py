@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
 
 from agents.analytics.overview import Granularity, Period, overview
 from api.auth import CurrentPrincipal
@@ -19,6 +20,108 @@ router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
 MAX_DAYS = {"day": 366, "week": 731, "month": 1827}
 
 
+# A field named `date` would shadow the type `date` in its own class body.
+Day = date
+
+
+class OverviewPeriod(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    from_: Day = Field(alias="from", description="first day, inclusive")
+    to: Day = Field(description="last day, inclusive")
+    granularity: Granularity
+    timezone: str = Field(description="the creator's IANA timezone: every day is a calendar day there")
+
+
+class BySource(BaseModel):
+    """Revenue in cents by transaction kind."""
+
+    subscription: int
+    renewal: int
+    ppv: int
+    tip: int
+    unlock: int
+
+
+class TodayRevenue(BaseModel):
+    date: Day = Field(description="today in the creator's timezone")
+    revenue_cents: int
+    by_source: BySource
+    same_day_last_week: int = Field(description="revenue in cents on the same weekday a week ago")
+    change_pct: float | None = Field(description="against the same day last week; null when that was 0")
+
+
+class SeriesPoint(BaseModel):
+    period_start: Day = Field(description="first day of the bucket (a Monday for weeks, the 1st for months)")
+    revenue_cents: int
+    by_source: BySource
+
+
+class StatChange(BaseModel):
+    value: int = Field(description="in the period")
+    previous: int = Field(description="in the period of the same length just before it")
+    change_pct: float | None = Field(description="null when the previous value was 0")
+
+
+class KeyStats(BaseModel):
+    revenue_cents: StatChange
+    paying_fans: StatChange = Field(description="fans with a transaction in the period")
+    arppu_cents: StatChange = Field(description="revenue / paying fans")
+    new_subscribers: StatChange = Field(description="first subscriptions")
+    churned: StatChange = Field(description="subscriptions that expired in the period and were not renewed")
+
+
+class SegmentRevenue(BaseModel):
+    segment: str = Field(description="the fan's segment at the latest refresh, or `not_scored`")
+    paying_fans: int
+    revenue_cents: int
+    share: float = Field(description="of the period's revenue, 0 to 1")
+
+
+class Cohort(BaseModel):
+    cohort: Day = Field(description="the month of the fans' first subscription (its 1st)")
+    size: int
+    retention: list[float] = Field(
+        description="share of the cohort paying a subscription or renewal in month cohort + k, k = 0, 1, ..."
+    )
+
+
+class ConversionRate(BaseModel):
+    rate: float | None = Field(description="0 to 1; null when there was nothing to measure")
+    of: int = Field(description="how many cases the rate is measured on")
+
+
+class Conversion(BaseModel):
+    message_to_purchase: ConversionRate = Field(
+        description="fans who received a creator message and bought within 48 hours after one"
+    )
+    ppv_offer_to_purchase: ConversionRate = Field(
+        description="sent PPV offers followed by the fan buying that item within 72 hours"
+    )
+    reply_rate: ConversionRate = Field(description="fan messages answered by the creator within 24 hours")
+
+
+class Anomaly(BaseModel):
+    metric: Literal["revenue_cents", "new_subscribers", "churned", "reply_rate"]
+    date: Day
+    direction: Literal["up", "down"]
+    observed: float
+    expected: float
+    score: float = Field(description="robust z-score, signed")
+    recommendation: str
+
+
+class AnalyticsOverview(BaseModel):
+    period: OverviewPeriod
+    today: TodayRevenue
+    series: list[SeriesPoint] = Field(description="one point per bucket of the granularity, oldest first")
+    by_source: BySource = Field(description="the period's revenue by source")
+    key_stats: KeyStats
+    by_segment: list[SegmentRevenue] = Field(description="highest revenue first")
+    cohorts: list[Cohort]
+    conversion: Conversion
+    anomalies: list[Anomaly] = Field(description="on the period's complete days, newest first")
+
+
 def _invalid(field: str, message: str) -> ApiError:
     return ApiError(
         422,
@@ -28,7 +131,7 @@ def _invalid(field: str, message: str) -> ApiError:
     )
 
 
-@router.get("/overview")
+@router.get("/overview", response_model=AnalyticsOverview)
 async def analytics_overview(
     who: CurrentPrincipal,
     from_: Annotated[
