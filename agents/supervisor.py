@@ -1,30 +1,36 @@
 """The supervisor graph: inbound policy → route → DM agent → outbound policy.
 
-Nodes are plain async functions over a small typed state. Under Temporal (through temporalio-langgraph) every
-node runs in the workflow, calling its function as a local activity: a fan message becomes a draft inside one
-workflow task, with no round trip through the server between nodes. Two older shapes are kept for histories
-written before: the DM agent as an activity with the quick nodes local, and every node an activity. The same
-graph also runs directly for tests. Nodes only read and decide; the workflow's own activities write the outcome,
-so retries never duplicate effects.
+A small typed state and three nodes. Each node hands its work to a step (`SupervisorSteps`): run directly, the
+steps are the plain functions below; under Temporal, `workflows/` supplies steps that run the same functions as
+local activities inside the fan's workflow task. Steps only read and decide; the workflow's own activities write
+the outcome, so retries never duplicate effects.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Coroutine, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
 from typing import Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
-from temporalio import activity, workflow
-from temporalio.common import RetryPolicy
 
 from agents import llm
 from agents.dm import draft_reply
 from agents.followup import rules as followup_rules
 from core import db
 from core.settings import get_settings
-from core.types import EventKind, Route
+from core.types import (
+    DraftAttempt,
+    DraftProposal,
+    EventKind,
+    Offer,
+    PolicyReport,
+    Route,
+    RouteDecision,
+    SendWindowNote,
+)
 from policies.rules import check_inbound
 from policies.scoped import check_draft_for_creator, load_policy, send_window
 
@@ -33,15 +39,32 @@ class ConversationState(TypedDict, total=False):
     creator_id: str
     fan_id: str
     event_ids: list[int]
-    route: str
-    route_reason: str
-    inbound: dict[str, Any]
-    opt_out: bool
+    routing: RouteDecision
+    drafting: DraftAttempt
+    policy: PolicyReport
+
+
+@dataclass(frozen=True)
+class BatchRef:
+    creator_id: str
+    fan_id: str
+    event_ids: list[int]
+
+
+@dataclass(frozen=True)
+class DraftRequest:
+    creator_id: str
+    fan_id: str
     fan_text: str
-    draft: dict[str, Any] | None
-    failure: str | None
-    policy: dict[str, Any] | None
-    followups: dict[str, Any]
+    reason: str
+    injection: bool = False
+
+
+@dataclass(frozen=True)
+class PolicyRequest:
+    creator_id: str
+    fan_id: str
+    draft: DraftProposal
 
 
 _ACK_ONLY = re.compile(
@@ -81,7 +104,7 @@ async def _load_batch(creator_id: str, fan_id: str, event_ids: list[int]) -> tup
     return fan, events
 
 
-def route_batch(fan: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def route_batch(fan: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> RouteDecision:
     """The routing decision for one batch of a fan's events, without I/O (the eval suites call it directly):
     the route, and which follow-up sequences the batch starts or stops.
 
@@ -89,16 +112,13 @@ def route_batch(fan: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> 
     handoff_spend_cents; each event carries kind and payload."""
     out = _route(fan, events)
     frozen = fan["opted_out_at"] is not None or fan["handoff_at"] is not None
-    if frozen and not (out["opt_out"] or out["route"] == Route.HANDOFF):
+    if frozen and not (out.opt_out or out.route == Route.HANDOFF):
         # stopped when the fan opted out or was handed off; nothing starts while a human or the fan said no
-        out["followups"] = {"start": [], "stop": {}}
-    else:
-        out["followups"] = followup_rules.directives(
-            [e["kind"] for e in events],
-            opted_out=bool(out["opt_out"]),
-            handed_off=out["route"] == Route.HANDOFF,
-        )
-    return out
+        return out
+    followups = followup_rules.directives(
+        [e["kind"] for e in events], opted_out=out.opt_out, handed_off=out.route == Route.HANDOFF
+    )
+    return replace(out, followups=followups)
 
 
 def _internal_reason(events: Sequence[Mapping[str, Any]]) -> str | None:
@@ -115,44 +135,34 @@ def _internal_reason(events: Sequence[Mapping[str, Any]]) -> str | None:
     return None
 
 
-def _route(fan: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def _route(fan: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> RouteDecision:
     texts = [str(e["payload"].get("text", "")) for e in events if e["kind"] == EventKind.MESSAGE]
     fan_text = "\n".join(t for t in texts if t)
     verdict = check_inbound(fan_text) if fan_text else None
-    out: dict[str, Any] = {
-        "fan_text": fan_text,
-        "inbound": verdict.to_json() if verdict else {},
-        "opt_out": False,
-    }
+
+    def decide(route: Route, reason: str, opt_out: bool = False) -> RouteDecision:
+        return RouteDecision(route, reason, fan_text=fan_text, inbound=verdict, opt_out=opt_out)
+
     kinds = {EventKind(e["kind"]) for e in events if e["kind"] not in followup_rules.INTERNAL_KINDS}
     if not events:
-        return {**out, "route": Route.IGNORE, "route_reason": "these events were already handled"}
+        return decide(Route.IGNORE, "these events were already handled")
     # Safety first: a possible minor, self-harm or a threat goes to a human even when the fan also says
     # "stop" or opted out earlier (the opt-out is still recorded; no draft is written either way).
     if verdict and verdict.handoff_reason:
-        return {
-            **out,
-            "opt_out": verdict.opt_out,
-            "route": Route.HANDOFF,
-            "route_reason": verdict.handoff_reason,
-        }
+        return decide(Route.HANDOFF, verdict.handoff_reason, opt_out=verdict.opt_out)
     if verdict and verdict.opt_out:
-        return {**out, "opt_out": True, "route": Route.IGNORE, "route_reason": "the fan opted out"}
+        return decide(Route.IGNORE, "the fan opted out", opt_out=True)
     if fan["opted_out_at"] is not None:
-        return {**out, "route": Route.IGNORE, "route_reason": "the fan has opted out; drafting is frozen"}
+        return decide(Route.IGNORE, "the fan has opted out; drafting is frozen")
     if fan["handoff_at"] is not None:
-        return {
-            **out,
-            "route": Route.IGNORE,
-            "route_reason": f"a human is handling this fan ({fan['handoff_reason']})",
-        }
+        return decide(Route.IGNORE, f"a human is handling this fan ({fan['handoff_reason']})")
     threshold = fan["handoff_spend_cents"]
     if threshold is not None and fan["spent_cents"] >= threshold and EventKind.MESSAGE in kinds:
-        return {**out, "route": Route.HANDOFF, "route_reason": "high_value_fan"}
+        return decide(Route.HANDOFF, "high_value_fan")
     if EventKind.MESSAGE in kinds:
         if all(_ACK_ONLY.match(t) for t in texts) and kinds == {EventKind.MESSAGE}:
-            return {**out, "route": Route.ACKNOWLEDGE, "route_reason": "nothing to answer"}
-        return {**out, "route": Route.REPLY, "route_reason": REPLY_REASONS[EventKind.MESSAGE]}
+            return decide(Route.ACKNOWLEDGE, "nothing to answer")
+        return decide(Route.REPLY, REPLY_REASONS[EventKind.MESSAGE])
     for kind in (
         EventKind.PURCHASE,
         EventKind.TIP,
@@ -160,146 +170,96 @@ def _route(fan: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> dict[
         EventKind.SUBSCRIPTION_RENEWED,
     ):
         if kind in kinds:
-            return {**out, "route": Route.REPLY, "route_reason": REPLY_REASONS[kind]}
+            return decide(Route.REPLY, REPLY_REASONS[kind])
     internal = _internal_reason(events)
     if internal:
-        return {**out, "route": Route.REPLY, "route_reason": internal}
-    return {**out, "route": Route.IGNORE, "route_reason": "expiry is handled by follow-ups"}
+        return decide(Route.REPLY, internal)
+    return decide(Route.IGNORE, "expiry is handled by follow-ups")
 
 
-async def supervise(state: ConversationState) -> dict[str, Any]:
+async def route(batch: BatchRef) -> RouteDecision:
     """Deterministic inbound checks first, then the route. No LLM can override a safety decision."""
-    fan, events = await _load_batch(state["creator_id"], state["fan_id"], state["event_ids"])
+    fan, events = await _load_batch(batch.creator_id, batch.fan_id, batch.event_ids)
     return route_batch(fan, events)
 
 
-async def dm_agent(state: ConversationState) -> dict[str, Any]:
+async def write_draft(req: DraftRequest) -> DraftAttempt:
     settings = get_settings()
     result = await draft_reply(
         llm.chat_model(),
-        state["creator_id"],
-        state["fan_id"],
-        fan_text=state.get("fan_text", ""),
-        reason=state.get("route_reason", ""),
-        injection=bool(state.get("inbound", {}).get("injection")),
+        req.creator_id,
+        req.fan_id,
+        fan_text=req.fan_text,
+        reason=req.reason,
+        injection=req.injection,
         attempts=settings.llm_attempts,
     )
-    if result.failure:
-        return {"draft": None, "failure": result.failure}
-    return {"draft": result.model_dump(exclude={"failure"}), "failure": None}
+    if result.failure or result.text is None:
+        return DraftAttempt(failure=result.failure or "no text")
+    offer = Offer(result.offer.catalog_id, result.offer.price_cents) if result.offer else None
+    return DraftAttempt(DraftProposal(result.text, offer, result.rationale, result.attempts))
 
 
-async def outbound_policy(state: ConversationState) -> dict[str, Any]:
-    draft = state.get("draft")
-    if not draft:
-        return {"policy": None}
-    creator_id, fan_id = state["creator_id"], state["fan_id"]
+async def check_outbound(req: PolicyRequest) -> PolicyReport:
+    offer = asdict(req.draft.offer) if req.draft.offer else None
     async with db.shared_connection() as conn:
-        policy = await load_policy(creator_id, conn)
-        checked = await check_draft_for_creator(creator_id, fan_id, draft["text"], draft.get("offer"), policy)
+        policy = await load_policy(req.creator_id, conn)
+        checked = await check_draft_for_creator(req.creator_id, req.fan_id, req.draft.text, offer, policy)
         # Quiet hours and caps do not block words; they hold the send. Say so now, so the human knows when an
         # approval would go out (the send step checks again at send time and decides).
-        window = await send_window(conn, creator_id, fan_id, datetime.now(UTC), policy)
-    report = checked.to_json()
-    report["send_window"] = (
-        {"not_before": window.not_before.isoformat(), "reasons": list(window.reasons)}
-        if window.held
-        else None
-    )
-    return {"policy": report}
+        window = await send_window(conn, req.creator_id, req.fan_id, datetime.now(UTC), policy)
+    note = SendWindowNote(window.not_before.isoformat(), list(window.reasons)) if window.held else None
+    return replace(checked, send_window=note)
 
 
-async def _after_supervisor(state: ConversationState) -> str:
-    return "dm_agent" if state.get("route") == Route.REPLY else END
+@dataclass(frozen=True)
+class SupervisorSteps:
+    """The work behind each node; `workflows/` swaps in steps that run as Temporal local activities."""
 
-
-async def _after_dm(state: ConversationState) -> str:
-    return "outbound_policy" if state.get("draft") else END
-
-
-# Local activities for the nodes of the local graphs (registered on the worker).
-SUPERVISE_LOCAL = "supervisor.supervise_local"
-DM_AGENT_LOCAL = "supervisor.dm_agent_local"
-OUTBOUND_POLICY_LOCAL = "supervisor.outbound_policy_local"
-_LOCAL_TIMEOUT = timedelta(seconds=30)
-_LOCAL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
-
-
-@activity.defn(name=SUPERVISE_LOCAL)
-async def supervise_local(state: dict[str, Any]) -> dict[str, Any]:
-    return await supervise(ConversationState(**state))  # type: ignore[typeddict-item]
-
-
-@activity.defn(name=DM_AGENT_LOCAL)
-async def dm_agent_local(state: dict[str, Any]) -> dict[str, Any]:
-    return await dm_agent(ConversationState(**state))  # type: ignore[typeddict-item]
-
-
-@activity.defn(name=OUTBOUND_POLICY_LOCAL)
-async def outbound_policy_local(state: dict[str, Any]) -> dict[str, Any]:
-    return await outbound_policy(ConversationState(**state))  # type: ignore[typeddict-item]
-
-
-LOCAL_NODE_ACTIVITIES = [supervise_local, dm_agent_local, outbound_policy_local]
-
-
-def _llm_node_timeout() -> timedelta:
-    """Every attempt the DM agent may make, plus one for its context reads and validation."""
-    settings = get_settings()
-    return timedelta(seconds=settings.llm_timeout_s * (settings.llm_attempts + 1))
-
-
-def _in_workflow_calling(
-    name: str,
-    func: Callable[[ConversationState], Coroutine[Any, Any, dict[str, Any]]],
-    timeout: timedelta = _LOCAL_TIMEOUT,
-) -> Callable[[ConversationState], Coroutine[Any, Any, dict[str, Any]]]:
-    """A workflow-side node that runs `func` as the local activity `name` (directly outside a workflow)."""
-
-    async def node(state: ConversationState) -> dict[str, Any]:
-        if not workflow.in_workflow():
-            return await func(state)
-        out: dict[str, Any] = await workflow.execute_local_activity(
-            name,
-            dict(state),
-            result_type=dict,
-            start_to_close_timeout=timeout,
-            retry_policy=_LOCAL_RETRY,
-        )
-        return out
-
-    node.__name__ = func.__name__
-    return node
+    route: Callable[[BatchRef], Awaitable[RouteDecision]] = route
+    write_draft: Callable[[DraftRequest], Awaitable[DraftAttempt]] = write_draft
+    check_outbound: Callable[[PolicyRequest], Awaitable[PolicyReport]] = check_outbound
 
 
 def build_supervisor_graph(
-    *, local_nodes: bool = False, local_dm: bool = False
+    steps: SupervisorSteps | None = None, node_metadata: dict[str, Any] | None = None
 ) -> StateGraph[ConversationState, Any, Any, Any]:
     """A fresh graph (the Temporal plugin rewrites node runnables, so never share one instance).
 
-    local_nodes: the supervisor and outbound policy run in the workflow as local activities; local_dm (with
-    local_nodes): so does the DM agent, and the whole graph runs inside one workflow task (what new histories
-    use). Otherwise the DM agent, or every node, is an activity (histories written before)."""
-    if local_dm and not local_nodes:
-        raise ValueError("local_dm needs local_nodes: there is no graph with only the DM agent local")
-    fast: dict[str, Any] = {"execute_in": "activity", "start_to_close_timeout": timedelta(seconds=30)}
-    slow: dict[str, Any] = {"execute_in": "activity", "start_to_close_timeout": _llm_node_timeout()}
-    supervisor_node: Any = supervise  # LangGraph's node typing infers its input from plain functions only
-    dm_node: Any = dm_agent
-    policy_node: Any = outbound_policy
-    if local_nodes:
-        fast = {"execute_in": "workflow"}
-        supervisor_node = _in_workflow_calling(SUPERVISE_LOCAL, supervise)
-        policy_node = _in_workflow_calling(OUTBOUND_POLICY_LOCAL, outbound_policy)
-    if local_dm:
-        slow = {"execute_in": "workflow"}
-        dm_node = _in_workflow_calling(DM_AGENT_LOCAL, dm_agent, _llm_node_timeout())
+    node_metadata goes on every node (the Temporal plugin reads where to run it from there)."""
+    s = steps or SupervisorSteps()
+
+    async def supervisor(state: ConversationState) -> dict[str, Any]:
+        return {"routing": await s.route(BatchRef(state["creator_id"], state["fan_id"], state["event_ids"]))}
+
+    async def dm_agent(state: ConversationState) -> dict[str, Any]:
+        r = state["routing"]
+        injection = bool(r.inbound and r.inbound.injection)
+        req = DraftRequest(state["creator_id"], state["fan_id"], r.fan_text, r.reason, injection)
+        return {"drafting": await s.write_draft(req)}
+
+    async def outbound_policy(state: ConversationState) -> dict[str, Any]:
+        draft = state["drafting"].draft
+        assert draft is not None  # the edge only comes here with a draft
+        return {"policy": await s.check_outbound(PolicyRequest(state["creator_id"], state["fan_id"], draft))}
+
+    async def after_supervisor(state: ConversationState) -> str:
+        return "dm_agent" if state["routing"].route == Route.REPLY else END
+
+    async def after_dm(state: ConversationState) -> str:
+        return "outbound_policy" if state["drafting"].draft is not None else END
+
+    meta = node_metadata or {}
     g: StateGraph[ConversationState, Any, Any, Any] = StateGraph(ConversationState)
-    g.add_node("supervisor", supervisor_node, metadata=fast)
-    g.add_node("dm_agent", dm_node, metadata=slow)
-    g.add_node("outbound_policy", policy_node, metadata=fast)
+    node: Any  # LangGraph's node typing infers its input from plain functions only
+    for name, node in (
+        ("supervisor", supervisor),
+        ("dm_agent", dm_agent),
+        ("outbound_policy", outbound_policy),
+    ):
+        g.add_node(name, node, metadata=meta)
     g.add_edge(START, "supervisor")
-    g.add_conditional_edges("supervisor", _after_supervisor, ["dm_agent", END])
-    g.add_conditional_edges("dm_agent", _after_dm, ["outbound_policy", END])
+    g.add_conditional_edges("supervisor", after_supervisor, ["dm_agent", END])
+    g.add_conditional_edges("dm_agent", after_dm, ["outbound_policy", END])
     g.add_edge("outbound_policy", END)
     return g

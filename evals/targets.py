@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -65,10 +65,10 @@ class RoutingTarget:
         ]
         decision = route_batch(fan, events)
         return {
-            "route": str(decision["route"]),
-            "route_reason": decision["route_reason"],
-            "inbound": decision["inbound"],
-            "followups": decision["followups"],
+            "route": str(decision.route),
+            "route_reason": decision.reason,
+            "inbound": decision.inbound.to_json() if decision.inbound else {},
+            "followups": {"start": decision.followups.start, "stop": decision.followups.stop},
         }
 
 
@@ -301,17 +301,17 @@ class DraftingTarget:
         state = await graph.ainvoke(
             {"creator_id": fixture.creator_id, "fan_id": fixture.fan_id, "event_ids": fixture.event_ids}
         )
-        draft = state.get("draft")
-        if draft and draft.get("offer"):
-            offer = dict(draft["offer"])
+        routing, drafting, policy = state["routing"], state.get("drafting"), state.get("policy")
+        draft = asdict(drafting.draft) if drafting and drafting.draft else None
+        if draft and draft["offer"]:
+            offer = draft["offer"]
             offer["catalog_id"] = fixture.catalog_names.get(offer["catalog_id"], offer["catalog_id"])
-            draft = {**draft, "offer": offer}
         return {
-            "route": str(state.get("route")),
-            "route_reason": state.get("route_reason"),
+            "route": str(routing.route),
+            "route_reason": routing.reason,
             "draft": draft,
-            "failure": state.get("failure"),
-            "policy": state.get("policy"),
+            "failure": drafting.failure if drafting else None,
+            "policy": policy.to_json() if policy else None,
         }
 
 

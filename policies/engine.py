@@ -9,10 +9,10 @@ validation summaries), never on the single `validation_passed` flag, and reports
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any
 
+from core.types import PolicyOutcome, PolicyReport
 from policies.offline import assert_offline, write_offline_rc
 from policies.rules import (
     PHRASE_RULES,
@@ -40,29 +40,12 @@ from guardrails.validators import (  # noqa: E402
     register_validator,
 )
 
-Outcome = Literal["pass", "fix", "block"]
+Outcome = PolicyOutcome
 
 # Findings a redaction can cure: removing the span leaves an acceptable message. Anything else (minors,
 # prohibited content, meet-ups, fraud, price, another fan's or the creator's private data) blocks outright.
 FIXABLE_RULES = frozenset({"off_platform_payment", "off_platform_contact", "forbidden_words"})
 REDACTION = "[removed]"
-
-
-@dataclass(frozen=True)
-class PolicyReport:
-    outcome: Outcome
-    findings: list[PolicyFinding] = field(default_factory=list)
-    rules_checked: list[str] = field(default_factory=list)
-    # With outcome "fix": the redacted text offered to the human. Never applied without their approval.
-    fix_text: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "outcome": self.outcome,
-            "findings": [asdict(f) for f in self.findings],
-            "rules_checked": self.rules_checked,
-            "fix_text": self.fix_text,
-        }
 
 
 def _result(findings: list[PolicyFinding]) -> ValidationResult:

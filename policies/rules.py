@@ -8,20 +8,12 @@ validators. No LLM output can override a rule.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any
 
+from core.types import InboundVerdict as InboundVerdict
+from core.types import PolicyFinding as PolicyFinding
 from policies.normalize import fold, squash, variants
-
-
-@dataclass(frozen=True)
-class PolicyFinding:
-    rule: str
-    reason: str
-    span: tuple[int, int] | None = None
-    severity: Literal["block", "warn"] = "block"
-
 
 # --- outbound rules ---------------------------------------------------------------------------
 
@@ -472,24 +464,6 @@ def check_private(text: str, private_terms: list[str] | tuple[str, ...]) -> list
 
 
 # --- inbound checks ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class InboundVerdict:
-    """What the deterministic inbound checks decided before any agent sees the message."""
-
-    opt_out: bool = False
-    handoff_reason: str | None = None
-    injection: bool = False
-    findings: list[PolicyFinding] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "opt_out": self.opt_out,
-            "handoff_reason": self.handoff_reason,
-            "injection": self.injection,
-            "findings": [asdict(f) for f in self.findings],
-        }
 
 
 _OPT_OUT = re.compile(

@@ -1,23 +1,12 @@
-"""Read-only tools over Postgres that ground a reply: fan profile (with segment), recent messages, purchases,
-catalog, recalled memories."""
+"""Read-only functions over Postgres that ground a reply: fan profile (with segment), recent messages, purchases,
+catalog, recalled memories. The DM agent's node calls them to build its context; the model does not choose them."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from langchain_core.tools import BaseTool, StructuredTool
-from pydantic import BaseModel, Field
-
 from core import db
-
-
-class RecentMessagesArgs(BaseModel):
-    limit: int = Field(12, ge=1, le=50, description="how many of the latest messages to return")
-
-
-class NoArgs(BaseModel):
-    pass
 
 
 def _iso(v: Any) -> Any:
@@ -83,11 +72,6 @@ async def catalog(creator_id: str) -> list[dict[str, Any]]:
         return list(await cur.fetchall())
 
 
-class RecallArgs(BaseModel):
-    query: str = Field("", max_length=4000, description="what the fan just said (empty: the most important)")
-    k: int = Field(5, ge=1, le=20, description="how many memories besides the fan's boundaries")
-
-
 async def recall_memories(creator_id: str, fan_id: str, query: str, k: int = 5) -> list[dict[str, Any]]:
     from memory.embed import embedder
     from memory.store import recall
@@ -95,56 +79,3 @@ async def recall_memories(creator_id: str, fan_id: str, query: str, k: int = 5) 
     async with db.connection() as conn:
         found = await recall(conn, creator_id, fan_id, query, embedder(), k=k)
     return [{"kind": m.kind, "text": m.text, "importance": m.importance} for m in found]
-
-
-def make_fan_tools(creator_id: str, fan_id: str) -> list[BaseTool]:
-    """The DM agent's tools, bound to one creator and one fan."""
-
-    async def _profile() -> dict[str, Any]:
-        return await fan_profile(creator_id, fan_id)
-
-    async def _messages(limit: int = 12) -> list[dict[str, Any]]:
-        return await recent_messages(creator_id, fan_id, limit)
-
-    async def _purchases() -> dict[str, Any]:
-        return await purchase_summary(creator_id, fan_id)
-
-    async def _catalog() -> list[dict[str, Any]]:
-        return await catalog(creator_id)
-
-    async def _recall(query: str = "", k: int = 5) -> list[dict[str, Any]]:
-        return await recall_memories(creator_id, fan_id, query, k)
-
-    return [
-        StructuredTool.from_function(
-            coroutine=_profile,
-            name="fan_profile",
-            args_schema=NoArgs,
-            description="The fan's profile, subscription state and the creator's persona.",
-        ),
-        StructuredTool.from_function(
-            coroutine=_messages,
-            name="recent_messages",
-            args_schema=RecentMessagesArgs,
-            description="The latest messages between the fan and the creator, oldest first.",
-        ),
-        StructuredTool.from_function(
-            coroutine=_purchases,
-            name="purchase_summary",
-            args_schema=NoArgs,
-            description="What the fan has spent, by kind, and which PPV items they own.",
-        ),
-        StructuredTool.from_function(
-            coroutine=_catalog,
-            name="catalog",
-            args_schema=NoArgs,
-            description="The creator's PPV catalog: ids, titles and prices in cents.",
-        ),
-        StructuredTool.from_function(
-            coroutine=_recall,
-            name="recall_memories",
-            args_schema=RecallArgs,
-            description="What we remember about the fan: every boundary, then the memories most relevant to"
-            " the query (facts, preferences, life events).",
-        ),
-    ]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any
 
 from temporalio import activity
 
@@ -62,4 +64,4 @@ async def dispatch_campaign(inp: CampaignInput) -> CampaignResult:
     return CampaignResult(dispatched=done)
 
 
-CAMPAIGN_ACTIVITIES = [dispatch_campaign]
+CAMPAIGN_ACTIVITIES: list[Callable[..., Any]] = [dispatch_campaign]

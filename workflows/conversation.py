@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -17,6 +17,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from temporalio.langgraph import graph as temporal_graph
 
+    from core.types import DraftAttempt, DraftStatus, PolicyReport, Route, RouteDecision
     from workflows.types import (
         APPLY_DECISION,
         EXPIRE_DRAFT,
@@ -25,8 +26,6 @@ with workflow.unsafe.imports_passed_through():
         SEND_DRAFT,
         SUPERSEDE_DRAFT,
         SUPERVISOR_GRAPH,
-        SUPERVISOR_INLINE_GRAPH,
-        SUPERVISOR_LOCAL_GRAPH,
         SYNC_FOLLOWUPS,
         ApplyDecisionInput,
         ApplyDecisionResult,
@@ -55,39 +54,17 @@ SEND_RETRY = RetryPolicy(
     non_retryable_error_types=["NotApproved"],
 )
 MAX_DEBOUNCE_ROUNDS = 10
-# Marks histories written since sends can be held (quiet hours, caps); older ones replay the old call.
-SEND_WINDOW_PATCH = "send-window"
-# Marks histories written since fan memory is extracted after each handled batch.
-FAN_MEMORY_PATCH = "fan-memory"
-# Marks histories written since batches start and stop follow-up sequences.
-FOLLOWUPS_PATCH = "followups"
-# Decisions and sends run as local activities (in the worker, inside the workflow task): an approval and its send
-# complete in one workflow task instead of two activity round trips through the server. Both activities are
-# idempotent, so the at-least-once retry of a local activity after a crash changes nothing.
-LOCAL_DECIDE_SEND_PATCH = "local-decide-send"
-LOCAL_SYNC_FOLLOWUPS_PATCH = "local-sync-followups"
-# The graph's quick nodes (supervisor, outbound policy) and the writes around it (supersede, save) run as local
-# activities: a fan message becomes a pending draft with one activity round trip (the DM agent's), not five.
-LOCAL_GRAPH_PATCH = "local-graph"
-# The DM agent runs as a local activity too: the whole graph, from the fan's message to the checked draft, runs in
-# one workflow task (bench.pipeline: fan event -> draft p50 186 -> 131 ms, p99 252 -> 175). A long LLM call keeps
-# the task open; the SDK heartbeats it past the task timeout, and signals that arrive meanwhile are handled when it
-# completes (the loop only queues them for the next batch anyway). After a worker crash the draft is retried once
-# the workflow task times out (10 s), where the DM activity waited out its start-to-close timeout (LLM timeout x
-# attempts).
-LOCAL_DM_PATCH = "local-dm-agent"
 # Memory is a nicety for later replies: a few quick tries, then the conversation goes on without it.
 MEMORY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
 # Only messages the agents answer are worth remembering; a hand-off, an opt-out or an ignored batch is not
 # read by the LLM at all.
-REMEMBER_ROUTES = ("reply", "acknowledge")
+REMEMBER_ROUTES = (Route.REPLY, Route.ACKNOWLEDGE)
+DRAFT_AWAITING = (DraftStatus.PENDING_REVIEW, DraftStatus.BLOCKED)
 
 
-# Outside the sandbox: every fan event starts or wakes one of these, and the sandbox cost each run ~15 ms to set up
-# and every payload ~3 ms to (de)serialise through it (py-spy on bench.pipeline: fan event -> draft p50 190 ->
-# 153 ms without it). What the sandbox would catch is kept out by construction instead: this module imports
-# only temporalio and its own dataclasses, all I/O and clocks go through activities and workflow.now(), and the
-# replay tests (tests/workflows) replay recorded histories through it.
+# Outside the sandbox, which every fan event would pay for (see docs/benchmarks.md): what it would catch is kept out
+# by construction (this module imports only temporalio and plain dataclasses; I/O and clocks go through activities
+# and workflow.now()), and tests/workflows/test_replay.py replays a recorded history through it.
 @workflow.defn(sandboxed=False)
 class ConversationWorkflow:
     @workflow.init
@@ -99,12 +76,9 @@ class ConversationWorkflow:
         self.to_send: list[str] = list(inp.approved_unsent)
         self.hold_until: float = inp.send_hold_until
         self.deciding = False
-        # Take the graph now, in the same activation in which the plugin registered it for this run: the
-        # plugin keys its registry by run id, and tearing down an evicted instance of the same run
-        # removes that entry, which raced with later lookups (seen with an empty workflow cache).
+        # Take the graph in the activation in which the plugin registered it for this run: the plugin keys its
+        # registry by run id, and tearing down an evicted instance of the same run removes that entry.
         self.supervisor = temporal_graph(SUPERVISOR_GRAPH)
-        self.supervisor_local = temporal_graph(SUPERVISOR_LOCAL_GRAPH)
-        self.supervisor_inline = temporal_graph(SUPERVISOR_INLINE_GRAPH)
 
     # --- messages in ----------------------------------------------------------------------------
 
@@ -123,33 +97,25 @@ class ConversationWorkflow:
     async def decide(self, decision: Decision) -> DecisionResult:
         self.deciding = True
         try:
-            req = ApplyDecisionInput(self.inp.creator_id, self.inp.fan_id, decision)
-            if workflow.patched(LOCAL_DECIDE_SEND_PATCH):
-                res = await workflow.execute_local_activity(
-                    APPLY_DECISION,
-                    req,
-                    result_type=ApplyDecisionResult,
-                    start_to_close_timeout=DB_TIMEOUT,
-                    retry_policy=DB_RETRY,
-                )
-            else:
-                res = await workflow.execute_activity(
-                    APPLY_DECISION,
-                    req,
-                    result_type=ApplyDecisionResult,
-                    start_to_close_timeout=DB_TIMEOUT,
-                    retry_policy=DB_RETRY,
-                )
+            # A local activity: the decision and its send complete in one workflow task. Idempotent, so the
+            # at-least-once retry of a local activity after a crash changes nothing.
+            res = await workflow.execute_local_activity(
+                APPLY_DECISION,
+                ApplyDecisionInput(self.inp.creator_id, self.inp.fan_id, decision),
+                result_type=ApplyDecisionResult,
+                start_to_close_timeout=DB_TIMEOUT,
+                retry_policy=DB_RETRY,
+            )
         finally:
             self.deciding = False
-        if not res.ok:
+        if not res.ok or res.status is None:
             raise ApplicationError(
                 res.message,
-                {"code": res.error_code, "policy": res.policy},
+                {"code": res.error_code, "policy": res.policy.to_json() if res.policy else None},
                 type=res.error_code or "conflict",
                 non_retryable=True,
             )
-        if res.status == "approved":
+        if res.status == DraftStatus.APPROVED:
             self.to_send.append(decision.draft_id)
         if self.pending is not None and self.pending.draft_id == decision.draft_id:
             self.pending = None
@@ -168,7 +134,7 @@ class ConversationWorkflow:
             )
         if decision.action not in ("approve", "reject"):
             raise ApplicationError(f"unknown action {decision.action!r}", type="bad_action")
-        if decision.action == "approve" and p.status == "blocked" and not decision.text:
+        if decision.action == "approve" and p.status == DraftStatus.BLOCKED and not decision.text:
             raise ApplicationError(
                 "a blocked draft can only be approved with an edit that passes policy",
                 type="blocked_requires_edit",
@@ -212,10 +178,8 @@ class ConversationWorkflow:
     async def _handle_batch(self) -> None:
         await self._debounce()
         batch, self.queue = self.queue, []
-        local = workflow.patched(LOCAL_GRAPH_PATCH)
-        run_db = workflow.execute_local_activity if local else workflow.execute_activity
         if self.pending is not None:
-            await run_db(
+            await workflow.execute_local_activity(
                 SUPERSEDE_DRAFT,
                 DraftRef(
                     self.inp.creator_id, self.inp.fan_id, self.pending.draft_id, "a newer fan message arrived"
@@ -224,62 +188,44 @@ class ConversationWorkflow:
                 retry_policy=DB_RETRY,
             )
             self.pending = None
-        if not local:
-            graph = _compiled(self.supervisor)
-        elif workflow.patched(LOCAL_DM_PATCH):
-            graph = _compiled(self.supervisor_inline)
-        else:
-            graph = _compiled(self.supervisor_local)
-        state: dict[str, Any] = await graph.ainvoke(
+        state: dict[str, Any] = await _compiled(self.supervisor).ainvoke(
             {"creator_id": self.inp.creator_id, "fan_id": self.inp.fan_id, "event_ids": batch}
         )
+        routing = cast(RouteDecision, state["routing"])
         expires_at = workflow.now().timestamp() + self.inp.draft_timeout_s
-        saved = await run_db(
+        saved = await workflow.execute_local_activity(
             SAVE_OUTCOME,
             SaveOutcomeInput(
                 self.inp.creator_id,
                 self.inp.fan_id,
                 workflow.info().workflow_id,
                 batch,
-                _plain(state),
+                routing,
+                cast(DraftAttempt | None, state.get("drafting")),
+                cast(PolicyReport | None, state.get("policy")),
                 expires_at,
             ),
             result_type=SaveOutcomeResult,
             start_to_close_timeout=DB_TIMEOUT,
             retry_policy=DB_RETRY,
         )
-        if saved.draft_id and saved.status in ("pending_review", "blocked"):
+        if saved.draft_id and saved.status in DRAFT_AWAITING:
             self.pending = PendingDraft(saved.draft_id, saved.version, saved.status, expires_at)
-        followups = state.get("followups") or {}
-        if (followups.get("start") or followups.get("stop")) and workflow.patched(FOLLOWUPS_PATCH):
+        followups = routing.followups
+        if followups.start or followups.stop:
             # The supervisor decided (a subscription starts a welcome, an expiry a win-back, a reply or a purchase
-            # stops what it answers); the activity makes it so, idempotently.
-            sync = SyncFollowupsInput(
-                self.inp.creator_id,
-                self.inp.fan_id,
-                batch,
-                list(followups.get("start", [])),
-                dict(followups.get("stop", {})),
+            # stops what it answers); the activity makes it so. Local: it runs after nearly every batch, and is
+            # idempotent (stopping twice or starting by a derived workflow id changes nothing).
+            await workflow.execute_local_activity(
+                SYNC_FOLLOWUPS,
+                SyncFollowupsInput(
+                    self.inp.creator_id, self.inp.fan_id, batch, list(followups.start), dict(followups.stop)
+                ),
+                result_type=SyncFollowupsResult,
+                start_to_close_timeout=DB_TIMEOUT,
+                retry_policy=DB_RETRY,
             )
-            # Every fan message stops every kind of sequence, so this runs after nearly every batch: a local
-            # activity (idempotent: stopping twice or starting by a derived workflow id changes nothing).
-            if workflow.patched(LOCAL_SYNC_FOLLOWUPS_PATCH):
-                await workflow.execute_local_activity(
-                    SYNC_FOLLOWUPS,
-                    sync,
-                    result_type=SyncFollowupsResult,
-                    start_to_close_timeout=DB_TIMEOUT,
-                    retry_policy=DB_RETRY,
-                )
-            else:
-                await workflow.execute_activity(
-                    SYNC_FOLLOWUPS,
-                    sync,
-                    result_type=SyncFollowupsResult,
-                    start_to_close_timeout=DB_TIMEOUT,
-                    retry_policy=DB_RETRY,
-                )
-        if str(state.get("route")) in REMEMBER_ROUTES and workflow.patched(FAN_MEMORY_PATCH):
+        if routing.route in REMEMBER_ROUTES:
             try:
                 # after the draft is saved, so the human can already review it while this runs
                 await workflow.execute_activity(
@@ -344,36 +290,14 @@ class ConversationWorkflow:
         while self._can_send():
             draft_id = self.to_send[0]
             try:
-                if not workflow.patched(SEND_WINDOW_PATCH):
-                    # Histories recorded before send windows existed: the activity returned the draft id.
-                    await workflow.execute_activity(
-                        SEND_DRAFT,
-                        DraftRef(self.inp.creator_id, self.inp.fan_id, draft_id),
-                        start_to_close_timeout=timedelta(seconds=60),
-                        schedule_to_close_timeout=timedelta(days=1),
-                        retry_policy=SEND_RETRY,
-                    )
-                    self.to_send.pop(0)
-                    continue
-                send = SendInput(self.inp.creator_id, self.inp.fan_id, draft_id, workflow.now().timestamp())
-                if workflow.patched(LOCAL_DECIDE_SEND_PATCH):
-                    res = await workflow.execute_local_activity(
-                        SEND_DRAFT,
-                        send,
-                        result_type=SendResult,
-                        start_to_close_timeout=timedelta(seconds=60),
-                        schedule_to_close_timeout=timedelta(days=1),
-                        retry_policy=SEND_RETRY,
-                    )
-                else:
-                    res = await workflow.execute_activity(
-                        SEND_DRAFT,
-                        send,
-                        result_type=SendResult,
-                        start_to_close_timeout=timedelta(seconds=60),
-                        schedule_to_close_timeout=timedelta(days=1),
-                        retry_policy=SEND_RETRY,
-                    )
+                res = await workflow.execute_local_activity(
+                    SEND_DRAFT,
+                    SendInput(self.inp.creator_id, self.inp.fan_id, draft_id, workflow.now().timestamp()),
+                    result_type=SendResult,
+                    start_to_close_timeout=timedelta(seconds=60),
+                    schedule_to_close_timeout=timedelta(days=1),
+                    retry_policy=SEND_RETRY,
+                )
                 if not res.sent and res.not_before is not None:
                     # Quiet hours or a cap: keep it first in line and wait durably (a timer, not a poll).
                     self.hold_until = res.not_before
@@ -404,9 +328,8 @@ class ConversationWorkflow:
         )
 
 
-# Compiled graphs by the worker's graph they were compiled from. The plugin hands every run the same registered
-# graph, and compiling it (~4 ms) is deterministic, so each worker compiles each shape once, when first used; a
-# compiled graph keeps no state between invocations.
+# Compiled graphs by the registered graph they come from: the plugin hands every run the same graph, and a compiled
+# graph keeps no state between invocations, so each worker compiles it once.
 _COMPILED: dict[int, tuple[Any, Any]] = {}
 
 
@@ -416,11 +339,6 @@ def _compiled(graph: Any) -> Any:
         hit = (graph, graph.compile())
         _COMPILED[id(graph)] = hit
     return hit[1]
-
-
-def _plain(state: dict[str, Any]) -> dict[str, Any]:
-    """Graph state as plain JSON values (enums become their string values)."""
-    return {k: (str(v) if hasattr(v, "value") else v) for k, v in state.items()}
 
 
 __all__ = ["ConversationWorkflow"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -120,4 +121,4 @@ async def write_daily_plan(inp: PlanStepInput) -> DailyPlanResult:
     )
 
 
-DAILY_PLAN_ACTIVITIES = [plan_inactive_followups, write_daily_plan]
+DAILY_PLAN_ACTIVITIES: list[Callable[..., Any]] = [plan_inactive_followups, write_daily_plan]

@@ -11,6 +11,7 @@ A `stop` signal (from the conversation, when the fan replies or buys) ends the s
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -90,7 +91,9 @@ class FollowupWorkflow:
                 pass
         return self.stop_reason is None
 
-    async def _finish(self, inp: FollowupInput, status: str, reason: str) -> str:
+    async def _finish(
+        self, inp: FollowupInput, status: Literal["completed", "cancelled"], reason: str
+    ) -> str:
         await workflow.execute_activity(
             FINISH_FOLLOWUP,
             FinishFollowupInput(inp.followup_id, inp.creator_id, status, reason),

@@ -32,7 +32,7 @@ from agents.followup.rules import (
 from core import db
 from core.journal import record_action
 from core.settings import get_settings
-from core.types import DECIDABLE
+from core.types import DECIDABLE, FollowupKind
 from workflows.dispatch import dispatch_events
 from workflows.followup import followup_workflow_id
 from workflows.types import (
@@ -137,7 +137,7 @@ async def plan_followup(
         followup_id=existing["id"],
         creator_id=creator_id,
         fan_id=fan_id,
-        kind=kind,
+        kind=FollowupKind(kind),
         steps=[FollowupStepSpec(s["after_hours"] * 3600, s["intent"]) for s in existing["steps"]],
     )
 

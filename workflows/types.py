@@ -1,15 +1,23 @@
-"""Typed workflow and activity I/O. Imported by the workflow sandbox: standard library only."""
+"""Typed workflow and activity I/O. Imported by workflow modules: the standard library and core.types only."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Literal
+
+from core.types import (
+    DraftAttempt,
+    DraftStatus,
+    FollowupKind,
+    PolicyReport,
+    RouteDecision,
+)
 
 SUPERVISOR_GRAPH = "supervisor"
-# The same graph with its quick nodes run in the workflow as local activities (histories since LOCAL_GRAPH_PATCH).
-SUPERVISOR_LOCAL_GRAPH = "supervisor_local"
-# Every node, the DM agent too, run in the workflow as a local activity (histories since LOCAL_DM_PATCH).
-SUPERVISOR_INLINE_GRAPH = "supervisor_inline"
+# The supervisor graph's steps, run as local activities inside the fan's workflow task.
+ROUTE_BATCH = "route_batch"
+WRITE_DRAFT = "write_draft"
+CHECK_OUTBOUND = "check_outbound"
 
 # Activity names, so the workflow module never imports the activities' heavy dependencies.
 SAVE_OUTCOME = "save_outcome"
@@ -23,7 +31,7 @@ SEND_DRAFT = "send_draft"
 class PendingDraft:
     draft_id: str
     version: int
-    status: str  # pending_review | blocked
+    status: DraftStatus  # pending_review or blocked
     expires_at: float  # epoch seconds
 
 
@@ -44,11 +52,14 @@ class ConversationInput:
     send_hold_until: float = 0.0  # epoch seconds: quiet hours or a cap hold the next send until then
 
 
+DecisionAction = Literal["approve", "reject"]
+
+
 @dataclass
 class Decision:
     draft_id: str
     version: int
-    action: str  # approve | reject
+    action: DecisionAction
     actor: str
     text: str | None = None
     reason: str | None = None
@@ -57,7 +68,7 @@ class Decision:
 @dataclass
 class DecisionResult:
     draft_id: str
-    status: str
+    status: DraftStatus
     version: int
 
 
@@ -67,7 +78,9 @@ class SaveOutcomeInput:
     fan_id: str
     workflow_id: str
     event_ids: list[int]
-    graph_state: dict[str, Any]
+    routing: RouteDecision
+    drafting: DraftAttempt | None
+    policy: PolicyReport | None
     expires_at: float
 
 
@@ -75,7 +88,7 @@ class SaveOutcomeInput:
 class SaveOutcomeResult:
     draft_id: str | None
     version: int
-    status: str | None
+    status: DraftStatus | None
 
 
 @dataclass
@@ -91,9 +104,8 @@ class SendInput:
     creator_id: str
     fan_id: str
     draft_id: str
-    # The workflow's clock (epoch seconds); the activity uses the later of this and its own (0: its own only,
-    # as for a send scheduled by a workflow written before send windows).
-    now: float = 0.0
+    # The workflow's clock (epoch seconds); the activity uses the later of this and its own.
+    now: float
 
 
 @dataclass
@@ -111,14 +123,17 @@ class ApplyDecisionInput:
     decision: Decision
 
 
+DecisionError = Literal["policy_blocked", "conflict"]
+
+
 @dataclass
 class ApplyDecisionResult:
     ok: bool
-    status: str
+    status: DraftStatus | None
     version: int
-    error_code: str | None = None
+    error_code: DecisionError | None = None
     message: str = ""
-    policy: dict[str, Any] | None = None
+    policy: PolicyReport | None = None
 
 
 REFRESH_SEGMENTS = "refresh_segments"
@@ -171,7 +186,7 @@ class FollowupInput:
     followup_id: str
     creator_id: str
     fan_id: str
-    kind: str  # welcome | win_back | ppv_reminder | inactive
+    kind: FollowupKind
     steps: list[FollowupStepSpec]
     max_deferrals: int = 48  # a step held by caps or a pending draft is retried this many times, then skipped
 
@@ -202,7 +217,7 @@ class FollowupStepInput:
 
 @dataclass
 class FollowupStepResult:
-    outcome: str  # drafted | stop | defer
+    outcome: Literal["drafted", "stop", "defer"]
     reason: str = ""
     retry_at: float | None = None  # for defer
     event_id: int | None = None  # for drafted: the followup_due event handed to the conversation
@@ -212,7 +227,7 @@ class FollowupStepResult:
 class FinishFollowupInput:
     followup_id: str
     creator_id: str
-    status: str  # completed | cancelled
+    status: Literal["completed", "cancelled"]
     reason: str
 
 

@@ -3,30 +3,43 @@ the supervisor graph on one task queue."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from temporalio.client import Client
-from temporalio.langgraph import LangGraphPlugin
 from temporalio.worker import Worker
 
-from agents.supervisor import LOCAL_NODE_ACTIVITIES, build_supervisor_graph
-from workflows.activities import ALL_ACTIVITIES
 from workflows.campaign import CampaignWorkflow
+from workflows.campaign_activities import CAMPAIGN_ACTIVITIES
 from workflows.conversation import ConversationWorkflow
+from workflows.conversation_activities import CONVERSATION_ACTIVITIES
 from workflows.daily_plan import DailyPlanWorkflow
+from workflows.daily_plan_activities import DAILY_PLAN_ACTIVITIES
+from workflows.delivery_activities import DELIVERY_ACTIVITIES
 from workflows.followup import FollowupWorkflow
+from workflows.followup_activities import FOLLOWUP_ACTIVITIES
+from workflows.memory_activities import MEMORY_ACTIVITIES
 from workflows.segmentation import SegmentationWorkflow
-from workflows.types import SUPERVISOR_GRAPH, SUPERVISOR_INLINE_GRAPH, SUPERVISOR_LOCAL_GRAPH
+from workflows.segmentation_activities import SEGMENTATION_ACTIVITIES
+from workflows.supervisor_graph import STEP_ACTIVITIES, graph_plugin
 
-
-def graph_plugin() -> LangGraphPlugin:
-    """The supervisor graph in its three shapes: new histories run it inline; those written before LOCAL_DM_PATCH
-    replay the one with the DM agent as an activity, those before LOCAL_GRAPH_PATCH the all-activity one."""
-    return LangGraphPlugin(
-        graphs={
-            SUPERVISOR_GRAPH: build_supervisor_graph(),
-            SUPERVISOR_LOCAL_GRAPH: build_supervisor_graph(local_nodes=True),
-            SUPERVISOR_INLINE_GRAPH: build_supervisor_graph(local_nodes=True, local_dm=True),
-        }
-    )
+WORKFLOWS = [
+    ConversationWorkflow,
+    SegmentationWorkflow,
+    FollowupWorkflow,
+    CampaignWorkflow,
+    DailyPlanWorkflow,
+]
+ACTIVITIES: list[Callable[..., Any]] = [
+    *STEP_ACTIVITIES,
+    *CONVERSATION_ACTIVITIES,
+    *DELIVERY_ACTIVITIES,
+    *MEMORY_ACTIVITIES,
+    *SEGMENTATION_ACTIVITIES,
+    *FOLLOWUP_ACTIVITIES,
+    *CAMPAIGN_ACTIVITIES,
+    *DAILY_PLAN_ACTIVITIES,
+]
 
 
 def build_worker(
@@ -35,14 +48,8 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[
-            ConversationWorkflow,
-            SegmentationWorkflow,
-            FollowupWorkflow,
-            CampaignWorkflow,
-            DailyPlanWorkflow,
-        ],
-        activities=[*ALL_ACTIVITIES, *LOCAL_NODE_ACTIVITIES],
+        workflows=WORKFLOWS,
+        activities=ACTIVITIES,
         max_cached_workflows=max_cached_workflows,
         max_concurrent_workflow_tasks=workflow_task_slots,
         # A draft being written holds its fan's workflow task and the DM agent's local activity together: as many

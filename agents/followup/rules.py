@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from agents.followup.config import SEQUENCE_KINDS, SequenceKind
+from core.types import FollowupDirectives
 
 # Internal event kinds: written by follow-ups and campaigns, never accepted from the platform API.
 FOLLOWUP_DUE = "followup_due"
@@ -40,14 +41,14 @@ HANDED_OFF = "a human is handling this fan"
 
 def directives(
     kinds: Iterable[str], *, opted_out: bool = False, handed_off: bool = False
-) -> dict[str, object]:
+) -> FollowupDirectives:
     """What one batch of a fan's events means for their follow-ups: sequences to start and to stop (with why).
     An opt-out or a hand-off stops everything and starts nothing."""
     kinds = [k for k in kinds if k not in INTERNAL_KINDS]
     stop: dict[str, str] = {}
     if opted_out or handed_off:
         reason = OPTED_OUT if opted_out else HANDED_OFF
-        return {"start": [], "stop": dict.fromkeys(SEQUENCE_KINDS, reason)}
+        return FollowupDirectives([], dict.fromkeys(SEQUENCE_KINDS, reason))
     for kind in kinds:
         for seq, why in STOPS.get(kind, {}).items():
             stop.setdefault(seq, why)
@@ -55,7 +56,7 @@ def directives(
     start = [STARTS[k] for k in dict.fromkeys(kinds) if k in STARTS]
     for seq in start:
         stop.pop(seq, None)
-    return {"start": start, "stop": stop}
+    return FollowupDirectives([str(seq) for seq in start], stop)
 
 
 def stop_reason_since(kind: SequenceKind, later_event_kinds: Iterable[str]) -> str | None:

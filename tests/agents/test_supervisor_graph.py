@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from langchain_core.messages import AIMessage
 
 from agents import llm
 from agents.supervisor import build_supervisor_graph
 from core.settings import Settings
+from core.types import Offer
 from tests.factories import add_event, add_message_event, make_tenant
 from tests.fakes.chat_model import ScriptedChatModel
 from tests.fakes.openai_server import FakeOpenAI
@@ -32,10 +32,10 @@ async def test_reply_route_drafts_with_grounded_context(settings: Settings) -> N
     )
     llm.set_chat_model(model)
     state = await _run(t, t.fans[0], [eid])
-    assert state["route"] == "reply"
-    assert state["draft"]["text"].startswith("Yes! A beach set")
-    assert state["draft"]["offer"] == {"catalog_id": t.catalog[0], "price_cents": 1500}
-    assert state["policy"]["outcome"] == "pass"
+    assert state["routing"].route == "reply"
+    assert state["drafting"].draft.text.startswith("Yes! A beach set")
+    assert state["drafting"].draft.offer == Offer(t.catalog[0], 1500)
+    assert state["policy"].outcome == "pass"
     prompt = "\n".join(str(m.content) for m in model.seen[0])
     # Grounding: the tools' data reached the prompt, and fan text is quoted as data.
     assert "Beach set" in prompt and "<fan_message>\nhey, any new sets this week?\n</fan_message>" in prompt
@@ -64,8 +64,8 @@ async def test_invented_catalog_item_is_retried_then_accepted(settings: Settings
     )
     llm.set_chat_model(model)
     state = await _run(t, t.fans[0], [eid])
-    assert state["draft"]["attempts"] == 3
-    assert state["draft"]["offer"]["catalog_id"] == t.catalog[1]
+    assert state["drafting"].draft.attempts == 3
+    assert state["drafting"].draft.offer.catalog_id == t.catalog[1]
     assert "rejected" in str(model.seen[1][-1].content)
 
 
@@ -105,9 +105,9 @@ async def test_out_of_bounds_price_exhausts_retries_into_failure(settings: Setti
     }
     llm.set_chat_model(ScriptedChatModel(replies=[bad, bad, bad]))
     state = await _run(t, t.fans[0], [eid])
-    assert state["draft"] is None
-    assert "price_cents" in state["failure"]
-    assert "policy" not in state or state["policy"] is None
+    assert state["drafting"].draft is None
+    assert "price_cents" in state["drafting"].failure
+    assert "policy" not in state
 
 
 async def test_policy_blocks_off_platform_payment(settings: Settings) -> None:
@@ -117,9 +117,9 @@ async def test_policy_blocks_off_platform_payment(settings: Settings) -> None:
         ScriptedChatModel(replies=[{"text": "just cashapp me babe", "offer": None, "rationale": ""}])
     )
     state = await _run(t, t.fans[0], [eid])
-    assert state["policy"]["outcome"] == "fix"  # held back; the redaction is only offered
-    assert state["policy"]["findings"][0]["rule"] == "off_platform_payment"
-    assert state["policy"]["fix_text"] == "just [removed] me babe"
+    assert state["policy"].outcome == "fix"  # held back; the redaction is only offered
+    assert state["policy"].findings[0].rule == "off_platform_payment"
+    assert state["policy"].fix_text == "just [removed] me babe"
 
 
 async def test_handoff_opt_out_and_ack_never_call_the_model(settings: Settings) -> None:
@@ -127,49 +127,35 @@ async def test_handoff_opt_out_and_ack_never_call_the_model(settings: Settings) 
     model = ScriptedChatModel(replies=[])
     llm.set_chat_model(model)
     minor = await _run(t, t.fans[0], [await add_message_event(t, t.fans[0], "i'm 15 is that ok", "e1")])
-    assert minor["route"] == "handoff" and minor["route_reason"] == "possible_minor"
+    assert minor["routing"].route == "handoff" and minor["routing"].reason == "possible_minor"
     stop = await _run(t, t.fans[1], [await add_message_event(t, t.fans[1], "stop", "e2")])
-    assert stop["route"] == "ignore" and stop["opt_out"] is True
+    assert stop["routing"].route == "ignore" and stop["routing"].opt_out is True
     ack = await _run(t, t.fans[2], [await add_message_event(t, t.fans[2], "lol", "e3")])
-    assert ack["route"] == "acknowledge"
-    assert model.seen == [] and "draft" not in minor
+    assert ack["routing"].route == "acknowledge"
+    assert model.seen == [] and "drafting" not in minor
 
 
-async def test_tool_capable_fake_binds_the_dm_tools(settings: Settings) -> None:
-    """The DM tools are real LangChain tools, scoped to one creator and fan."""
+async def test_the_dm_context_is_what_the_read_functions_return(settings: Settings) -> None:
+    """The DM agent's context is read through tools/fan_context, scoped to one creator and fan."""
     from agents.dm import gather_context
-    from tools.fan_context import make_fan_tools
+    from tools import fan_context
 
     t = await make_tenant()
-    tools = make_fan_tools(t.creator_id, t.fans[0])
-    model = ScriptedChatModel(
-        replies=[AIMessage(content="", tool_calls=[{"name": "purchase_summary", "args": {}, "id": "c1"}])]
-    )
-    bound = model.bind_tools(tools)
-    msg = await bound.ainvoke("what did this fan buy?")
-    assert model.bound_tools == [
-        "fan_profile",
-        "recent_messages",
-        "purchase_summary",
-        "catalog",
-        "recall_memories",
-    ]
-    assert isinstance(msg, AIMessage)
-    call = msg.tool_calls[0]
-    by_name = {t_.name: t_ for t_ in tools}
-    result = await by_name[call["name"]].ainvoke(call["args"])
-    assert result == {"total_cents": 0, "by_kind": {}, "owned_catalog_ids": []}
-    # the DM agent's context is what the tools return
+    other = await make_tenant("zoe")
     await add_message_event(t, t.fans[0], "hi there", "e1")
     context = await gather_context(t.creator_id, t.fans[0], "hi there")
     assert context == {
-        "profile": await by_name["fan_profile"].ainvoke({}),
-        "messages": await by_name["recent_messages"].ainvoke({"limit": 12}),
-        "purchases": await by_name["purchase_summary"].ainvoke({}),
-        "catalog": await by_name["catalog"].ainvoke({}),
-        "memories": await by_name["recall_memories"].ainvoke({"query": "hi there", "k": 5}),
+        "profile": await fan_context.fan_profile(t.creator_id, t.fans[0]),
+        "messages": await fan_context.recent_messages(t.creator_id, t.fans[0], 12),
+        "purchases": await fan_context.purchase_summary(t.creator_id, t.fans[0]),
+        "catalog": await fan_context.catalog(t.creator_id),
+        "memories": await fan_context.recall_memories(t.creator_id, t.fans[0], "hi there", 5),
     }
     assert context["messages"][-1]["text"] == "hi there" and context["catalog"]
+    assert context["purchases"] == {"total_cents": 0, "by_kind": {}, "owned_catalog_ids": []}
+    # another creator's fan is not found through this creator
+    with pytest.raises(LookupError):
+        await fan_context.fan_profile(t.creator_id, other.fans[0])
 
 
 async def test_the_context_reads_run_together_and_fail_as_themselves(settings: Settings) -> None:
@@ -222,7 +208,7 @@ async def test_already_processed_events_are_not_handled_twice(settings: Settings
     model = ScriptedChatModel(replies=[])
     llm.set_chat_model(model)
     state = await _run(t, t.fans[0], [eid])
-    assert state["route"] == "ignore" and "already handled" in state["route_reason"]
+    assert state["routing"].route == "ignore" and "already handled" in state["routing"].reason
     assert model.seen == []
 
 
@@ -247,12 +233,14 @@ async def test_dm_agent_sends_the_strict_schema_and_validates_replies_itself(
         },
     )
     state = await _run(t, t.fans[0], [eid])
-    assert state["draft"]["text"] == "A beach set just dropped" and state["draft"]["attempts"] == 2
+    assert (
+        state["drafting"].draft.text == "A beach set just dropped" and state["drafting"].draft.attempts == 2
+    )
     sent = fake_llm.draft_requests()[0]["response_format"]
     schema = output_schema(["item1", "item2"], 500, 5000)
     assert response_format(schema) == type_to_response_format_param(schema)
     offer = sent["json_schema"]["schema"]["$defs"]["Offer"]["properties"]
     assert sent["json_schema"]["strict"] is True and sent["json_schema"]["name"] == "DraftReply"
     assert offer["catalog_id"]["enum"] == ["item1", "item2"]
-    assert state["draft"]["offer"] == {"catalog_id": t.catalog[0], "price_cents": 1500}
+    assert state["drafting"].draft.offer == Offer(t.catalog[0], 1500)
     assert "less than or equal" in str(fake_llm.draft_requests()[1]["messages"][-1]["content"])

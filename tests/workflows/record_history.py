@@ -1,0 +1,17 @@
+"""Re-record tests/workflows/histories/conversation_approve.json (real Postgres, the time-skipping server).
+
+Usage: .venv/bin/python -m tests.workflows.record_history
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+if __name__ == "__main__":
+    os.environ["HUNTAZE_RECORD_HISTORY"] = "1"
+    sys.exit(
+        pytest.main(["-q", "-p", "no:cacheprovider", "tests/workflows/test_replay.py::test_record_history"])
+    )

@@ -1,0 +1,378 @@
+"""Conversation activities: save what the supervisor graph decided, close drafts, record human decisions.
+
+Each is idempotent: a retry after a crash finds the effect already made and does nothing new.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+from psycopg.types.json import Jsonb
+from temporalio import activity
+
+from agents.followup.rules import INTERNAL_KINDS
+from core import db
+from core.journal import append_audit, record_action
+from core.types import DECIDABLE, DraftStatus, PolicyReport, Route
+from policies.scoped import check_draft_for_creator
+from workflows.types import (
+    APPLY_DECISION,
+    EXPIRE_DRAFT,
+    SAVE_OUTCOME,
+    SUPERSEDE_DRAFT,
+    ApplyDecisionInput,
+    ApplyDecisionResult,
+    DraftRef,
+    SaveOutcomeInput,
+    SaveOutcomeResult,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _batch_key(inp: SaveOutcomeInput) -> str:
+    return f"batch:{inp.fan_id}:{min(inp.event_ids)}-{max(inp.event_ids)}"
+
+
+# Events that change what a fan is worth or whether they are still subscribed.
+_RESCORE_KINDS = ["purchase", "tip", "subscription_started", "subscription_renewed", "subscription_expired"]
+
+
+async def _rescore_after_money_events(conn: Any, creator_id: str, fan_id: str, event_ids: list[int]) -> None:
+    """The supervisor's call to segmentation: a purchase, tip or subscription change re-scores this fan with the
+    creator's latest models. In its own transaction after the outcome is committed (re-scoring writes with COPY,
+    which pipeline mode does not allow), and never fatal: a scoring fault must not hold up the fan's conversation
+    (the next whole refresh covers it). A retried save re-scores again, which changes nothing."""
+    from agents.segmentation.refresh import rescore_fans
+
+    cur = await conn.execute(
+        "SELECT 1 FROM events WHERE creator_id = %s AND fan_id = %s AND id = ANY(%s) AND kind = ANY(%s) LIMIT 1",
+        [creator_id, fan_id, event_ids, _RESCORE_KINDS],
+    )
+    if await cur.fetchone() is None:
+        return
+    try:
+        async with conn.transaction():
+            await rescore_fans(conn, creator_id, [fan_id])
+    except Exception:
+        log.exception(
+            "re-scoring fan %s of creator %s failed; the next refresh will cover it", fan_id, creator_id
+        )
+
+
+async def _internal_origin(conn: Any, creator_id: str, fan_id: str, event_ids: list[int]) -> dict[str, Any]:
+    """The follow-up step or campaign a draft was written for (with the fan's best time to send it), when the
+    batch holds one and no fan message (a message is answered as a reply, whatever else came with it)."""
+    cur = await conn.execute(
+        "SELECT kind, payload FROM events WHERE creator_id = %s AND fan_id = %s AND id = ANY(%s)"
+        " AND kind = ANY(%s) ORDER BY id DESC",
+        [creator_id, fan_id, event_ids, ["message", *INTERNAL_KINDS]],
+    )
+    rows = await cur.fetchall()
+    if not rows or any(r["kind"] == "message" for r in rows):
+        return {}
+    p = rows[0]["payload"]
+    return {
+        "followup_id": p.get("followup_id"),
+        "campaign_id": p.get("campaign_id"),
+        "send_after": p.get("send_after"),
+    }
+
+
+@activity.defn(name=SAVE_OUTCOME)
+async def save_outcome(inp: SaveOutcomeInput) -> SaveOutcomeResult:
+    """Persist what the supervisor graph decided, in one transaction, then re-score the fan after money events.
+    Pipeline mode: the statements whose results are not read go out without waiting for each other."""
+    async with db.pool().connection() as conn:
+        async with conn.pipeline(), conn.transaction():
+            saved = await _persist_outcome(conn, inp)
+        await _rescore_after_money_events(conn, inp.creator_id, inp.fan_id, inp.event_ids)
+    return saved
+
+
+async def _persist_outcome(conn: Any, inp: SaveOutcomeInput) -> SaveOutcomeResult:
+    routing = inp.routing
+    route = routing.route
+    key = _batch_key(inp)
+    c, f = inp.creator_id, inp.fan_id
+    await conn.execute(
+        "UPDATE events SET processed_at = coalesce(processed_at, now())"
+        " WHERE creator_id = %s AND fan_id = %s AND id = ANY(%s)",
+        [c, f, inp.event_ids],
+    )
+    await record_action(
+        conn,
+        creator_id=c,
+        fan_id=f,
+        kind="routed",
+        dedupe_key=f"routed:{key}",
+        summary=f"routed to {route}: {routing.reason}",
+        details={
+            "route": route,
+            "reason": routing.reason,
+            "event_ids": inp.event_ids,
+            "inbound": routing.inbound.to_json() if routing.inbound else {},
+        },
+    )
+    if routing.opt_out:
+        await conn.execute(
+            "UPDATE fans SET opted_out_at = coalesce(opted_out_at, now()) WHERE creator_id = %s AND id = %s",
+            [c, f],
+        )
+        await record_action(
+            conn,
+            creator_id=c,
+            fan_id=f,
+            kind="opt_out",
+            dedupe_key=f"opt_out:{key}",
+            summary="the fan opted out: automated drafting is frozen",
+        )
+        await append_audit(conn, creator_id=c, actor="system", action="fan.opt_out", subject=f)
+    if route == Route.HANDOFF:
+        await conn.execute(
+            "UPDATE fans SET handoff_at = coalesce(handoff_at, now()), handoff_reason = %s"
+            " WHERE creator_id = %s AND id = %s",
+            [routing.reason, c, f],
+        )
+        await record_action(
+            conn,
+            creator_id=c,
+            fan_id=f,
+            kind="handoff",
+            dedupe_key=f"handoff:{key}",
+            summary=f"a human is needed: {routing.reason}",
+            details={"reason": routing.reason},
+        )
+        await append_audit(
+            conn,
+            creator_id=c,
+            actor="system",
+            action="fan.handoff",
+            subject=f,
+            details={"reason": routing.reason},
+        )
+    if route != Route.REPLY:
+        return SaveOutcomeResult(draft_id=None, version=0, status=None)
+    draft = inp.drafting.draft if inp.drafting else None
+    if draft is None:
+        await record_action(
+            conn,
+            creator_id=c,
+            fan_id=f,
+            kind="draft_failed",
+            dedupe_key=f"draft_failed:{key}",
+            summary="the DM agent could not produce a valid draft",
+            details={"failure": inp.drafting.failure if inp.drafting else "no draft"},
+        )
+        return SaveOutcomeResult(draft_id=None, version=0, status=None)
+    # A draft that was never checked is never ready for review.
+    policy = inp.policy or PolicyReport("block", fix_text=None)
+    status = DraftStatus.PENDING_REVIEW if policy.outcome == "pass" else DraftStatus.BLOCKED
+    origin = await _internal_origin(conn, c, f, inp.event_ids)
+    cur = await conn.execute(
+        "INSERT INTO drafts (creator_id, fan_id, source_key, workflow_id, status, text, offer, rationale,"
+        " policy_report, event_ids, expires_at, followup_id, campaign_id, send_after)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, to_timestamp(%s), %s, %s, %s)"
+        " ON CONFLICT (creator_id, source_key) DO NOTHING RETURNING id::text AS id, version, status",
+        [
+            c,
+            f,
+            key,
+            inp.workflow_id,
+            status,
+            draft.text,
+            Jsonb(asdict(draft.offer)) if draft.offer else None,
+            draft.rationale,
+            Jsonb(policy.to_json()),
+            inp.event_ids,
+            inp.expires_at,
+            origin.get("followup_id"),
+            origin.get("campaign_id"),
+            origin.get("send_after"),
+        ],
+    )
+    row = await cur.fetchone()
+    if row is None:  # a retry: the draft exists already
+        cur = await conn.execute(
+            "SELECT id::text AS id, version, status FROM drafts WHERE creator_id = %s AND source_key = %s",
+            [c, key],
+        )
+        row = await cur.fetchone()
+        assert row is not None
+        return SaveOutcomeResult(
+            draft_id=row["id"], version=row["version"], status=DraftStatus(row["status"])
+        )
+    kind = "drafted" if status == DraftStatus.PENDING_REVIEW else "blocked"
+    reasons = "; ".join(x.reason for x in policy.findings)
+    await record_action(
+        conn,
+        creator_id=c,
+        fan_id=f,
+        draft_id=row["id"],
+        kind=kind,
+        dedupe_key=f"{kind}:{key}",
+        summary="draft ready for review" if kind == "drafted" else f"draft blocked: {reasons}",
+        details={"policy": policy.to_json(), "attempts": draft.attempts},
+    )
+    return SaveOutcomeResult(draft_id=row["id"], version=row["version"], status=DraftStatus(row["status"]))
+
+
+async def _close_draft(ref: DraftRef, status: DraftStatus, kind: str, summary: str) -> bool:
+    async with db.pool().connection() as conn, conn.transaction():
+        cur = await conn.execute(
+            "UPDATE drafts SET status = %s, version = version + 1, updated_at = now(), decision_reason = %s"
+            " WHERE creator_id = %s AND id = %s AND status = ANY(%s) RETURNING id",
+            [status, ref.reason or None, ref.creator_id, ref.draft_id, list(DECIDABLE)],
+        )
+        changed = await cur.fetchone() is not None
+        if changed:
+            await record_action(
+                conn,
+                creator_id=ref.creator_id,
+                fan_id=ref.fan_id,
+                draft_id=ref.draft_id,
+                kind=kind,
+                summary=summary,
+                dedupe_key=f"{kind}:{ref.draft_id}",
+                details={"reason": ref.reason},
+            )
+            await append_audit(
+                conn,
+                creator_id=ref.creator_id,
+                actor="system",
+                action=f"draft.{kind}",
+                subject=ref.draft_id,
+                details={"reason": ref.reason},
+            )
+        return changed
+
+
+@activity.defn(name=SUPERSEDE_DRAFT)
+async def supersede_draft(ref: DraftRef) -> bool:
+    return await _close_draft(
+        ref, DraftStatus.SUPERSEDED, "superseded", "a newer fan message superseded the draft"
+    )
+
+
+@activity.defn(name=EXPIRE_DRAFT)
+async def expire_draft(ref: DraftRef) -> bool:
+    changed = await _close_draft(
+        ref, DraftStatus.EXPIRED, "expired", "nobody decided in time: the draft expired"
+    )
+    if changed:
+        async with db.pool().connection() as conn, conn.transaction():
+            await record_action(
+                conn,
+                creator_id=ref.creator_id,
+                fan_id=ref.fan_id,
+                draft_id=ref.draft_id,
+                kind="escalated",
+                dedupe_key=f"escalated:{ref.draft_id}",
+                summary="an expired draft needs a human to answer this fan",
+            )
+    return changed
+
+
+@activity.defn(name=APPLY_DECISION)
+async def apply_decision(req: ApplyDecisionInput) -> ApplyDecisionResult:
+    """Record a human decision. Conditional on the version, so a stale or repeated decision changes nothing."""
+    creator_id, fan_id, inp = req.creator_id, req.fan_id, req.decision
+    policy: PolicyReport | None = None
+    if inp.action == "approve" and inp.text is not None:
+        async with db.pool().connection() as conn:
+            cur = await conn.execute(
+                "SELECT offer FROM drafts WHERE creator_id = %s AND id = %s", [creator_id, inp.draft_id]
+            )
+            row = await cur.fetchone()
+        offer = row["offer"] if row else None
+        policy = await check_draft_for_creator(creator_id, fan_id, inp.text, offer)
+        if policy.outcome != "pass":
+            return ApplyDecisionResult(
+                ok=False,
+                status=None,
+                version=inp.version,
+                error_code="policy_blocked",
+                message="the edited text breaks policy",
+                policy=policy,
+            )
+    new_status = DraftStatus.APPROVED if inp.action == "approve" else DraftStatus.REJECTED
+    async with db.pool().connection() as conn, conn.transaction():
+        cur = await conn.execute(
+            "UPDATE drafts SET status = %s, version = version + 1, updated_at = now(), decided_at = now(),"
+            " decided_by = %s, decision_reason = %s, final_text = CASE WHEN %s THEN coalesce(%s, text) END,"
+            " policy_report = CASE WHEN %s::jsonb IS NULL THEN policy_report ELSE %s::jsonb END"
+            " WHERE creator_id = %s AND id = %s AND version = %s AND status = ANY(%s)"
+            " RETURNING status, version",
+            [
+                new_status,
+                inp.actor,
+                inp.reason,
+                inp.action == "approve",
+                inp.text,
+                Jsonb(policy.to_json()) if policy else None,
+                Jsonb(policy.to_json()) if policy else None,
+                creator_id,
+                inp.draft_id,
+                inp.version,
+                list(DECIDABLE),
+            ],
+        )
+        row = await cur.fetchone()
+        if row is None:
+            cur = await conn.execute(
+                "SELECT status, version, decided_by::text AS decided_by FROM drafts WHERE creator_id = %s AND id = %s",
+                [creator_id, inp.draft_id],
+            )
+            prev = await cur.fetchone()
+            if (
+                prev is not None
+                and prev["status"] == new_status
+                and prev["version"] == inp.version + 1
+                and prev["decided_by"] == str(inp.actor)
+            ):
+                # This very decision, retried after a crash between its commit and the activity's completion:
+                # report it done, so the workflow still sends an approved draft (the send is idempotent).
+                return ApplyDecisionResult(
+                    ok=True, status=DraftStatus(prev["status"]), version=prev["version"]
+                )
+            return ApplyDecisionResult(
+                ok=False,
+                status=None,
+                version=inp.version,
+                error_code="conflict",
+                message="the draft changed or was already decided",
+            )
+        kind = "approved" if new_status == DraftStatus.APPROVED else "rejected"
+        summary = f"draft {kind}" + (" with edits" if inp.text is not None else "")
+        if inp.reason:
+            summary += f": {inp.reason}"
+        await record_action(
+            conn,
+            creator_id=creator_id,
+            fan_id=fan_id,
+            draft_id=inp.draft_id,
+            kind=kind,
+            summary=summary,
+            dedupe_key=f"{kind}:{inp.draft_id}",
+            details={"actor": inp.actor, "edited": inp.text is not None},
+        )
+        await append_audit(
+            conn,
+            creator_id=creator_id,
+            actor=inp.actor,
+            action=f"draft.{kind}",
+            subject=inp.draft_id,
+            details={"edited": inp.text is not None, "reason": inp.reason},
+        )
+    return ApplyDecisionResult(ok=True, status=DraftStatus(row["status"]), version=row["version"])
+
+
+CONVERSATION_ACTIVITIES: list[Callable[..., Any]] = [
+    save_outcome,
+    supersede_draft,
+    expire_draft,
+    apply_decision,
+]

@@ -1,0 +1,227 @@
+"""Delivery: an approved draft becomes one outbox row and one outbound message, then goes to the platform.
+
+The draft id is the idempotency key: one outbox row, one message, ever, however often a step is retried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from psycopg.types.json import Jsonb
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from connectors.webhook import post_signed
+from core import db
+from core.crypto import Sealed, connection_aad, keyring
+from core.journal import append_audit, record_action
+from core.settings import get_settings
+from core.types import DraftStatus
+from policies.scoped import load_policy, send_window
+from policies.timing import SendWindow
+from workflows.followup_activities import ensure_followup
+from workflows.types import SEND_DRAFT, SendInput, SendResult
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The outcome of claiming a send: held until `not_before`, or the outbox row to deliver."""
+
+    held: SendResult | None = None
+    outbox_status: str = ""
+    payload: dict[str, Any] | None = None
+    offer: dict[str, Any] | None = None
+
+
+async def claim_send(ref: SendInput, now: datetime) -> Claim:
+    """Under the draft's row lock: refuse without a recorded approval; check quiet hours and caps under the
+    creator's send lock; write the outbox row, the outbound message and the `sent` status once."""
+    async with db.pool().connection() as conn, conn.transaction():
+        cur = await conn.execute(
+            "SELECT d.status, d.decided_by, coalesce(d.final_text, d.text) AS body, d.offer, d.send_after, f.platform,"
+            " f.platform_fan_id FROM drafts d JOIN fans f ON f.creator_id = d.creator_id AND f.id = d.fan_id"
+            " WHERE d.creator_id = %s AND d.id = %s FOR UPDATE OF d",
+            [ref.creator_id, ref.draft_id],
+        )
+        d = await cur.fetchone()
+        # The invariant: nothing leaves without a human approval recorded on the draft.
+        if (
+            d is None
+            or d["status"] not in (DraftStatus.APPROVED, DraftStatus.SENT)
+            or d["decided_by"] is None
+        ):
+            raise ApplicationError(
+                f"draft {ref.draft_id} has no recorded approval; refusing to send",
+                type="NotApproved",
+                non_retryable=True,
+            )
+        if d["status"] == DraftStatus.APPROVED:
+            # One sender at a time per creator, so two fans' sends cannot both slip under the hourly cap.
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7))", [ref.creator_id])
+            # A follow-up waits for the fan's best time; quiet hours and caps are then checked from there.
+            at = max(now, d["send_after"]) if d["send_after"] else now
+            window = await send_window(
+                conn, ref.creator_id, ref.fan_id, at, await load_policy(ref.creator_id, conn)
+            )
+            if at > now:
+                window = SendWindow(window.not_before, ("the fan's best time to read it", *window.reasons))
+            if window.held:
+                await record_action(
+                    conn,
+                    creator_id=ref.creator_id,
+                    fan_id=ref.fan_id,
+                    draft_id=ref.draft_id,
+                    kind="send_held",
+                    summary=f"approved message held until {window.not_before.isoformat()}",
+                    details={"not_before": window.not_before.isoformat(), "reasons": list(window.reasons)},
+                    dedupe_key=f"held:{ref.draft_id}:{window.not_before.isoformat()}",
+                )
+                return Claim(
+                    held=SendResult(ref.draft_id, False, window.not_before.timestamp(), list(window.reasons))
+                )
+            await _record_send(conn, ref, d, now)
+        cur = await conn.execute(
+            "SELECT status, payload FROM outbox WHERE creator_id = %s AND draft_id = %s",
+            [ref.creator_id, ref.draft_id],
+        )
+        box = await cur.fetchone()
+        assert box is not None
+    return Claim(outbox_status=box["status"], payload=box["payload"], offer=d["offer"])
+
+
+async def _record_send(conn: Any, ref: SendInput, d: dict[str, Any], now: datetime) -> None:
+    payload = {
+        "draft_id": ref.draft_id,
+        "creator_id": ref.creator_id,
+        "platform": d["platform"],
+        "platform_fan_id": d["platform_fan_id"],
+        "text": d["body"],
+        "offer": d["offer"],
+    }
+    await conn.execute(
+        "INSERT INTO outbox (creator_id, draft_id, fan_id, platform, payload) VALUES (%s, %s, %s, %s, %s)"
+        " ON CONFLICT (draft_id) DO NOTHING",
+        [ref.creator_id, ref.draft_id, ref.fan_id, d["platform"], Jsonb(payload)],
+    )
+    await conn.execute(
+        "INSERT INTO messages (creator_id, fan_id, direction, text, draft_id, sent_at)"
+        " VALUES (%s, %s, 'out', %s, %s, %s) ON CONFLICT (draft_id) DO NOTHING",
+        [ref.creator_id, ref.fan_id, d["body"], ref.draft_id, now],
+    )
+    await conn.execute(
+        "UPDATE drafts SET status = 'sent', updated_at = now() WHERE creator_id = %s AND id = %s",
+        [ref.creator_id, ref.draft_id],
+    )
+    await record_action(
+        conn,
+        creator_id=ref.creator_id,
+        fan_id=ref.fan_id,
+        draft_id=ref.draft_id,
+        kind="sent",
+        summary="approved message handed to the delivery connector",
+        dedupe_key=f"sent:{ref.draft_id}",
+    )
+    # The audit entry names the credential the delivery will use (credential access is audited).
+    cur = await conn.execute(
+        "SELECT key_id FROM connections WHERE creator_id = %s AND platform = %s",
+        [ref.creator_id, d["platform"]],
+    )
+    credential = await cur.fetchone()
+    await append_audit(
+        conn,
+        creator_id=ref.creator_id,
+        actor="system",
+        action="draft.sent",
+        subject=ref.draft_id,
+        details={"credential": f"connection:{d['platform']}", "key_id": credential["key_id"]}
+        if credential
+        else {},
+    )
+
+
+async def deliver(ref: SendInput, payload: dict[str, Any]) -> None:
+    """POST the outbox row's payload to the creator's connection (or the service-wide webhook), signed; record
+    the outcome on the outbox row. Without any webhook the outbox row is the hand-off to the platform adapter."""
+    target = await _delivery_target(ref.creator_id, payload["platform"])
+    if target is None:
+        return
+    url, secret = target
+    try:
+        await post_signed(url, secret, payload, ref.draft_id, get_settings().webhook_timeout_s)
+    except Exception as exc:
+        async with db.pool().connection() as conn, conn.transaction():
+            await conn.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = %s WHERE creator_id = %s AND draft_id = %s",
+                [str(exc)[:500], ref.creator_id, ref.draft_id],
+            )
+        raise
+    async with db.pool().connection() as conn, conn.transaction():
+        await conn.execute(
+            "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = %s, last_error = NULL"
+            " WHERE creator_id = %s AND draft_id = %s",
+            [datetime.now(UTC), ref.creator_id, ref.draft_id],
+        )
+
+
+@activity.defn(name=SEND_DRAFT)
+async def send_draft(ref: SendInput) -> SendResult:
+    """Deliver an approved draft: claim it (or learn that quiet hours or a cap hold it until `not_before`), start
+    its PPV reminder, then deliver it unless an earlier attempt already did."""
+    claim = await claim_send(ref, max(datetime.fromtimestamp(ref.now, UTC), datetime.now(UTC)))
+    if claim.held is not None:
+        return claim.held
+    if claim.offer:
+        await _remind_unpurchased(ref, claim.offer)
+    if claim.outbox_status != "delivered" and claim.payload is not None:
+        await deliver(ref, claim.payload)
+    return SendResult(ref.draft_id, True)
+
+
+async def _delivery_target(creator_id: str, platform: str) -> tuple[str, str] | None:
+    """The creator's own connection for the platform (secret unsealed here, only for signing), else the
+    service-wide webhook from settings, else None."""
+    async with db.pool().connection() as conn:
+        cur = await conn.execute(
+            "SELECT webhook_url, key_id, secret_nonce, secret_sealed FROM connections"
+            " WHERE creator_id = %s AND platform = %s",
+            [creator_id, platform],
+        )
+        row = await cur.fetchone()
+    settings = get_settings()
+    if row is not None:
+        sealed = Sealed(row["key_id"], bytes(row["secret_nonce"]), bytes(row["secret_sealed"]))
+        secret = keyring(settings).open(sealed, connection_aad(creator_id, platform)).decode()
+        return row["webhook_url"], secret
+    if settings.webhook_url:
+        return (
+            settings.webhook_url,
+            settings.webhook_secret.get_secret_value() if settings.webhook_secret else "",
+        )
+    return None
+
+
+async def _remind_unpurchased(ref: SendInput, offer: dict[str, Any]) -> None:
+    """A sent PPV offer starts its reminder sequence (stopped when the fan buys that item or replies). Idempotent:
+    keyed by the draft, so every retry of this send finds the same sequence."""
+    async with db.pool().connection() as conn:
+        cur = await conn.execute(
+            "SELECT max(id) AS id FROM events WHERE creator_id = %s AND fan_id = %s",
+            [ref.creator_id, ref.fan_id],
+        )
+        last = await cur.fetchone()
+    await ensure_followup(
+        activity.client(),
+        ref.creator_id,
+        ref.fan_id,
+        "ppv_reminder",
+        trigger=f"d{ref.draft_id}",
+        trigger_event_id=last["id"] if last else None,
+        trigger_draft_id=ref.draft_id,
+        catalog_id=offer.get("catalog_id"),
+    )
+
+
+DELIVERY_ACTIVITIES: list[Callable[..., Any]] = [send_draft]

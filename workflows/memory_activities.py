@@ -1,0 +1,71 @@
+"""Fan-memory activities: what a handled batch of fan messages teaches about the fan."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from temporalio import activity
+
+from core import db
+from core.journal import record_action
+from core.settings import get_settings
+from workflows.types import REMEMBER_MESSAGES, RememberInput, RememberResult
+
+
+@activity.defn(name=REMEMBER_MESSAGES)
+async def remember_messages(inp: RememberInput) -> RememberResult:
+    """Extract memories from the fan's messages in a handled batch and store them (merging restatements).
+    Idempotent enough for retries: a memory stored by an earlier attempt is merged, not duplicated."""
+    from agents import llm
+    from memory.embed import embedder
+    from memory.extract import extract
+    from memory.store import remember
+
+    settings = get_settings()
+    async with db.pool().connection() as conn:
+        cur = await conn.execute(
+            "SELECT id, text FROM messages WHERE creator_id = %s AND fan_id = %s AND event_id = ANY(%s)"
+            " AND direction = 'in' ORDER BY id",
+            [inp.creator_id, inp.fan_id, inp.event_ids],
+        )
+        messages = await cur.fetchall()
+    # Rule-found boundaries first, committed at once: they need no model, and a local model queued behind
+    # drafts can take minutes. Then the model's proposals, in their own transaction.
+    inserted = merged = 0
+    for phase in ("rules", "llm"):
+        if phase == "llm" and not settings.memory_llm_extraction:
+            break
+        items = []
+        for m in messages:
+            items += await extract(
+                m["text"],
+                source_message_id=m["id"],
+                model=llm.chat_model() if phase == "llm" else None,
+                use_llm=phase == "llm",
+                include_rules=phase == "rules",
+            )
+        if not items:
+            continue
+        async with db.pool().connection() as conn, conn.transaction():
+            saved = await remember(conn, inp.creator_id, inp.fan_id, items, embedder())
+            new = sum(r.outcome == "inserted" for r in saved)
+            inserted, merged = inserted + new, merged + len(saved) - new
+            await record_action(
+                conn,
+                creator_id=inp.creator_id,
+                fan_id=inp.fan_id,
+                kind="remembered",
+                summary="remembered: " + "; ".join(f"[{r.kind}] {r.text}" for r in saved)[:300],
+                details={
+                    "memory_ids": [r.id for r in saved],
+                    "inserted": new,
+                    "merged": len(saved) - new,
+                    "by": phase,
+                },
+                dedupe_key=f"remembered:{phase}:{inp.fan_id}:{min(inp.event_ids)}-{max(inp.event_ids)}",
+            )
+    return RememberResult(inserted, merged)
+
+
+MEMORY_ACTIVITIES: list[Callable[..., Any]] = [remember_messages]
