@@ -77,23 +77,22 @@ async def insert_inbound(
     platform_message_id: str,
     event_id: int,
     sent_at: datetime,
-) -> bool:
-    """A message from the fan; False when its platform id was stored already."""
-    cur = await conn.execute(
+) -> None:
+    """A message from the fan, once per platform message id. Reads no result, so it costs no round trip in
+    pipeline mode."""
+    await conn.execute(
         "INSERT INTO messages (creator_id, fan_id, direction, text, platform_message_id, event_id, sent_at)"
         " VALUES (%s, %s, 'in', %s, %s, %s, %s) ON CONFLICT (creator_id, platform_message_id) DO NOTHING",
         [creator_id, fan_id, text, platform_message_id, event_id, sent_at],
     )
-    return cur.rowcount == 1
 
 
 async def insert_outbound(
     conn: Conn, creator_id: Id, fan_id: Id, *, text: str, draft_id: Id, sent_at: datetime
-) -> bool:
-    """The sent message of an approved draft; False when that draft's message exists already."""
-    cur = await conn.execute(
+) -> None:
+    """The sent message of an approved draft, once per draft (no result read: pipeline-friendly)."""
+    await conn.execute(
         "INSERT INTO messages (creator_id, fan_id, direction, text, draft_id, sent_at)"
         " VALUES (%s, %s, 'out', %s, %s, %s) ON CONFLICT (draft_id) DO NOTHING",
         [creator_id, fan_id, text, draft_id, sent_at],
     )
-    return cur.rowcount == 1

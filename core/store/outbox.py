@@ -19,14 +19,13 @@ class Delivery:
 
 async def insert(
     conn: Conn, creator_id: Id, *, draft_id: Id, fan_id: Id, platform: str, payload: dict[str, Any]
-) -> bool:
-    """The draft's delivery; False when the draft has one already."""
-    cur = await conn.execute(
+) -> None:
+    """The draft's delivery, once per draft (no result read: pipeline-friendly)."""
+    await conn.execute(
         "INSERT INTO outbox (creator_id, draft_id, fan_id, platform, payload) VALUES (%s, %s, %s, %s, %s)"
         " ON CONFLICT (draft_id) DO NOTHING",
         [creator_id, draft_id, fan_id, platform, Jsonb(payload)],
     )
-    return cur.rowcount == 1
 
 
 async def get(conn: Conn, creator_id: Id, draft_id: Id) -> Delivery | None:
