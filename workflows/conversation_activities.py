@@ -10,13 +10,13 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from psycopg.types.json import Jsonb
 from temporalio import activity
 
 from agents.followup.rules import INTERNAL_KINDS
 from core import db
 from core.journal import append_audit, record_action
-from core.types import DECIDABLE, DraftStatus, PolicyReport, Route
+from core.store import drafts, fans
+from core.types import DraftStatus, PolicyReport, Route
 from policies.scoped import check_draft_for_creator
 from workflows.types import (
     APPLY_DECISION,
@@ -118,10 +118,7 @@ async def _persist_outcome(conn: Any, inp: SaveOutcomeInput) -> SaveOutcomeResul
         },
     )
     if routing.opt_out:
-        await conn.execute(
-            "UPDATE fans SET opted_out_at = coalesce(opted_out_at, now()) WHERE creator_id = %s AND id = %s",
-            [c, f],
-        )
+        await fans.opt_out(conn, c, f)
         await record_action(
             conn,
             creator_id=c,
@@ -132,11 +129,7 @@ async def _persist_outcome(conn: Any, inp: SaveOutcomeInput) -> SaveOutcomeResul
         )
         await append_audit(conn, creator_id=c, actor="system", action="fan.opt_out", subject=f)
     if route == Route.HANDOFF:
-        await conn.execute(
-            "UPDATE fans SET handoff_at = coalesce(handoff_at, now()), handoff_reason = %s"
-            " WHERE creator_id = %s AND id = %s",
-            [routing.reason, c, f],
-        )
+        await fans.hand_off(conn, c, f, routing.reason)
         await record_action(
             conn,
             creator_id=c,
@@ -172,62 +165,48 @@ async def _persist_outcome(conn: Any, inp: SaveOutcomeInput) -> SaveOutcomeResul
     policy = inp.policy or PolicyReport("block", fix_text=None)
     status = DraftStatus.PENDING_REVIEW if policy.outcome == "pass" else DraftStatus.BLOCKED
     origin = await _internal_origin(conn, c, f, inp.event_ids)
-    cur = await conn.execute(
-        "INSERT INTO drafts (creator_id, fan_id, source_key, workflow_id, status, text, offer, rationale,"
-        " policy_report, event_ids, expires_at, followup_id, campaign_id, send_after)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, to_timestamp(%s), %s, %s, %s)"
-        " ON CONFLICT (creator_id, source_key) DO NOTHING RETURNING id::text AS id, version, status",
-        [
-            c,
-            f,
-            key,
-            inp.workflow_id,
-            status,
-            draft.text,
-            Jsonb(asdict(draft.offer)) if draft.offer else None,
-            draft.rationale,
-            Jsonb(policy.to_json()),
-            inp.event_ids,
-            inp.expires_at,
-            origin.get("followup_id"),
-            origin.get("campaign_id"),
-            origin.get("send_after"),
-        ],
+    # The one statement here whose result is read (RETURNING): the pipeline syncs on it.
+    row = await drafts.insert(
+        conn,
+        c,
+        fan_id=f,
+        source_key=key,
+        workflow_id=inp.workflow_id,
+        status=status,
+        text=draft.text,
+        offer=asdict(draft.offer) if draft.offer else None,
+        rationale=draft.rationale,
+        policy_report=policy.to_json(),
+        event_ids=inp.event_ids,
+        expires_at=inp.expires_at,
+        followup_id=origin.get("followup_id"),
+        campaign_id=origin.get("campaign_id"),
+        send_after=origin.get("send_after"),
     )
-    row = await cur.fetchone()
     if row is None:  # a retry: the draft exists already
-        cur = await conn.execute(
-            "SELECT id::text AS id, version, status FROM drafts WHERE creator_id = %s AND source_key = %s",
-            [c, key],
-        )
-        row = await cur.fetchone()
+        row = await drafts.get_by_source_key(conn, c, key)
         assert row is not None
-        return SaveOutcomeResult(
-            draft_id=row["id"], version=row["version"], status=DraftStatus(row["status"])
-        )
+        return SaveOutcomeResult(draft_id=row.id, version=row.version, status=DraftStatus(row.status))
     kind = "drafted" if status == DraftStatus.PENDING_REVIEW else "blocked"
     reasons = "; ".join(x.reason for x in policy.findings)
     await record_action(
         conn,
         creator_id=c,
         fan_id=f,
-        draft_id=row["id"],
+        draft_id=row.id,
         kind=kind,
         dedupe_key=f"{kind}:{key}",
         summary="draft ready for review" if kind == "drafted" else f"draft blocked: {reasons}",
         details={"policy": policy.to_json(), "attempts": draft.attempts},
     )
-    return SaveOutcomeResult(draft_id=row["id"], version=row["version"], status=DraftStatus(row["status"]))
+    return SaveOutcomeResult(draft_id=row.id, version=row.version, status=DraftStatus(row.status))
 
 
 async def _close_draft(ref: DraftRef, status: DraftStatus, kind: str, summary: str) -> bool:
     async with db.pool().connection() as conn, conn.transaction():
-        cur = await conn.execute(
-            "UPDATE drafts SET status = %s, version = version + 1, updated_at = now(), decision_reason = %s"
-            " WHERE creator_id = %s AND id = %s AND status = ANY(%s) RETURNING id",
-            [status, ref.reason or None, ref.creator_id, ref.draft_id, list(DECIDABLE)],
+        changed = await drafts.set_status(
+            conn, ref.creator_id, ref.draft_id, status, reason=ref.reason or None
         )
-        changed = await cur.fetchone() is not None
         if changed:
             await record_action(
                 conn,
@@ -283,11 +262,7 @@ async def apply_decision(req: ApplyDecisionInput) -> ApplyDecisionResult:
     policy: PolicyReport | None = None
     if inp.action == "approve" and inp.text is not None:
         async with db.pool().connection() as conn:
-            cur = await conn.execute(
-                "SELECT offer FROM drafts WHERE creator_id = %s AND id = %s", [creator_id, inp.draft_id]
-            )
-            row = await cur.fetchone()
-        offer = row["offer"] if row else None
+            offer = await drafts.get_offer(conn, creator_id, inp.draft_id)
         policy = await check_draft_for_creator(creator_id, fan_id, inp.text, offer)
         if policy.outcome != "pass":
             return ApplyDecisionResult(
@@ -300,44 +275,29 @@ async def apply_decision(req: ApplyDecisionInput) -> ApplyDecisionResult:
             )
     new_status = DraftStatus.APPROVED if inp.action == "approve" else DraftStatus.REJECTED
     async with db.pool().connection() as conn, conn.transaction():
-        cur = await conn.execute(
-            "UPDATE drafts SET status = %s, version = version + 1, updated_at = now(), decided_at = now(),"
-            " decided_by = %s, decision_reason = %s, final_text = CASE WHEN %s THEN coalesce(%s, text) END,"
-            " policy_report = CASE WHEN %s::jsonb IS NULL THEN policy_report ELSE %s::jsonb END"
-            " WHERE creator_id = %s AND id = %s AND version = %s AND status = ANY(%s)"
-            " RETURNING status, version",
-            [
-                new_status,
-                inp.actor,
-                inp.reason,
-                inp.action == "approve",
-                inp.text,
-                Jsonb(policy.to_json()) if policy else None,
-                Jsonb(policy.to_json()) if policy else None,
-                creator_id,
-                inp.draft_id,
-                inp.version,
-                list(DECIDABLE),
-            ],
+        row = await drafts.decide(
+            conn,
+            creator_id,
+            inp.draft_id,
+            version=inp.version,
+            status=new_status,
+            actor=inp.actor,
+            reason=inp.reason,
+            approve=inp.action == "approve",
+            text=inp.text,
+            policy_report=policy.to_json() if policy else None,
         )
-        row = await cur.fetchone()
         if row is None:
-            cur = await conn.execute(
-                "SELECT status, version, decided_by::text AS decided_by FROM drafts WHERE creator_id = %s AND id = %s",
-                [creator_id, inp.draft_id],
-            )
-            prev = await cur.fetchone()
+            prev = await drafts.decision(conn, creator_id, inp.draft_id)
             if (
                 prev is not None
-                and prev["status"] == new_status
-                and prev["version"] == inp.version + 1
-                and prev["decided_by"] == str(inp.actor)
+                and prev.status == new_status
+                and prev.version == inp.version + 1
+                and prev.decided_by == str(inp.actor)
             ):
                 # This very decision, retried after a crash between its commit and the activity's completion:
                 # report it done, so the workflow still sends an approved draft (the send is idempotent).
-                return ApplyDecisionResult(
-                    ok=True, status=DraftStatus(prev["status"]), version=prev["version"]
-                )
+                return ApplyDecisionResult(ok=True, status=DraftStatus(prev.status), version=prev.version)
             return ApplyDecisionResult(
                 ok=False,
                 status=None,
@@ -367,7 +327,7 @@ async def apply_decision(req: ApplyDecisionInput) -> ApplyDecisionResult:
             subject=inp.draft_id,
             details={"edited": inp.text is not None, "reason": inp.reason},
         )
-    return ApplyDecisionResult(ok=True, status=DraftStatus(row["status"]), version=row["version"])
+    return ApplyDecisionResult(ok=True, status=DraftStatus(row.status), version=row.version)
 
 
 CONVERSATION_ACTIVITIES: list[Callable[..., Any]] = [

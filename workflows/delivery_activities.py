@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from psycopg.types.json import Jsonb
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -19,6 +18,7 @@ from core import db
 from core.crypto import Sealed, connection_aad, keyring
 from core.journal import append_audit, record_action
 from core.settings import get_settings
+from core.store import Conn, drafts, messages, outbox
 from core.types import DraftStatus
 from policies.scoped import load_policy, send_window
 from policies.timing import SendWindow
@@ -40,29 +40,19 @@ async def claim_send(ref: SendInput, now: datetime) -> Claim:
     """Under the draft's row lock: refuse without a recorded approval; check quiet hours and caps under the
     creator's send lock; write the outbox row, the outbound message and the `sent` status once."""
     async with db.pool().connection() as conn, conn.transaction():
-        cur = await conn.execute(
-            "SELECT d.status, d.decided_by, coalesce(d.final_text, d.text) AS body, d.offer, d.send_after, f.platform,"
-            " f.platform_fan_id FROM drafts d JOIN fans f ON f.creator_id = d.creator_id AND f.id = d.fan_id"
-            " WHERE d.creator_id = %s AND d.id = %s FOR UPDATE OF d",
-            [ref.creator_id, ref.draft_id],
-        )
-        d = await cur.fetchone()
+        d = await drafts.get_to_send_for_update(conn, ref.creator_id, ref.draft_id)
         # The invariant: nothing leaves without a human approval recorded on the draft.
-        if (
-            d is None
-            or d["status"] not in (DraftStatus.APPROVED, DraftStatus.SENT)
-            or d["decided_by"] is None
-        ):
+        if d is None or d.status not in (DraftStatus.APPROVED, DraftStatus.SENT) or d.decided_by is None:
             raise ApplicationError(
                 f"draft {ref.draft_id} has no recorded approval; refusing to send",
                 type="NotApproved",
                 non_retryable=True,
             )
-        if d["status"] == DraftStatus.APPROVED:
+        if d.status == DraftStatus.APPROVED:
             # One sender at a time per creator, so two fans' sends cannot both slip under the hourly cap.
             await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7))", [ref.creator_id])
             # A follow-up waits for the fan's best time; quiet hours and caps are then checked from there.
-            at = max(now, d["send_after"]) if d["send_after"] else now
+            at = max(now, d.send_after) if d.send_after else now
             window = await send_window(
                 conn, ref.creator_id, ref.fan_id, at, await load_policy(ref.creator_id, conn)
             )
@@ -83,38 +73,27 @@ async def claim_send(ref: SendInput, now: datetime) -> Claim:
                     held=SendResult(ref.draft_id, False, window.not_before.timestamp(), list(window.reasons))
                 )
             await _record_send(conn, ref, d, now)
-        cur = await conn.execute(
-            "SELECT status, payload FROM outbox WHERE creator_id = %s AND draft_id = %s",
-            [ref.creator_id, ref.draft_id],
-        )
-        box = await cur.fetchone()
+        box = await outbox.get(conn, ref.creator_id, ref.draft_id)
         assert box is not None
-    return Claim(outbox_status=box["status"], payload=box["payload"], offer=d["offer"])
+    return Claim(outbox_status=box.status, payload=box.payload, offer=d.offer)
 
 
-async def _record_send(conn: Any, ref: SendInput, d: dict[str, Any], now: datetime) -> None:
+async def _record_send(conn: Conn, ref: SendInput, d: drafts.ToSend, now: datetime) -> None:
     payload = {
         "draft_id": ref.draft_id,
         "creator_id": ref.creator_id,
-        "platform": d["platform"],
-        "platform_fan_id": d["platform_fan_id"],
-        "text": d["body"],
-        "offer": d["offer"],
+        "platform": d.platform,
+        "platform_fan_id": d.platform_fan_id,
+        "text": d.body,
+        "offer": d.offer,
     }
-    await conn.execute(
-        "INSERT INTO outbox (creator_id, draft_id, fan_id, platform, payload) VALUES (%s, %s, %s, %s, %s)"
-        " ON CONFLICT (draft_id) DO NOTHING",
-        [ref.creator_id, ref.draft_id, ref.fan_id, d["platform"], Jsonb(payload)],
+    await outbox.insert(
+        conn, ref.creator_id, draft_id=ref.draft_id, fan_id=ref.fan_id, platform=d.platform, payload=payload
     )
-    await conn.execute(
-        "INSERT INTO messages (creator_id, fan_id, direction, text, draft_id, sent_at)"
-        " VALUES (%s, %s, 'out', %s, %s, %s) ON CONFLICT (draft_id) DO NOTHING",
-        [ref.creator_id, ref.fan_id, d["body"], ref.draft_id, now],
+    await messages.insert_outbound(
+        conn, ref.creator_id, ref.fan_id, text=d.body, draft_id=ref.draft_id, sent_at=now
     )
-    await conn.execute(
-        "UPDATE drafts SET status = 'sent', updated_at = now() WHERE creator_id = %s AND id = %s",
-        [ref.creator_id, ref.draft_id],
-    )
+    await drafts.mark_sent(conn, ref.creator_id, ref.draft_id)
     await record_action(
         conn,
         creator_id=ref.creator_id,
@@ -127,7 +106,7 @@ async def _record_send(conn: Any, ref: SendInput, d: dict[str, Any], now: dateti
     # The audit entry names the credential the delivery will use (credential access is audited).
     cur = await conn.execute(
         "SELECT key_id FROM connections WHERE creator_id = %s AND platform = %s",
-        [ref.creator_id, d["platform"]],
+        [ref.creator_id, d.platform],
     )
     credential = await cur.fetchone()
     await append_audit(
@@ -136,7 +115,7 @@ async def _record_send(conn: Any, ref: SendInput, d: dict[str, Any], now: dateti
         actor="system",
         action="draft.sent",
         subject=ref.draft_id,
-        details={"credential": f"connection:{d['platform']}", "key_id": credential["key_id"]}
+        details={"credential": f"connection:{d.platform}", "key_id": credential["key_id"]}
         if credential
         else {},
     )
@@ -153,17 +132,10 @@ async def deliver(ref: SendInput, payload: dict[str, Any]) -> None:
         await post_signed(url, secret, payload, ref.draft_id, get_settings().webhook_timeout_s)
     except Exception as exc:
         async with db.pool().connection() as conn, conn.transaction():
-            await conn.execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = %s WHERE creator_id = %s AND draft_id = %s",
-                [str(exc)[:500], ref.creator_id, ref.draft_id],
-            )
+            await outbox.record_failure(conn, ref.creator_id, ref.draft_id, str(exc))
         raise
     async with db.pool().connection() as conn, conn.transaction():
-        await conn.execute(
-            "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = %s, last_error = NULL"
-            " WHERE creator_id = %s AND draft_id = %s",
-            [datetime.now(UTC), ref.creator_id, ref.draft_id],
-        )
+        await outbox.mark_delivered(conn, ref.creator_id, ref.draft_id, datetime.now(UTC))
 
 
 @activity.defn(name=SEND_DRAFT)
