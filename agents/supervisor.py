@@ -21,6 +21,7 @@ from agents.dm import draft_reply
 from agents.followup import rules as followup_rules
 from core import db
 from core.settings import get_settings
+from core.store import fans
 from core.types import (
     DraftAttempt,
     DraftProposal,
@@ -85,23 +86,18 @@ REPLY_REASONS = {
 async def _load_batch(creator_id: str, fan_id: str, event_ids: list[int]) -> tuple[dict[str, Any], list[Any]]:
     """The fan's routing facts and the batch's events not yet processed, in one statement."""
     async with db.pool().connection() as conn:
-        cur = await conn.execute(
-            "SELECT f.opted_out_at, f.handoff_at, f.handoff_reason,"
-            " (c.policy_config ->> 'handoff_spend_cents')::bigint AS handoff_spend_cents,"
-            " (SELECT coalesce(sum(amount_cents), 0) FROM transactions t"
-            "   WHERE t.creator_id = f.creator_id AND t.fan_id = f.id) AS spent_cents,"
-            # Already-processed events (a re-dispatch after an API retry) are not handled twice.
-            " (SELECT coalesce(jsonb_agg(jsonb_build_object('id', e.id, 'kind', e.kind, 'payload', e.payload)"
-            "   ORDER BY e.id), '[]') FROM events e WHERE e.creator_id = f.creator_id AND e.fan_id = f.id"
-            "   AND e.id = ANY(%s) AND e.processed_at IS NULL) AS events"
-            " FROM fans f JOIN creators c ON c.id = f.creator_id WHERE f.creator_id = %s AND f.id = %s",
-            [event_ids, creator_id, fan_id],
-        )
-        fan = await cur.fetchone()
-    if fan is None:
+        facts = await fans.routing_facts(conn, creator_id, fan_id, event_ids)
+    if facts is None:
         raise LookupError(f"fan {fan_id} not found for creator {creator_id}")
-    events = fan.pop("events")
-    return fan, events
+    # route_batch reads the facts as a mapping (the eval suites build it as a dict), the events apart.
+    fan = {
+        "opted_out_at": facts.opted_out_at,
+        "handoff_at": facts.handoff_at,
+        "handoff_reason": facts.handoff_reason,
+        "handoff_spend_cents": facts.handoff_spend_cents,
+        "spent_cents": facts.spent_cents,
+    }
+    return fan, facts.events
 
 
 def route_batch(fan: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> RouteDecision:

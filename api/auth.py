@@ -15,8 +15,7 @@ from api.errors import ApiError
 from api.fresh_cache import FreshCache, request_ticket
 from api.limits import RateLimits, retry_after
 from core import db
-from core.keys import hash_key as hash_key  # re-exported: the routers import it from here
-from core.keys import new_key
+from core.keys import hash_key, new_key
 from core.types import Role
 
 ROLE_RANK = {Role.VIEWER: 0, Role.CHATTER: 1, Role.MANAGER: 2, Role.OWNER: 3}

@@ -7,6 +7,7 @@ import asyncio
 import json
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,6 +20,8 @@ from api.auth import issue_key
 from core import db
 from core.migrate import migrate
 from core.settings import Settings
+from core.store import drafts
+from core.types import DraftStatus
 from devstack.runtime import serve
 from devstack.seed import seed_business
 from devstack.services import embedded_services
@@ -88,13 +91,23 @@ async def _scalar(sql: str, params: list[Any]) -> Any:
     return next(iter(row.values())) if row else None
 
 
-async def _wait(predicate_sql: str, params: list[Any], timeout_s: float) -> bool:
+async def _until(check: Callable[[], Awaitable[Any]], timeout_s: float) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if await _scalar(predicate_sql, params):
+        if await check():
             return True
         await asyncio.sleep(0.5)
     return False
+
+
+async def _wait(predicate_sql: str, params: list[Any], timeout_s: float) -> bool:
+    return await _until(lambda: _scalar(predicate_sql, params), timeout_s)
+
+
+async def _draft_sent(creator_id: str, draft_id: str) -> bool:
+    async with db.pool().connection() as conn:
+        d = await drafts.get(conn, creator_id, draft_id)
+    return d is not None and d.status == DraftStatus.SENT
 
 
 async def _drive(s: Settings, creator_id: str, key: str, smoke: bool) -> dict[str, Any]:
@@ -174,11 +187,7 @@ async def _drive(s: Settings, creator_id: str, key: str, smoke: bool) -> dict[st
             )
             approved_id = d["id"] if r.status_code == 200 else None
         if approved_id:
-            await _wait(
-                "SELECT status = 'sent' FROM drafts WHERE creator_id = %s AND id = %s",
-                [creator_id, approved_id],
-                timeout_s=60,
-            )
+            await _until(lambda: _draft_sent(creator_id, approved_id), timeout_s=60)
         # memory is written after the draft: give the worker a moment (the boundary in fan 2's message is found
         # by rule, so it arrives whatever the model does; a conversation workflow started by an older version
         # of this service keeps its old behaviour until its next continue-as-new, so do not wait forever)

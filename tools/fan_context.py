@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from core import db
+from core.store import messages
 
 
 def _iso(v: Any) -> Any:
@@ -31,14 +32,10 @@ async def fan_profile(creator_id: str, fan_id: str) -> dict[str, Any]:
 
 
 async def recent_messages(creator_id: str, fan_id: str, limit: int = 12) -> list[dict[str, Any]]:
+    """The fan's last `limit` messages, oldest first."""
     async with db.connection() as conn:
-        cur = await conn.execute(
-            "SELECT direction, text, sent_at FROM messages WHERE creator_id = %s AND fan_id = %s"
-            " ORDER BY sent_at DESC, id DESC LIMIT %s",
-            [creator_id, fan_id, limit],
-        )
-        rows = await cur.fetchall()
-    return [{k: _iso(v) for k, v in r.items()} for r in reversed(rows)]
+        rows = await messages.recent(conn, creator_id, fan_id, limit)
+    return [{"direction": r.direction, "text": r.text, "sent_at": _iso(r.sent_at)} for r in reversed(rows)]
 
 
 async def purchase_summary(creator_id: str, fan_id: str) -> dict[str, Any]:

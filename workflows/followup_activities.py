@@ -12,7 +12,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 from temporalio import activity
 from temporalio.client import Client
@@ -30,9 +29,11 @@ from agents.followup.rules import (
     stop_reason_since,
 )
 from core import db
+from core.db import Conn
 from core.journal import record_action
 from core.settings import get_settings
-from core.types import DECIDABLE, FollowupKind
+from core.store import drafts
+from core.types import FollowupKind
 from workflows.dispatch import dispatch_events
 from workflows.followup import followup_workflow_id
 from workflows.types import (
@@ -49,7 +50,6 @@ from workflows.types import (
 )
 
 log = logging.getLogger(__name__)
-Conn = AsyncConnection[dict[str, Any]]
 # A step finds a draft for this fan still under review: the step waits this long and looks again, so a
 # follow-up never supersedes a draft a human may be reading.
 PENDING_RETRY = timedelta(hours=1)
@@ -344,11 +344,7 @@ async def followup_step(inp: FollowupStepInput) -> FollowupStepResult:
         if len(recent) >= cap:
             retry = recent[len(recent) - cap] + WEEK
             return await _defer(conn, fu, inp, retry, f"at most {cap} follow-ups to this fan in 7 days")
-        cur = await conn.execute(
-            "SELECT 1 FROM drafts WHERE creator_id = %s AND fan_id = %s AND status = ANY(%s) LIMIT 1",
-            [c, f, list(DECIDABLE)],
-        )
-        if await cur.fetchone() is not None:
+        if await drafts.has_undecided(conn, c, f):
             return await _defer(
                 conn, fu, inp, now + PENDING_RETRY, "a draft for this fan is still under review"
             )

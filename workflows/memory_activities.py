@@ -10,6 +10,7 @@ from temporalio import activity
 from core import db
 from core.journal import record_action
 from core.settings import get_settings
+from core.store import messages as message_store
 from workflows.types import REMEMBER_MESSAGES, RememberInput, RememberResult
 
 
@@ -24,12 +25,7 @@ async def remember_messages(inp: RememberInput) -> RememberResult:
 
     settings = get_settings()
     async with db.pool().connection() as conn:
-        cur = await conn.execute(
-            "SELECT id, text FROM messages WHERE creator_id = %s AND fan_id = %s AND event_id = ANY(%s)"
-            " AND direction = 'in' ORDER BY id",
-            [inp.creator_id, inp.fan_id, inp.event_ids],
-        )
-        messages = await cur.fetchall()
+        messages = await message_store.inbound_of_events(conn, inp.creator_id, inp.fan_id, inp.event_ids)
     # Rule-found boundaries first, committed at once: they need no model, and a local model queued behind
     # drafts can take minutes. Then the model's proposals, in their own transaction.
     inserted = merged = 0
@@ -39,8 +35,8 @@ async def remember_messages(inp: RememberInput) -> RememberResult:
         items = []
         for m in messages:
             items += await extract(
-                m["text"],
-                source_message_id=m["id"],
+                m.text,
+                source_message_id=m.id,
                 model=llm.chat_model() if phase == "llm" else None,
                 use_llm=phase == "llm",
                 include_rules=phase == "rules",

@@ -10,10 +10,11 @@ from uuid import UUID
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import CurrentPrincipal, hash_key, issue_key
+from api.auth import CurrentPrincipal, issue_key
 from api.errors import ApiError
 from core import db
 from core.journal import append_audit
+from core.keys import hash_key
 from core.types import Role
 
 router = APIRouter(prefix="/v1", tags=["members and keys"])
