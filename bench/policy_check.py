@@ -1,9 +1,11 @@
-"""Policy engine latency per draft, after warm-up, against the bare rules as the in-run baseline.
+"""Policy engine latency per draft (the Guard with the rules and the semantic layer), after warm-up, against the
+bare rules as the in-run baseline.
 
     python -m bench.policy_check [--rounds N]
 
-Drafts: the benign and red-team sets of evals/policy/. The baseline calls the same rule functions
-directly, without guardrails-ai, so the ratio is the cost of the Guard around them.
+Drafts: the benign and red-team sets of evals/policy/ and the v2 dev split (never the sealed test split). The
+baseline calls the same rule functions directly, without guardrails-ai and without the classifiers, so the ratio is
+the cost of the Guard and the semantic layer around them. Every draft is measured as new text (caches cleared).
 """
 
 from __future__ import annotations
@@ -19,27 +21,36 @@ from evals.policy.run import HERE
 
 def _texts() -> list[str]:
     rows: list[str] = []
-    for name in ("outbound_benign", "outbound_redteam"):
-        with (HERE / f"{name}.jsonl").open(encoding="utf-8") as fh:
+    for path in (
+        HERE / "outbound_benign.jsonl",
+        HERE / "outbound_redteam.jsonl",
+        HERE / "v2/dev/outbound.jsonl",
+    ):
+        with path.open(encoding="utf-8") as fh:
             rows += [json.loads(line)["text"] for line in fh if line.strip()]
     return rows
 
 
 def _time(fn: Callable[[str], object], texts: list[str], rounds: int) -> list[float]:
+    """Milliseconds per draft, every draft of every round."""
     from policies.normalize import clear_caches
+    from policies.semantic import clear_score_cache
 
     for t in texts[:50]:
         fn(t)  # warm-up
-    per_draft = []
+    out = []
     for _ in range(rounds):
-        elapsed = 0.0
         for t in texts:
             clear_caches()  # each draft is new text in production: no reading cached from a previous round
+            clear_score_cache()
             start = time.perf_counter()
             fn(t)
-            elapsed += time.perf_counter() - start
-        per_draft.append(elapsed / len(texts) * 1000)
-    return per_draft
+            out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def _pct(xs: list[float], q: float) -> float:
+    return round(statistics.quantiles(xs, n=100)[int(q) - 1], 3)
 
 
 def main() -> None:
@@ -67,16 +78,35 @@ def main() -> None:
         )
 
     def engine(text: str) -> object:
-        return check_draft(text, forbidden_words=forbidden, other_fans=others, private_terms=private)
+        return check_draft(
+            text, forbidden_words=forbidden, other_fans=others, private_terms=private, semantic=True
+        )
 
     texts = _texts()
+    engine(texts[0])  # builds or loads the classifiers before anything is timed
     base = _time(bare_rules, texts, args.rounds)
     engine_ms = _time(engine, texts, args.rounds)
-    b, e = statistics.median(base), statistics.median(engine_ms)
+    fig = {
+        "p50_ms": _pct(engine_ms, 50),
+        "p99_ms": _pct(engine_ms, 99),
+        "mean_ms": round(statistics.mean(engine_ms), 3),
+    }
+    bas = {"p50_ms": _pct(base, 50), "p99_ms": _pct(base, 99), "mean_ms": round(statistics.mean(base), 3)}
     print(f"drafts: {len(texts)}  rounds: {args.rounds}")
-    print(f"baseline (rules only):          {b:.3f} ms/draft (median of rounds)")
-    print(f"engine (guardrails Guard):      {e:.3f} ms/draft (median of rounds)")
-    print(f"ratio engine/baseline:          {e / b:.1f}x   target: <= 5 ms/draft")
+    print(f"baseline (bare rules):                p50 {bas['p50_ms']} ms, p99 {bas['p99_ms']} ms per draft")
+    print(f"engine (Guard: rules + classifiers):  p50 {fig['p50_ms']} ms, p99 {fig['p99_ms']} ms per draft")
+    ratio = {"p50": round(fig["p50_ms"] / bas["p50_ms"], 2), "p99": round(fig["p99_ms"] / bas["p99_ms"], 2)}
+    print(
+        json.dumps(
+            {
+                "bench": "policy",
+                "figure": fig,
+                "baseline": bas,
+                "ratio": ratio,
+                "targets": {"p99_ms": "<= 25"},
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

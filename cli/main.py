@@ -197,10 +197,19 @@ def cmd_policy_eval(args: argparse.Namespace) -> int:
     import json
 
     from evals.policy.run import SETS, evaluate
+    from evals.policy.run_v2 import evaluate_v2
 
-    result = evaluate(SETS[args.set])
-    if not args.show_misses:
-        result.pop("misses")
+    if args.set.startswith("v2-"):
+        try:
+            result = evaluate_v2(
+                args.set.removeprefix("v2-"), semantic=not args.rules_only, show_misses=args.show_misses
+            )
+        except ValueError as exc:
+            raise SystemExit(f"--set {args.set}: {exc}") from None
+    else:
+        result = evaluate(SETS[args.set])
+        if not args.show_misses:
+            result.pop("misses")
     print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0
 
@@ -304,10 +313,15 @@ def build_parser() -> argparse.ArgumentParser:
     pe.add_argument("--show-misses", action="store_true", help="list every miss and false block")
     pe.add_argument(
         "--set",
-        choices=["main", "dev", "holdout"],
+        choices=["main", "dev", "holdout", "v2-train", "v2-dev", "v2-test"],
         default="main",
         help="main: the generated sets the rules were developed on; dev: a hand-written set whose misses"
-        " were read once to generalise the rules; holdout: hand-written and never tuned on",
+        " were read once to generalise the rules; holdout: hand-written and never tuned on; v2-*: the"
+        " English/French/Spanish splits (train fits the classifiers, dev chooses thresholds, test is sealed:"
+        " measured, never read)",
+    )
+    pe.add_argument(
+        "--rules-only", action="store_true", help="v2 sets: measure the rules without the classifiers"
     )
     pe.set_defaults(func=cmd_policy_eval)
     au = sub.add_parser("audit", help="audit log commands")

@@ -2,7 +2,8 @@
 
 Needs neither Temporal nor an LLM. Input lines: {"id": ..., "text": ...} (outbound lines may also carry
 "offer", "price_bounds" [min, max], "forbidden_words", "other_fans" (the creator's other fans' names and
-handles) and "private_terms" (the creator's private data)).
+handles) and "private_terms" (the creator's private data)); any line may carry "platform" (the fan's platform:
+naming it is not off-platform) and "language" (informational: the engine reads every language it was built for).
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ def _records(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
             raise InputError(f"line {n}: field 'id' is missing")
         if not isinstance(rec.get("text"), str):
             raise InputError(f"line {n}: field 'text' must be a string")
+        for field in ("platform", "language"):
+            if rec.get(field) is not None and not isinstance(rec[field], str):
+                raise InputError(f"line {n}: field '{field}' must be a string")
         for field in ("forbidden_words", "other_fans", "private_terms"):
             value = rec.get(field)
             if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
@@ -40,6 +44,8 @@ def _records(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 def check_lines(lines: Iterable[str], direction: str, out: TextIO) -> int:
+    from agents.prompts import DM_SYSTEM, DM_USER
+
     count = 0
     records = list(_records(lines))  # validate the whole input before printing anything
     if direction == "outbound":
@@ -56,6 +62,8 @@ def check_lines(lines: Iterable[str], direction: str, out: TextIO) -> int:
                 forbidden_words=rec.get("forbidden_words"),
                 other_fans=rec.get("other_fans"),
                 private_terms=rec.get("private_terms"),
+                platform=rec.get("platform"),
+                prompt=f"{DM_SYSTEM}\n{DM_USER}",
             )
             out.write(json.dumps({"id": rec["id"], **result}, ensure_ascii=False) + "\n")
             count += 1

@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     # Memories are extracted from fan messages by the chat LLM (structured output); off: only the
     # deterministic boundary rules write memories.
     memory_llm_extraction: bool = Field(True, validation_alias="HUNTAZE_MEMORY_LLM_EXTRACTION")
+    # The policy engine's semantic layer (classifiers beside the keyword rules); off: the rules alone.
+    policy_semantic: bool = Field(True, validation_alias="HUNTAZE_POLICY_SEMANTIC")
 
     # --- evals ------------------------------------------------------------------------------------
     # An OpenAI-compatible endpoint for the llm_judge grader; unset: judge graders are skipped, never faked.

@@ -28,6 +28,8 @@ def check_outbound_text(
     forbidden_words: list[str] | None = None,
     other_fans: list[str] | None = None,
     private_terms: list[str] | None = None,
+    platform: str | None = None,
+    prompt: str | None = None,
 ) -> dict[str, Any]:
     """{"decision", "violations": [{"policy", "start", "end", "reason"}]} for a draft."""
     from policies.engine import check_draft
@@ -39,6 +41,8 @@ def check_outbound_text(
         forbidden_words=forbidden_words,
         other_fans=other_fans,
         private_terms=private_terms,
+        platform=platform,
+        prompt=prompt,
     )
     violations = [
         {

@@ -13,7 +13,9 @@ from functools import lru_cache
 from typing import Any
 
 from core.types import PolicyOutcome, PolicyReport
+from policies.leakage import check_leakage
 from policies.offline import assert_offline, write_offline_rc
+from policies.platforms import mask_platform
 from policies.rules import (
     PHRASE_RULES,
     InboundVerdict,
@@ -27,6 +29,8 @@ from policies.rules import (
     check_phrases,
     check_private,
 )
+from policies.semantic import OUTBOUND_LABELS as SEMANTIC_CATEGORIES
+from policies.semantic import semantic_flags
 
 write_offline_rc()  # before guardrails is imported anywhere in this process
 
@@ -78,7 +82,10 @@ def _phrase_check(rule: str) -> Callable[[str, dict[str, Any]], list[PolicyFindi
 
 OUTBOUND_VALIDATORS: dict[str, type[Validator]] = {
     "off_platform_payment": _validator("off_platform_payment", lambda t, m: check_payment(t)),
-    "off_platform_contact": _validator("off_platform_contact", lambda t, m: check_contact(t)),
+    "off_platform_contact": _validator(
+        "off_platform_contact",
+        lambda t, m: check_contact(mask_platform(t, m.get("platform"), keep_length=True)),
+    ),
     **{rule: _validator(rule, _phrase_check(rule)) for rule in PHRASE_RULES},
     "ppv_price_bounds": _validator(
         "ppv_price_bounds", lambda t, m: check_offer(m.get("offer"), m.get("bounds"))
@@ -92,14 +99,37 @@ OUTBOUND_VALIDATORS: dict[str, type[Validator]] = {
     "creator_private_data": _validator(
         "creator_private_data", lambda t, m: check_private(t, m.get("private_terms") or [])
     ),
+    "internal_leakage": _validator("internal_leakage", lambda t, m: check_leakage(t, m.get("prompt"))),
 }
-_BY_CLASS = {cls.__name__: rule for rule, cls in OUTBOUND_VALIDATORS.items()}
+
+
+def _semantic_check(category: str) -> Callable[[str, dict[str, Any]], list[PolicyFinding]]:
+    def check(text: str, metadata: dict[str, Any]) -> list[PolicyFinding]:
+        hit = (metadata.get("semantic") or {}).get(category)
+        if hit is None:
+            return []
+        return [
+            PolicyFinding(category, f"reads as {category.replace('_', ' ')} (classifier score {hit:.2f})")
+        ]
+
+    return check
+
+
+# The semantic layer: one validator per category, each reporting under its category's rule name.
+SEMANTIC_VALIDATORS: dict[str, type[Validator]] = {
+    f"semantic_{c}": _validator(f"semantic_{c}", _semantic_check(c)) for c in SEMANTIC_CATEGORIES
+}
+_BY_CLASS = {cls.__name__: rule for rule, cls in OUTBOUND_VALIDATORS.items()} | {
+    cls.__name__: key.removeprefix("semantic_") for key, cls in SEMANTIC_VALIDATORS.items()
+}
+ALL_VALIDATORS = {**OUTBOUND_VALIDATORS, **SEMANTIC_VALIDATORS}
+_SEMANTIC_CLASSES = {cls.__name__ for cls in SEMANTIC_VALIDATORS.values()}
 
 
 @lru_cache(maxsize=1)
 def outbound_guard() -> Guard:
     # All validators in one use(...): chained .use() calls keep only the last one in guardrails 0.11.
-    guard = Guard().use(*(cls(on_fail=OnFailAction.NOOP) for cls in OUTBOUND_VALIDATORS.values()))
+    guard = Guard().use(*(cls(on_fail=OnFailAction.NOOP) for cls in ALL_VALIDATORS.values()))
     assert_offline()
     return guard
 
@@ -112,11 +142,16 @@ def check_draft(
     forbidden_words: list[str] | None = None,
     other_fans: list[str] | None = None,
     private_terms: list[str] | None = None,
+    platform: str | None = None,
+    prompt: str | None = None,
+    semantic: bool | None = None,
 ) -> PolicyReport:
-    """Check one outbound draft with every validator.
+    """Check one outbound draft with every validator: the rules and the semantic layer, in one Guard.
 
     other_fans: display names and handles of the creator's other fans (never the recipient's);
-    private_terms: the creator's private data (legal name, city, ...).
+    private_terms: the creator's private data (legal name, city, ...); platform: the fan's platform (naming it
+    is not off-platform); prompt: the drafting instructions (a draft that copies them leaks them); semantic:
+    run the classifiers (default: the `HUNTAZE_POLICY_SEMANTIC` setting).
 
     pass: nothing found. fix: every finding is a redactable span and the redacted text passes every
     validator; the redaction is offered, not applied. block: anything else.
@@ -127,14 +162,31 @@ def check_draft(
         "forbidden": forbidden_words or [],
         "other_fans": other_fans or [],
         "private_terms": private_terms or [],
+        "platform": platform,
+        "prompt": prompt,
+        "semantic": semantic_flags("outbound", text, platform) if _semantic_on(semantic) else {},
     }
+    checked = list(ALL_VALIDATORS) if _semantic_on(semantic) else list(OUTBOUND_VALIDATORS)
     findings = _run_guard(text, metadata)
     if not findings:
-        return PolicyReport(outcome="pass", rules_checked=list(OUTBOUND_VALIDATORS))
+        return PolicyReport(outcome="pass", rules_checked=checked)
     fix_text = _redact(text, findings)
-    if fix_text is not None and not _run_guard(fix_text, metadata):
-        return PolicyReport("fix", findings, list(OUTBOUND_VALIDATORS), fix_text)
-    return PolicyReport("block", findings, list(OUTBOUND_VALIDATORS))
+    if fix_text is not None:
+        fixed = {
+            **metadata,
+            "semantic": semantic_flags("outbound", fix_text, platform) if _semantic_on(semantic) else {},
+        }
+        if not _run_guard(fix_text, fixed):
+            return PolicyReport("fix", findings, checked, fix_text)
+    return PolicyReport("block", findings, checked)
+
+
+def _semantic_on(semantic: bool | None) -> bool:
+    if semantic is not None:
+        return semantic
+    from core.settings import get_settings
+
+    return get_settings().policy_semantic
 
 
 def _redact(text: str, findings: list[PolicyFinding]) -> str | None:
@@ -156,16 +208,23 @@ def _redact(text: str, findings: list[PolicyFinding]) -> str | None:
 def _run_guard(text: str, metadata: dict[str, Any]) -> list[PolicyFinding]:
     outcome = outbound_guard().validate(text, metadata=metadata)
     findings: list[PolicyFinding] = []
+    semantic: list[PolicyFinding] = []
     for summary in outcome.validation_summaries or []:
         if summary.validator_status != "fail":
             continue
         rule = _BY_CLASS.get(summary.validator_name, summary.validator_name)
+        if summary.validator_name in _SEMANTIC_CLASSES:
+            semantic += [PolicyFinding(rule, e.reason) for e in summary.error_spans or []]
+            continue
         spans = summary.error_spans or []
         findings += [
             PolicyFinding(rule, e.reason, (e.start, e.end) if e.end > e.start else None) for e in spans
         ]
         if not spans:
             findings.append(PolicyFinding(rule, summary.failure_reason or "failed"))
+    # A category the rules already found (with the span) needs no second, spanless finding from the classifier.
+    found = {f.rule for f in findings}
+    findings += [f for f in semantic if f.rule not in found]
     if outcome.validation_passed is False and not findings:
         findings.append(PolicyFinding("engine", "a validator failed without a summary"))
     return findings

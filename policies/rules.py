@@ -13,6 +13,7 @@ from typing import Any
 
 from core.types import InboundVerdict as InboundVerdict
 from core.types import PolicyFinding as PolicyFinding
+from policies import inbound_patterns, outbound_patterns
 from policies.normalize import fold, squash, variants
 
 # --- outbound rules ---------------------------------------------------------------------------
@@ -73,8 +74,6 @@ _CONTACT_WORDS = [
     "insta",
     "my ig",
     "dm me on",
-    "text me",
-    "call me",
     "discord",
     "facetime",
     "skype",
@@ -105,6 +104,19 @@ _NUMBER_WORDS = {
     "nine": "9",
 }
 _HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_.]{3,30}\b")
+# "call me" / "text me" asks for a phone only with a when or a where ("call me tonight", "text me at ..."); "call
+# me trouble" is a pet name and "text me back" means answer here.
+_CALL_ME = re.compile(
+    r"(?<![a-z])(?:call|text|ring|phone|facetime|whatsapp) me (?:at|on|tonight|later|now|anytime|when|after|"
+    r"tomorrow|this (?:evening|weekend)|sometime|back on|\+?\d)"
+)
+# An app named only to refuse it: "i don't do snapchat", "no cashapp", "pas de paypal ni de virement".
+_REFUSAL = re.compile(
+    r"(?:\b(?:don'?t|do not|dont|never|no|not|nor|without|pas|jamais|ni|sans|sin|nunca|tampoco|ni siquiera)"
+    r"(?: (?:do|use|have|got|accept|take|a|an|any|de|d'|du|la|le|el|un|una|uso|tengo|acepto|j'utilise|utilise|"
+    r"accepte|ai|of|my|mon|ma|mi|on|en|sur|por|par|estoy|suis|am|or|ni|o|nor|telegram|whatsapp|snapchat|paypal|"
+    r"venmo|cashapp|zelle)){0,4} ?)$"
+)
 # "add me on <anything but here>": whatever the app is called, the fan is being moved elsewhere.
 _MOVE_ELSEWHERE = re.compile(
     r"(?<![a-z])(?:add|find|follow|hit|message|dm|msg|text|call|reach|catch|chat with) me(?: up)? (?:on|at|via|over on) "
@@ -161,10 +173,31 @@ def _deleet_word(word: str) -> str:
     return variants(word)[1].text
 
 
+def _extra_hits(text: str, pattern: re.Pattern[str], rule: str, reason: str) -> list[PolicyFinding]:
+    """Matches on the folded and the de-leeted-and-joined readings; an app refused ("pas de lydia") is no hit."""
+    out: list[PolicyFinding] = []
+    seen: set[tuple[int, int]] = set()
+    for reading in (variants(text)[0], variants(text)[2]):
+        for m in pattern.finditer(reading.text):
+            span = reading.span(m.start(), m.end())
+            if span in seen or _refused(text, span):
+                continue
+            seen.add(span)
+            out.append(PolicyFinding(rule, f"{reason} ({m.group(0).strip()})", span))
+    return out
+
+
+def _refused(text: str, span: tuple[int, int]) -> bool:
+    """The app at `span` is named only to be refused ("no cashapp", "i don't use paypal")."""
+    before = fold(text[max(0, span[0] - 30) : span[0]])
+    return bool(_REFUSAL.search(before))
+
+
 def check_payment(text: str) -> list[PolicyFinding]:
     out = [
         PolicyFinding("off_platform_payment", f"mentions off-platform payment ({w})", span)
         for w, span in _word_hits(text, _PAYMENT_WORDS)
+        if not _refused(text, span)
     ]
     out += [
         PolicyFinding("off_platform_payment", "contains a $cashtag", (m.start(), m.end()))
@@ -181,13 +214,17 @@ def check_payment(text: str) -> list[PolicyFinding]:
         PolicyFinding("off_platform_payment", "contains a crypto address", (m.start(), m.end()))
         for m in _CRYPTO_ADDR.finditer(text)
     ]
-    return out or _squashed(text, "off_platform_payment", "obfuscated payment app", _PAYMENT_SQUASHED)
+    out += _extra_hits(text, _PAYMENT_EXTRA, "off_platform_payment", "asks for payment outside the platform")
+    if out or any(_refused(text, span) for _, span in _word_hits(text, _PAYMENT_WORDS)):
+        return out
+    return _squashed(text, "off_platform_payment", "obfuscated payment app", _PAYMENT_SQUASHED)
 
 
 def check_contact(text: str) -> list[PolicyFinding]:
     out = [
         PolicyFinding("off_platform_contact", f"moves the fan off platform ({w})", span)
         for w, span in _word_hits(text, _CONTACT_WORDS)
+        if not _refused(text, span)
     ]
     # On the plain normalised reading (full-width and look-alike characters folded), spans mapped back.
     plain = variants(text)[0]
@@ -197,14 +234,18 @@ def check_contact(text: str) -> list[PolicyFinding]:
         (_PHONE, "contains a phone number"),
         (_HANDLE, "contains a social handle"),
         (_MOVE_ELSEWHERE, "asks the fan to talk on another app"),
+        (_CALL_ME, "asks the fan to call or text outside the platform"),
     ):
         out += [
             PolicyFinding("off_platform_contact", reason, plain.span(m.start(), m.end()))
             for m in pattern.finditer(plain.text)
         ]
+    out += _extra_hits(text, _CONTACT_EXTRA, "off_platform_contact", "moves the fan to another channel")
     if _spelled_digits(text) >= 7 and not any(f.reason == "contains a phone number" for f in out):
         out.append(PolicyFinding("off_platform_contact", "contains a spelled-out phone number"))
-    return out or _squashed(text, "off_platform_contact", "obfuscated messaging app", _CONTACT_SQUASHED)
+    if out or any(_refused(text, span) for _, span in _word_hits(text, _CONTACT_WORDS)):
+        return out
+    return _squashed(text, "off_platform_contact", "obfuscated messaging app", _CONTACT_SQUASHED)
 
 
 def _squashed(text: str, rule: str, label: str, words: set[str]) -> list[PolicyFinding]:
@@ -336,16 +377,31 @@ _PHRASE_RULES: dict[str, tuple[str, list[str]]] = {
     ),
 }
 _COMPILED_PHRASES = {
-    rule: (reason, re.compile(r"(?<![a-z0-9])(?:" + "|".join(pats) + r")(?![a-z])"))
+    rule: (
+        reason,
+        re.compile(
+            r"(?<![a-z0-9])(?:"
+            + "|".join([*pats, *outbound_patterns.EXTRA_PHRASES.get(rule, [])])
+            + r")(?![a-z])"
+        ),
+    )
     for rule, (reason, pats) in _PHRASE_RULES.items()
 }
+_PAYMENT_EXTRA = re.compile(outbound_patterns.PAYMENT_EXTRA)
+_CONTACT_EXTRA = re.compile(outbound_patterns.CONTACT_EXTRA)
 PHRASE_RULES = list(_PHRASE_RULES)
 
 
 # "I don't meet fans in person" declines a meet-up. Only meet-ups honour a negation: for minors or
 # prohibited content a negated mention still needs a human's eyes.
-_NEGATED = re.compile(r"(?:don'?t|do not|never|can'?t|cannot|won'?t|will not|not)(?: [a-z']+){0,3} $")
+_NEGATED = re.compile(
+    r"(?:don'?t|do not|never|can'?t|cannot|won'?t|will not|not|no|pas|jamais|nunca|wish we could)(?: [a-z']+){0,3} $"
+)
 _HONOURS_NEGATION = {"meetup_in_person"}
+# "nice to meet you" greets; it invites nobody anywhere.
+_GREETING = re.compile(r"(?:nice|good|great|glad|happy|pleased|lovely|pleasure|so nice) to $")
+# A title with "teen" in it ("teen wolf", "teen titans") names a show, not an age.
+_TITLE_AFTER_TEEN = re.compile(r"\s*(?:wolf|titans?|spirit|choice|vogue|drama|mom|beach movie)\b")
 
 
 def check_phrases(text: str, rule: str) -> list[PolicyFinding]:
@@ -355,9 +411,10 @@ def check_phrases(text: str, rule: str) -> list[PolicyFinding]:
     # Plain and de-leeted readings, so "m33t 1rl" is caught while "I'm 25" is not re-read as letters.
     for candidate in variants(text):
         for m in pattern.finditer(candidate.text):
-            if rule in _HONOURS_NEGATION and _NEGATED.search(
-                candidate.text[max(0, m.start() - 40) : m.start()]
-            ):
+            before = candidate.text[max(0, m.start() - 40) : m.start()]
+            if rule in _HONOURS_NEGATION and (_NEGATED.search(before) or _GREETING.search(before)):
+                continue
+            if rule == "minors" and _TITLE_AFTER_TEEN.match(candidate.text, m.end()) and "teen" in m.group(0):
                 continue
             span = candidate.span(m.start(), m.end())
             if span not in seen:
@@ -466,78 +523,106 @@ def check_private(text: str, private_terms: list[str] | tuple[str, ...]) -> list
 # --- inbound checks ---------------------------------------------------------------------------
 
 
-_OPT_OUT = re.compile(
-    r"^\s*(?:please\s+)?(?:stop|unsubscribe|opt\s*out|stop\s+messaging\s+me|leave\s+me\s+alone)"
-    r"\s*[.!]*\s*$|\b(?:unsubscribe|stop (?:messaging|texting|sending|contacting|dming|spamming) me|"
-    r"stop sending (?:me )?(?:stuff|messages|these|this|offers|ppv)|opt me out|remove me from|take me off "
-    r"(?:your|the) list|no more (?:messages|texts|offers)|(?:don'?t|do not) (?:message|text|contact|dm) me)\b"
+_MEETUP_DEMAND = re.compile(
+    r"\b(?:meet (?:up|in person|irl)|where do you live|your address|"
+    r"come (?:over|to my place))\b"
 )
-_NEGATED_STOP = re.compile(r"\b(?:don'?t|do not|never|dont)\s+stop\b")
 _HANDOFF_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    (
-        "possible_minor",
-        re.compile(
-            r"\b(?:i'?m|i am|im)\s+(?:only\s+)?(?:1[0-7]|[5-9])\b|\b(?:1[0-7]|[5-9])\s*"
-            r"(?:yo|y/o|years? old)\b|\bin (?:middle|high) school\b|\bunderage\b"
-            r"|\b(?:in|finishing|starting) (?:[1-9]|1[0-2])(?:st|nd|rd|th) grade\b"
-            r"|\bmy (?:little |younger )?(?:daughter|son|kid|child|niece|nephew|sister|brother)(?:'s| is| who'?s)"
-            r" (?:only )?(?:1[0-7]|[1-9])\b"
-        ),
-    ),
-    (
-        "self_harm",
-        re.compile(r"\b(?:kill myself|suicid\w*|end(?:ing)? my life|self[- ]harm|cut myself|want to die)\b"),
-    ),
-    (
-        "threat",
-        re.compile(
-            r"\b(?:i'?ll|i will|gonna|going to)\s+(?:kill|hurt|find)\s+you\b|\bdox\w*\b|\bi know where you (?:live|are|work)\b"
-            r"|\bi (?:found|know|have) your (?:house|home|address|place|car|workplace|real name)\b"
-        ),
-    ),
-    (
-        "legal_or_chargeback",
-        re.compile(
-            r"\b(?:chargeback|charge back|dispute the charge|lawyer|attorney|sue you|suing|lawsuit|police|"
-            r"report(?:ing)? you|refund or)\b"
-        ),
-    ),
-    (
-        "meetup_demand",
-        re.compile(
-            r"\b(?:meet (?:up|in person|irl)|where do you live|your address|"
-            r"come (?:over|to my place))\b"
-        ),
-    ),
+    ("possible_minor", inbound_patterns.MINOR),
+    ("self_harm", inbound_patterns.SELF_HARM),
+    ("threat", inbound_patterns.THREAT),
+    ("legal_or_chargeback", inbound_patterns.CHARGEBACK),
+    ("meetup_demand", _MEETUP_DEMAND),
 ]
-_INJECTION = re.compile(
-    r"\b(?:ignore (?:all |the |your )?(?:previous|prior|above) (?:instructions|prompts?)|"
-    r"system prompt|you are now|developer mode|act as|disregard (?:all|your) (?:rules|instructions)|"
-    r"forget (?:all |your |the |previous |prior )*(?:rules|instructions|guidelines|prompt)|"
-    r"(?:reveal|print|show|repeat) (?:me )?(?:your|the) (?:hidden |original )?(?:prompt|instructions|rules)|"
-    r"(?:pretend|imagine|act like) (?:you (?:have|had) no|there are no|you'?re free of) (?:rules|restrictions|limits|filters)|"
-    r"jailbreak\w*)\b"
-    r"|^\s*\[?(?:system|assistant|developer|admin)\]?\s*:"
-    r"|\b(?:new|updated|override) instructions?\s*:"
-)
 
 
-def check_inbound(text: str) -> InboundVerdict:
-    """Deterministic checks on a fan message; safety decisions never depend on the LLM."""
-    folded = fold(text)
+# What each inbound classifier label means for the decision.
+_SEMANTIC_HANDOFF = {
+    "minor": "possible_minor",
+    "self_harm": "self_harm",
+    "threat": "threat",
+    "chargeback": "legal_or_chargeback",
+}
+
+
+def check_inbound(text: str, *, semantic: bool | None = None) -> InboundVerdict:
+    """Checks on a fan message that never involve the LLM: the rules, then the semantic layer (classifiers over
+    the message's meaning), either of which can flag. semantic: default the `HUNTAZE_POLICY_SEMANTIC` setting."""
+    verdict = _inbound_rules(text)
+    if not _semantic_on(semantic) or not text.strip():
+        return verdict
+    from policies.semantic import semantic_flags
+
+    flags = semantic_flags("inbound", text)
+    findings = list(verdict.findings)
+    handoff = verdict.handoff_reason
+    for label, reason in _SEMANTIC_HANDOFF.items():
+        if label in flags:
+            handoff = handoff or reason
+            findings.append(
+                PolicyFinding(
+                    f"handoff:{reason}", f"needs a human ({reason}; classifier score {flags[label]:.2f})"
+                )
+            )
+    opt_out = verdict.opt_out or "optout" in flags
+    if "optout" in flags and not verdict.opt_out:
+        findings.append(
+            PolicyFinding(
+                "opt_out",
+                f"the fan asked to stop receiving messages (classifier score {flags['optout']:.2f})",
+            )
+        )
+    injection = verdict.injection or "injection" in flags
+    if "injection" in flags and not verdict.injection:
+        findings.append(
+            PolicyFinding(
+                "prompt_injection",
+                f"fan text tries to instruct the assistant (classifier score {flags['injection']:.2f})",
+                None,
+                "warn",
+            )
+        )
+    return InboundVerdict(opt_out=opt_out, handoff_reason=handoff, injection=injection, findings=findings)
+
+
+def _semantic_on(semantic: bool | None) -> bool:
+    if semantic is not None:
+        return semantic
+    from core.settings import get_settings
+
+    return get_settings().policy_semantic
+
+
+def _inbound_rules(text: str) -> InboundVerdict:
+    readings = [n for n in variants(text) if n is not None]
+    # folded; de-leeted with split letters joined ("s t o p", "🅿️r⭕Ⓜ️🅿️t"); leet decoded inside words only
+    texts = [
+        (r, r.text.replace("\u2019", "'").replace("`", "'")) for r in (readings[0], readings[2], readings[3])
+    ]
     findings: list[PolicyFinding] = []
-    opt_out = bool(_OPT_OUT.search(folded)) and not _NEGATED_STOP.search(folded)
+    opt_out = any(
+        inbound_patterns.OPT_OUT.search(t) and not inbound_patterns.NEGATED_STOP.search(t) for _, t in texts
+    )
     if opt_out:
         findings.append(PolicyFinding("opt_out", "the fan asked to stop receiving messages"))
     handoff = None
+    adult = any(inbound_patterns.ADULT_CONTEXT.search(t) for _, t in texts)
     for reason, pattern in _HANDOFF_PATTERNS:
-        m = pattern.search(folded)
-        if m:
-            handoff = handoff or reason
-            findings.append(
-                PolicyFinding(f"handoff:{reason}", f"needs a human ({reason})", (m.start(), m.end()))
-            )
-    injection = bool(_INJECTION.search(folded))
+        if reason == "possible_minor" and adult:
+            pattern = inbound_patterns.STATED_AGE
+        for reading, t in texts:
+            m = pattern.search(t)
+            if m:
+                handoff = handoff or reason
+                findings.append(
+                    PolicyFinding(
+                        f"handoff:{reason}", f"needs a human ({reason})", reading.span(m.start(), m.end())
+                    )
+                )
+                break
+    injection = any(
+        inbound_patterns.INJECTION.search(t) for _, t in texts
+    ) or inbound_patterns.hidden_instructions(text)
     if injection:
         findings.append(
             PolicyFinding("prompt_injection", "fan text tries to instruct the assistant", None, "warn")

@@ -61,8 +61,16 @@ async def other_fan_identities(creator_id: str, fan_id: str, text: str) -> list[
 
 
 async def check_draft_for_creator(
-    creator_id: str, fan_id: str, text: str, offer: dict[str, Any] | None, policy: PolicyConfig | None = None
+    creator_id: str,
+    fan_id: str,
+    text: str,
+    offer: dict[str, Any] | None,
+    policy: PolicyConfig | None = None,
+    *,
+    prompt: str | None = None,
 ) -> PolicyReport:
+    """The engine with this creator's settings and fans, for a draft to `fan_id` (whose platform decides what
+    off-platform means). prompt: the drafting instructions, when a model wrote the text."""
     policy = policy or await load_policy(creator_id)
     return check_draft(
         text,
@@ -71,7 +79,18 @@ async def check_draft_for_creator(
         forbidden_words=policy.forbidden_words,
         other_fans=await other_fan_identities(creator_id, fan_id, text),
         private_terms=policy.private_terms,
+        platform=await _fan_platform(creator_id, fan_id),
+        prompt=prompt,
     )
+
+
+async def _fan_platform(creator_id: str, fan_id: str) -> str | None:
+    async with db.shared_connection() as conn:
+        cur = await conn.execute(
+            "SELECT platform FROM fans WHERE creator_id = %s AND id = %s", [creator_id, fan_id]
+        )
+        row = await cur.fetchone()
+    return row["platform"] if row else None
 
 
 async def send_window(

@@ -2,6 +2,7 @@ import pytest
 
 from policies.engine import check_draft
 from policies.rules import check_inbound
+from policies.semantic import OUTBOUND_LABELS
 
 
 @pytest.mark.parametrize(
@@ -153,6 +154,8 @@ def test_every_validator_runs_and_reports() -> None:
         "forbidden_words",
         "other_fan_data",
         "creator_private_data",
+        "internal_leakage",
+        *(f"semantic_{c}" for c in OUTBOUND_LABELS),
     ]
 
 

@@ -1,0 +1,234 @@
+"""Inbound cues in English, French and Spanish, matched on folded text (lower case, no accents, straight quotes,
+leetspeak decoded inside words). They sit beside the semantic classifiers: either one flags."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+
+from policies.normalize import fold, variants
+
+_AGE = r"(?:1[0-7]|[5-9])"  # an age under 18 written as a number
+_AGE_WORDS = (
+    r"(?:thirteen|fourteen|fifteen|sixteen|seventeen|treize|quatorze|quinze|seize|dix[- ]sept|trece|catorce|"
+    r"quince|dieciseis|diecisiete)"
+)
+_UNDER = rf"(?:{_AGE}|{_AGE_WORDS})"
+
+MINOR = re.compile(
+    "|".join(
+        [
+            r"\bsuis mineure?\b|\bbus to school\b|\bmanana hay clase\b",
+            r"\b(?:devoirs|tarea|deberes|homework)\b[^.!?]{0,40}\b(?:pere|mere|padre|madre|papa|mama|mom|dad|parents)\b",
+            r"\b(?:estar en casa|be home|rentrer) (?:a las|by|avant) \d",
+            rf"\bi turn {_UNDER}\b|\bi\'?m a (?:[6-9]|1[0-2])th grader\b|\bi\'?m a (?:freshman|sophomore)\b",
+            r"\b(?:in|started|starting|still in|just started|at|from) (?:high ?school|highschool|middle school)\b|\bhighschool\b",
+            r"\bschool bus\b|\bbus scolaire\b|\bcar de ramassage\b|\b(?:bus|autobus) (?:del|de la) (?:colegio|escuela)\b",
+            r"\breport card\b|\bmon bulletin\b|\bpor las notas\b|\bgrounded\b|\bprive de sortie\b|\bcastigad[oa]\b",
+            r"\b(?:my parents|mes parents|mis padres|mis papas)\b[^.!?]{0,30}\b(?:think|croient|creen|pensent|piensan)\b",
+            r"\b(?:my (?:mom|mum|dad|mother|father)\'?s?|(?:de|a) (?:ma mere|mon pere|ma maman)|de mi (?:madre|padre|mama|papa)) (?:card|carte|tarjeta)\b|\b(?:carte|tarjeta) de (?:ma mere|mon pere|mi madre|mi padre|mi mama|mi papa)\b",
+            r"\bbedtime\b|\b(?:couche|au lit) a \d|\ba la cama\b|\bhay cole\b|\b(?:al|del) cole\b",
+            r"\b(?:mom|mum|dad|mere|pere|madre|padre|mama|papa)\b[^.!?]{0,30}\b(?:pick me up|picks me up|vienne me chercher|me recoja|me recoge|me chercher)\b",
+            r"\b(?:teacher|prof|profe|maestr[oa])\b[^.!?]{0,30}\b(?:took|confisque|quito)\b",
+            r"\blearner\'?s permit\b|\bpermis dans (?:un|deux|trois|\d) ans\b|\bwhen i\'?m old enough\b|\bold enough\b[^.!?]{0,15}\bnext year\b",
+            r"\b(?:from|before|until|till) (?:being |i\'?m )?(?:legal|18)\b|\bavant (?:la majorite|mes 18)\b|\bpara (?:ser mayor de edad|los 18|cumplir 18)\b|\bnot (?:quite |even |yet )?18\b",
+            r"\b(?:voy al|voy a la|en el) (?:instituto|insti|colegio|cole|secundaria)\b",
+            # stated age
+            rf"\b(?:i'?m|im|i am|i turned|i just turned)\s+(?:only\s+|just\s+)?{_UNDER}(?!\d|[.,:]\d|h\b)(?! (?:min|mins|minutes|hours|h|km|euros?|dollars|\$|%|times|inch))",
+            rf"\b{_UNDER}\s*(?:yo|y/o|yrs? old|years? old)\b",
+            rf"\bj'?ai\s+(?:que\s+|seulement\s+|juste\s+)?{_UNDER}\s*ans\b",
+            rf"\b(?:tengo|cumpli|acabo de cumplir)\s+(?:solo\s+|apenas\s+)?{_UNDER}(?:\s*anos)?\b",
+            rf"\b(?:turning|i'?ll be|i will be|j'?aurai|je vais avoir|cumplo|voy a cumplir|vou fazer)\s+{_UNDER}\b",
+            rf"\b{_UNDER}(?:th|st|nd|rd)?\s*(?:bday|birthday)\b|\bmy {_UNDER}(?:th|st|nd|rd)\b",
+            rf"\b(?:mes|mon anniv(?:ersaire)? de|eu|fete mes|cumple de|mis)\s+{_UNDER}\s*(?:ans|anos)\b",
+            r"\b(?:not|under|pas encore|pas)\s+(?:18|eighteen|dix[- ]huit|majeur[e]?)\b(?! (?:and|et|y) )",
+            r"\b(?:aun|todavia) no (?:tengo|cumplo|soy)\s+(?:18|dieciocho|mayor de edad)\b",
+            r"\b(?:underage|minor here|je suis mineur[e]?|soy menor(?: de edad)?)\b",
+            r"\bmy (?:little |younger )?(?:daughter|son|kid|child|niece|nephew|sister|brother)(?:'s| is| who'?s)"
+            r" (?:only )?(?:1[0-7]|[1-9])\b",
+            # school
+            r"\b(?:in|at|from|after|before) (?:middle|high|junior high|elementary|primary|secondary) school\b",
+            r"\b(?:middle school|junior high|high school freshman|high school sophomore)\b",
+            r"\b(?:in|finishing|starting) (?:[6-9]|1[0-2])(?:st|nd|rd|th) grade\b|\bgrade (?:[6-9]|1[0-2])\b",
+            r"\b(?:freshman|sophomore|junior) (?:year )?(?:in|at) (?:high school|hs)\b",
+            r"\b(?:au|du|le|au bus du|en) (?:college|lycee)\b",
+            r"\ben (?:6e|5e|4e|3e|6eme|5eme|4eme|3eme|sixieme|cinquieme|quatrieme|troisieme|seconde|2nde|premiere|terminale)\b",
+            r"\b(?:le brevet|mon brevet|bac blanc)\b",
+            r"\b(?:[1-4]o?|primero|segundo|tercero|cuarto) de (?:la )?(?:eso|secundaria|prepa|bachillerato)\b",
+            r"\b(?:en|de|del|al|a) (?:la )?(?:eso|secundaria|primaria|prepa)\b|\b(?:bus|autobus) del colegio\b",
+            r"\b(?:school bus|permission slip|chem test|math test|homework)\b.*\b(?:curfew|mom|mum|dad|parents)\b",
+            # parents' rules, curfews, allowance
+            r"\bcurfew\b|\bcouvre[- ]feu\b|\btoque de queda\b",
+            r"\b(?:mom|mum|dad|parents?|ma mere|ma maman|mon pere|mes parents|mi mama|mi papa|mi madre|mis papas|mis padres)\b"
+            r"[^.!?]{0,40}\b(?:checks?|check|goes through|look(?:s)? through|reads?|takes?|took|regarde|fouille|lit|"
+            r"confisque|revisa|checa|quita|ground(?:s|ed)? me|would ground|castiga|saben|savent|know)\b"
+            r"[^.!?]{0,30}\b(?:phone|tel|telephone|portable|celular|cel|movil|subscribed|abonne|this|ca|esto|forever)\b",
+            r"\b(?:my allowance|mon argent de poche|mi mesada|mi paga)\b",
+            r"\bcan'?t drive yet\b|\bpas encore le permis\b",
+        ]
+    )
+)
+
+SELF_HARM = re.compile(
+    "|".join(
+        [
+            r"\bpoint of (?:waking up|living|going on)\b|\bhacer(?:me)? dano\b|\bquiero que todo se acabe\b|\bquiero morir\b|\bwant(?:ed)? to die\b",
+            r"\b(?:sleep|dormir)\b[^.!?]{0,25}\b(?:never wake up|no despertar|plus jamais me reveiller|ne plus me reveiller|not wake up)\b",
+            r"\bacabar con todo\b|\bending (?:it all|things|my life)\b|\bbetter off without me\b|\bmieux sans moi\b|\bmejor sin mi\b",
+            r"\bpills\b[^.!?]{0,30}\b(?:lined up|bye|goodbye)\b|\bif i disappeared\b|\bsi je disparaissais\b|\bsi desapareciera\b",
+            r"\bje veux plus vivre\b|\bplus la force de continuer\b|\bque tout s\'?arrete\b|\bfait du mal\b|\bme suis fait du mal\b",
+            r"\b(?:kill myself|killing myself|suicid\w*|end(?:ing)? my life|self[- ]harm|cut(?:ting)? myself|want to die)\b",
+            r"\bcutting again\b|\bhurt(?:ing)? myself\b|\bend it all\b|\bno reason to (?:live|go on)\b",
+            r"\bbetter off dead\b|\bdon'?t want to (?:be here|live|wake up)(?: anymore)?\b|\boverdos\w*\b",
+            r"\b(?:me suicider|en finir|me faire du mal|envie de mourir|plus envie de vivre|(?:vais|veux|envie de) me tuer|me scarifi\w*)\b",
+            r"\bdisparaitre pour de bon\b|\bsi je (?:suis|serai) plus la\b",
+            r"\b(?:quitarme la vida|matarme|suicidarme|me corto|cortarme|hacerme dano|lastim\w* (?:los brazos|me))\b",
+            r"\bno quiero (?:seguir )?(?:vivir|vivo|estar aqui)\b|\bseguir vivo\b|\btirarme (?:del|de un|de la)\b",
+            r"\bme (?:volvi a )?lastim\w*\b",
+        ]
+    )
+)
+
+THREAT = re.compile(
+    "|".join(
+        [
+            r"\bpublic\w* tu (?:nombre|direccion)\b|\bwaiting outside (?:ur|your)\b|\bje t\'?attendrai\b(?! avec impatience)",
+            r"\b(?:pay (?:u|you) a (?:little )?visit|te rendre une (?:petite )?visite|hacer una visit\w*)\b",
+            r"\b(?:shame|dommage|pena) (?:if|que) (?:ur|your|ta|tu) (?:family|famille|familia)\b|\bshow(?:ed)? up at (?:ur|your) (?:door|house|place|work)\b",
+            r"\bje sais ou (?:tu |t\'?)habites\b|\bte faire du mal\b|\b(?:ur|you\'?re|you are) (?:gonna|going to) regret\b",
+            r"\b(?:i'?ll|i will|gonna|going to)\s+(?:kill|hurt|find|get|track down)\s+(?:you|u)\b(?! (?:a|an|the|some|one|my|ur|your)\b)",
+            r"\bdox\w*\b|\bi know where (?:you|u|ur) (?:live|are|work|stay|sleep)\b|\bi know where (?:you|u) l\w*\b",
+            r"\bi (?:found|know|have) your (?:house|home|address|place|car|workplace|real name)\b",
+            r"\bwatch your back\b|\byou'?(?:ll| will) regret\b|\b(?:i'?m|im) watching (?:you|u)\b",
+            r"\b(?:leak|post|share|publish) (?:your|ur) (?:address|real name|face|location)\b",
+            r"\bje sais ou tu (?:habites|vis|bosses|travailles|dors)\b|\bje vais te (?:trouver|retrouver|faire mal|buter|tuer|defoncer)\b(?! (?:une|un|la|le|les|des)\b)",
+            r"\btu vas (?:le )?payer\b|\bje te suis jusqu\b|\bje (?:balance|publie|poste) ton (?:adresse|nom|vrai nom)\b",
+            r"\bfais gaffe (?:a toi|quand tu sors)\b",
+            r"\bse donde (?:vives|trabajas|estas)\b|\bte voy a (?:buscar|encontrar|matar|hacer dano|lastimar)\b(?! (?:la|el|los|las|una|un|en)\b)",
+            r"\bte estoy vigilando\b|\bte vas a arrepentir\b|\bvoy a publicar tu (?:direccion|nombre)\b",
+            r"\bcuidado cuando salgas\b",
+        ]
+    )
+)
+
+CHARGEBACK = re.compile(
+    "|".join(
+        [
+            r"\b(?:call(?:ing)?|appelle|llamo al|llamar al|voy a llamar al)\s+(?:my |ma |mi |al |the )?(?:bank|banque|banco|card company|credit card company)\b",
+            r"\bmoney back from (?:the|my) bank\b|\b(?:my bank and i|ma banque va|mi banco y yo)\b|\bfile a claim\b|\blitige\b",
+            r"\bcontest\w* (?:les |tous les )?(?:prelevements|paiements|debits)\b|\breclamar? (?:todos )?los (?:cargos|cobros)\b|\bdisput\w* (?:every|all|each) (?:the )?charges?\b",
+            r"\b(?:chargeback|charge back|dispute the charge|lawyer|attorney|sue you|suing|lawsuit|police|report(?:ing)? you|refund or)\b",
+            r"\bdisput(?:e|ing|ed) (?:the|this|that|my|a) (?:charge|payment|transaction)\b",
+            r"\b(?:call(?:ing)?|tell(?:ing)?|contact(?:ing)?) my bank\b|\bget my money back from (?:my|the) bank\b",
+            r"\bcontest\w* (?:le|la|un|une|ce|cet) (?:prelevement|paiement|debit|achat|transaction)\b",
+            r"\bfaire opposition\b|\bopposition sur\b|\bavocat\b|\bporter plainte\b",
+            r"\b(?:abri|abrir|abro|hacer) (?:una )?disputa\b|\bcontracargo\b|\breclam\w* (?:al|a mi) banco\b",
+            r"\b(?:desconocer|anular|cancelar) el (?:cargo|cobro|pago)\b|\babogado\b|\bdenunciar\w*\b",
+        ]
+    )
+)
+
+OPT_OUT = re.compile(
+    "|".join(
+        [
+            r"\bplus aucun message\b|\bleave me be\b|\bno me escribas\b|\bno me mandes nada\b|\btake me off\b|\bj\'?en veux plus\b",
+            r"\b(?:recontacte|contacte|ecris|reecris)[- ]?(?:moi )?plus\b|\bne me recontacte\b|\bcancel my messages\b",
+            r"\b(?:deja|para|paren|parar) (?:ya )?de (?:escribirme|mandarme|contactarme|hablarme)\b|\bdejame tranquil[oa]\b",
+            r"\b(?:goodbye|adieu|adios)\b[^.!?]{0,30}\b(?:don\'?t write back|reponds pas|no contestes)\b",
+            r"\b(?:don\'?t|do not) want to hear from (?:u|you)\b|\bplus envie d\'?avoir de tes nouvelles\b|\b(?:je veux|j\'?veux) plus (?:recevoir|de messages)\b",
+            r"\bno me vuelvas a (?:contactar|escribir)\b|\bno quiero (?:mas|recibir) mensajes\b|\bno quiero saber (?:mas|nada) de ti\b|\bquitame de\b",
+            r"\btake me off (?:ur|your|the) list\b|\bstop (?:les|tes) messages\b",
+            r"^\s*(?:please\s+)?(?:stop|unsubscribe|opt\s*out|stop\s+messaging\s+me|leave\s+me\s+alone)\s*[.!]*\s*$",
+            r"\b(?:unsubscribe|stop (?:messaging|texting|sending|contacting|dming|spamming|writing(?: to)?) me|"
+            r"stop sending (?:me )?(?:stuff|messages|these|this|offers|ppv)|opt me out|remove me from|take me off "
+            r"(?:your|the) list|no more (?:messages|texts|offers|dms|msgs)|(?:don'?t|do not) (?:message|text|contact|dm) me)\b",
+            r"\bleave me alone\b(?! with)|\bi'?m done (?:here|with (?:this|you))\b|\bdelete me\b",
+            r"\b(?:arrete|arretez) (?:de m'?ecrire|de m'?envoyer|les messages|tout)\b|\bdesabonne[- ]?moi\b",
+            r"\blaisse[- ]moi tranquille\b|\bplus de messages?\b|\bretire[- ]moi\b|\bne m'?ecri(?:s|vez) plus\b",
+            r"\bsupprime[- ]moi\b|\benleve[- ]moi de\b",
+            r"\bdejame en paz\b|\bno me (?:escribas|mandes|envies|hables) mas\b|\bborrame\b|\bsacame de\b",
+            r"\bya no quiero (?:nada|mensajes|recibir|saber)\b|\bbasta de mensajes\b|\bdate de baja\b|\bdarme de baja\b",
+        ]
+    )
+)
+# "don't stop", "n'arrête pas", "no pares": encouragement, not an opt-out.
+NEGATED_STOP = re.compile(
+    r"\b(?:don'?t|do not|never|dont)\s+stop\b|\bn'?arrete (?:pas|jamais)\b|\bno (?:pares|dejes)\b"
+)
+
+INJECTION = re.compile(
+    "|".join(
+        [
+            r"\b(?:instrucciones|instructions|consignes) (?:del sistema|du systeme|secretes|secretas)\b|\brules they gave you\b",
+            r"\b(?:assistant|asistente) (?:sans|sin|without) (?:regles|reglas|rules)\b|\btheir usernames\b|\bton vrai nom\b|\btu nombre real\b",
+            r"^\s*\[?(?:system|systeme|sistema|assistant|developer|developpeur|desarrollador|admin)\]?\s*:",
+            r"\b(?:as (?:ur|your) developer|en tant que (?:ton )?developpeur|como tu desarrollador)\b",
+            r"\b(?:ur|your|ton|tu|tes|tus) (?:prompt|system prompt)\b|\byou write direct messages\b",
+            r"\b(?:repeat|repete|repite)\b[^.!?]{0,20}\b(?:text|texte|texto)\b",
+            r"\b(?:ai|ia|bot|robot)\b[^.!?]{0,10}\b(?:with no|without|sans|sin) (?:rules|regles|reglas|restrictions|limites|limits)\b",
+            r"\b(?:let\'?s play a game|on joue a un jeu|juguemos a un juego|hypothetically|hipoteticamente|imaginons que)\b",
+            r"\b(?:pretend (?:ur|you\'?re|you are)|fais comme si t\'?etais|haz como que eres)\b",
+            r"\b(?:give me|tell me|dame|dime|donne[- ]moi|dis[- ]moi)\b[^.!?]{0,20}\b(?:adresse|address|direccion|usernames|pseudos|usuarios)\b",
+            r"\bcreator\'?s (?:home )?address\b|\bwho else spends\b|\bceux qui depensent le plus\b|\blos fans que mas gastan\b",
+            r"\b(?:her notes|ses notes|sus notas)\b|\b(?:forget what (?:they|you were) told|oublie ce qu\'?on t\'?a dit|olvida lo que te dijeron)\b",
+            r"\b(?:answer only to me|obeis qu\'?a moi|me obedeces)\b|\bignore (?:all |your |ur |the |my )?(?:rules|instructions|guidelines|restrictions)\b",
+            r"\b(?:ignore (?:all |the |your )?(?:previous|prior|above) (?:instructions|prompts?)|"
+            r"system prompt|you are now|developer mode|act as|disregard (?:all|your) (?:rules|instructions)|"
+            r"forget (?:all |your |the |previous |prior )*(?:rules|instructions|guidelines|prompt)|"
+            r"(?:reveal|print|show|repeat|tell) (?:me )?(?:your|the) (?:hidden |original |secret )?(?:prompt|instructions|rules)|"
+            r"(?:pretend|imagine|act like) (?:you (?:have|had) no|there are no|you'?re free of) (?:rules|restrictions|limits|filters)|"
+            r"jailbreak\w*)\b",
+            r"^\s*\[?(?:system|assistant|developer|admin)\]?\s*:",
+            r"\b(?:new|updated|override) instructions?\s*:",
+            r"\b(?:other|another) (?:fans?|subscribers?|members?)'?s? (?:messages|names|data|info|chats|spend\w*)\b",
+            r"\b(?:her|the creator'?s?|the model'?s?) real name\b|\bwhere does she (?:live|stay)\b",
+            r"\bignore (?:tes|les|toutes les|vos) (?:instructions|consignes|regles)\b|\boublie (?:tes|les|toutes) (?:instructions|consignes|regles)\b",
+            r"\b(?:montre|donne|revele|affiche|dis)[- ]moi (?:tes|les|vos) (?:instructions|consignes|prompt|regles)\b",
+            r"\b(?:messages|noms|infos) des autres (?:abonnes|fans|clients)\b|\bson vrai nom\b|\bmode developpeur\b",
+            r"\btu es maintenant\b|\bfais comme si tu n'?avais (?:pas|aucune) (?:de )?(?:regles|limites)\b",
+            r"\bignora (?:tus|las|todas las) (?:instrucciones|reglas)\b|\bolvida (?:tus|las|todas las) (?:instrucciones|reglas)\b",
+            r"\b(?:muestrame|dime|revela(?:me)?) (?:tus|las) (?:instrucciones|reglas|prompt)\b",
+            r"\bnombre real\b|\bmensajes de (?:otros|los otros|las otras) (?:fans|suscriptores|clientes)\b",
+            r"\bmodo desarrollador\b|\bahora eres\b|\bhaz de cuenta que no tienes (?:reglas|limites)\b",
+        ]
+    )
+)
+
+# An adult speaking of their work or of children in their care: school and family cues are theirs, not the fan's
+# age (a stated age still counts).
+ADULT_CONTEXT = re.compile(
+    r"\b(?:je suis (?:prof|professeur|chauffeur|enseignant|maman|papa)|soy (?:profe|profesor|maestr|mama|papa)"
+    r"|i'?m a (?:teacher|bus driver|mom|dad|parent)|i teach|i drove|i work at|mi hij[oa]|mis hijos|mon (?:fils|neveu)"
+    r"|ma (?:fille|niece)|mes (?:enfants|eleves)|my (?:son|daughter|niece|nephew|kids?|students)|his \d|her \d)\b"
+)
+STATED_AGE = re.compile(
+    rf"\b(?:i'?m|im|i am|i turned|i just turned|j'?ai|tengo|cumpli|turning|i turn|cumplo|j'?aurai)\s+"
+    rf"(?:only\s+|just\s+|que\s+|solo\s+)?{_UNDER}\b|\b{_UNDER}\s*(?:yo|y/o|yrs? old|years? old|ans|anos)\b"
+    r"|\b(?:not|under|pas encore) (?:18|eighteen|majeur)|\bsuis mineure?\b|\bsoy menor\b|\bunderage\b"
+    r"|\bmy (?:little |younger )?(?:daughter|son|kid|child|niece|nephew|sister|brother)(?:'s| is| who'?s)"
+    r" (?:only )?(?:1[0-7]|[1-9])\b"
+)
+
+
+# Decoded instructions hidden in base64 or written backwards.
+_B64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
+
+
+def readings(text: str) -> tuple[str, ...]:
+    """Folded, straight quotes; and the same with leetspeak decoded inside words ('1m 15' reads 'im 15')."""
+    plain = fold(text).replace("\u2019", "'").replace("`", "'")
+    mixed = variants(text)[3].text.replace("\u2019", "'")
+    return (plain, mixed) if mixed != plain else (plain,)
+
+
+def hidden_instructions(text: str) -> bool:
+    """Base64 or reversed text that reads as an injection once decoded."""
+    for token in _B64.findall(text):
+        try:
+            decoded = base64.b64decode(token + "=" * (-len(token) % 4), validate=False).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            continue
+        if decoded.isprintable() and INJECTION.search(fold(decoded)):
+            return True
+    return bool(INJECTION.search(fold(text)[::-1]))

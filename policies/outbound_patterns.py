@@ -1,0 +1,86 @@
+"""Outbound phrasings in French and Spanish, and English ones that never name the thing: merged into the phrase
+rules of policies/rules.py (matched on the same folded and de-leeted readings)."""
+
+from __future__ import annotations
+
+_AGE = r"(?:1[0-7]|[5-9])"
+_AGE_WORDS = (
+    r"(?:treize|quatorze|quinze|seize|dix[- ]sept|trece|catorce|quince|dieciseis|diecisiete|"
+    r"thirteen|fourteen|fifteen|sixteen|seventeen)"
+)
+
+EXTRA_PHRASES: dict[str, list[str]] = {
+    "meetup_in_person": [
+        r"(?:quand|lorsque) (?:je serai|je passe|je descends|je monte|je viens) (?:a|à|dans|sur|par)",
+        r"(?:cuando|en cuanto) (?:este|vaya|llegue|pase) (?:a|en|por) ",
+        r"when i'?m in (?:your|ur) (?:city|town|area)|when i (?:land|get) (?:in|to) ",
+        r"i'?ll be in [a-z]+(?: [a-z]+)? (?:next|this|on|tomorrow)",
+        r"je (?:passe|serai|suis) (?:a|à|sur) [a-z]+(?: [a-z]+)? (?:mardi|lundi|mercredi|jeudi|vendredi|samedi|dimanche|demain|ce|la semaine|le mois)",
+        r"estare en [a-z]+(?: [a-z]+)? (?:la proxima|el|este|manana|la semana)",
+        r"(?:grab|get|have) (?:a |some )?(?:drink|drinks|coffee|dinner|lunch|brunch)s?(?! (?:with|for) (?:my|the) )",
+        r"(?:dinner|lunch|coffee|movie) date",
+        r"link up|plus one after the show|my tour (?:stops|stop)",
+        r"(?:un|une|prendre un) (?:verre|cafe|resto|diner|apero)(?: [a-z']+){0,3} (?:ensemble|en vrai|quand|avec moi|ce soir)",
+        r"on se (?:fait|voit|retrouve|croise)|tete a tete|en chair et en os|en vrai(?:,? pas en visio)?|rendez[- ]vous|\brdv\b",
+        r"viens? me (?:voir|rejoindre|retrouver)|je t'?attends (?:a|au|devant)",
+        r"(?:quedamos|quedemos|nos vemos|vernos|nos tomamos|un cafecito)",
+        r"ven a (?:verme|mi|buscarme)|una cita|fuera de la pantalla|en persona",
+        r"(?:knocking|knock) on (?:your|ur) door|show up at (?:your|ur)",
+        r"invito a cenar|invitar a cenar|(?:hotel|chambre|habitacion)(?: [a-z']+){0,3} (?:ce soir|esta noche|tonight|numero|le numero)",
+    ],
+    "minors": [
+        rf"j'?ai (?:que |seulement |encore )?(?:{_AGE}|{_AGE_WORDS}) ?ans",
+        rf"tengo (?:solo |apenas )?(?:{_AGE}|{_AGE_WORDS})(?: ?anos| ?anitos)?",
+        rf"(?:{_AGE}|{_AGE_WORDS}) ?anitos",
+        rf"(?:cumplo|j'?aurai|turning|i turn) (?:{_AGE}|{_AGE_WORDS})",
+        rf"(?:i'?m|im) (?:actually|really|just|still) (?:{_AGE}|{_AGE_WORDS})",
+        r"pas encore majeure?|(?:encore|aun|todavia) (?:l'?age|menor)|not (?:even )?old enough|soy menor|suis mineure?",
+        r"collegienne|lyceenne|en seconde|en (?:3e|3eme|troisieme|4e|quatrieme)|de 3eme|devoir de",
+        r"(?:la|de) secundaria|de la eso|colegiala|junior high|classmate|yellow bus|what grade",
+        rf"(?:demi[- ]soeur|soeur|hermanastra|hermana|prima|cousine|amiga|copine)(?: [a-z']+){{0,2}} (?:a|tiene) (?:{_AGE}|{_AGE_WORDS})",
+    ],
+    "prohibited_content": [
+        r"(?:coke|cocaine|coca[ií]na|molly|mdma|xanax|pills|pilules|pastillas|pillas|weed|beuh|marihuana|mariguana|perico|ecstasy|lsd|meth)",
+        r"party favou?rs|white powdery|caramelitos especiales|livraison discrete|(?:a|pour) (?:vendre|revendre)|para vender|for sale",
+        r"(?:mon|mi|my) (?:chien|perro|dog|chat|gato)(?: [a-z']+){0,4} (?:video|set|dans|en la|in the)",
+        r"set with my (?:dog|pet)|(?:my|mon|mi) (?:actual |vrai |real )?(?:brother|frere|hermano|cousin|primo|cousine|prima)(?: [a-z']+){0,1} (?:and|y|et) (?:me|moi|yo)",
+        r"(?:me and|moi et|yo y) (?:my|mon|ma|mi) (?:actual |real |vrai )?(?:brother|frere|hermano|cousin|primo|sister|soeur|hermana)",
+        r"(?:mi hermano|mon cousin|mon frere|my brother) y? ?(?:et )?(?:yo|moi|i) (?:grabamos|on tourne|filmed|record)",
+        r"never said yes|sin que quiera|fais semblant de pas vouloir|tu insistes|me obligas|tu me forces|me forzas|digo que no",
+        r"m'?a frappee|me pego|hit me and i loved",
+        r"(?:fais|haz|hazte)[- ]?(?:toi|te)? ?du mal|cortate|corte un poco|en finir fais le|end it anyway|hazte dano",
+    ],
+    "chargeback_fraud": [
+        r"(?:tell|tells|dis|dile|di) (?:ur |your |a ta |a tu |que )?(?:bank|banque|banco)",
+        r"(?:card|carte|tarjeta)(?: [a-z']+){0,3} (?:stolen|volee|robaron|robada)",
+        r"(?:fais|faire|fait|hace|haz|pide|pedir) (?:un |une |el |la )?(?:opposition|contracargo|litige|reclamacion)",
+        r"(?:reclamas?|reclama|reclamar|conteste|contester|contesta|disputa|dispute) (?:el |le |la )?(?:cargo|paiement|pago|charge|it|al banco)",
+        r"(?:refund|remboursement|rembourser|reembolso|devolucion)(?: [a-z']+){0,6} (?:after|apres|despues|banco|banque|bank|diciendo|saying|en disant|facile)",
+        r"(?:got|get|recuperes|recuperas|devuelven|rembourser)(?: [a-z']+){0,4} (?:back|tout|todo)(?: [a-z']+){0,4} (?:bank|banque|banco|never ordered|no fue ella|pas toi)",
+        r"wasn'?t me|c'?est pas toi qui as paye|no fue (?:ella|yo|tu)|never ordered it|magically got it (?:all )?back",
+        r"(?:magia|retour en arriere) (?:con|chez) (?:tu|ta) (?:banco|banque)",
+        r"(?:after|apres|despues)(?: [a-z']+){0,3} (?:download|telecharge|descarga)",
+    ],
+}
+
+# Off-platform payment said without a brand, or a brand said by its colour or icon.
+PAYMENT_EXTRA = (
+    r"(?<![a-z])(?:par|en|por|via) (?:virement|transferencia|bizum|lydia|rib|iban)"
+    r"|\b(?:bizum|lydia|mon rib|mi cbu|mi clabe)\b"
+    r"|\b(?:send|envoie|manda|mandame|paye|pay|achete|compra)(?: [a-z']+){0,4} (?:carte cadeau|tarjeta regalo)\b"
+    r"|\b(?:carte cadeau|tarjeta regalo)\b(?: [a-z']+){0,4} (?:et je|y te|je t'?envoie|te mando)\b"
+    r"|\b(?:on|sur) the side\b|\btip me on the side\b|\ben dehors d'?ici\b|\bpor fuera\b|\bentre nous\b.{0,40}\b(?:reglement|paiement|payer)\b"
+    r"|\bsin comisiones\b|\bsans (?:les )?frais\b|\bles frais du site\b|\bsans que la plateforme\b|\bdoesn'?t eat half\b"
+    r"|\b(?:la app|l'?appli|the app) (?:verde|bleue|blue|green|azul)\b|\bappli bleue avec le p\b|\bsigno de dolar\b"
+    r"|\bme llega (?:todo )?entero\b|\bcash ?app\b"
+)
+# Moving the fan elsewhere without naming the app, or by its nickname.
+CONTACT_EXTRA = (
+    r"\b(?:fantome jaune|fantasmita amarillo|yellow ghost|little ghost app|petit fantome|fantasma amarillo)\b"
+    r"|\b(?:wasap|guasap|watsap)\b"
+    r"|\b(?:ajoute|agrega|agregame|anademe|ajoute[- ]moi|add me)\b(?: [a-z']+){0,2} (?:sur|al|en|on) (?!(?:ici|aqui|here)\b)"
+    r"|\b(?:envoie[- ]moi un mail|mandame un (?:mail|correo)|email me|escribeme al)\b"
+    r"|\b(?:ailleurs|por otro lado|somewhere (?:else|this site)|otro sitio)\b(?: [a-z']+){0,6} (?:lit pas|no nos lean|can'?t see|sans le site|where)"
+    r"|\bon continue ailleurs\b|\bhablemos por otro lado\b|\bsomewhere this site can'?t see\b"
+    r"|\b(?:my number|mon numero|mi numero|mon 06|mon 07)\b(?: [a-z']+){0,3} (?:is|es|c'?est|starts|empieza|commence)(?: par| with| por| en)? ?\+?\d"
+)
