@@ -19,6 +19,7 @@ from langgraph.graph import END, START, StateGraph
 from agents import llm
 from agents.dm import draft_reply
 from agents.followup import rules as followup_rules
+from agents.prompts import dm_templates
 from core import db
 from core.settings import get_settings
 from core.store import fans
@@ -34,6 +35,8 @@ from core.types import (
 )
 from policies.rules import check_inbound
 from policies.scoped import check_draft_for_creator, load_policy, send_window
+
+POSSIBLE_MINOR = "possible_minor"
 
 
 class ConversationState(TypedDict, total=False):
@@ -94,6 +97,7 @@ async def _load_batch(creator_id: str, fan_id: str, event_ids: list[int]) -> tup
         "opted_out_at": facts.opted_out_at,
         "handoff_at": facts.handoff_at,
         "handoff_reason": facts.handoff_reason,
+        "age_signal_at": facts.age_signal_at,
         "handoff_spend_cents": facts.handoff_spend_cents,
         "spent_cents": facts.spent_cents,
     }
@@ -146,6 +150,9 @@ def _route(fan: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> Route
     # "stop" or opted out earlier (the opt-out is still recorded; no draft is written either way).
     if verdict and verdict.handoff_reason:
         return decide(Route.HANDOFF, verdict.handoff_reason, opt_out=verdict.opt_out)
+    if fan.get("age_signal_at") is not None:
+        # An earlier message read as a possible minor: handed off until a human clears it, whatever comes now.
+        return decide(Route.HANDOFF, POSSIBLE_MINOR, opt_out=bool(verdict and verdict.opt_out))
     if verdict and verdict.opt_out:
         return decide(Route.IGNORE, "the fan opted out", opt_out=True)
     if fan["opted_out_at"] is not None:
@@ -200,7 +207,9 @@ async def check_outbound(req: PolicyRequest) -> PolicyReport:
     offer = asdict(req.draft.offer) if req.draft.offer else None
     async with db.shared_connection() as conn:
         policy = await load_policy(req.creator_id, conn)
-        checked = await check_draft_for_creator(req.creator_id, req.fan_id, req.draft.text, offer, policy)
+        checked = await check_draft_for_creator(
+            req.creator_id, req.fan_id, req.draft.text, offer, policy, prompt="\n".join(dm_templates())
+        )
         # Quiet hours and caps do not block words; they hold the send. Say so now, so the human knows when an
         # approval would go out (the send step checks again at send time and decides).
         window = await send_window(conn, req.creator_id, req.fan_id, datetime.now(UTC), policy)

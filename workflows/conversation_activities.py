@@ -128,6 +128,8 @@ async def _persist_outcome(conn: Any, inp: SaveOutcomeInput) -> SaveOutcomeResul
             summary="the fan opted out: automated drafting is frozen",
         )
         await append_audit(conn, creator_id=c, actor="system", action="fan.opt_out", subject=f)
+    if route == Route.HANDOFF and routing.reason == "possible_minor":
+        await fans.record_age_signal(conn, c, f, routing.fan_text or routing.reason)
     if route == Route.HANDOFF:
         await fans.hand_off(conn, c, f, routing.reason)
         await record_action(

@@ -29,6 +29,11 @@ router = APIRouter(prefix="/v1", tags=["fans"])
 class ResumeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(min_length=1, max_length=500, description="why automated drafting may resume")
+    age_signal_cleared: bool = Field(
+        False,
+        description="a human checked the fan's age: clears the remembered age signal (required when the fan has"
+        " one; otherwise the fan stays handed off)",
+    )
 
 
 class FanState(BaseModel):
@@ -47,13 +52,21 @@ async def resume(fan_id: UUID, body: ResumeIn, who: CurrentPrincipal) -> Any:
         freeze = await fans.freeze_for_update(conn, who.creator_id, fan_id)
         if freeze is None:
             raise ApiError(404, "not_found", "no such fan")
-        if not freeze.frozen:
+        if not freeze.frozen and freeze.age_signal_at is None:
             raise ApiError(409, "not_frozen", "automated drafting is not frozen for this fan")
-        row = await fans.unfreeze(conn, who.creator_id, fan_id)
+        if freeze.age_signal_at is not None and not body.age_signal_cleared:
+            raise ApiError(
+                409,
+                "age_signal_not_cleared",
+                "this fan may be a minor (an earlier message said so): set age_signal_cleared once a human has"
+                " checked their age",
+            )
+        row = await fans.unfreeze(conn, who.creator_id, fan_id, clear_age_signal=body.age_signal_cleared)
         details = {
             "reason": body.reason,
             "was_opted_out": freeze.opted_out_at is not None,
             "was_handoff": freeze.handoff_reason,
+            "age_signal_cleared": freeze.age_signal_at is not None and body.age_signal_cleared,
         }
         await record_action(
             conn,
@@ -216,6 +229,8 @@ class FanDetail(BaseModel):
     expires_at: datetime | None
     opted_out: bool
     handoff_reason: str | None
+    # When a message first read as a possible minor: the fan stays handed off until a human clears it.
+    age_signal_at: datetime | None
     scores: Scores | None  # null until the first segmentation refresh
     memories: list[MemoryOut]  # boundaries first, then by importance
     recent_purchases: list[PurchaseOut]

@@ -22,6 +22,7 @@ class Profile:
     expires_at: datetime | None
     opted_out: bool
     handoff_reason: str | None
+    age_signal_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,7 @@ class Freeze:
     opted_out_at: datetime | None
     handoff_at: datetime | None
     handoff_reason: str | None
+    age_signal_at: datetime | None
 
     @property
     def frozen(self) -> bool:
@@ -59,6 +61,7 @@ class RoutingFacts:
     opted_out_at: datetime | None
     handoff_at: datetime | None
     handoff_reason: str | None
+    age_signal_at: datetime | None
     handoff_spend_cents: int | None
     spent_cents: int
     events: list[dict[str, Any]]
@@ -69,7 +72,7 @@ async def get(conn: Conn, creator_id: Id, fan_id: Id) -> Profile | None:
         conn,
         Profile,
         "SELECT id::text AS id, platform_fan_id, display_name, timezone, subscription_status, subscribed_at,"
-        " expires_at, opted_out_at IS NOT NULL AS opted_out, handoff_reason"
+        " expires_at, opted_out_at IS NOT NULL AS opted_out, handoff_reason, age_signal_at"
         " FROM fans WHERE creator_id = %s AND id = %s",
         [creator_id, fan_id],
     )
@@ -125,20 +128,32 @@ async def freeze_for_update(conn: Conn, creator_id: Id, fan_id: Id) -> Freeze | 
     return await fetch_one(
         conn,
         Freeze,
-        "SELECT opted_out_at, handoff_at, handoff_reason FROM fans WHERE creator_id = %s AND id = %s FOR UPDATE",
+        "SELECT opted_out_at, handoff_at, handoff_reason, age_signal_at FROM fans"
+        " WHERE creator_id = %s AND id = %s FOR UPDATE",
         [creator_id, fan_id],
     )
 
 
-async def unfreeze(conn: Conn, creator_id: Id, fan_id: Id) -> State | None:
-    """Lift an opt-out and a hand-off (a human's call only)."""
+async def unfreeze(conn: Conn, creator_id: Id, fan_id: Id, *, clear_age_signal: bool = False) -> State | None:
+    """Lift an opt-out and a hand-off (a human's call only); the age signal only when they say it is cleared."""
     return await fetch_one(
         conn,
         State,
-        "UPDATE fans SET opted_out_at = NULL, handoff_at = NULL, handoff_reason = NULL"
+        "UPDATE fans SET opted_out_at = NULL, handoff_at = NULL, handoff_reason = NULL,"
+        " age_signal_at = CASE WHEN %s THEN NULL ELSE age_signal_at END,"
+        " age_signal_text = CASE WHEN %s THEN NULL ELSE age_signal_text END"
         " WHERE creator_id = %s AND id = %s"
         " RETURNING id::text AS id, platform_fan_id, display_name, false AS opted_out, handoff_reason",
-        [creator_id, fan_id],
+        [clear_age_signal, clear_age_signal, creator_id, fan_id],
+    )
+
+
+async def record_age_signal(conn: Conn, creator_id: Id, fan_id: Id, text: str) -> None:
+    """A message read as a possible minor: kept with the fan (the first one's time and words) until cleared."""
+    await conn.execute(
+        "UPDATE fans SET age_signal_at = coalesce(age_signal_at, now()),"
+        " age_signal_text = coalesce(age_signal_text, %s) WHERE creator_id = %s AND id = %s",
+        [text[:500], creator_id, fan_id],
     )
 
 
@@ -178,7 +193,7 @@ async def routing_facts(
     return await fetch_one(
         conn,
         RoutingFacts,
-        "SELECT f.opted_out_at, f.handoff_at, f.handoff_reason,"
+        "SELECT f.opted_out_at, f.handoff_at, f.handoff_reason, f.age_signal_at,"
         " (c.policy_config ->> 'handoff_spend_cents')::bigint AS handoff_spend_cents,"
         " (SELECT coalesce(sum(amount_cents), 0) FROM transactions t"
         "   WHERE t.creator_id = f.creator_id AND t.fan_id = f.id) AS spent_cents,"

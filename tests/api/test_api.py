@@ -477,3 +477,38 @@ async def test_members_and_keys(api: httpx.AsyncClient) -> None:
     assert last.status_code == 409 and last.json()["error"]["code"] == "last_owner_key"
     actions = [e["action"] for e in (await api.get("/v1/audit", headers=t.auth())).json()["items"]]
     assert actions == ["key.revoked", "key.created", "member.added"]
+
+
+async def test_an_age_signal_keeps_the_fan_handed_off_until_a_human_clears_it(
+    api: httpx.AsyncClient, fake_llm: FakeOpenAI
+) -> None:
+    """A message read as a possible minor is remembered with the fan: later, harmless messages still hand the fan
+    off, and resuming needs a human to say the age was checked."""
+    t = await make_tenant()
+    await api.post(
+        "/v1/events", json=msg("a-1", "je suis en troisième au collège", fan="f1"), headers=t.auth()
+    )
+    await wait_until("SELECT count(*) = 1 FROM events WHERE processed_at IS NOT NULL", [])
+    [fan] = await fetch(
+        "SELECT id::text AS id, handoff_reason, age_signal_text FROM fans WHERE platform_fan_id = 'f1'", []
+    )
+    assert fan["handoff_reason"] == "possible_minor" and "troisième" in fan["age_signal_text"]
+    detail = (await api.get(f"/v1/fans/{fan['id']}", headers=t.auth("viewer"))).json()
+    assert detail["age_signal_at"] is not None
+    url = f"/v1/fans/{fan['id']}/resume"
+    refused = await api.post(url, json={"reason": "looks fine"}, headers=t.auth("manager"))
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "age_signal_not_cleared"
+    # A later message that says nothing about age does not lift the hand-off: no draft is written.
+    await api.post("/v1/events", json=msg("a-2", "hey how are you", fan="f1"), headers=t.auth())
+    await wait_until("SELECT count(*) = 2 FROM events WHERE processed_at IS NOT NULL", [])
+    assert await fetch("SELECT id FROM drafts", []) == []
+    ok = await api.post(url, json={"reason": "ID checked: 19", "age_signal_cleared": True}, headers=t.auth())
+    assert ok.status_code == 200
+    assert (await fetch("SELECT age_signal_at FROM fans WHERE id = %s", [fan["id"]]))[0][
+        "age_signal_at"
+    ] is None
+    audit = await fetch("SELECT details FROM audit_log WHERE action = 'fan.resumed'", [])
+    assert audit[0]["details"]["age_signal_cleared"] is True
+    await api.post("/v1/events", json=msg("a-3", "hi again!", fan="f1"), headers=t.auth())
+    [draft] = await _pending(api, t)
+    assert draft["fan"]["id"] == fan["id"]
