@@ -8,6 +8,11 @@ timestamptz_send(at) || ...`) and concatenates them with `string_agg` into one b
 one buffer and becomes numpy columns without a Python loop; the grouping is sorting in numpy.
 
 The per-fan columns are exactly those the SQL produced before (tests compare both on the same data).
+
+Stored values outside what the API accepts (rows written before its timestamp bound, or by SQL) never reach the
+arithmetic: transactions and messages before 2000-01-01 are left out (the future ones are after `as_of`
+anyway), a join date is clamped to [2000-01-01, as_of], and an unknown timezone counts hours in UTC. What was
+left out or clamped is counted and its fans named (`Activity.skipped`), so a refresh can say so.
 """
 
 from __future__ import annotations
@@ -15,10 +20,10 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +35,11 @@ from agents.segmentation.sorting import lexsort_ints, sort_rows
 PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 US_PER_DAY = 86_400_000_000
 MAX_BATCH_BYTES = 256 << 20  # one bytea stays far below Postgres' 1 GB limit per value
+# The oldest activity a refresh reads (the API's bound too): older rows would overflow the day arithmetic.
+EARLIEST = PG_EPOCH
+# Rows later than this past the wall clock are reported as bogus (they are after `as_of` and never read).
+FUTURE_SLACK = timedelta(days=1)
+SKIPPED_FANS_NAMED = 20  # how many fans a report of skipped rows names
 
 # transactions.kind as a small code: discretionary buys, subscriptions, renewals
 KIND_DISCRETIONARY, KIND_SUBSCRIPTION, KIND_RENEWAL = 1, 2, 3
@@ -66,6 +76,9 @@ class Activity:
     hour_count: I64
     renewals: int  # renewal transactions up to as_of (all fans read)
     expiries: int  # fans whose subscription expired (all fans read)
+    # rows left out and values clamped: {"transactions", "messages", "fans", "timezones", "clamped"} (see
+    # `_skipped`); empty when there were none
+    skipped: dict[str, Any] = field(default_factory=dict)
 
 
 def _records(buf: bytes, fields: list[tuple[str, str]]) -> npt.NDArray[Any]:
@@ -156,7 +169,9 @@ def _transitions(name: str, lo: int, hi: int) -> tuple[list[int], list[int]]:
     2000-01-01)."""
     if name == "UTC":
         return [lo], [0]
-    tz = ZoneInfo(name)
+    tz = _zone(name)
+    if tz is None:
+        return [lo], [0]
 
     def offset(s: int) -> int:
         delta = (PG_EPOCH + timedelta(seconds=s)).astimezone(tz).utcoffset()
@@ -180,6 +195,61 @@ def _transitions(name: str, lo: int, hi: int) -> tuple[list[int], list[int]]:
     return starts, offsets
 
 
+def _zone(name: str) -> ZoneInfo | None:
+    """The zone of that name, or None for a name stored by SQL that no zone database knows."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+async def _skipped(
+    conn: AsyncConnection[Any],
+    params: dict[str, Any],
+    fan_filter: str,
+    counts: dict[str, int],
+    bad_zones: list[str],
+) -> dict[str, Any]:
+    """The report of what a refresh left out: rows outside [EARLIEST, now + FUTURE_SLACK] and the fans they
+    belong to, fans with an unknown timezone, fans whose join date was clamped (at most SKIPPED_FANS_NAMED
+    each). Queried only when something is off, so a clean creator pays nothing."""
+    out: dict[str, Any] = {}
+    if counts["transactions"] or counts["messages"]:
+        cur = await conn.execute(
+            "SELECT DISTINCT fan_id::text FROM ("
+            " SELECT t.fan_id FROM transactions t WHERE t.creator_id = %(creator)s"
+            " AND (t.occurred_at < %(earliest)s OR t.occurred_at > %(latest)s)" + fan_filter + " UNION ALL"
+            " SELECT t.fan_id FROM messages t WHERE t.creator_id = %(creator)s AND t.direction = 'in'"
+            " AND (t.sent_at < %(earliest)s OR t.sent_at > %(latest)s)" + fan_filter + ") s"
+            " ORDER BY 1 LIMIT " + str(SKIPPED_FANS_NAMED),
+            params,
+        )
+        out.update(counts, fans=[_first(r) for r in await cur.fetchall()])
+    fan_only = fan_filter.replace("t.fan_id", "t.id")
+    if bad_zones:
+        cur = await conn.execute(
+            "SELECT t.id::text FROM fans t WHERE t.creator_id = %(creator)s AND t.timezone = ANY(%(bad_zones)s)"
+            + fan_only
+            + " ORDER BY 1 LIMIT "
+            + str(SKIPPED_FANS_NAMED),
+            {**params, "bad_zones": bad_zones},
+        )
+        out["timezones"] = [_first(r) for r in await cur.fetchall()]
+    cur = await conn.execute(
+        "SELECT t.id::text FROM fans t WHERE t.creator_id = %(creator)s"
+        " AND (coalesce(t.subscribed_at, t.created_at) < %(earliest)s"
+        " OR coalesce(t.subscribed_at, t.created_at) > %(latest)s)"
+        + fan_only
+        + " ORDER BY 1 LIMIT "
+        + str(SKIPPED_FANS_NAMED),
+        params,
+    )
+    clamped = [_first(r) for r in await cur.fetchall()]
+    if clamped:
+        out["clamped"] = clamped
+    return out
+
+
 async def load_activity(
     conn: AsyncConnection[Any],
     creator_id: str,
@@ -191,7 +261,13 @@ async def load_activity(
     aggregate_ms."""
     started = time.perf_counter()
     as_of_day = (as_of.astimezone(UTC).date() - PG_EPOCH.date()).days
-    params: dict[str, Any] = {"creator": creator_id, "as_of": as_of, "fans": fan_ids}
+    params: dict[str, Any] = {
+        "creator": creator_id,
+        "as_of": as_of,
+        "fans": fan_ids,
+        "earliest": EARLIEST,
+        "latest": max(as_of, datetime.now(UTC)) + FUTURE_SLACK,
+    }
     fan_filter = " AND t.fan_id = ANY(%(fans)s)" if fan_ids is not None else ""
 
     cur = await conn.execute(
@@ -206,13 +282,15 @@ async def load_activity(
     n_fans, expiries = int(head[1]), int(head[2])
     params["zones"] = zones
     params["as_of_date"] = as_of.astimezone(UTC).date()
+    bad_zones = [z for z in zones if z != "UTC" and _zone(z) is None]
 
     fans = _records(
         await _packed(
             conn,
             "uuid_send(t.id) || int2send((t.subscription_status = 'active')::int::int2)"
             " || int2send((t.subscription_status = 'expired')::int::int2)"
-            " || int4send(%(as_of_date)s - (coalesce(t.subscribed_at, t.created_at) AT TIME ZONE 'UTC')::date)"
+            " || int4send(%(as_of_date)s - (greatest(least(coalesce(t.subscribed_at, t.created_at), %(as_of)s),"
+            " %(earliest)s) AT TIME ZONE 'UTC')::date)"
             " || int2send((array_position(%(zones)s::text[], t.timezone) - 1)::int2)",
             "FROM fans t WHERE t.creator_id = %(creator)s" + fan_filter.replace("t.fan_id", "t.id"),
             params,
@@ -229,30 +307,39 @@ async def load_activity(
             np.argsort(fans["id"], kind="stable")
         ]  # Postgres orders uuids by their bytes, as numpy does
 
+    # one pass counts the rows read and the out-of-range ones (before EARLIEST, or bogus future)
     cur = await conn.execute(
-        "SELECT count(*) FROM transactions t WHERE t.creator_id = %(creator)s AND t.occurred_at <= %(as_of)s"
-        + fan_filter,
+        "SELECT count(*) FILTER (WHERE t.occurred_at >= %(earliest)s AND t.occurred_at <= %(as_of)s) AS read,"
+        " count(*) FILTER (WHERE t.occurred_at < %(earliest)s OR t.occurred_at > %(latest)s) AS out_of_range"
+        " FROM transactions t WHERE t.creator_id = %(creator)s" + fan_filter,
         params,
     )
+    txn_rows, txn_out = (int(v) for v in _values(await cur.fetchone()))
     txn = _records(
         await _packed(
             conn,
             "uuid_send(t.fan_id) || timestamptz_send(t.occurred_at) || int4send(t.amount_cents) || int2send("
             + _KIND_SQL
             + ")",
-            "FROM transactions t WHERE t.creator_id = %(creator)s AND t.occurred_at <= %(as_of)s"
-            + fan_filter,
+            "FROM transactions t WHERE t.creator_id = %(creator)s AND t.occurred_at >= %(earliest)s"
+            " AND t.occurred_at <= %(as_of)s" + fan_filter,
             params,
             row_bytes=30,
-            rows=int(_first(await cur.fetchone())),
+            rows=txn_rows,
         ),
         [("fan", "S16"), ("at", ">i8"), ("amount", ">i4"), ("kind", ">i2")],
     )
     where_in = (
-        "FROM messages t WHERE t.creator_id = %(creator)s AND t.direction = 'in' AND t.sent_at <= %(as_of)s"
-        + fan_filter
+        "FROM messages t WHERE t.creator_id = %(creator)s AND t.direction = 'in' AND t.sent_at >= %(earliest)s"
+        " AND t.sent_at <= %(as_of)s" + fan_filter
     )
-    cur = await conn.execute("SELECT count(*) " + where_in, params)
+    cur = await conn.execute(
+        "SELECT count(*) FILTER (WHERE t.sent_at >= %(earliest)s AND t.sent_at <= %(as_of)s) AS read,"
+        " count(*) FILTER (WHERE t.sent_at < %(earliest)s OR t.sent_at > %(latest)s) AS out_of_range"
+        " FROM messages t WHERE t.creator_id = %(creator)s AND t.direction = 'in'" + fan_filter,
+        params,
+    )
+    msg_rows, msg_out = (int(v) for v in _values(await cur.fetchone()))
     msg = _records(
         await _packed(
             conn,
@@ -260,13 +347,19 @@ async def load_activity(
             where_in,
             params,
             row_bytes=24,
-            rows=int(_first(await cur.fetchone())),
+            rows=msg_rows,
         ),
         [("fan", "S16"), ("at", ">i8")],
     )
+    skipped = await _skipped(
+        conn, params, fan_filter, {"transactions": txn_out, "messages": msg_out}, bad_zones
+    )
     read = time.perf_counter()
+    # unknown zones count in UTC (their codes keep their places in `zones`)
+    known = [z if z not in bad_zones else "UTC" for z in zones]
     # in a thread: seconds of numpy at a million fans must not hold the worker's event loop
-    out = await asyncio.to_thread(aggregate, fans, fans["id"], txn, msg, zones, as_of_day, expiries)
+    out = await asyncio.to_thread(aggregate, fans, fans["id"], txn, msg, known, as_of_day, expiries)
+    out.skipped = skipped
     if timings is not None:
         timings["read_ms"] = int((read - started) * 1000)
         timings["aggregate_ms"] = int((time.perf_counter() - read) * 1000)

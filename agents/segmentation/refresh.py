@@ -10,11 +10,17 @@ subscription) is the "first purchase" of the paper; repeat purchases are the lat
 spend; renewals are not purchases for the model. LTV over the horizon adds the two parts: expected discretionary
 purchases x expected spend per purchase, plus, for an active subscriber, the renewals expected at the creator's
 observed renewal rate. Nothing is discounted.
+
+Stored values no API accepts (a year-1 purchase, a message at -infinity, an unknown timezone) are left out or
+clamped by activity.py; a whole refresh says so in the actions feed (`segments_rows_skipped`, naming the fans).
+A refresh that fails anyway raises RefreshFailed, naming the creator, the step and those fans, and writes
+`segments_refresh_failed` to the feed beside the rolled-back transaction: it never fails silently.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,8 +30,12 @@ import numpy as np
 import numpy.typing as npt
 from psycopg import AsyncConnection
 
-from agents.segmentation.activity import best_hours, hour_profile, load_activity
+from agents.segmentation.activity import EARLIEST, FUTURE_SLACK, best_hours, hour_profile, load_activity
 from agents.segmentation.btyd import BGNBD, FitError, GammaGamma, Summary
+from core import db
+from core.journal import record_action
+
+log = logging.getLogger(__name__)
 
 # Thresholds: each label's explanation quotes the one that fired.
 NEW_DAYS = 30  # joined this recently: "new"
@@ -40,6 +50,25 @@ DISCRETIONARY = ("ppv", "tip", "unlock")
 SEGMENTS = ("whale", "big_spender", "loyal", "new", "at_risk", "dormant", "expired", "never_spent", "regular")
 
 FanId = Any  # uuid.UUID as psycopg returns it
+
+
+class RefreshFailed(RuntimeError):
+    """A refresh that could not finish: which creator, at which step, and the fans whose rows were left out
+    (the likeliest culprits)."""
+
+    def __init__(
+        self,
+        creator_id: str,
+        step: str,
+        cause: BaseException,
+        skipped: dict[str, Any],
+        fans: list[str] | None,
+    ) -> None:
+        self.creator_id, self.step, self.skipped = creator_id, step, skipped
+        who = f"fan(s) {', '.join(fans)} of creator {creator_id}" if fans else f"creator {creator_id}"
+        suspects = skipped.get("fans", []) + skipped.get("timezones", []) + skipped.get("clamped", [])
+        hint = f"; rows out of range belong to fan(s) {', '.join(sorted(set(suspects)))}" if suspects else ""
+        super().__init__(f"segmentation of {who} failed at {step}: {type(cause).__name__}: {cause}{hint}")
 
 
 @dataclass(frozen=True)
@@ -171,7 +200,34 @@ async def refresh_segments(
     await conn.execute("SET LOCAL work_mem = '256MB'")
     result = await _score(conn, creator_id, as_of, None)
     assert result is not None  # only a partial re-score can find nothing to score against
+    skipped = result.model.get("skipped") or {}
+    if skipped:
+        await record_action(
+            conn,
+            creator_id=creator_id,
+            kind="segments_rows_skipped",
+            summary=_skipped_summary(skipped),
+            details=skipped,
+            dedupe_key=f"segments_rows_skipped:{result.run_id}",
+        )
     return result
+
+
+def _skipped_summary(skipped: dict[str, Any]) -> str:
+    parts = []
+    rows = int(skipped.get("transactions", 0)) + int(skipped.get("messages", 0))
+    if rows:
+        parts.append(
+            f"left out {rows} row(s) dated before {EARLIEST.date()} or more than"
+            f" {FUTURE_SLACK.days} day ahead (fans {', '.join(skipped['fans'])})"
+        )
+    if skipped.get("timezones"):
+        parts.append(
+            f"counted hours in UTC for fans with an unknown timezone ({', '.join(skipped['timezones'])})"
+        )
+    if skipped.get("clamped"):
+        parts.append(f"clamped the join date of fans {', '.join(skipped['clamped'])}")
+    return "segmentation " + "; ".join(parts)
 
 
 async def rescore_fans(
@@ -185,8 +241,46 @@ async def rescore_fans(
 async def _score(
     conn: AsyncConnection[Any], creator_id: str, as_of: datetime | None, fan_ids: list[str] | None
 ) -> RefreshResult | None:
-    started = time.perf_counter()
+    """Score, or raise RefreshFailed naming the step that failed (and, for a whole refresh, say so in the
+    feed)."""
     as_of = as_of or datetime.now(UTC)
+    progress: dict[str, Any] = {"step": "start", "skipped": {}}
+    try:
+        return await _score_steps(conn, creator_id, as_of, fan_ids, progress)
+    except (asyncio.CancelledError, RefreshFailed):
+        raise
+    except Exception as exc:
+        failed = RefreshFailed(creator_id, progress["step"], exc, progress["skipped"], fan_ids)
+        if fan_ids is None:
+            await _record_failure(creator_id, as_of, failed)
+        raise failed from exc
+
+
+async def _record_failure(creator_id: str, as_of: datetime, failed: RefreshFailed) -> None:
+    """The feed entry of a failed whole refresh, on its own connection: the refresh's transaction is rolled
+    back with everything it wrote. Once per creator, day and step (retries of the same failure write it once)."""
+    try:
+        async with db.pool().connection(timeout=5) as other, other.transaction():
+            await record_action(
+                other,
+                creator_id=creator_id,
+                kind="segments_refresh_failed",
+                summary=f"segments not refreshed: {failed}",
+                details={"step": failed.step, "error": str(failed), "skipped": failed.skipped},
+                dedupe_key=f"segments_refresh_failed:{as_of.date()}:{failed.step}",
+            )
+    except Exception:
+        log.exception("could not record the failed segmentation of creator %s", creator_id)
+
+
+async def _score_steps(
+    conn: AsyncConnection[Any],
+    creator_id: str,
+    as_of: datetime,
+    fan_ids: list[str] | None,
+    progress: dict[str, Any],
+) -> RefreshResult | None:
+    started = time.perf_counter()
     partial = fan_ids is not None
     previous: dict[str, Any] | None = None
     if partial:
@@ -205,7 +299,10 @@ async def _score(
         "SELECT pg_advisory_xact_lock_shared(hashtextextended('fan_scores:' || %s, 0))", [creator_id]
     )
     timings: dict[str, int] = {}
+    progress["step"] = "load_activity"
     act = await load_activity(conn, creator_id, as_of, fan_ids, timings)
+    progress["skipped"] = act.skipped
+    progress["step"] = "models"
     n = len(act.fan_ids)
     active, expired = act.active, act.expired
     days_joined, age_days, x, recency_days, m = act.days_joined, act.age_days, act.x, act.recency_days, act.m
@@ -255,6 +352,7 @@ async def _score(
             "best_time_prior": BEST_TIME_PRIOR,
         }
         model["horizon_days"] = LTV_HORIZON_DAYS
+        model["skipped"] = act.skipped
         profile = hour_profile(act)
         top = sorted(range(168), key=lambda h: (-profile[h], h))[:3] if any(profile) else []
         model["hour_profile"] = {"p": profile, "top": top}
@@ -324,6 +422,7 @@ async def _score(
         run_id = int(next(iter(_values(got))))
 
     creator_top = model["hour_profile"]["top"]
+    progress["step"] = "best_hours"
     mark = time.perf_counter()
     best = await asyncio.to_thread(best_hours, act, model["hour_profile"]["p"], creator_top, BEST_TIME_PRIOR)
 
@@ -348,6 +447,7 @@ async def _score(
         },
     )
     timings["best_hours_ms"] = _ms(mark)
+    progress["step"] = "write_scores"
     mark = time.perf_counter()
     await conn.execute("DROP TABLE IF EXISTS scores_in")
     await conn.execute(_SCORES_IN)
