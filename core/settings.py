@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(0.7, ge=0, le=2, validation_alias="LLM_TEMPERATURE")
     llm_timeout_s: float = Field(120.0, gt=0, validation_alias="LLM_TIMEOUT_S")
     llm_attempts: int = Field(3, ge=1, le=10, validation_alias="LLM_ATTEMPTS")
+    # However often the DM step is retried (a crashed worker, an overloaded endpoint), a draft is given up after
+    # this long: the batch is recorded as draft_failed and the fan's later messages are handled.
+    draft_deadline_s: float = Field(900.0, gt=0, validation_alias="HUNTAZE_DRAFT_DEADLINE_S")
     # The local engine: a GGUF path overrides the model cache.
     local_model_path: Path | None = Field(None, validation_alias="HUNTAZE_MODEL_PATH")
     local_llm_port: int = Field(8081, validation_alias="HUNTAZE_LLM_PORT")

@@ -56,6 +56,8 @@ SEND_RETRY = RetryPolicy(
 MAX_DEBOUNCE_ROUNDS = 10
 # Memory is a nicety for later replies: a few quick tries, then the conversation goes on without it.
 MEMORY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
+# The activity heartbeats every few seconds: a killed worker holds the fan up this long, not memory_timeout_s.
+MEMORY_HEARTBEAT = timedelta(seconds=20)
 # Only messages the agents answer are worth remembering; a hand-off, an opt-out or an ignored batch is not
 # read by the LLM at all.
 REMEMBER_ROUTES = (Route.REPLY, Route.ACKNOWLEDGE)
@@ -233,6 +235,7 @@ class ConversationWorkflow:
                     RememberInput(self.inp.creator_id, self.inp.fan_id, batch),
                     result_type=RememberResult,
                     start_to_close_timeout=timedelta(seconds=self.inp.memory_timeout_s),
+                    heartbeat_timeout=MEMORY_HEARTBEAT,
                     retry_policy=MEMORY_RETRY,
                 )
             except ActivityError as err:

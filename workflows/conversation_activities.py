@@ -98,6 +98,11 @@ async def _persist_outcome(conn: Any, inp: SaveOutcomeInput) -> SaveOutcomeResul
     route = routing.route
     key = _batch_key(inp)
     c, f = inp.creator_id, inp.fan_id
+    # Replayed after a crash between this save's commit and the end of its workflow task, the graph finds the
+    # batch's events handled and drafts nothing: the draft saved the first time is still this batch's outcome.
+    saved = await drafts.get_by_source_key(conn, c, key)
+    if saved is not None:
+        return SaveOutcomeResult(draft_id=saved.id, version=saved.version, status=DraftStatus(saved.status))
     await conn.execute(
         "UPDATE events SET processed_at = coalesce(processed_at, now())"
         " WHERE creator_id = %s AND fan_id = %s AND id = ANY(%s)",
@@ -240,6 +245,11 @@ async def supersede_draft(ref: DraftRef) -> bool:
 
 @activity.defn(name=EXPIRE_DRAFT)
 async def expire_draft(ref: DraftRef) -> bool:
+    return await expire_undecided(ref)
+
+
+async def expire_undecided(ref: DraftRef) -> bool:
+    """Expire a draft nobody decided (if it still waits) and escalate the fan to a human."""
     changed = await _close_draft(
         ref, DraftStatus.EXPIRED, "expired", "nobody decided in time: the draft expired"
     )

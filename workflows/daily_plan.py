@@ -15,11 +15,13 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from workflows.types import (
+        EXPIRE_OVERDUE_DRAFTS,
         PLAN_INACTIVE,
         REFRESH_SEGMENTS,
         WRITE_DAILY_PLAN,
         DailyPlanInput,
         DailyPlanResult,
+        ExpireOverdueResult,
         PlanInactiveResult,
         PlanStepInput,
         SegmentationInput,
@@ -62,6 +64,13 @@ class DailyPlanWorkflow:
             start_to_close_timeout=timedelta(minutes=10),
             retry_policy=RETRY,
         )
+        overdue: ExpireOverdueResult = await workflow.execute_activity(
+            EXPIRE_OVERDUE_DRAFTS,
+            step,
+            result_type=ExpireOverdueResult,
+            start_to_close_timeout=timedelta(minutes=5),
+            retry_policy=RETRY,
+        )
         result: DailyPlanResult = await workflow.execute_activity(
             WRITE_DAILY_PLAN,
             step,
@@ -71,4 +80,5 @@ class DailyPlanWorkflow:
         )
         result.segments_run_id = run_id
         result.inactive_started = inactive.started
+        result.drafts_expired = overdue.expired
         return result

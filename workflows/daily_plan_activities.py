@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,11 +13,16 @@ from temporalio import activity
 from agents.daily_plan.actions import as_json, build_actions
 from core import db
 from core.journal import record_action
+from core.store import drafts
+from workflows.conversation_activities import expire_undecided
 from workflows.followup_activities import ensure_followup, load_config
 from workflows.types import (
+    EXPIRE_OVERDUE_DRAFTS,
     PLAN_INACTIVE,
     WRITE_DAILY_PLAN,
     DailyPlanResult,
+    DraftRef,
+    ExpireOverdueResult,
     PlanInactiveResult,
     PlanStepInput,
 )
@@ -121,4 +126,26 @@ async def write_daily_plan(inp: PlanStepInput) -> DailyPlanResult:
     )
 
 
-DAILY_PLAN_ACTIVITIES: list[Callable[..., Any]] = [plan_inactive_followups, write_daily_plan]
+# A draft that outlived its expiry by this much has no workflow waiting for it (the conversation expires its own
+# drafts on time): only a crash or a lost workflow leaves one behind.
+OVERDUE_GRACE = timedelta(hours=1)
+
+
+@activity.defn(name=EXPIRE_OVERDUE_DRAFTS)
+async def expire_overdue_drafts(inp: PlanStepInput) -> ExpireOverdueResult:
+    """Expire and escalate the creator's drafts that nobody can decide any more (idempotent)."""
+    now = datetime.fromtimestamp(inp.now, UTC)
+    async with db.pool().connection() as conn:
+        stuck = await drafts.overdue(conn, inp.creator_id, now - OVERDUE_GRACE)
+    expired = 0
+    for d in stuck:
+        ref = DraftRef(inp.creator_id, d.fan_id, d.id, "no conversation was waiting for a decision any more")
+        expired += await expire_undecided(ref)
+    return ExpireOverdueResult(expired)
+
+
+DAILY_PLAN_ACTIVITIES: list[Callable[..., Any]] = [
+    plan_inactive_followups,
+    write_daily_plan,
+    expire_overdue_drafts,
+]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from temporalio import activity
@@ -13,11 +15,38 @@ from core.settings import get_settings
 from core.store import messages as message_store
 from workflows.types import REMEMBER_MESSAGES, RememberInput, RememberResult
 
+# A worker that dies mid-extraction is noticed within the workflow's heartbeat timeout, not the whole
+# start-to-close timeout: the fan's next messages wait on this activity.
+HEARTBEAT_EVERY_S = 5.0
+
+
+@contextlib.asynccontextmanager
+async def heartbeating() -> AsyncIterator[None]:
+    """Heartbeat in the background while the body runs (an LLM call gives no natural point to do it)."""
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(HEARTBEAT_EVERY_S)
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
 
 @activity.defn(name=REMEMBER_MESSAGES)
 async def remember_messages(inp: RememberInput) -> RememberResult:
     """Extract memories from the fan's messages in a handled batch and store them (merging restatements).
     Idempotent enough for retries: a memory stored by an earlier attempt is merged, not duplicated."""
+    async with heartbeating():
+        return await _remember(inp)
+
+
+async def _remember(inp: RememberInput) -> RememberResult:
     from agents import llm
     from memory.embed import embedder
     from memory.extract import extract

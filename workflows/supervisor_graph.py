@@ -13,6 +13,7 @@ from typing import Any
 
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 from temporalio.langgraph import LangGraphPlugin
 
 from agents import supervisor
@@ -48,6 +49,7 @@ def local_activity_steps() -> SupervisorSteps:
     settings = get_settings()
     # Every attempt the DM agent may make, plus one for its context reads and validation.
     draft_timeout = timedelta(seconds=settings.llm_timeout_s * (settings.llm_attempts + 1))
+    draft_deadline = timedelta(seconds=settings.draft_deadline_s)
 
     async def route_step(batch: BatchRef) -> RouteDecision:
         return await workflow.execute_local_activity(
@@ -55,9 +57,19 @@ def local_activity_steps() -> SupervisorSteps:
         )
 
     async def draft_step(req: DraftRequest) -> DraftAttempt:
-        return await workflow.execute_local_activity(
-            write_draft, req, start_to_close_timeout=draft_timeout, retry_policy=STEP_RETRY
-        )
+        try:
+            return await workflow.execute_local_activity(
+                write_draft,
+                req,
+                start_to_close_timeout=draft_timeout,
+                schedule_to_close_timeout=draft_deadline,
+                retry_policy=STEP_RETRY,
+            )
+        except ActivityError as err:
+            # Recorded as draft_failed by the save; the conversation goes on with the fan's next messages.
+            return DraftAttempt(
+                failure=f"no draft within {draft_deadline.total_seconds():.0f} s: {err.cause or err}"
+            )
 
     async def check_step(req: PolicyRequest) -> PolicyReport:
         return await workflow.execute_local_activity(

@@ -251,6 +251,7 @@ class CampaignResult:
 
 PLAN_INACTIVE = "plan_inactive_followups"
 WRITE_DAILY_PLAN = "write_daily_plan"
+EXPIRE_OVERDUE_DRAFTS = "expire_overdue_drafts"
 
 
 @dataclass
@@ -271,8 +272,14 @@ class PlanInactiveResult:
 
 
 @dataclass
+class ExpireOverdueResult:
+    expired: int
+
+
+@dataclass
 class DailyPlanResult:
     plan_date: str
     actions: int
     segments_run_id: int | None
     inactive_started: int
+    drafts_expired: int = 0

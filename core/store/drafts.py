@@ -261,6 +261,23 @@ async def undecided_in_campaign(conn: Conn, creator_id: Id, campaign_id: Id) -> 
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Overdue:
+    id: str
+    fan_id: str
+
+
+async def overdue(conn: Conn, creator_id: Id, before: datetime) -> list[Overdue]:
+    """Drafts still awaiting a decision whose expiry passed before `before`."""
+    return await fetch_all(
+        conn,
+        Overdue,
+        "SELECT id::text AS id, fan_id::text AS fan_id FROM drafts"
+        " WHERE creator_id = %s AND status = ANY(%s) AND expires_at < %s ORDER BY expires_at",
+        [creator_id, list(DECIDABLE), before],
+    )
+
+
 async def has_undecided(conn: Conn, creator_id: Id, fan_id: Id) -> bool:
     """Whether a draft for the fan still waits for a decision."""
     cur = await conn.execute(

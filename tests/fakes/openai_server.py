@@ -5,6 +5,7 @@ ChatOpenAI talks to it exactly as it talks to a real endpoint; replies come from
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections import deque
@@ -43,6 +44,8 @@ class FakeOpenAI:
         self.default = json.dumps(DEFAULT_REPLY)
         # Computes a drafting reply from the request (e.g. tests/fakes/grounded_model.py) when no script is queued.
         self.responder: Callable[[dict[str, Any]], str] | None = None
+        # Seconds a drafting reply takes (an overloaded endpoint); memory extraction answers at once.
+        self.delay_s = 0.0
         self.app = FastAPI()
         self.app.post("/v1/chat/completions")(self._complete)
         self.server = LoopbackServer(self.app)
@@ -60,6 +63,7 @@ class FakeOpenAI:
 
     def script(self, *replies: dict[str, Any] | str) -> None:
         self.responder = None
+        self.delay_s = 0.0
         self.replies.clear()
         self.memory_replies.clear()
         for r in replies:
@@ -80,6 +84,8 @@ class FakeOpenAI:
         if _schema_name(body) == "MemoryExtraction":
             content = self.memory_replies.popleft() if self.memory_replies else NO_MEMORIES
         else:
+            if self.delay_s:
+                await asyncio.sleep(self.delay_s)
             if self.replies:
                 content = self.replies.popleft()
             elif self.responder is not None:
