@@ -18,7 +18,7 @@ from langchain_core.runnables import Runnable
 from openai.lib._pydantic import to_strict_json_schema
 from pydantic import BaseModel, Field, ValidationError, create_model
 
-from agents.prompts import INJECTION_NOTE, dm_templates, render_history, render_memories
+from agents.prompts import INJECTION_NOTE, dm_templates, quoted, render_history, render_memories, single_line
 from core import db
 from tools import fan_context
 
@@ -139,7 +139,8 @@ def build_messages(context: dict[str, Any], fan_text: str, reason: str, injectio
     owned = set(purchases["owned_catalog_ids"])
     refs = catalog_refs(catalog)
     user = user_template.format(
-        fan_name=profile["display_name"] or "fan",
+        # Fan-controlled text enters only as data: the name quoted, the message on one line inside its block.
+        fan_name=quoted(profile["display_name"] or "fan"),
         subscription=profile["subscription_status"],
         spent=purchases["total_cents"],
         segment=profile.get("segment") or "not scored yet",
@@ -154,9 +155,9 @@ def build_messages(context: dict[str, Any], fan_text: str, reason: str, injectio
         )
         or "(empty)",
         owned=", ".join(sorted(c["title"] for c in catalog if c["id"] in owned)) or "nothing",
-        reason=reason,
+        reason=single_line(reason),
         injection_note=INJECTION_NOTE if injection else "",
-        fan_text=fan_text.replace("</fan_message>", "< /fan_message>") or "(no message: this is an event)",
+        fan_text=single_line(fan_text) or "(no message: this is an event)",
     )
     return [SystemMessage(system), HumanMessage(user)]
 

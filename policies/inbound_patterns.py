@@ -191,6 +191,8 @@ INJECTION = re.compile(
             r"\b(?:muestrame|dime|revela(?:me)?) (?:tus|las) (?:instrucciones|reglas|prompt)\b",
             r"\bnombre real\b|\bmensajes de (?:otros|los otros|las otras) (?:fans|suscriptores|clientes)\b",
             r"\bmodo desarrollador\b|\bahora eres\b|\bhaz de cuenta que no tienes (?:reglas|limites)\b",
+            # Closing the prompt's quoted block, or opening a role section, in any case or spacing.
+            r"<\s*/\s*fan[\s_-]*messages?\b|<\s*/?\s*(?:system|assistant|developer|instructions?|prompt)\s*>",
         ]
     )
 )
