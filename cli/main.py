@@ -23,7 +23,7 @@ T = TypeVar("T")
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from devstack.runtime import serve
+    from devstack.runtime import serve_until_signalled
 
     with embedded_services(read_settings()) as svc:
         s = svc.settings
@@ -31,9 +31,9 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"API docs:    http://{s.api_host}:{s.api_port}/docs")
         if "temporal" in svc.started:
             print(f"Temporal UI: http://127.0.0.1:{s.temporal_ui_port}")
-        print("Ctrl-C stops everything.", flush=True)
+        print("Ctrl-C (or SIGTERM) stops everything.", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(serve(s, with_api=not args.worker_only))
+            asyncio.run(serve_until_signalled(s, with_api=not args.worker_only))
     return 0
 
 

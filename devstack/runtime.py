@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
+from typing import Any
 
 import uvicorn
 from temporalio.client import Client
@@ -53,16 +56,22 @@ async def serve(
             "daily plan schedules not created (%s); POST /v1/agents/unified/actions/run still works", exc
         )
     worker = build_worker(client, settings.task_queue, workflow_task_slots=settings.worker_task_slots)
-    async with worker:
+    running = asyncio.create_task(worker.run())
+    try:
         if not with_api:
             if started:
                 started.set()
-            await stop.wait()
+            await _first_done(running, stop)
             return
         app = create_app(settings, temporal=client)
         server = uvicorn.Server(
             uvicorn.Config(
-                app, host=settings.api_host, port=settings.api_port, log_level="warning", lifespan="on"
+                app,
+                host=settings.api_host,
+                port=settings.api_port,
+                log_level="warning",
+                lifespan="on",
+                timeout_graceful_shutdown=int(SHUTDOWN_S / 2),
             )
         )
         task = asyncio.create_task(server.serve())
@@ -70,8 +79,40 @@ async def serve(
             await asyncio.sleep(0.05)
         if started:
             started.set()
-        stopper = asyncio.create_task(stop.wait())
-        await asyncio.wait([task, stopper], return_when=asyncio.FIRST_COMPLETED)
+        await _first_done(task, stop)
         server.should_exit = True
         await task
-        stopper.cancel()
+    finally:
+        await _stop_worker(worker, running)
+
+
+# Stopping never waits on in-flight work longer than this: a draft's LLM call abandoned here is retried by
+# another worker once its workflow task times out.
+SHUTDOWN_S = 8.0
+
+
+async def _first_done(task: asyncio.Task[None], stop: asyncio.Event) -> None:
+    stopper = asyncio.create_task(stop.wait())
+    await asyncio.wait([task, stopper], return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+
+
+async def _stop_worker(worker: Any, running: asyncio.Task[None]) -> None:
+    if running.done():
+        return
+    try:
+        await asyncio.wait_for(worker.shutdown(), SHUTDOWN_S)
+    except TimeoutError:
+        log.warning("in-flight work abandoned at shutdown; Temporal retries it on another worker")
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await running
+
+
+async def serve_until_signalled(settings: Settings, *, with_api: bool = True) -> None:
+    """`serve` until SIGINT or SIGTERM: both stop the worker and the API within SHUTDOWN_S."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await serve(settings, with_api=with_api, stop=stop)

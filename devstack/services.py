@@ -276,6 +276,7 @@ class EmbeddedServices:
     started: list[str] = field(default_factory=list)
 
     def stop(self) -> None:
+        """Stop what was started here, the embedded PostgreSQL included (not only at interpreter exit)."""
         for proc in reversed(self.children):
             if proc.poll() is None:
                 proc.terminate()
@@ -285,6 +286,8 @@ class EmbeddedServices:
             except subprocess.TimeoutExpired:
                 proc.kill()
         self.children.clear()
+        if "postgres" in self.started:
+            stop_postgres(self.settings.data_dir)
 
 
 @contextlib.contextmanager
