@@ -14,6 +14,11 @@ Definitions (also in the README):
   tip, unlock) within 48 hours after one. PPV conversion: of the sent drafts offering a catalog item, the
   share followed by that fan buying that item within 72 hours. Reply rate: of the fan messages, the share
   answered by the creator within 24 hours.
+
+Stored times no API accepts (rows written before the API's bound, or by SQL: year 1, -infinity, year 9999) stay
+out of every period, which is bounded on both sides; a fan's first subscription ignores the ones before
+EARLIEST_DAY, so such a row does not take the fan out of their cohort. A period itself must start on or after
+EARLIEST_DAY (ValueError otherwise, never a date overflow).
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ SOURCES = ("subscription", "renewal", "ppv", "tip", "unlock")
 # Days of daily history read before `from` so the anomaly detector can judge the first day of the period.
 ANOMALY_HISTORY_DAYS = HISTORY_DAYS + 7
 COHORT_MONTHS = 6
+# The first day analytics reads (the API's bound on client times too): older stored rows are left out.
+EARLIEST_DAY = date(2000, 1, 1)
 # Days before today that are final enough to cache (a fan message of the day before yesterday can still be
 # answered within 24 h until yesterday ends, in any timezone).
 CACHE_AFTER_DAYS = 3
@@ -52,6 +59,12 @@ class Period:
 
     def previous(self) -> Period:
         return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
+
+
+def _check_period(period: Period) -> None:
+    """Days before EARLIEST_DAY (or near the end of the calendar) would overflow the history arithmetic."""
+    if period.start < EARLIEST_DAY or period.end > date(9000, 1, 1):
+        raise ValueError(f"period {period.start}..{period.end} is outside {EARLIEST_DAY}..9000-01-01")
 
 
 def _change(value: float | None, previous: float | None) -> dict[str, Any]:
@@ -262,6 +275,7 @@ async def overview(
 ) -> dict[str, Any]:
     """The whole overview. Its queries run side by side, each on its own pooled connection (the caller holds
     none while it waits, so concurrent requests cannot starve the pool)."""
+    _check_period(period)
     async with db.pool().connection() as conn:
         row = await _one(conn, "SELECT timezone FROM creators WHERE id = %(c)s", {"c": creator_id})
     tz = ZoneInfo(row["timezone"])
@@ -432,7 +446,8 @@ async def _compute_cohorts(
         """
         WITH firsts AS (
             SELECT fan_id, width_bucket(min(occurred_at), %(b)s::timestamptz[]) AS cohort
-            FROM transactions WHERE creator_id = %(c)s AND kind = 'subscription' GROUP BY fan_id),
+            FROM transactions WHERE creator_id = %(c)s AND kind = 'subscription' AND occurred_at >= %(earliest)s
+            GROUP BY fan_id),
         paid AS (
             SELECT DISTINCT fan_id, width_bucket(occurred_at, %(b)s::timestamptz[]) AS month
             FROM transactions WHERE creator_id = %(c)s AND kind IN ('subscription', 'renewal')
@@ -442,7 +457,14 @@ async def _compute_cohorts(
         WHERE f.cohort BETWEEN 1 AND %(n)s
         GROUP BY 1, 2 ORDER BY 1, 2
         """,
-        {"c": creator_id, "b": bounds, "lo": bounds[0], "hi": bounds[-1], "n": len(bounds) - 1},
+        {
+            "c": creator_id,
+            "b": bounds,
+            "lo": bounds[0],
+            "hi": bounds[-1],
+            "n": len(bounds) - 1,
+            "earliest": datetime.combine(EARLIEST_DAY, datetime.min.time(), tzinfo=tz),
+        },
     )
     cohorts: dict[date, dict[str, Any]] = {}
     sizes: dict[date, int] = {}
@@ -527,6 +549,7 @@ async def recent_anomalies(
     row = await _one(conn, "SELECT timezone FROM creators WHERE id = %(c)s", {"c": creator_id})
     tz = ZoneInfo(row["timezone"])
     period = Period(today - timedelta(days=days), today - timedelta(days=1))
+    _check_period(period)
     history = Period(period.start - timedelta(days=ANOMALY_HISTORY_DAYS), period.end)
     daily = await _daily(conn, creator_id, history, tz)
     return _anomalies(daily, period, today)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from agents.analytics.overview import Granularity, Period, overview
 from api.auth import CurrentPrincipal
 from api.errors import ApiError
+from api.timestamps import BoundedDate
 from core import db
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
@@ -135,10 +136,12 @@ def _invalid(field: str, message: str) -> ApiError:
 async def analytics_overview(
     who: CurrentPrincipal,
     from_: Annotated[
-        date | None, Query(alias="from", description="first day (creator's timezone); default: to - 29 days")
+        BoundedDate | None,
+        Query(alias="from", description="first day (creator's timezone); default: to - 29 days"),
     ] = None,
     to: Annotated[
-        date | None, Query(description="last day, inclusive; default: today in the creator's timezone")
+        BoundedDate | None,
+        Query(description="last day, inclusive; default: today in the creator's timezone"),
     ] = None,
     granularity: Annotated[Granularity, Query()] = "day",
 ) -> Any:

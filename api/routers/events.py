@@ -10,12 +10,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from psycopg.types.json import Jsonb
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from temporalio.service import RPCError
 
 from api.auth import CurrentPrincipal
 from api.deps import Runtime, runtime
 from api.errors import ApiError
+from api.timestamps import BoundedDatetime
 from core import db
 from core.journal import record_action
 from core.store import Conn, fans, messages
@@ -48,7 +49,9 @@ class EventIn(BaseModel):
     event_id: str = Field(min_length=1, max_length=200, description="the platform's id for this event")
     kind: EventKind
     fan: FanRef
-    occurred_at: AwareDatetime | None = None
+    occurred_at: BoundedDatetime | None = Field(
+        None, description="when it happened on the platform (2000-01-01 to a day ahead of now); default: now"
+    )
     text: str | None = Field(None, max_length=4000)
     amount_cents: int | None = Field(None, ge=0, le=10_000_000)
     catalog_id: UUID | None = None

@@ -30,3 +30,47 @@ async def test_nul_characters_and_oversized_cursors_are_bad_requests(api: httpx.
     for path in ("/v1/actions", "/v1/audit"):
         r = await api.get(path, params={"cursor": str(2**70)}, headers=t.auth())
         assert r.status_code == 422 and r.json()["error"]["details"]["fields"][0]["field"] == "query.cursor"
+
+
+async def test_event_times_outside_the_window_are_refused_naming_the_field(api: httpx.AsyncClient) -> None:
+    """A year-1 `occurred_at` once poisoned every later segmentation refresh of its creator."""
+    from datetime import UTC, datetime, timedelta
+
+    t = await make_tenant("when")
+    now = datetime.now(UTC)
+    for i, at in enumerate(
+        (
+            "0001-01-01T00:00:00Z",
+            "1999-12-31T23:59:59Z",
+            (now + timedelta(days=2)).isoformat(),
+            "9999-12-31T00:00:00Z",
+        )
+    ):
+        r = await api.post(
+            "/v1/events",
+            json={
+                "event_id": f"bad-{i}",
+                "kind": "tip",
+                "amount_cents": 500,
+                "occurred_at": at,
+                "fan": {"platform_fan_id": "f"},
+            },
+            headers=t.auth("manager"),
+        )
+        assert r.status_code == 422, (at, r.text)
+        fields = r.json()["error"]["details"]["fields"]
+        assert fields[0]["field"] == "occurred_at" and "2000-01-01" in fields[0]["message"], fields
+    assert await fetch("SELECT 1 FROM events WHERE creator_id = %s", [t.creator_id]) == []
+    for i, at in enumerate(("2000-01-01T00:00:00Z", (now + timedelta(hours=20)).isoformat())):
+        r = await api.post(
+            "/v1/events",
+            json={
+                "event_id": f"ok-{i}",
+                "kind": "tip",
+                "amount_cents": 500,
+                "occurred_at": at,
+                "fan": {"platform_fan_id": "f"},
+            },
+            headers=t.auth("manager"),
+        )
+        assert r.status_code == 202, (at, r.text)
