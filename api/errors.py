@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import psycopg
@@ -12,6 +13,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 # Ids and cursors are Postgres bigints: a larger number is a bad request, not a database error.
 BIGINT_MAX = 2**63 - 1
+# Seconds a client waits before retrying while the database is unreachable (a restart takes a few).
+DATABASE_RETRY_AFTER_S = 5
+
+log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -54,6 +59,22 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             _body("validation_error", "text fields cannot contain NUL (\\u0000) characters", {"fields": []}),
             status_code=422,
+        )
+
+    @app.exception_handler(psycopg.OperationalError)
+    async def _database_unavailable(request: Request, exc: psycopg.OperationalError) -> JSONResponse:
+        # The server went away (restart, failover) or the pool found no live connection in time (PoolTimeout
+        # is an OperationalError): transient, so say when to retry. A transaction in progress was rolled back.
+        log.warning("database unavailable during %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse(
+            _body(
+                "database_unavailable",
+                "the database is unavailable; retry the request shortly (nothing was changed unless the same"
+                " request already succeeded)",
+                {"retry_after_s": DATABASE_RETRY_AFTER_S},
+            ),
+            status_code=503,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
         )
 
     @app.exception_handler(RequestValidationError)
