@@ -25,6 +25,36 @@ class CatalogItemNotFound(LookupError):
     pass
 
 
+async def offered_item(conn: Conn, creator_id: str, catalog_id: str | None) -> dict[str, Any] | None:
+    """The catalog item a campaign offers: an active item of this creator's catalog (CatalogItemNotFound
+    otherwise, whoever else's id it is), or None without an offer. The dry run and the real run both ask here,
+    so a preview never accepts what the campaign would refuse."""
+    if catalog_id is None:
+        return None
+    cur = await conn.execute(
+        "SELECT id::text AS id, title, price_cents FROM catalog WHERE creator_id = %s AND id = %s AND active",
+        [creator_id, catalog_id],
+    )
+    item = await cur.fetchone()
+    if item is None:
+        raise CatalogItemNotFound(catalog_id)
+    return item
+
+
+async def preview_campaign(
+    conn: Conn,
+    *,
+    creator_id: str,
+    segment: str,
+    catalog_id: str | None,
+    exclusions: Exclusions,
+    max_recipients: int,
+) -> Audience:
+    """What `create_campaign` would choose, storing nothing: the same offer check, the same audience."""
+    await offered_item(conn, creator_id, catalog_id)
+    return await select_audience(conn, creator_id, segment, exclusions, catalog_id, max_recipients)
+
+
 async def create_campaign(
     conn: Conn,
     *,
@@ -42,15 +72,7 @@ async def create_campaign(
     creator's active catalog (else CatalogItemNotFound); the item goes into each recipient's intent so the DM
     agent can offer it, and the grammar still only admits real items and prices in bounds."""
     now = now or datetime.now(UTC)
-    item = None
-    if catalog_id is not None:
-        cur = await conn.execute(
-            "SELECT id::text AS id, title, price_cents FROM catalog WHERE creator_id = %s AND id = %s AND active",
-            [creator_id, catalog_id],
-        )
-        item = await cur.fetchone()
-        if item is None:
-            raise CatalogItemNotFound(catalog_id)
+    item = await offered_item(conn, creator_id, catalog_id)
     audience = await select_audience(conn, creator_id, segment, exclusions, catalog_id, max_recipients)
     cur = await conn.execute(
         "INSERT INTO campaigns (creator_id, name, segment, intent, catalog_id, exclusions, excluded, recipients,"

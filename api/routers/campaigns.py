@@ -14,8 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
-from agents.campaigns.audience import TARGETS, Audience, Exclusions, select_audience
-from agents.campaigns.store import CatalogItemNotFound, create_campaign
+from agents.campaigns.audience import TARGETS, Exclusions
+from agents.campaigns.store import CatalogItemNotFound, create_campaign, preview_campaign
 from api.auth import CurrentPrincipal
 from api.deps import Runtime, runtime
 from api.errors import ApiError, malformed_cursor
@@ -146,16 +146,21 @@ async def create(body: CampaignIn, who: CurrentPrincipal, rt: Annotated[Runtime,
     who.require(Role.MANAGER)
     catalog = str(body.catalog_id) if body.catalog_id else None
     async with db.pool().connection() as conn, conn.transaction():
-        if body.dry_run:
-            audience: Audience = await select_audience(
-                conn, who.creator_id, body.segment, body.exclude, catalog, body.max_recipients
-            )
-            return CampaignPreview(
-                segment_size=audience.segment_size,
-                recipients=len(audience.fan_ids),
-                excluded=audience.excluded,
-            )
         try:
+            if body.dry_run:
+                audience = await preview_campaign(
+                    conn,
+                    creator_id=who.creator_id,
+                    segment=body.segment,
+                    catalog_id=catalog,
+                    exclusions=body.exclude,
+                    max_recipients=body.max_recipients,
+                )
+                return CampaignPreview(
+                    segment_size=audience.segment_size,
+                    recipients=len(audience.fan_ids),
+                    excluded=audience.excluded,
+                )
             row, _ = await create_campaign(
                 conn,
                 creator_id=who.creator_id,

@@ -144,3 +144,24 @@ async def test_campaign_refuses_bad_input_other_tenants_and_low_roles(api: httpx
     assert foreign.status_code == 404 and foreign.json()["error"]["code"] == "not_found"
     both = {"campaign_id": cid, "drafts": [{"id": str(uuid.uuid4()), "version": 1}]}
     assert (await api.post("/v1/drafts/approve", json=both, headers=t.auth())).status_code == 422
+
+
+async def test_a_dry_run_refuses_a_catalog_item_exactly_like_the_real_run(api: httpx.AsyncClient) -> None:
+    t, _ = await _business()
+    other = await make_tenant("elsewhere")
+    async with db.pool().connection() as conn, conn.transaction():
+        await conn.execute("UPDATE catalog SET active = false WHERE id = %s", [t.catalog[1]])
+    for item in (other.catalog[0], t.catalog[1], str(uuid.uuid4())):  # another creator's, inactive, unknown
+        real = await api.post("/v1/campaigns", json=_body(t, catalog_id=item), headers=t.auth("manager"))
+        dry = await api.post(
+            "/v1/campaigns", json=_body(t, catalog_id=item, dry_run=True), headers=t.auth("manager")
+        )
+        assert dry.status_code == real.status_code == 422, (item, dry.text)
+        assert (
+            dry.json() == real.json() and dry.json()["error"]["details"]["fields"][0]["field"] == "catalog_id"
+        )
+    ok = await api.post(
+        "/v1/campaigns", json=_body(t, catalog_id=t.catalog[0], dry_run=True), headers=t.auth("manager")
+    )
+    assert ok.status_code == 202 and ok.json()["dry_run"] is True
+    assert await fetch("SELECT 1 FROM campaigns", []) == []
