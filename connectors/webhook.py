@@ -1,4 +1,9 @@
-"""Signed webhook delivery: HMAC-SHA256 over `timestamp.body`, the draft id as idempotency key."""
+"""Signed webhook delivery: HMAC-SHA256 over `timestamp.body`, the draft id as idempotency key.
+
+A creator's URL passes the egress check (connectors/egress.py) before every POST and the request goes to the
+address the check approved; redirects are never followed. Errors name a category only ("webhook unreachable",
+"webhook answered 500"), never an address, a port or a resolver or connection message.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +15,23 @@ from typing import Any
 
 import httpx
 
+from connectors.egress import REFUSED_MESSAGE, EgressRefused, Unresolved, check_url
+
 SIGNATURE_HEADER = "X-Huntaze-Signature"
 TIMESTAMP_HEADER = "X-Huntaze-Timestamp"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 class DeliveryError(RuntimeError):
-    """The receiver did not acknowledge; the caller retries with backoff."""
+    """The receiver did not acknowledge; the caller retries with backoff. The message is safe to show owners."""
+
+
+class WebhookRefused(DeliveryError):
+    """The URL's address is not allowed: retrying cannot help. `reason` (which kind of address) is for logs."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(REFUSED_MESSAGE)
+        self.reason = reason
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -29,8 +44,16 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
 
 
 async def post_signed(
-    url: str, secret: str, payload: dict[str, Any], idempotency_key: str, timeout_s: float = 10.0
+    url: str,
+    secret: str,
+    payload: dict[str, Any],
+    idempotency_key: str,
+    timeout_s: float = 10.0,
+    *,
+    check_egress: bool = True,
+    allow_loopback: bool = False,
 ) -> int:
+    """POST the payload signed. `check_egress=False` only for the operator's own service-wide webhook."""
     body = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
     ts = str(int(time.time()))
     headers = {
@@ -39,11 +62,24 @@ async def post_signed(
         TIMESTAMP_HEADER: ts,
         IDEMPOTENCY_HEADER: idempotency_key,
     }
+    target: httpx.URL | str = url
+    extensions: dict[str, Any] = {}
+    if check_egress:
+        # Resolved again at every send: what a name points at can change after the URL was saved.
+        try:
+            checked = await check_url(url, allow_loopback=allow_loopback, timeout_s=timeout_s)
+        except EgressRefused as exc:
+            raise WebhookRefused(exc.reason) from exc
+        except (Unresolved, TimeoutError) as exc:
+            raise DeliveryError("webhook unreachable") from exc
+        target, host_header, extensions = checked.pinned()
+        headers.update(host_header)
     try:
-        async with httpx.AsyncClient(timeout=timeout_s) as client:
-            resp = await client.post(url, content=body, headers=headers)
-    except httpx.HTTPError as exc:
-        raise DeliveryError(f"webhook unreachable: {type(exc).__name__}") from exc
+        async with httpx.AsyncClient(timeout=timeout_s, follow_redirects=False) as client:
+            resp = await client.post(target, content=body, headers=headers, extensions=extensions)
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        raise DeliveryError("webhook unreachable") from exc
     if resp.status_code >= 300:
+        # A redirect is an answer, not a new address to call (it could point anywhere).
         raise DeliveryError(f"webhook answered {resp.status_code}")
     return resp.status_code

@@ -117,6 +117,8 @@ class Settings(BaseSettings):
     webhook_url: str | None = Field(None, validation_alias="HUNTAZE_WEBHOOK_URL")
     webhook_secret: SecretStr | None = Field(None, validation_alias="HUNTAZE_WEBHOOK_SECRET")
     webhook_timeout_s: float = Field(10.0, gt=0, validation_alias="HUNTAZE_WEBHOOK_TIMEOUT_S")
+    # Development only: creators' webhook URLs may point at loopback (never at private or link-local addresses).
+    allow_loopback_webhooks: bool = Field(False, validation_alias="HUNTAZE_ALLOW_LOOPBACK_WEBHOOKS")
 
     @property
     def llm_is_local(self) -> bool:

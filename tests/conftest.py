@@ -125,6 +125,7 @@ def settings(database_url: str, fake_llm: FakeOpenAI) -> Iterator[Settings]:
         task_queue=f"tq-{uuid.uuid4().hex[:8]}",
         llm_attempts=3,
         webhook_url=None,
+        allow_loopback_webhooks=True,  # the suite's webhook receivers listen on loopback
         encryption_keys=SecretStr(TEST_KEYS),
     )
     configure(s)

@@ -5,6 +5,7 @@ The draft id is the idempotency key: one outbox row, one message, ever, however 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from connectors.webhook import post_signed
+from connectors.webhook import DeliveryError, WebhookRefused, post_signed
 from core import db
 from core.crypto import Sealed, connection_aad, keyring
 from core.journal import append_audit, record_action
@@ -24,6 +25,8 @@ from policies.scoped import load_policy, send_window
 from policies.timing import SendWindow
 from workflows.followup_activities import ensure_followup
 from workflows.types import SEND_DRAFT, SendInput, SendResult
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -123,16 +126,31 @@ async def _record_send(conn: Conn, ref: SendInput, d: drafts.ToSend, now: dateti
 
 async def deliver(ref: SendInput, payload: dict[str, Any]) -> None:
     """POST the outbox row's payload to the creator's connection (or the service-wide webhook), signed; record
-    the outcome on the outbox row. Without any webhook the outbox row is the hand-off to the platform adapter."""
+    the outcome on the outbox row. Without any webhook the outbox row is the hand-off to the platform adapter.
+    A creator's URL whose address is not allowed fails for good (retrying cannot change that)."""
     target = await _delivery_target(ref.creator_id, payload["platform"])
     if target is None:
         return
-    url, secret = target
+    url, secret, own = target
+    settings = get_settings()
     try:
-        await post_signed(url, secret, payload, ref.draft_id, get_settings().webhook_timeout_s)
+        await post_signed(
+            url,
+            secret,
+            payload,
+            ref.draft_id,
+            settings.webhook_timeout_s,
+            check_egress=own,  # the operator's service-wide webhook is configuration, not creator input
+            allow_loopback=settings.allow_loopback_webhooks,
+        )
     except Exception as exc:
+        # Owners read this (fan export): a category only, never an address or a connection message.
+        error = str(exc) if isinstance(exc, DeliveryError) else "webhook delivery failed"
         async with db.pool().connection() as conn, conn.transaction():
-            await outbox.record_failure(conn, ref.creator_id, ref.draft_id, str(exc))
+            await outbox.record_failure(conn, ref.creator_id, ref.draft_id, error)
+        if isinstance(exc, WebhookRefused):
+            log.warning("delivery of draft %s refused: %s", ref.draft_id, exc.reason)
+            raise ApplicationError(error, type="WebhookRefused", non_retryable=True) from None
         raise
     async with db.pool().connection() as conn, conn.transaction():
         await outbox.mark_delivered(conn, ref.creator_id, ref.draft_id, datetime.now(UTC))
@@ -152,9 +170,9 @@ async def send_draft(ref: SendInput) -> SendResult:
     return SendResult(ref.draft_id, True)
 
 
-async def _delivery_target(creator_id: str, platform: str) -> tuple[str, str] | None:
-    """The creator's own connection for the platform (secret unsealed here, only for signing), else the
-    service-wide webhook from settings, else None."""
+async def _delivery_target(creator_id: str, platform: str) -> tuple[str, str, bool] | None:
+    """(url, secret, is the creator's own): the creator's own connection for the platform (secret unsealed here,
+    only for signing), else the service-wide webhook from settings, else None."""
     async with db.pool().connection() as conn:
         cur = await conn.execute(
             "SELECT webhook_url, key_id, secret_nonce, secret_sealed FROM connections"
@@ -166,11 +184,12 @@ async def _delivery_target(creator_id: str, platform: str) -> tuple[str, str] | 
     if row is not None:
         sealed = Sealed(row["key_id"], bytes(row["secret_nonce"]), bytes(row["secret_sealed"]))
         secret = keyring(settings).open(sealed, connection_aad(creator_id, platform)).decode()
-        return row["webhook_url"], secret
+        return row["webhook_url"], secret, True
     if settings.webhook_url:
         return (
             settings.webhook_url,
             settings.webhook_secret.get_secret_value() if settings.webhook_secret else "",
+            False,
         )
     return None
 

@@ -1,7 +1,8 @@
 """Platform connections: where a creator's approved messages are delivered and the secret that signs them.
 
 The secret is stored sealed with AES-256-GCM (core/crypto.py) and never returned; changing a connection
-is a sensitive operation (owner, TOTP step-up) and is audited.
+is a sensitive operation (owner, TOTP step-up) and is audited. A webhook URL must pass the egress check
+(connectors/egress.py) when saved, and again at every send.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr
 
 from api.auth import CurrentPrincipal
 from api.deps import Runtime, runtime
+from api.errors import ApiError
+from connectors.egress import EgressRefused, Unresolved, check_url
 from core import db
 from core.crypto import connection_aad, keyring
 from core.journal import append_audit
@@ -53,12 +56,32 @@ async def list_connections(who: CurrentPrincipal) -> Any:
         return ConnectionList(items=[ConnectionOut(**r) for r in await cur.fetchall()])
 
 
+async def _check_webhook_url(url: str, rt: Runtime) -> None:
+    """422 `webhook_url_not_allowed` unless every address the URL's host resolves to is public. A name that does
+    not resolve yet is accepted: there is nothing to reach, and every send checks it again."""
+    try:
+        await check_url(
+            url, allow_loopback=rt.settings.allow_loopback_webhooks, timeout_s=rt.settings.webhook_timeout_s
+        )
+    except (Unresolved, TimeoutError):
+        return
+    except EgressRefused as exc:
+        message = "the webhook address is not allowed: it must be a public http(s) address"
+        raise ApiError(
+            422,
+            "webhook_url_not_allowed",
+            message,
+            {"fields": [{"field": "webhook_url", "message": message, "type": "webhook_url_not_allowed"}]},
+        ) from exc
+
+
 @router.put("/connections/{platform}", response_model=ConnectionOut, responses={403: {}})
 async def put_connection(
     platform: Platform, body: ConnectionIn, who: CurrentPrincipal, rt: Annotated[Runtime, Depends(runtime)]
 ) -> Any:
     who.require(Role.OWNER)
     who.require_step_up()
+    await _check_webhook_url(str(body.webhook_url), rt)
     sealed = keyring(rt.settings).seal(
         body.secret.get_secret_value().encode(), connection_aad(who.creator_id, platform)
     )
