@@ -203,6 +203,13 @@ def _zone(name: str) -> ZoneInfo | None:
         return None
 
 
+# A fan whose join date lies outside the window (clamped when read).
+_CLAMPED_SQL = (
+    "(coalesce(t.subscribed_at, t.created_at) < %(earliest)s"
+    " OR coalesce(t.subscribed_at, t.created_at) > %(latest)s)"
+)
+
+
 async def _skipped(
     conn: AsyncConnection[Any],
     params: dict[str, Any],
@@ -215,6 +222,7 @@ async def _skipped(
     each). Queried only when something is off, so a clean creator pays nothing."""
     out: dict[str, Any] = {}
     if counts["transactions"] or counts["messages"]:
+        rows = {"transactions": counts["transactions"], "messages": counts["messages"]}
         cur = await conn.execute(
             "SELECT DISTINCT fan_id::text FROM ("
             " SELECT t.fan_id FROM transactions t WHERE t.creator_id = %(creator)s"
@@ -224,7 +232,7 @@ async def _skipped(
             " ORDER BY 1 LIMIT " + str(SKIPPED_FANS_NAMED),
             params,
         )
-        out.update(counts, fans=[_first(r) for r in await cur.fetchall()])
+        out.update(rows, fans=[_first(r) for r in await cur.fetchall()])
     fan_only = fan_filter.replace("t.fan_id", "t.id")
     if bad_zones:
         cur = await conn.execute(
@@ -235,18 +243,16 @@ async def _skipped(
             {**params, "bad_zones": bad_zones},
         )
         out["timezones"] = [_first(r) for r in await cur.fetchall()]
-    cur = await conn.execute(
-        "SELECT t.id::text FROM fans t WHERE t.creator_id = %(creator)s"
-        " AND (coalesce(t.subscribed_at, t.created_at) < %(earliest)s"
-        " OR coalesce(t.subscribed_at, t.created_at) > %(latest)s)"
-        + fan_only
-        + " ORDER BY 1 LIMIT "
-        + str(SKIPPED_FANS_NAMED),
-        params,
-    )
-    clamped = [_first(r) for r in await cur.fetchall()]
-    if clamped:
-        out["clamped"] = clamped
+    if counts["clamped"]:
+        cur = await conn.execute(
+            "SELECT t.id::text FROM fans t WHERE t.creator_id = %(creator)s AND "
+            + _CLAMPED_SQL
+            + fan_only
+            + " ORDER BY 1 LIMIT "
+            + str(SKIPPED_FANS_NAMED),
+            params,
+        )
+        out["clamped"] = [_first(r) for r in await cur.fetchall()]
     return out
 
 
@@ -272,14 +278,15 @@ async def load_activity(
 
     cur = await conn.execute(
         "SELECT array_agg(DISTINCT timezone ORDER BY timezone) AS zones, count(*) AS fans,"
-        " count(*) FILTER (WHERE subscription_status = 'expired') AS expiries"
-        " FROM fans WHERE creator_id = %(creator)s"
+        " count(*) FILTER (WHERE subscription_status = 'expired') AS expiries,"
+        " count(*) FILTER (WHERE " + _CLAMPED_SQL + ") AS clamped"
+        " FROM fans t WHERE creator_id = %(creator)s"
         + (" AND id = ANY(%(fans)s)" if fan_ids is not None else ""),
         params,
     )
     head = list(_values(await cur.fetchone()))
     zones: list[str] = list(head[0] or [])
-    n_fans, expiries = int(head[1]), int(head[2])
+    n_fans, expiries, clamped = int(head[1]), int(head[2]), int(head[3])
     params["zones"] = zones
     params["as_of_date"] = as_of.astimezone(UTC).date()
     bad_zones = [z for z in zones if z != "UTC" and _zone(z) is None]
@@ -352,7 +359,11 @@ async def load_activity(
         [("fan", "S16"), ("at", ">i8")],
     )
     skipped = await _skipped(
-        conn, params, fan_filter, {"transactions": txn_out, "messages": msg_out}, bad_zones
+        conn,
+        params,
+        fan_filter,
+        {"transactions": txn_out, "messages": msg_out, "clamped": clamped},
+        bad_zones,
     )
     read = time.perf_counter()
     # unknown zones count in UTC (their codes keep their places in `zones`)
