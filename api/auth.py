@@ -34,13 +34,14 @@ class Principal:
             raise ApiError(403, "forbidden", f"this action needs the {at_least} role or higher")
 
     def require_step_up(self) -> None:
-        """Sensitive operations (policies, keys, connections) need a recent TOTP check on this key."""
+        """Sensitive operations (policies, members, keys, connections) need a recent TOTP check on this key."""
         if self.step_up_until is None or self.step_up_until <= datetime.now(UTC):
             raise ApiError(
                 403,
                 "step_up_required",
                 "this operation needs a recent TOTP check: POST /v1/me/step-up with a code from your"
-                " authenticator (enrol first with POST /v1/me/totp)",
+                " authenticator (enrol first: POST /v1/me/totp; an owner is enrolled by another owner or on"
+                " the server)",
             )
 
 

@@ -186,6 +186,43 @@ def cmd_secrets_rotate(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_members_enrol_totp(args: argparse.Namespace) -> int:
+    from core import totp
+    from core.crypto import KeyringError, keyring
+
+    async def job(conn: AsyncConnection[Any], settings: Settings) -> totp.Enrolment:
+        return await totp.enrol(
+            conn,
+            keyring(settings),
+            creator_id=args.creator,
+            member_id=args.member,
+            actor="system",
+            by="cli",
+            reset=args.reset,
+        )
+
+    try:
+        done = _on_database(job)
+    except totp.UnknownMember:
+        print(f"huntaze: no member {args.member} of creator {args.creator}", file=sys.stderr)
+        return 1
+    except totp.AlreadyEnrolled:
+        print(
+            "huntaze: this member's TOTP is already set up (--reset replaces it, e.g. for a lost authenticator)",
+            file=sys.stderr,
+        )
+        return 1
+    except KeyringError as exc:
+        raise SystemExit(f"members enrol-totp: {exc}") from None
+    print(done.otpauth_uri)
+    print(
+        "shown once: add it to the member's authenticator, then confirm with the member's key:"
+        " POST /v1/me/totp/confirm {code}",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def cmd_secrets_new_key(args: argparse.Namespace) -> int:
     from core.crypto import new_key_line
 
@@ -260,13 +297,17 @@ def cmd_memory_reembed(args: argparse.Namespace) -> int:
     return 0
 
 
-def _uuid_arg(value: str) -> str:
+def _uuid_arg(value: str, what: str = "creator") -> str:
     import uuid
 
     try:
         return str(uuid.UUID(value))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--creator must be a creator id (a UUID), not {value!r}") from None
+        raise argparse.ArgumentTypeError(f"--{what} must be a {what} id (a UUID), not {value!r}") from None
+
+
+def _member_arg(value: str) -> str:
+    return _uuid_arg(value, "member")
 
 
 def _anchor_arg(value: str) -> tuple[int, bytes]:
@@ -344,6 +385,19 @@ def build_parser() -> argparse.ArgumentParser:
     nk = sesub.add_parser("new-key", help="print a new 'key_id:base64' AES-256 key line")
     nk.add_argument("--id", help="key id (default: random)")
     nk.set_defaults(func=cmd_secrets_new_key)
+    mb = sub.add_parser("members", help="a creator's members")
+    mbsub = mb.add_subparsers(dest="members_command", required=True)
+    et = mbsub.add_parser(
+        "enrol-totp",
+        help="set up a member's TOTP on the server (how a creator's first owner is enrolled); prints the"
+        " otpauth:// URI once",
+    )
+    et.add_argument("--creator", type=_uuid_arg, required=True)
+    et.add_argument("--member", type=_member_arg, required=True)
+    et.add_argument(
+        "--reset", action="store_true", help="replace a confirmed TOTP (a lost authenticator); audited"
+    )
+    et.set_defaults(func=cmd_members_enrol_totp)
     sg = sub.add_parser("segments", help="fan segmentation and lifetime-value models")
     sgsub = sg.add_subparsers(dest="segments_command", required=True)
     sf = sgsub.add_parser(

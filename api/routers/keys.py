@@ -1,18 +1,23 @@
 """Members and API keys of a creator (owners only). A key is shown once, at creation; only its SHA-256 is
-stored. An agency member who works for several creators is one member row (and key) per creator."""
+stored. An agency member who works for several creators is one member row (and key) per creator.
+
+Every change here (adding a member, changing a role, creating or revoking a key, enrolling a member's TOTP)
+also needs a recent step-up on the calling key: an owner key alone, if leaked, cannot hand out access."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import CurrentPrincipal, issue_key
+from api.deps import Runtime, runtime
 from api.errors import ApiError
-from core import db
+from core import db, totp
+from core.crypto import keyring
 from core.journal import append_audit
 from core.keys import hash_key
 from core.types import Role
@@ -24,6 +29,19 @@ class MemberIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     email: str = Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     role: Role
+
+
+class RoleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Role
+
+
+class MemberEnrolment(BaseModel):
+    member_id: str
+    secret: str = Field(
+        description="base32 TOTP secret; shown once: hand it to the member over a safe channel"
+    )
+    otpauth_uri: str
 
 
 class MemberOut(BaseModel):
@@ -77,9 +95,10 @@ async def list_members(who: CurrentPrincipal) -> Any:
         return MemberList(items=[MemberOut(**r) for r in await cur.fetchall()])
 
 
-@router.post("/members", response_model=MemberOut, status_code=201, responses={409: {}})
+@router.post("/members", response_model=MemberOut, status_code=201, responses={403: {}, 409: {}})
 async def add_member(body: MemberIn, who: CurrentPrincipal) -> Any:
     who.require(Role.OWNER)
+    who.require_step_up()
     async with db.pool().connection() as conn, conn.transaction():
         cur = await conn.execute(
             "INSERT INTO members (creator_id, email, role) VALUES (%s, %s, %s) ON CONFLICT (creator_id, email)"
@@ -100,6 +119,82 @@ async def add_member(body: MemberIn, who: CurrentPrincipal) -> Any:
     return MemberOut(**row)
 
 
+@router.patch("/members/{member_id}", response_model=MemberOut, responses={403: {}, 404: {}, 409: {}})
+async def change_role(member_id: UUID, body: RoleIn, who: CurrentPrincipal) -> Any:
+    who.require(Role.OWNER)
+    who.require_step_up()
+    async with db.pool().connection() as conn, conn.transaction():
+        # The same lock as revocation, so a demotion and a revocation cannot both pass the last-owner check.
+        await conn.execute("SELECT 1 FROM api_keys WHERE creator_id = %s FOR UPDATE", [who.creator_id])
+        cur = await conn.execute(
+            "SELECT role FROM members WHERE creator_id = %s AND id = %s FOR UPDATE",
+            [who.creator_id, member_id],
+        )
+        row = await cur.fetchone()
+        if row is None:
+            raise ApiError(404, "not_found", "no such member")
+        if row["role"] != body.role.value:
+            if row["role"] == Role.OWNER:
+                cur = await conn.execute(
+                    "SELECT 1 FROM api_keys k JOIN members m ON m.id = k.member_id WHERE k.creator_id = %s"
+                    " AND m.role = 'owner' AND k.revoked_at IS NULL AND m.id <> %s LIMIT 1",
+                    [who.creator_id, member_id],
+                )
+                if await cur.fetchone() is None:
+                    raise ApiError(
+                        409,
+                        "last_owner_key",
+                        "no other owner has a key; promote someone or create an owner key first",
+                    )
+            await conn.execute("UPDATE members SET role = %s WHERE id = %s", [body.role.value, member_id])
+            # A step-up was made for the old role: the new role starts without one.
+            await conn.execute("UPDATE api_keys SET step_up_until = NULL WHERE member_id = %s", [member_id])
+            await append_audit(
+                conn,
+                creator_id=who.creator_id,
+                actor=who.member_id,
+                action="member.role_changed",
+                subject=f"member:{member_id}",
+                details={"from": row["role"], "to": body.role.value},
+            )
+        cur = await conn.execute(
+            "SELECT id::text AS id, email, role, created_at FROM members WHERE id = %s", [member_id]
+        )
+        done = await cur.fetchone()
+    assert done is not None
+    return MemberOut(**done)
+
+
+@router.post(
+    "/members/{member_id}/totp",
+    response_model=MemberEnrolment,
+    status_code=201,
+    responses={403: {}, 404: {}, 409: {}},
+)
+async def enrol_member_totp(
+    member_id: UUID, who: CurrentPrincipal, rt: Annotated[Runtime, Depends(runtime)]
+) -> Any:
+    """An owner who stepped up vouches for another member (owners cannot enrol themselves); the member
+    confirms with POST /v1/me/totp/confirm using their own key."""
+    who.require(Role.OWNER)
+    who.require_step_up()
+    async with db.pool().connection() as conn, conn.transaction():
+        try:
+            done = await totp.enrol(
+                conn,
+                keyring(rt.settings),
+                creator_id=who.creator_id,
+                member_id=str(member_id),
+                actor=who.member_id,
+                by="owner",
+            )
+        except totp.UnknownMember:
+            raise ApiError(404, "not_found", "no such member") from None
+        except totp.AlreadyEnrolled:
+            raise ApiError(409, "totp_enrolled", "TOTP is already set up for this member") from None
+    return MemberEnrolment(member_id=done.member_id, secret=done.secret, otpauth_uri=done.otpauth_uri)
+
+
 @router.get("/keys", response_model=KeyList)
 async def list_keys(who: CurrentPrincipal) -> Any:
     who.require(Role.OWNER)
@@ -108,7 +203,7 @@ async def list_keys(who: CurrentPrincipal) -> Any:
         return KeyList(items=[KeyOut(**r) for r in await cur.fetchall()])
 
 
-@router.post("/keys", response_model=NewKey, status_code=201, responses={404: {}})
+@router.post("/keys", response_model=NewKey, status_code=201, responses={403: {}, 404: {}})
 async def create_key(body: KeyIn, who: CurrentPrincipal) -> Any:
     who.require(Role.OWNER)
     who.require_step_up()
@@ -133,9 +228,10 @@ async def create_key(body: KeyIn, who: CurrentPrincipal) -> Any:
     return NewKey(**row, key=key)
 
 
-@router.delete("/keys/{key_id}", response_model=KeyOut, responses={404: {}, 409: {}})
+@router.delete("/keys/{key_id}", response_model=KeyOut, responses={403: {}, 404: {}, 409: {}})
 async def revoke_key(key_id: UUID, who: CurrentPrincipal) -> Any:
     who.require(Role.OWNER)
+    who.require_step_up()
     async with db.pool().connection() as conn, conn.transaction():
         # Lock the creator's keys so two revocations cannot both pass the last-owner-key check.
         await conn.execute("SELECT 1 FROM api_keys WHERE creator_id = %s FOR UPDATE", [who.creator_id])

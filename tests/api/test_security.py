@@ -14,6 +14,7 @@ import pyotp
 import pytest
 from pydantic import SecretStr
 
+from core import db, totp
 from core.crypto import KeyringError, Sealed, keyring, new_key_line
 from core.settings import Settings
 from tests.factories import Tenant, make_tenant
@@ -26,17 +27,29 @@ def _code(secret: str, offset_steps: int = 0) -> str:
     return pyotp.TOTP(secret).at(time.time() + 30 * offset_steps)
 
 
-async def _enrolled(api: httpx.AsyncClient, t: Tenant, role: str = "owner") -> str:
-    r = await api.post("/v1/me/totp", headers=t.auth(role))
-    assert r.status_code == 201, r.text
-    secret = r.json()["secret"]
-    assert r.json()["otpauth_uri"].startswith("otpauth://totp/Huntaze:")
+async def _enrolled(api: httpx.AsyncClient, t: Tenant, settings: Settings, role: str = "owner") -> str:
+    if role == "owner":  # owners never enrol themselves: the first one is enrolled on the server
+        async with db.pool().connection() as conn, conn.transaction():
+            done = await totp.enrol(
+                conn,
+                keyring(settings),
+                creator_id=t.creator_id,
+                member_id=t.members[role],
+                actor="system",
+                by="cli",
+            )
+        secret, uri = done.secret, done.otpauth_uri
+    else:
+        r = await api.post("/v1/me/totp", headers=t.auth(role))
+        assert r.status_code == 201, r.text
+        secret, uri = r.json()["secret"], r.json()["otpauth_uri"]
+    assert uri.startswith("otpauth://totp/Huntaze:")
     ok = await api.post("/v1/me/totp/confirm", json={"code": _code(secret, -1)}, headers=t.auth(role))
     assert ok.status_code == 200, ok.text
     return str(secret)
 
 
-async def test_sensitive_operations_need_a_step_up(api: httpx.AsyncClient) -> None:
+async def test_sensitive_operations_need_a_step_up(api: httpx.AsyncClient, settings: Settings) -> None:
     t = await make_tenant(stepped_up=False)
     policy = {
         k: v for k, v in (await api.get("/v1/policies", headers=t.auth())).json().items() if k != "updated_at"
@@ -52,7 +65,7 @@ async def test_sensitive_operations_need_a_step_up(api: httpx.AsyncClient) -> No
     # No TOTP yet: a step-up says to enrol first.
     r = await api.post("/v1/me/step-up", json={"code": "123456"}, headers=t.auth())
     assert r.status_code == 409 and r.json()["error"]["code"] == "totp_not_enrolled"
-    secret = await _enrolled(api, t)
+    secret = await _enrolled(api, t, settings)
     assert (await api.post("/v1/me/totp", headers=t.auth())).status_code == 409  # enrolled: no silent reset
     bad = await api.post(
         "/v1/me/step-up", json={"code": "000000" if _code(secret) != "000000" else "111111"}, headers=t.auth()
@@ -124,7 +137,7 @@ async def _rotate_cli(settings: Settings, keys: str) -> tuple[int, dict[str, Any
 
 async def test_rotation_reseals_with_the_new_key(api: httpx.AsyncClient, settings: Settings) -> None:
     t = await make_tenant(stepped_up=False)
-    secret = await _enrolled(api, t)  # a TOTP secret, sealed with test-a
+    secret = await _enrolled(api, t, settings)  # a TOTP secret, sealed with test-a
     await api.post("/v1/me/step-up", json={"code": _code(secret)}, headers=t.auth())
     await api.put(
         "/v1/connections/onlyfans",

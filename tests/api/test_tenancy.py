@@ -21,12 +21,13 @@ from tests.workflows.helpers import fetch, wait_until
 
 # Which of B's ids goes into each path parameter. "platform" names a kind of connection, not B's row:
 # A writing /connections/onlyfans writes A's own connection (checked below: B's stays untouched).
-PATH_PARAMS = {"draft_id", "fan_id", "key_id", "platform", "run_id", "campaign_id"}
+PATH_PARAMS = {"draft_id", "fan_id", "key_id", "member_id", "platform", "run_id", "campaign_id"}
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/drafts/{draft_id}/approve"): {"version": 1},
     ("POST", "/v1/drafts/{draft_id}/reject"): {"version": 1, "reason": "probe"},
     ("POST", "/v1/fans/{fan_id}/resume"): {"reason": "probe"},
     ("PUT", "/v1/connections/{platform}"): {"webhook_url": "https://a.example/hook", "secret": "a" * 20},
+    ("PATCH", "/v1/members/{member_id}"): {"role": "owner"},
 }
 
 
@@ -37,6 +38,7 @@ async def _snapshot(creator_id: str) -> str:
         "fans",
         "api_keys",
         "members",
+        "member_totp",
         "connections",
         "events",
         "transactions",
@@ -64,6 +66,7 @@ async def test_every_endpoint_refuses_another_creators_ids(app: FastAPI, api: ht
         json={"webhook_url": "https://b.example/hook", "secret": "b" * 20},
         headers=b.auth(),
     )
+    assert (await api.post("/v1/me/totp", headers=b.auth("manager"))).status_code == 201  # B's TOTP row
     [draft] = await fetch("SELECT id::text AS id FROM drafts WHERE creator_id = %s", [b.creator_id])
     [key] = await fetch("SELECT id::text AS id FROM api_keys WHERE creator_id = %s LIMIT 1", [b.creator_id])
     b_run = _result("00000000-0000-0000-0000-0000000000b1", {"b-secret-case": True}, 1.0)
@@ -80,6 +83,7 @@ async def test_every_endpoint_refuses_another_creators_ids(app: FastAPI, api: ht
         "draft_id": draft["id"],
         "fan_id": b.fans[0],
         "key_id": key["id"],
+        "member_id": b.members["manager"],
         "platform": "onlyfans",
         "run_id": b_run["run_id"],
         "campaign_id": b_campaign,
