@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
 from api.console import pages as console
@@ -35,6 +37,43 @@ from core import db
 from core.settings import Settings
 from core.temporal import connect as connect_temporal
 
+# Same-origin files only: the console's pages have no inline script or style (its one script is a static file).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none';"
+    " base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+]
+# Swagger UI and ReDoc load their scripts from a CDN and start them inline: these pages get no CSP.
+_NO_CSP = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+
+
+class SecurityHeaders:
+    """Adds the security headers to every response that does not set its own (plain ASGI: no per-request task)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.with_csp = [*SECURITY_HEADERS, (b"content-security-policy", CONTENT_SECURITY_POLICY.encode())]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = SECURITY_HEADERS if scope["path"] in _NO_CSP else self.with_csp
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers: list[Any] = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                headers.extend((k, v) for k, v in extra if k not in present)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
 
 def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     """Build the app. Without a client, one is connected at start-up from settings."""
@@ -62,6 +101,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     # Connects on first use (so an app served without its lifespan, as in tests, caches too).
     app.state.fresh_cache = FreshCache(settings.database_url, settings.api_cache_entries)
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
+    app.add_middleware(SecurityHeaders)  # outside BodyLimit: its refusals carry the headers too
     app.state.rate_limits = RateLimits(
         TokenBuckets(settings.rate_per_key_per_min), TokenBuckets(settings.rate_per_creator_per_min)
     )

@@ -83,6 +83,13 @@ class Settings(BaseSettings):
     # --- API ---------------------------------------------------------------------------------
     api_host: str = Field("127.0.0.1", validation_alias="HUNTAZE_API_HOST")
     api_port: int = Field(8000, validation_alias="HUNTAZE_API_PORT")
+    # The console's origin as browsers see it (scheme://host[:port]); console forms must come from it. Unset: derived
+    # from api_host and api_port (a loopback or wildcard bind: http://127.0.0.1:PORT and http://localhost:PORT).
+    public_origin: str | None = Field(
+        None,
+        pattern=r"^(?i:https?)://(?:\[[0-9a-fA-F:.]+\]|[^/?#\s@:\[\]]+)(?::\d{1,5})?/?$",
+        validation_alias="HUNTAZE_PUBLIC_ORIGIN",
+    )
     api_max_body_bytes: int = Field(65_536, ge=1024, validation_alias="HUNTAZE_API_MAX_BODY_BYTES")
     # API keys and inbox pages kept by the API process (dropped when a write touches them); 0 turns it off.
     api_cache_entries: int = Field(4096, ge=0, validation_alias="HUNTAZE_API_CACHE_ENTRIES")

@@ -6,12 +6,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
+from uuid import UUID
 
 import httpx
 from fastapi import APIRouter, Form, Request
@@ -24,6 +26,7 @@ from api.deps import Runtime
 from core import db
 from core.crypto import Sealed, keyring
 from core.keys import hash_key
+from core.settings import Settings
 from core.types import Role
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -84,14 +87,36 @@ def _api(request: Request, s: Session) -> httpx.AsyncClient:
     )
 
 
+_WILDCARD_OR_LOOPBACK = {"", "0.0.0.0", "::", "127.0.0.1", "localhost", "::1"}
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(scheme: str, host: str, port: int | None) -> str:
+    """An origin as a browser writes it: lower case, IPv6 in brackets, no default port."""
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}" + ("" if port in (None, _DEFAULT_PORTS[scheme]) else f":{port}")
+
+
+def public_origins(settings: Settings) -> frozenset[str]:
+    """The origins console forms may come from: HUNTAZE_PUBLIC_ORIGIN, else derived from the bind address (a
+    loopback or wildcard bind: the loopback names). Never the request's own Host header, which the client sets."""
+    if settings.public_origin:
+        url = urlsplit(settings.public_origin.lower())
+        return frozenset({_origin(url.scheme, url.hostname or "", url.port)})
+    host = settings.api_host.lower().strip("[]")
+    hosts = ["127.0.0.1", "localhost", "::1"] if host in _WILDCARD_OR_LOOPBACK else [host]
+    return frozenset(_origin("http", h, settings.api_port) for h in hosts)
+
+
 def _same_origin(request: Request) -> bool:
-    """A console POST must come from a console page: its Origin (or, without one, its Referer) is this host."""
-    own = f"{request.url.scheme}://{request.url.netloc}"
+    """A console POST must come from a console page: its Origin (or, without one, its Referer) is the console's
+    public origin."""
+    allowed = public_origins(_runtime(request).settings)
     origin = request.headers.get("origin")
     if origin is not None:
-        return origin == own
+        return origin in allowed
     referer = request.headers.get("referer", "")
-    return referer == own or referer.startswith(own + "/")
+    return any(referer == own or referer.startswith(own + "/") for own in allowed)
 
 
 def _forbidden(request: Request, why: str) -> HTMLResponse:
@@ -112,6 +137,15 @@ async def _checked(request: Request, csrf: str | None) -> Session | Response:
             request, "The form's security token is missing or wrong: reload the page and try again."
         )
     return s
+
+
+def _id(value: str) -> UUID | None:
+    """An id from the address bar or a form as a UUID, or None: internal URLs are built from UUIDs only, so no
+    "../", "?" or "#" typed into an id can reach one."""
+    try:
+        return UUID(value)
+    except ValueError:
+        return None
 
 
 def _page(request: Request, name: str, s: Session | None, status: int = 200, **ctx: Any) -> HTMLResponse:
@@ -270,11 +304,14 @@ async def approve(
     s = await _checked(request, csrf)
     if not isinstance(s, Session):
         return s
+    did = _id(draft_id)
+    if did is None:
+        return _not_found(request, s, "draft")
     body: dict[str, Any] = {"version": version}
     if text is not None and text.strip():
         body["text"] = text
     async with _api(request, s) as api:
-        r = await api.post(f"/v1/drafts/{draft_id}/approve", json=body)
+        r = await api.post(f"/v1/drafts/{did}/approve", json=body)
     return await _decided(request, s, r, "edited and approved" if "text" in body else "approved")
 
 
@@ -289,8 +326,11 @@ async def reject(
     s = await _checked(request, csrf)
     if not isinstance(s, Session):
         return s
+    did = _id(draft_id)
+    if did is None:
+        return _not_found(request, s, "draft")
     async with _api(request, s) as api:
-        r = await api.post(f"/v1/drafts/{draft_id}/reject", json={"version": version, "reason": reason})
+        r = await api.post(f"/v1/drafts/{did}/reject", json={"version": version, "reason": reason})
     return await _decided(request, s, r, "rejected")
 
 
@@ -306,9 +346,13 @@ async def approve_many(
         return s
     chosen = []
     for value in draft or []:
-        did, _, ver = value.partition(":")
-        if ver.isdigit():
-            chosen.append({"id": did, "version": int(ver)})
+        raw, _, ver = value.partition(":")
+        did = _id(raw)
+        if did is None or not ver.isdigit():
+            return await _inbox(
+                request, s, 422, error={"code": "bad_selection", "message": "A selected draft is not valid."}
+            )
+        chosen.append({"id": str(did), "version": int(ver)})
     if not chosen:
         return await _inbox(
             request, s, 422, error={"code": "nothing_selected", "message": "Select drafts first."}
@@ -346,6 +390,14 @@ def _failed(request: Request, s: Session, status: int, body: Any) -> HTMLRespons
     return _page(request, "error.html", s, status, title="Not available", message=err.get("message", "error"))
 
 
+def _not_found(request: Request, s: Session, what: str) -> HTMLResponse:
+    return _page(request, "error.html", s, 404, title="Not found", message=f"No such {what}.")
+
+
+def _bad_id(request: Request, s: Session, what: str) -> HTMLResponse:
+    return _page(request, "error.html", s, 422, title="Not available", message=f"That is not a {what} id.")
+
+
 # --- fan page --------------------------------------------------------------------------------------------
 
 
@@ -354,12 +406,15 @@ async def fan_page(request: Request, fan_id: str) -> Response:
     s = await _session(request)
     if s is None:
         return RedirectResponse("/console/login", status_code=303)
-    status, fan = await _get(request, s, f"/v1/fans/{fan_id}")
+    fid = _id(fan_id)
+    if fid is None:
+        return _not_found(request, s, "fan")
+    status, fan = await _get(request, s, f"/v1/fans/{fid}")
     if status != 200:
         return _failed(request, s, status, fan)
-    _, feed = await _get(request, s, "/v1/actions", fan_id=fan_id, limit=30)
-    _, followups = await _get(request, s, "/v1/followups", fan_id=fan_id, limit=20)
-    _, msgs = await _get(request, s, f"/v1/fans/{fan_id}/messages", limit=30)
+    _, feed = await _get(request, s, "/v1/actions", fan_id=fid, limit=30)
+    _, followups = await _get(request, s, "/v1/followups", fan_id=fid, limit=20)
+    _, msgs = await _get(request, s, f"/v1/fans/{fid}/messages", limit=30)
     return _page(
         request,
         "fan.html",
@@ -380,7 +435,10 @@ async def actions_page(request: Request, kind: str | None = None, fan_id: str | 
     s = await _session(request)
     if s is None:
         return RedirectResponse("/console/login", status_code=303)
-    status, feed = await _get(request, s, "/v1/actions", kind=kind, fan_id=fan_id, limit=100)
+    fid = _id(fan_id) if fan_id else None
+    if fan_id and fid is None:
+        return _bad_id(request, s, "fan")
+    status, feed = await _get(request, s, "/v1/actions", kind=kind, fan_id=fid, limit=100)
     if status != 200:
         return _failed(request, s, status, feed)
     return _page(request, "actions.html", s, items=feed["items"], kind=kind or "", fan_id=fan_id or "")
@@ -457,11 +515,14 @@ async def evals_compare(request: Request, a: str = "", b: str = "") -> Response:
     s = await _session(request)
     if s is None:
         return RedirectResponse("/console/login", status_code=303)
-    sa, ra = await _get(request, s, f"/v1/evals/runs/{a}")
-    sb, rb = await _get(request, s, f"/v1/evals/runs/{b}")
+    ra_id, rb_id = _id(a), _id(b)
+    if ra_id is None or rb_id is None:
+        return _bad_id(request, s, "run")
+    sa, ra = await _get(request, s, f"/v1/evals/runs/{ra_id}")
+    sb, rb = await _get(request, s, f"/v1/evals/runs/{rb_id}")
     if sa != 200 or sb != 200:
         return _failed(request, s, sa if sa != 200 else sb, ra if sa != 200 else rb)
-    return _page(request, "compare.html", s, a=a, b=b, diff=compare(ra, rb))
+    return _page(request, "compare.html", s, a=str(ra_id), b=str(rb_id), diff=compare(ra, rb))
 
 
 @router.get("/evals/{run_id}", response_model=None)
@@ -472,7 +533,27 @@ async def eval_run_page(request: Request, run_id: str) -> Response:
     s = await _session(request)
     if s is None:
         return RedirectResponse("/console/login", status_code=303)
-    status, result = await _get(request, s, f"/v1/evals/runs/{run_id}")
+    rid = _id(run_id)
+    if rid is None:
+        return _not_found(request, s, "eval run")
+    status, result = await _get(request, s, f"/v1/evals/runs/{rid}")
     if status != 200:
         return _failed(request, s, status, result)
-    return HTMLResponse(html_report(result))
+    html = html_report(result)
+    return HTMLResponse(html, headers={"Content-Security-Policy": report_csp(html)})
+
+
+_STYLE = re.compile(r"<style>(.*?)</style>", re.S)
+
+
+def report_csp(html: str) -> str:
+    """The eval report is one self-contained file with its own <style>: that stylesheet is allowed by its hash,
+    nothing else inline, and no script at all."""
+    hashes = "".join(
+        f" 'sha256-{base64.b64encode(hashlib.sha256(m.encode()).digest()).decode()}'"
+        for m in _STYLE.findall(html)
+    )
+    return (
+        f"default-src 'none'; style-src 'self'{hashes}; img-src 'self' data:; script-src 'none'; base-uri 'none';"
+        " form-action 'none'; frame-ancestors 'none'"
+    )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -34,8 +34,9 @@ ARTIFACTS = Path(os.environ.get("HUNTAZE_ARTIFACTS", ".data/artifacts"))
 
 @pytest.fixture
 async def served(temporal_env: WorkflowEnvironment, settings: Settings) -> AsyncIterator[str]:
-    app = make_app(temporal_env, settings)
     port = free_port()
+    # The console's public origin is derived from the bind address: the port this server listens on.
+    app = make_app(temporal_env, settings.model_copy(update={"api_port": port}))
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )
@@ -49,6 +50,25 @@ async def served(temporal_env: WorkflowEnvironment, settings: Settings) -> Async
         await app.state.fresh_cache.close()
 
 
+# What the browser reported as refused by the Content-Security-Policy, on every page watched.
+CSP_REFUSALS: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def no_csp_refusals() -> Iterator[None]:
+    CSP_REFUSALS.clear()
+    yield
+    assert CSP_REFUSALS == [], CSP_REFUSALS
+
+
+def _watch(page: Page) -> Page:
+    page.on(
+        "console",
+        lambda m: CSP_REFUSALS.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    return page
+
+
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
     assert HAVE_CHROMIUM, f"no Chromium at {CHROMIUM}: `make test` installs Debian's chromium"
@@ -59,7 +79,7 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 async def _sign_in(browser: Browser, base: str, key: str) -> Page:
-    page = await browser.new_page()
+    page = _watch(await browser.new_page())
     await page.goto(f"{base}/console/login")
     await page.get_by_label("API key").fill(key)
     await page.get_by_role("button", name="Sign in").click()
@@ -205,7 +225,7 @@ async def test_viewers_cannot_approve_and_forms_need_the_csrf_token(
     await expect(page.get_by_role("status")).to_have_text("1 approved")
     await wait_until("SELECT status IN ('approved', 'sent') FROM drafts WHERE id = %s", [d["id"]])
     # a wrong key does not sign in
-    other = await browser.new_page()
+    other = _watch(await browser.new_page())
     await other.goto(f"{served}/console/login")
     await other.get_by_label("API key").fill("hz_not-a-key")
     await other.get_by_role("button", name="Sign in").click()
@@ -270,6 +290,8 @@ async def test_fan_actions_analytics_and_eval_pages(
     await expect(page.get_by_text("s / y")).to_be_visible()
     await page.goto(f"{served}/console/evals/{b['run_id']}")
     await expect(page.locator("body")).to_contain_text("y")
+    # the report's own stylesheet is allowed by its hash under the Content-Security-Policy
+    assert await page.evaluate("getComputedStyle(document.body).maxWidth") == "1100px"
 
     # accessibility basics on every page: each visible form control has a label, the page has a main landmark
     # and one h1, and tab order starts at the skip link
