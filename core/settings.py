@@ -84,7 +84,7 @@ class Settings(BaseSettings):
     api_host: str = Field("127.0.0.1", validation_alias="HUNTAZE_API_HOST")
     api_port: int = Field(8000, validation_alias="HUNTAZE_API_PORT")
     # The console's origin as browsers see it (scheme://host[:port]); console forms must come from it. Unset: derived
-    # from api_host and api_port (a loopback or wildcard bind: http://127.0.0.1:PORT and http://localhost:PORT).
+    # from api_host and api_port (a loopback or wildcard bind: the loopback names, 127.0.0.1, localhost and [::1]).
     public_origin: str | None = Field(
         None,
         pattern=r"^(?i:https?)://(?:\[[0-9a-fA-F:.]+\]|[^/?#\s@:\[\]]+)(?::\d{1,5})?/?$",
