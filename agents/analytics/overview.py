@@ -17,8 +17,8 @@ Definitions (also in the README):
 
 Stored times no API accepts (rows written before the API's bound, or by SQL: year 1, -infinity, year 9999) stay
 out of every period, which is bounded on both sides; a fan's first subscription ignores the ones before
-EARLIEST_DAY, so such a row does not take the fan out of their cohort. A period itself must start on or after
-EARLIEST_DAY (ValueError otherwise, never a date overflow).
+EARLIEST_DAY, so such a row does not take the fan out of their cohort. A period must lie within PERIOD_RANGE
+(ValueError otherwise, never a date overflow in the history arithmetic).
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ ANOMALY_HISTORY_DAYS = HISTORY_DAYS + 7
 COHORT_MONTHS = 6
 # The first day analytics reads (the API's bound on client times too): older stored rows are left out.
 EARLIEST_DAY = date(2000, 1, 1)
+# Periods the date arithmetic (previous period, anomaly history) handles; the API admits a narrower window.
+PERIOD_RANGE = (date(1900, 1, 1), date(9000, 1, 1))
 # Days before today that are final enough to cache (a fan message of the day before yesterday can still be
 # answered within 24 h until yesterday ends, in any timezone).
 CACHE_AFTER_DAYS = 3
@@ -62,9 +64,10 @@ class Period:
 
 
 def _check_period(period: Period) -> None:
-    """Days before EARLIEST_DAY (or near the end of the calendar) would overflow the history arithmetic."""
-    if period.start < EARLIEST_DAY or period.end > date(9000, 1, 1):
-        raise ValueError(f"period {period.start}..{period.end} is outside {EARLIEST_DAY}..9000-01-01")
+    """Days near either end of the calendar would overflow the history arithmetic."""
+    lo, hi = PERIOD_RANGE
+    if period.start < lo or period.end > hi:
+        raise ValueError(f"period {period.start}..{period.end} is outside {lo}..{hi}")
 
 
 def _change(value: float | None, previous: float | None) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import psycopg
+import pytest
 from fastapi import FastAPI
 
 from agents.analytics.overview import Period, _compute_cohorts, overview, recent_anomalies
@@ -78,3 +79,9 @@ async def test_analytics_days_outside_the_window_are_refused(app: FastAPI, datab
             assert r.status_code == 422, (params, r.text)
             fields = r.json()["error"]["details"]["fields"]
             assert fields[0]["field"] == field and "2000-01-01" in fields[0]["message"], fields
+        # the edge of the window is fine, even when `from` defaults to 29 days before it
+        for params in ({"to": "2000-01-01"}, {"from": "2000-01-01", "to": "2000-01-01"}):
+            r = await api.get("/v1/analytics/overview", params=params, headers=auth)
+            assert r.status_code == 200, (params, r.text)
+    with pytest.raises(ValueError, match="outside"):
+        await overview(res.creator_id, Period(date(1, 1, 5), date(1, 1, 10)), "day")
