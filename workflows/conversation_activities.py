@@ -5,7 +5,9 @@ Each is idempotent: a retry after a crash finds the effect already made and does
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
@@ -89,8 +91,21 @@ async def save_outcome(inp: SaveOutcomeInput) -> SaveOutcomeResult:
     async with db.pool().connection() as conn:
         async with conn.pipeline(), conn.transaction():
             saved = await _persist_outcome(conn, inp)
+        if saved.draft_id:
+            _crash_hook_after_save()
         await _rescore_after_money_events(conn, inp.creator_id, inp.fan_id, inp.event_ids)
     return saved
+
+
+def _crash_hook_after_save() -> None:
+    """The chaos run's hook: end this worker right after a draft's save commits, before the workflow task that
+    ran it completes (where a replay used to strand the draft). Inert unless HUNTAZE_TEST_CRASH_FILE names a
+    file and that file exists; the run creates it each time it wants this crash."""
+    path = os.environ.get("HUNTAZE_TEST_CRASH_FILE")
+    if path and os.path.exists(path):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
+        os._exit(137)
 
 
 async def _persist_outcome(conn: Any, inp: SaveOutcomeInput) -> SaveOutcomeResult:
@@ -103,6 +118,10 @@ async def _persist_outcome(conn: Any, inp: SaveOutcomeInput) -> SaveOutcomeResul
     saved = await drafts.get_by_source_key(conn, c, key)
     if saved is not None:
         return SaveOutcomeResult(draft_id=saved.id, version=saved.version, status=DraftStatus(saved.status))
+    # The workflow superseded its own pending draft before this batch, so a draft of this fan still awaiting a
+    # decision was saved by a workflow task that never completed, and the replay's batch grew (more events had
+    # arrived). This save adopts it or supersedes it: none is left that nobody can decide.
+    orphans = await drafts.undecided_of_fan(conn, c, f)
     await conn.execute(
         "UPDATE events SET processed_at = coalesce(processed_at, now())"
         " WHERE creator_id = %s AND fan_id = %s AND id = ANY(%s)",
@@ -155,9 +174,14 @@ async def _persist_outcome(conn: Any, inp: SaveOutcomeInput) -> SaveOutcomeResul
             details={"reason": routing.reason},
         )
     if route != Route.REPLY:
-        return SaveOutcomeResult(draft_id=None, version=0, status=None)
+        if route == Route.HANDOFF or routing.opt_out:
+            await _supersede(conn, c, f, orphans, "a human or the fan's opt-out took over")
+            return SaveOutcomeResult(draft_id=None, version=0, status=None)
+        return await _adopt(conn, c, f, orphans)
     draft = inp.drafting.draft if inp.drafting else None
     if draft is None:
+        if orphans:
+            return await _adopt(conn, c, f, orphans)
         await record_action(
             conn,
             creator_id=c,
@@ -194,6 +218,7 @@ async def _persist_outcome(conn: Any, inp: SaveOutcomeInput) -> SaveOutcomeResul
         row = await drafts.get_by_source_key(conn, c, key)
         assert row is not None
         return SaveOutcomeResult(draft_id=row.id, version=row.version, status=DraftStatus(row.status))
+    await _supersede(conn, c, f, orphans, "a newer draft covers the same messages")
     kind = "drafted" if status == DraftStatus.PENDING_REVIEW else "blocked"
     reasons = "; ".join(x.reason for x in policy.findings)
     await record_action(
@@ -207,6 +232,30 @@ async def _persist_outcome(conn: Any, inp: SaveOutcomeInput) -> SaveOutcomeResul
         details={"policy": policy.to_json(), "attempts": draft.attempts},
     )
     return SaveOutcomeResult(draft_id=row.id, version=row.version, status=DraftStatus(row.status))
+
+
+async def _adopt(conn: Any, c: str, f: str, orphans: list[drafts.DraftKey]) -> SaveOutcomeResult:
+    """Keep the newest stranded draft as the one awaiting a decision; supersede any other."""
+    if not orphans:
+        return SaveOutcomeResult(draft_id=None, version=0, status=None)
+    keep, rest = orphans[0], orphans[1:]
+    await _supersede(conn, c, f, rest, "a newer draft covers the same messages")
+    return SaveOutcomeResult(draft_id=keep.id, version=keep.version, status=DraftStatus(keep.status))
+
+
+async def _supersede(conn: Any, c: str, f: str, orphans: list[drafts.DraftKey], reason: str) -> None:
+    for d in orphans:
+        if await drafts.set_status(conn, c, d.id, DraftStatus.SUPERSEDED, reason=reason):
+            await record_action(
+                conn,
+                creator_id=c,
+                fan_id=f,
+                draft_id=d.id,
+                kind="superseded",
+                summary=f"draft superseded: {reason}",
+                dedupe_key=f"superseded:{d.id}",
+                details={"reason": reason},
+            )
 
 
 async def _close_draft(ref: DraftRef, status: DraftStatus, kind: str, summary: str) -> bool:

@@ -278,6 +278,17 @@ async def overdue(conn: Conn, creator_id: Id, before: datetime) -> list[Overdue]
     )
 
 
+async def undecided_of_fan(conn: Conn, creator_id: Id, fan_id: Id) -> list[DraftKey]:
+    """The fan's drafts awaiting a decision, newest first."""
+    return await fetch_all(
+        conn,
+        DraftKey,
+        "SELECT id::text AS id, version, status FROM drafts"
+        " WHERE creator_id = %s AND fan_id = %s AND status = ANY(%s) ORDER BY created_at DESC, id",
+        [creator_id, fan_id, list(DECIDABLE)],
+    )
+
+
 async def has_undecided(conn: Conn, creator_id: Id, fan_id: Id) -> bool:
     """Whether a draft for the fan still waits for a decision."""
     cur = await conn.execute(

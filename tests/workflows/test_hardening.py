@@ -111,3 +111,28 @@ async def test_a_model_that_never_answers_ends_in_draft_failed_and_the_fan_is_st
         eid2 = await add_message_event(t, t.fans[0], "hello again", "e2")
         await h.signal(ConversationWorkflow.new_events, [eid2])
         assert (await wait_pending(h, timeout_s=30)).status == "pending_review"
+
+
+async def test_a_replay_whose_batch_grew_adopts_or_supersedes_the_stranded_draft(
+    temporal_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """Replayed after the crash, the batch holds more events than the attempt that saved: a new message drafts
+    afresh and supersedes the stranded draft; a mere "lol" leaves the stranded draft as the one to decide."""
+    t = await make_tenant()
+    env = ActivityEnvironment()
+    e1 = await add_message_event(t, t.fans[0], "hi! how are you?", "e1")
+    stranded_a = await env.run(save_outcome, _saved_reply(t.creator_id, t.fans[0], [e1], time.time() + 3600))
+    e2 = await add_message_event(t, t.fans[0], "also, any new sets?", "e2")
+    f1 = await add_message_event(t, t.fans[1], "good morning", "f1")
+    stranded_b = await env.run(save_outcome, _saved_reply(t.creator_id, t.fans[1], [f1], time.time() + 3600))
+    f2 = await add_message_event(t, t.fans[1], "lol", "f2")
+    async with build_worker(temporal_env.client, settings.task_queue):
+        ha = await start_conversation(temporal_env.client, settings, t.creator_id, t.fans[0], [e1, e2])
+        hb = await start_conversation(temporal_env.client, settings, t.creator_id, t.fans[1], [f1, f2])
+        fresh = await wait_pending(ha, not_id=stranded_a.draft_id, timeout_s=30)
+        adopted = await wait_pending(hb, timeout_s=30)
+    status = {r["id"]: r["status"] for r in await fetch("SELECT id::text AS id, status FROM drafts", [])}
+    assert status[stranded_a.draft_id] == "superseded" and status[fresh.draft_id] == "pending_review"
+    assert adopted.draft_id == stranded_b.draft_id and status[stranded_b.draft_id] == "pending_review"
+    undecided = [d for d, s in status.items() if s in ("pending_review", "blocked")]
+    assert sorted(undecided) == sorted([fresh.draft_id, adopted.draft_id])
