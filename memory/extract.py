@@ -17,6 +17,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
+from core.fan_text import single_line
 from memory.store import MemoryIn
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,10 @@ async def extract(
     structured = model.with_structured_output(MemoryExtraction, method="json_schema")
     try:
         out = await structured.ainvoke(
-            [SystemMessage(EXTRACT_SYSTEM), HumanMessage(f"<fan_message>\n{text}\n</fan_message>")]
+            [
+                SystemMessage(EXTRACT_SYSTEM),
+                HumanMessage(f"<fan_message>\n{single_line(text)}\n</fan_message>"),
+            ]
         )
     except Exception as exc:  # a weak or unavailable model: the rule-found boundaries still count
         log.warning("memory extraction failed: %s: %s", type(exc).__name__, str(exc)[:200])
