@@ -8,6 +8,7 @@ import logging
 import signal
 from typing import Any
 
+import psycopg
 import uvicorn
 from temporalio.client import Client
 from temporalio.service import RPCError
@@ -45,7 +46,7 @@ async def serve(
     """The worker (and the API) until `stop` is set, or Ctrl-C."""
     stop = stop or asyncio.Event()
     assert settings.database_url is not None
-    migrate(settings.database_url)
+    await _migrate_when_reachable(settings.database_url)
     apply_settings(settings)
     await db.open_pool(settings.database_url, settings.db_pool_max)
     client = await connect(settings)
@@ -107,6 +108,23 @@ async def _stop_worker(worker: Any, running: asyncio.Task[None]) -> None:
         running.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await running
+
+
+# A worker restarted while Postgres restarts waits for it instead of exiting (nothing would restart it).
+DATABASE_WAIT_S = 60.0
+
+
+async def _migrate_when_reachable(url: str) -> None:
+    deadline = asyncio.get_running_loop().time() + DATABASE_WAIT_S
+    while True:
+        try:
+            await asyncio.to_thread(migrate, url)
+            return
+        except psycopg.OperationalError as exc:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            log.warning("database not reachable yet (%s); retrying", str(exc).splitlines()[0][:200])
+            await asyncio.sleep(1.0)
 
 
 async def serve_until_signalled(settings: Settings, *, with_api: bool = True) -> None:

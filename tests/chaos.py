@@ -48,6 +48,8 @@ class Tally:
     kills: int = 0
     pg_restarts: int = 0
     api_retries: int = 0
+    save_kills: int = 0
+    last_restart: float = 0.0
 
 
 async def _worker(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
@@ -128,19 +130,31 @@ async def _killer(
     rng: random.Random,
     stop: asyncio.Event,
     tally: Tally,
+    save_kills: int = 0,
 ) -> None:
-    for _ in range(kills):
+    """The first `save_kills` kills happen exactly at a draft's save (the worker's test hook ends it right after
+    the commit); the others are SIGKILLs at random moments."""
+    crash_file = Path(env["HUNTAZE_TEST_CRASH_FILE"])
+    for n in range(kills):
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), rng.uniform(1.0, 4.0))
         if stop.is_set():
             return
         proc = holder[0]
+        if n < save_kills:
+            await asyncio.to_thread(crash_file.touch)
+            try:
+                await asyncio.wait_for(proc.wait(), 60)
+                tally.save_kills += 1
+            except TimeoutError:  # no draft was saved meanwhile: kill it anyway
+                await asyncio.to_thread(crash_file.unlink, missing_ok=True)
         with contextlib.suppress(ProcessLookupError):
             proc.send_signal(signal.SIGKILL)  # no clean-up, no graceful shutdown
         await proc.wait()
         tally.kills += 1
         await asyncio.sleep(rng.uniform(0.2, 1.5))
         holder[0] = await _worker(env, log)
+        tally.last_restart = time.monotonic()
 
 
 async def _scalar(sql: str, params: list[Any]) -> Any:
@@ -178,6 +192,7 @@ async def run(
     pg_restart: bool = True,
     spread_s: float = 60,
     timeout_s: float = 600,
+    save_kills: int = 0,
 ) -> dict[str, Any]:
     rng = random.Random(seed)
     root = Path(tempfile.mkdtemp(prefix="hz-chaos-"))
@@ -209,6 +224,7 @@ async def run(
                 "HUNTAZE_TASK_QUEUE": "chaos",
                 "HUNTAZE_DATA_DIR": str(root / "data"),
                 "HUNTAZE_ENCRYPTION_KEYS": keys,
+                "HUNTAZE_TEST_CRASH_FILE": str(root / "crash-after-save"),
             }
             await db.open_pool(url, 10)
             tenant = await make_tenant("chaos", fans=0)
@@ -233,13 +249,16 @@ async def run(
                 transport=httpx.ASGITransport(app=app), base_url="http://api", timeout=60
             ) as api:
                 approver = asyncio.create_task(_approve_loop(api, auth, stop, tally))
-                killer = asyncio.create_task(_killer(env, log, holder, kills, rng, stop, tally))
+                killer = asyncio.create_task(
+                    _killer(env, log, holder, kills, rng, stop, tally, save_kills=save_kills)
+                )
                 sender = asyncio.create_task(_send_messages(api, auth, messages, fans, spread_s, rng, tally))
                 if pg_restart:
                     await asyncio.sleep(spread_s / 2)  # mid-run
                     await asyncio.to_thread(restart_postgres, root)
                     tally.pg_restarts += 1
                 await sender
+                all_sent = time.monotonic()
                 await killer  # every planned kill happens, then the worker is left alone
                 # Quiescence: every event handled, nothing waiting for a human, every approval sent.
                 deadline = time.monotonic() + timeout_s
@@ -252,6 +271,8 @@ async def run(
                     if open_work == 0:
                         break
                     await asyncio.sleep(0.5)
+                # from the later of the worker's last return and the last message: the backlog it came back to
+                quiet_after_restart = time.monotonic() - max(tally.last_restart, all_sent)
                 stop.set()
                 await approver
             await app.state.fresh_cache.close()
@@ -266,6 +287,13 @@ async def run(
                 "fans": fans,
                 "accepted": len(tally.accepted),
                 "worker_kills": tally.kills,
+                "kills_at_save": tally.save_kills,
+                # every draft was approved by the loop once quiet: one still awaiting a decision has nobody
+                # who can decide it
+                "undecidable_drafts": await _scalar(
+                    "SELECT count(*) FROM drafts WHERE status IN ('pending_review', 'blocked')", []
+                ),
+                "seconds_to_quiet_after_last_restart": round(quiet_after_restart, 1),
                 "postgres_restarts": tally.pg_restarts,
                 "api_retries": tally.api_retries,
                 "approvals": tally.approvals,
@@ -309,6 +337,7 @@ def passed(summary: dict[str, Any]) -> bool:
         "duplicate_sends",
         "sends_without_approval",
         "approved_not_sent",
+        "undecidable_drafts",
     )
     return all(summary[k] == 0 for k in zero) and summary["accepted"] == summary["messages"]
 
@@ -318,12 +347,21 @@ def main() -> None:
     ap.add_argument("--messages", type=int, default=500)
     ap.add_argument("--fans", type=int, default=50)
     ap.add_argument("--kills", type=int, default=8)
+    ap.add_argument("--kills-at-save", type=int, default=3, help="how many of the kills hit a draft's save")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--spread", type=float, default=60, help="seconds over which the messages arrive")
     ap.add_argument("--no-pg-restart", action="store_true")
     args = ap.parse_args()
     summary = asyncio.run(
-        run(args.messages, args.fans, args.kills, args.seed, not args.no_pg_restart, args.spread)
+        run(
+            args.messages,
+            args.fans,
+            args.kills,
+            args.seed,
+            not args.no_pg_restart,
+            args.spread,
+            save_kills=min(args.kills_at_save, args.kills),
+        )
     )
     summary["passed"] = passed(summary)
     print(json.dumps(summary))

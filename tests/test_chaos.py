@@ -14,8 +14,12 @@ from tests.chaos import passed, run
 
 
 async def test_no_event_lost_no_duplicate_and_no_unapproved_send_under_kills_and_restarts() -> None:
-    summary = await run(messages=60, fans=10, kills=3, seed=11, pg_restart=True, spread_s=20, timeout_s=300)
+    summary = await run(
+        messages=60, fans=10, kills=3, seed=11, pg_restart=True, spread_s=20, timeout_s=300, save_kills=2
+    )
     assert summary["worker_kills"] == 3 and summary["postgres_restarts"] == 1
+    assert summary["kills_at_save"] == 2 and summary["undecidable_drafts"] == 0
+    assert summary["seconds_to_quiet_after_last_restart"] < 30, summary
     assert summary["approvals"] > 0 and summary["sent"] == summary["approvals"]
     assert passed(summary), summary
 
