@@ -135,6 +135,38 @@ async def inbox(
     return Response(page, media_type="application/json")
 
 
+class FailedDraft(BaseModel):
+    fan_id: str
+    display_name: str
+    failed_at: datetime
+    reason: str | None = Field(description="why no draft was written (model timeout, invalid output, ...)")
+
+
+class InboxFailures(BaseModel):
+    items: list[FailedDraft]
+
+
+@router.get("/inbox/failures", response_model=InboxFailures)
+async def inbox_failures(
+    who: CurrentPrincipal, since_hours: Annotated[int, Query(ge=1, le=24 * 30)] = 72
+) -> Any:
+    """Fans whose messages got no draft (the model failed or timed out) and nothing since: a human should
+    answer them. Newest first, at most 100."""
+    async with db.pool().connection() as conn:
+        cur = await conn.execute(
+            "SELECT a.fan_id::text AS fan_id, f.display_name, a.created_at AS failed_at,"
+            " a.details ->> 'failure' AS reason FROM agent_actions a"
+            " JOIN fans f ON f.creator_id = a.creator_id AND f.id = a.fan_id"
+            " WHERE a.creator_id = %s AND a.kind = 'draft_failed' AND a.created_at > now() - make_interval(hours => %s)"
+            " AND NOT EXISTS (SELECT 1 FROM drafts d WHERE d.creator_id = a.creator_id AND d.fan_id = a.fan_id"
+            "   AND d.created_at > a.created_at)"
+            " ORDER BY a.created_at DESC LIMIT 100",
+            [who.creator_id, since_hours],
+        )
+        rows = await cur.fetchall()
+    return InboxFailures(items=[FailedDraft(**r) for r in rows])
+
+
 async def _inbox_page(
     creator_id: str, statuses: list[str], limit: int, after: tuple[datetime, str] | None
 ) -> bytes:
