@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 from temporalio.testing import ActivityEnvironment
 
 from core.types import (
     DraftAttempt,
     DraftProposal,
-    PolicyReport,
-    Route,
-    RouteDecision,
-    conversation_workflow_id,
 )
 from tests.factories import add_message_event, make_tenant
+from tests.workflows.helpers import reply_outcome
 from workflows.conversation_activities import save_outcome
-from workflows.types import SaveOutcomeInput
-
-
-def _outcome(creator_id: str, fan_id: str, event_ids: list[int], drafting: DraftAttempt) -> SaveOutcomeInput:
-    return SaveOutcomeInput(
-        creator_id,
-        fan_id,
-        conversation_workflow_id(creator_id, fan_id),
-        event_ids,
-        RouteDecision(Route.REPLY, "the fan sent a message", fan_text="hi"),
-        drafting,
-        PolicyReport("pass") if drafting.draft else None,
-        time.time() + 3600,
-    )
 
 
 async def test_failed_drafts_show_in_the_inbox_until_the_fan_is_answered(api: httpx.AsyncClient) -> None:
@@ -38,7 +19,8 @@ async def test_failed_drafts_show_in_the_inbox_until_the_fan_is_answered(api: ht
     env = ActivityEnvironment()
     e1 = await add_message_event(t, t.fans[0], "are you there?", "e1")
     await env.run(
-        save_outcome, _outcome(t.creator_id, t.fans[0], [e1], DraftAttempt(failure="no draft within 900 s"))
+        save_outcome,
+        reply_outcome(t.creator_id, t.fans[0], [e1], DraftAttempt(failure="no draft within 900 s")),
     )
     got = (await api.get("/v1/inbox/failures", headers=t.auth("chatter"))).json()
     assert [(i["fan_id"], i["reason"]) for i in got["items"]] == [(t.fans[0], "no draft within 900 s")]
@@ -48,6 +30,6 @@ async def test_failed_drafts_show_in_the_inbox_until_the_fan_is_answered(api: ht
     # The fan's next message got a draft: nothing is left unanswered.
     e2 = await add_message_event(t, t.fans[0], "hello?", "e2")
     await env.run(
-        save_outcome, _outcome(t.creator_id, t.fans[0], [e2], DraftAttempt(DraftProposal("hey you")))
+        save_outcome, reply_outcome(t.creator_id, t.fans[0], [e2], DraftAttempt(DraftProposal("hey you")))
     )
     assert (await api.get("/v1/inbox/failures", headers=t.auth())).json() == {"items": []}

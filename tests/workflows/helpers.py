@@ -12,10 +12,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from core import db
 from core.settings import Settings
-from core.types import conversation_workflow_id
+from core.types import DraftAttempt, PolicyReport, Route, RouteDecision, conversation_workflow_id
 from tests.factories import Tenant, add_message_event, make_tenant
 from workflows.conversation import ConversationWorkflow
-from workflows.types import ConversationInput, PendingDraft
+from workflows.types import ConversationInput, PendingDraft, SaveOutcomeInput
 from workflows.worker import build_worker
 
 
@@ -78,3 +78,23 @@ async def drafted(
         eid = await add_message_event(t, t.fans[0], text, "e1")
         h = await start_conversation(env.client, settings, t.creator_id, t.fans[0], [eid])
         yield t, h, await wait_pending(h)
+
+
+def reply_outcome(
+    creator_id: str,
+    fan_id: str,
+    event_ids: list[int],
+    drafting: DraftAttempt,
+    expires_at: float | None = None,
+) -> SaveOutcomeInput:
+    """What the supervisor graph hands the save for a reply: the draft (checked and passing), or its failure."""
+    return SaveOutcomeInput(
+        creator_id,
+        fan_id,
+        conversation_workflow_id(creator_id, fan_id),
+        event_ids,
+        RouteDecision(Route.REPLY, "the fan sent a message", fan_text="hi"),
+        drafting,
+        PolicyReport("pass") if drafting.draft else None,
+        time.time() + 3600 if expires_at is None else expires_at,
+    )

@@ -12,14 +12,10 @@ from core.settings import Settings, configure
 from core.types import (
     DraftAttempt,
     DraftProposal,
-    PolicyReport,
-    Route,
-    RouteDecision,
-    conversation_workflow_id,
 )
 from tests.factories import add_message_event, make_tenant
 from tests.fakes.openai_server import FakeOpenAI
-from tests.workflows.helpers import fetch, start_conversation, wait_pending, wait_until
+from tests.workflows.helpers import fetch, reply_outcome, start_conversation, wait_pending, wait_until
 from workflows.conversation import ConversationWorkflow
 from workflows.conversation_activities import save_outcome
 from workflows.daily_plan_activities import expire_overdue_drafts
@@ -28,14 +24,11 @@ from workflows.worker import build_worker
 
 
 def _saved_reply(creator_id: str, fan_id: str, event_ids: list[int], expires_at: float) -> SaveOutcomeInput:
-    return SaveOutcomeInput(
+    return reply_outcome(
         creator_id,
         fan_id,
-        conversation_workflow_id(creator_id, fan_id),
         event_ids,
-        RouteDecision(Route.REPLY, "the fan sent a message", fan_text="hi"),
         DraftAttempt(DraftProposal("hey you, so glad you wrote 💕")),
-        PolicyReport("pass"),
         expires_at,
     )
 
