@@ -52,6 +52,8 @@ class DailyPlanWorkflow:
                 SegmentationInput(inp.creator_id),
                 result_type=SegmentationResult,
                 start_to_close_timeout=timedelta(minutes=30),
+                # the refresh heartbeats; its numpy steps hold the event loop for seconds at a million fans
+                heartbeat_timeout=timedelta(minutes=2),
                 retry_policy=RETRY,
             )
             run_id = seg.run_id

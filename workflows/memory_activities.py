@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 from temporalio import activity
@@ -13,29 +11,8 @@ from core import db
 from core.journal import record_action
 from core.settings import get_settings
 from core.store import messages as message_store
+from workflows.heartbeat import heartbeating
 from workflows.types import REMEMBER_MESSAGES, RememberInput, RememberResult
-
-# A worker that dies mid-extraction is noticed within the workflow's heartbeat timeout, not the whole
-# start-to-close timeout: the fan's next messages wait on this activity.
-HEARTBEAT_EVERY_S = 5.0
-
-
-@contextlib.asynccontextmanager
-async def heartbeating() -> AsyncIterator[None]:
-    """Heartbeat in the background while the body runs (an LLM call gives no natural point to do it)."""
-
-    async def beat() -> None:
-        while True:
-            activity.heartbeat()
-            await asyncio.sleep(HEARTBEAT_EVERY_S)
-
-    task = asyncio.create_task(beat())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 @activity.defn(name=REMEMBER_MESSAGES)

@@ -30,6 +30,8 @@ class SegmentationWorkflow:
             # a million fans take about a minute on two cores; the refresh is one transaction, so a retry
             # after a crash starts clean
             start_to_close_timeout=timedelta(minutes=30),
+            # the refresh heartbeats; its numpy steps hold the event loop for seconds at a million fans
+            heartbeat_timeout=timedelta(minutes=2),
             retry_policy=RetryPolicy(initial_interval=timedelta(seconds=5), maximum_attempts=5),
         )
         return result

@@ -9,6 +9,7 @@ from temporalio import activity
 
 from core import db
 from core.journal import record_action
+from workflows.heartbeat import heartbeating
 from workflows.types import REFRESH_SEGMENTS, SegmentationInput, SegmentationResult
 
 
@@ -17,7 +18,7 @@ async def refresh_segments_activity(inp: SegmentationInput) -> SegmentationResul
     """Recompute every fan score of one creator in one transaction, and say so in the actions feed."""
     from agents.segmentation.refresh import refresh_segments
 
-    async with db.pool().connection() as conn, conn.transaction():
+    async with heartbeating(), db.pool().connection() as conn, conn.transaction():
         res = await refresh_segments(conn, inp.creator_id)
         counts = ", ".join(f"{n} {seg}" for seg, n in sorted(res.segments.items(), key=lambda kv: -kv[1]))
         await record_action(
