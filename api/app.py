@@ -13,6 +13,7 @@ from temporalio.client import Client
 
 from api.console import pages as console
 from api.deps import Runtime
+from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.fresh_cache import FreshCache
 from api.limits import BodyLimit, RateLimits, TokenBuckets
@@ -47,22 +48,25 @@ SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
 ]
-# Swagger UI and ReDoc load their scripts from a CDN and start them inline: these pages get no CSP.
-_NO_CSP = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
 
 
 class SecurityHeaders:
     """Adds the security headers to every response that does not set its own (plain ASGI: no per-request task)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, page_csp: dict[str, str] | None = None) -> None:
         self.app = app
         self.with_csp = [*SECURITY_HEADERS, (b"content-security-policy", CONTENT_SECURITY_POLICY.encode())]
+        # Pages with a policy of their own (the API docs), by path.
+        self.page_headers = {
+            path: [*SECURITY_HEADERS, (b"content-security-policy", csp.encode())]
+            for path, csp in (page_csp or {}).items()
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = SECURITY_HEADERS if scope["path"] in _NO_CSP else self.with_csp
+        extra = self.page_headers.get(scope["path"], self.with_csp)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -96,12 +100,17 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         finally:
             await app.state.fresh_cache.close()
 
-    app = FastAPI(title="Huntaze agents API", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="Huntaze agents API", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None
+    )
+    docs_csp = install_docs(app)  # served from a package: no CDN
     install_error_handlers(app)
     # Connects on first use (so an app served without its lifespan, as in tests, caches too).
     app.state.fresh_cache = FreshCache(settings.database_url, settings.api_cache_entries)
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
-    app.add_middleware(SecurityHeaders)  # outside BodyLimit: its refusals carry the headers too
+    app.add_middleware(
+        SecurityHeaders, page_csp=docs_csp
+    )  # outside BodyLimit: its refusals carry the headers too
     app.state.rate_limits = RateLimits(
         TokenBuckets(settings.rate_per_key_per_min), TokenBuckets(settings.rate_per_creator_per_min)
     )
