@@ -159,6 +159,8 @@ RECOMMENDATIONS = {
     ): "Fewer fan messages were answered than usual: clear the inbox, fans who wait spend less.",
     ("reply_rate", "up"): "More fan messages were answered than usual.",
 }
+# Good news that asks nothing of the creator: reported in the overview, never put on the Daily Action List.
+NOTHING_TO_DO = frozenset({("churned", "down"), ("reply_rate", "up")})
 
 
 def describe(metric: str, day: date, a: Anomaly) -> dict[str, Any]:
@@ -170,6 +172,7 @@ def describe(metric: str, day: date, a: Anomaly) -> dict[str, Any]:
         "expected": round(a.expected, 4),
         "score": round(a.score, 2),
         "recommendation": RECOMMENDATIONS[(metric, a.direction)],
+        "actionable": (metric, a.direction) not in NOTHING_TO_DO,
     }
 
 

@@ -247,8 +247,10 @@ async def build_actions(conn: Conn, creator_id: str, now: datetime, today: date)
             )
         )
 
-    # 6. Anomalies of the last week, each with its recommendation.
+    # 6. Anomalies of the last week that ask for something, each with its recommendation.
     for an in await recent_anomalies(conn, c, today):
+        if not an["actionable"]:
+            continue
         money = an["metric"] == "revenue_cents"
         gap = an["expected"] - an["observed"]
         ev = round(max(gap, 0)) if money and an["direction"] == "down" else 0

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.auth import CurrentPrincipal
 from api.errors import BIGINT_MAX
@@ -21,6 +21,7 @@ class ActionOut(BaseModel):
     kind: str
     summary: str
     fan_id: str | None
+    fan_name: str | None = Field(description="the fan's display name (null without a fan)")
     draft_id: str | None
     details: dict[str, Any]
     created_at: datetime
@@ -43,10 +44,12 @@ async def actions(
 ) -> Any:
     async with db.pool().connection() as conn:
         cur = await conn.execute(
-            "SELECT id, kind, summary, fan_id::text AS fan_id, draft_id::text AS draft_id, details, created_at"
-            " FROM agent_actions WHERE creator_id = %s AND (%s::bigint IS NULL OR id < %s)"
-            " AND (%s::uuid IS NULL OR fan_id = %s) AND (%s::text IS NULL OR kind = %s)"
-            " ORDER BY id DESC LIMIT %s",
+            "SELECT a.id, a.kind, a.summary, a.fan_id::text AS fan_id, f.display_name AS fan_name,"
+            " a.draft_id::text AS draft_id, a.details, a.created_at FROM agent_actions a"
+            " LEFT JOIN fans f ON f.creator_id = a.creator_id AND f.id = a.fan_id"
+            " WHERE a.creator_id = %s AND (%s::bigint IS NULL OR a.id < %s)"
+            " AND (%s::uuid IS NULL OR a.fan_id = %s) AND (%s::text IS NULL OR a.kind = %s)"
+            " ORDER BY a.id DESC LIMIT %s",
             [who.creator_id, cursor, cursor, fan_id, fan_id, kind, kind, limit + 1],
         )
         rows = await cur.fetchall()

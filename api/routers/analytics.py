@@ -109,6 +109,10 @@ class Anomaly(BaseModel):
     expected: float
     score: float = Field(description="robust z-score, signed")
     recommendation: str
+    actionable: bool = Field(
+        description="false for good news that asks nothing (fewer expiries, more replies): kept off the Daily"
+        " Action List"
+    )
 
 
 class AnalyticsOverview(BaseModel):

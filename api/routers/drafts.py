@@ -38,6 +38,7 @@ BULK_CONCURRENCY = 8
 class Offer(BaseModel):
     catalog_id: str
     price_cents: int
+    title: str | None = Field(None, description="the catalog item's title (null once the item is gone)")
 
 
 class RecentMessage(BaseModel):
@@ -79,8 +80,30 @@ class DraftOut(BaseModel):
     )
 
 
+class InboundFinding(BaseModel):
+    rule: str
+    reason: str
+
+
+class InboundFlags(BaseModel):
+    """What the deterministic inbound checks found in the fan's messages this draft answers."""
+
+    injection: bool = Field(
+        description="a message tried to instruct the agent (prompt injection): the draft was written knowing it"
+    )
+    handoff_reason: str | None = Field(
+        None, description="a reason to hand the fan to a human, if one was seen"
+    )
+    findings: list[InboundFinding] = Field(default_factory=list)
+
+
 class InboxItem(DraftOut):
     fan: FanContext
+    inbound: InboundFlags | None = Field(
+        None,
+        description="the inbound checks of the messages this draft answers (null for follow-up and campaign"
+        " drafts, which answer no message)",
+    )
 
 
 class InboxPage(BaseModel):
@@ -100,6 +123,14 @@ class RejectIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: int = Field(ge=1)
     reason: str = Field(min_length=1, max_length=500)
+
+
+# The title of a draft's offered catalog item, for queries that read drafts as `d` (text comparison: an id that is
+# not a UUID finds nothing rather than failing the page).
+OFFER_TITLE = (
+    "(SELECT c.title FROM catalog c WHERE c.creator_id = d.creator_id AND c.id::text = d.offer ->> 'catalog_id')"
+    " AS offer_title"
+)
 
 
 def _encode_cursor(created_at: datetime, draft_id: str) -> str:
@@ -167,6 +198,36 @@ async def inbox_failures(
     return InboxFailures(items=[FailedDraft(**r) for r in rows])
 
 
+class HandedOff(BaseModel):
+    fan_id: str
+    platform_fan_id: str
+    display_name: str
+    handed_off_at: datetime | None = Field(description="when automated drafting froze for this fan")
+    reason: str | None = Field(description="why a human is needed (e.g. possible_minor, high_spender)")
+    age_signal_at: datetime | None = Field(description="when a message first read as a possible minor")
+    age_signal_text: str | None = Field(description="the message that did")
+
+
+class InboxHandoffs(BaseModel):
+    items: list[HandedOff]
+
+
+@router.get("/inbox/handoffs", response_model=InboxHandoffs)
+async def inbox_handoffs(who: CurrentPrincipal) -> Any:
+    """Fans handed to a human (no draft is written for them until a manager resumes them: POST
+    /v1/fans/{id}/resume), with any age signal. Newest first, at most 100."""
+    async with db.pool().connection() as conn:
+        cur = await conn.execute(
+            "SELECT id::text AS fan_id, platform_fan_id, display_name, handoff_at AS handed_off_at,"
+            " handoff_reason AS reason, age_signal_at, age_signal_text FROM fans"
+            " WHERE creator_id = %s AND (handoff_at IS NOT NULL OR age_signal_at IS NOT NULL)"
+            " ORDER BY coalesce(handoff_at, age_signal_at) DESC, id LIMIT 100",
+            [who.creator_id],
+        )
+        rows = await cur.fetchall()
+    return InboxHandoffs(items=[HandedOff(**r) for r in rows])
+
+
 async def _inbox_page(
     creator_id: str, statuses: list[str], limit: int, after: tuple[datetime, str] | None
 ) -> bytes:
@@ -174,13 +235,16 @@ async def _inbox_page(
         # The page of drafts first, then fan context (spend, last five messages) for those rows only.
         cur = await conn.execute(
             "WITH page AS MATERIALIZED ("
-            f"  SELECT {drafts.COLUMNS} FROM drafts d"
+            f"  SELECT {drafts.COLUMNS}, d.source_key, {OFFER_TITLE} FROM drafts d"
             "   WHERE d.creator_id = %s AND d.status = ANY(%s)"
             "   AND (%s::timestamptz IS NULL OR (d.created_at, d.id) > (%s::timestamptz, %s::uuid))"
             "   ORDER BY d.created_at, d.id LIMIT %s)"
             " SELECT p.*, f.platform_fan_id, f.display_name, f.subscription_status, sc.segment,"
-            " coalesce(spent.cents, 0) AS spent, coalesce(recent.items, '[]'::json) AS last_messages"
+            " coalesce(spent.cents, 0) AS spent, coalesce(recent.items, '[]'::json) AS last_messages,"
+            " routed.details -> 'inbound' AS inbound"
             " FROM page p JOIN fans f ON f.creator_id = %s AND f.id = p.fan_id::uuid"
+            # the routing of the batch this draft answers (same transaction as the draft: one notification)
+            " LEFT JOIN agent_actions routed ON routed.creator_id = %s AND routed.dedupe_key = 'routed:' || p.source_key"
             " LEFT JOIN fan_scores sc ON sc.creator_id = %s AND sc.fan_id = p.fan_id::uuid"
             " LEFT JOIN LATERAL (SELECT sum(t.amount_cents) AS cents FROM transactions t"
             "   WHERE t.creator_id = %s AND t.fan_id = p.fan_id::uuid) spent ON true"
@@ -196,6 +260,7 @@ async def _inbox_page(
                 after[0] if after else None,
                 after[1] if after else None,
                 limit + 1,
+                creator_id,
                 creator_id,
                 creator_id,
                 creator_id,
@@ -218,9 +283,30 @@ async def _inbox_page(
             total_spent_cents=int(r["spent"]),
             last_messages=last,
         )
-        items.append(InboxItem(fan=fan, **{k: r[k] for k in DraftOut.model_fields}))
+        fields = {k: r[k] for k in DraftOut.model_fields if k != "offer"}
+        items.append(
+            InboxItem(
+                fan=fan, offer=_offer(r["offer"], r["offer_title"]), inbound=_inbound(r["inbound"]), **fields
+            )
+        )
     nxt = _encode_cursor(rows[limit - 1]["created_at"], rows[limit - 1]["id"]) if len(rows) > limit else None
     return InboxPage(items=items, next_cursor=nxt).model_dump_json().encode()
+
+
+def _offer(offer: dict[str, Any] | None, title: str | None) -> Offer | None:
+    return None if offer is None else Offer(**{**offer, "title": title})
+
+
+def _inbound(verdict: dict[str, Any] | None) -> InboundFlags | None:
+    """The stored inbound verdict (core.types.InboundVerdict) as the inbox shows it; {} when none was made."""
+    if not verdict:
+        return None
+    findings = [InboundFinding(rule=f["rule"], reason=f["reason"]) for f in verdict.get("findings", [])]
+    return InboundFlags(
+        injection=bool(verdict.get("injection")),
+        handoff_reason=verdict.get("handoff_reason"),
+        findings=findings,
+    )
 
 
 async def _load_draft(creator_id: str, draft_id: UUID) -> drafts.Draft:
@@ -231,13 +317,23 @@ async def _load_draft(creator_id: str, draft_id: UUID) -> drafts.Draft:
     return draft
 
 
-def _draft_out(draft: drafts.Draft) -> DraftOut:
-    return DraftOut(**{k: getattr(draft, k) for k in DraftOut.model_fields})
+async def _draft_out(creator_id: str, draft: drafts.Draft) -> DraftOut:
+    title = None
+    if draft.offer is not None:
+        async with db.pool().connection() as conn:
+            cur = await conn.execute(
+                "SELECT title FROM catalog WHERE creator_id = %s AND id::text = %s",
+                [creator_id, str(draft.offer.get("catalog_id"))],
+            )
+            row = await cur.fetchone()
+        title = row["title"] if row else None
+    fields = {k: getattr(draft, k) for k in DraftOut.model_fields if k != "offer"}
+    return DraftOut(offer=_offer(draft.offer, title), **fields)
 
 
 @router.get("/drafts/{draft_id}", response_model=DraftOut)
 async def get_draft(draft_id: UUID, who: CurrentPrincipal) -> Any:
-    return _draft_out(await _load_draft(who.creator_id, draft_id))
+    return await _draft_out(who.creator_id, await _load_draft(who.creator_id, draft_id))
 
 
 async def _decide(rt: Runtime, creator_id: str, draft_id: UUID, decision: Decision) -> DraftOut:
@@ -259,7 +355,7 @@ async def _decide(rt: Runtime, creator_id: str, draft_id: UUID, decision: Decisi
                 409, "not_pending", "the draft's conversation is no longer waiting for a decision"
             ) from exc
         raise ApiError(503, "workflow_unavailable", "the workflow service is unreachable; retry") from exc
-    return _draft_out(await _load_draft(creator_id, draft_id))
+    return await _draft_out(creator_id, await _load_draft(creator_id, draft_id))
 
 
 @router.post("/drafts/{draft_id}/approve", response_model=DraftOut, responses={404: {}, 409: {}, 422: {}})

@@ -228,9 +228,13 @@ class FanDetail(BaseModel):
     subscribed_at: datetime | None
     expires_at: datetime | None
     opted_out: bool
+    handoff_at: datetime | None = Field(
+        description="when the fan was handed to a human (null: not handed off)"
+    )
     handoff_reason: str | None
     # When a message first read as a possible minor: the fan stays handed off until a human clears it.
     age_signal_at: datetime | None
+    age_signal_text: str | None = Field(description="the message that read as a possible minor")
     scores: Scores | None  # null until the first segmentation refresh
     memories: list[MemoryOut]  # boundaries first, then by importance
     recent_purchases: list[PurchaseOut]

@@ -21,8 +21,10 @@ class Profile:
     subscribed_at: datetime | None
     expires_at: datetime | None
     opted_out: bool
+    handoff_at: datetime | None
     handoff_reason: str | None
     age_signal_at: datetime | None
+    age_signal_text: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +74,8 @@ async def get(conn: Conn, creator_id: Id, fan_id: Id) -> Profile | None:
         conn,
         Profile,
         "SELECT id::text AS id, platform_fan_id, display_name, timezone, subscription_status, subscribed_at,"
-        " expires_at, opted_out_at IS NOT NULL AS opted_out, handoff_reason, age_signal_at"
-        " FROM fans WHERE creator_id = %s AND id = %s",
+        " expires_at, opted_out_at IS NOT NULL AS opted_out, handoff_at, handoff_reason, age_signal_at,"
+        " age_signal_text FROM fans WHERE creator_id = %s AND id = %s",
         [creator_id, fan_id],
     )
 

@@ -79,6 +79,11 @@ async def test_every_endpoint_refuses_another_creators_ids(app: FastAPI, api: ht
             [b.creator_id, b.members["manager"]],
         )
         b_campaign = (await cur.fetchone() or {})["id"]
+        await conn.execute(  # a fan of B's handed to a human, with an age signal (GET /v1/inbox/handoffs)
+            "UPDATE fans SET handoff_at = now(), handoff_reason = 'possible_minor', age_signal_at = now(),"
+            " age_signal_text = 'b-secret-age' WHERE id = %s",
+            [b.fans[1]],
+        )
     b_ids = {
         "draft_id": draft["id"],
         "fan_id": b.fans[0],
@@ -100,6 +105,7 @@ async def test_every_endpoint_refuses_another_creators_ids(app: FastAPI, api: ht
         "b-secret-case",
         b_campaign,
         "b-campaign",
+        "b-secret-age",
     ]
     before = await _snapshot(b.creator_id)
 

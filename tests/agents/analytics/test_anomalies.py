@@ -68,7 +68,11 @@ def test_a_spike_a_drop_and_a_level_shift() -> None:
     assert set(found) <= {80, 100, *range(130, 140)}
     report = describe("revenue_cents", date(2026, 5, 1), found[100])
     assert report["direction"] == "down" and report["expected"] > report["observed"]
-    assert "Revenue fell" in report["recommendation"]
+    assert "Revenue fell" in report["recommendation"] and report["actionable"]
+    # good news that asks nothing of the creator is marked so (the daily plan leaves it out)
+    assert not describe("churned", date(2026, 5, 1), found[100])["actionable"]
+    assert not describe("reply_rate", date(2026, 5, 1), found[80])["actionable"]
+    assert describe("revenue_cents", date(2026, 5, 1), found[80])["actionable"]
 
 
 def test_scoring_counts_events_not_days() -> None:
