@@ -34,6 +34,7 @@ from api.routers import (
     security,
     segments,
 )
+from api.routers.catalog import router as catalog_router
 from core import db
 from core.settings import Settings
 from core.temporal import connect as connect_temporal
@@ -132,6 +133,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         plans.router,
     ):
         app.include_router(r)
+    app.include_router(catalog_router)
 
     app.include_router(console.router)
     app.mount("/console/static", StaticFiles(directory=console.STATIC_DIR), name="console-static")

@@ -20,6 +20,8 @@ from api.auth import CurrentPrincipal
 from api.deps import Runtime, runtime
 from api.errors import ApiError, malformed_cursor
 from core import db
+from core.store import Conn
+from core.store import catalog as catalog_store
 from core.types import Role
 from workflows.types import CampaignInput
 
@@ -37,6 +39,12 @@ class CampaignIn(BaseModel):
     )
     catalog_id: UUID | None = Field(
         None, description="a catalog item to offer (must be this creator's, active)"
+    )
+    platform_item_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="or the item to offer, by the platform's own id for it",
     )
     exclude: Exclusions = Field(default_factory=Exclusions)
     max_recipients: int = Field(1000, ge=1, le=20_000)
@@ -134,6 +142,38 @@ async def _start(rt: Runtime, creator_id: str, campaign_id: str, workflow_id: st
         ) from exc
 
 
+async def _offered_by_platform_id(conn: Conn, creator_id: str, body: CampaignIn) -> str:
+    """The id of the item the campaign names by its platform id (then checked like a catalog_id)."""
+    if body.catalog_id is not None:
+        raise ApiError(
+            422,
+            "validation_error",
+            "the request is invalid",
+            {
+                "fields": [
+                    {
+                        "field": "platform_item_id",
+                        "message": "name the item by 'catalog_id' or by 'platform_item_id', not both",
+                        "type": "value_error",
+                    }
+                ]
+            },
+        )
+    found = await catalog_store.resolve(conn, creator_id, platform_item_id=body.platform_item_id)
+    if found is None:
+        raise ApiError(
+            422,
+            "validation_error",
+            "the request is invalid",
+            {
+                "fields": [
+                    {"field": "platform_item_id", "message": "no such catalog item", "type": "not_found"}
+                ]
+            },
+        )
+    return found
+
+
 @router.post(
     "/campaigns",
     status_code=202,
@@ -146,6 +186,8 @@ async def create(body: CampaignIn, who: CurrentPrincipal, rt: Annotated[Runtime,
     who.require(Role.MANAGER)
     catalog = str(body.catalog_id) if body.catalog_id else None
     async with db.pool().connection() as conn, conn.transaction():
+        if body.platform_item_id is not None:
+            catalog = await _offered_by_platform_id(conn, who.creator_id, body)
         try:
             if body.dry_run:
                 audience = await preview_campaign(
@@ -179,7 +221,11 @@ async def create(body: CampaignIn, who: CurrentPrincipal, rt: Annotated[Runtime,
                 "the request is invalid",
                 {
                     "fields": [
-                        {"field": "catalog_id", "message": "no such active catalog item", "type": "not_found"}
+                        {
+                            "field": "catalog_id" if body.platform_item_id is None else "platform_item_id",
+                            "message": "no such active catalog item",
+                            "type": "not_found",
+                        }
                     ]
                 },
             ) from exc

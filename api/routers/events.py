@@ -19,7 +19,7 @@ from api.errors import ApiError
 from api.timestamps import BoundedDatetime
 from core import db
 from core.journal import record_action
-from core.store import Conn, fans, messages
+from core.store import Conn, catalog, fans, messages
 from core.types import EventKind, Role, conversation_workflow_id
 from workflows.dispatch import dispatch_events
 
@@ -54,7 +54,10 @@ class EventIn(BaseModel):
     )
     text: str | None = Field(None, max_length=4000)
     amount_cents: int | None = Field(None, ge=0, le=10_000_000)
-    catalog_id: UUID | None = None
+    catalog_id: UUID | None = Field(None, description="the item, by its id in GET /v1/catalog")
+    platform_item_id: str | None = Field(
+        None, min_length=1, max_length=200, description="or the item, by the platform's own id for it"
+    )
 
     @model_validator(mode="after")
     def _per_kind(self) -> Self:
@@ -62,9 +65,40 @@ class EventIn(BaseModel):
             raise ValueError("a message event needs a non-empty 'text'")
         if self.kind in (EventKind.TIP, EventKind.PURCHASE) and not self.amount_cents:
             raise ValueError(f"a {self.kind} event needs a positive 'amount_cents'")
-        if self.kind != EventKind.PURCHASE and self.catalog_id is not None:
-            raise ValueError("'catalog_id' is only allowed on purchase events")
+        _check_item_ref(self.kind, self.catalog_id, self.platform_item_id)
         return self
+
+
+# The kinds that may name a catalog item, by `catalog_id` or `platform_item_id` (one of the two).
+ITEM_KINDS = frozenset({EventKind.PURCHASE})
+
+
+def _check_item_ref(kind: EventKind, catalog_id: UUID | None, platform_item_id: str | None) -> None:
+    if catalog_id is None and platform_item_id is None:
+        return
+    if kind not in ITEM_KINDS:
+        allowed = " and ".join(sorted(ITEM_KINDS))
+        raise ValueError(f"'catalog_id' and 'platform_item_id' are only allowed on {allowed} events")
+    if catalog_id is not None and platform_item_id is not None:
+        raise ValueError("name the item by 'catalog_id' or by 'platform_item_id', not both")
+
+
+async def resolve_item(conn: Conn, creator_id: str, ev: EventIn) -> str | None:
+    """The catalog item the event names (a 422 naming the field when this creator has no such item)."""
+    if ev.catalog_id is None and ev.platform_item_id is None:
+        return None
+    found = await catalog.resolve(
+        conn, creator_id, catalog_id=ev.catalog_id, platform_item_id=ev.platform_item_id
+    )
+    if found is None:
+        field = "catalog_id" if ev.catalog_id is not None else "platform_item_id"
+        raise ApiError(
+            422,
+            "validation_error",
+            "the request is invalid",
+            {"fields": [{"field": field, "message": "no such catalog item", "type": "not_found"}]},
+        )
+    return found
 
 
 class EventAccepted(BaseModel):
@@ -92,22 +126,13 @@ async def _store(conn: Conn, creator_id: str, ev: EventIn) -> tuple[dict[str, An
     existing = await cur.fetchone()
     if existing:
         return existing, False
-    if ev.catalog_id is not None:
-        cur = await conn.execute(
-            "SELECT 1 FROM catalog WHERE creator_id = %s AND id = %s", [creator_id, ev.catalog_id]
-        )
-        if await cur.fetchone() is None:
-            raise ApiError(
-                422,
-                "validation_error",
-                "the request is invalid",
-                {"fields": [{"field": "catalog_id", "message": "no such catalog item", "type": "not_found"}]},
-            )
+    item_id = await resolve_item(conn, creator_id, ev)
     fan_id = await fans.upsert(
         conn, creator_id, ev.fan.platform_fan_id, display_name=ev.fan.display_name, timezone=ev.fan.timezone
     )
     occurred = ev.occurred_at or datetime.now(UTC)
     payload = ev.model_dump(mode="json", exclude={"fan"})
+    payload["catalog_id"] = item_id  # the item's id, however the event named it
     cur = await conn.execute(
         "INSERT INTO events (creator_id, fan_id, platform_event_id, kind, payload, occurred_at)"
         " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (creator_id, platform_event_id) DO NOTHING"
@@ -144,7 +169,7 @@ async def _store(conn: Conn, creator_id: str, ev: EventIn) -> tuple[dict[str, An
                 fan_id,
                 _TXN_KIND[ev.kind],
                 ev.amount_cents,
-                ev.catalog_id,
+                item_id,
                 row["id"],
                 ev.event_id,
                 occurred,

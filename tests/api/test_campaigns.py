@@ -165,3 +165,31 @@ async def test_a_dry_run_refuses_a_catalog_item_exactly_like_the_real_run(api: h
     )
     assert ok.status_code == 202 and ok.json()["dry_run"] is True
     assert await fetch("SELECT 1 FROM campaigns", []) == []
+
+
+async def test_a_campaign_names_its_offer_by_the_platform_item_id(api: httpx.AsyncClient) -> None:
+    t, _ = await _business()
+    other = await make_tenant("elsewhere")
+    async with db.pool().connection() as conn, conn.transaction():
+        await conn.execute("UPDATE catalog SET platform_item_id = 'of-beach' WHERE id = %s", [t.catalog[0]])
+        await conn.execute(
+            "UPDATE catalog SET platform_item_id = 'of-gym', active = false WHERE id = %s", [t.catalog[1]]
+        )
+        await conn.execute(
+            "UPDATE catalog SET platform_item_id = 'of-theirs' WHERE id = %s", [other.catalog[0]]
+        )
+    for ref, why in (
+        ({"platform_item_id": "of-gym"}, "no such active catalog item"),  # retired
+        ({"platform_item_id": "of-theirs"}, "no such catalog item"),  # another creator's
+        ({"platform_item_id": "of-beach", "catalog_id": t.catalog[0]}, "not both"),
+    ):
+        body = {**_body(t, catalog_id=None), **ref}
+        r = await api.post("/v1/campaigns", json=body, headers=t.auth("manager"))
+        assert r.status_code == 422, (ref, r.text)
+        [field] = r.json()["error"]["details"]["fields"]
+        assert field["field"] == "platform_item_id" and why in field["message"], r.text
+    assert await fetch("SELECT 1 FROM campaigns", []) == []
+    body = {**_body(t, catalog_id=None), "platform_item_id": "of-beach"}
+    r = await api.post("/v1/campaigns", json=body, headers=t.auth("manager"))
+    assert r.status_code == 202, r.text
+    assert r.json()["catalog_id"] == t.catalog[0]

@@ -21,13 +21,14 @@ from tests.workflows.helpers import fetch, wait_until
 
 # Which of B's ids goes into each path parameter. "platform" names a kind of connection, not B's row:
 # A writing /connections/onlyfans writes A's own connection (checked below: B's stays untouched).
-PATH_PARAMS = {"draft_id", "fan_id", "key_id", "member_id", "platform", "run_id", "campaign_id"}
+PATH_PARAMS = {"draft_id", "fan_id", "key_id", "member_id", "platform", "run_id", "campaign_id", "catalog_id"}
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/drafts/{draft_id}/approve"): {"version": 1},
     ("POST", "/v1/drafts/{draft_id}/reject"): {"version": 1, "reason": "probe"},
     ("POST", "/v1/fans/{fan_id}/resume"): {"reason": "probe"},
     ("PUT", "/v1/connections/{platform}"): {"webhook_url": "https://a.example/hook", "secret": "a" * 20},
     ("PATCH", "/v1/members/{member_id}"): {"role": "owner"},
+    ("PATCH", "/v1/catalog/{catalog_id}"): {"title": "probe", "status": "retired"},
 }
 
 
@@ -45,6 +46,7 @@ async def _snapshot(creator_id: str) -> str:
         "audit_log",
         "eval_runs",
         "campaigns",
+        "catalog",
     ):
         rows[table] = await fetch(f"SELECT * FROM {table} WHERE creator_id = %s ORDER BY 1", [creator_id])
     rows["creator"] = await fetch("SELECT * FROM creators WHERE id = %s", [creator_id])
@@ -84,6 +86,9 @@ async def test_every_endpoint_refuses_another_creators_ids(app: FastAPI, api: ht
             " age_signal_text = 'b-secret-age' WHERE id = %s",
             [b.fans[1]],
         )
+        await conn.execute(  # B's item, known by the platform's id too
+            "UPDATE catalog SET platform_item_id = 'b-secret-item' WHERE id = %s", [b.catalog[0]]
+        )
     b_ids = {
         "draft_id": draft["id"],
         "fan_id": b.fans[0],
@@ -92,6 +97,7 @@ async def test_every_endpoint_refuses_another_creators_ids(app: FastAPI, api: ht
         "platform": "onlyfans",
         "run_id": b_run["run_id"],
         "campaign_id": b_campaign,
+        "catalog_id": b.catalog[0],
     }
     secrets_of_b = [
         b.creator_id,
@@ -106,6 +112,7 @@ async def test_every_endpoint_refuses_another_creators_ids(app: FastAPI, api: ht
         b_campaign,
         "b-campaign",
         "b-secret-age",
+        "b-secret-item",
     ]
     before = await _snapshot(b.creator_id)
 
@@ -138,6 +145,26 @@ async def test_every_endpoint_refuses_another_creators_ids(app: FastAPI, api: ht
         headers=a.auth(),
     )
     assert buy.status_code == 422 and buy.json()["error"]["details"]["fields"][0]["field"] == "catalog_id"
+    buy = await api.post(
+        "/v1/events",
+        json={
+            "event_id": "a-buy-2",
+            "kind": "purchase",
+            "amount_cents": 500,
+            "platform_item_id": "b-secret-item",
+            "fan": {"platform_fan_id": "a-fan"},
+        },
+        headers=a.auth(),
+    )
+    assert buy.status_code == 422, buy.text
+    assert buy.json()["error"]["details"]["fields"][0]["field"] == "platform_item_id"
+    # A's own item may carry the same platform id: it is unique per creator, and stays A's
+    mine = await api.post(
+        "/v1/catalog",
+        json={"title": "A's", "price_cents": 700, "platform_item_id": "b-secret-item"},
+        headers=a.auth(),
+    )
+    assert mine.status_code == 201 and mine.json()["id"] not in b.catalog
     key_for_b = await api.post("/v1/keys", json={"member_id": b.members["owner"]}, headers=a.auth())
     assert key_for_b.status_code == 404
     assert await _snapshot(b.creator_id) == before  # nothing of B's changed
