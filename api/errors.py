@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import psycopg
@@ -42,6 +43,29 @@ def _body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details}}
 
 
+def _field_error(e: Any, body: Any) -> dict[str, Any]:
+    """One entry of details.fields: the field's dotted path, pydantic's message and error type; a malformed JSON
+    body says where (line and column, from 1) instead of a character offset; a value outside an enumeration lists
+    the allowed values."""
+    if e["type"] == "json_invalid":
+        pos = e["loc"][-1] if isinstance(e["loc"][-1], int) else 0
+        doc = body if isinstance(body, str) else ""
+        line = doc.count("\n", 0, pos) + 1
+        column = pos - (doc.rfind("\n", 0, pos) + 1) + 1
+        why = (e.get("ctx") or {}).get("error", "not JSON")
+        return {
+            "field": "body",
+            "message": f"malformed JSON at line {line}, column {column}: {why}",
+            "type": "json_invalid",
+            "line": line,
+            "column": column,
+        }
+    out = {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"], "type": e["type"]}
+    if e["type"] in ("enum", "literal_error"):
+        out["allowed"] = re.findall(r"'((?:[^'\\]|\\.)*)'", str((e.get("ctx") or {}).get("expected", "")))
+    return out
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -79,14 +103,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        fields = [
-            {
-                "field": ".".join(str(p) for p in e["loc"] if p != "body"),
-                "message": e["msg"],
-                "type": e["type"],
-            }
-            for e in exc.errors()
-        ]
+        fields = [_field_error(e, exc.body) for e in exc.errors()]
         return JSONResponse(
             _body("validation_error", "the request is invalid", {"fields": fields}), status_code=422
         )

@@ -51,9 +51,83 @@ class FollowupKind(StrEnum):
     INACTIVE = "inactive"
 
 
+class ActionKind(StrEnum):
+    """The kinds of agent actions (the dashboard feed, `GET /v1/actions?kind=`). A new kind joins this list: a
+    test reads every `record_action` call of the source and fails on a kind missing here."""
+
+    EVENT_RECEIVED = "event_received"
+    ROUTED = "routed"
+    DRAFTED = "drafted"
+    BLOCKED = "blocked"
+    DRAFT_FAILED = "draft_failed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SUPERSEDED = "superseded"
+    EXPIRED = "expired"
+    ESCALATED = "escalated"
+    SEND_HELD = "send_held"
+    SENT = "sent"
+    HANDOFF = "handoff"
+    OPT_OUT = "opt_out"
+    RESUMED = "resumed"
+    REMEMBERED = "remembered"
+    POLICY_UPDATED = "policy_updated"
+    SEGMENTS_REFRESHED = "segments_refreshed"
+    SEGMENTS_REFRESH_FAILED = "segments_refresh_failed"
+    SEGMENTS_ROWS_SKIPPED = "segments_rows_skipped"
+    FOLLOWUP_STARTED = "followup_started"
+    FOLLOWUP_STEP = "followup_step"
+    FOLLOWUP_DEFERRED = "followup_deferred"
+    FOLLOWUP_COMPLETED = "followup_completed"
+    FOLLOWUP_STOPPED = "followup_stopped"
+    CAMPAIGN_CREATED = "campaign_created"
+    CAMPAIGN_DISPATCHED = "campaign_dispatched"
+    DAILY_PLAN = "daily_plan"
+
+
+class AuditAction(StrEnum):
+    """The actions of the audit log (`GET /v1/audit?action=`). A new one joins this list (the same test reads
+    every `append_audit` call)."""
+
+    MEMBER_ADDED = "member.added"
+    MEMBER_ROLE_CHANGED = "member.role_changed"
+    KEY_CREATED = "key.created"
+    KEY_REVOKED = "key.revoked"
+    STEP_UP = "step_up"
+    TOTP_ENROLLED = "totp.enrolled"
+    TOTP_CONFIRMED = "totp.confirmed"
+    TOTP_RESET = "totp.reset"
+    TOTP_FAILED = "totp.failed"
+    TOTP_LOCKED = "totp.locked"
+    TOTP_REFUSED = "totp.refused"
+    SECRETS_ROTATED = "secrets.rotated"
+    CONNECTION_UPDATED = "connection.updated"
+    POLICY_UPDATED = "policy.updated"
+    FOLLOWUP_CONFIG_CHANGED = "followup_config_changed"
+    DRAFT_APPROVED = "draft.approved"
+    DRAFT_REJECTED = "draft.rejected"
+    DRAFT_SUPERSEDED = "draft.superseded"
+    DRAFT_EXPIRED = "draft.expired"
+    DRAFT_SENT = "draft.sent"
+    FAN_HANDOFF = "fan.handoff"
+    FAN_OPT_OUT = "fan.opt_out"
+    FAN_RESUMED = "fan.resumed"
+    FAN_EXPORTED = "fan.exported"
+    CATALOG_ITEM_CREATED = "catalog.item_created"
+    CATALOG_ITEM_UPDATED = "catalog.item_updated"
+
+
 # --- what the supervisor graph decides, as it travels between the graph, the workflow and its activities ------
 
 PolicyOutcome = Literal["pass", "fix", "block"]
+# What each outcome word means, for people reading a report (the API's conflict bodies carry it).
+OUTCOME_MEANINGS: dict[PolicyOutcome, str] = {
+    "pass": "the text breaks no policy",
+    "fix": "the text breaks a policy only where a span can be removed (payment, contact, a forbidden word):"
+    " `fix_text` is the text with those spans replaced by [removed]; approve that text or your own edit",
+    "block": "the text breaks a policy that no redaction can fix (a minor, prohibited content, a meet-up, fraud,"
+    " a price outside the bounds, another fan's data): write a new text",
+}
 
 
 @dataclass(frozen=True)

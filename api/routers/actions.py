@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from api.auth import CurrentPrincipal
 from api.errors import BIGINT_MAX
 from core import db
+from core.types import ActionKind
 
 router = APIRouter(prefix="/v1", tags=["actions"])
 
@@ -40,8 +41,9 @@ async def actions(
         int | None, Query(ge=1, le=BIGINT_MAX, description="next_cursor of the previous page")
     ] = None,
     fan_id: UUID | None = None,
-    kind: str | None = None,
+    kind: Annotated[ActionKind | None, Query(description="only actions of this kind")] = None,
 ) -> Any:
+    kind_name = kind.value if kind else None
     async with db.pool().connection() as conn:
         cur = await conn.execute(
             "SELECT a.id, a.kind, a.summary, a.fan_id::text AS fan_id, f.display_name AS fan_name,"
@@ -50,7 +52,7 @@ async def actions(
             " WHERE a.creator_id = %s AND (%s::bigint IS NULL OR a.id < %s)"
             " AND (%s::uuid IS NULL OR a.fan_id = %s) AND (%s::text IS NULL OR a.kind = %s)"
             " ORDER BY a.id DESC LIMIT %s",
-            [who.creator_id, cursor, cursor, fan_id, fan_id, kind, kind, limit + 1],
+            [who.creator_id, cursor, cursor, fan_id, fan_id, kind_name, kind_name, limit + 1],
         )
         rows = await cur.fetchall()
     items = [ActionOut(**r) for r in rows[:limit]]

@@ -12,7 +12,7 @@ from api.auth import CurrentPrincipal
 from api.errors import BIGINT_MAX, ApiError
 from core import db
 from core.journal import verify_audit
-from core.types import Role
+from core.types import AuditAction, Role
 
 router = APIRouter(prefix="/v1", tags=["audit"])
 
@@ -55,16 +55,17 @@ async def audit(
     cursor: Annotated[
         int | None, Query(ge=1, le=BIGINT_MAX, description="next_cursor of the previous page")
     ] = None,
-    action: Annotated[str | None, Query(max_length=100)] = None,
+    action: Annotated[AuditAction | None, Query(description="only entries of this action")] = None,
 ) -> Any:
     who.require(Role.OWNER)
+    action_name = action.value if action else None
     async with db.pool().connection() as conn:
         cur = await conn.execute(
             "SELECT id, actor, action, subject, details, encode(prev_hash, 'hex') AS prev_hash,"
             " encode(hash, 'hex') AS hash, created_at FROM audit_log WHERE creator_id = %s"
             " AND (%s::bigint IS NULL OR id < %s) AND (%s::text IS NULL OR action = %s)"
             " ORDER BY id DESC LIMIT %s",
-            [who.creator_id, cursor, cursor, action, action, limit + 1],
+            [who.creator_id, cursor, cursor, action_name, action_name, limit + 1],
         )
         rows = await cur.fetchall()
     items = [AuditEntry(**r) for r in rows[:limit]]

@@ -25,7 +25,7 @@ from api.errors import ApiError, malformed_cursor
 from api.fresh_cache import FreshCache, request_ticket
 from core import db
 from core.store import drafts
-from core.types import DECIDABLE, DraftStatus, Role
+from core.types import DECIDABLE, OUTCOME_MEANINGS, DraftStatus, Role
 from workflows.types import Decision, DecisionResult
 
 router = APIRouter(prefix="/v1", tags=["drafts"])
@@ -336,6 +336,17 @@ async def get_draft(draft_id: UUID, who: CurrentPrincipal) -> Any:
     return await _draft_out(who.creator_id, await _load_draft(who.creator_id, draft_id))
 
 
+def _explained(details: Any) -> Any:
+    """A refusal that carries a policy report says, in words, what its outcome means."""
+    policy = details.get("policy") if isinstance(details, dict) else None
+    if isinstance(policy, dict) and policy.get("outcome") in OUTCOME_MEANINGS:
+        return {
+            **details,
+            "explanation": f"policy outcome {policy['outcome']!r}: {OUTCOME_MEANINGS[policy['outcome']]}",
+        }
+    return details
+
+
 async def _decide(rt: Runtime, creator_id: str, draft_id: UUID, decision: Decision) -> DraftOut:
     draft = await _load_draft(creator_id, draft_id)
     if draft.status not in DECIDABLE:
@@ -346,7 +357,7 @@ async def _decide(rt: Runtime, creator_id: str, draft_id: UUID, decision: Decisi
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         if isinstance(cause, ApplicationError):
-            details = cause.details[0] if cause.details else None
+            details = _explained(cause.details[0] if cause.details else None)
             raise ApiError(409, cause.type or "conflict", cause.message, details) from exc
         raise ApiError(409, "conflict", str(cause)) from exc
     except RPCError as exc:
