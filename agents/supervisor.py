@@ -37,6 +37,8 @@ from policies.rules import check_inbound
 from policies.scoped import check_draft_for_creator, load_policy, send_window
 
 POSSIBLE_MINOR = "possible_minor"
+CHARGEBACK = "chargeback"
+CREATOR_ANSWERED = "the creator answered on the platform"
 
 
 class ConversationState(TypedDict, total=False):
@@ -82,6 +84,7 @@ REPLY_REASONS = {
     EventKind.SUBSCRIPTION_STARTED: "the fan just subscribed: welcome them",
     EventKind.SUBSCRIPTION_RENEWED: "the fan renewed: thank them",
     EventKind.PURCHASE: "the fan bought a PPV item: thank them",
+    EventKind.PPV_UNLOCK: "the fan unlocked a PPV item: thank them",
     EventKind.TIP: "the fan sent a tip: thank them",
 }
 
@@ -136,14 +139,22 @@ def _internal_reason(events: Sequence[Mapping[str, Any]]) -> str | None:
 
 
 def _route(fan: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> RouteDecision:
-    texts = [str(e["payload"].get("text", "")) for e in events if e["kind"] == EventKind.MESSAGE]
+    # Every fan message of the batch goes through the safety checks; only those after the creator's own last
+    # message on the platform are still waiting for an answer.
+    all_texts = [str(e["payload"].get("text", "")) for e in events if e["kind"] == EventKind.MESSAGE]
+    all_text = "\n".join(t for t in all_texts if t)
+    verdict = check_inbound(all_text) if all_text else None
+    answered = max((i + 1 for i, e in enumerate(events) if e["kind"] == EventKind.CREATOR_MESSAGE), default=0)
+    open_events = events[answered:]
+    texts = [str(e["payload"].get("text", "")) for e in open_events if e["kind"] == EventKind.MESSAGE]
     fan_text = "\n".join(t for t in texts if t)
-    verdict = check_inbound(fan_text) if fan_text else None
 
     def decide(route: Route, reason: str, opt_out: bool = False) -> RouteDecision:
-        return RouteDecision(route, reason, fan_text=fan_text, inbound=verdict, opt_out=opt_out)
+        text = fan_text if route in (Route.REPLY, Route.ACKNOWLEDGE) else all_text
+        return RouteDecision(route, reason, fan_text=text, inbound=verdict, opt_out=opt_out)
 
-    kinds = {EventKind(e["kind"]) for e in events if e["kind"] not in followup_rules.INTERNAL_KINDS}
+    all_kinds = {EventKind(e["kind"]) for e in events if e["kind"] not in followup_rules.INTERNAL_KINDS}
+    kinds = {EventKind(e["kind"]) for e in open_events if e["kind"] not in followup_rules.INTERNAL_KINDS}
     if not events:
         return decide(Route.IGNORE, "these events were already handled")
     # Safety first: a possible minor, self-harm or a threat goes to a human even when the fan also says
@@ -153,6 +164,9 @@ def _route(fan: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> Route
     if fan.get("age_signal_at") is not None:
         # An earlier message read as a possible minor: handed off until a human clears it, whatever comes now.
         return decide(Route.HANDOFF, POSSIBLE_MINOR, opt_out=bool(verdict and verdict.opt_out))
+    if EventKind.CHARGEBACK in all_kinds:
+        # The fan's bank took a payment back: a human looks at this fan, whatever else the batch holds.
+        return decide(Route.HANDOFF, CHARGEBACK, opt_out=bool(verdict and verdict.opt_out))
     if verdict and verdict.opt_out:
         return decide(Route.IGNORE, "the fan opted out", opt_out=True)
     if fan["opted_out_at"] is not None:
@@ -168,15 +182,20 @@ def _route(fan: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> Route
         return decide(Route.REPLY, REPLY_REASONS[EventKind.MESSAGE])
     for kind in (
         EventKind.PURCHASE,
+        EventKind.PPV_UNLOCK,
         EventKind.TIP,
         EventKind.SUBSCRIPTION_STARTED,
         EventKind.SUBSCRIPTION_RENEWED,
     ):
         if kind in kinds:
             return decide(Route.REPLY, REPLY_REASONS[kind])
+    if answered:
+        return decide(Route.IGNORE, CREATOR_ANSWERED)
     internal = _internal_reason(events)
     if internal:
         return decide(Route.REPLY, internal)
+    if kinds & {EventKind.REFUND}:
+        return decide(Route.IGNORE, "money went back to the fan: nothing to say")
     return decide(Route.IGNORE, "expiry is handled by follow-ups")
 
 

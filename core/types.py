@@ -14,6 +14,29 @@ class EventKind(StrEnum):
     SUBSCRIPTION_EXPIRED = "subscription_expired"
     PURCHASE = "purchase"
     TIP = "tip"
+    # a message the creator (or a chatter) sent on the platform directly, not through a draft
+    CREATOR_MESSAGE = "creator_message"
+    # the fan paid to unlock an item offered to them
+    PPV_UNLOCK = "ppv_unlock"
+    # money back on an earlier payment (a purchase, unlock, tip or subscription)
+    REFUND = "refund"
+    CHARGEBACK = "chargeback"
+
+
+# Money back on an earlier payment (stored in `refunds`, never as a transaction).
+MONEY_BACK_KINDS = (EventKind.REFUND, EventKind.CHARGEBACK)
+
+
+class Platform(StrEnum):
+    """Where a fan is (fans.platform). A fan's platform id is unique per creator and platform."""
+
+    ONLYFANS = "onlyfans"
+    FANSLY = "fansly"
+    FANVUE = "fanvue"
+    INSTAGRAM = "instagram"
+    REDDIT = "reddit"
+    TIKTOK = "tiktok"
+    X = "x"
 
 
 class DraftStatus(StrEnum):

@@ -9,12 +9,13 @@ import contextlib
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 from temporalio import activity
 
 from agents.followup.rules import INTERNAL_KINDS
+from agents.supervisor import CREATOR_ANSWERED
 from core import db
 from core.journal import append_audit, record_action
 from core.store import drafts, fans
@@ -40,11 +41,18 @@ def _batch_key(inp: SaveOutcomeInput) -> str:
 
 
 # Events that change what a fan is worth or whether they are still subscribed.
-_RESCORE_KINDS = ["purchase", "tip", "subscription_started", "subscription_renewed", "subscription_expired"]
+_RESCORE_KINDS = [
+    "purchase",
+    "ppv_unlock",
+    "tip",
+    "subscription_started",
+    "subscription_renewed",
+    "subscription_expired",
+]
 
 
 async def _rescore_after_money_events(conn: Any, creator_id: str, fan_id: str, event_ids: list[int]) -> None:
-    """The supervisor's call to segmentation: a purchase, tip or subscription change re-scores this fan with the
+    """The supervisor's call to segmentation: a purchase, unlock, tip or subscription change re-scores this fan with the
     creator's latest models. In its own transaction after the outcome is committed (re-scoring writes with COPY,
     which pipeline mode does not allow), and never fatal: a scoring fault must not hold up the fan's conversation
     (the next whole refresh covers it). A retried save re-scores again, which changes nothing."""
@@ -287,6 +295,20 @@ async def _close_draft(ref: DraftRef, status: DraftStatus, kind: str, summary: s
 
 @activity.defn(name=SUPERSEDE_DRAFT)
 async def supersede_draft(ref: DraftRef) -> bool:
+    """The fan's pending draft gives way to the batch that just arrived: a newer fan message, or the creator's
+    own message on the platform (then the draft is never sent: she answered herself)."""
+    async with db.pool().connection() as conn:
+        cur = await conn.execute(
+            "SELECT 1 FROM events WHERE creator_id = %s AND fan_id = %s AND kind = 'creator_message'"
+            " AND processed_at IS NULL LIMIT 1",
+            [ref.creator_id, ref.fan_id],
+        )
+        by_creator = await cur.fetchone() is not None
+    if by_creator:
+        ref = replace(ref, reason=CREATOR_ANSWERED)
+        return await _close_draft(
+            ref, DraftStatus.SUPERSEDED, "superseded", f"draft superseded: {CREATOR_ANSWERED}"
+        )
     return await _close_draft(
         ref, DraftStatus.SUPERSEDED, "superseded", "a newer fan message superseded the draft"
     )

@@ -201,7 +201,7 @@ async def _counted_event_kinds(
     cur = await conn.execute(
         "SELECT kind FROM events WHERE creator_id = %s AND fan_id = %s AND id > %s"
         " AND (%s::bigint[] IS NULL OR id = ANY(%s::bigint[])) AND kind <> ALL(%s)"
-        " AND NOT (%s AND kind = 'purchase' AND %s::uuid IS NOT NULL"
+        " AND NOT (%s AND kind IN ('purchase', 'ppv_unlock') AND %s::uuid IS NOT NULL"
         "          AND (payload ->> 'catalog_id') IS NOT NULL"
         "          AND (payload ->> 'catalog_id') <> %s::text)"
         " ORDER BY id",

@@ -17,11 +17,18 @@ INTERNAL_KINDS = (FOLLOWUP_DUE, CAMPAIGN_MESSAGE)
 
 STARTS: dict[str, SequenceKind] = {"subscription_started": "welcome", "subscription_expired": "win_back"}
 
-# event kind -> {sequence kind: why it stops}. A reply hands the fan back to the conversation; a purchase is
+# event kind -> {sequence kind: why it stops}. A reply (or the creator's own message) hands the fan back to the conversation; a purchase is
 # what a reminder wanted; a renewal or new subscription is what a win-back wanted.
 STOPS: dict[str, dict[SequenceKind, str]] = {
     "message": {k: "the fan replied" for k in SEQUENCE_KINDS},
+    # the creator wrote to the fan herself on the platform: the conversation is hers again, as after a reply
+    "creator_message": {k: "the creator wrote to the fan" for k in SEQUENCE_KINDS},
     "purchase": {
+        "ppv_reminder": "the fan bought",
+        "welcome": "the fan bought",
+        "inactive": "the fan is active again",
+    },
+    "ppv_unlock": {
         "ppv_reminder": "the fan bought",
         "welcome": "the fan bought",
         "inactive": "the fan is active again",

@@ -15,12 +15,12 @@ from temporalio.service import RPCError
 
 from api.auth import CurrentPrincipal
 from api.deps import Runtime, runtime
-from api.errors import ApiError
+from api.errors import BIGINT_MAX, ApiError
 from api.timestamps import BoundedDatetime
 from core import db
 from core.journal import record_action
-from core.store import Conn, catalog, fans, messages
-from core.types import EventKind, Role, conversation_workflow_id
+from core.store import Conn, catalog, fans, messages, refunds
+from core.types import MONEY_BACK_KINDS, EventKind, Platform, Role, conversation_workflow_id
 from workflows.dispatch import dispatch_events
 
 router = APIRouter(prefix="/v1", tags=["events"])
@@ -31,6 +31,10 @@ class FanRef(BaseModel):
     platform_fan_id: str = Field(min_length=1, max_length=200)
     display_name: str | None = Field(None, max_length=200)
     timezone: str | None = Field(None, max_length=64)
+    platform: Platform = Field(
+        Platform.ONLYFANS,
+        description="the fan's platform; a fan is one per creator, platform and platform_fan_id",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -52,25 +56,65 @@ class EventIn(BaseModel):
     occurred_at: BoundedDatetime | None = Field(
         None, description="when it happened on the platform (2000-01-01 to a day ahead of now); default: now"
     )
-    text: str | None = Field(None, max_length=4000)
-    amount_cents: int | None = Field(None, ge=0, le=10_000_000)
-    catalog_id: UUID | None = Field(None, description="the item, by its id in GET /v1/catalog")
+    text: str | None = Field(None, max_length=4000, description="message, creator_message: the words")
+    amount_cents: int | None = Field(
+        None,
+        ge=0,
+        le=10_000_000,
+        description="tip, purchase, ppv_unlock, subscriptions: what the fan paid; refund, chargeback: what went"
+        " back (default: all that is left of the original payment)",
+    )
+    catalog_id: UUID | None = Field(
+        None, description="purchase, ppv_unlock: the item, by its id in GET /v1/catalog"
+    )
     platform_item_id: str | None = Field(
         None, min_length=1, max_length=200, description="or the item, by the platform's own id for it"
+    )
+    offer_draft_id: UUID | None = Field(
+        None,
+        description="ppv_unlock: the sent draft whose offer the fan unlocked (default: the latest sent draft"
+        " offering that item to the fan, if any)",
+    )
+    original_event_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="refund, chargeback: the event_id the original payment was posted with",
+    )
+    original_id: int | None = Field(
+        None, ge=1, le=BIGINT_MAX, description="refund, chargeback: or the id this API answered for it"
     )
 
     @model_validator(mode="after")
     def _per_kind(self) -> Self:
-        if self.kind == EventKind.MESSAGE and not (self.text and self.text.strip()):
-            raise ValueError("a message event needs a non-empty 'text'")
-        if self.kind in (EventKind.TIP, EventKind.PURCHASE) and not self.amount_cents:
-            raise ValueError(f"a {self.kind} event needs a positive 'amount_cents'")
-        _check_item_ref(self.kind, self.catalog_id, self.platform_item_id)
+        k = self.kind
+        if k in (EventKind.MESSAGE, EventKind.CREATOR_MESSAGE) and not (self.text and self.text.strip()):
+            raise ValueError(f"a {k} event needs a non-empty 'text'")
+        if k in (EventKind.TIP, EventKind.PURCHASE, EventKind.PPV_UNLOCK) and not self.amount_cents:
+            raise ValueError(f"a {k} event needs a positive 'amount_cents'")
+        _check_item_ref(k, self.catalog_id, self.platform_item_id)
+        if k != EventKind.PPV_UNLOCK and self.offer_draft_id is not None:
+            raise ValueError("'offer_draft_id' is only allowed on ppv_unlock events")
+        if k == EventKind.PPV_UNLOCK and self.catalog_id is None and self.platform_item_id is None:
+            if self.offer_draft_id is None:
+                raise ValueError(
+                    "a ppv_unlock event needs the item unlocked: 'catalog_id', 'platform_item_id' or 'offer_draft_id'"
+                )
+        refs = (self.original_event_id is not None) + (self.original_id is not None)
+        if k in MONEY_BACK_KINDS:
+            if refs != 1:
+                raise ValueError(f"a {k} event needs exactly one of 'original_event_id' or 'original_id'")
+            if self.amount_cents == 0:
+                raise ValueError(f"a {k} event's 'amount_cents' must be positive (or left out: all of it)")
+        elif refs:
+            raise ValueError(
+                "'original_event_id' and 'original_id' are only allowed on refund and chargeback"
+            )
         return self
 
 
 # The kinds that may name a catalog item, by `catalog_id` or `platform_item_id` (one of the two).
-ITEM_KINDS = frozenset({EventKind.PURCHASE})
+ITEM_KINDS = frozenset({EventKind.PURCHASE, EventKind.PPV_UNLOCK})
 
 
 def _check_item_ref(kind: EventKind, catalog_id: UUID | None, platform_item_id: str | None) -> None:
@@ -114,7 +158,68 @@ _TXN_KIND = {
     EventKind.SUBSCRIPTION_RENEWED: "renewal",
     EventKind.TIP: "tip",
     EventKind.PURCHASE: "ppv",
+    EventKind.PPV_UNLOCK: "unlock",
 }
+
+
+def _invalid(field: str, message: str, kind: str = "value_error") -> ApiError:
+    """A 422 in the shape of request validation errors, naming the body field."""
+    return ApiError(
+        422,
+        "validation_error",
+        "the request is invalid",
+        {"fields": [{"field": field, "message": message, "type": kind}]},
+    )
+
+
+async def _original(conn: Conn, creator_id: str, ev: EventIn) -> refunds.Original:
+    """The payment a refund or chargeback takes money back from (locked), checked before anything is written."""
+    field = "original_id" if ev.original_id is not None else "original_event_id"
+    orig = await refunds.original_for_update(
+        conn, creator_id, event_id=ev.original_id, platform_event_id=ev.original_event_id
+    )
+    if orig is None:
+        raise _invalid(
+            field,
+            "no payment (purchase, unlock, tip or subscription) of this creator has that id",
+            "not_found",
+        )
+    if orig.refundable_cents <= 0:
+        raise _invalid(field, "that payment was already given back in full")
+    if ev.amount_cents is not None and ev.amount_cents > orig.refundable_cents:
+        raise _invalid(
+            "amount_cents", f"at most {orig.refundable_cents} cents of that payment are left to give back"
+        )
+    return orig
+
+
+async def _unlocked_offer(
+    conn: Conn, creator_id: str, fan_id: str, ev: EventIn, item_id: str | None
+) -> tuple[str | None, str | None]:
+    """(catalog id, offering draft id) of an unlock: the draft named (sent to this fan with an offer, of the item
+    named if one is), else the latest sent draft offering that item to the fan, else none."""
+    if ev.offer_draft_id is not None:
+        cur = await conn.execute(
+            "SELECT offer ->> 'catalog_id' AS catalog_id FROM drafts WHERE creator_id = %s AND id = %s"
+            " AND fan_id = %s AND status = 'sent' AND offer IS NOT NULL",
+            [creator_id, ev.offer_draft_id, fan_id],
+        )
+        row = await cur.fetchone()
+        if row is None:
+            raise _invalid(
+                "offer_draft_id", "no sent draft to this fan with an offer has that id", "not_found"
+            )
+        if item_id is not None and item_id != row["catalog_id"]:
+            field = "catalog_id" if ev.catalog_id is not None else "platform_item_id"
+            raise _invalid(field, "that draft offered another item")
+        return str(row["catalog_id"]), str(ev.offer_draft_id)
+    cur = await conn.execute(
+        "SELECT id::text AS id FROM drafts WHERE creator_id = %s AND fan_id = %s AND status = 'sent'"
+        " AND offer ->> 'catalog_id' = %s ORDER BY updated_at DESC LIMIT 1",
+        [creator_id, fan_id, item_id],
+    )
+    row = await cur.fetchone()
+    return item_id, row["id"] if row else None
 
 
 async def _store(conn: Conn, creator_id: str, ev: EventIn) -> tuple[dict[str, Any], bool]:
@@ -127,12 +232,25 @@ async def _store(conn: Conn, creator_id: str, ev: EventIn) -> tuple[dict[str, An
     if existing:
         return existing, False
     item_id = await resolve_item(conn, creator_id, ev)
+    original = await _original(conn, creator_id, ev) if ev.kind in MONEY_BACK_KINDS else None
     fan_id = await fans.upsert(
-        conn, creator_id, ev.fan.platform_fan_id, display_name=ev.fan.display_name, timezone=ev.fan.timezone
+        conn,
+        creator_id,
+        ev.fan.platform_fan_id,
+        display_name=ev.fan.display_name,
+        timezone=ev.fan.timezone,
+        platform=ev.fan.platform,
     )
+    if original is not None and original.fan_id != fan_id:
+        raise _invalid("fan", "the original payment is another fan's")
+    offer_draft_id = None
+    if ev.kind == EventKind.PPV_UNLOCK:
+        item_id, offer_draft_id = await _unlocked_offer(conn, creator_id, fan_id, ev, item_id)
     occurred = ev.occurred_at or datetime.now(UTC)
     payload = ev.model_dump(mode="json", exclude={"fan"})
-    payload["catalog_id"] = item_id  # the item's id, however the event named it
+    payload["catalog_id"] = (
+        item_id  # the item's id, however the event named it (what a PPV reminder compares)
+    )
     cur = await conn.execute(
         "INSERT INTO events (creator_id, fan_id, platform_event_id, kind, payload, occurred_at)"
         " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (creator_id, platform_event_id) DO NOTHING"
@@ -149,9 +267,10 @@ async def _store(conn: Conn, creator_id: str, ev: EventIn) -> tuple[dict[str, An
         row = await cur.fetchone()
         assert row is not None
         return row, False
-    if ev.kind == EventKind.MESSAGE:
+    if ev.kind in (EventKind.MESSAGE, EventKind.CREATOR_MESSAGE):
         assert ev.text is not None  # checked by EventIn
-        await messages.insert_inbound(
+        insert = messages.insert_inbound if ev.kind == EventKind.MESSAGE else messages.insert_creator_message
+        await insert(
             conn,
             creator_id,
             fan_id,
@@ -162,18 +281,31 @@ async def _store(conn: Conn, creator_id: str, ev: EventIn) -> tuple[dict[str, An
         )
     if ev.kind in _TXN_KIND and (ev.amount_cents or 0) > 0:
         await conn.execute(
-            "INSERT INTO transactions (creator_id, fan_id, kind, amount_cents, catalog_id, event_id, platform_txn_id,"
-            " occurred_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (creator_id, platform_txn_id) DO NOTHING",
+            "INSERT INTO transactions (creator_id, fan_id, kind, amount_cents, catalog_id, offer_draft_id, event_id,"
+            " platform_txn_id, occurred_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (creator_id, platform_txn_id) DO NOTHING",
             [
                 creator_id,
                 fan_id,
                 _TXN_KIND[ev.kind],
                 ev.amount_cents,
                 item_id,
+                offer_draft_id,
                 row["id"],
                 ev.event_id,
                 occurred,
             ],
+        )
+    if original is not None:
+        await refunds.insert(
+            conn,
+            creator_id,
+            fan_id,
+            kind=ev.kind,
+            transaction_id=original.id,
+            amount_cents=ev.amount_cents or original.refundable_cents,
+            event_id=row["id"],
+            occurred_at=occurred,
         )
     if ev.kind in (EventKind.SUBSCRIPTION_STARTED, EventKind.SUBSCRIPTION_RENEWED):
         await fans.mark_subscribed(conn, creator_id, fan_id, occurred)

@@ -319,6 +319,7 @@ _EXPORT_SECTIONS: tuple[tuple[str, str, str], ...] = (
     ("events", "events", "occurred_at, id"),
     ("messages", "messages", "sent_at, id"),
     ("transactions", "transactions", "occurred_at, id"),
+    ("refunds", "refunds", "occurred_at, id"),
     ("drafts", "drafts", "created_at, id"),
     ("deliveries", "outbox", "created_at, id"),
     ("memories", "fan_memories", "created_at, id"),
@@ -337,6 +338,7 @@ class FanExport(BaseModel):
     events: list[dict[str, Any]]
     messages: list[dict[str, Any]]
     transactions: list[dict[str, Any]]
+    refunds: list[dict[str, Any]] = Field(description="refunds and chargebacks of the fan's payments")
     drafts: list[dict[str, Any]]
     deliveries: list[dict[str, Any]]
     memories: list[dict[str, Any]]

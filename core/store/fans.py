@@ -92,17 +92,23 @@ async def export_row(conn: Conn, creator_id: Id, fan_id: Id) -> dict[str, Any] |
 
 
 async def upsert(
-    conn: Conn, creator_id: Id, platform_fan_id: str, *, display_name: str | None, timezone: str | None
+    conn: Conn,
+    creator_id: Id,
+    platform_fan_id: str,
+    *,
+    display_name: str | None,
+    timezone: str | None,
+    platform: str = "onlyfans",
 ) -> str:
-    """The fan's id, the fan created on first sight. A name or timezone given replaces the stored one; None
-    (or an empty name) keeps it."""
+    """The fan's id (one fan per creator, platform and platform id), the fan created on first sight. A name or
+    timezone given replaces the stored one; None (or an empty name) keeps it."""
     cur = await conn.execute(
-        "INSERT INTO fans (creator_id, platform_fan_id, display_name, timezone) VALUES (%s, %s, %s, %s)"
+        "INSERT INTO fans (creator_id, platform, platform_fan_id, display_name, timezone) VALUES (%s, %s, %s, %s, %s)"
         " ON CONFLICT (creator_id, platform, platform_fan_id) DO UPDATE SET"
         " display_name = CASE WHEN EXCLUDED.display_name <> '' THEN EXCLUDED.display_name ELSE fans.display_name END,"
         " timezone = CASE WHEN %s THEN EXCLUDED.timezone ELSE fans.timezone END"
         " RETURNING id::text AS id",
-        [creator_id, platform_fan_id, display_name or "", timezone or "UTC", timezone is not None],
+        [creator_id, platform, platform_fan_id, display_name or "", timezone or "UTC", timezone is not None],
     )
     row = await cur.fetchone()
     assert row is not None  # an upsert always returns its row

@@ -87,6 +87,25 @@ async def insert_inbound(
     )
 
 
+async def insert_creator_message(
+    conn: Conn,
+    creator_id: Id,
+    fan_id: Id,
+    *,
+    text: str,
+    platform_message_id: str,
+    event_id: int,
+    sent_at: datetime,
+) -> None:
+    """A message the creator or a chatter sent on the platform directly (no draft): outbound like a sent draft,
+    so it counts in the send caps and in the conversation's history. Once per platform message id."""
+    await conn.execute(
+        "INSERT INTO messages (creator_id, fan_id, direction, text, platform_message_id, event_id, sent_at)"
+        " VALUES (%s, %s, 'out', %s, %s, %s, %s) ON CONFLICT (creator_id, platform_message_id) DO NOTHING",
+        [creator_id, fan_id, text, platform_message_id, event_id, sent_at],
+    )
+
+
 async def insert_outbound(
     conn: Conn, creator_id: Id, fan_id: Id, *, text: str, draft_id: Id, sent_at: datetime
 ) -> None:

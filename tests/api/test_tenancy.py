@@ -43,6 +43,7 @@ async def _snapshot(creator_id: str) -> str:
         "connections",
         "events",
         "transactions",
+        "refunds",
         "audit_log",
         "eval_runs",
         "campaigns",
