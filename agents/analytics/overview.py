@@ -3,9 +3,10 @@ revenue by segment, subscription-month cohorts, conversion rates and anomalies. 
 every date is a calendar date in the creator's timezone.
 
 Definitions (also in the README):
-- revenue: the sum of transactions (subscriptions, renewals, PPV, tips, unlocks); nothing is refunded in our
-  data, so gross and net are the same.
-- paying fans: fans with a transaction in the period; ARPPU: revenue / paying fans.
+- gross (`revenue_cents` in the older fields): the sum of transactions (subscriptions, renewals, PPV, tips,
+  unlocks) by when they were paid; refunds and chargebacks: money back on them, by when it went back; net =
+  gross - refunds - chargebacks (negative in a period that gave back more than it took).
+- paying fans: fans with a transaction in the period; ARPPU: gross / paying fans.
 - new subscribers: first subscriptions (kind `subscription`) in the period; churned: fans whose subscription
   expired in the period and was not renewed.
 - cohort: the month of a fan's first subscription; retention in month k: share of the cohort with a
@@ -104,14 +105,17 @@ async def _one(conn: AsyncConnection[Any], sql: str, params: dict[str, Any]) -> 
 
 
 _KEY_STATS = """
-SELECT m.*, c.churned FROM (
+SELECT m.*, c.churned, b.refunds, b.chargebacks FROM (
     SELECT coalesce(sum(amount_cents), 0) AS revenue,
            count(DISTINCT fan_id) FILTER (WHERE amount_cents > 0) AS paying_fans,
            count(*) FILTER (WHERE kind = 'subscription') AS new_subscribers
     FROM transactions
     WHERE creator_id = %(c)s AND occurred_at >= %(lo)s AND occurred_at < %(hi)s) m,
   (SELECT count(*) AS churned FROM fans
-   WHERE creator_id = %(c)s AND subscription_status = 'expired' AND expires_at >= %(lo)s AND expires_at < %(hi)s) c
+   WHERE creator_id = %(c)s AND subscription_status = 'expired' AND expires_at >= %(lo)s AND expires_at < %(hi)s) c,
+  (SELECT coalesce(sum(amount_cents) FILTER (WHERE kind = 'refund'), 0) AS refunds,
+          coalesce(sum(amount_cents) FILTER (WHERE kind = 'chargeback'), 0) AS chargebacks
+   FROM refunds WHERE creator_id = %(c)s AND occurred_at >= %(lo)s AND occurred_at < %(hi)s) b
 """
 
 
@@ -127,8 +131,12 @@ async def _stats(
     params = {"c": creator_id, **_bounds(period, tz)}
     money = await _one(conn, _KEY_STATS, params)
     revenue, paying = int(money["revenue"]), int(money["paying_fans"])
+    refunds, chargebacks = int(money["refunds"]), int(money["chargebacks"])
     return {
         "revenue_cents": revenue,
+        "refunds_cents": refunds,
+        "chargebacks_cents": chargebacks,
+        "net_cents": revenue - refunds - chargebacks,
         "paying_fans": paying,
         "arppu_cents": round(revenue / paying) if paying else 0,
         "new_subscribers": int(money["new_subscribers"]),
@@ -310,6 +318,12 @@ async def overview(
         _pooled(_daily, creator_id, history, tz),
     )
     by_source = {s: sum(x["by_source"][s] for x in series) for s in SOURCES}
+    money = {
+        "gross_cents": now["revenue_cents"],
+        "refunds_cents": now["refunds_cents"],
+        "chargebacks_cents": now["chargebacks_cents"],
+        "net_cents": now["net_cents"],
+    }
     total = max(now["revenue_cents"], 1)
     for seg in by_segment:
         seg["share"] = round(seg["revenue_cents"] / total, 4)
@@ -327,6 +341,7 @@ async def overview(
             "change_pct": _change(today_money["revenue_cents"], last_week["revenue_cents"])["change_pct"],
         },
         "series": series,
+        "money": money,
         "by_source": by_source,
         "key_stats": {k: _change(now[k], before[k]) for k in now},
         "by_segment": by_segment,
@@ -356,14 +371,32 @@ async def _series(
     by_bucket: dict[date, dict[str, int]] = {}
     for r in await cur.fetchall():
         by_bucket.setdefault(r["bucket"], {})[r["kind"]] = int(r["cents"])
+    cur = await conn.execute(
+        "SELECT date_trunc(%(g)s, occurred_at AT TIME ZONE %(tz)s)::date AS bucket, kind, sum(amount_cents) AS cents"
+        " FROM refunds WHERE creator_id = %(c)s AND occurred_at >= %(lo)s AND occurred_at < %(hi)s GROUP BY 1, 2",
+        params,
+    )
+    back: dict[date, dict[str, int]] = {}
+    for r in await cur.fetchall():
+        back.setdefault(r["bucket"], {})[r["kind"]] = int(r["cents"])
     return [
-        {
-            "period_start": b.isoformat(),
-            "revenue_cents": sum(by_bucket.get(b, {}).values()),
-            "by_source": {s: by_bucket.get(b, {}).get(s, 0) for s in SOURCES},
-        }
+        {"period_start": b.isoformat(), **_money(by_bucket.get(b, {}), back.get(b, {}))}
         for b in _buckets(period, granularity)
     ]
+
+
+def _money(paid: dict[str, int], back: dict[str, int]) -> dict[str, Any]:
+    """Gross by source, money back and net, from cents paid by transaction kind and given back by refund kind."""
+    gross = sum(paid.values())
+    refunds, chargebacks = back.get("refund", 0), back.get("chargeback", 0)
+    return {
+        "revenue_cents": gross,
+        "gross_cents": gross,
+        "refunds_cents": refunds,
+        "chargebacks_cents": chargebacks,
+        "net_cents": gross - refunds - chargebacks,
+        "by_source": {s: paid.get(s, 0) for s in SOURCES},
+    }
 
 
 async def _pooled(fn: Any, *args: Any) -> Any:
@@ -399,13 +432,19 @@ def _reply_rate(daily: dict[str, Any], period: Period) -> dict[str, Any]:
 async def _money_by_source(
     conn: AsyncConnection[Any], creator_id: str, p: Period, tz: ZoneInfo
 ) -> dict[str, Any]:
+    params = {"c": creator_id, **_bounds(p, tz)}
     cur = await conn.execute(
         "SELECT kind, sum(amount_cents) AS cents FROM transactions"
         " WHERE creator_id = %(c)s AND occurred_at >= %(lo)s AND occurred_at < %(hi)s GROUP BY kind",
-        {"c": creator_id, **_bounds(p, tz)},
+        params,
     )
-    got = {r["kind"]: int(r["cents"]) for r in await cur.fetchall()}
-    return {"revenue_cents": sum(got.values()), "by_source": {s: got.get(s, 0) for s in SOURCES}}
+    paid = {r["kind"]: int(r["cents"]) for r in await cur.fetchall()}
+    cur = await conn.execute(
+        "SELECT kind, sum(amount_cents) AS cents FROM refunds"
+        " WHERE creator_id = %(c)s AND occurred_at >= %(lo)s AND occurred_at < %(hi)s GROUP BY kind",
+        params,
+    )
+    return _money(paid, {r["kind"]: int(r["cents"]) for r in await cur.fetchall()})
 
 
 async def _cohorts(

@@ -43,18 +43,27 @@ class BySource(BaseModel):
     unlock: int
 
 
-class TodayRevenue(BaseModel):
+class MoneyBack(BaseModel):
+    """Gross, what went back, and net, in cents."""
+
+    gross_cents: int = Field(description="what fans paid (transactions), by when they paid")
+    refunds_cents: int = Field(description="refunds, by when the money went back")
+    chargebacks_cents: int = Field(description="chargebacks, by when the money went back")
+    net_cents: int = Field(description="gross - refunds - chargebacks")
+
+
+class TodayRevenue(MoneyBack):
     date: Day = Field(description="today in the creator's timezone")
-    revenue_cents: int
-    by_source: BySource
-    same_day_last_week: int = Field(description="revenue in cents on the same weekday a week ago")
+    revenue_cents: int = Field(description="gross (the same as gross_cents; kept for older clients)")
+    by_source: BySource = Field(description="gross by source")
+    same_day_last_week: int = Field(description="gross in cents on the same weekday a week ago")
     change_pct: float | None = Field(description="against the same day last week; null when that was 0")
 
 
-class SeriesPoint(BaseModel):
+class SeriesPoint(MoneyBack):
     period_start: Day = Field(description="first day of the bucket (a Monday for weeks, the 1st for months)")
-    revenue_cents: int
-    by_source: BySource
+    revenue_cents: int = Field(description="gross (the same as gross_cents; kept for older clients)")
+    by_source: BySource = Field(description="gross by source")
 
 
 class StatChange(BaseModel):
@@ -64,9 +73,12 @@ class StatChange(BaseModel):
 
 
 class KeyStats(BaseModel):
-    revenue_cents: StatChange
+    revenue_cents: StatChange = Field(description="gross: what fans paid")
+    refunds_cents: StatChange
+    chargebacks_cents: StatChange
+    net_cents: StatChange = Field(description="gross - refunds - chargebacks")
     paying_fans: StatChange = Field(description="fans with a transaction in the period")
-    arppu_cents: StatChange = Field(description="revenue / paying fans")
+    arppu_cents: StatChange = Field(description="gross / paying fans")
     new_subscribers: StatChange = Field(description="first subscriptions")
     churned: StatChange = Field(description="subscriptions that expired in the period and were not renewed")
 
@@ -119,7 +131,8 @@ class AnalyticsOverview(BaseModel):
     period: OverviewPeriod
     today: TodayRevenue
     series: list[SeriesPoint] = Field(description="one point per bucket of the granularity, oldest first")
-    by_source: BySource = Field(description="the period's revenue by source")
+    money: MoneyBack = Field(description="the period's gross, refunds, chargebacks and net")
+    by_source: BySource = Field(description="the period's gross revenue by source")
     key_stats: KeyStats
     by_segment: list[SegmentRevenue] = Field(description="highest revenue first")
     cohorts: list[Cohort]

@@ -90,6 +90,7 @@ async def test_openapi_describes_the_overview(app: FastAPI) -> None:
         "period",
         "today",
         "series",
+        "money",
         "by_source",
         "key_stats",
         "by_segment",
@@ -98,7 +99,9 @@ async def test_openapi_describes_the_overview(app: FastAPI) -> None:
         "anomalies",
     }
     assert set(props(top["period"])) == {"from", "to", "granularity", "timezone"}
-    assert set(props(top["today"])) == {
+    money = {"gross_cents", "refunds_cents", "chargebacks_cents", "net_cents"}
+    assert set(props(top["money"])) == money
+    assert set(props(top["today"])) == money | {
         "date",
         "revenue_cents",
         "by_source",
@@ -106,9 +109,18 @@ async def test_openapi_describes_the_overview(app: FastAPI) -> None:
         "change_pct",
     }
     assert set(props(top["by_source"])) == {"subscription", "renewal", "ppv", "tip", "unlock"}
-    assert set(props(top["series"]["items"])) == {"period_start", "revenue_cents", "by_source"}
+    assert set(props(top["series"]["items"])) == money | {"period_start", "revenue_cents", "by_source"}
     stats = props(top["key_stats"])
-    assert set(stats) == {"revenue_cents", "paying_fans", "arppu_cents", "new_subscribers", "churned"}
+    assert set(stats) == {
+        "revenue_cents",
+        "refunds_cents",
+        "chargebacks_cents",
+        "net_cents",
+        "paying_fans",
+        "arppu_cents",
+        "new_subscribers",
+        "churned",
+    }
     assert set(props(stats["churned"])) == {"value", "previous", "change_pct"}
     assert set(props(top["by_segment"]["items"])) == {"segment", "paying_fans", "revenue_cents", "share"}
     assert set(props(top["cohorts"]["items"])) == {"cohort", "size", "retention"}
