@@ -135,4 +135,5 @@ async def test_openapi_describes_the_overview(app: FastAPI) -> None:
         "expected",
         "score",
         "recommendation",
+        "actionable",
     }
