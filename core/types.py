@@ -106,6 +106,10 @@ class ActionKind(StrEnum):
     CAMPAIGN_CREATED = "campaign_created"
     CAMPAIGN_DISPATCHED = "campaign_dispatched"
     DAILY_PLAN = "daily_plan"
+    DELIVERED = "delivered"
+    DELIVERY_FAILED = "delivery_failed"
+    DELIVERY_RETRIED = "delivery_retried"
+    DELIVERY_DISCARDED = "delivery_discarded"
 
 
 class AuditAction(StrEnum):
@@ -138,6 +142,9 @@ class AuditAction(StrEnum):
     FAN_EXPORTED = "fan.exported"
     CATALOG_ITEM_CREATED = "catalog.item_created"
     CATALOG_ITEM_UPDATED = "catalog.item_updated"
+    DELIVERY_FAILED = "delivery.failed"
+    DELIVERY_RETRIED = "delivery.retried"
+    DELIVERY_DISCARDED = "delivery.discarded"
 
 
 # --- what the supervisor graph decides, as it travels between the graph, the workflow and its activities ------

@@ -37,6 +37,7 @@ class Claim:
     outbox_status: str = ""
     payload: dict[str, Any] | None = None
     offer: dict[str, Any] | None = None
+    retries: int = 0
 
 
 async def claim_send(ref: SendInput, now: datetime) -> Claim:
@@ -78,7 +79,7 @@ async def claim_send(ref: SendInput, now: datetime) -> Claim:
             await _record_send(conn, ref, d, now)
         box = await outbox.get(conn, ref.creator_id, ref.draft_id)
         assert box is not None
-    return Claim(outbox_status=box.status, payload=box.payload, offer=d.offer)
+    return Claim(outbox_status=box.status, payload=box.payload, offer=d.offer, retries=box.retries)
 
 
 async def _record_send(conn: Conn, ref: SendInput, d: drafts.ToSend, now: datetime) -> None:
@@ -124,10 +125,16 @@ async def _record_send(conn: Conn, ref: SendInput, d: drafts.ToSend, now: dateti
     )
 
 
-async def deliver(ref: SendInput, payload: dict[str, Any]) -> None:
+def idempotency_key(draft_id: str, retries: int) -> str:
+    """The draft id; a human's retry of a failed delivery is a new attempt, so it gets a key of its own."""
+    return draft_id if retries == 0 else f"{draft_id}/retry-{retries}"
+
+
+async def deliver(ref: SendInput, payload: dict[str, Any], retries: int = 0) -> None:
     """POST the outbox row's payload to the creator's connection (or the service-wide webhook), signed; record
     the outcome on the outbox row. Without any webhook the outbox row is the hand-off to the platform adapter.
-    A creator's URL whose address is not allowed fails for good (retrying cannot change that)."""
+    A creator's URL whose address is not allowed fails for good (retrying cannot change that). A retried
+    delivery carries `retry` (how many times a human retried it) and its own idempotency key."""
     target = await _delivery_target(ref.creator_id, payload["platform"])
     if target is None:
         return
@@ -137,8 +144,8 @@ async def deliver(ref: SendInput, payload: dict[str, Any]) -> None:
         await post_signed(
             url,
             secret,
-            payload,
-            ref.draft_id,
+            {**payload, "retry": retries} if retries else payload,
+            idempotency_key(ref.draft_id, retries),
             settings.webhook_timeout_s,
             check_egress=own,  # the operator's service-wide webhook is configuration, not creator input
             allow_loopback=settings.allow_loopback_webhooks,
@@ -150,10 +157,39 @@ async def deliver(ref: SendInput, payload: dict[str, Any]) -> None:
             await outbox.record_failure(conn, ref.creator_id, ref.draft_id, error)
         if isinstance(exc, WebhookRefused):
             log.warning("delivery of draft %s refused: %s", ref.draft_id, exc.reason)
+            # Never tried again on its own: failed, for a human to retry (after fixing the connection) or discard.
+            async with db.pool().connection() as conn, conn.transaction():
+                if await outbox.mark_failed(conn, ref.creator_id, ref.draft_id, error, datetime.now(UTC)):
+                    await note_failure(conn, ref.creator_id, ref.fan_id, ref.draft_id, error, retries)
             raise ApplicationError(error, type="WebhookRefused", non_retryable=True) from None
         raise
     async with db.pool().connection() as conn, conn.transaction():
         await outbox.mark_delivered(conn, ref.creator_id, ref.draft_id, datetime.now(UTC))
+
+
+async def note_failure(
+    conn: Conn, creator_id: str, fan_id: str, draft_id: str, error: str, retries: int
+) -> None:
+    """A delivery failed for good: an agent action (the actions feed, the console) and an audit entry; the
+    delivery waits for a human (`POST /v1/deliveries/{id}/retry` or `/discard`)."""
+    await record_action(
+        conn,
+        creator_id=creator_id,
+        fan_id=fan_id,
+        draft_id=draft_id,
+        kind="delivery_failed",
+        summary=f"the message was not delivered: {error[:200]}; retry or discard it",
+        details={"error": error, "retries": retries},
+        dedupe_key=f"delivery_failed:{draft_id}:{retries}",
+    )
+    await append_audit(
+        conn,
+        creator_id=creator_id,
+        actor="system",
+        action="delivery.failed",
+        subject=draft_id,
+        details={"error": error[:500], "retries": retries},
+    )
 
 
 @activity.defn(name=SEND_DRAFT)
@@ -165,8 +201,8 @@ async def send_draft(ref: SendInput) -> SendResult:
         return claim.held
     if claim.offer:
         await _remind_unpurchased(ref, claim.offer)
-    if claim.outbox_status != "delivered" and claim.payload is not None:
-        await deliver(ref, claim.payload)
+    if claim.outbox_status == "pending" and claim.payload is not None:
+        await deliver(ref, claim.payload, claim.retries)
     return SendResult(ref.draft_id, True)
 
 

@@ -1,5 +1,5 @@
-"""The worker: every workflow (conversation, segmentation, follow-up, campaign, daily plan), their activities and
-the supervisor graph on one task queue."""
+"""The worker: every workflow (conversation, segmentation, follow-up, campaign, daily plan, delivery retry), their
+activities and the supervisor graph on one task queue."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from workflows.conversation_activities import CONVERSATION_ACTIVITIES
 from workflows.daily_plan import DailyPlanWorkflow
 from workflows.daily_plan_activities import DAILY_PLAN_ACTIVITIES
 from workflows.delivery_activities import DELIVERY_ACTIVITIES
+from workflows.delivery_retry import DeliveryRetryWorkflow
 from workflows.followup import FollowupWorkflow
 from workflows.followup_activities import FOLLOWUP_ACTIVITIES
 from workflows.memory_activities import MEMORY_ACTIVITIES
@@ -29,6 +30,7 @@ WORKFLOWS = [
     FollowupWorkflow,
     CampaignWorkflow,
     DailyPlanWorkflow,
+    DeliveryRetryWorkflow,
 ]
 ACTIVITIES: list[Callable[..., Any]] = [
     *STEP_ACTIVITIES,

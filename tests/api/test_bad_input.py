@@ -74,3 +74,30 @@ async def test_event_times_outside_the_window_are_refused_naming_the_field(api: 
             headers=t.auth("manager"),
         )
         assert r.status_code == 202, (at, r.text)
+
+
+async def test_a_receipt_with_nul_characters_is_a_bad_request(api: httpx.AsyncClient) -> None:
+    from core import db
+
+    t = await make_tenant("nul")
+    async with db.pool().connection() as conn:
+        cur = await conn.execute(
+            "INSERT INTO drafts (creator_id, fan_id, source_key, workflow_id, status, text, policy_report, expires_at,"
+            " decided_by) VALUES (%s, %s, 'k', 'w', 'sent', 'hi', '{}', now(), %s) RETURNING id::text AS id",
+            [t.creator_id, t.fans[0], t.members["owner"]],
+        )
+        draft = (await cur.fetchone() or {})["id"]
+        await conn.execute(
+            "INSERT INTO outbox (creator_id, draft_id, fan_id, platform, payload) VALUES (%s, %s, %s, 'onlyfans', '{}')",
+            [t.creator_id, draft, t.fans[0]],
+        )
+    for body in (
+        {"status": "failed", "error": "bad\u0000"},
+        {"status": "delivered", "platform_message_id": "p\u0000"},
+    ):
+        r = await api.post(f"/v1/deliveries/{draft}", json=body, headers=t.auth("manager"))
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["code"] == "validation_error" and "NUL" in r.json()["error"]["message"]
+    rows = await fetch("SELECT status, receipt, receipt_error FROM outbox WHERE draft_id = %s", [draft])
+    assert rows == [{"status": "pending", "receipt": None, "receipt_error": None}]
+    assert await fetch("SELECT 1 FROM agent_actions WHERE draft_id = %s", [draft]) == []

@@ -135,7 +135,8 @@ async def test_a_stored_url_is_refused_at_send_and_the_error_names_no_address(
     temporal_env: WorkflowEnvironment, settings: Settings
 ) -> None:
     """A URL that got into the table some other way (older versions, SQL) is checked again at send: the delivery
-    fails for good, once, and the owner sees a category, not the address or port."""
+    fails for good, once (failed, for a human to retry or discard), and the owner sees a category, not the address
+    or port."""
     url = "http://169.254.169.254:8233/latest/meta-data/"
     app = make_app(temporal_env, settings)
     try:
@@ -156,14 +157,19 @@ async def test_a_stored_url_is_refused_at_send_and_the_error_names_no_address(
         [box] = await fetch(
             "SELECT status, attempts, last_error FROM outbox WHERE draft_id = %s", [p.draft_id]
         )
+        failed = await fetch(
+            "SELECT summary FROM agent_actions WHERE kind = 'delivery_failed' AND draft_id = %s", [p.draft_id]
+        )
     finally:
         await app.state.fresh_cache.close()
     # Not retried: a refused address stays refused.
     assert box == {
-        "status": "pending",
+        "status": "failed",
         "attempts": 1,
         "last_error": "refused: the webhook address is not allowed",
     }
+    assert len(failed) == 1 and "refused: the webhook address is not allowed" in failed[0]["summary"]
+    assert "169.254" not in failed[0]["summary"]
     assert export.status_code == 200, export.text
     [delivery] = export.json()["deliveries"]
     assert delivery["last_error"] == "refused: the webhook address is not allowed"

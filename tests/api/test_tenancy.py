@@ -28,6 +28,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/fans/{fan_id}/resume"): {"reason": "probe"},
     ("PUT", "/v1/connections/{platform}"): {"webhook_url": "https://a.example/hook", "secret": "a" * 20},
     ("PATCH", "/v1/members/{member_id}"): {"role": "owner"},
+    ("POST", "/v1/deliveries/{draft_id}"): {"status": "failed", "error": "probe"},
+    ("POST", "/v1/deliveries/{draft_id}/discard"): {"reason": "probe"},
     ("PATCH", "/v1/catalog/{catalog_id}"): {"title": "probe", "status": "retired"},
 }
 
