@@ -35,6 +35,7 @@ from api.routers import (
     segments,
 )
 from api.routers.catalog import router as catalog_router
+from api.routers.creator import router as creator_router
 from api.routers.deliveries import router as deliveries_router
 from core import db
 from core.settings import Settings
@@ -136,6 +137,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         app.include_router(r)
     app.include_router(catalog_router)
     app.include_router(deliveries_router)
+    app.include_router(creator_router)
 
     app.include_router(console.router)
     app.mount("/console/static", StaticFiles(directory=console.STATIC_DIR), name="console-static")

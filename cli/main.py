@@ -410,12 +410,14 @@ def build_parser() -> argparse.ArgumentParser:
     mr.add_argument("--batch", type=int, default=256, help="rows per transaction")
     mr.set_defaults(func=cmd_memory_reembed)
     from cli.bench import add_parser as add_bench_parser
+    from cli.creator import add_parser as add_creator_parser
     from cli.evals import add_parser as add_eval_parser
     from cli.keys import add_parser as add_keys_parser
 
     add_eval_parser(sub)
     add_bench_parser(sub)
     add_keys_parser(sub)
+    add_creator_parser(sub)
     dm = sub.add_parser("demo", help="run the whole path end to end on embedded services")
     dm.add_argument("--smoke", action="store_true", help="exit after the summary instead of serving")
     dm.add_argument("--fans", type=int, default=1000, help="fans in the seeded business")

@@ -110,6 +110,7 @@ class ActionKind(StrEnum):
     DELIVERY_FAILED = "delivery_failed"
     DELIVERY_RETRIED = "delivery_retried"
     DELIVERY_DISCARDED = "delivery_discarded"
+    CREATOR_UPDATED = "creator_updated"
 
 
 class AuditAction(StrEnum):
@@ -145,6 +146,8 @@ class AuditAction(StrEnum):
     DELIVERY_FAILED = "delivery.failed"
     DELIVERY_RETRIED = "delivery.retried"
     DELIVERY_DISCARDED = "delivery.discarded"
+    CREATOR_CREATED = "creator.created"
+    CREATOR_UPDATED = "creator.updated"
 
 
 # --- what the supervisor graph decides, as it travels between the graph, the workflow and its activities ------

@@ -7,16 +7,22 @@ purchases and tips; messages at each fan's own evening rhythm in their timezone,
 
 from __future__ import annotations
 
+import asyncio
 import io
 import random
 import uuid
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import psycopg
+from psycopg.rows import dict_row
 
-from core.keys import hash_key, new_key
+from core.store import catalog, creators
+from core.store.creators import NewCreator
 
 ARCHETYPES = [  # name, share, ppv per 30 days, tips per 30 days, tip range (cents), msgs per day, renew prob
     ("whale", 0.02, 6.0, 4.0, (2000, 20000), 0.9, 0.97),
@@ -192,62 +198,84 @@ def seed_business(
                 expires,
             )
         )
-    key = new_key()
-    with psycopg.connect(url) as conn, conn.transaction():
-        if conn.execute("SELECT 1 FROM creators WHERE handle = %s", [handle]).fetchone():
-            raise ValueError(f"a creator with handle {handle!r} already exists; choose another --handle")
-        conn.execute(
-            "INSERT INTO creators (id, handle, display_name, persona, timezone, ppv_min_cents, ppv_max_cents,"
-            " policy_config) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-            [
-                creator_id,
-                handle,
-                "Mia Rose",
-                "Playful, warm and flirty; uses a few emojis; remembers details fans share; never pushy about sales.",
-                "America/New_York",
-                500,
-                5000,
-                '{"forbidden_words": ["cheap", "discount code"]}',
-            ],
-        )
-        conn.execute(
-            "INSERT INTO members (id, creator_id, email, role) VALUES (%s, %s, %s, 'owner')",
-            [member_id, creator_id, f"owner@{handle}.example"],
-        )
-        conn.execute(
-            "INSERT INTO api_keys (creator_id, member_id, prefix, key_hash) VALUES (%s, %s, %s, %s)",
-            [creator_id, member_id, key[:10], hash_key(key)],
-        )
-        with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO catalog (id, creator_id, title, media_kind, price_cents, description)"
-                " VALUES (%s, %s, %s, %s, %s, %s)",
-                [
-                    (cid, creator_id, t, kind, p, f"{t} ({kind.replace('_', ' ')})")
-                    for cid, (t, kind, p) in zip(catalog_ids, CATALOG, strict=True)
-                ],
-            )
-            with cur.copy(
-                "COPY fans (id, creator_id, platform_fan_id, display_name, timezone, subscription_status,"
-                " subscribed_at, expires_at) FROM STDIN"
-            ) as cp:
-                for row in fan_rows:
-                    cp.write_row(row)
-            with cur.copy(
-                "COPY transactions (creator_id, fan_id, kind, amount_cents, catalog_id, platform_txn_id,"
-                " occurred_at) FROM STDIN"
-            ) as cp:
-                cp.write(txn_buf.getvalue())
-            with cur.copy(
-                "COPY messages (creator_id, fan_id, direction, text, platform_message_id, sent_at) FROM STDIN"
-            ) as cp:
-                cp.write(msg_buf.getvalue())
+    new = NewCreator(
+        handle=handle,
+        display_name="Mia Rose",
+        timezone="America/New_York",
+        persona="Playful, warm and flirty; uses a few emojis; remembers details fans share; never pushy about sales.",
+        ppv_min_cents=500,
+        ppv_max_cents=5000,
+        policy_config={"forbidden_words": ["cheap", "discount code"]},
+        creator_id=creator_id,
+        owner_member_id=member_id,
+    )
+    created = _run(_load(url, new, catalog_ids, fan_rows, txn_buf.getvalue(), msg_buf.getvalue()))
     # A bulk load leaves the planner's statistics and the visibility map behind until autovacuum notices; bring
     # them up to date now, so the first analytics query does not plan for empty tables (measured: 1.3 s instead
     # of milliseconds) and index-only scans need no heap visits.
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM (ANALYZE) fans, transactions, messages")
-    return SeedResult(creator_id, handle, key, fans, n_msg, n_txn)
+    return SeedResult(creator_id, handle, created.owner_key, fans, n_msg, n_txn)
+
+
+async def _load(
+    url: str,
+    new: NewCreator,
+    catalog_ids: list[str],
+    fan_rows: list[tuple[object, ...]],
+    txns: str,
+    msgs: str,
+) -> creators.Created:
+    """One transaction: the creator (through the same function as `huntaze creator create`), then its history."""
+    async with await psycopg.AsyncConnection.connect(url, row_factory=dict_row) as conn, conn.transaction():
+        try:
+            created = await creators.create(conn, new)
+        except creators.InvalidCreator as exc:
+            field = "--handle" if exc.field == "handle" else exc.field
+            raise ValueError(f"{field}: {exc.message}") from None
+        for item_id, (title, kind, price) in zip(catalog_ids, CATALOG, strict=True):
+            await catalog.insert(
+                conn,
+                created.creator_id,
+                item_id=item_id,
+                title=title,
+                description=f"{title} ({kind.replace('_', ' ')})",
+                media_kind=kind,
+                price_cents=price,
+                tags=[],
+                platform_item_id=None,
+            )
+        async with conn.cursor() as cur:
+            async with cur.copy(
+                "COPY fans (id, creator_id, platform_fan_id, display_name, timezone, subscription_status,"
+                " subscribed_at, expires_at) FROM STDIN"
+            ) as cp:
+                for row in fan_rows:
+                    await cp.write_row(row)
+            async with cur.copy(
+                "COPY transactions (creator_id, fan_id, kind, amount_cents, catalog_id, platform_txn_id,"
+                " occurred_at) FROM STDIN"
+            ) as cp:
+                await cp.write(txns)
+            async with cur.copy(
+                "COPY messages (creator_id, fan_id, direction, text, platform_message_id, sent_at) FROM STDIN"
+            ) as cp:
+                await cp.write(msgs)
+    return created
+
+
+T = TypeVar("T")
+
+
+def _run(job: Coroutine[Any, Any, T]) -> T:
+    """Run `job` to completion from synchronous code, also when the caller is itself inside an event loop (the
+    demo, async tests): then on a thread of its own, which blocks the caller as the synchronous seed always did."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(job)
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, job).result()
 
 
 def _poisson(rng: random.Random, lam: float) -> int:

@@ -19,7 +19,9 @@ async def fan_profile(creator_id: str, fan_id: str) -> dict[str, Any]:
         cur = await conn.execute(
             "SELECT f.id::text AS fan_id, f.display_name, f.timezone, f.subscription_status, f.subscribed_at,"
             " f.expires_at, f.opted_out_at, f.handoff_at, f.handoff_reason, c.display_name AS creator_name,"
-            " c.persona, c.ppv_min_cents, c.ppv_max_cents, c.policy_config, s.segment, s.p_alive"
+            # the owner's voice notes (PATCH /v1/creator) go into the prompt with the persona
+            " concat_ws(' Voice notes: ', nullif(c.persona, ''), nullif(c.voice_notes, '')) AS persona,"
+            " c.ppv_min_cents, c.ppv_max_cents, c.policy_config, s.segment, s.p_alive"
             " FROM fans f JOIN creators c ON c.id = f.creator_id"
             " LEFT JOIN fan_scores s ON s.creator_id = f.creator_id AND s.fan_id = f.id"
             " WHERE f.creator_id = %s AND f.id = %s",

@@ -12,6 +12,7 @@ from pydantic import Field
 from api.auth import CurrentPrincipal
 from api.errors import ApiError
 from core import db
+from core.db import Conn
 from core.journal import append_audit, record_action
 from core.types import Role
 from policies.config import PolicyConfig
@@ -56,7 +57,6 @@ async def put_policies(body: PolicyIn, who: CurrentPrincipal) -> Any:
     who.require(Role.MANAGER)
     who.require_step_up()
     new = PolicyConfig.model_validate(body.model_dump(exclude={"version"}))
-    config = new.model_dump(mode="json")
     policy_config = new.stored()
     async with db.pool().connection() as conn, conn.transaction():
         cur = await conn.execute(
@@ -68,24 +68,32 @@ async def put_policies(body: PolicyIn, who: CurrentPrincipal) -> Any:
         if row is None:
             current = (await _current(who.creator_id))["version"]
             raise ApiError(409, "stale_version", f"the policy is at version {current}", {"version": current})
-        version = row["policy_version"]
-        await conn.execute(
-            "INSERT INTO policy_versions (creator_id, version, config, created_by) VALUES (%s, %s, %s, %s)",
-            [who.creator_id, version, Jsonb(config), who.member_id],
-        )
-        await append_audit(
-            conn,
-            creator_id=who.creator_id,
-            actor=who.member_id,
-            action="policy.updated",
-            subject=f"policy:v{version}",
-            details=config,
-        )
-        await record_action(
-            conn,
-            creator_id=who.creator_id,
-            kind="policy_updated",
-            summary=f"policy configuration changed to version {version}",
-            details=config,
-        )
+        await record_policy_version(conn, who.creator_id, who.member_id, row["policy_version"], new)
     return _out(await _current(who.creator_id))
+
+
+async def record_policy_version(
+    conn: Conn, creator_id: str, member_id: str, version: int, policy: PolicyConfig
+) -> None:
+    """Keep version `version` (already on the creator row) in policy_versions, audited, in the caller's transaction:
+    every change of the policy, through PUT /v1/policies or the price bounds of PATCH /v1/creator."""
+    config = policy.model_dump(mode="json")
+    await conn.execute(
+        "INSERT INTO policy_versions (creator_id, version, config, created_by) VALUES (%s, %s, %s, %s)",
+        [creator_id, version, Jsonb(config), member_id],
+    )
+    await append_audit(
+        conn,
+        creator_id=creator_id,
+        actor=member_id,
+        action="policy.updated",
+        subject=f"policy:v{version}",
+        details=config,
+    )
+    await record_action(
+        conn,
+        creator_id=creator_id,
+        kind="policy_updated",
+        summary=f"policy configuration changed to version {version}",
+        details=config,
+    )

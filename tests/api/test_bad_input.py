@@ -13,6 +13,8 @@ async def test_nul_characters_and_oversized_cursors_are_bad_requests(api: httpx.
     t = await make_tenant("bad")
     for path, body in (
         ("/v1/campaigns", {"name": "a\u0000b", "segment": "all", "intent": "x"}),
+        ("/v1/catalog", {"title": "a\u0000b", "price_cents": 500}),
+        ("/v1/catalog", {"title": "t", "price_cents": 500, "tags": ["a\u0000"]}),
         (
             "/v1/events",
             {"event_id": "e-1", "kind": "message", "text": "hi\u0000", "fan": {"platform_fan_id": "x"}},
@@ -23,6 +25,12 @@ async def test_nul_characters_and_oversized_cursors_are_bad_requests(api: httpx.
         assert r.json()["error"]["code"] == "validation_error" and "NUL" in r.json()["error"]["message"]
     assert await fetch("SELECT 1 FROM events WHERE creator_id = %s", [t.creator_id]) == []
     assert await fetch("SELECT 1 FROM campaigns WHERE creator_id = %s", [t.creator_id]) == []
+    assert len(await fetch("SELECT 1 FROM catalog WHERE creator_id = %s", [t.creator_id])) == len(t.catalog)
+    r = await api.patch("/v1/creator", json={"version": 1, "voice_notes": "\u0000"}, headers=t.auth())
+    assert r.status_code == 422 and "NUL" in r.json()["error"]["message"]
+    r = await api.patch("/v1/creator", json={"version": 1, "languages": ["en\u0000"]}, headers=t.auth())
+    assert r.status_code == 422 and r.json()["error"]["details"]["fields"][0]["field"] == "languages"
+    assert await fetch("SELECT 1 FROM creator_versions WHERE creator_id = %s", [t.creator_id]) == []
     assert (
         await fetch("SELECT 1 FROM fans WHERE creator_id = %s AND platform_fan_id = 'x'", [t.creator_id])
         == []

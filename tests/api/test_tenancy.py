@@ -31,6 +31,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/deliveries/{draft_id}"): {"status": "failed", "error": "probe"},
     ("POST", "/v1/deliveries/{draft_id}/discard"): {"reason": "probe"},
     ("PATCH", "/v1/catalog/{catalog_id}"): {"title": "probe", "status": "retired"},
+    # A changes its own profile (and bounds, a new policy version): B's stays as it was
+    ("PATCH", "/v1/creator"): {"version": 1, "persona": "probe", "ppv_max_cents": 6000},
 }
 
 
@@ -50,6 +52,8 @@ async def _snapshot(creator_id: str) -> str:
         "eval_runs",
         "campaigns",
         "catalog",
+        "creator_versions",
+        "policy_versions",
     ):
         rows[table] = await fetch(f"SELECT * FROM {table} WHERE creator_id = %s ORDER BY 1", [creator_id])
     rows["creator"] = await fetch("SELECT * FROM creators WHERE id = %s", [creator_id])
