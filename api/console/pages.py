@@ -557,3 +557,56 @@ def report_csp(html: str) -> str:
         f"default-src 'none'; style-src 'self'{hashes}; img-src 'self' data:; script-src 'none'; base-uri 'none';"
         " form-action 'none'; frame-ancestors 'none'"
     )
+
+
+# --- deliveries ------------------------------------------------------------------------------------------
+
+
+@router.get("/deliveries", response_model=None)
+async def deliveries_page(request: Request, status: str = "failed", done: str | None = None) -> Response:
+    """Deliveries the platform reported failed (or of another status): a human retries or discards each."""
+    s = await _session(request)
+    if s is None:
+        return RedirectResponse("/console/login", status_code=303)
+    return await _deliveries(request, s, status, notice=done)
+
+
+async def _deliveries(request: Request, s: Session, status: str, code: int = 200, **ctx: Any) -> Response:
+    got, page = await _get(request, s, "/v1/deliveries", status=status, limit=100)
+    if got != 200:
+        return _failed(request, s, got, page)
+    return _page(request, "deliveries.html", s, code, items=page["items"], shown=status, **ctx)
+
+
+async def _delivery_decision(
+    request: Request, draft_id: str, csrf: str | None, action: str, body: Any
+) -> Response:
+    s = await _checked(request, csrf)
+    if not isinstance(s, Session):
+        return s
+    did = _id(draft_id)
+    if did is None:
+        return _not_found(request, s, "delivery")
+    async with _api(request, s) as api:
+        r = await api.post(f"/v1/deliveries/{did}/{action}", json=body)
+    if r.status_code in (200, 202):
+        done = "retry started" if action == "retry" else "discarded"
+        return RedirectResponse(f"/console/deliveries?{urlencode({'done': done})}", status_code=303)
+    return await _deliveries(request, s, "failed", r.status_code, error=r.json().get("error", {}))
+
+
+@router.post("/deliveries/{draft_id}/retry", response_model=None)
+async def retry_delivery(
+    request: Request, draft_id: str, csrf: Annotated[str | None, Form()] = None
+) -> Response:
+    return await _delivery_decision(request, draft_id, csrf, "retry", None)
+
+
+@router.post("/deliveries/{draft_id}/discard", response_model=None)
+async def discard_delivery(
+    request: Request,
+    draft_id: str,
+    reason: Annotated[str, Form()] = "",
+    csrf: Annotated[str | None, Form()] = None,
+) -> Response:
+    return await _delivery_decision(request, draft_id, csrf, "discard", {"reason": reason})

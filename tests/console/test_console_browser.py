@@ -300,6 +300,7 @@ async def test_fan_actions_analytics_and_eval_pages(
         f"/console/fans/{fan['id']}",
         "/console/analytics",
         "/console/actions",
+        "/console/deliveries",
         "/console/evals",
     ):
         await page.goto(f"{served}{path}")
