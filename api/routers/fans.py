@@ -114,6 +114,7 @@ _SORTS: dict[FanSort, tuple[str, bool, str]] = {
 
 class FanListItem(BaseModel):
     id: str
+    platform: str = Field(description="onlyfans, fansly, fanvue, instagram, reddit, tiktok or x")
     platform_fan_id: str
     display_name: str
     subscription_status: str
@@ -158,7 +159,7 @@ async def list_fans(
     op, direction = ("<", "DESC") if desc else (">", "ASC")
     async with db.pool().connection() as conn:
         cur = await conn.execute(
-            "SELECT f.id::text AS id, f.platform_fan_id, f.display_name, f.subscription_status, s.segment,"
+            "SELECT f.id::text AS id, f.platform, f.platform_fan_id, f.display_name, f.subscription_status, s.segment,"
             " s.value_tier, s.spend_cents, s.ltv_cents, s.p_alive, s.days_since_active, "
             f"{key} AS sort_key FROM fans f"
             " LEFT JOIN fan_scores s ON s.creator_id = f.creator_id AND s.fan_id = f.id"
@@ -221,6 +222,7 @@ class PurchaseOut(BaseModel):
 
 class FanDetail(BaseModel):
     id: str
+    platform: str = Field(description="onlyfans, fansly, fanvue, instagram, reddit, tiktok or x")
     platform_fan_id: str
     display_name: str
     timezone: str
@@ -284,7 +286,10 @@ async def get_fan(fan_id: UUID, who: CurrentPrincipal) -> Any:
 
 class MessageOut(BaseModel):
     id: int
-    direction: str = Field(description="in: from the fan; out: sent to the fan (always an approved draft)")
+    direction: str = Field(
+        description="in: from the fan; out: sent to the fan, an approved draft (draft_id) or the creator's own"
+        " message on the platform (a creator_message event, draft_id null)"
+    )
     text: str
     draft_id: str | None
     sent_at: datetime

@@ -14,6 +14,7 @@ from core.store import Conn, Id, fetch_all, fetch_one
 @dataclass(frozen=True, slots=True)
 class Profile:
     id: str
+    platform: str
     platform_fan_id: str
     display_name: str
     timezone: str
@@ -73,7 +74,7 @@ async def get(conn: Conn, creator_id: Id, fan_id: Id) -> Profile | None:
     return await fetch_one(
         conn,
         Profile,
-        "SELECT id::text AS id, platform_fan_id, display_name, timezone, subscription_status, subscribed_at,"
+        "SELECT id::text AS id, platform, platform_fan_id, display_name, timezone, subscription_status, subscribed_at,"
         " expires_at, opted_out_at IS NOT NULL AS opted_out, handoff_at, handoff_reason, age_signal_at,"
         " age_signal_text FROM fans WHERE creator_id = %s AND id = %s",
         [creator_id, fan_id],

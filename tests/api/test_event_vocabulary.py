@@ -52,6 +52,13 @@ async def test_a_fan_is_one_per_platform_and_an_unknown_platform_is_named(api: h
         "SELECT platform FROM fans WHERE platform_fan_id = 'same-handle' ORDER BY platform", []
     )
     assert [r["platform"] for r in rows] == ["fansly", "onlyfans"]
+    shown = (await api.get(f"/v1/fans/{b['fan_id']}", headers=t.auth())).json()
+    assert (shown["platform"], shown["platform_fan_id"]) == ("fansly", "same-handle")
+    listed = (await api.get("/v1/fans", params={"sort": "name"}, headers=t.auth())).json()["items"]
+    assert {(f["platform"], f["platform_fan_id"]) for f in listed} >= {
+        ("fansly", "same-handle"),
+        ("onlyfans", "same-handle"),
+    }
     r = await api.post(
         "/v1/events",
         json=ev("p-3", "tip", amount_cents=100) | {"fan": {"platform_fan_id": "z", "platform": "myspace"}},
