@@ -54,6 +54,7 @@ def cmd_migrate(_: argparse.Namespace) -> int:
 
 def cmd_seed(args: argparse.Namespace) -> int:
     from core.migrate import migrate
+    from core.progress import terminal_progress
     from devstack.seed import seed_business
 
     until = None
@@ -67,9 +68,16 @@ def cmd_seed(args: argparse.Namespace) -> int:
         assert url
         migrate(url)
         try:
-            res = seed_business(
-                url, fans=args.fans, days=args.days, seed=args.seed, until=until, handle=args.handle
-            )
+            with terminal_progress() as progress:  # on a terminal only
+                res = seed_business(
+                    url,
+                    fans=args.fans,
+                    days=args.days,
+                    seed=args.seed,
+                    until=until,
+                    handle=args.handle,
+                    progress=progress,
+                )
         except ValueError as exc:
             raise SystemExit(f"seed: {exc}") from None
     print(

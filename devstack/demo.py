@@ -19,6 +19,7 @@ from agents.segmentation.explain import money
 from api.auth import issue_key
 from core import db
 from core.migrate import migrate
+from core.progress import terminal_progress
 from core.settings import Settings
 from core.store import drafts
 from core.types import DraftStatus
@@ -57,7 +58,8 @@ def _ensure_business(url: str, fans: int) -> tuple[str, str]:
             "SELECT id::text FROM creators WHERE handle = %s", [f"demo-{DEMO_SEED}"]
         ).fetchone()
     if row is None:
-        res = seed_business(url, fans=fans, days=180, seed=DEMO_SEED)
+        with terminal_progress() as progress:
+            res = seed_business(url, fans=fans, days=180, seed=DEMO_SEED, progress=progress)
         print(f"seeded {res.fans} fans, {res.messages} messages, {res.transactions} transactions")
         with psycopg.connect(url) as conn:
             # an outage to find: no sale at all on one day, three days ago in the creator's timezone
@@ -104,6 +106,23 @@ async def _wait(predicate_sql: str, params: list[Any], timeout_s: float) -> bool
     return await _until(lambda: _scalar(predicate_sql, params), timeout_s)
 
 
+async def _wait_for_drafts(creator_id: str, event_ids: list[str], timeout_s: float) -> bool:
+    """Until every event is processed (its draft written, or its handling done); a bar on a terminal."""
+    with terminal_progress(transient=True) as progress:
+        task = progress.add_task("the agents are writing drafts (events handled)", total=len(event_ids))
+
+        async def all_done() -> bool:
+            done = await _scalar(
+                "SELECT count(*) FROM events WHERE creator_id = %s AND platform_event_id = ANY(%s)"
+                " AND processed_at IS NOT NULL",
+                [creator_id, event_ids],
+            )
+            progress.update(task, completed=done)
+            return bool(done == len(event_ids))
+
+        return await _until(all_done, timeout_s)
+
+
 async def _draft_sent(creator_id: str, draft_id: str) -> bool:
     async with db.pool().connection() as conn:
         d = await drafts.get(conn, creator_id, draft_id)
@@ -143,12 +162,7 @@ async def _drive(s: Settings, creator_id: str, key: str, smoke: bool) -> dict[st
             r.raise_for_status()
             event_ids.append(body["event_id"])
             print(f"event {kind:<22} fan {fan_idx}: {r.status_code}")
-        processed = await _wait(
-            "SELECT count(*) = 0 FROM events WHERE creator_id = %s AND platform_event_id = ANY(%s)"
-            " AND processed_at IS NULL",
-            [creator_id, event_ids],
-            timeout_s=600,
-        )
+        processed = await _wait_for_drafts(creator_id, event_ids, timeout_s=600)
         if not processed:
             print("warning: not every event was processed within 10 minutes")
         draft_filter = (

@@ -11,7 +11,7 @@ import asyncio
 import io
 import random
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -20,7 +20,9 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg.rows import dict_row
+from rich.progress import Progress
 
+from core.progress import terminal_progress
 from core.store import catalog, creators
 from core.store.creators import NewCreator
 
@@ -81,6 +83,7 @@ CREATOR_LINES = [
     "good morning handsome ☀️",
 ]
 SUBSCRIPTION_CENTS = 999
+PROGRESS_EVERY = 100  # fans between two updates of the progress bar
 
 
 @dataclass
@@ -112,8 +115,10 @@ def seed_business(
     seed: int = 42,
     until: date | None = None,
     handle: str | None = None,
+    progress: Progress | None = None,
 ) -> SeedResult:
-    """Create one creator and its history. Re-running with the same handle is refused (no duplicates)."""
+    """Create one creator and its history. Re-running with the same handle is refused (no duplicates).
+    `progress` (core/progress.py) shows the steps on a terminal."""
     if fans < 1 or days < 1:
         raise ValueError("--fans and --days must be at least 1")
     rng = random.Random(seed)
@@ -128,7 +133,11 @@ def seed_business(
     n_msg = n_txn = 0
     weights = [a[1] for a in ARCHETYPES]
     tz_names, tz_weights = zip(*TIMEZONES, strict=True)
+    show = progress or terminal_progress(enabled=False)
+    generating = show.add_task("generating the fans' history", total=fans)
     for i in range(fans):
+        if i % PROGRESS_EVERY == 0:
+            show.update(generating, completed=i)
         name, _, ppv_rate, tip_rate, tip_range, msg_rate, renew_p = rng.choices(ARCHETYPES, weights)[0]
         fan_id = _uuid(rng, handle)
         tz_name = rng.choices(tz_names, tz_weights)[0]
@@ -198,6 +207,7 @@ def seed_business(
                 expires,
             )
         )
+    show.update(generating, completed=fans)
     new = NewCreator(
         handle=handle,
         display_name="Mia Rose",
@@ -209,12 +219,25 @@ def seed_business(
         creator_id=creator_id,
         owner_member_id=member_id,
     )
-    created = _run(_load(url, new, catalog_ids, fan_rows, txn_buf.getvalue(), msg_buf.getvalue()))
+    loading = show.add_task("loading it into PostgreSQL", total=4)
+    created = _run(
+        _load(
+            url,
+            new,
+            catalog_ids,
+            fan_rows,
+            txn_buf.getvalue(),
+            msg_buf.getvalue(),
+            step=lambda: show.advance(loading),
+        )
+    )
     # A bulk load leaves the planner's statistics and the visibility map behind until autovacuum notices; bring
     # them up to date now, so the first analytics query does not plan for empty tables (measured: 1.3 s instead
     # of milliseconds) and index-only scans need no heap visits.
+    stats = show.add_task("updating the planner's statistics", total=1)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM (ANALYZE) fans, transactions, messages")
+    show.advance(stats)
     return SeedResult(creator_id, handle, created.owner_key, fans, n_msg, n_txn)
 
 
@@ -225,6 +248,7 @@ async def _load(
     fan_rows: list[tuple[object, ...]],
     txns: str,
     msgs: str,
+    step: Callable[[], None] = lambda: None,
 ) -> creators.Created:
     """One transaction: the creator (through the same function as `huntaze creator create`), then its history."""
     async with await psycopg.AsyncConnection.connect(url, row_factory=dict_row) as conn, conn.transaction():
@@ -245,6 +269,7 @@ async def _load(
                 tags=[],
                 platform_item_id=None,
             )
+        step()
         async with conn.cursor() as cur:
             async with cur.copy(
                 "COPY fans (id, creator_id, platform_fan_id, display_name, timezone, subscription_status,"
@@ -252,15 +277,18 @@ async def _load(
             ) as cp:
                 for row in fan_rows:
                     await cp.write_row(row)
+            step()
             async with cur.copy(
                 "COPY transactions (creator_id, fan_id, kind, amount_cents, catalog_id, platform_txn_id,"
                 " occurred_at) FROM STDIN"
             ) as cp:
                 await cp.write(txns)
+            step()
             async with cur.copy(
                 "COPY messages (creator_id, fan_id, direction, text, platform_message_id, sent_at) FROM STDIN"
             ) as cp:
                 await cp.write(msgs)
+            step()
     return created
 
 

@@ -4,7 +4,6 @@ result (`results.json`), from which JUnit and HTML are rendered and the Postgres
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 import traceback
 import uuid
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from core.progress import terminal_progress
 from evals.grade import Grade, Skipped
 from evals.graders import apply
 from evals.suite import Case, Suite
@@ -213,28 +213,8 @@ async def run_suites(suites: list[Suite], opts: RunOptions) -> dict[str, Any]:
     }
 
 
-class _NoProgress:
-    def __enter__(self) -> _NoProgress:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        return None
-
-
 def _progress(total: int, enabled: bool) -> tuple[Any, Callable[[], None]]:
-    """A progress bar on stderr when it is a terminal (rich); nothing otherwise, so logs stay clean."""
-    if not enabled or not sys.stderr.isatty():
-        return _NoProgress(), lambda: None
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    progress = Progress(
-        TextColumn("eval"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    task = progress.add_task("cases", total=total)
+    """A progress bar on a terminal; nothing otherwise, so logs stay clean (core/progress.py)."""
+    progress = terminal_progress(transient=True, enabled=enabled)
+    task = progress.add_task("eval", total=total)
     return progress, lambda: progress.advance(task)
