@@ -194,3 +194,38 @@ async def test_only_an_approved_message_is_retried_and_receipts_need_a_sent_draf
         assert field in [f["field"] for f in r.json()["error"]["details"]["fields"]], r.text
     r = await api.get("/v1/deliveries", params={"status": "lost"}, headers=t.auth())
     assert r.status_code == 422
+
+
+async def test_a_receipt_for_another_creators_delivery_is_not_found(api: httpx.AsyncClient) -> None:
+    from core import db
+
+    a, b = await make_tenant("a"), await make_tenant("b")
+    async with db.pool().connection() as conn:
+        cur = await conn.execute(
+            "INSERT INTO drafts (creator_id, fan_id, source_key, workflow_id, status, text, policy_report, expires_at,"
+            " decided_by) VALUES (%s, %s, 'k', 'w', 'sent', 'hi', '{}', now(), %s) RETURNING id::text AS id",
+            [b.creator_id, b.fans[0], b.members["owner"]],
+        )
+        draft = str((await cur.fetchone() or {})["id"])
+        await conn.execute(
+            "INSERT INTO outbox (creator_id, draft_id, fan_id, platform, payload, status)"
+            " VALUES (%s, %s, %s, 'onlyfans', '{}', 'delivered')",
+            [b.creator_id, draft, b.fans[0]],
+        )
+    before = await fetch("SELECT * FROM outbox WHERE draft_id = %s", [draft])
+    for method, path, body in (
+        ("POST", f"/v1/deliveries/{draft}", {"status": "failed", "error": "x"}),
+        ("POST", f"/v1/deliveries/{draft}", {"status": "delivered", "platform_message_id": "pm"}),
+        ("GET", f"/v1/deliveries/{draft}", None),
+        ("POST", f"/v1/deliveries/{draft}/retry", None),
+        ("POST", f"/v1/deliveries/{draft}/discard", {"reason": "x"}),
+    ):
+        r = await api.request(method, path, json=body, headers=a.auth())
+        assert r.status_code == 404 and r.json()["error"]["code"] == "not_found", (method, path, r.text)
+    assert (await api.get("/v1/deliveries", headers=a.auth())).json()["items"] == []
+    assert await fetch("SELECT * FROM outbox WHERE draft_id = %s", [draft]) == before
+    assert await fetch("SELECT 1 FROM agent_actions WHERE draft_id = %s", [draft]) == []
+    mine = await api.post(
+        f"/v1/deliveries/{draft}", json={"status": "failed", "error": "x"}, headers=b.auth()
+    )
+    assert mine.status_code == 200 and mine.json()["status"] == "failed"

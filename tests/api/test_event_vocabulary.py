@@ -131,7 +131,9 @@ async def test_a_ppv_unlock_is_revenue_attributed_to_the_item_and_its_offer(api:
         offer = (await cur.fetchone() or {})["id"]
     await _post(api, t, ev("u-1", "ppv_unlock", amount_cents=1500, catalog_id=t.catalog[0]))
     await _post(api, t, ev("u-2", "ppv_unlock", amount_cents=1500, offer_draft_id=offer))
-    await _post(api, t, ev("u-3", "ppv_unlock", amount_cents=2500, catalog_id=t.catalog[1]))
+    async with db.pool().connection() as conn:
+        await conn.execute("UPDATE catalog SET platform_item_id = 'vault-2' WHERE id = %s", [t.catalog[1]])
+    await _post(api, t, ev("u-3", "ppv_unlock", amount_cents=2500, platform_item_id="vault-2"))
     rows = await fetch(
         "SELECT platform_txn_id, kind, amount_cents, catalog_id::text AS c, offer_draft_id::text AS o"
         " FROM transactions WHERE kind = 'unlock' ORDER BY id",
