@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -21,7 +22,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from psycopg.types.json import Jsonb
 
+from agents.analytics.anomalies import NOTHING_TO_DO
 from api.auth import ROLE_RANK
+from api.console.formatting import Formatter, negotiate_locale
 from api.deps import Runtime
 from core import db
 from core.crypto import Sealed, keyring
@@ -42,6 +45,7 @@ class Session:
     api_key: str
     csrf: str
     role: Role
+    timezone: str  # the creator's: the console writes times there
 
     def may(self, role: Role) -> bool:
         return ROLE_RANK[self.role] >= ROLE_RANK[role]
@@ -63,8 +67,9 @@ async def _session(request: Request) -> Session | None:
     th = hashlib.sha256(token.encode()).digest()
     async with db.pool().connection() as conn:
         cur = await conn.execute(
-            "SELECT s.creator_id::text AS creator_id, s.sealed_key, s.csrf_token, m.role FROM console_sessions s"
-            " JOIN api_keys k ON k.id = s.key_id JOIN members m ON m.id = k.member_id"
+            "SELECT s.creator_id::text AS creator_id, s.sealed_key, s.csrf_token, m.role, c.timezone"
+            " FROM console_sessions s JOIN api_keys k ON k.id = s.key_id JOIN members m ON m.id = k.member_id"
+            " JOIN creators c ON c.id = s.creator_id"
             " WHERE s.token_hash = %s AND s.expires_at > now() AND k.revoked_at IS NULL",
             [th],
         )
@@ -74,7 +79,7 @@ async def _session(request: Request) -> Session | None:
     sk = row["sealed_key"]
     sealed = Sealed(sk["key_id"], base64.b64decode(sk["nonce"]), base64.b64decode(sk["ciphertext"]))
     key = keyring(_runtime(request).settings).open(sealed, _aad(th)).decode()
-    return Session(th, row["creator_id"], key, row["csrf_token"], Role(row["role"]))
+    return Session(th, row["creator_id"], key, row["csrf_token"], Role(row["role"]), row["timezone"])
 
 
 def _api(request: Request, s: Session) -> httpx.AsyncClient:
@@ -148,12 +153,19 @@ def _id(value: str) -> UUID | None:
         return None
 
 
+def _formatter(request: Request, s: Session | None) -> Formatter:
+    """Money in the creator's currency, the browser's language, times in the creator's timezone."""
+    return Formatter(negotiate_locale(request.headers.get("accept-language")), s.timezone if s else "UTC")
+
+
 def _page(request: Request, name: str, s: Session | None, status: int = 200, **ctx: Any) -> HTMLResponse:
+    fmt = _formatter(request, s)
     return templates.TemplateResponse(
         request,
         name,
-        {"session": s, "Role": Role, "csrf": s.csrf if s else "", **ctx},
+        {"session": s, "Role": Role, "csrf": s.csrf if s else "", "fmt": fmt, **ctx},
         status_code=status,
+        headers={"Content-Language": str(fmt.locale).replace("_", "-")},
     )
 
 
@@ -269,21 +281,59 @@ def highlighted(text: str, report: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-async def _inbox(request: Request, s: Session, status: int = 200, **ctx: Any) -> HTMLResponse:
+PAGE_SIZE = 20  # drafts per inbox page (`?limit=`, 1 to 100)
+
+
+def _page_size(limit: str | None) -> int:
+    return min(max(int(limit), 1), 100) if limit and limit.isdigit() else PAGE_SIZE
+
+
+async def _inbox(
+    request: Request,
+    s: Session,
+    status: int = 200,
+    cursor: str | None = None,
+    limit: str | None = None,
+    **ctx: Any,
+) -> HTMLResponse:
+    """One keyset page of the inbox (oldest first, as the API pages it), with the fans handed to a human and the
+    fans whose messages got no draft above the first page."""
+    size = _page_size(limit)
+    params: dict[str, Any] = {"limit": size} | ({"cursor": cursor} if cursor else {})
     async with _api(request, s) as api:
-        r = await api.get("/v1/inbox", params={"limit": 100})
-    items = list(reversed(r.json()["items"])) if r.status_code == 200 else []  # newest first
+        r = await api.get("/v1/inbox", params=params)
+        handoffs = await api.get("/v1/inbox/handoffs") if not cursor else None
+        failures = await api.get("/v1/inbox/failures") if not cursor else None
+    body = r.json()
+    if r.status_code != 200:  # e.g. a cursor that is not one of the API's
+        ctx.setdefault("error", body.get("error", {}))
+        status = r.status_code if status == 200 else status
+    items = body.get("items", []) if r.status_code == 200 else []
     for d in items:
         d["pieces"] = highlighted(d["text"], d["policy_report"])
-    return _page(request, "inbox.html", s, status, items=items, **ctx)
+    nxt = body.get("next_cursor") if r.status_code == 200 else None
+    return _page(
+        request,
+        "inbox.html",
+        s,
+        status,
+        items=items,
+        next_page=f"/console/inbox?{urlencode({'cursor': nxt, 'limit': size})}" if nxt else None,
+        first_page=f"/console/inbox?{urlencode({'limit': size})}" if cursor else None,
+        handoffs=handoffs.json()["items"] if handoffs is not None and handoffs.status_code == 200 else [],
+        failures=failures.json()["items"] if failures is not None and failures.status_code == 200 else [],
+        **ctx,
+    )
 
 
 @router.get("/inbox", response_model=None)
-async def inbox(request: Request, done: str | None = None) -> Response:
+async def inbox(
+    request: Request, done: str | None = None, cursor: str | None = None, limit: str | None = None
+) -> Response:
     s = await _session(request)
     if s is None:
         return RedirectResponse("/console/login", status_code=303)
-    return await _inbox(request, s, notice=done)
+    return await _inbox(request, s, cursor=cursor, limit=limit, notice=done)
 
 
 async def _decided(request: Request, s: Session, r: httpx.Response, notice: str) -> Response:
@@ -447,25 +497,83 @@ async def actions_page(request: Request, kind: str | None = None, fan_id: str | 
 # --- analytics -------------------------------------------------------------------------------------------
 
 
-def revenue_chart(series: list[dict[str, Any]], width: int = 720, height: int = 180) -> dict[str, Any]:
-    """Bars of revenue per period, as numbers for a server-rendered SVG (no charting library needed)."""
-    top = max((p["revenue_cents"] for p in series), default=0) or 1
+def _nice_step(top: float, ticks: int = 4) -> int:
+    """A round step (1, 2 or 5 times a power of ten, in minor units of at least one whole unit) that covers
+    `top` in about `ticks` steps."""
+    raw = max(top / ticks, 100.0)
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+    return int(step)
+
+
+def revenue_chart(
+    series: list[dict[str, Any]],
+    fmt: Formatter,
+    granularity: str = "day",
+    width: int = 720,
+    height: int = 240,
+) -> dict[str, Any]:
+    """Bars of revenue per period with a value axis (round amounts in the currency, grid lines) and a time axis
+    (at most 8 dates), as numbers for a server-rendered SVG (no charting library, no script)."""
+    left, right, top_pad, bottom = 72, 12, 12, 44
+    plot_w, plot_h = width - left - right, height - top_pad - bottom
+    peak = max((p["revenue_cents"] for p in series), default=0)
+    step = _nice_step(peak)
+    axis_top = max(step * math.ceil(peak / step), step)
     n = max(len(series), 1)
-    slot = width / n
+    slot = plot_w / n
+
+    def y(v: float) -> float:
+        return round(top_pad + plot_h - v / axis_top * plot_h, 1)
+
     bars = []
     for i, p in enumerate(series):
-        h = round(p["revenue_cents"] / top * (height - 20), 1)
+        h = round(p["revenue_cents"] / axis_top * plot_h, 1)
         bars.append(
             {
-                "x": round(i * slot + 1, 1),
-                "y": round(height - h, 1),
+                "x": round(left + i * slot + 1, 1),
+                "y": round(top_pad + plot_h - h, 1),
                 "w": round(max(slot - 2, 1), 1),
                 "h": h,
-                "label": p["period_start"],
-                "value": p["revenue_cents"] / 100,
+                "label": fmt.day(p["period_start"]),
+                "value": fmt.money(p["revenue_cents"]),
             }
         )
-    return {"width": width, "height": height, "bars": bars, "top": top / 100}
+    y_ticks = [{"y": y(v), "label": fmt.money_whole(v)} for v in range(0, axis_top + 1, step)]
+    every = max(math.ceil(len(series) / 8), 1)
+    x_ticks = [
+        {"x": round(left + (i + 0.5) * slot, 1), "label": fmt.day_short(p["period_start"], granularity)}
+        for i, p in enumerate(series)
+        if i % every == 0
+    ]
+    return {
+        "width": width,
+        "height": height,
+        "left": left,
+        "bottom": top_pad + plot_h,
+        "right": width - right,
+        "top": top_pad,
+        "bars": bars,
+        "y_ticks": y_ticks,
+        "x_ticks": x_ticks,
+        "y_title": f"Revenue ({fmt.currency})",
+        "x_title": {"day": "Day", "week": "Week starting", "month": "Month"}.get(granularity, granularity),
+        "peak": fmt.money(peak),
+    }
+
+
+def _worth_doing(plan: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The Daily Action List without "nothing to do" items (plans stored before anomalies said so included
+    them)."""
+    if plan is None:
+        return None
+    keep = [
+        a
+        for a in plan["actions"]
+        if a["kind"] != "anomaly"
+        or (a["data"].get("metric"), a["data"].get("direction")) not in NOTHING_TO_DO
+    ]
+    return {**plan, "actions": keep}
 
 
 @router.get("/analytics", response_model=None)
@@ -484,13 +592,17 @@ async def analytics_page(
     if r.status_code != 200:
         return _failed(request, s, r.status_code, r.json())
     body = r.json()
+    fmt = _formatter(request, s)
+    anomalies = [a for a in body["anomalies"] if a["actionable"]]
     return _page(
         request,
         "analytics.html",
         s,
         o=body,
-        chart=revenue_chart(body["series"]),
-        plan=plan.json() if plan.status_code == 200 else None,
+        chart=revenue_chart(body["series"], fmt, body["period"]["granularity"]),
+        anomalies=anomalies,
+        quiet_anomalies=len(body["anomalies"]) - len(anomalies),
+        plan=_worth_doing(plan.json()) if plan.status_code == 200 else None,
     )
 
 

@@ -217,6 +217,9 @@ class PurchaseOut(BaseModel):
     kind: str
     amount_cents: int
     catalog_id: str | None
+    title: str | None = Field(
+        description="the catalog item's title (null without an item, or once it is gone)"
+    )
     occurred_at: datetime
 
 
@@ -263,8 +266,9 @@ async def get_fan(fan_id: UUID, who: CurrentPrincipal) -> Any:
         )
         memories = await cur.fetchall()
         cur = await conn.execute(
-            "SELECT kind, amount_cents, catalog_id::text AS catalog_id, occurred_at FROM transactions"
-            " WHERE creator_id = %s AND fan_id = %s ORDER BY occurred_at DESC LIMIT 10",
+            "SELECT t.kind, t.amount_cents, t.catalog_id::text AS catalog_id, c.title, t.occurred_at"
+            " FROM transactions t LEFT JOIN catalog c ON c.creator_id = t.creator_id AND c.id = t.catalog_id"
+            " WHERE t.creator_id = %s AND t.fan_id = %s ORDER BY t.occurred_at DESC LIMIT 10",
             [who.creator_id, fan_id],
         )
         purchases = await cur.fetchall()

@@ -47,6 +47,14 @@ async def test_inbox_items_carry_the_offer_title_and_the_inbound_flags(
     # the actions feed names the fan
     feed = (await api.get("/v1/actions", params={"kind": "drafted"}, headers=t.auth())).json()["items"]
     assert [(a["fan_id"], a["fan_name"]) for a in feed] == [(item["fan_id"], "Jules")]
+    # a fan's purchases name the item bought
+    await fetch(
+        "INSERT INTO transactions (creator_id, fan_id, kind, amount_cents, catalog_id, occurred_at)"
+        " VALUES (%s, %s, 'ppv', 2500, %s, now()) RETURNING id",
+        [t.creator_id, item["fan_id"], t.catalog[1]],
+    )
+    fan = (await api.get(f"/v1/fans/{item['fan_id']}", headers=t.auth("viewer"))).json()
+    assert [(p["catalog_id"], p["title"]) for p in fan["recent_purchases"]] == [(t.catalog[1], "Gym video")]
 
 
 async def test_a_plain_message_has_no_inbound_flags(api: httpx.AsyncClient, fake_llm: FakeOpenAI) -> None:
