@@ -7,10 +7,11 @@ STAMP := $(VENV)/.installed
 .PHONY: demo smoke test lint pytest up clean lock eval chromium
 
 # requirements.lock pins every transitive version that was tested (regenerate: make lock).
+# On a terminal pip shows its own progress; otherwise it is quiet (-q).
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -c requirements.lock -e '.[dev]'
+	q=-q; test -t 1 && q=; $(BIN)/pip install $$q --upgrade pip && \
+	  $(BIN)/pip install $$q -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
 lock: $(STAMP)
