@@ -52,3 +52,16 @@ def test_every_written_kind_is_in_its_vocabulary() -> None:
         if not ok:
             missing.append(f"{where}: {name} writes {value!r}")
     assert missing == [], "add these to core.types.ActionKind / AuditAction: " + "; ".join(missing)
+
+
+def test_the_api_docs_list_every_value() -> None:
+    doc = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    section = doc[doc.index("### Vocabularies") :]
+    section = section[: section.index("\n## ")]
+    unlisted = [
+        f"{e.__name__}.{v.name}"
+        for e in (ActionKind, AuditAction)
+        for v in e
+        if f"`{v.value}`" not in section
+    ]
+    assert unlisted == [], "list these in docs/api.md#vocabularies: " + ", ".join(unlisted)
