@@ -110,6 +110,18 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        bad_text = exc.__cause__
+        if exc.status_code == 400 and isinstance(bad_text, UnicodeDecodeError):
+            # FastAPI's "There was an error parsing the body": a JSON body that is not UTF-8 text; say where.
+            field = {
+                "field": "body",
+                "message": f"the body is not UTF-8 text (byte {bad_text.start + 1}): {bad_text.reason}",
+                "type": "unicode_error",
+                "byte": bad_text.start + 1,
+            }
+            return JSONResponse(
+                _body("validation_error", "the request is invalid", {"fields": [field]}), status_code=422
+            )
         code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(
             exc.status_code, "http_error"
         )

@@ -49,6 +49,15 @@ async def test_malformed_json_names_line_and_column(api: httpx.AsyncClient) -> N
     )
     [field] = r.json()["error"]["details"]["fields"]
     assert (field["line"], field["column"]) == (1, 14), field
+    # bytes that are not UTF-8 text: where, too
+    r = await api.post(
+        "/v1/events",
+        content=b'{"event_id": "e-\xff"}',
+        headers={**t.auth("manager"), "Content-Type": "application/json"},
+    )
+    assert r.status_code == 422, r.text
+    [field] = r.json()["error"]["details"]["fields"]
+    assert field["field"] == "body" and field["type"] == "unicode_error" and field["byte"] == 17, field
     assert await fetch("SELECT 1 FROM events WHERE creator_id = %s", [t.creator_id]) == []
 
 
