@@ -63,6 +63,7 @@ class DiscardIn(BaseModel):
 class DeliveryOut(BaseModel):
     draft_id: str
     fan_id: str
+    fan_name: str = Field(description="the fan's display name")
     platform: str
     status: Literal["pending", "delivered", "failed", "discarded"] = Field(
         description="pending: not handed over yet; delivered: handed over, or reported delivered; failed: reported"

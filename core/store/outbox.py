@@ -26,6 +26,7 @@ class Receipted:
     id: int
     draft_id: str
     fan_id: str
+    fan_name: str
     platform: str
     status: str
     receipt: str | None
@@ -40,7 +41,9 @@ class Receipted:
 
 
 _RECEIPTED = (
-    "SELECT id, draft_id::text AS draft_id, fan_id::text AS fan_id, platform, status, receipt, platform_message_id,"
+    "SELECT id, draft_id::text AS draft_id, fan_id::text AS fan_id,"
+    " (SELECT f.display_name FROM fans f WHERE f.creator_id = outbox.creator_id AND f.id = outbox.fan_id) AS fan_name,"
+    " platform, status, receipt, platform_message_id,"
     " receipt_error AS error, attempts, retries, created_at, delivered_at, receipt_at, discarded_at FROM outbox"
 )
 

@@ -48,6 +48,7 @@ async def test_a_manager_retries_or_discards_a_failed_delivery_from_the_console(
         page = await http.get("/console/deliveries", headers={"Cookie": viewer["Cookie"]})
         assert page.status_code == 200 and "blocked by one" in page.text and "blocked by two" in page.text
         assert "Retry" not in page.text  # a viewer sees them, and cannot act
+        assert ">Fan 0</a>" in page.text and ">Fan 1</a>" in page.text  # by the fans' names
         s = await sign_in(http, t, "manager")
         cookie = {"Cookie": s["Cookie"]}
         page = await http.get("/console/deliveries", headers=cookie)
