@@ -28,6 +28,7 @@ from api.routers import (
     events,
     fans,
     followups,
+    imports,
     keys,
     plans,
     policies,
@@ -110,7 +111,8 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     install_error_handlers(app)
     # Connects on first use (so an app served without its lifespan, as in tests, caches too).
     app.state.fresh_cache = FreshCache(settings.database_url, settings.api_cache_entries)
-    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
+    # a history import streams its JSON lines (api/routers/history.py holds one line at a time)
+    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes, streamed=frozenset({"/v1/imports"}))
     app.add_middleware(
         SecurityHeaders, page_csp=docs_csp
     )  # outside BodyLimit: its refusals carry the headers too
@@ -133,6 +135,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         campaigns.router,
         followups.router,
         plans.router,
+        imports.router,
     ):
         app.include_router(r)
     app.include_router(catalog_router)

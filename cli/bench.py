@@ -17,6 +17,7 @@ BENCHES = {
     "segmentation": "segmentation",
     "memory": "memory",
     "overview": "overview",
+    "import": "history_import",
 }
 
 

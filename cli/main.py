@@ -426,6 +426,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_bench_parser(sub)
     add_keys_parser(sub)
     add_creator_parser(sub)
+    from cli.history_import import add_parser as add_import_parser
+
+    add_import_parser(sub)
     dm = sub.add_parser("demo", help="run the whole path end to end on embedded services")
     dm.add_argument("--smoke", action="store_true", help="exit after the summary instead of serving")
     dm.add_argument("--fans", type=int, default=1000, help="fans in the seeded business")

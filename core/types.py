@@ -79,6 +79,7 @@ class ActionKind(StrEnum):
     test reads every `record_action` call of the source and fails on a kind missing here."""
 
     EVENT_RECEIVED = "event_received"
+    HISTORY_IMPORTED = "history_imported"
     ROUTED = "routed"
     DRAFTED = "drafted"
     BLOCKED = "blocked"

@@ -213,6 +213,22 @@ async def refresh_segments(
     return result
 
 
+async def refresh_and_announce(conn: AsyncConnection[Any], creator_id: str) -> RefreshResult:
+    """A whole refresh (in the caller's transaction), said in the actions feed: what the segmentation activity
+    and the end of a history import run."""
+    res = await refresh_segments(conn, creator_id)
+    counts = ", ".join(f"{n} {seg}" for seg, n in sorted(res.segments.items(), key=lambda kv: -kv[1]))
+    await record_action(
+        conn,
+        creator_id=creator_id,
+        kind="segments_refreshed",
+        summary=f"segmented {res.fans} fans: {counts}" if res.fans else "no fans to segment yet",
+        details={"run_id": res.run_id, "segments": res.segments, "duration_ms": res.duration_ms},
+        dedupe_key=f"segments_refreshed:{res.run_id}",
+    )
+    return res
+
+
 def _skipped_summary(skipped: dict[str, Any]) -> str:
     parts = []
     rows = int(skipped.get("transactions", 0)) + int(skipped.get("messages", 0))

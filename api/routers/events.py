@@ -222,8 +222,11 @@ async def _unlocked_offer(
     return item_id, row["id"] if row else None
 
 
-async def _store(conn: Conn, creator_id: str, ev: EventIn) -> tuple[dict[str, Any], bool]:
-    """Insert the event and its effects; return (event row, created)."""
+async def _store(
+    conn: Conn, creator_id: str, ev: EventIn, *, announce: bool = True
+) -> tuple[dict[str, Any], bool]:
+    """Insert the event and its effects; return (event row, created). `announce`: say so in the actions feed
+    (a history import has one entry of its own instead)."""
     cur = await conn.execute(
         "SELECT id, fan_id::text AS fan_id, kind, dispatched_at FROM events WHERE creator_id = %s AND platform_event_id = %s",
         [creator_id, ev.event_id],
@@ -311,6 +314,8 @@ async def _store(conn: Conn, creator_id: str, ev: EventIn) -> tuple[dict[str, An
         await fans.mark_subscribed(conn, creator_id, fan_id, occurred)
     elif ev.kind == EventKind.SUBSCRIPTION_EXPIRED:
         await fans.mark_expired(conn, creator_id, fan_id, occurred)
+    if not announce:
+        return row, True
     await record_action(
         conn,
         creator_id=creator_id,

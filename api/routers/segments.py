@@ -122,10 +122,15 @@ async def segments_top(
 async def refresh(who: CurrentPrincipal, rt: Annotated[Runtime, Depends(runtime)]) -> Any:
     """Start the segmentation workflow for this creator; if one is running already, that one is returned."""
     who.require(Role.MANAGER)
-    wf_id = segmentation_workflow_id(who.creator_id)
+    return await start_refresh(rt, who.creator_id)
+
+
+async def start_refresh(rt: Runtime, creator_id: str) -> RefreshOut:
+    """Start the creator's segmentation workflow (or find the one running)."""
+    wf_id = segmentation_workflow_id(creator_id)
     handle = await rt.temporal.start_workflow(
         "SegmentationWorkflow",
-        SegmentationInput(who.creator_id),
+        SegmentationInput(creator_id),
         id=wf_id,
         task_queue=rt.settings.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

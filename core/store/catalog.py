@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import psycopg
 
@@ -69,6 +70,27 @@ async def resolve(
     else:
         return None
     return None if ref is None else ref.id
+
+
+async def resolve_many(
+    conn: Conn, creator_id: Id, *, catalog_ids: set[UUID], platform_item_ids: set[str]
+) -> tuple[set[UUID], dict[str, UUID]]:
+    """`resolve` for many references at once: which of our ids this creator has, and the item of each platform
+    id it has (retired items included)."""
+    ids: set[UUID] = set()
+    by_platform: dict[str, UUID] = {}
+    if catalog_ids:
+        cur = await conn.execute(
+            "SELECT id FROM catalog WHERE creator_id = %s AND id = ANY(%s)", [creator_id, list(catalog_ids)]
+        )
+        ids = {r["id"] for r in await cur.fetchall()}
+    if platform_item_ids:
+        cur = await conn.execute(
+            "SELECT platform_item_id, id FROM catalog WHERE creator_id = %s AND platform_item_id = ANY(%s)",
+            [creator_id, list(platform_item_ids)],
+        )
+        by_platform = {r["platform_item_id"]: r["id"] for r in await cur.fetchall()}
+    return ids, by_platform
 
 
 async def get(conn: Conn, creator_id: Id, item_id: Id) -> Item | None:

@@ -109,3 +109,27 @@ async def test_a_receipt_with_nul_characters_is_a_bad_request(api: httpx.AsyncCl
     rows = await fetch("SELECT status, receipt, receipt_error FROM outbox WHERE draft_id = %s", [draft])
     assert rows == [{"status": "pending", "receipt": None, "receipt_error": None}]
     assert await fetch("SELECT 1 FROM agent_actions WHERE draft_id = %s", [draft]) == []
+
+
+async def test_import_lines_the_database_cannot_store_are_refused_by_number(api: httpx.AsyncClient) -> None:
+    """NUL characters, bytes that are not UTF-8 and an endless line: refused lines in a 200, never a 500, and the
+    good line still goes in."""
+    t = await make_tenant("badimport")
+    ok = b'{"event_id": "ok", "kind": "tip", "amount_cents": 5, "occurred_at": "2026-01-01T00:00:00Z", "fan": {"platform_fan_id": "f"}}'
+    body = b"\n".join(
+        [
+            ok.replace(b'"ok"', b'"n\\u0000ul"'),
+            ok.replace(b'"f"', b'"\xff\xfe"'),
+            b'{"event_id": "' + b"x" * 200_000 + b'"}',
+            ok,
+        ]
+    )
+    r = await api.post("/v1/imports", content=body, headers=t.auth("manager"))
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert (out["imported"], out["rejected"]) == (1, 3)
+    assert [(e["line"], e["field"]) for e in out["errors"]] == [(1, "event_id"), (2, ""), (3, "")]
+    assert [
+        e["platform_event_id"]
+        for e in await fetch("SELECT platform_event_id FROM events WHERE creator_id = %s", [t.creator_id])
+    ] == ["ok"]

@@ -176,3 +176,37 @@ async def test_every_endpoint_refuses_another_creators_ids(app: FastAPI, api: ht
     assert key_for_b.status_code == 404
     assert await _snapshot(b.creator_id) == before  # nothing of B's changed
     assert len([p for p in probed if "{" in p]) >= 6, probed
+
+
+async def test_an_import_writes_only_the_importers_history(app: FastAPI) -> None:
+    """A's import naming B's event ids, fan ids and catalog item: A's own rows, B's untouched."""
+    from tests.api.conftest import client_for
+
+    a, b = await make_tenant("a"), await make_tenant("b")
+    line = {
+        "event_id": "shared-1",
+        "kind": "tip",
+        "amount_cents": 300,
+        "occurred_at": "2026-01-02T03:04:05Z",
+        "fan": {"platform_fan_id": "shared-fan", "display_name": "B's name"},
+    }
+    async with client_for(app) as api:
+        r = await api.post("/v1/imports", content=json.dumps(line).encode(), headers=b.auth("manager"))
+        assert r.json()["imported"] == 1
+        before = await _snapshot(b.creator_id)
+        a_lines = [
+            {**line, "fan": {"platform_fan_id": "shared-fan", "display_name": "A's name"}},
+            {**line, "event_id": "a-buy", "kind": "purchase", "catalog_id": b.catalog[0]},
+        ]
+        body = "\n".join(json.dumps(x) for x in a_lines).encode()
+        r = await api.post("/v1/imports", content=body, headers=a.auth("manager"))
+    out = r.json()
+    assert (out["imported"], out["duplicates"], out["rejected"]) == (1, 0, 1), out
+    assert out["errors"] == [{"line": 2, "field": "catalog_id", "reason": "no such catalog item"}]
+    assert not any(s in r.text for s in (b.creator_id, *b.catalog, "B's name"))
+    [fan] = await fetch(
+        "SELECT creator_id::text AS c, display_name FROM fans WHERE platform_fan_id = 'shared-fan' AND creator_id = %s",
+        [a.creator_id],
+    )
+    assert fan == {"c": a.creator_id, "display_name": "A's name"}
+    assert await _snapshot(b.creator_id) == before

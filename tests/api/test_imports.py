@@ -1,0 +1,295 @@
+"""POST /v1/imports: history stored as the events endpoint stores it, never answered, idempotent, bad lines named."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from core.types import conversation_workflow_id
+from devstack.history_file import history_events
+from tests.api.conftest import client_for
+from tests.factories import make_tenant
+from tests.fakes.openai_server import FakeOpenAI
+from tests.workflows.helpers import fetch, wait_until
+
+
+def _body(events: list[dict[str, Any]]) -> bytes:
+    return b"".join(json.dumps(e).encode() + b"\n" for e in events)
+
+
+async def _chunks(body: bytes, size: int) -> AsyncIterator[bytes]:
+    for i in range(0, len(body), size):  # lines cut anywhere, as a network delivers them
+        yield body[i : i + size]
+
+
+async def _no_conversation(env: WorkflowEnvironment, creator_id: str, fan_ids: list[str]) -> None:
+    for fan in fan_ids:
+        with pytest.raises(RPCError):
+            await env.client.get_workflow_handle(conversation_workflow_id(creator_id, fan)).describe()
+
+
+async def test_an_import_is_stored_like_live_events_and_never_answered(
+    api: httpx.AsyncClient, temporal_env: WorkflowEnvironment, fake_llm: FakeOpenAI
+) -> None:
+    t = await make_tenant("imp")
+    events = list(history_events(fans=12, events=240, prefix="hist", catalog_ids=t.catalog))
+    r = await api.post("/v1/imports", content=_chunks(_body(events), 997), headers={**t.auth("manager")})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert (out["imported"], out["duplicates"], out["rejected"], out["errors"]) == (len(events), 0, 0, [])
+
+    stored = await fetch(
+        "SELECT platform_event_id, kind, occurred_at, dispatched_at IS NOT NULL AND processed_at IS NOT NULL AS done"
+        " FROM events WHERE creator_id = %s ORDER BY id",
+        [t.creator_id],
+    )
+    assert sorted(e["platform_event_id"] for e in stored) == sorted(e["event_id"] for e in events)
+    assert all(e["done"] for e in stored)  # handled when stored: nothing will wake a conversation for them
+    messages = [e for e in events if e["kind"] in ("message", "creator_message")]
+    [m] = await fetch(
+        "SELECT count(*) AS n, count(*) FILTER (WHERE direction = 'in') AS inbound FROM messages"
+        " WHERE creator_id = %s",
+        [t.creator_id],
+    )
+    assert m == {"n": len(messages), "inbound": len([e for e in messages if e["kind"] == "message"])}
+    money = [e for e in events if e.get("amount_cents") and e["kind"] not in ("refund", "chargeback")]
+    [tx] = await fetch(
+        "SELECT count(*) AS n, sum(amount_cents) AS cents, count(catalog_id) AS named FROM transactions"
+        " WHERE creator_id = %s",
+        [t.creator_id],
+    )
+    assert tx == {
+        "n": len(money),
+        "cents": sum(e["amount_cents"] for e in money),
+        "named": len([e for e in events if "catalog_id" in e]),
+    }
+    back = [e for e in events if e["kind"] in ("refund", "chargeback")]
+    assert back, "the history has money back in it"
+    refunds = await fetch(
+        "SELECT r.kind, r.amount_cents, e.platform_event_id AS original FROM refunds r"
+        " JOIN transactions t ON t.id = r.transaction_id JOIN events e ON e.id = t.event_id"
+        " WHERE r.creator_id = %s ORDER BY r.id",
+        [t.creator_id],
+    )
+    assert sorted((r["kind"], r["amount_cents"], r["original"]) for r in refunds) == sorted(
+        (e["kind"], e["amount_cents"], e["original_event_id"]) for e in back
+    )
+    # the fans' subscription state is what posting the events in order would leave
+    fans = {
+        f["platform_fan_id"]: f
+        for f in await fetch(
+            "SELECT id::text AS id, platform_fan_id, display_name, timezone, subscription_status, subscribed_at,"
+            " expires_at FROM fans WHERE creator_id = %s AND platform_fan_id LIKE 'hist-fan-%%'",
+            [t.creator_id],
+        )
+    }
+    assert len(fans) == 12
+    for key, fan in fans.items():
+        mine = [e for e in events if e["fan"]["platform_fan_id"] == key]
+        subs = [e for e in mine if e["kind"].startswith("subscription")]
+        assert fan["subscription_status"] == (
+            "expired" if subs[-1]["kind"] == "subscription_expired" else "active"
+        )
+        assert fan["subscribed_at"] == datetime.fromisoformat(subs[0]["occurred_at"])
+        assert fan["display_name"] == mine[-1]["fan"]["display_name"]
+        assert fan["timezone"] == mine[-1]["fan"].get("timezone", "UTC")
+
+    assert await fetch("SELECT 1 FROM drafts WHERE creator_id = %s", [t.creator_id]) == []
+    await _no_conversation(temporal_env, t.creator_id, [f["id"] for f in fans.values()])
+    assert out["segments_workflow_id"]
+    await wait_until("SELECT count(*) > 0 FROM segmentation_runs WHERE creator_id = %s", [t.creator_id])
+    [seg] = await fetch("SELECT count(*) AS n FROM fan_scores WHERE creator_id = %s", [t.creator_id])
+    assert seg["n"] >= 12
+    [feed] = await fetch(
+        "SELECT details FROM agent_actions WHERE creator_id = %s AND kind = 'history_imported'",
+        [t.creator_id],
+    )
+    assert feed["details"]["imported"] == len(events)
+
+    # The same event posted live later is a duplicate that wakes nothing.
+    inbound = [e for e in messages if e["kind"] == "message"]
+    again = {k: v for k, v in inbound[-1].items() if k != "occurred_at"}
+    r = await api.post("/v1/events", json=again, headers=t.auth("manager"))
+    assert r.status_code == 202, r.text
+    await _no_conversation(temporal_env, t.creator_id, [r.json()["fan_id"]])
+    # A new message of an imported fan is answered, with the imported conversation in the prompt.
+    fake_llm.requests.clear()
+    r = await api.post(
+        "/v1/events",
+        json={"event_id": "live-1", "kind": "message", "text": "are you there?", "fan": inbound[-1]["fan"]},
+        headers=t.auth("manager"),
+    )
+    assert r.status_code == 202, r.text
+    await wait_until("SELECT count(*) = 1 FROM drafts WHERE creator_id = %s", [t.creator_id])
+    assert any(inbound[-1]["text"] in json.dumps(req) for req in fake_llm.requests), (
+        "history not in the prompt"
+    )
+
+
+async def test_a_second_import_reports_duplicates_and_changes_no_row(app: FastAPI) -> None:
+    t = await make_tenant("again")
+    events = list(history_events(fans=5, events=60, prefix="ag"))
+    tables = ("fans", "events", "messages", "transactions", "agent_actions", "analytics_daily")
+
+    async def snapshot() -> str:
+        rows = {
+            table: await fetch(
+                f"SELECT xmin::text AS xmin, * FROM {table} WHERE creator_id = %s ORDER BY 2", [t.creator_id]
+            )
+            for table in tables
+        }
+        return json.dumps(rows, default=str, sort_keys=True)
+
+    async with client_for(app) as api:  # no worker: the refresh the first import starts stays queued
+        first = await api.post("/v1/imports", content=_body(events), headers=t.auth("manager"))
+        assert first.json()["imported"] == len(events)
+        before = await snapshot()
+        second = await api.post("/v1/imports", content=_body(events), headers=t.auth("manager"))
+    assert second.status_code == 200
+    assert second.json() | {"errors": None} == {
+        "imported": 0,
+        "duplicates": len(events),
+        "rejected": 0,
+        "errors": None,
+        "segments_workflow_id": None,
+    }
+    assert await snapshot() == before
+
+
+async def test_bad_lines_are_named_by_number_and_field_while_good_lines_go_in(app: FastAPI) -> None:
+    t = await make_tenant("bad")
+    past = (datetime.now(UTC) - timedelta(days=3)).isoformat()
+    fan = {"platform_fan_id": "f1"}
+
+    def ev(i: int, **kw: Any) -> str:
+        return json.dumps(
+            {"event_id": f"b-{i}", "kind": "tip", "amount_cents": 100, "fan": fan, "occurred_at": past, **kw}
+        )
+
+    lines = [
+        ev(1),  # 1 ok
+        "{not json",  # 2
+        ev(3, occurred_at=None),  # 3
+        ev(4, occurred_at=(datetime.now(UTC) + timedelta(hours=2)).isoformat()),  # 4
+        ev(5, amount_cents=-1),  # 5
+        ev(6, kind="message"),  # 6: a message needs text
+        ev(7, kind="wink"),  # 7
+        ev(8, colour="red"),  # 8
+        ev(9, kind="purchase", catalog_id="00000000-0000-0000-0000-000000000000"),  # 9
+        ev(1, kind="message", text="hi"),  # 10: b-1 was a tip
+        ev(11, kind="message", text="nul \u0000 here"),  # 11
+        "",  # 12: blank lines are skipped
+        ev(13, kind="message", text="x" * 70_000),  # 13: too long a line
+        ev(14, kind="purchase", catalog_id=t.catalog[0]),  # 14 ok
+        ev(1),  # 15: a duplicate of line 1
+        "[1, 2]",  # 16
+    ]
+    async with client_for(app) as api:
+        r = await api.post("/v1/imports", content="\n".join(lines).encode(), headers=t.auth("manager"))
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert (out["imported"], out["duplicates"], out["rejected"]) == (2, 1, 12)
+    named = {e["line"]: (e["field"], e["reason"]) for e in out["errors"]}
+    assert sorted(named) == [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 16]
+    assert named[2][0] == "" and "json" in named[2][1].lower()
+    assert named[3] == ("occurred_at", "required: an imported event says when it happened")
+    assert named[4][0] == "occurred_at" and "future" in named[4][1]
+    assert named[5][0] == "amount_cents"
+    assert named[6][0] == "text"
+    assert named[7][0] == "kind"
+    assert named[8][0] == "colour"
+    assert named[9] == ("catalog_id", "no such catalog item")
+    assert named[10][0] == "event_id" and "tip" in named[10][1]
+    assert named[11][0] == "text" and "NUL" in named[11][1]
+    assert named[13][0] == "" and "longer than" in named[13][1]
+    stored = await fetch(
+        "SELECT platform_event_id FROM events WHERE creator_id = %s ORDER BY id", [t.creator_id]
+    )
+    assert [s["platform_event_id"] for s in stored] == ["b-1", "b-14"]
+
+
+async def test_only_managers_and_owners_import(app: FastAPI) -> None:
+    t = await make_tenant("roles")
+    events = list(history_events(fans=1, events=3, prefix="r"))
+    body = _body(events)
+    async with client_for(app) as api:
+        for role in ("chatter", "viewer"):
+            r = await api.post("/v1/imports", content=body, headers=t.auth(role))
+            assert r.status_code == 403, r.text
+        assert (await api.post("/v1/imports", content=body)).status_code == 401
+        assert await fetch("SELECT 1 FROM events WHERE creator_id = %s", [t.creator_id]) == []
+        r = await api.post("/v1/imports", content=body, headers=t.auth("owner"))
+        assert r.status_code == 200 and r.json()["imported"] == len(events)
+
+
+async def test_the_whole_vocabulary_imports_as_the_live_path_stores_it(app: FastAPI) -> None:
+    """Items named by the platform's id, the creator's own messages, unlocks, refunds and chargebacks of earlier
+    lines, fans of other platforms; a refund of nothing or of more than is left is refused by field."""
+    from devstack.history_file import CATALOG
+
+    t = await make_tenant("vocab")
+    past = "2026-03-01T10:00:00Z"
+    fan = {"platform_fan_id": "v1", "platform": "fansly"}
+    lines: list[dict[str, Any]] = [
+        {"event_id": "p1", "kind": "purchase", "amount_cents": 1500, "platform_item_id": "item-beach"},
+        {"event_id": "u1", "kind": "ppv_unlock", "amount_cents": 2500, "platform_item_id": "item-gym"},
+        {"event_id": "c1", "kind": "creator_message", "text": "thanks!"},
+        {"event_id": "r1", "kind": "refund", "original_event_id": "p1", "amount_cents": 500},
+        {"event_id": "k1", "kind": "chargeback", "original_event_id": "u1"},
+        {"event_id": "r2", "kind": "refund", "original_event_id": "p1", "amount_cents": 1001},  # 1000 left
+        {"event_id": "r3", "kind": "refund", "original_event_id": "nope"},
+        {"event_id": "p2", "kind": "purchase", "amount_cents": 100, "platform_item_id": "item-unknown"},
+    ]
+    body = _body([{**x, "fan": fan, "occurred_at": past} for x in lines])
+    async with client_for(app) as api:
+        for item in CATALOG:
+            r = await api.post("/v1/catalog", json=item, headers=t.auth("manager"))
+            assert r.status_code == 201, r.text
+        r = await api.post("/v1/imports", content=body, headers=t.auth("manager"))
+    out = r.json()
+    assert (out["imported"], out["rejected"]) == (5, 3), out
+    assert [(e["line"], e["field"]) for e in out["errors"]] == [
+        (6, "amount_cents"),
+        (7, "original_event_id"),
+        (8, "platform_item_id"),
+    ]
+    [f] = await fetch(
+        "SELECT id, platform FROM fans WHERE creator_id = %s AND platform_fan_id = 'v1'", [t.creator_id]
+    )
+    assert f["platform"] == "fansly"
+    tx = await fetch(
+        "SELECT t.kind, t.amount_cents, c.platform_item_id FROM transactions t JOIN catalog c ON c.id = t.catalog_id"
+        " WHERE t.creator_id = %s ORDER BY t.kind",
+        [t.creator_id],
+    )
+    assert [(x["kind"], x["amount_cents"], x["platform_item_id"]) for x in tx] == [
+        ("ppv", 1500, "item-beach"),
+        ("unlock", 2500, "item-gym"),
+    ]
+    payloads = await fetch(
+        "SELECT e.payload ->> 'catalog_id' AS item, c.id::text AS expected FROM events e"
+        " JOIN catalog c ON c.creator_id = e.creator_id AND c.platform_item_id = e.payload ->> 'platform_item_id'"
+        " WHERE e.creator_id = %s",
+        [t.creator_id],
+    )
+    assert len(payloads) == 2 and all(
+        p["item"] == p["expected"] for p in payloads
+    )  # as the live path stores it
+    [msg] = await fetch("SELECT direction, text FROM messages WHERE creator_id = %s", [t.creator_id])
+    assert msg == {"direction": "out", "text": "thanks!"}
+    back = await fetch(
+        "SELECT kind, amount_cents FROM refunds WHERE creator_id = %s ORDER BY kind", [t.creator_id]
+    )
+    assert back == [{"kind": "chargeback", "amount_cents": 2500}, {"kind": "refund", "amount_cents": 500}]
+    assert (
+        await fetch("SELECT 1 FROM events WHERE creator_id = %s AND processed_at IS NULL", [t.creator_id])
+        == []
+    )
