@@ -15,7 +15,8 @@ from api.errors import ApiError
 from api.fresh_cache import FreshCache, request_ticket
 from api.limits import RateLimits, retry_after
 from core import db
-from core.keys import hash_key, new_key
+from core.keys import hash_key
+from core.store import api_keys
 from core.types import Role
 
 ROLE_RANK = {Role.VIEWER: 0, Role.CHATTER: 1, Role.MANAGER: 2, Role.OWNER: 3}
@@ -45,14 +46,11 @@ class Principal:
             )
 
 
-async def issue_key(conn: AsyncConnection[Any], creator_id: str, member_id: str) -> str:
+async def issue_key(
+    conn: AsyncConnection[Any], creator_id: str, member_id: str, *, name: str | None = None
+) -> str:
     """Create a key for a member; the plain key is returned once and never stored."""
-    key = new_key()
-    await conn.execute(
-        "INSERT INTO api_keys (creator_id, member_id, prefix, key_hash) VALUES (%s, %s, %s, %s)",
-        [creator_id, member_id, key[:10], hash_key(key)],
-    )
-    return key
+    return await api_keys.insert(conn, creator_id, member_id, name=name)
 
 
 # A security scheme (not a header parameter), so the OpenAPI document says how to authenticate.

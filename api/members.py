@@ -14,9 +14,10 @@ from core.keys import hash_key
 from core.types import Role
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+KEY_NAME_MAX = 100
 
 KEY_SELECT = (
-    "SELECT k.id::text AS id, k.member_id::text AS member_id, m.email, m.role, k.prefix, k.created_at,"
+    "SELECT k.id::text AS id, k.member_id::text AS member_id, m.email, m.role, k.name, k.prefix, k.created_at,"
     " k.revoked_at FROM api_keys k JOIN members m ON m.id = k.member_id WHERE k.creator_id = %s"
 )
 
@@ -48,15 +49,16 @@ async def add_member(
 
 
 async def create_key(
-    conn: AsyncConnection[Any], creator_id: str, member_id: str, *, actor: str
+    conn: AsyncConnection[Any], creator_id: str, member_id: str, *, actor: str, name: str | None = None
 ) -> tuple[dict[str, Any], str]:
-    """A new key for the member: its row (as KEY_SELECT reads it) and the plain key, to be shown once."""
+    """A new key for the member, with an optional name: its row (as KEY_SELECT reads it) and the plain key, to be
+    shown once."""
     cur = await conn.execute(
         "SELECT 1 FROM members WHERE creator_id = %s AND id = %s", [creator_id, member_id]
     )
     if await cur.fetchone() is None:
         raise UnknownMember(member_id)
-    key = await issue_key(conn, creator_id, member_id)
+    key = await issue_key(conn, creator_id, member_id, name=name)
     cur = await conn.execute(KEY_SELECT + " AND k.key_hash = %s", [creator_id, hash_key(key)])
     row = await cur.fetchone()
     assert row is not None
@@ -66,6 +68,11 @@ async def create_key(
         actor=actor,
         action="key.created",
         subject=f"key:{row['id']}",
-        details={"member_id": row["member_id"], "role": row["role"], "prefix": row["prefix"]},
+        details={
+            "member_id": row["member_id"],
+            "role": row["role"],
+            "prefix": row["prefix"],
+            "name": row["name"],
+        },
     )
     return row, key

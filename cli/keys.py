@@ -41,6 +41,15 @@ def _email_arg(value: str) -> str:
     return value.lower()
 
 
+def _name_arg(value: str) -> str:
+    from api.members import KEY_NAME_MAX
+
+    name = value.strip()
+    if not 1 <= len(name) <= KEY_NAME_MAX or "\x00" in name:
+        raise argparse.ArgumentTypeError(f"must be 1 to {KEY_NAME_MAX} characters, not {value!r}")
+    return name
+
+
 def cmd_keys_create(args: argparse.Namespace) -> int:
     from api.members import add_member, create_key
 
@@ -73,12 +82,13 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
             member = await add_member(conn, args.creator, email, role, actor="system")
             if member is None:  # the default address is taken by a member of another role
                 raise BadArgument(f"--email: {email} is already a member with another role; name another")
-        row, key = await create_key(conn, args.creator, member["id"], actor="system")
+        row, key = await create_key(conn, args.creator, member["id"], actor="system", name=args.name)
         return {
             "creator_id": args.creator,
             "member_id": row["member_id"],
             "email": row["email"],
             "role": row["role"],
+            "name": row["name"],
             "key_id": row["id"],
             "prefix": row["prefix"],
             "key": key,
@@ -90,7 +100,7 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
         print(f"huntaze keys create: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     print(
-        f"API key for {out['email']} ({out['role']}), shown once: keep it now"
+        f"API key {out['name'] or out['prefix']} for {out['email']} ({out['role']}), shown once: keep it now"
         " (Authorization: Bearer <key>; the console's sign-in page takes it too)",
         file=sys.stderr,
     )
@@ -105,7 +115,7 @@ def add_parser(sub: Any) -> None:
         "create",
         help="create an API key for a member of a creator (the member is added if needed); prints it once",
         description="Create an API key for a member of a creator and print it once, as the last line (JSON:"
-        " creator_id, member_id, email, role, key_id, prefix, key). Without --email the key goes to the"
+        " creator_id, member_id, email, role, name, key_id, prefix, key). Without --email the key goes to the"
         " creator's first member with that role, or to a new member <role>@<handle>.local.",
     )
     c.add_argument(
@@ -120,5 +130,11 @@ def add_parser(sub: Any) -> None:
         default=None,
         help="the member's email: an existing member of that role, or a new member (default: the first member"
         " with the role, else <role>@<handle>.local)",
+    )
+    c.add_argument(
+        "--name",
+        type=_name_arg,
+        default=None,
+        help="what the key is for (e.g. laptop), shown in GET /v1/keys (default: no name)",
     )
     c.set_defaults(func=cmd_keys_create)

@@ -54,6 +54,12 @@ class MemberOut(BaseModel):
 class KeyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     member_id: UUID = Field(description="the member the key acts as (their role applies)")
+    name: str | None = Field(
+        None,
+        min_length=1,
+        max_length=access.KEY_NAME_MAX,
+        description="what the key is for (e.g. laptop), shown in the key list",
+    )
 
 
 class KeyOut(BaseModel):
@@ -61,6 +67,7 @@ class KeyOut(BaseModel):
     member_id: str
     email: str
     role: Role
+    name: str | None = Field(description="what the key is for, if given")
     prefix: str = Field(description="the first characters of the key, to recognise it")
     created_at: datetime
     revoked_at: datetime | None
@@ -190,7 +197,9 @@ async def create_key(body: KeyIn, who: CurrentPrincipal) -> Any:
     who.require_step_up()
     async with db.pool().connection() as conn, conn.transaction():
         try:
-            row, key = await access.create_key(conn, who.creator_id, str(body.member_id), actor=who.member_id)
+            row, key = await access.create_key(
+                conn, who.creator_id, str(body.member_id), actor=who.member_id, name=body.name
+            )
         except access.UnknownMember:
             raise ApiError(404, "not_found", "no such member") from None
     return NewKey(**row, key=key)

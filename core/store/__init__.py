@@ -1,4 +1,4 @@
-"""The SQL of the core tables, one module per table (catalog, drafts, fans, messages, outbox).
+"""The SQL of the core tables, one module per table (api_keys, catalog, drafts, fans, messages, outbox, ...).
 
 Every function takes the connection it runs on (the caller owns the transaction and its locks) and the creator
 whose rows it reads or writes: each statement filters on creator_id, so a query cannot reach another creator's

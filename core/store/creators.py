@@ -19,8 +19,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from core.journal import append_audit
-from core.keys import hash_key, new_key
-from core.store import Conn, Id, fetch_one
+from core.store import Conn, Id, api_keys, fetch_one
 
 HANDLE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 # A BCP 47 language tag's usual shape: a 2-3 letter language, then optional subtags (en, fr, pt-BR, zh-Hant-TW).
@@ -175,11 +174,7 @@ async def create(conn: Conn, new: NewCreator) -> Created:
         [new.owner_member_id, creator.id, new.owner_email or f"owner@{new.handle}.example"],
     )
     assert member is not None
-    key = new_key()
-    await conn.execute(
-        "INSERT INTO api_keys (creator_id, member_id, prefix, key_hash) VALUES (%s, %s, %s, %s)",
-        [creator.id, member.id, key[:10], hash_key(key)],
-    )
+    key = await api_keys.insert(conn, creator.id, member.id)
     await conn.execute(
         "INSERT INTO creator_versions (creator_id, version, profile, created_by) VALUES (%s, 1, %s, %s)",
         [creator.id, Jsonb(new.profile()), member.id],

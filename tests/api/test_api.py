@@ -457,11 +457,14 @@ async def test_members_and_keys(api: httpx.AsyncClient) -> None:
             "/v1/members", json={"email": "agency@example.com", "role": "viewer"}, headers=other.auth()
         )
     ).status_code == 201
-    new = await api.post("/v1/keys", json={"member_id": m.json()["id"]}, headers=t.auth())
-    assert new.status_code == 201 and new.json()["role"] == "chatter"
+    new = await api.post("/v1/keys", json={"member_id": m.json()["id"], "name": "laptop"}, headers=t.auth())
+    assert new.status_code == 201 and new.json()["role"] == "chatter" and new.json()["name"] == "laptop"
     key = new.json()["key"]
     listed = (await api.get("/v1/keys", headers=t.auth())).json()["items"]
     assert len(listed) == 5 and all("key" not in k for k in listed)  # four from the factory, the new one
+    assert [k["name"] for k in listed].count("laptop") == 1
+    unnamed = await api.post("/v1/keys", json={"member_id": m.json()["id"], "name": ""}, headers=t.auth())
+    assert unnamed.status_code == 422 and unnamed.json()["error"]["details"]["fields"][0]["field"] == "name"
     assert key not in str(await fetch("SELECT * FROM api_keys", []))  # only its hash is stored
     as_new = {"Authorization": f"Bearer {key}"}
     assert (await api.get("/v1/inbox", headers=as_new)).status_code == 200

@@ -43,10 +43,13 @@ async def test_a_new_key_is_printed_once_and_works(
     settings: Settings, temporal_env: WorkflowEnvironment
 ) -> None:
     t = await make_tenant("keys")
-    code, out, err = await _keys_create(settings, "--creator", t.creator_id, "--role", "owner")
+    code, out, err = await _keys_create(
+        settings, "--creator", t.creator_id, "--role", "owner", "--name", "laptop"
+    )
     assert code == 0, err
     made = json.loads(out.splitlines()[-1])
     assert made["role"] == "owner" and made["member_id"] == t.members["owner"], made
+    assert made["name"] == "laptop"
     assert made["key"].startswith("hz_") and made["prefix"] == made["key"][:10]
     assert "shown once" in err
     # only the digest is stored, and the creation is audited like the API's
@@ -60,8 +63,10 @@ async def test_a_new_key_is_printed_once_and_works(
     app = make_app(temporal_env, settings)
     async with client_for(app) as http:
         r = await http.get("/v1/members", headers={"Authorization": f"Bearer {made['key']}"})
+        listed = await http.get("/v1/keys", headers={"Authorization": f"Bearer {made['key']}"})
     await app.state.fresh_cache.close()
     assert r.status_code == 200 and len(r.json()["items"]) == len(t.members), r.text
+    assert [k["name"] for k in listed.json()["items"] if k["id"] == made["key_id"]] == ["laptop"]
     # a new email adds a member with that role
     code, out, err = await _keys_create(
         settings, "--creator", t.creator_id, "--role", "chatter", "--email", "New.Chatter@example.com"
@@ -84,6 +89,8 @@ async def test_bad_arguments_are_named_with_exit_2(settings: Settings) -> None:
     assert code == 2 and "--role" in err and "'owner', 'manager', 'chatter', 'viewer'" in err, err
     code, _, err = await _keys_create(settings, "--creator", t.creator_id, "--email", "not-an-email")
     assert code == 2 and "--email" in err, err
+    code, _, err = await _keys_create(settings, "--creator", t.creator_id, "--name", " ")
+    assert code == 2 and "--name" in err, err
     owner_email = (await fetch("SELECT email FROM members WHERE id = %s", [t.members["owner"]]))[0]["email"]
     code, out, err = await _keys_create(
         settings, "--creator", t.creator_id, "--role", "viewer", "--email", owner_email
