@@ -30,7 +30,7 @@ from core import db
 from core.crypto import Sealed, keyring
 from core.keys import hash_key
 from core.settings import Settings
-from core.types import Role
+from core.types import ActionKind, Role
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -414,6 +414,11 @@ async def approve_many(
     out = r.json()
     failures = [x for x in out["results"] if not x["ok"]]
     if failures:
+        # Each failure by its fan's name: the drafts still undecided are in the inbox (at most 200 were sent).
+        async with _api(request, s) as api:
+            r = await api.get("/v1/inbox", params={"limit": 200, "status": ["pending_review", "blocked"]})
+        waiting = r.json().get("items", []) if r.status_code == 200 else []
+        names = {d["id"]: d["fan"]["display_name"] or d["fan"]["platform_fan_id"] for d in waiting}
         return await _inbox(
             request,
             s,
@@ -422,7 +427,7 @@ async def approve_many(
             error={
                 "code": "some_failed",
                 "message": f"{out['failed']} not approved: "
-                + "; ".join(f"{x['id'][:8]}: {x['error']['message']}" for x in failures),
+                + "; ".join(f"{names.get(x['id'], 'a draft')}: {x['error']['message']}" for x in failures),
             },
         )
     done = f"{out['approved']} approved"
@@ -491,7 +496,15 @@ async def actions_page(request: Request, kind: str | None = None, fan_id: str | 
     status, feed = await _get(request, s, "/v1/actions", kind=kind, fan_id=fid, limit=100)
     if status != 200:
         return _failed(request, s, status, feed)
-    return _page(request, "actions.html", s, items=feed["items"], kind=kind or "", fan_id=fan_id or "")
+    return _page(
+        request,
+        "actions.html",
+        s,
+        items=feed["items"],
+        kinds=[k.value for k in ActionKind],
+        kind=kind or "",
+        fan_id=fan_id or "",
+    )
 
 
 # --- analytics -------------------------------------------------------------------------------------------

@@ -272,6 +272,16 @@ async def test_fan_actions_analytics_and_eval_pages(
     [n] = await fetch("SELECT count(*) AS n FROM messages WHERE fan_id = %s", [fan["id"]])
     assert n["n"] > 0
     await expect(page.locator("#talk + ol li")).to_have_count(min(n["n"], 30))  # the conversation's last 30
+    # the newest sale of an item: on its fan's page, by the item's title and in dollars
+    [sale] = await fetch(
+        "SELECT t.fan_id::text AS fan_id, c.title, t.amount_cents FROM transactions t"
+        " JOIN catalog c ON c.id = t.catalog_id WHERE t.creator_id = %s ORDER BY t.occurred_at DESC, t.id DESC LIMIT 1",
+        [biz.creator_id],
+    )
+    await page.goto(f"{served}/console/fans/{sale['fan_id']}")
+    first = page.locator("#buys + table tbody tr").first
+    await expect(first.locator("td").nth(2)).to_have_text(sale["title"])
+    await expect(first.locator("td").nth(3)).to_have_text(f"${sale['amount_cents'] / 100:,.2f}")
 
     # an outage to find: no sale at all three days ago (creator's timezone), as the demo does
     [tz] = await fetch("SELECT timezone FROM creators WHERE id = %s", [biz.creator_id])
@@ -330,7 +340,7 @@ async def test_fan_actions_analytics_and_eval_pages(
 
     await page.get_by_role("link", name="Actions").click()
     await expect(page.get_by_role("heading", name="Agent actions")).to_be_visible()
-    await page.get_by_label("Kind").fill("routed")
+    await page.get_by_label("Kind").select_option("routed")
     await page.get_by_role("button", name="Filter").click()
     assert "kind=routed" in page.url
 
@@ -459,9 +469,22 @@ async def test_the_inbox_speaks_the_creators_language(
     note = page.get_by_role("note")
     await expect(note.locator(".badge", has_text="age signal")).to_be_visible()
     await expect(note).to_contain_text("Handed to a human")
+    await page.screenshot(path=_shot("console-fan-handoff.png"), full_page=True)
 
     # another language, the same currency: the browser's way of writing it
     german = await _sign_in(browser, served, t.keys["viewer"], locale="de-DE")
     card = german.locator(f"#draft-{drafts['Jules']['id']}")
     assert "23.944,58 $" in _plain(await card.get_by_role("heading").text_content())
     assert _plain(await card.locator(".offer").text_content()) == "PPV offer: Beach set at 15,00 $"
+
+    # a bulk approval that partly fails names the fan of each draft it could not approve
+    await page.goto(f"{served}/console/inbox")
+    for name in ("Jules", "Sam"):
+        await page.locator(f"#draft-{drafts[name]['id']}").get_by_label("select").check()
+    await page.evaluate(  # Sam's draft as reviewed at a version that is not its own
+        "id => document.querySelector(`#draft-${id} input[name=draft]`).value = id + ':7'",
+        drafts["Sam"]["id"],
+    )
+    await page.get_by_role("button", name="Approve selected").click()
+    await expect(page.get_by_role("status")).to_have_text("1 approved")
+    await expect(page.get_by_role("alert")).to_contain_text("1 not approved: Sam: ")
