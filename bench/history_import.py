@@ -8,7 +8,7 @@ a duplicate). The segmentation refresh at the end of an import is timed apart (i
 The CPU both sides used is reported too: on a shared machine the wall-clock rate moves with everyone else's
 load, the CPU seconds much less.
 
-    python -m bench.history_import [--events 20000] [--fans 200] [--baseline-events 2000]
+    python -m bench.history_import [--events 20000] [--fans 200] [--baseline-events 2000] [--batch-lines 2000]
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from api.routers.history import BATCH_LINES
 from bench.scratch_db import scratch_database
 from bench.stack import emit
 
@@ -67,7 +68,7 @@ async def _postgres_cpu_s() -> float:
     return total
 
 
-async def run(url: str, events: int, fans: int, baseline_events: int) -> dict[str, Any]:
+async def run(url: str, events: int, fans: int, baseline_events: int, batch_lines: int) -> dict[str, Any]:
     from agents.segmentation.refresh import refresh_segments
     from api.routers.events import EventIn, _store
     from api.routers.history import import_lines
@@ -83,12 +84,12 @@ async def run(url: str, events: int, fans: int, baseline_events: int) -> dict[st
         lines = [line.encode() for line in history_lines(fans=fans, events=events, platform_item_ids=items)]
         pg0, py0 = await _postgres_cpu_s(), time.process_time()
         t0 = time.perf_counter()
-        first = await import_lines(creator, lines, on_reject=refused)
+        first = await import_lines(creator, lines, on_reject=refused, batch_lines=batch_lines)
         import_s = time.perf_counter() - t0
         py_cpu, pg_cpu = time.process_time() - py0, await _postgres_cpu_s() - pg0
         assert first.imported == len(lines), first
         t0 = time.perf_counter()
-        again = await import_lines(creator, lines, on_reject=refused)
+        again = await import_lines(creator, lines, on_reject=refused, batch_lines=batch_lines)
         again_s = time.perf_counter() - t0
         assert again.duplicates == len(lines), again
         t0 = time.perf_counter()
@@ -117,6 +118,7 @@ async def run(url: str, events: int, fans: int, baseline_events: int) -> dict[st
         "figure": {
             "events": len(lines),
             "fans": fans,
+            "batch_lines": batch_lines,
             "kinds": dict(sorted(Counter(json.loads(line)["kind"] for line in lines).items())),
             "import_s": round(import_s, 3),
             "events_per_s": round(rate),
@@ -138,9 +140,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--events", type=int, default=20_000)
     ap.add_argument("--fans", type=int, default=200)
     ap.add_argument("--baseline-events", type=int, default=2_000)
+    ap.add_argument("--batch-lines", type=int, default=BATCH_LINES, help="lines per transaction")
     args = ap.parse_args(argv)
     with scratch_database("huntaze-bench-import-") as url:
-        res = asyncio.run(run(url, args.events, args.fans, args.baseline_events))
+        res = asyncio.run(run(url, args.events, args.fans, args.baseline_events, args.batch_lines))
     f, b = res["figure"], res["baseline"]
     print(
         f"import {f['events']} events: {f['events_per_s']} events/s ({f['import_s']} s; again, all duplicates:"

@@ -293,3 +293,52 @@ async def test_the_whole_vocabulary_imports_as_the_live_path_stores_it(app: Fast
         await fetch("SELECT 1 FROM events WHERE creator_id = %s AND processed_at IS NULL", [t.creator_id])
         == []
     )
+
+
+async def test_from_nothing_through_the_api_analytics_and_fans_match_the_file(app: FastAPI) -> None:
+    """A creator with a catalog, a history imported through the API only: the overview of the whole period
+    reports the file's gross, refunds, chargebacks and net to the cent, and every fan is listed."""
+    from devstack.history_file import CATALOG
+
+    t = await make_tenant("whole", fans=0)
+    events = list(
+        history_events(
+            fans=40, events=1200, prefix="w", platform_item_ids=[i["platform_item_id"] for i in CATALOG]
+        )
+    )
+    async with client_for(app) as api:
+        for item in CATALOG:
+            assert (await api.post("/v1/catalog", json=item, headers=t.auth("manager"))).status_code == 201
+        r = await api.post("/v1/imports", content=_body(events), headers=t.auth("manager"))
+        assert r.json()["imported"] == len(events), r.text
+        first = min(e["occurred_at"] for e in events)[:10]
+        overview = await api.get(
+            "/v1/analytics/overview", params={"from": first, "granularity": "month"}, headers=t.auth()
+        )
+        assert overview.status_code == 200, overview.text
+        fans_seen: set[str] = set()
+        cursor = None
+        while True:
+            page = await api.get(
+                "/v1/fans", params={"limit": 500, **({"cursor": cursor} if cursor else {})}, headers=t.auth()
+            )
+            fans_seen |= {f["platform_fan_id"] for f in page.json()["items"]}
+            cursor = page.json()["next_cursor"]
+            if not cursor:
+                break
+    gross = sum(
+        e["amount_cents"]
+        for e in events
+        if e["kind"] not in ("refund", "chargeback") and e.get("amount_cents")
+    )
+    refunds = sum(e["amount_cents"] for e in events if e["kind"] == "refund")
+    chargebacks = sum(e["amount_cents"] for e in events if e["kind"] == "chargeback")
+    assert refunds and chargebacks, "the history gives money back both ways"
+    money = overview.json()["money"]
+    assert money == {
+        "gross_cents": gross,
+        "refunds_cents": refunds,
+        "chargebacks_cents": chargebacks,
+        "net_cents": gross - refunds - chargebacks,
+    }
+    assert fans_seen == {e["fan"]["platform_fan_id"] for e in events}
