@@ -29,7 +29,7 @@ _TIMEZONES = ["UTC", "Europe/Paris", "America/New_York", "America/Los_Angeles", 
 _OTHER_PLATFORMS = ["fansly", "fanvue"]
 
 # The catalog a history's purchases and unlocks name by the platform's own id (create these items first).
-CATALOG = [
+CATALOG: list[dict[str, Any]] = [
     {"platform_item_id": "item-beach", "title": "Beach set", "price_cents": 1500, "media_type": "photo_set"},
     {"platform_item_id": "item-gym", "title": "Gym video", "price_cents": 2500, "media_type": "video"},
     {
