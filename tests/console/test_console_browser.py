@@ -91,7 +91,7 @@ async def _sign_in(browser: Browser, base: str, key: str, locale: str = "en-US")
 
 
 async def _drafts(base: str, t: Tenant, n: int) -> list[dict[str, Any]]:
-    async with httpx.AsyncClient(base_url=base) as http:
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
         for _ in range(600):
             items = (await http.get("/v1/inbox", headers=t.auth())).json()["items"]
             if len(items) >= n:
@@ -101,7 +101,7 @@ async def _drafts(base: str, t: Tenant, n: int) -> list[dict[str, Any]]:
 
 
 async def _events(base: str, t: Tenant, *bodies: dict[str, Any]) -> None:
-    async with httpx.AsyncClient(base_url=base) as http:
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
         for b in bodies:
             assert (await http.post("/v1/events", json=b, headers=t.auth())).status_code == 202
 
@@ -291,7 +291,7 @@ async def test_fan_actions_analytics_and_eval_pages(
         "DELETE FROM transactions WHERE creator_id = %s AND occurred_at >= %s AND occurred_at < %s RETURNING id",
         [biz.creator_id, start, start + timedelta(days=1)],
     )
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         o = (
             await http.get("/v1/analytics/overview", headers={"Authorization": f"Bearer {biz.api_key}"})
         ).json()

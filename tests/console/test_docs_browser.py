@@ -86,7 +86,7 @@ async def offline_browser() -> AsyncIterator[tuple[Browser, Offline]]:
 
 
 async def _operations(base: str) -> list[dict[str, Any]]:
-    async with httpx.AsyncClient(base_url=base) as http:
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
         spec = (await http.get("/openapi.json")).json()
     return [
         {"method": method, "path": path, **op}
