@@ -55,11 +55,15 @@ def cmd_import(args: argparse.Namespace) -> int:
                 args.creator, fh, on_reject=rejected, on_batch=on_batch, batch_lines=args.batch_size
             )
         if report.imported:
-            from agents.segmentation.refresh import refresh_and_announce
+            from agents.segmentation.refresh import RefreshFailed, refresh_and_announce
 
             async with conn.transaction():
                 await record_import(conn, args.creator, report, "huntaze import")
-                await refresh_and_announce(conn, args.creator)
+            try:
+                async with conn.transaction():
+                    await refresh_and_announce(conn, args.creator)
+            except RefreshFailed as exc:  # the history is stored; the feed says why the refresh failed
+                print(f"huntaze: imported, but the segments were not refreshed: {exc}", file=sys.stderr)
         return report
 
     with fh:
