@@ -9,6 +9,7 @@ import pty
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -154,21 +155,35 @@ async def test_a_terminal_gets_a_progress_bar(database_url: str, tmp_path: Path)
     path = tmp_path / "h.jsonl"
     path.write_text("\n".join(history_lines(fans=3, events=30, prefix="p")) + "\n")
     master, slave = pty.openpty()
-    try:
-        run = _huntaze(
-            database_url, "import", "--creator", t.creator_id, "--batch-size", "5", str(path), stderr=slave
-        )
-        os.close(slave)
-        seen = b""
+    seen = bytearray()
+
+    def read_terminal() -> None:  # read while it runs: a full terminal buffer would stop the command
         while True:
             try:
                 chunk = os.read(master, 65536)
             except OSError:  # the terminal closed: all read
-                break
+                return
             if not chunk:
-                break
-            seen += chunk
+                return
+            seen.extend(chunk)
+
+    reader = threading.Thread(target=read_terminal, daemon=True)
+    reader.start()
+    try:
+        run = await asyncio.to_thread(
+            _huntaze,
+            database_url,
+            "import",
+            "--creator",
+            t.creator_id,
+            "--batch-size",
+            "5",
+            str(path),
+            stderr=slave,
+        )
     finally:
+        os.close(slave)
+        await asyncio.to_thread(reader.join, 10)
         os.close(master)
     assert run.returncode == 0, run.stdout
     assert b"imported" in seen, seen
