@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.types import (
         APPLY_DECISION,
         EXPIRE_DRAFT,
+        MARK_DELIVERY_FAILED,
         REMEMBER_MESSAGES,
         SAVE_OUTCOME,
         SEND_DRAFT,
@@ -307,6 +308,14 @@ class ConversationWorkflow:
                     return
             except ActivityError as err:
                 workflow.logger.error("delivery of draft %s failed for good: %s", draft_id, err.cause)
+                # A delivery left pending is now failed, for a human (a refused send has none: nothing to mark).
+                await workflow.execute_local_activity(
+                    MARK_DELIVERY_FAILED,
+                    SendInput(self.inp.creator_id, self.inp.fan_id, draft_id, workflow.now().timestamp()),
+                    result_type=bool,
+                    start_to_close_timeout=DB_TIMEOUT,
+                    retry_policy=DB_RETRY,
+                )
             self.to_send.pop(0)
 
     def _history_too_long(self) -> bool:

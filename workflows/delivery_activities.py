@@ -24,7 +24,7 @@ from core.types import DraftStatus
 from policies.scoped import load_policy, send_window
 from policies.timing import SendWindow
 from workflows.followup_activities import ensure_followup
-from workflows.types import SEND_DRAFT, SendInput, SendResult
+from workflows.types import MARK_DELIVERY_FAILED, SEND_DRAFT, SendInput, SendResult
 
 log = logging.getLogger(__name__)
 
@@ -251,4 +251,24 @@ async def _remind_unpurchased(ref: SendInput, offer: dict[str, Any]) -> None:
     )
 
 
-DELIVERY_ACTIVITIES: list[Callable[..., Any]] = [send_draft]
+@activity.defn(name=MARK_DELIVERY_FAILED)
+async def mark_delivery_failed(ref: SendInput) -> bool:
+    """The send's retries ran out (a day of webhook failures): a delivery still pending becomes failed, with the
+    last error kept on the row (a category, never an address), for a human to retry or discard. False when
+    there is nothing to mark (no delivery: the send was refused; or it is no longer pending)."""
+    async with db.pool().connection() as conn, conn.transaction():
+        cur = await conn.execute(
+            "SELECT last_error, retries FROM outbox WHERE creator_id = %s AND draft_id = %s AND status = 'pending'"
+            " FOR UPDATE",
+            [ref.creator_id, ref.draft_id],
+        )
+        row = await cur.fetchone()
+        if row is None:
+            return False
+        error = row["last_error"] or "webhook delivery failed"
+        await outbox.mark_failed(conn, ref.creator_id, ref.draft_id, error, datetime.now(UTC))
+        await note_failure(conn, ref.creator_id, ref.fan_id, ref.draft_id, error, row["retries"])
+    return True
+
+
+DELIVERY_ACTIVITIES: list[Callable[..., Any]] = [send_draft, mark_delivery_failed]

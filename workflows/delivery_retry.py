@@ -11,9 +11,10 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.types import SEND_DRAFT, SendInput, SendResult
+    from workflows.types import MARK_DELIVERY_FAILED, SEND_DRAFT, SendInput, SendResult
 
 # As the conversation's sends: backoff for up to a day, never past a missing approval.
 RETRY = RetryPolicy(
@@ -34,12 +35,25 @@ class DeliveryRetryWorkflow:
     @workflow.run
     async def run(self, ref: SendInput) -> SendResult:
         ref.now = workflow.now().timestamp()
-        result: SendResult = await workflow.execute_activity(
-            SEND_DRAFT,
-            ref,
-            result_type=SendResult,
-            start_to_close_timeout=timedelta(seconds=60),
-            schedule_to_close_timeout=timedelta(days=1),
-            retry_policy=RETRY,
-        )
+        try:
+            result: SendResult = await workflow.execute_activity(
+                SEND_DRAFT,
+                ref,
+                result_type=SendResult,
+                start_to_close_timeout=timedelta(seconds=60),
+                schedule_to_close_timeout=timedelta(days=1),
+                retry_policy=RETRY,
+            )
+        except ActivityError:
+            # Failed again for good: back to the human (a refused send has no pending delivery to mark).
+            await workflow.execute_activity(
+                MARK_DELIVERY_FAILED,
+                ref,
+                result_type=bool,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(
+                    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
+                ),
+            )
+            return SendResult(ref.draft_id, False)
         return result

@@ -25,6 +25,8 @@ SUPERSEDE_DRAFT = "supersede_draft"
 EXPIRE_DRAFT = "expire_draft"
 APPLY_DECISION = "apply_decision"
 SEND_DRAFT = "send_draft"
+# A send that failed for good (its retries ran out): the delivery waits for a human.
+MARK_DELIVERY_FAILED = "mark_delivery_failed"
 
 
 @dataclass
