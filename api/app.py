@@ -38,6 +38,7 @@ from api.routers import (
 from api.routers.catalog import router as catalog_router
 from api.routers.creator import router as creator_router
 from api.routers.deliveries import router as deliveries_router
+from api.routers.handoffs import router as handoffs_router
 from core import db
 from core.settings import Settings
 from core.temporal import connect as connect_temporal
@@ -141,6 +142,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.include_router(catalog_router)
     app.include_router(deliveries_router)
     app.include_router(creator_router)
+    app.include_router(handoffs_router)
 
     app.include_router(console.router)
     app.mount("/console/static", StaticFiles(directory=console.STATIC_DIR), name="console-static")

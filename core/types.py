@@ -142,6 +142,8 @@ class AuditAction(StrEnum):
     FAN_OPT_OUT = "fan.opt_out"
     FAN_RESUMED = "fan.resumed"
     FAN_EXPORTED = "fan.exported"
+    HANDOFF_ASSIGNED = "handoff.assigned"
+    HANDOFF_RESOLVED = "handoff.resolved"
     CATALOG_ITEM_CREATED = "catalog.item_created"
     CATALOG_ITEM_UPDATED = "catalog.item_updated"
     DELIVERY_FAILED = "delivery.failed"

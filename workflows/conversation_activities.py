@@ -18,7 +18,7 @@ from agents.followup.rules import INTERNAL_KINDS
 from agents.supervisor import CREATOR_ANSWERED
 from core import db
 from core.journal import append_audit, record_action
-from core.store import drafts, fans
+from core.store import drafts, fans, handoffs
 from core.types import DraftStatus, PolicyReport, Route
 from policies.scoped import check_draft_for_creator
 from workflows.types import (
@@ -164,6 +164,7 @@ async def _persist_outcome(conn: Any, inp: SaveOutcomeInput) -> SaveOutcomeResul
         await fans.record_age_signal(conn, c, f, routing.fan_text or routing.reason)
     if route == Route.HANDOFF:
         await fans.hand_off(conn, c, f, routing.reason)
+        await handoffs.open_for(conn, c, f, routing.reason)
         await record_action(
             conn,
             creator_id=c,

@@ -24,7 +24,7 @@ from api.deps import Runtime, runtime
 from api.errors import ApiError, malformed_cursor
 from api.fresh_cache import FreshCache, request_ticket
 from core import db
-from core.store import drafts
+from core.store import drafts, handoffs
 from core.types import DECIDABLE, OUTCOME_MEANINGS, DraftStatus, Role
 from workflows.types import Decision, DecisionResult
 
@@ -199,13 +199,15 @@ async def inbox_failures(
 
 
 class HandedOff(BaseModel):
+    handoff_id: str = Field(description="the open hand-off (act on it under /v1/handoffs/{id})")
     fan_id: str
     platform_fan_id: str
     display_name: str
-    handed_off_at: datetime | None = Field(description="when automated drafting froze for this fan")
+    handed_off_at: datetime | None = Field(description="when the fan was handed to a human")
     reason: str | None = Field(description="why a human is needed (e.g. possible_minor, high_spender)")
     age_signal_at: datetime | None = Field(description="when a message first read as a possible minor")
     age_signal_text: str | None = Field(description="the message that did")
+    assignee: str | None = Field(description="the member it is assigned to (null: nobody yet)")
 
 
 class InboxHandoffs(BaseModel):
@@ -214,18 +216,35 @@ class InboxHandoffs(BaseModel):
 
 @router.get("/inbox/handoffs", response_model=InboxHandoffs)
 async def inbox_handoffs(who: CurrentPrincipal) -> Any:
-    """Fans handed to a human (no draft is written for them until a manager resumes them: POST
-    /v1/fans/{id}/resume), with any age signal. Newest first, at most 100."""
+    """Open hand-offs: fans handed to a human (no draft is written for them until a human resolves the hand-off
+    with `unfreeze` or resumes the fan), with any age signal. Newest first, at most 100 (all of them, with
+    filters and pages: GET /v1/handoffs)."""
     async with db.pool().connection() as conn:
-        cur = await conn.execute(
-            "SELECT id::text AS fan_id, platform_fan_id, display_name, handoff_at AS handed_off_at,"
-            " handoff_reason AS reason, age_signal_at, age_signal_text FROM fans"
-            " WHERE creator_id = %s AND (handoff_at IS NOT NULL OR age_signal_at IS NOT NULL)"
-            " ORDER BY coalesce(handoff_at, age_signal_at) DESC, id LIMIT 100",
-            [who.creator_id],
+        rows = await handoffs.queue(
+            conn,
+            who.creator_id,
+            status=handoffs.Status.OPEN,
+            assignee=None,
+            unassigned=False,
+            after=None,
+            limit=100,
         )
-        rows = await cur.fetchall()
-    return InboxHandoffs(items=[HandedOff(**r) for r in rows])
+    return InboxHandoffs(
+        items=[
+            HandedOff(
+                handoff_id=r.id,
+                fan_id=r.fan_id,
+                platform_fan_id=r.platform_fan_id,
+                display_name=r.display_name,
+                handed_off_at=r.opened_at,
+                reason=r.reason,
+                age_signal_at=r.age_signal_at,
+                age_signal_text=r.age_signal_text,
+                assignee=r.assignee,
+            )
+            for r in rows
+        ]
+    )
 
 
 async def _inbox_page(

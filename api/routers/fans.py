@@ -16,11 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agents.segmentation.explain import explain
 from agents.segmentation.refresh import SEGMENTS
-from api.auth import CurrentPrincipal
+from api.auth import CurrentPrincipal, Principal
 from api.errors import BIGINT_MAX, ApiError, malformed_cursor
 from core import db
+from core.db import Conn
 from core.journal import append_audit, record_action
-from core.store import fans, messages
+from core.store import fans, handoffs, messages
 from core.types import Role
 
 router = APIRouter(prefix="/v1", tags=["fans"])
@@ -46,44 +47,60 @@ class FanState(BaseModel):
 
 @router.post("/fans/{fan_id}/resume", response_model=FanState, responses={404: {}, 409: {}})
 async def resume(fan_id: UUID, body: ResumeIn, who: CurrentPrincipal) -> Any:
-    """Re-enable automated drafting for a fan frozen by an opt-out or a hand-off."""
+    """Re-enable automated drafting for a fan frozen by an opt-out or a hand-off (its open hand-off, if any, is
+    resolved with it)."""
     who.require(Role.MANAGER)
     async with db.pool().connection() as conn, conn.transaction():
-        freeze = await fans.freeze_for_update(conn, who.creator_id, fan_id)
-        if freeze is None:
-            raise ApiError(404, "not_found", "no such fan")
-        if not freeze.frozen and freeze.age_signal_at is None:
-            raise ApiError(409, "not_frozen", "automated drafting is not frozen for this fan")
-        if freeze.age_signal_at is not None and not body.age_signal_cleared:
-            raise ApiError(
-                409,
-                "age_signal_not_cleared",
-                "this fan may be a minor (an earlier message said so): set age_signal_cleared once a human has"
-                " checked their age",
-            )
-        row = await fans.unfreeze(conn, who.creator_id, fan_id, clear_age_signal=body.age_signal_cleared)
-        details = {
-            "reason": body.reason,
-            "was_opted_out": freeze.opted_out_at is not None,
-            "was_handoff": freeze.handoff_reason,
-            "age_signal_cleared": freeze.age_signal_at is not None and body.age_signal_cleared,
-        }
-        await record_action(
-            conn,
-            creator_id=who.creator_id,
-            fan_id=str(fan_id),
-            kind="resumed",
-            summary=f"a human re-enabled automated drafting: {body.reason}",
-            details=details,
+        row = await unfreeze_fan(conn, who, fan_id, body.reason, age_signal_cleared=body.age_signal_cleared)
+    return row
+
+
+async def unfreeze_fan(
+    conn: Conn, who: Principal, fan_id: UUID | str, reason: str, *, age_signal_cleared: bool
+) -> FanState:
+    """Lift a fan's opt-out and hand-off freeze, inside the caller's transaction: 404 for no such fan, 409 when
+    nothing is frozen or an age signal is not cleared. Recorded as an action and audited (`fan.resumed`); an open
+    hand-off of the fan is resolved with it. The one path of `POST /v1/fans/{id}/resume` and of a hand-off
+    resolved with `unfreeze`."""
+    freeze = await fans.freeze_for_update(conn, who.creator_id, fan_id)
+    if freeze is None:
+        raise ApiError(404, "not_found", "no such fan")
+    if not freeze.frozen and freeze.age_signal_at is None:
+        raise ApiError(409, "not_frozen", "automated drafting is not frozen for this fan")
+    if freeze.age_signal_at is not None and not age_signal_cleared:
+        raise ApiError(
+            409,
+            "age_signal_not_cleared",
+            "this fan may be a minor (an earlier message said so): set age_signal_cleared once a human has"
+            " checked their age",
         )
-        await append_audit(
-            conn,
-            creator_id=who.creator_id,
-            actor=who.member_id,
-            action="fan.resumed",
-            subject=str(fan_id),
-            details=details,
-        )
+    row = await fans.unfreeze(conn, who.creator_id, fan_id, clear_age_signal=age_signal_cleared)
+    resolved = await handoffs.resolve_open_of_fan(
+        conn, who.creator_id, fan_id, by=who.member_id, resolution=reason
+    )
+    details = {
+        "reason": reason,
+        "was_opted_out": freeze.opted_out_at is not None,
+        "was_handoff": freeze.handoff_reason,
+        "age_signal_cleared": freeze.age_signal_at is not None and age_signal_cleared,
+        "handoff_resolved": resolved,
+    }
+    await record_action(
+        conn,
+        creator_id=who.creator_id,
+        fan_id=str(fan_id),
+        kind="resumed",
+        summary=f"a human re-enabled automated drafting: {reason}",
+        details=details,
+    )
+    await append_audit(
+        conn,
+        creator_id=who.creator_id,
+        actor=who.member_id,
+        action="fan.resumed",
+        subject=str(fan_id),
+        details=details,
+    )
     assert row is not None  # locked above, so still there
     return FanState(**asdict(row))
 

@@ -133,3 +133,23 @@ async def test_import_lines_the_database_cannot_store_are_refused_by_number(api:
         e["platform_event_id"]
         for e in await fetch("SELECT platform_event_id FROM events WHERE creator_id = %s", [t.creator_id])
     ] == ["ok"]
+
+
+async def test_a_handoff_resolution_with_nul_characters_is_a_bad_request(api: httpx.AsyncClient) -> None:
+    from core import db
+
+    t = await make_tenant("nulhand")
+    async with db.pool().connection() as conn:
+        await conn.execute("UPDATE fans SET handoff_at = now() WHERE id = %s", [t.fans[0]])
+        cur = await conn.execute(
+            "INSERT INTO handoffs (creator_id, fan_id) VALUES (%s, %s) RETURNING id::text AS id",
+            [t.creator_id, t.fans[0]],
+        )
+        handoff = (await cur.fetchone() or {})["id"]
+    for body in ({"reason": "a\u0000b", "unfreeze": False}, {"reason": "a\u0000b", "unfreeze": True}):
+        r = await api.post(f"/v1/handoffs/{handoff}/resolve", json=body, headers=t.auth("manager"))
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["code"] == "validation_error" and "NUL" in r.json()["error"]["message"]
+    assert await fetch("SELECT resolved_at FROM handoffs WHERE id = %s", [handoff]) == [{"resolved_at": None}]
+    assert await fetch("SELECT 1 FROM fans WHERE id = %s AND handoff_at IS NOT NULL", [t.fans[0]]) != []
+    assert await fetch("SELECT 1 FROM audit_log WHERE creator_id = %s", [t.creator_id]) == []

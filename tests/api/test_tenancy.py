@@ -21,7 +21,17 @@ from tests.workflows.helpers import fetch, wait_until
 
 # Which of B's ids goes into each path parameter. "platform" names a kind of connection, not B's row:
 # A writing /connections/onlyfans writes A's own connection (checked below: B's stays untouched).
-PATH_PARAMS = {"draft_id", "fan_id", "key_id", "member_id", "platform", "run_id", "campaign_id", "catalog_id"}
+PATH_PARAMS = {
+    "draft_id",
+    "fan_id",
+    "key_id",
+    "member_id",
+    "platform",
+    "run_id",
+    "campaign_id",
+    "catalog_id",
+    "handoff_id",
+}
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/drafts/{draft_id}/approve"): {"version": 1},
     ("POST", "/v1/drafts/{draft_id}/reject"): {"version": 1, "reason": "probe"},
@@ -33,6 +43,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/v1/catalog/{catalog_id}"): {"title": "probe", "status": "retired"},
     # A changes its own profile (and bounds, a new policy version): B's stays as it was
     ("PATCH", "/v1/creator"): {"version": 1, "persona": "probe", "ppv_max_cents": 6000},
+    ("POST", "/v1/handoffs/{handoff_id}/assign"): {"member_id": None},
+    ("POST", "/v1/handoffs/{handoff_id}/resolve"): {"reason": "probe", "unfreeze": True},
 }
 
 
@@ -54,6 +66,7 @@ async def _snapshot(creator_id: str) -> str:
         "catalog",
         "creator_versions",
         "policy_versions",
+        "handoffs",
     ):
         rows[table] = await fetch(f"SELECT * FROM {table} WHERE creator_id = %s ORDER BY 1", [creator_id])
     rows["creator"] = await fetch("SELECT * FROM creators WHERE id = %s", [creator_id])
@@ -93,6 +106,17 @@ async def test_every_endpoint_refuses_another_creators_ids(app: FastAPI, api: ht
             " age_signal_text = 'b-secret-age' WHERE id = %s",
             [b.fans[1]],
         )
+        cur = await conn.execute(  # ... and its open hand-off
+            "INSERT INTO handoffs (creator_id, fan_id, reason) VALUES (%s, %s, 'possible_minor')"
+            " RETURNING id::text AS id",
+            [b.creator_id, b.fans[1]],
+        )
+        b_handoff = (await cur.fetchone() or {})["id"]
+        cur = await conn.execute(  # a hand-off of A's, which A may not give to B's member
+            "INSERT INTO handoffs (creator_id, fan_id, reason) VALUES (%s, %s, 'chargeback') RETURNING id::text AS id",
+            [a.creator_id, a.fans[0]],
+        )
+        a_handoff = (await cur.fetchone() or {})["id"]
         await conn.execute(  # B's item, known by the platform's id too
             "UPDATE catalog SET platform_item_id = 'b-secret-item' WHERE id = %s", [b.catalog[0]]
         )
@@ -105,6 +129,7 @@ async def test_every_endpoint_refuses_another_creators_ids(app: FastAPI, api: ht
         "run_id": b_run["run_id"],
         "campaign_id": b_campaign,
         "catalog_id": b.catalog[0],
+        "handoff_id": b_handoff,
     }
     secrets_of_b = [
         b.creator_id,
@@ -120,6 +145,7 @@ async def test_every_endpoint_refuses_another_creators_ids(app: FastAPI, api: ht
         "b-campaign",
         "b-secret-age",
         "b-secret-item",
+        b_handoff,
     ]
     before = await _snapshot(b.creator_id)
 
@@ -172,6 +198,13 @@ async def test_every_endpoint_refuses_another_creators_ids(app: FastAPI, api: ht
         headers=a.auth(),
     )
     assert mine.status_code == 201 and mine.json()["id"] not in b.catalog
+    give = await api.post(
+        f"/v1/handoffs/{a_handoff}/assign", json={"member_id": b.members["chatter"]}, headers=a.auth()
+    )
+    assert give.status_code == 422 and give.json()["error"]["details"]["fields"][0]["field"] == "member_id"
+    assert (
+        await api.get("/v1/handoffs", params={"assignee": b.members["chatter"]}, headers=a.auth())
+    ).json()["items"] == []
     key_for_b = await api.post("/v1/keys", json={"member_id": b.members["owner"]}, headers=a.auth())
     assert key_for_b.status_code == 404
     assert await _snapshot(b.creator_id) == before  # nothing of B's changed
