@@ -3,10 +3,11 @@ the events endpoint stores them and never answered.
 
 Used by `huntaze import` and `POST /v1/imports`. Lines go in batches, one transaction per batch, so a killed
 import keeps every batch it committed, and a rerun counts those lines as duplicates (events are unique per
-creator and `event_id`) and imports the rest. Each batch writes with one set-based statement per table
-(fans, events, messages, transactions, the fans' subscription state), the same rows the live path writes. Kinds
-the batch writer does not know go through the events endpoint's own store function, one at a time, so a kind
-added to the events model is imported as the live path stores it.
+creator and `event_id`) and imports the rest. Each batch is written set-based, the same rows the live path
+writes: the fans (created or renamed), then one statement for the events with their messages and payments, then
+the fans' subscription state. Kinds the batch writer does not know (today: refunds, chargebacks, an unlock naming
+the draft that offered it) go through the events endpoint's own store function, one at a time in the same
+transaction, so a kind added to the events model is imported as the live path stores it.
 
 Imported events are marked dispatched and processed when stored: nothing wakes a conversation for them (no
 draft, no follow-up, no send), and the same event posted later to `/v1/events` is a duplicate that wakes nothing.
