@@ -35,6 +35,16 @@ async def test_nul_characters_and_oversized_cursors_are_bad_requests(api: httpx.
         await fetch("SELECT 1 FROM fans WHERE creator_id = %s AND platform_fan_id = 'x'", [t.creator_id])
         == []
     )
+    for path, params in (
+        ("/v1/conversations", {"assignee": "me\u0000"}),
+        ("/v1/conversations", {"state": "needs_reply\u0000"}),
+        ("/v1/conversations", {"cursor": "WzEsICJcdTAwMDAiLCAid2FpdGluZyJd"}),  # [1, "\u0000", "waiting"]
+        ("/v1/handoffs", {"assignee": "\u0000"}),
+    ):
+        r = await api.get(path, params=params, headers=t.auth())
+        assert r.status_code == 422, (params, r.text)
+        [name] = params
+        assert r.json()["error"]["details"]["fields"][0]["field"] in (name, f"query.{name}"), r.text
     for path in ("/v1/actions", "/v1/audit"):
         r = await api.get(path, params={"cursor": str(2**70)}, headers=t.auth())
         assert r.status_code == 422 and r.json()["error"]["details"]["fields"][0]["field"] == "query.cursor"
