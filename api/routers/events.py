@@ -172,24 +172,37 @@ def _invalid(field: str, message: str, kind: str = "value_error") -> ApiError:
     )
 
 
-async def _original(conn: Conn, creator_id: str, ev: EventIn) -> refunds.Original:
-    """The payment a refund or chargeback takes money back from (locked), checked before anything is written."""
+ANOTHER_FANS_PAYMENT = "the original payment is another fan's"
+
+
+def money_back_problem(ev: EventIn, orig: refunds.Original | None) -> ApiError | None:
+    """Why a refund or chargeback cannot take money back from `orig` (the payment it names, None when there is
+    none), or None when it can."""
     field = "original_id" if ev.original_id is not None else "original_event_id"
-    orig = await refunds.original_for_update(
-        conn, creator_id, event_id=ev.original_id, platform_event_id=ev.original_event_id
-    )
     if orig is None:
-        raise _invalid(
+        return _invalid(
             field,
             "no payment (purchase, unlock, tip or subscription) of this creator has that id",
             "not_found",
         )
     if orig.refundable_cents <= 0:
-        raise _invalid(field, "that payment was already given back in full")
+        return _invalid(field, "that payment was already given back in full")
     if ev.amount_cents is not None and ev.amount_cents > orig.refundable_cents:
-        raise _invalid(
+        return _invalid(
             "amount_cents", f"at most {orig.refundable_cents} cents of that payment are left to give back"
         )
+    return None
+
+
+async def _original(conn: Conn, creator_id: str, ev: EventIn) -> refunds.Original:
+    """The payment a refund or chargeback takes money back from (locked), checked before anything is written."""
+    orig = await refunds.original_for_update(
+        conn, creator_id, event_id=ev.original_id, platform_event_id=ev.original_event_id
+    )
+    problem = money_back_problem(ev, orig)
+    if problem is not None:
+        raise problem
+    assert orig is not None  # money_back_problem names a missing one
     return orig
 
 
@@ -245,7 +258,7 @@ async def _store(
         platform=ev.fan.platform,
     )
     if original is not None and original.fan_id != fan_id:
-        raise _invalid("fan", "the original payment is another fan's")
+        raise _invalid("fan", ANOTHER_FANS_PAYMENT)
     offer_draft_id = None
     if ev.kind == EventKind.PPV_UNLOCK:
         item_id, offer_draft_id = await _unlocked_offer(conn, creator_id, fan_id, ev, item_id)

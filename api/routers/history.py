@@ -5,9 +5,10 @@ Used by `huntaze import` and `POST /v1/imports`. Lines go in batches, one transa
 import keeps every batch it committed, and a rerun counts those lines as duplicates (events are unique per
 creator and `event_id`) and imports the rest. Each batch is written set-based, the same rows the live path
 writes: the fans (created or renamed), then one statement for the events with their messages and payments, then
-the fans' subscription state. Kinds the batch writer does not know (today: refunds, chargebacks, an unlock naming
-the draft that offered it) go through the events endpoint's own store function, one at a time in the same
-transaction, so a kind added to the events model is imported as the live path stores it.
+the fans' subscription state, then the refunds and chargebacks (checked in line order by the events endpoint's
+own check). Kinds the batch writer does not know (today: an unlock naming the draft that offered it) go through
+the events endpoint's own store function, one at a time in the same transaction, so a kind added to the events
+model is imported as the live path stores it.
 
 Imported events are marked dispatched and processed when stored: nothing wakes a conversation for them (no
 draft, no follow-up, no send), and the same event posted later to `/v1/events` is a duplicate that wakes nothing.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import re
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
@@ -27,11 +29,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from api.errors import ApiError
-from api.routers.events import _TXN_KIND, EventIn, _store
+from api.routers.events import _TXN_KIND, ANOTHER_FANS_PAYMENT, EventIn, _store, money_back_problem
 from core import db
 from core.journal import record_action
-from core.store import Conn, catalog
-from core.types import EventKind
+from core.store import Conn, catalog, refunds
+from core.types import MONEY_BACK_KINDS, EventKind
 
 # A line longer than this is refused unread (an event body is a few hundred bytes; `text` is at most 4000
 # characters).
@@ -180,7 +182,7 @@ async def import_lines(
         async for raw in stream:
             report.lines += 1
             report.bytes_read += len(raw) + 1
-            if report.lines % 256 == 0:
+            if report.lines % 32 == 0:
                 await asyncio.sleep(0)  # let the batch being written send its next statement
             raw = raw.rstrip(b"\r\n")
             if not raw.strip():
@@ -243,8 +245,11 @@ async def _write_batch(creator_id: str, batch: _Batch, report: ImportReport) -> 
         set_based = [r for r in rows if _set_based(r.ev)]
         if set_based:
             report.imported += await _write_set_based(conn, creator_id, set_based, report)
+        money_back = [r for r in rows if r.ev.kind in MONEY_BACK_KINDS]
+        if money_back:  # after the payments of the same batch they may give back
+            report.imported += await _write_money_back(conn, creator_id, money_back, batch, report)
         for r in rows:
-            if not _set_based(r.ev):
+            if not _set_based(r.ev) and r.ev.kind not in MONEY_BACK_KINDS:
                 await _write_one(conn, creator_id, r.number, r.ev, batch, report)
 
 
@@ -379,6 +384,86 @@ async def _write_set_based(conn: Conn, creator_id: str, rows: list[_Row], report
     report.duplicates += len(evs) - len(stored)
     await _subscription_state(conn, creator_id, fan_ids, [ev for ev in evs if ev.event_id in stored])
     return len(stored)
+
+
+# Refunds and chargebacks that passed their checks: the events (handled at once) and the money back.
+_INSERT_MONEY_BACK = """
+WITH u AS (
+  SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::text[], %b::timestamptz[], %b::bigint[], %b::int[])
+    AS u(fan_id, event_id, kind, payload, occurred_at, transaction_id, amount)
+), e AS (
+  INSERT INTO events (creator_id, fan_id, platform_event_id, kind, payload, occurred_at, dispatched_at, processed_at)
+  SELECT %b::uuid, fan_id, event_id, kind, payload::jsonb, occurred_at, now(), now() FROM u
+  ON CONFLICT (creator_id, platform_event_id) DO NOTHING RETURNING id, platform_event_id
+), r AS (
+  INSERT INTO refunds (creator_id, fan_id, kind, transaction_id, amount_cents, event_id, occurred_at)
+  SELECT %b::uuid, u.fan_id, u.kind, u.transaction_id, u.amount, e.id, u.occurred_at
+  FROM e JOIN u ON u.event_id = e.platform_event_id
+)
+SELECT platform_event_id FROM e
+"""
+
+
+async def _write_money_back(
+    conn: Conn, creator_id: str, rows: list[_Row], batch: _Batch, report: ImportReport
+) -> int:
+    """Refunds and chargebacks, checked in line order as `/v1/events` checks each (the payment named exists, is
+    this fan's, has that much left, counting what earlier lines gave back), then stored set-based."""
+    evs = [r.ev for r in rows]
+    fan_ids = await _upsert_fans(conn, creator_id, evs)
+    by_event, by_platform = await refunds.originals_for_update(
+        conn,
+        creator_id,
+        event_ids=[ev.original_id for ev in evs if ev.original_id is not None],
+        platform_event_ids=[ev.original_event_id for ev in evs if ev.original_event_id is not None],
+    )
+    # a payment on a later line of this batch is not there yet for the lines before it
+    line_of = {ev.event_id: number for number, ev in batch.events}
+    returned: dict[int, int] = {}  # what this batch gives back, by transaction
+    kept: list[tuple[_Row, int, int]] = []  # (row, transaction id, cents back)
+    for r in rows:
+        ev = r.ev
+        if ev.original_id is not None:
+            orig = by_event.get(ev.original_id)
+        else:
+            assert ev.original_event_id is not None  # EventIn requires one of the two
+            orig = by_platform.get(ev.original_event_id)
+            if orig is not None and line_of.get(ev.original_event_id, 0) > r.number:
+                orig = None
+        if orig is not None:
+            orig = dataclasses.replace(orig, returned_cents=orig.returned_cents + returned.get(orig.id, 0))
+        problem = money_back_problem(ev, orig)
+        if problem is not None:
+            [bad] = problem.details["fields"]
+            batch.refuse(Rejected(r.number, bad["field"], bad["message"]), report)
+            continue
+        assert orig is not None  # money_back_problem names a missing one
+        if orig.fan_id != str(fan_ids[_fan_key(ev)]):
+            batch.refuse(Rejected(r.number, "fan", ANOTHER_FANS_PAYMENT), report)
+            continue
+        cents = ev.amount_cents or orig.refundable_cents
+        returned[orig.id] = returned.get(orig.id, 0) + cents
+        kept.append((r, orig.id, cents))
+    if not kept:
+        return 0
+    cid = uuid.UUID(creator_id)
+    cur = await conn.execute(
+        _INSERT_MONEY_BACK,
+        [
+            [fan_ids[_fan_key(r.ev)] for r, _, _ in kept],
+            [r.ev.event_id for r, _, _ in kept],
+            [str(r.ev.kind) for r, _, _ in kept],
+            [_payload(r) for r, _, _ in kept],
+            [r.ev.occurred_at for r, _, _ in kept],
+            [t for _, t, _ in kept],
+            [c for _, _, c in kept],
+            cid,
+            cid,
+        ],
+    )
+    stored = len(await cur.fetchall())
+    report.duplicates += len(kept) - stored
+    return stored
 
 
 def _fan_key(ev: EventIn) -> tuple[str, str]:

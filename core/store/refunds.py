@@ -56,3 +56,27 @@ async def insert(
         " VALUES (%s, %s, %s, %s, %s, %s, %s)",
         [creator_id, fan_id, kind, transaction_id, amount_cents, event_id, occurred_at],
     )
+
+
+async def originals_for_update(
+    conn: Conn, creator_id: Id, *, event_ids: list[int], platform_event_ids: list[str]
+) -> tuple[dict[int, Original], dict[str, Original]]:
+    """`original_for_update` for many at once: the creator's transactions written by these events (by our event
+    id, and by the platform's event id), locked until the transaction ends."""
+    cur = await conn.execute(
+        "SELECT t.id, t.fan_id::text AS fan_id, t.kind, t.amount_cents, t.event_id, t.platform_txn_id,"
+        " (SELECT coalesce(sum(r.amount_cents), 0) FROM refunds r WHERE r.transaction_id = t.id)::int"
+        " AS returned_cents FROM transactions t"
+        " WHERE t.creator_id = %s AND (t.event_id = ANY(%s) OR t.platform_txn_id = ANY(%s))"
+        " ORDER BY t.id FOR UPDATE OF t",
+        [creator_id, event_ids, platform_event_ids],
+    )
+    by_event: dict[int, Original] = {}
+    by_platform: dict[str, Original] = {}
+    for r in await cur.fetchall():
+        orig = Original(r["id"], r["fan_id"], r["kind"], r["amount_cents"], r["returned_cents"])
+        if r["event_id"] is not None:
+            by_event[r["event_id"]] = orig
+        if r["platform_txn_id"] is not None:
+            by_platform[r["platform_txn_id"]] = orig
+    return by_event, by_platform

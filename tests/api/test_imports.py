@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -247,20 +248,26 @@ async def test_the_whole_vocabulary_imports_as_the_live_path_stores_it(app: Fast
         {"event_id": "r2", "kind": "refund", "original_event_id": "p1", "amount_cents": 1001},  # 1000 left
         {"event_id": "r3", "kind": "refund", "original_event_id": "nope"},
         {"event_id": "p2", "kind": "purchase", "amount_cents": 100, "platform_item_id": "item-unknown"},
+        {"event_id": "r4", "kind": "refund", "original_event_id": "t9"},  # its payment comes on a later line
+        {"event_id": "t9", "kind": "tip", "amount_cents": 300},
+        {"event_id": "k2", "kind": "chargeback", "original_event_id": "t9", "fan": {"platform_fan_id": "v2"}},
     ]
-    body = _body([{**x, "fan": fan, "occurred_at": past} for x in lines])
+    body = _body([{"fan": fan, **x, "occurred_at": past} for x in lines])
     async with client_for(app) as api:
         for item in CATALOG:
             r = await api.post("/v1/catalog", json=item, headers=t.auth("manager"))
             assert r.status_code == 201, r.text
         r = await api.post("/v1/imports", content=body, headers=t.auth("manager"))
     out = r.json()
-    assert (out["imported"], out["rejected"]) == (5, 3), out
+    assert (out["imported"], out["rejected"]) == (6, 5), out
     assert [(e["line"], e["field"]) for e in out["errors"]] == [
         (6, "amount_cents"),
         (7, "original_event_id"),
         (8, "platform_item_id"),
+        (9, "original_event_id"),
+        (11, "fan"),
     ]
+    assert out["errors"][0]["reason"] == "at most 1000 cents of that payment are left to give back"
     [f] = await fetch(
         "SELECT id, platform FROM fans WHERE creator_id = %s AND platform_fan_id = 'v1'", [t.creator_id]
     )
@@ -342,3 +349,50 @@ async def test_from_nothing_through_the_api_analytics_and_fans_match_the_file(ap
         "net_cents": gross - refunds - chargebacks,
     }
     assert fans_seen == {e["fan"]["platform_fan_id"] for e in events}
+
+
+async def test_an_unlock_naming_its_offer_goes_through_the_events_endpoints_checks(app: FastAPI) -> None:
+    """The per-event path (kinds the batch writer leaves to the events endpoint's code): an unlock naming the sent
+    draft that offered it is attributed to it; one naming no such draft is refused by field."""
+    from core import db
+
+    t = await make_tenant("offer")
+    async with db.pool().connection() as conn, conn.transaction():
+        cur = await conn.execute(
+            "INSERT INTO drafts (creator_id, fan_id, source_key, workflow_id, status, text, offer, policy_report,"
+            " expires_at) VALUES (%s, %s, 'k', 'w', 'sent', 'unlock me', %s, '{}', now()) RETURNING id::text AS id",
+            [t.creator_id, t.fans[0], json.dumps({"catalog_id": t.catalog[0], "price_cents": 1500})],
+        )
+        draft = (await cur.fetchone() or {})["id"]
+        [fan] = await fetch("SELECT platform_fan_id FROM fans WHERE id = %s", [t.fans[0]])
+    past = "2026-03-01T10:00:00Z"
+    ref = {"platform_fan_id": fan["platform_fan_id"]}
+    lines = [
+        {"event_id": "u1", "kind": "ppv_unlock", "amount_cents": 1500, "offer_draft_id": draft},
+        {"event_id": "u2", "kind": "ppv_unlock", "amount_cents": 1500, "offer_draft_id": str(uuid.uuid4())},
+    ]
+    async with client_for(app) as api:
+        r = await api.post(
+            "/v1/imports",
+            content=_body([{**x, "fan": ref, "occurred_at": past} for x in lines]),
+            headers=t.auth("manager"),
+        )
+    out = r.json()
+    assert (out["imported"], out["rejected"]) == (1, 1), out
+    assert [(e["line"], e["field"]) for e in out["errors"]] == [(2, "offer_draft_id")]
+    [tx] = await fetch(
+        "SELECT kind, catalog_id::text AS item, offer_draft_id::text AS draft FROM transactions WHERE creator_id = %s",
+        [t.creator_id],
+    )
+    assert tx == {"kind": "unlock", "item": t.catalog[0], "draft": draft}
+    [ev] = await fetch(
+        "SELECT dispatched_at IS NOT NULL AND processed_at IS NOT NULL AS handled FROM events WHERE creator_id = %s",
+        [t.creator_id],
+    )
+    assert ev["handled"]
+    assert (
+        await fetch(
+            "SELECT 1 FROM agent_actions WHERE creator_id = %s AND kind = 'event_received'", [t.creator_id]
+        )
+        == []
+    )
