@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, ValidationError, create_model
 
 from agents.prompts import INJECTION_NOTE, dm_templates, quoted, render_history, render_memories, single_line
 from core import db
+from core.failures import brief
 from tools import fan_context
 
 log = logging.getLogger(__name__)
@@ -213,16 +214,16 @@ async def draft_reply(
     for attempt in range(1, attempts + 1):
         try:
             reply = await bound.ainvoke(messages)
-        except Exception as exc:  # the endpoint failed or returned garbage: retry, bounded
-            problem = f"LLM call failed: {type(exc).__name__}: {exc}"[:300]
-            log.warning("dm attempt %d: %s", attempt, problem)
+        except Exception as exc:  # the endpoint failed, was late or returned garbage: retry, bounded
+            problem = f"LLM call failed: {brief(exc, 280)}"
+            log.info("draft for fan %s, attempt %d of %d: %s", fan_id, attempt, attempts, problem)
             continue
         try:
             parsed = schema.model_validate_json(
                 str(reply.text) if isinstance(reply, BaseMessage) else str(reply)
             )
         except ValidationError as err:
-            problem = f"output did not match the schema: {err}"[:300]
+            problem = f"output did not match the schema: {brief(err, 260)}"
         else:
             data = parsed.model_dump()
             text = str(data.get("text") or "").strip()
@@ -244,7 +245,7 @@ async def draft_reply(
                     rationale=str(data.get("rationale") or "")[:160],
                     attempts=attempt,
                 )
-        log.warning("dm attempt %d rejected: %s", attempt, problem)
+        log.info("draft for fan %s, attempt %d of %d rejected: %s", fan_id, attempt, attempts, problem)
         messages = [
             *messages,
             HumanMessage(f"Your last answer was rejected: {problem}. Answer again, JSON only."),

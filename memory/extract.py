@@ -17,6 +17,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
+from core.failures import brief
 from core.fan_text import single_line
 from memory.store import MemoryIn
 
@@ -105,6 +106,7 @@ async def extract(
     model: BaseChatModel | None,
     use_llm: bool = True,
     include_rules: bool = True,
+    fan_id: str | None = None,
 ) -> list[MemoryIn]:
     """Memories from one fan message: rule-found boundaries (unless include_rules is off), plus grounded LLM
     proposals when enabled."""
@@ -123,8 +125,12 @@ async def extract(
                 HumanMessage(f"<fan_message>\n{single_line(text)}\n</fan_message>"),
             ]
         )
-    except Exception as exc:  # a weak or unavailable model: the rule-found boundaries still count
-        log.warning("memory extraction failed: %s: %s", type(exc).__name__, str(exc)[:200])
+    except Exception as exc:  # a weak, late or unavailable model: the rule-found boundaries still count
+        log.info(
+            "memory extraction%s: no usable answer from the model: %s",
+            f" for fan {fan_id}" if fan_id else "",
+            brief(exc),
+        )
         return items
     proposals = out.memories if isinstance(out, MemoryExtraction) else []
     for p in proposals:

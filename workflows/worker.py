@@ -22,6 +22,7 @@ from workflows.followup_activities import FOLLOWUP_ACTIVITIES
 from workflows.memory_activities import MEMORY_ACTIVITIES
 from workflows.segmentation import SegmentationWorkflow
 from workflows.segmentation_activities import SEGMENTATION_ACTIVITIES
+from workflows.shutdown import StopCleanly, quiet_expected_failures
 from workflows.supervisor_graph import STEP_ACTIVITIES, graph_plugin
 
 WORKFLOWS = [
@@ -47,6 +48,7 @@ ACTIVITIES: list[Callable[..., Any]] = [
 def build_worker(
     client: Client, task_queue: str, *, max_cached_workflows: int = 1000, workflow_task_slots: int = 100
 ) -> Worker:
+    quiet_expected_failures()
     return Worker(
         client,
         task_queue=task_queue,
@@ -58,4 +60,5 @@ def build_worker(
         # local-activity slots as task slots, so raising one setting raises how many drafts one worker writes at once.
         max_concurrent_local_activities=workflow_task_slots,
         plugins=[graph_plugin()],
+        interceptors=[StopCleanly()],  # stops promptly, leaving in-flight steps to the next worker
     )

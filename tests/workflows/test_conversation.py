@@ -14,6 +14,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Replayer
 
+from core import temporal
 from core.settings import Settings, configure
 from tests.conftest import venv_bin
 from tests.factories import add_message_event, make_tenant
@@ -125,7 +126,7 @@ async def test_undecided_draft_expires_and_escalates(settings: Settings) -> None
     t = await make_tenant()
     async with (
         await WorkflowEnvironment.start_time_skipping(
-            test_server_existing_path=venv_bin("temporal-test-server")
+            test_server_existing_path=venv_bin("temporal-test-server"), runtime=temporal.runtime()
         ) as env,
         build_worker(env.client, settings.task_queue),
     ):

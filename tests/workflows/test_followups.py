@@ -12,7 +12,7 @@ from psycopg.types.json import Jsonb
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from core import db
+from core import db, temporal
 from core.settings import Settings
 from core.types import conversation_workflow_id
 from tests.conftest import venv_bin
@@ -30,7 +30,7 @@ async def env(settings: Settings) -> AsyncIterator[WorkflowEnvironment]:
     """Its own test server per test: skipping days must not fire other tests' timers."""
     async with (
         await WorkflowEnvironment.start_time_skipping(
-            test_server_existing_path=venv_bin("temporal-test-server")
+            test_server_existing_path=venv_bin("temporal-test-server"), runtime=temporal.runtime()
         ) as e,
         build_worker(e.client, settings.task_queue),
     ):

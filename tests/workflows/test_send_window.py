@@ -8,7 +8,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 from temporalio.testing import WorkflowEnvironment
 
-from core import db
+from core import db, temporal
 from core.settings import Settings
 from tests.conftest import venv_bin
 from tests.factories import add_message_event, make_tenant
@@ -65,7 +65,7 @@ async def test_quiet_hours_hold_the_send_until_they_end(settings: Settings) -> N
     )
     async with (
         await WorkflowEnvironment.start_time_skipping(
-            test_server_existing_path=venv_bin("temporal-test-server")
+            test_server_existing_path=venv_bin("temporal-test-server"), runtime=temporal.runtime()
         ) as env,
         build_worker(env.client, settings.task_queue),
     ):

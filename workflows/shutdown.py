@@ -1,0 +1,154 @@
+"""A worker that stops promptly and quietly, leaving its in-flight work to the next worker.
+
+At shutdown the SDK cancels running activities at once. Left alone, a cancelled *local* activity counts as a
+failed attempt that the worker retries itself, with another LLM call, until the step's deadline (minutes), and
+every attempt logs a traceback. Here:
+
+- an activity cancelled because its worker stops ends with a benign `WorkerStopping` error: logged at DEBUG,
+  never retried on this worker (a regular activity is retried by the server on another worker as usual);
+- a workflow whose local activity ended that way fails its *workflow task* (not the workflow, not the step): the
+  server hands the task to the next worker, which runs the step again from the history;
+- that expected task failure is logged as one INFO line instead of a warning with a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+from typing import Any
+
+from temporalio import activity, workflow
+from temporalio.exceptions import ActivityError, ApplicationError, ApplicationErrorCategory
+from temporalio.exceptions import CancelledError as TemporalCancelledError
+from temporalio.worker import (
+    ActivityInboundInterceptor,
+    ExecuteActivityInput,
+    Interceptor,
+    StartLocalActivityInput,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
+    WorkflowOutboundInterceptor,
+)
+
+log = logging.getLogger(__name__)
+
+WORKER_STOPPING = "WorkerStopping"
+# A step still running this long after its worker began to stop is cancelled (a database step is done by then).
+STOP_GRACE_S = 2.0
+LOCAL_RETRY_AFTER = timedelta(seconds=61)
+
+
+class WorkerStopping(Exception):
+    """Raised in workflow code: this worker stops before the step finished; another worker runs it."""
+
+
+def _stopping(err: BaseException) -> bool:
+    return (
+        isinstance(err, ActivityError)
+        and isinstance(err.cause, ApplicationError)
+        and err.cause.type == WORKER_STOPPING
+    )
+
+
+class _Activities(ActivityInboundInterceptor):
+    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+        # The SDK does not cancel a running local activity when its worker shuts down (it waits for it, an LLM
+        # call of minutes): past a short grace, this does.
+        work = asyncio.ensure_future(super().execute_activity(input))
+        stopping = asyncio.ensure_future(activity.wait_for_worker_shutdown())
+        try:
+            await asyncio.wait([work, stopping], return_when=asyncio.FIRST_COMPLETED)
+            if not work.done():
+                await asyncio.wait([work], timeout=STOP_GRACE_S)
+            if work.done():
+                return work.result()
+        except (asyncio.CancelledError, TemporalCancelledError):
+            details = activity.cancellation_details()
+            if details is not None and details.timed_out and not activity.is_worker_shutdown():
+                # The step ran out of time (its retry or its failure is already decided); the SDK would log the
+                # cancellation as a warning with a traceback.
+                info = activity.info()
+                log.info(
+                    "%s timed out (attempt %d) in %s", info.activity_type, info.attempt, info.workflow_id
+                )
+                raise ApplicationError(
+                    f"{info.activity_type} timed out",
+                    type="StepTimedOut",
+                    category=ApplicationErrorCategory.BENIGN,
+                ) from None
+            if not activity.is_worker_shutdown():
+                raise
+        finally:
+            stopping.cancel()
+            if not work.done():
+                work.cancel()
+                with contextlib.suppress(BaseException):
+                    await work
+        info = activity.info()
+        raise ApplicationError(
+            f"{info.activity_type} stopped: the worker is shutting down",
+            type=WORKER_STOPPING,
+            category=ApplicationErrorCategory.BENIGN,
+            # A local activity's retry after more than its local retry threshold (1 minute) is a durable timer
+            # in the workflow, not another attempt on this worker: the workflow task completes, the worker stops,
+            # and the next worker runs the step when the timer fires. A regular activity is retried by the server.
+            next_retry_delay=LOCAL_RETRY_AFTER if info.is_local else None,
+        )
+
+
+class _Outbound(WorkflowOutboundInterceptor):
+    def start_local_activity(self, input: StartLocalActivityInput) -> workflow.ActivityHandle[Any]:
+        handle = self.next.start_local_activity(input)
+
+        async def result() -> Any:
+            try:
+                return await handle
+            except ActivityError as err:
+                if _stopping(err):
+                    raise WorkerStopping(str(err.cause)) from None
+                raise
+
+        # The workflow awaits (or cancels) this task exactly as it would the handle.
+        return asyncio.get_running_loop().create_task(result())  # type: ignore[return-value]
+
+
+class _Workflows(WorkflowInboundInterceptor):
+    def init(self, outbound: WorkflowOutboundInterceptor) -> None:
+        super().init(_Outbound(outbound))
+
+
+class StopCleanly(Interceptor):
+    """The worker interceptor (see the module's docstring)."""
+
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+        return _Activities(next)
+
+    def workflow_interceptor_class(
+        self, input: WorkflowInterceptorClassInput
+    ) -> type[WorkflowInboundInterceptor] | None:
+        return _Workflows
+
+
+class _OneLine(logging.Filter):
+    """The SDK logs a failed workflow task as a warning with its traceback; for WorkerStopping, one INFO line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, WorkerStopping):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg, record.args = (
+                "%s; the next worker runs the step again (%s)",
+                (record.getMessage(), exc),
+            )
+            record.exc_info = record.exc_text = None
+            return logging.getLogger(record.name).isEnabledFor(logging.INFO)
+        return True
+
+
+def quiet_expected_failures() -> None:
+    """Install the one-line filter on the SDK's workflow logger (idempotent)."""
+    logger = logging.getLogger("temporalio.worker._workflow_instance")
+    if not any(isinstance(f, _OneLine) for f in logger.filters):
+        logger.addFilter(_OneLine())
