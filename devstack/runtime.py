@@ -43,6 +43,12 @@ def apply_settings(settings: Settings) -> None:
 # temporalio-langgraph's interceptor (`finally: workflow.info()`) and LangGraph's async generators raise; Python can
 # only report that as "Exception ignored in ...". It is the library's teardown, not a fault: logged at DEBUG.
 _TEARDOWN_OBJECTS = ("<coroutine object _WorkflowInstanceImpl.", "<async_generator object Pregel")
+# The same teardown, reported as "coroutine ... was never awaited" for coroutines LangGraph or the SDK had made.
+TEARDOWN_NEVER_AWAITED = (
+    "AsyncCallbackManagerForChainRun.on_chain_error",
+    "AsyncExitStack.__aexit__",
+    "_WorkflowInstanceImpl._process_signal_job.<locals>.run_signal",
+)
 
 
 def _quiet_workflow_teardown() -> None:
@@ -58,8 +64,7 @@ def _quiet_workflow_teardown() -> None:
 
     hook.huntaze_quiet = True  # type: ignore[attr-defined]
     sys.unraisablehook = hook
-    for never_awaited in ("AsyncCallbackManagerForChainRun.on_chain_error", "AsyncExitStack.__aexit__"):
-        # the same teardown, reported as a warning by the coroutines LangGraph had started
+    for never_awaited in TEARDOWN_NEVER_AWAITED:
         warnings.filterwarnings(
             "ignore",
             message=f"coroutine '{re.escape(never_awaited)}' was never awaited",

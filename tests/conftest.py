@@ -7,6 +7,7 @@ Every test runs with a network guard: a connection to anything but loopback fail
 from __future__ import annotations
 
 import ipaddress
+import re
 import shutil
 import socket
 import sys
@@ -28,6 +29,7 @@ from core.crypto import new_key_line
 from core.migrate import migrate
 from core.privacy import disable_telemetry
 from core.settings import Settings, configure
+from devstack.runtime import TEARDOWN_NEVER_AWAITED
 from devstack.services import ensure_runtime_dir
 from tests.fakes.openai_server import FakeOpenAI
 
@@ -58,9 +60,11 @@ for _teardown in (
     r"Exception ignored in. <async_generator object Pregel",
 ):
     warnings.filterwarnings("ignore", message=_teardown, category=pytest.PytestUnraisableExceptionWarning)
-for _never_awaited in ("AsyncCallbackManagerForChainRun.on_chain_error", "AsyncExitStack.__aexit__"):
+for _never_awaited in TEARDOWN_NEVER_AWAITED:
     warnings.filterwarnings(
-        "ignore", message=f"coroutine '{_never_awaited}' was never awaited", category=RuntimeWarning
+        "ignore",
+        message=f"coroutine '{re.escape(_never_awaited)}' was never awaited",
+        category=RuntimeWarning,
     )
 
 
