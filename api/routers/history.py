@@ -382,7 +382,6 @@ async def _write_set_based(conn: Conn, creator_id: str, rows: list[_Row], report
     )
     stored = {r["platform_event_id"] for r in await cur.fetchall()}
     report.duplicates += len(evs) - len(stored)
-    await _subscription_state(conn, creator_id, fan_ids, [ev for ev in evs if ev.event_id in stored])
     return len(stored)
 
 
@@ -473,11 +472,16 @@ def _fan_key(ev: EventIn) -> tuple[str, str]:
 async def _upsert_fans(
     conn: Conn, creator_id: str, events: list[EventIn]
 ) -> dict[tuple[str, str], uuid.UUID]:
-    """Each fan's id, created on first sight; as in `fans.upsert`, a name or timezone given replaces the stored
-    one (the last given in the batch wins, as if the events were posted in order). Rows whose values would not
-    change are not touched."""
+    """Each fan's id, the fan created on first sight, and what these events (in order) leave on the fan's row, as
+    the live path leaves it: a name or timezone given replaces the stored one (`fans.upsert`); a subscription
+    makes the fan active and the first one's time is kept, an expiry makes it expired at that time
+    (`fans.mark_subscribed`, `fans.mark_expired`). A new fan is inserted with all of it, and a row whose values
+    would not change is not touched: every extra row version slows the key checks of the next batch's rows."""
     names: dict[tuple[str, str], str | None] = {}
     zones: dict[tuple[str, str], str | None] = {}
+    status: dict[tuple[str, str], str] = {}
+    since: dict[tuple[str, str], datetime] = {}
+    expired: dict[tuple[str, str], datetime] = {}
     for ev in events:
         key = _fan_key(ev)
         names.setdefault(key, None)
@@ -486,21 +490,43 @@ async def _upsert_fans(
             names[key] = ev.fan.display_name
         if ev.fan.timezone is not None:
             zones[key] = ev.fan.timezone
+        assert ev.occurred_at is not None  # parse_line requires it
+        if ev.kind in _SUBSCRIPTION:
+            status[key] = "active"
+            since.setdefault(key, ev.occurred_at)
+        elif ev.kind == EventKind.SUBSCRIPTION_EXPIRED:
+            status[key] = "expired"
+            expired[key] = ev.occurred_at
     keys = sorted(names)  # one lock order for every writer
-    arrays = [[k[0] for k in keys], [k[1] for k in keys], [names[k] for k in keys], [zones[k] for k in keys]]
+    arrays = [
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        [names[k] for k in keys],
+        [zones[k] for k in keys],
+        [status.get(k) for k in keys],
+        [since.get(k) for k in keys],
+        [expired.get(k) for k in keys],
+    ]
+    values = (
+        " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[],"
+        " %s::timestamptz[]) AS u(platform, key, name, tz, status, since, expired)"
+    )
     await conn.execute(
-        "INSERT INTO fans (creator_id, platform, platform_fan_id, display_name, timezone)"
-        " SELECT %s, u.platform, u.key, coalesce(u.name, ''), coalesce(u.tz, 'UTC')"
-        " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) AS u(platform, key, name, tz)"
-        " ON CONFLICT (creator_id, platform, platform_fan_id) DO NOTHING",
+        "INSERT INTO fans (creator_id, platform, platform_fan_id, display_name, timezone, subscription_status,"
+        " subscribed_at, expires_at)"
+        " SELECT %s, u.platform, u.key, coalesce(u.name, ''), coalesce(u.tz, 'UTC'), coalesce(u.status, 'none'),"
+        " u.since, u.expired" + values + " ON CONFLICT (creator_id, platform, platform_fan_id) DO NOTHING",
         [creator_id, *arrays],
     )
     await conn.execute(
-        "UPDATE fans f SET display_name = coalesce(u.name, f.display_name), timezone = coalesce(u.tz, f.timezone)"
-        " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) AS u(platform, key, name, tz)"
-        " WHERE f.creator_id = %s AND f.platform = u.platform AND f.platform_fan_id = u.key"
-        " AND (coalesce(u.name, f.display_name), coalesce(u.tz, f.timezone))"
-        "   IS DISTINCT FROM (f.display_name, f.timezone)",
+        "UPDATE fans f SET display_name = coalesce(u.name, f.display_name), timezone = coalesce(u.tz, f.timezone),"
+        " subscription_status = coalesce(u.status, f.subscription_status),"
+        " subscribed_at = coalesce(f.subscribed_at, u.since), expires_at = coalesce(u.expired, f.expires_at)"
+        + values
+        + " WHERE f.creator_id = %s AND f.platform = u.platform AND f.platform_fan_id = u.key"
+        " AND (coalesce(u.name, f.display_name), coalesce(u.tz, f.timezone), coalesce(u.status, f.subscription_status),"
+        "   coalesce(f.subscribed_at, u.since), coalesce(u.expired, f.expires_at))"
+        "   IS DISTINCT FROM (f.display_name, f.timezone, f.subscription_status, f.subscribed_at, f.expires_at)",
         [*arrays, creator_id],
     )
     cur = await conn.execute(
@@ -509,45 +535,6 @@ async def _upsert_fans(
         [creator_id, *arrays[:2]],
     )
     return {(r["platform"], r["platform_fan_id"]): r["id"] for r in await cur.fetchall()}
-
-
-async def _subscription_state(
-    conn: Conn, creator_id: str, fan_ids: dict[tuple[str, str], uuid.UUID], events: list[EventIn]
-) -> None:
-    """The subscription columns as `fans.mark_subscribed` / `fans.mark_expired` would leave them after these
-    events in order: the last one sets the status, the first subscription's time is kept, the last expiry's
-    time is stored."""
-    status: dict[uuid.UUID, str] = {}
-    since: dict[uuid.UUID, datetime] = {}
-    expired: dict[uuid.UUID, datetime] = {}
-    for ev in events:
-        fan = fan_ids[_fan_key(ev)]
-        assert ev.occurred_at is not None  # parse_line requires it
-        if ev.kind in _SUBSCRIPTION:
-            status[fan] = "active"
-            since.setdefault(fan, ev.occurred_at)
-        elif ev.kind == EventKind.SUBSCRIPTION_EXPIRED:
-            status[fan] = "expired"
-            expired[fan] = ev.occurred_at
-    if not status:
-        return
-    fans = sorted(status)
-    await conn.execute(
-        "UPDATE fans f SET subscription_status = u.status, subscribed_at = coalesce(f.subscribed_at, u.since),"
-        " expires_at = coalesce(u.expired, f.expires_at)"
-        " FROM unnest(%s::uuid[], %s::text[], %s::timestamptz[], %s::timestamptz[]) AS u(id, status, since, expired)"
-        " WHERE f.creator_id = %s AND f.id = u.id"
-        # a row that would not change is not touched (fewer row versions for the next batch's key checks)
-        " AND (u.status, coalesce(f.subscribed_at, u.since), coalesce(u.expired, f.expires_at))"
-        "   IS DISTINCT FROM (f.subscription_status, f.subscribed_at, f.expires_at)",
-        [
-            fans,
-            [status[f] for f in fans],
-            [since.get(f) for f in fans],
-            [expired.get(f) for f in fans],
-            creator_id,
-        ],
-    )
 
 
 async def _write_one(
