@@ -18,7 +18,15 @@ from langchain_core.runnables import Runnable
 from openai.lib._pydantic import to_strict_json_schema
 from pydantic import BaseModel, Field, ValidationError, create_model
 
-from agents.prompts import INJECTION_NOTE, dm_templates, quoted, render_history, render_memories, single_line
+from agents.prompts import (
+    INJECTION_NOTE,
+    dm_templates,
+    quoted,
+    render_history,
+    render_memories,
+    render_notes,
+    single_line,
+)
 from core import db
 from core.failures import brief
 from tools import fan_context
@@ -30,6 +38,7 @@ log = logging.getLogger(__name__)
 MAX_DRAFT_CHARS = 400
 # Memories quoted in the prompt besides every boundary: enough to personalise, few enough to stay short.
 MEMORIES_IN_PROMPT = 5
+NOTES_IN_PROMPT = 5  # the team's newest notes on the fan
 
 
 class DraftOffer(BaseModel):
@@ -111,10 +120,11 @@ async def gather_context(creator_id: str, fan_id: str, fan_text: str = "") -> di
             "messages": await fan_context.recent_messages(creator_id, fan_id, 12),
             "purchases": await fan_context.purchase_summary(creator_id, fan_id),
             "catalog": await fan_context.catalog(creator_id),
+            "notes": await fan_context.team_notes(creator_id, fan_id, NOTES_IN_PROMPT),
         }
 
-    # One connection and one snapshot for the five reads. The memory recall runs alongside the other four: most of
-    # it is embedding the fan's text, in a thread that ONNX Runtime runs without the GIL, so the four reads proceed
+    # One connection and one snapshot for the six reads. The memory recall runs alongside the other five: most of
+    # it is embedding the fan's text, in a thread that ONNX Runtime runs without the GIL, so the other reads proceed
     # meanwhile (the connection takes their statements in turn). Both finish before the connection goes back.
     async with db.shared_connection():
         context, memories = await asyncio.gather(
@@ -146,6 +156,7 @@ def build_messages(context: dict[str, Any], fan_text: str, reason: str, injectio
         spent=purchases["total_cents"],
         segment=profile.get("segment") or "not scored yet",
         memories=render_memories(context.get("memories", [])),
+        notes=render_notes(context.get("notes", [])),
         history=render_history(context["messages"]),
         # Owned items are named by title only and left out of the offerable list: a whale who owns the whole
         # catalog would otherwise cost two UUIDs per item (measured: 1,532 prompt tokens for one follow-up).

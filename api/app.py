@@ -40,6 +40,7 @@ from api.routers.conversations import router as conversations_router
 from api.routers.creator import router as creator_router
 from api.routers.deliveries import router as deliveries_router
 from api.routers.handoffs import router as handoffs_router
+from api.routers.notes import router as notes_router
 from core import db
 from core.settings import Settings
 from core.temporal import connect as connect_temporal
@@ -145,6 +146,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.include_router(creator_router)
     app.include_router(handoffs_router)
     app.include_router(conversations_router)
+    app.include_router(notes_router)
 
     app.include_router(console.router)
     app.mount("/console/static", StaticFiles(directory=console.STATIC_DIR), name="console-static")

@@ -142,6 +142,8 @@ class AuditAction(StrEnum):
     FAN_OPT_OUT = "fan.opt_out"
     FAN_RESUMED = "fan.resumed"
     FAN_EXPORTED = "fan.exported"
+    FAN_NOTE_ADDED = "fan.note_added"
+    FAN_TAGS_SET = "fan.tags_set"
     HANDOFF_ASSIGNED = "handoff.assigned"
     HANDOFF_RESOLVED = "handoff.resolved"
     CATALOG_ITEM_CREATED = "catalog.item_created"

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from core import db
-from core.store import messages
+from core.store import messages, notes
 
 
 def _iso(v: Any) -> Any:
@@ -38,6 +38,13 @@ async def recent_messages(creator_id: str, fan_id: str, limit: int = 12) -> list
     async with db.connection() as conn:
         rows = await messages.recent(conn, creator_id, fan_id, limit)
     return [{"direction": r.direction, "text": r.text, "sent_at": _iso(r.sent_at)} for r in reversed(rows)]
+
+
+async def team_notes(creator_id: str, fan_id: str, limit: int = 5) -> list[dict[str, Any]]:
+    """The newest `limit` notes the creator's team wrote about the fan, newest first."""
+    async with db.connection() as conn:
+        rows = await notes.page(conn, creator_id, fan_id, before=None, limit=limit)
+    return [{"text": r.text, "created_at": _iso(r.created_at)} for r in rows]
 
 
 async def purchase_summary(creator_id: str, fan_id: str) -> dict[str, Any]:

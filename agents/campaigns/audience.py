@@ -48,9 +48,10 @@ async def select_audience(
     exclusions: Exclusions,
     catalog_id: str | None,
     limit: int,
+    tag: str | None = None,
 ) -> Audience:
-    """The segment's fans (the latest segmentation; `all` = every fan), highest LTV first, the first `limit`
-    of those no rule excludes, and how many fans each rule excluded."""
+    """The segment's fans (the latest segmentation; `all` = every fan), only those with `tag` when one is given,
+    highest LTV first, the first `limit` of those no rule excludes, and how many fans each rule excluded."""
     if segment not in TARGETS:
         raise ValueError(f"unknown segment {segment!r}")
     cur = await conn.execute(
@@ -59,6 +60,7 @@ async def select_audience(
             SELECT f.id, f.opted_out_at, f.handoff_at, f.subscription_status, s.ltv_cents
             FROM fans f LEFT JOIN fan_scores s ON s.creator_id = f.creator_id AND s.fan_id = f.id
             WHERE f.creator_id = %(c)s AND (%(seg)s = 'all' OR s.segment = %(seg)s)
+              AND (%(tag)s::text IS NULL OR f.tags @> ARRAY[%(tag)s::text])
         ), judged AS (
             SELECT t.id, t.ltv_cents, CASE
                 WHEN t.opted_out_at IS NOT NULL THEN 'opted_out'
@@ -81,6 +83,7 @@ async def select_audience(
         {
             "c": creator_id,
             "seg": segment,
+            "tag": tag,
             "hours": exclusions.messaged_within_hours,
             "item": catalog_id,
             "bought": exclusions.bought_item,

@@ -49,10 +49,11 @@ async def preview_campaign(
     catalog_id: str | None,
     exclusions: Exclusions,
     max_recipients: int,
+    tag: str | None = None,
 ) -> Audience:
     """What `create_campaign` would choose, storing nothing: the same offer check, the same audience."""
     await offered_item(conn, creator_id, catalog_id)
-    return await select_audience(conn, creator_id, segment, exclusions, catalog_id, max_recipients)
+    return await select_audience(conn, creator_id, segment, exclusions, catalog_id, max_recipients, tag)
 
 
 async def create_campaign(
@@ -67,16 +68,17 @@ async def create_campaign(
     exclusions: Exclusions,
     max_recipients: int,
     now: datetime | None = None,
+    tag: str | None = None,
 ) -> tuple[dict[str, Any], Audience]:
     """Call inside a transaction. Returns the campaign row and its audience. An offer names an item of this
     creator's active catalog (else CatalogItemNotFound); the item goes into each recipient's intent so the DM
     agent can offer it, and the grammar still only admits real items and prices in bounds."""
     now = now or datetime.now(UTC)
     item = await offered_item(conn, creator_id, catalog_id)
-    audience = await select_audience(conn, creator_id, segment, exclusions, catalog_id, max_recipients)
+    audience = await select_audience(conn, creator_id, segment, exclusions, catalog_id, max_recipients, tag)
     cur = await conn.execute(
         "INSERT INTO campaigns (creator_id, name, segment, intent, catalog_id, exclusions, excluded, recipients,"
-        " workflow_id, created_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, '', %s)"
+        " workflow_id, created_by, tag) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, '', %s, %s)"
         " RETURNING id::text AS id",
         [
             creator_id,
@@ -88,6 +90,7 @@ async def create_campaign(
             Jsonb(audience.excluded),
             len(audience.fan_ids),
             created_by,
+            tag,
         ],
     )
     campaign_id = (await cur.fetchone() or {})["id"]

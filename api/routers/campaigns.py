@@ -19,6 +19,7 @@ from agents.campaigns.store import CatalogItemNotFound, create_campaign, preview
 from api.auth import CurrentPrincipal
 from api.deps import Runtime, runtime
 from api.errors import ApiError, malformed_cursor
+from api.routers.notes import Tag
 from core import db
 from core.store import Conn
 from core.store import catalog as catalog_store
@@ -34,6 +35,9 @@ class CampaignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
     segment: Target = Field(description="a segment of the latest refresh, or 'all'")
+    tag: Tag | None = Field(
+        None, description="only the segment's fans with this tag (PUT /v1/fans/{id}/tags)"
+    )
     intent: str = Field(
         min_length=1, max_length=500, description="what every message should do, for the DM agent"
     )
@@ -68,6 +72,7 @@ class CampaignOut(BaseModel):
     id: str
     name: str
     segment: str
+    tag: str | None = Field(description="only fans with this tag were targeted (null: no tag filter)")
     intent: str
     catalog_id: str | None
     exclusions: dict[str, Any]
@@ -197,6 +202,7 @@ async def create(body: CampaignIn, who: CurrentPrincipal, rt: Annotated[Runtime,
                     catalog_id=catalog,
                     exclusions=body.exclude,
                     max_recipients=body.max_recipients,
+                    tag=body.tag,
                 )
                 return CampaignPreview(
                     segment_size=audience.segment_size,
@@ -213,6 +219,7 @@ async def create(body: CampaignIn, who: CurrentPrincipal, rt: Annotated[Runtime,
                 catalog_id=catalog,
                 exclusions=body.exclude,
                 max_recipients=body.max_recipients,
+                tag=body.tag,
             )
         except CatalogItemNotFound as exc:
             raise ApiError(

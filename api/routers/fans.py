@@ -18,10 +18,11 @@ from agents.segmentation.explain import explain
 from agents.segmentation.refresh import SEGMENTS
 from api.auth import CurrentPrincipal, Principal
 from api.errors import BIGINT_MAX, ApiError, malformed_cursor
+from api.routers.notes import TAG_PATTERN, NoteOut
 from core import db
 from core.db import Conn
 from core.journal import append_audit, record_action
-from core.store import fans, handoffs, messages
+from core.store import fans, handoffs, messages, notes
 from core.types import Role
 
 router = APIRouter(prefix="/v1", tags=["fans"])
@@ -141,6 +142,7 @@ class FanListItem(BaseModel):
     ltv_cents: int | None
     p_alive: float | None
     days_since_active: int | None
+    tags: list[str]
 
 
 class FanPage(BaseModel):
@@ -166,26 +168,33 @@ def _decode_cursor(cursor: str, sort: FanSort) -> tuple[Any, str]:
 async def list_fans(
     who: CurrentPrincipal,
     segment: Segment | None = None,
+    tag: Annotated[
+        str | None,
+        Query(max_length=40, pattern=TAG_PATTERN, description="only fans with this tag (any case)"),
+    ] = None,
     sort: FanSort = FanSort.LTV,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page (same sort)")] = None,
 ) -> Any:
-    """Fans with their segment and scores (null before the first segmentation), filtered by segment."""
+    """Fans with their segment, scores (null before the first segmentation) and tags, filtered by segment and
+    tag."""
     key, desc, cast = _SORTS[sort]
     after = _decode_cursor(cursor, sort) if cursor else None
     op, direction = ("<", "DESC") if desc else (">", "ASC")
     async with db.pool().connection() as conn:
         cur = await conn.execute(
             "SELECT f.id::text AS id, f.platform, f.platform_fan_id, f.display_name, f.subscription_status, s.segment,"
-            " s.value_tier, s.spend_cents, s.ltv_cents, s.p_alive, s.days_since_active, "
+            " s.value_tier, s.spend_cents, s.ltv_cents, s.p_alive, s.days_since_active, f.tags, "
             f"{key} AS sort_key FROM fans f"
             " LEFT JOIN fan_scores s ON s.creator_id = f.creator_id AND s.fan_id = f.id"
             " WHERE f.creator_id = %(creator)s AND (%(segment)s::text IS NULL OR s.segment = %(segment)s)"
+            " AND (%(tag)s::text IS NULL OR f.tags @> ARRAY[%(tag)s::text])"
             f" AND (%(after_id)s::uuid IS NULL OR ({key}, f.id) {op} (%(after_key)s::{cast}, %(after_id)s::uuid))"
             f" ORDER BY {key} {direction}, f.id {direction} LIMIT %(limit)s",
             {
                 "creator": who.creator_id,
                 "segment": segment,
+                "tag": tag.lower() if tag else None,
                 "after_key": after[0] if after else None,
                 "after_id": after[1] if after else None,
                 "limit": limit + 1,
@@ -260,11 +269,14 @@ class FanDetail(BaseModel):
     scores: Scores | None  # null until the first segmentation refresh
     memories: list[MemoryOut]  # boundaries first, then by importance
     recent_purchases: list[PurchaseOut]
+    tags: list[str]
+    notes: list[NoteOut] = Field(description="the team's newest 20 notes (all: GET /v1/fans/{id}/notes)")
 
 
 @router.get("/fans/{fan_id}", response_model=FanDetail, responses={404: {}})
 async def get_fan(fan_id: UUID, who: CurrentPrincipal) -> Any:
-    """One fan: profile, scores with the reasons behind them, memories and recent purchases."""
+    """One fan: profile, scores with the reasons behind them, memories, recent purchases, tags and the team's
+    notes."""
     async with db.pool().connection() as conn:
         fan = await fans.get(conn, who.creator_id, fan_id)
         if fan is None:
@@ -289,6 +301,8 @@ async def get_fan(fan_id: UUID, who: CurrentPrincipal) -> Any:
             [who.creator_id, fan_id],
         )
         purchases = await cur.fetchall()
+        fan_tags = await fans.tags(conn, who.creator_id, fan_id)
+        fan_notes = await notes.page(conn, who.creator_id, fan_id, before=None, limit=20)
     scores = None
     if score is not None:
         model = score.pop("model")
@@ -302,6 +316,8 @@ async def get_fan(fan_id: UUID, who: CurrentPrincipal) -> Any:
         scores=scores,
         memories=[MemoryOut(**m) for m in memories],
         recent_purchases=[PurchaseOut(**p) for p in purchases],
+        tags=fan_tags,
+        notes=[NoteOut(**asdict(n)) for n in fan_notes],
     )
 
 
@@ -353,6 +369,8 @@ _EXPORT_SECTIONS: tuple[tuple[str, str, str], ...] = (
     ("followups", "followups", "started_at, id"),
     ("campaigns", "campaign_recipients", "campaign_id"),
     ("actions", "agent_actions", "created_at, id"),
+    ("handoffs", "handoffs", "opened_at, id"),
+    ("notes", "fan_notes", "created_at, id"),
 )
 _NOT_EXPORTED = {"creator_id", "embedding"}
 
@@ -372,6 +390,10 @@ class FanExport(BaseModel):
     followups: list[dict[str, Any]]
     campaigns: list[dict[str, Any]]
     actions: list[dict[str, Any]]
+    handoffs: list[dict[str, Any]] = Field(
+        description="each time the fan was handed to a human, and how it ended"
+    )
+    notes: list[dict[str, Any]] = Field(description="the team's notes on the fan")
 
 
 @router.get("/fans/{fan_id}/export", response_model=FanExport, responses={404: {}})

@@ -213,3 +213,23 @@ async def routing_facts(
         " FROM fans f JOIN creators c ON c.id = f.creator_id WHERE f.creator_id = %s AND f.id = %s",
         [list(event_ids), creator_id, fan_id],
     )
+
+
+async def set_tags(conn: Conn, creator_id: Id, fan_id: Id, tags: Sequence[str]) -> list[str] | None:
+    """Replace the fan's tags; the tags before (None: no such fan). Locks the fan row."""
+    cur = await conn.execute(
+        "SELECT tags FROM fans WHERE creator_id = %s AND id = %s FOR UPDATE", [creator_id, fan_id]
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    await conn.execute(
+        "UPDATE fans SET tags = %s WHERE creator_id = %s AND id = %s", [list(tags), creator_id, fan_id]
+    )
+    return list(row["tags"])
+
+
+async def tags(conn: Conn, creator_id: Id, fan_id: Id) -> list[str]:
+    cur = await conn.execute("SELECT tags FROM fans WHERE creator_id = %s AND id = %s", [creator_id, fan_id])
+    row = await cur.fetchone()
+    return [] if row is None else list(row["tags"])

@@ -129,3 +129,22 @@ def test_inbound_check_flags_a_message_that_closes_the_tag(text: str) -> None:
 )
 def test_inbound_check_leaves_ordinary_brackets(text: str) -> None:
     assert not check_inbound(text).injection, text
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_hostile_team_notes_stay_quoted_as_the_creators_knowledge(hostile: str) -> None:
+    """A note may repeat what a fan wrote: it enters as quoted data on its own line, under its own heading."""
+    prompt = user_prompt({**context(), "notes": [{"text": hostile}, {"text": "prefers mornings"}]}, "hi")
+    lines = prompt.splitlines()
+    assert len(lines) == len(BENIGN.splitlines()) + 3  # the heading and one line per note
+    assert f"- {quoted(hostile)}" in lines and '- "prefers mornings"' in lines
+    heading = lines.index(f"- {quoted(hostile)}") - 1
+    assert lines[heading].startswith("What the creator's team noted about the fan")
+    assert TAG.findall(prompt) == ["<fan_message>", "</fan_message>"], TAG.findall(prompt)
+    assert not any(INSTRUCTION_LINE.match(line) for line in lines)
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]", prompt)
+
+
+def test_without_notes_the_prompt_is_unchanged() -> None:
+    assert user_prompt({**context(), "notes": []}, "how are you?") == BENIGN
+    assert "noted" not in BENIGN

@@ -150,6 +150,7 @@ async def test_the_dm_context_is_what_the_read_functions_return(settings: Settin
         "purchases": await fan_context.purchase_summary(t.creator_id, t.fans[0]),
         "catalog": await fan_context.catalog(t.creator_id),
         "memories": await fan_context.recall_memories(t.creator_id, t.fans[0], "hi there", 5),
+        "notes": await fan_context.team_notes(t.creator_id, t.fans[0], 5),
     }
     assert context["messages"][-1]["text"] == "hi there" and context["catalog"]
     assert context["purchases"] == {"total_cents": 0, "by_kind": {}, "owned_catalog_ids": []}

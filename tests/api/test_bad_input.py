@@ -163,3 +163,15 @@ async def test_a_handoff_resolution_with_nul_characters_is_a_bad_request(api: ht
     assert await fetch("SELECT resolved_at FROM handoffs WHERE id = %s", [handoff]) == [{"resolved_at": None}]
     assert await fetch("SELECT 1 FROM fans WHERE id = %s AND handoff_at IS NOT NULL", [t.fans[0]]) != []
     assert await fetch("SELECT 1 FROM audit_log WHERE creator_id = %s", [t.creator_id]) == []
+
+
+async def test_notes_and_tags_with_nul_characters_are_bad_requests(api: httpx.AsyncClient) -> None:
+    t = await make_tenant("nulnote")
+    r = await api.post(f"/v1/fans/{t.fans[0]}/notes", json={"text": "a\u0000b"}, headers=t.auth("chatter"))
+    assert r.status_code == 422 and "NUL" in r.json()["error"]["message"], r.text
+    r = await api.put(f"/v1/fans/{t.fans[0]}/tags", json={"tags": ["a\u0000"]}, headers=t.auth("chatter"))
+    assert r.status_code == 422 and r.json()["error"]["details"]["fields"][0]["field"] == "tags.0", r.text
+    r = await api.get("/v1/fans", params={"tag": "a\u0000"}, headers=t.auth())
+    assert r.status_code == 422 and r.json()["error"]["details"]["fields"][0]["field"] == "query.tag", r.text
+    assert await fetch("SELECT 1 FROM fan_notes WHERE creator_id = %s", [t.creator_id]) == []
+    assert await fetch("SELECT 1 FROM fans WHERE creator_id = %s AND tags <> '{}'", [t.creator_id]) == []

@@ -45,6 +45,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/v1/creator"): {"version": 1, "persona": "probe", "ppv_max_cents": 6000},
     ("POST", "/v1/handoffs/{handoff_id}/assign"): {"member_id": None},
     ("POST", "/v1/handoffs/{handoff_id}/resolve"): {"reason": "probe", "unfreeze": True},
+    ("POST", "/v1/fans/{fan_id}/notes"): {"text": "probe"},
+    ("PUT", "/v1/fans/{fan_id}/tags"): {"tags": ["probe"]},
 }
 
 
@@ -67,6 +69,7 @@ async def _snapshot(creator_id: str) -> str:
         "creator_versions",
         "policy_versions",
         "handoffs",
+        "fan_notes",
     ):
         rows[table] = await fetch(f"SELECT * FROM {table} WHERE creator_id = %s ORDER BY 1", [creator_id])
     rows["creator"] = await fetch("SELECT * FROM creators WHERE id = %s", [creator_id])
@@ -112,6 +115,11 @@ async def test_every_endpoint_refuses_another_creators_ids(app: FastAPI, api: ht
             [b.creator_id, b.fans[1]],
         )
         b_handoff = (await cur.fetchone() or {})["id"]
+        await conn.execute(  # B's note and tag on the fan the probes use
+            "INSERT INTO fan_notes (creator_id, fan_id, text) VALUES (%s, %s, 'b-secret-note')",
+            [b.creator_id, b.fans[0]],
+        )
+        await conn.execute("UPDATE fans SET tags = '{b-secret-tag}' WHERE id = %s", [b.fans[0]])
         cur = await conn.execute(  # a hand-off of A's, which A may not give to B's member
             "INSERT INTO handoffs (creator_id, fan_id, reason) VALUES (%s, %s, 'chargeback') RETURNING id::text AS id",
             [a.creator_id, a.fans[0]],
@@ -146,6 +154,8 @@ async def test_every_endpoint_refuses_another_creators_ids(app: FastAPI, api: ht
         "b-secret-age",
         "b-secret-item",
         b_handoff,
+        "b-secret-note",
+        "b-secret-tag",
     ]
     before = await _snapshot(b.creator_id)
 
@@ -205,6 +215,14 @@ async def test_every_endpoint_refuses_another_creators_ids(app: FastAPI, api: ht
     assert (
         await api.get("/v1/handoffs", params={"assignee": b.members["chatter"]}, headers=a.auth())
     ).json()["items"] == []
+    tagged = await api.get("/v1/fans", params={"tag": "b-secret-tag"}, headers=a.auth())
+    assert tagged.status_code == 200 and tagged.json()["items"] == []
+    reach = await api.post(
+        "/v1/campaigns",
+        json={"name": "n", "segment": "all", "intent": "hi", "tag": "b-secret-tag", "dry_run": True},
+        headers=a.auth(),
+    )
+    assert reach.status_code == 202 and reach.json()["recipients"] == 0, reach.text
     key_for_b = await api.post("/v1/keys", json={"member_id": b.members["owner"]}, headers=a.auth())
     assert key_for_b.status_code == 404
     assert await _snapshot(b.creator_id) == before  # nothing of B's changed
