@@ -27,6 +27,7 @@ from core.types import (
     DraftAttempt,
     DraftProposal,
     EventKind,
+    Lane,
     Offer,
     PolicyReport,
     Route,
@@ -64,6 +65,7 @@ class DraftRequest:
     fan_text: str
     reason: str
     injection: bool = False
+    lane: Lane = Lane.LIVE
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,9 @@ def route_batch(fan: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> 
     `fan` carries opted_out_at, handoff_at, handoff_reason, spent_cents and the creator's
     handoff_spend_cents; each event carries kind and payload."""
     out = _route(fan, events)
+    if events and all(e["kind"] in followup_rules.INTERNAL_KINDS for e in events):
+        # only follow-up steps or campaign messages: nobody is waiting, the draft takes the batch lane
+        out = replace(out, lane=Lane.BATCH)
     frozen = fan["opted_out_at"] is not None or fan["handoff_at"] is not None
     if frozen and not (out.opt_out or out.route == Route.HANDOFF):
         # stopped when the fan opted out or was handed off; nothing starts while a human or the fan said no
@@ -207,15 +212,16 @@ async def route(batch: BatchRef) -> RouteDecision:
 
 async def write_draft(req: DraftRequest) -> DraftAttempt:
     settings = get_settings()
-    result = await draft_reply(
-        llm.chat_model(),
-        req.creator_id,
-        req.fan_id,
-        fan_text=req.fan_text,
-        reason=req.reason,
-        injection=req.injection,
-        attempts=settings.llm_attempts,
-    )
+    with llm.lane(llm.CallLane.BATCH if req.lane == Lane.BATCH else llm.CallLane.LIVE):
+        result = await draft_reply(
+            llm.chat_model(),
+            req.creator_id,
+            req.fan_id,
+            fan_text=req.fan_text,
+            reason=req.reason,
+            injection=req.injection,
+            attempts=settings.llm_attempts,
+        )
     if result.failure or result.text is None:
         return DraftAttempt(failure=result.failure or "no text")
     offer = Offer(result.offer.catalog_id, result.offer.price_cents) if result.offer else None
@@ -259,7 +265,7 @@ def build_supervisor_graph(
     async def dm_agent(state: ConversationState) -> dict[str, Any]:
         r = state["routing"]
         injection = bool(r.inbound and r.inbound.injection)
-        req = DraftRequest(state["creator_id"], state["fan_id"], r.fan_text, r.reason, injection)
+        req = DraftRequest(state["creator_id"], state["fan_id"], r.fan_text, r.reason, injection, r.lane)
         return {"drafting": await s.write_draft(req)}
 
     async def outbound_policy(state: ConversationState) -> dict[str, Any]:

@@ -72,7 +72,16 @@ def emit(
 
 
 @asynccontextmanager
-async def running_stack(fans: int, *, with_api: bool = True) -> AsyncIterator[Stack]:
+async def running_stack(
+    fans: int,
+    *,
+    with_api: bool = True,
+    engine_delay_s: float = 0.0,
+    engine_slots: int | None = None,
+    **settings_over: Any,
+) -> AsyncIterator[Stack]:
+    """engine_delay_s and engine_slots make the LLM double a model of one local engine; settings_over overrides
+    Settings fields."""
     from api.auth import issue_key
     from bench.instant_llm import instant_llm
     from core import db
@@ -83,7 +92,7 @@ async def running_stack(fans: int, *, with_api: bool = True) -> AsyncIterator[St
     llm = ExitStack()
     temporal = None
     try:
-        llm_base_url = llm.enter_context(instant_llm())
+        llm_base_url = llm.enter_context(instant_llm(engine_delay_s, engine_slots))
         url = start_postgres(root)
         port = free_port()
         temporal = await asyncio.to_thread(start_temporal, root, port, free_port())
@@ -101,6 +110,7 @@ async def running_stack(fans: int, *, with_api: bool = True) -> AsyncIterator[St
             # the extraction call would go to the instant fake too; boundaries are still found by rules
             memory_llm_extraction=False,
             db_pool_max=20,
+            **settings_over,
         )
         started, stop = asyncio.Event(), asyncio.Event()
         server = asyncio.create_task(serve(settings, with_api=with_api, started=started, stop=stop))

@@ -18,6 +18,7 @@ BENCHES = {
     "memory": "memory",
     "overview": "overview",
     "import": "history_import",
+    "live-lane": "live_lane",
 }
 
 

@@ -7,6 +7,9 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The local engine's parallel slots when HUNTAZE_LLM_SLOTS is unset: one for live replies, one for the rest.
+LOCAL_LLM_SLOTS = 2
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
@@ -48,6 +51,14 @@ class Settings(BaseSettings):
     # However often the DM step is retried (a crashed worker, an overloaded endpoint), a draft is given up after
     # this long: the batch is recorded as draft_failed and the fan's later messages are handled.
     draft_deadline_s: float = Field(900.0, gt=0, validation_alias="HUNTAZE_DRAFT_DEADLINE_S")
+    # Chat calls this process has at the endpoint at once, one of them kept for live replies (batch drafts and memory
+    # extraction never take the last free one; live calls are served first). Unset: the local engine's slots (2; the
+    # engine starts with that many) or, for any other endpoint, no limit.
+    llm_slots: int | None = Field(None, ge=1, validation_alias="HUNTAZE_LLM_SLOTS")
+    # Batch drafts (follow-up steps, campaign messages) one worker writes at once, and how many start per minute
+    # across all workers (a Temporal task-queue rate limit; 0: no limit). Live replies are never counted here.
+    batch_draft_slots: int = Field(1, ge=1, validation_alias="HUNTAZE_BATCH_DRAFT_SLOTS")
+    batch_drafts_per_minute: float = Field(6.0, ge=0, validation_alias="HUNTAZE_BATCH_DRAFTS_PER_MINUTE")
     # The local engine: a GGUF path overrides the model cache.
     local_model_path: Path | None = Field(None, validation_alias="HUNTAZE_MODEL_PATH")
     local_llm_port: int = Field(8081, validation_alias="HUNTAZE_LLM_PORT")
@@ -130,6 +141,13 @@ class Settings(BaseSettings):
     @property
     def llm_is_local(self) -> bool:
         return self.llm_base_url is None and self.azure_openai_endpoint is None
+
+    @property
+    def llm_call_slots(self) -> int | None:
+        """The calls at the chat endpoint at once (None: no limit); see llm_slots."""
+        if self.llm_slots is not None:
+            return self.llm_slots
+        return LOCAL_LLM_SLOTS if self.llm_is_local else None
 
     @property
     def local_llm_base_url(self) -> str:

@@ -67,6 +67,16 @@ class Route(StrEnum):
     IGNORE = "ignore"
 
 
+class Lane(StrEnum):
+    """Which lane a batch's draft is written in. LIVE: the fan did something (a message, a purchase, a
+    subscription): the draft is written at once, inside the fan's workflow task. BATCH: only follow-up steps or
+    campaign messages (nobody is waiting): the draft waits its turn on the batch-drafts task queue, at a bounded
+    rate, and gives way to the fan's own events."""
+
+    LIVE = "live"
+    BATCH = "batch"
+
+
 class FollowupKind(StrEnum):
     WELCOME = "welcome"
     WIN_BACK = "win_back"
@@ -230,6 +240,7 @@ class RouteDecision:
     inbound: InboundVerdict | None = None
     opt_out: bool = False
     followups: FollowupDirectives = field(default_factory=FollowupDirectives)
+    lane: Lane = Lane.LIVE
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ def main() -> None:
     ap.add_argument("--model", required=True)
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--ctx", type=int, default=4096)
+    ap.add_argument("--ctx", type=int, default=4096, help="context per slot")
+    ap.add_argument("--parallel", type=int, default=1, help="requests decoded at once, each in its own slot")
     ap.add_argument("--frequency-penalty", type=float, default=0.0)
     args = ap.parse_args()
 
@@ -20,8 +21,9 @@ def main() -> None:
 
     params = xllamacpp.CommonParams()
     params.model.path = args.model
-    params.n_ctx = args.ctx
-    params.n_parallel = 1
+    # llama.cpp splits the context between the slots: each gets --ctx
+    params.n_ctx = args.ctx * args.parallel
+    params.n_parallel = args.parallel
     params.port = args.port
     params.hostnames = ["127.0.0.1"]
     params.cpuparams.n_threads = args.threads

@@ -273,6 +273,9 @@ def start_llm(settings: Settings, model: Path) -> subprocess.Popen[bytes]:
         str(settings.local_llm_threads),
         "--ctx",
         str(settings.local_llm_ctx),
+        # the worker's LLM gate keeps one of these for live replies (HUNTAZE_LLM_SLOTS)
+        "--parallel",
+        str(settings.llm_call_slots or 1),
         "--frequency-penalty",
         str(settings.local_llm_frequency_penalty),
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -11,11 +12,16 @@ from temporalio import activity
 from core import db
 from core.journal import record_action
 from core.settings import get_settings
+from core.types import Lane
 from workflows.dispatch import dispatch_events
 from workflows.types import DISPATCH_CAMPAIGN, CampaignInput, CampaignResult
 
 CHUNK = 200
 CONCURRENCY = 16  # signal-with-starts in flight at once
+# Recipients handed out per second: each starts a conversation (a signal-with-start, a first workflow task) on the
+# workers and the Temporal server that live replies use, and the drafts come at the batch lane's rate anyway. 500
+# recipients at once cost fans' replies 4-28 s on a 2-core machine (docs/benchmarks.md, live-lane).
+DISPATCH_PER_S = 2
 
 
 @activity.defn(name=DISPATCH_CAMPAIGN)
@@ -25,10 +31,11 @@ async def dispatch_campaign(inp: CampaignInput) -> CampaignResult:
     client, s = activity.client(), get_settings()
     gate = asyncio.Semaphore(CONCURRENCY)
     done = 0
+    next_at = time.monotonic()
 
     async def one(fan_id: str, event_id: int) -> None:
         async with gate:
-            await dispatch_events(client, s, inp.creator_id, fan_id, [event_id])
+            await dispatch_events(client, s, inp.creator_id, fan_id, [event_id], Lane.BATCH)
 
     while True:
         async with db.pool().connection() as conn:
@@ -42,9 +49,12 @@ async def dispatch_campaign(inp: CampaignInput) -> CampaignResult:
             rows = await cur.fetchall()
         if not rows:
             break
-        await asyncio.gather(*(one(r["fan_id"], r["event_id"]) for r in rows))
-        done += len(rows)
-        activity.heartbeat(done)
+        for i in range(0, len(rows), DISPATCH_PER_S):
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))  # the next second's recipients
+            next_at = time.monotonic() + 1.0
+            await asyncio.gather(*(one(r["fan_id"], r["event_id"]) for r in rows[i : i + DISPATCH_PER_S]))
+            done += len(rows[i : i + DISPATCH_PER_S])
+            activity.heartbeat(done)
     async with db.pool().connection() as conn, conn.transaction():
         cur = await conn.execute(
             "UPDATE campaigns SET status = 'dispatched' WHERE creator_id = %s AND id = %s"

@@ -6,6 +6,7 @@ by name and LangGraph runs through the temporalio-langgraph plugin.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from datetime import timedelta
 from typing import Any, cast
@@ -17,12 +18,13 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from temporalio.langgraph import graph as temporal_graph
 
-    from core.types import DraftAttempt, DraftStatus, PolicyReport, Route, RouteDecision
+    from core.types import DraftAttempt, DraftStatus, Lane, PolicyReport, Route, RouteDecision
     from workflows.types import (
         APPLY_DECISION,
         EXPIRE_DRAFT,
         MARK_DELIVERY_FAILED,
         REMEMBER_MESSAGES,
+        RUN_BATCH_GRAPH,
         SAVE_OUTCOME,
         SEND_DRAFT,
         SUPERSEDE_DRAFT,
@@ -30,6 +32,8 @@ with workflow.unsafe.imports_passed_through():
         SYNC_FOLLOWUPS,
         ApplyDecisionInput,
         ApplyDecisionResult,
+        BatchGraphInput,
+        BatchGraphResult,
         ConversationInput,
         Decision,
         DecisionResult,
@@ -43,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
         SendResult,
         SyncFollowupsInput,
         SyncFollowupsResult,
+        batch_drafts_queue,
     )
 
 DB_TIMEOUT = timedelta(seconds=30)
@@ -63,6 +68,13 @@ MEMORY_HEARTBEAT = timedelta(seconds=20)
 # read by the LLM at all.
 REMEMBER_ROUTES = (Route.REPLY, Route.ACKNOWLEDGE)
 DRAFT_AWAITING = (DraftStatus.PENDING_REVIEW, DraftStatus.BLOCKED)
+# A batch-lane batch's graph, once its turn comes: the whole draft (its own LLM retries included), a few tries. The
+# wait for the turn counts against none of this; the heartbeat notices a dead worker.
+BATCH_GRAPH_TIMEOUT = timedelta(minutes=15)
+BATCH_GRAPH_HEARTBEAT = timedelta(seconds=20)
+BATCH_GRAPH_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30), maximum_attempts=3
+)
 
 
 # Outside the sandbox, which every fan event would pay for (see docs/benchmarks.md): what it would catch is kept out
@@ -77,6 +89,9 @@ class ConversationWorkflow:
         self.seen: set[int] = set(self.queue)
         self.pending: PendingDraft | None = inp.pending
         self.to_send: list[str] = list(inp.approved_unsent)
+        # Queued events that came in the batch lane (follow-up steps, campaign messages): a batch of only these is
+        # drafted on the batch-drafts queue and gives way to anything newer.
+        self.batch_lane: set[int] = set(inp.batch_event_ids)
         self.hold_until: float = inp.send_hold_until
         self.deciding = False
         # Take the graph in the activation in which the plugin registered it for this run: the plugin keys its
@@ -86,11 +101,13 @@ class ConversationWorkflow:
     # --- messages in ----------------------------------------------------------------------------
 
     @workflow.signal
-    def new_events(self, event_ids: list[int]) -> None:
+    def new_events(self, event_ids: list[int], lane: str = Lane.LIVE) -> None:
         for eid in event_ids:
             if eid not in self.seen:
                 self.seen.add(eid)
                 self.queue.append(eid)
+                if lane == Lane.BATCH:
+                    self.batch_lane.add(eid)
 
     @workflow.query
     def pending_draft(self) -> PendingDraft | None:
@@ -191,9 +208,21 @@ class ConversationWorkflow:
                 retry_policy=DB_RETRY,
             )
             self.pending = None
-        state: dict[str, Any] = await _compiled(self.supervisor).ainvoke(
-            {"creator_id": self.inp.creator_id, "fan_id": self.inp.fan_id, "event_ids": batch}
-        )
+        if all(e in self.batch_lane for e in batch):
+            outcome = await self._batch_graph(batch)
+            if outcome is None:  # gave way: handled again with what came meanwhile
+                self.queue = batch + self.queue
+                return
+            state: dict[str, Any] = {
+                "routing": outcome.routing,
+                "drafting": outcome.drafting,
+                "policy": outcome.policy,
+            }
+        else:
+            state = await _compiled(self.supervisor).ainvoke(
+                {"creator_id": self.inp.creator_id, "fan_id": self.inp.fan_id, "event_ids": batch}
+            )
+        self.batch_lane.difference_update(batch)
         routing = cast(RouteDecision, state["routing"])
         expires_at = workflow.now().timestamp() + self.inp.draft_timeout_s
         saved = await workflow.execute_local_activity(
@@ -246,6 +275,39 @@ class ConversationWorkflow:
                     batch,
                     err.cause,
                 )
+
+    async def _batch_graph(self, batch: list[int]) -> BatchGraphResult | None:
+        """The graph for a batch of batch-lane events, on the batch-drafts queue (its own worker, slots and rate).
+        None when the fan's own events (or a held send now due) came first: the activity is cancelled, whether it
+        still waited for its turn or was drafting, so a live reply never waits for a batch draft."""
+        handle = workflow.start_activity(
+            RUN_BATCH_GRAPH,
+            BatchGraphInput(self.inp.creator_id, self.inp.fan_id, batch),
+            result_type=BatchGraphResult,
+            task_queue=batch_drafts_queue(workflow.info().task_queue),
+            start_to_close_timeout=BATCH_GRAPH_TIMEOUT,
+            heartbeat_timeout=BATCH_GRAPH_HEARTBEAT,
+            retry_policy=BATCH_GRAPH_RETRY,
+        )
+        await workflow.wait_condition(lambda: handle.done() or bool(self.queue) or self._can_send())
+        if not handle.done():
+            handle.cancel()
+            try:
+                await handle
+            except (asyncio.CancelledError, ActivityError):
+                pass
+            return None
+        try:
+            done: BatchGraphResult = await handle
+            return done
+        except ActivityError as err:
+            # Saved as draft_failed like a live draft that failed; the fan's next events are handled.
+            return BatchGraphResult(
+                RouteDecision(Route.REPLY, "a follow-up or campaign message", lane=Lane.BATCH),
+                DraftAttempt(
+                    failure=f"no batch-lane draft after {BATCH_GRAPH_RETRY.maximum_attempts} tries: {err.cause or err}"
+                ),
+            )
 
     async def _debounce(self) -> None:
         """Bursts of fan messages become one batch: wait until the fan pauses (bounded)."""
@@ -342,6 +404,7 @@ class ConversationWorkflow:
             pending=self.pending,
             approved_unsent=list(self.to_send),
             send_hold_until=self.hold_until,
+            batch_event_ids=[e for e in self.queue if e in self.batch_lane],
         )
 
 

@@ -33,7 +33,7 @@ from core.db import Conn
 from core.journal import record_action
 from core.settings import get_settings
 from core.store import drafts
-from core.types import FollowupKind
+from core.types import FollowupKind, Lane
 from workflows.dispatch import dispatch_events
 from workflows.followup import followup_workflow_id
 from workflows.types import (
@@ -397,7 +397,7 @@ async def followup_step(inp: FollowupStepInput) -> FollowupStepResult:
             details={**payload, "event_id": row["id"]},
             dedupe_key=f"followup_step:{key}",
         )
-    await dispatch_events(activity.client(), get_settings(), c, f, [row["id"]])
+    await dispatch_events(activity.client(), get_settings(), c, f, [row["id"]], Lane.BATCH)
     return FollowupStepResult("drafted", event_id=row["id"])
 
 

@@ -39,15 +39,17 @@ async def _remember(inp: RememberInput) -> RememberResult:
         if phase == "llm" and not settings.memory_llm_extraction:
             break
         items = []
-        for m in messages:
-            items += await extract(
-                m.text,
-                source_message_id=m.id,
-                model=llm.chat_model() if phase == "llm" else None,
-                use_llm=phase == "llm",
-                include_rules=phase == "rules",
-                fan_id=inp.fan_id,
-            )
+        # after the draft: served after live replies, before batch drafts, never in the slot kept for live work
+        with llm.lane(llm.CallLane.BACKGROUND):
+            for m in messages:
+                items += await extract(
+                    m.text,
+                    source_message_id=m.id,
+                    model=llm.chat_model() if phase == "llm" else None,
+                    use_llm=phase == "llm",
+                    include_rules=phase == "rules",
+                    fan_id=inp.fan_id,
+                )
         if not items:
             continue
         async with db.pool().connection() as conn, conn.transaction():

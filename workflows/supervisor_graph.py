@@ -3,6 +3,11 @@
 A fan message becomes a checked draft in one workflow task, with no round trip through the Temporal server
 between the steps. A long LLM call keeps that task open (the SDK heartbeats it); after a worker crash the step is
 retried once the workflow task times out. Steps only read and decide, so their at-least-once retries are safe.
+
+A batch of batch-lane events only (follow-up steps, campaign messages: nobody is waiting) runs the same graph whole
+inside one regular activity, `run_batch_graph`, on the batch-drafts task queue (`batch_drafts_queue`), whose worker
+has its own slots and a rate limit: while it waits its turn no workflow task and no live slot is held, and the
+conversation cancels it when the fan's own events arrive.
 """
 
 from __future__ import annotations
@@ -20,7 +25,16 @@ from agents import supervisor
 from agents.supervisor import BatchRef, DraftRequest, PolicyRequest, SupervisorSteps, build_supervisor_graph
 from core.settings import get_settings
 from core.types import DraftAttempt, PolicyReport, RouteDecision
-from workflows.types import CHECK_OUTBOUND, ROUTE_BATCH, SUPERVISOR_GRAPH, WRITE_DRAFT
+from workflows.heartbeat import heartbeating
+from workflows.types import (
+    CHECK_OUTBOUND,
+    ROUTE_BATCH,
+    RUN_BATCH_GRAPH,
+    SUPERVISOR_GRAPH,
+    WRITE_DRAFT,
+    BatchGraphInput,
+    BatchGraphResult,
+)
 
 QUICK_TIMEOUT = timedelta(seconds=30)
 STEP_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
@@ -42,6 +56,25 @@ async def check_outbound(req: PolicyRequest) -> PolicyReport:
 
 
 STEP_ACTIVITIES: list[Callable[..., Any]] = [route_batch, write_draft, check_outbound]
+
+# The graph as run_batch_graph runs it: its nodes call the supervisor's functions directly. Compiled once per process
+# (a compiled graph keeps no state between invocations).
+_batch_graph: Any = None
+
+
+@activity.defn(name=RUN_BATCH_GRAPH)
+async def run_batch_graph(inp: BatchGraphInput) -> BatchGraphResult:
+    """The supervisor graph for a batch-lane batch, whole, in this activity (route, draft in the LLM's batch lane,
+    policy): only reads and decides, like the live path's steps; the conversation saves the outcome. Heartbeats, so
+    the conversation's cancel (the fan wrote) reaches it and frees its slot at once."""
+    global _batch_graph
+    if _batch_graph is None:
+        _batch_graph = build_supervisor_graph().compile()
+    async with heartbeating():
+        state = await _batch_graph.ainvoke(
+            {"creator_id": inp.creator_id, "fan_id": inp.fan_id, "event_ids": inp.event_ids}
+        )
+    return BatchGraphResult(state["routing"], state.get("drafting"), state.get("policy"))
 
 
 def local_activity_steps() -> SupervisorSteps:

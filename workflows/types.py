@@ -19,6 +19,17 @@ ROUTE_BATCH = "route_batch"
 WRITE_DRAFT = "write_draft"
 CHECK_OUTBOUND = "check_outbound"
 
+
+def batch_drafts_queue(task_queue: str) -> str:
+    """The task queue of batch-lane drafts (follow-up steps, campaign messages) of the workers on `task_queue`: its
+    own worker, its own slots and a rate limit, so batch drafts never take what live replies need."""
+    return f"{task_queue}-batch-drafts"
+
+
+# The supervisor graph run whole inside one regular activity, for batches of batch-lane events only.
+RUN_BATCH_GRAPH = "run_batch_graph"
+
+
 # Activity names, so the workflow module never imports the activities' heavy dependencies.
 SAVE_OUTCOME = "save_outcome"
 SUPERSEDE_DRAFT = "supersede_draft"
@@ -38,6 +49,22 @@ class PendingDraft:
 
 
 @dataclass
+class BatchGraphInput:
+    creator_id: str
+    fan_id: str
+    event_ids: list[int]
+
+
+@dataclass
+class BatchGraphResult:
+    """What the supervisor graph decided for a batch-lane batch (as the live path's graph state carries it)."""
+
+    routing: RouteDecision
+    drafting: DraftAttempt | None = None
+    policy: PolicyReport | None = None
+
+
+@dataclass
 class ConversationInput:
     creator_id: str
     fan_id: str
@@ -52,6 +79,7 @@ class ConversationInput:
     pending: PendingDraft | None = None
     approved_unsent: list[str] = field(default_factory=list)
     send_hold_until: float = 0.0  # epoch seconds: quiet hours or a cap hold the next send until then
+    batch_event_ids: list[int] = field(default_factory=list)  # queued events that came in the batch lane
 
 
 DecisionAction = Literal["approve", "reject"]

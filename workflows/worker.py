@@ -1,14 +1,19 @@
 """The worker: every workflow (conversation, segmentation, follow-up, campaign, daily plan, delivery retry), their
-activities and the supervisor graph on one task queue."""
+activities and the supervisor graph on one task queue; beside it, the batch-drafts worker (the drafts of follow-up
+steps and campaign messages) on its own queue, with its own slots and rate limit, so batch drafts never take the
+slots and the engine time that live replies need."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from types import TracebackType
 from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from core.settings import get_settings
 from workflows.campaign import CampaignWorkflow
 from workflows.campaign_activities import CAMPAIGN_ACTIVITIES
 from workflows.conversation import ConversationWorkflow
@@ -23,7 +28,8 @@ from workflows.memory_activities import MEMORY_ACTIVITIES
 from workflows.segmentation import SegmentationWorkflow
 from workflows.segmentation_activities import SEGMENTATION_ACTIVITIES
 from workflows.shutdown import StopCleanly, quiet_expected_failures
-from workflows.supervisor_graph import STEP_ACTIVITIES, graph_plugin
+from workflows.supervisor_graph import STEP_ACTIVITIES, graph_plugin, run_batch_graph
+from workflows.types import batch_drafts_queue
 
 WORKFLOWS = [
     ConversationWorkflow,
@@ -45,8 +51,64 @@ ACTIVITIES: list[Callable[..., Any]] = [
 ]
 
 
+class Workers:
+    """The live worker and the batch-drafts worker, run, entered and shut down together (as one Worker is)."""
+
+    def __init__(self, live: Worker, batch: Worker) -> None:
+        self.live = live
+        self.batch = batch
+
+    async def run(self) -> None:
+        await asyncio.gather(self.live.run(), self.batch.run())
+
+    async def shutdown(self) -> None:
+        await asyncio.gather(self.live.shutdown(), self.batch.shutdown())
+
+    async def __aenter__(self) -> Workers:
+        await self.live.__aenter__()
+        try:
+            await self.batch.__aenter__()
+        except BaseException as exc:
+            await self.live.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            await self.batch.__aexit__(exc_type, exc, tb)
+        finally:
+            await self.live.__aexit__(exc_type, exc, tb)
+
+
+def build_batch_worker(client: Client, task_queue: str) -> Worker:
+    """Batch-lane drafts (the supervisor graph of a batch of follow-up or campaign events): `HUNTAZE_BATCH_DRAFT_SLOTS`
+    at once in this worker and at most `HUNTAZE_BATCH_DRAFTS_PER_MINUTE` started across every worker of the queue (a
+    rate Temporal's server keeps)."""
+    s = get_settings()
+    rate = s.batch_drafts_per_minute / 60 if s.batch_drafts_per_minute > 0 else None
+    return Worker(
+        client,
+        task_queue=batch_drafts_queue(task_queue),
+        activities=[run_batch_graph],
+        max_concurrent_activities=s.batch_draft_slots,
+        max_task_queue_activities_per_second=rate,
+        interceptors=[StopCleanly()],  # a draft in flight at shutdown goes to the next worker, quietly
+    )
+
+
 def build_worker(
     client: Client, task_queue: str, *, max_cached_workflows: int = 1000, workflow_task_slots: int = 100
+) -> Workers:
+    return Workers(
+        build_live_worker(client, task_queue, max_cached_workflows, workflow_task_slots),
+        build_batch_worker(client, task_queue),
+    )
+
+
+def build_live_worker(
+    client: Client, task_queue: str, max_cached_workflows: int, workflow_task_slots: int
 ) -> Worker:
     quiet_expected_failures()
     return Worker(

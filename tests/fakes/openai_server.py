@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -46,6 +47,14 @@ class FakeOpenAI:
         self.responder: Callable[[dict[str, Any]], str] | None = None
         # Seconds a drafting reply takes (an overloaded endpoint); memory extraction answers at once.
         self.delay_s = 0.0
+        # Requests answered at once, like one local engine's parallel slots (None: no limit); the rest wait their
+        # turn, first come first served, as llama.cpp's server queues them.
+        self.slots: int | None = None
+        self._busy = 0
+        self._turns: deque[asyncio.Future[None]] = deque()
+        # Requests whose prompt contains this text wait (holding their slot) until release_held().
+        self.hold_text: str | None = None
+        self._released = threading.Event()
         self.app = FastAPI()
         self.app.post("/v1/chat/completions")(self._complete)
         self.server = LoopbackServer(self.app)
@@ -61,9 +70,20 @@ class FakeOpenAI:
     def stop(self) -> None:
         self.server.stop()
 
+    def hold(self, text: str) -> None:
+        """From now on, requests whose prompt contains `text` wait until release_held()."""
+        self._released.clear()
+        self.hold_text = text
+
+    def release_held(self) -> None:
+        self.hold_text = None
+        self._released.set()
+
     def script(self, *replies: dict[str, Any] | str) -> None:
         self.responder = None
         self.delay_s = 0.0
+        self.slots = None
+        self.release_held()
         self.replies.clear()
         self.memory_replies.clear()
         for r in replies:
@@ -79,8 +99,28 @@ class FakeOpenAI:
 
     async def _complete(self, request: Request) -> dict[str, Any]:
         body = await request.json()
+        if self.slots is not None:
+            if self._busy >= self.slots or self._turns:
+                turn = asyncio.get_running_loop().create_future()
+                self._turns.append(turn)
+                await turn  # the slot is handed over by the request that frees it
+            else:
+                self._busy += 1
+            try:
+                return await self._answer(body)
+            finally:
+                if self._turns:
+                    self._turns.popleft().set_result(None)
+                else:
+                    self._busy -= 1
+        return await self._answer(body)
+
+    async def _answer(self, body: dict[str, Any]) -> dict[str, Any]:
         self.calls += 1
         self.requests.append(body)
+        held = self.hold_text
+        if held is not None and held in json.dumps(body.get("messages", []), ensure_ascii=False):
+            await asyncio.to_thread(self._released.wait, 300)
         if _schema_name(body) == "MemoryExtraction":
             content = self.memory_replies.popleft() if self.memory_replies else NO_MEMORIES
         else:

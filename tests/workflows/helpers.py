@@ -3,7 +3,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
@@ -61,6 +61,14 @@ async def wait_until(sql: str, params: list[Any], timeout_s: float = 60) -> None
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"condition never held: {sql}")
+
+
+async def wait_for(holds: Callable[[], bool], what: str, timeout_s: float = 60) -> None:
+    for _ in range(int(timeout_s / 0.05)):
+        if holds():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never happened: {what}")
 
 
 async def fetch(sql: str, params: list[Any]) -> list[dict[str, Any]]:

@@ -396,6 +396,11 @@ async def test_the_worker_runs_as_many_workflow_tasks_as_configured(
     temporal_env: WorkflowEnvironment, settings: Settings
 ) -> None:
     worker = build_worker(temporal_env.client, settings.task_queue, workflow_task_slots=250)
-    assert worker.config()["max_concurrent_workflow_tasks"] == 250
+    assert worker.live.config()["max_concurrent_workflow_tasks"] == 250
     # a draft holds a task slot and a local-activity slot together: the setting raises both
-    assert worker.config()["max_concurrent_local_activities"] == 250
+    assert worker.live.config()["max_concurrent_local_activities"] == 250
+    # batch drafts have their own queue, slots and rate, whatever the live worker's slots
+    batch = worker.batch.config()
+    assert batch["task_queue"] == f"{settings.task_queue}-batch-drafts"
+    assert batch["max_concurrent_activities"] == settings.batch_draft_slots
+    assert batch["max_task_queue_activities_per_second"] == settings.batch_drafts_per_minute / 60
