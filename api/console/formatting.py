@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_skeleton, format_time
+from babel.dates import format_date, format_skeleton, format_time, format_timedelta
 from babel.numbers import format_currency, format_decimal, format_percent, get_currency_precision
 
 DEFAULT_CURRENCY = "USD"
@@ -127,6 +127,13 @@ class Formatter:
         return pattern.replace("{1}", day).replace(
             "{0}", format_time(local, "short", tzinfo=self.tz, locale=self.locale)
         )
+
+    def waited(self, since: datetime | str | None, now: datetime | None = None) -> str:
+        """How long since a moment, in words and rounded: "3 hours", "2 days" (en_US), "3 Stunden" (de_DE)."""
+        if since is None:
+            return ""
+        delta = (now or datetime.now(UTC)) - _instant(since)
+        return format_timedelta(max(int(delta.total_seconds()), 0), threshold=1.0, locale=self.locale)
 
     def iso(self, value: datetime | str) -> str:
         return _instant(value).isoformat()

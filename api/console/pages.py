@@ -735,3 +735,142 @@ async def discard_delivery(
     csrf: Annotated[str | None, Form()] = None,
 ) -> Response:
     return await _delivery_decision(request, draft_id, csrf, "discard", {"reason": reason})
+
+
+# --- conversations ---------------------------------------------------------------------------------------
+
+CONVERSATION_STATES = ("needs_reply", "draft_pending", "handed_off", "waiting_on_fan", "opted_out")
+CONVERSATION_SORTS = {"waiting": "waiting longest", "value": "highest value", "recent": "latest activity"}
+
+
+@router.get("/conversations", response_model=None)
+async def conversations_page(
+    request: Request,
+    state: str = "",
+    sort: str = "waiting",
+    cursor: str | None = None,
+    limit: str | None = None,
+) -> Response:
+    """The fans with recent activity (`GET /v1/conversations`): where each conversation stands, in the API's
+    keyset pages; a state or sort the API does not know is its 422, shown as the page's alert."""
+    s = await _session(request)
+    if s is None:
+        return RedirectResponse("/console/login", status_code=303)
+    size = _page_size(limit)
+    status, page = await _get(
+        request, s, "/v1/conversations", state=state, sort=sort, cursor=cursor, limit=size
+    )
+    ok = status == 200
+    nxt = page.get("next_cursor") if ok else None
+    keep = {k: v for k, v in {"state": state, "sort": sort, "limit": size}.items() if v}
+    return _page(
+        request,
+        "conversations.html",
+        s,
+        status,
+        items=page["items"] if ok else [],
+        states=CONVERSATION_STATES,
+        sorts=CONVERSATION_SORTS,
+        state=state,
+        sort=sort,
+        next_page=f"/console/conversations?{urlencode({**keep, 'cursor': nxt})}" if nxt else None,
+        first_page=f"/console/conversations?{urlencode(keep)}" if cursor else None,
+        error=None if ok else page.get("error", {}),
+    )
+
+
+# --- hand-offs -------------------------------------------------------------------------------------------
+
+
+@router.get("/handoffs", response_model=None)
+async def handoffs_page(
+    request: Request, status: str = "open", cursor: str | None = None, done: str | None = None
+) -> Response:
+    """The hand-off queue (`GET /v1/handoffs`, newest first, keyset pages): a manager assigns one, the assigned
+    chatter or a manager resolves it with a reason, unfreezing the fan or keeping it frozen."""
+    s = await _session(request)
+    if s is None:
+        return RedirectResponse("/console/login", status_code=303)
+    return await _handoffs(request, s, status, cursor, notice=done)
+
+
+async def _handoffs(
+    request: Request, s: Session, shown: str, cursor: str | None = None, code: int = 200, **ctx: Any
+) -> Response:
+    got, page = await _get(request, s, "/v1/handoffs", status=shown, cursor=cursor, limit=PAGE_SIZE)
+    if got != 200:
+        return _failed(request, s, got, page)
+    # The members to assign to, for an owner (GET /v1/members is the owner's); a manager types a member id.
+    members: list[dict[str, Any]] = []
+    if s.may(Role.OWNER):
+        _, listed = await _get(request, s, "/v1/members")
+        members = [m for m in listed.get("items", []) if m["role"] != Role.VIEWER]
+    nxt = page.get("next_cursor")
+    return _page(
+        request,
+        "handoffs.html",
+        s,
+        code,
+        items=page["items"],
+        shown=shown,
+        members=members,
+        next_page=f"/console/handoffs?{urlencode({'status': shown, 'cursor': nxt})}" if nxt else None,
+        first_page=f"/console/handoffs?{urlencode({'status': shown})}" if cursor else None,
+        **ctx,
+    )
+
+
+async def _handoff_action(request: Request, s: Session, handoff_id: str, action: str, body: Any) -> Response:
+    hid = _id(handoff_id)
+    if hid is None:
+        return _not_found(request, s, "hand-off")
+    async with _api(request, s) as api:
+        r = await api.post(f"/v1/handoffs/{hid}/{action}", json=body)
+    if r.status_code == 200:
+        out = r.json()
+        fan = (out.get("handoff") or out)["display_name"]
+        done = f"{fan}: " + (
+            "resolved, " + ("unfrozen" if body["unfreeze"] else "kept frozen")
+            if action == "resolve"
+            else ("assigned" if body["member_id"] else "unassigned")
+        )
+        return RedirectResponse(f"/console/handoffs?{urlencode({'done': done})}", status_code=303)
+    return await _handoffs(request, s, "open", code=r.status_code, error=r.json().get("error", {}))
+
+
+@router.post("/handoffs/{handoff_id}/assign", response_model=None)
+async def assign_handoff(
+    request: Request,
+    handoff_id: str,
+    member_id: Annotated[str, Form()] = "",
+    csrf: Annotated[str | None, Form()] = None,
+) -> Response:
+    s = await _checked(request, csrf)
+    if not isinstance(s, Session):
+        return s
+    member = member_id.strip()
+    if member and _id(member) is None:
+        return await _handoffs(
+            request, s, "open", code=422, error={"code": "bad_member", "message": "That is not a member id."}
+        )
+    return await _handoff_action(request, s, handoff_id, "assign", {"member_id": member or None})
+
+
+@router.post("/handoffs/{handoff_id}/resolve", response_model=None)
+async def resolve_handoff(
+    request: Request,
+    handoff_id: str,
+    reason: Annotated[str, Form()] = "",
+    unfreeze: Annotated[str | None, Form()] = None,
+    age_signal_cleared: Annotated[str | None, Form()] = None,
+    csrf: Annotated[str | None, Form()] = None,
+) -> Response:
+    s = await _checked(request, csrf)
+    if not isinstance(s, Session):
+        return s
+    body = {
+        "reason": reason,
+        "unfreeze": unfreeze == "yes",
+        "age_signal_cleared": age_signal_cleared == "yes",
+    }
+    return await _handoff_action(request, s, handoff_id, "resolve", body)

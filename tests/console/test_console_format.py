@@ -90,3 +90,16 @@ def test_the_daily_action_list_leaves_out_nothing_to_do_anomalies() -> None:
         ("anomaly", "revenue_cents"),
     ]
     assert _worth_doing(None) is None
+
+
+def test_a_wait_is_written_in_words_in_the_language() -> None:
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    en = Formatter(negotiate_locale("en-US"), "Asia/Tokyo")
+    de = Formatter(negotiate_locale("de-DE"), "Asia/Tokyo")
+    assert en.waited(now - timedelta(hours=3, minutes=10), now) == "3 hours"
+    assert en.waited((now - timedelta(days=2, hours=5)).isoformat(), now) == "2 days"
+    assert de.waited(now - timedelta(hours=3), now) == "3 Stunden"
+    assert en.waited(now + timedelta(minutes=5), now) == "0 seconds"  # a clock ahead is no negative wait
+    assert en.waited(None) == ""

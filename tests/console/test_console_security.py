@@ -144,15 +144,18 @@ async def test_ids_in_console_paths_are_uuids_before_any_internal_call(make_cons
             "/console/drafts/not-a-uuid/reject": {**form, "reason": "x"},
             f"/console/drafts/{fan}%3Fx/approve": form,
             "/console/drafts/approve": {"csrf": s["csrf"], "draft": ["../../fans:1"]},
+            "/console/handoffs/not-a-uuid/assign": {"csrf": s["csrf"], "member_id": ""},
+            f"/console/handoffs/{fan}%3Fx/resolve": {"csrf": s["csrf"], "reason": "x", "unfreeze": "yes"},
+            f"/console/handoffs/{fan}/assign": {"csrf": s["csrf"], "member_id": "../../keys"},
         }
         for path, data in posts.items():
             r = await http.post(path, data=data, headers={**cookie, "Origin": ORIGIN})
             assert r.status_code in (404, 422), (path, r.status_code, r.text)
             assert "text/html" in r.headers["content-type"]
-    # Only the inbox (shown with the refusals, with its hand-offs and failures) was asked for; no id from the
-    # address bar reached a URL.
-    fixed = {"/v1/inbox/handoffs", "/v1/inbox/failures"}
-    assert seen and all(p.startswith("/v1/inbox?") or p in fixed for p in seen), seen
+    # Only the inbox and the hand-off queue (shown with the refusals; the inbox with its hand-offs and failures,
+    # the queue with the members to assign to) were asked for; no id from the address bar reached a URL.
+    fixed = {"/v1/inbox/handoffs", "/v1/inbox/failures", "/v1/members"}
+    assert seen and all(p.startswith(("/v1/inbox?", "/v1/handoffs?")) or p in fixed for p in seen), seen
     assert await exports(t.creator_id) == 0
     # A well-formed fan id still opens the fan page, through URLs made only of UUIDs.
     async with browser(app) as http:
@@ -171,6 +174,8 @@ async def test_every_response_carries_the_security_headers(make_console: Any) ->
         responses = [
             await http.get("/console/login"),
             await http.get("/console/inbox", headers=cookie),
+            await http.get("/console/conversations", headers=cookie),
+            await http.get("/console/handoffs", headers=cookie),
             await http.get("/console/static/console.js"),
             await http.get("/console/nowhere"),
             await http.get("/v1/inbox", headers=t.auth()),
