@@ -39,6 +39,10 @@ def test_the_engine_defaults_to_the_configured_frequency_penalty(local_llm_url: 
     params = props["default_generation_settings"]["params"]
     assert params["frequency_penalty"] == pytest.approx(Settings().local_llm_frequency_penalty)
     assert params["frequency_penalty"] > 0
+    # as many parallel slots as the worker's LLM gate uses (one of them kept for live replies), each with the
+    # configured context
+    assert props["total_slots"] == Settings().llm_call_slots == 2
+    assert props["default_generation_settings"]["n_ctx"] == Settings().local_llm_ctx
 
 
 async def test_event_through_the_real_local_model(
