@@ -1,7 +1,9 @@
-"""GET /v1/analytics/overview: money over time, key stats with % change, segments, cohorts, conversion, anomalies."""
+"""GET /v1/analytics/overview: money over time, key stats with % change, segments, cohorts, conversion, anomalies.
+GET /v1/analytics/team: per member decisions, time to decision and offer revenue; the automation rate."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -10,10 +12,12 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.analytics.overview import Granularity, Period, overview
+from agents.analytics.team import team_on
 from api.auth import CurrentPrincipal
 from api.errors import ApiError
 from api.timestamps import BoundedDate
 from core import db
+from core.types import Role
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
 
@@ -176,3 +180,80 @@ async def analytics_overview(
                 "query.from", f"at most {MAX_DAYS[granularity]} days with granularity={granularity}"
             )
     return await overview(who.creator_id, Period(start, end), granularity, today=today)
+
+
+# Longest period of the team metrics.
+TEAM_MAX_DAYS = 366
+
+
+class MemberMetrics(BaseModel):
+    member_id: str
+    email: str | None = Field(description="null for a member removed since")
+    role: str | None = Field(description="null for a member removed since")
+    approved: int = Field(description="drafts the member approved in the period, edited or not")
+    edited: int = Field(
+        description="of those, the ones approved with an edit (a text other than the agent's)"
+    )
+    rejected: int = Field(description="drafts the member rejected in the period")
+    median_decision_seconds: float | None = Field(
+        description="median time from a draft's creation to the member's decision; null without decisions"
+    )
+    p90_decision_seconds: float | None = Field(
+        description="90th percentile of the same; null without decisions"
+    )
+    offer_revenue_cents: int = Field(
+        description="what fans paid for the items of offers the member approved in the period, bought within 72 h"
+        " of the send (each payment once, for the latest such send)"
+    )
+
+
+class TeamPeriod(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    from_: Day = Field(alias="from", description="first day, inclusive")
+    to: Day = Field(description="last day, inclusive")
+    timezone: str = Field(description="the creator's IANA timezone: every day is a calendar day there")
+
+
+class TeamMetrics(BaseModel):
+    period: TeamPeriod
+    members: list[MemberMetrics] = Field(description="every member, most decisions first")
+    messages_sent: int = Field(description="outbound messages sent in the period")
+    agent_messages_sent: int = Field(description="of those, sent drafts (written by the agent, approved)")
+    automation_rate: float | None = Field(
+        description="agent_messages_sent / messages_sent, 0 to 1; null when nothing was sent"
+    )
+
+
+@router.get("/team", response_model=TeamMetrics)
+async def analytics_team(
+    who: CurrentPrincipal,
+    from_: Annotated[
+        BoundedDate | None,
+        Query(alias="from", description="first day (creator's timezone); default: to - 29 days"),
+    ] = None,
+    to: Annotated[
+        BoundedDate | None,
+        Query(description="last day, inclusive; default: today in the creator's timezone"),
+    ] = None,
+) -> Any:
+    """Per member: drafts approved, edited and rejected, time to decision, revenue of approved offers; the
+    share of sent messages the agent wrote. Manager or owner."""
+    who.require(Role.MANAGER)
+    async with db.pool().connection() as conn:
+        cur = await conn.execute("SELECT timezone FROM creators WHERE id = %s", [who.creator_id])
+        row = await cur.fetchone()
+        assert row is not None
+        end = to or datetime.now(ZoneInfo(row["timezone"])).date()
+        start = from_ or end - timedelta(days=29)
+        if start > end:
+            raise _invalid("query.from", "must not be after 'to'")
+        if (end - start).days + 1 > TEAM_MAX_DAYS:
+            raise _invalid("query.from", f"at most {TEAM_MAX_DAYS} days")
+        stats = await team_on(conn, who.creator_id, start, end)
+    return {
+        "period": {"from": start, "to": end, "timezone": row["timezone"]},
+        "members": [asdict(m) for m in stats.members],
+        "messages_sent": stats.messages_sent,
+        "agent_messages_sent": stats.agent_messages_sent,
+        "automation_rate": stats.automation_rate,
+    }

@@ -40,6 +40,7 @@ async def test_nul_characters_and_oversized_cursors_are_bad_requests(api: httpx.
         ("/v1/conversations", {"state": "needs_reply\u0000"}),
         ("/v1/conversations", {"cursor": "WzEsICJcdTAwMDAiLCAid2FpdGluZyJd"}),  # [1, "\u0000", "waiting"]
         ("/v1/handoffs", {"assignee": "\u0000"}),
+        ("/v1/analytics/team", {"from": "\u0000"}),
     ):
         r = await api.get(path, params=params, headers=t.auth())
         assert r.status_code == 422, (params, r.text)

@@ -125,6 +125,12 @@ async def test_every_endpoint_refuses_another_creators_ids(app: FastAPI, api: ht
             [a.creator_id, a.fans[0]],
         )
         a_handoff = (await cur.fetchone() or {})["id"]
+        await conn.execute(  # a draft B's manager rejected (GET /v1/analytics/team)
+            "INSERT INTO drafts (creator_id, fan_id, source_key, workflow_id, status, text, policy_report,"
+            " expires_at, decided_by, decided_at) VALUES (%s, %s, 'b-decided', 'wf-b', 'rejected', 'b', '{}',"
+            " now() + interval '1 day', %s, now())",
+            [b.creator_id, b.fans[0], b.members["manager"]],
+        )
         await conn.execute(  # B's item, known by the platform's id too
             "UPDATE catalog SET platform_item_id = 'b-secret-item' WHERE id = %s", [b.catalog[0]]
         )
