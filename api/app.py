@@ -36,6 +36,7 @@ from api.routers import (
     segments,
 )
 from api.routers.catalog import router as catalog_router
+from api.routers.compose import router as compose_router
 from api.routers.conversations import router as conversations_router
 from api.routers.creator import router as creator_router
 from api.routers.deliveries import router as deliveries_router
@@ -147,6 +148,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.include_router(handoffs_router)
     app.include_router(conversations_router)
     app.include_router(notes_router)
+    app.include_router(compose_router)
 
     app.include_router(console.router)
     app.mount("/console/static", StaticFiles(directory=console.STATIC_DIR), name="console-static")

@@ -122,6 +122,7 @@ class ActionKind(StrEnum):
     DELIVERY_RETRIED = "delivery_retried"
     DELIVERY_DISCARDED = "delivery_discarded"
     CREATOR_UPDATED = "creator_updated"
+    WRITTEN = "written"
 
 
 class AuditAction(StrEnum):
@@ -163,6 +164,7 @@ class AuditAction(StrEnum):
     DELIVERY_DISCARDED = "delivery.discarded"
     CREATOR_CREATED = "creator.created"
     CREATOR_UPDATED = "creator.updated"
+    MESSAGE_WRITTEN = "message.written"
 
 
 # --- what the supervisor graph decides, as it travels between the graph, the workflow and its activities ------

@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from core.types import DraftAttempt, DraftStatus, Lane, PolicyReport, Route, RouteDecision
     from workflows.types import (
         APPLY_DECISION,
+        COMPOSE_MESSAGE,
         EXPIRE_DRAFT,
         MARK_DELIVERY_FAILED,
         REMEMBER_MESSAGES,
@@ -34,6 +35,10 @@ with workflow.unsafe.imports_passed_through():
         ApplyDecisionResult,
         BatchGraphInput,
         BatchGraphResult,
+        Compose,
+        ComposeInput,
+        ComposeOutcome,
+        ComposeResult,
         ConversationInput,
         Decision,
         DecisionResult,
@@ -75,6 +80,9 @@ BATCH_GRAPH_HEARTBEAT = timedelta(seconds=20)
 BATCH_GRAPH_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30), maximum_attempts=3
 )
+# A member's message: how long its update waits to say "sent" or "held" before it answers "queued" (the
+# workflow sends it all the same).
+COMPOSE_WAIT = timedelta(seconds=30)
 
 
 # Outside the sandbox, which every fan event would pay for (see docs/benchmarks.md): what it would catch is kept out
@@ -93,6 +101,7 @@ class ConversationWorkflow:
         # drafted on the batch-drafts queue and gives way to anything newer.
         self.batch_lane: set[int] = set(inp.batch_event_ids)
         self.hold_until: float = inp.send_hold_until
+        self.hold_reasons: list[str] = []  # why the first message in line is held (not carried: informative)
         self.deciding = False
         # Take the graph in the activation in which the plugin registered it for this run: the plugin keys its
         # registry by run id, and tearing down an evicted instance of the same run removes that entry.
@@ -160,6 +169,63 @@ class ConversationWorkflow:
                 type="blocked_requires_edit",
             )
 
+    @workflow.update
+    async def compose(self, msg: Compose) -> ComposeOutcome:
+        """A message a member wrote: checked by policy and stored approved by its author (one local activity,
+        idempotent by the message's key), then sent by the loop like any approved draft, under the same quiet
+        hours and caps. Answers once it is sent or held (or, after COMPOSE_WAIT, queued). It never touches the
+        fan's hand-off or opt-out: a frozen fan stays frozen for the agent."""
+        self.deciding = True
+        try:
+            res = await workflow.execute_local_activity(
+                COMPOSE_MESSAGE,
+                ComposeInput(
+                    self.inp.creator_id,
+                    self.inp.fan_id,
+                    workflow.info().workflow_id,
+                    msg,
+                    self.pending.draft_id if self.pending is not None else None,
+                ),
+                result_type=ComposeResult,
+                start_to_close_timeout=DB_TIMEOUT,
+                retry_policy=DB_RETRY,
+            )
+        finally:
+            self.deciding = False
+        if not res.ok or res.draft_id is None:
+            raise ApplicationError(
+                res.message,
+                {"code": res.error_code, "policy": res.policy.to_json() if res.policy else None},
+                type=res.error_code or "conflict",
+                non_retryable=True,
+            )
+        draft_id = res.draft_id
+        if self.pending is not None and self.pending.draft_id == res.superseded:
+            self.pending = None
+        if res.status == DraftStatus.APPROVED and draft_id not in self.to_send:
+            self.to_send.append(draft_id)
+        try:
+            await workflow.wait_condition(
+                functools.partial(self._sent_or_held, draft_id), timeout=COMPOSE_WAIT
+            )
+        except TimeoutError:
+            return ComposeOutcome(draft_id, "queued", superseded=res.superseded)
+        if draft_id in self.to_send:
+            return ComposeOutcome(
+                draft_id, "held", self.hold_until, list(self.hold_reasons), superseded=res.superseded
+            )
+        return ComposeOutcome(draft_id, "sent", superseded=res.superseded)
+
+    @compose.validator
+    def _validate_compose(self, msg: Compose) -> None:
+        if self.deciding:
+            raise ApplicationError("another decision on this conversation is in progress", type="conflict")
+        if not msg.text.strip():
+            raise ApplicationError("the message is empty", type="empty_message")
+
+    def _sent_or_held(self, draft_id: str) -> bool:
+        return draft_id not in self.to_send or self._hold_left() is not None
+
     # --- the loop -------------------------------------------------------------------------------
 
     @workflow.run
@@ -187,8 +253,12 @@ class ConversationWorkflow:
             if self._history_too_long():
                 await workflow.wait_condition(lambda: not self.deciding and workflow.all_handlers_finished())
                 workflow.continue_as_new(self._carry())
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        await self._send_approved()
+        # A member's message accepted while this run closes waits for its send: send while handlers finish.
+        while True:
+            await workflow.wait_condition(lambda: workflow.all_handlers_finished() or self._can_send())
+            await self._send_approved()
+            if workflow.all_handlers_finished():
+                break
         if (
             self.queue or self.to_send
         ):  # signalled or approved while this run was closing: a fresh run takes them
@@ -372,6 +442,7 @@ class ConversationWorkflow:
                 if not res.sent and res.not_before is not None:
                     # Quiet hours or a cap: keep it first in line and wait durably (a timer, not a poll).
                     self.hold_until = res.not_before
+                    self.hold_reasons = list(res.reasons)
                     return
             except ActivityError as err:
                 workflow.logger.error("delivery of draft %s failed for good: %s", draft_id, err.cause)

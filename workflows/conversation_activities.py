@@ -23,11 +23,14 @@ from core.types import DraftStatus, PolicyReport, Route
 from policies.scoped import check_draft_for_creator
 from workflows.types import (
     APPLY_DECISION,
+    COMPOSE_MESSAGE,
     EXPIRE_DRAFT,
     SAVE_OUTCOME,
     SUPERSEDE_DRAFT,
     ApplyDecisionInput,
     ApplyDecisionResult,
+    ComposeInput,
+    ComposeResult,
     DraftRef,
     SaveOutcomeInput,
     SaveOutcomeResult,
@@ -100,14 +103,14 @@ async def save_outcome(inp: SaveOutcomeInput) -> SaveOutcomeResult:
         async with conn.pipeline(), conn.transaction():
             saved = await _persist_outcome(conn, inp)
         if saved.draft_id:
-            _crash_hook_after_save()
+            _crash_hook_after_commit()
         await _rescore_after_money_events(conn, inp.creator_id, inp.fan_id, inp.event_ids)
     return saved
 
 
-def _crash_hook_after_save() -> None:
-    """The chaos run's hook: end this worker right after a draft's save commits, before the workflow task that
-    ran it completes (where a replay used to strand the draft). Inert unless HUNTAZE_TEST_CRASH_FILE names a
+def _crash_hook_after_commit() -> None:
+    """The chaos run's hook: end this worker right after a draft's save (or a member's message) commits, before
+    the workflow task that ran it completes (where a replay used to strand the draft). Inert unless HUNTAZE_TEST_CRASH_FILE names a
     file and that file exists; the run creates it each time it wants this crash."""
     path = os.environ.get("HUNTAZE_TEST_CRASH_FILE")
     if path and os.path.exists(path):
@@ -414,9 +417,86 @@ async def apply_decision(req: ApplyDecisionInput) -> ApplyDecisionResult:
     return ApplyDecisionResult(ok=True, status=DraftStatus(row.status), version=row.version)
 
 
+def written_source_key(key: str) -> str:
+    """The draft source key of a member's message sent with this idempotency key."""
+    return f"member:{key}"
+
+
+@activity.defn(name=COMPOSE_MESSAGE)
+async def compose_message(inp: ComposeInput) -> ComposeResult:
+    """Store a message a member wrote, approved by its author, after the outbound policy passed it; it supersedes
+    the agent's pending draft. Idempotent by the message's key: a retry (of this activity, of the update, of the
+    client's POST) finds the message stored and changes nothing; the same key with another text or author is a
+    conflict, never a second message."""
+    c, f, msg = inp.creator_id, inp.fan_id, inp.compose
+    key = written_source_key(msg.key)
+    async with db.pool().connection() as conn:
+        known = await drafts.get_written(conn, c, key)
+    if known is not None:
+        if known.text != msg.text or known.written_by != msg.author or known.offer != msg.offer:
+            return ComposeResult(
+                ok=False,
+                draft_id=known.id,
+                status=None,
+                error_code="idempotency_conflict",
+                message="this idempotency key was used for another message",
+            )
+        return ComposeResult(ok=True, draft_id=known.id, status=DraftStatus(known.status))
+    policy = await check_draft_for_creator(c, f, msg.text, msg.offer)
+    if policy.outcome != "pass":
+        return ComposeResult(
+            ok=False,
+            draft_id=None,
+            status=None,
+            error_code="policy_blocked",
+            message="the message breaks policy: nothing was stored or sent",
+            policy=policy,
+        )
+    async with db.pool().connection() as conn, conn.transaction():
+        undecided = await drafts.undecided_of_fan(conn, c, f)
+        row = await drafts.insert_written(
+            conn,
+            c,
+            fan_id=f,
+            source_key=key,
+            workflow_id=inp.workflow_id,
+            author=msg.author,
+            text=msg.text,
+            offer=msg.offer,
+            policy_report=policy.to_json(),
+        )
+        if row is None:  # written meanwhile by a concurrent retry: the next try reads it
+            raise RuntimeError("the message was stored concurrently; retrying reads it")
+        await _supersede(conn, c, f, undecided, "a member wrote to the fan")
+        await record_action(
+            conn,
+            creator_id=c,
+            fan_id=f,
+            draft_id=row.id,
+            kind="written",
+            summary="a member wrote a message to the fan",
+            dedupe_key=f"written:{row.id}",
+            details={"author": msg.author, "offer": msg.offer},
+        )
+        await append_audit(
+            conn,
+            creator_id=c,
+            actor=msg.author,
+            action="message.written",
+            subject=row.id,
+            details={"fan_id": f, "offer": msg.offer, "superseded": [d.id for d in undecided]},
+        )
+    _crash_hook_after_commit()
+    superseded = inp.pending_draft_id if any(d.id == inp.pending_draft_id for d in undecided) else None
+    if superseded is None and undecided:
+        superseded = undecided[0].id
+    return ComposeResult(ok=True, draft_id=row.id, status=DraftStatus(row.status), superseded=superseded)
+
+
 CONVERSATION_ACTIVITIES: list[Callable[..., Any]] = [
     save_outcome,
     supersede_draft,
     expire_draft,
     apply_decision,
+    compose_message,
 ]

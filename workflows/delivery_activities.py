@@ -95,7 +95,13 @@ async def _record_send(conn: Conn, ref: SendInput, d: drafts.ToSend, now: dateti
         conn, ref.creator_id, draft_id=ref.draft_id, fan_id=ref.fan_id, platform=d.platform, payload=payload
     )
     await messages.insert_outbound(
-        conn, ref.creator_id, ref.fan_id, text=d.body, draft_id=ref.draft_id, sent_at=now
+        conn,
+        ref.creator_id,
+        ref.fan_id,
+        text=d.body,
+        draft_id=ref.draft_id,
+        sent_at=now,
+        sent_by=d.decided_by,
     )
     await drafts.mark_sent(conn, ref.creator_id, ref.draft_id)
     await record_action(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from core.types import (
     DraftAttempt,
@@ -38,6 +38,7 @@ APPLY_DECISION = "apply_decision"
 SEND_DRAFT = "send_draft"
 # A send that failed for good (its retries ran out): the delivery waits for a human.
 MARK_DELIVERY_FAILED = "mark_delivery_failed"
+COMPOSE_MESSAGE = "compose_message"
 
 
 @dataclass
@@ -164,6 +165,51 @@ class ApplyDecisionResult:
     error_code: DecisionError | None = None
     message: str = ""
     policy: PolicyReport | None = None
+
+
+@dataclass
+class Compose:
+    """A message a member wrote to the fan (POST /v1/fans/{id}/messages). `key` makes it idempotent: the same
+    key from the same creator is one message, however often it is posted."""
+
+    key: str
+    author: str  # the member id: the human who wrote it is the human who decides it
+    text: str
+    offer: dict[str, Any] | None = None  # {catalog_id, price_cents}, resolved by the API
+
+
+@dataclass
+class ComposeInput:
+    creator_id: str
+    fan_id: str
+    workflow_id: str
+    compose: Compose
+    pending_draft_id: str | None  # the agent's draft awaiting a decision, superseded by this message
+
+
+ComposeError = Literal["policy_blocked", "idempotency_conflict"]
+
+
+@dataclass
+class ComposeResult:
+    ok: bool
+    draft_id: str | None
+    status: DraftStatus | None
+    error_code: ComposeError | None = None
+    message: str = ""
+    policy: PolicyReport | None = None
+    superseded: str | None = None  # the pending draft this message superseded
+
+
+@dataclass
+class ComposeOutcome:
+    """What became of a member's message by the time the update answers."""
+
+    draft_id: str
+    state: Literal["sent", "held", "queued"]
+    not_before: float | None = None  # held: quiet hours or a cap hold it until then (epoch seconds)
+    reasons: list[str] = field(default_factory=list)
+    superseded: str | None = None
 
 
 REFRESH_SEGMENTS = "refresh_segments"

@@ -330,6 +330,11 @@ class MessageOut(BaseModel):
     text: str
     draft_id: str | None
     sent_at: datetime
+    sent_by: str | None = Field(
+        None,
+        description="out: the member who sent it (who wrote it, or approved the agent's draft); null for the"
+        " creator's own messages on the platform and imported history",
+    )
 
 
 class MessagePage(BaseModel):

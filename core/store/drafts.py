@@ -161,6 +161,62 @@ async def insert(
     )
 
 
+async def insert_written(
+    conn: Conn,
+    creator_id: Id,
+    *,
+    fan_id: Id,
+    source_key: str,
+    workflow_id: str,
+    author: Id,
+    text: str,
+    offer: dict[str, Any] | None,
+    policy_report: dict[str, Any],
+) -> DraftKey | None:
+    """A message a member wrote, stored approved by its author (a human-written message is decided by the human
+    who wrote it), ready for the send path. None when one with this source key exists already (a retry)."""
+    return await fetch_one(
+        conn,
+        DraftKey,
+        "INSERT INTO drafts (creator_id, fan_id, source_key, workflow_id, status, text, final_text, offer,"
+        " rationale, policy_report, expires_at, decided_at, decided_by, written_by)"
+        " VALUES (%s, %s, %s, %s, 'approved', %s, %s, %s, 'written by a member', %s, now(), now(), %s, %s)"
+        " ON CONFLICT (creator_id, source_key) DO NOTHING RETURNING id::text AS id, version, status",
+        [
+            creator_id,
+            fan_id,
+            source_key,
+            workflow_id,
+            text,
+            text,
+            Jsonb(offer) if offer else None,
+            Jsonb(policy_report),
+            author,
+            author,
+        ],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    id: str
+    status: str
+    text: str
+    offer: dict[str, Any] | None
+    written_by: str | None
+
+
+async def get_written(conn: Conn, creator_id: Id, source_key: str) -> Written | None:
+    """The member-written message stored under this source key, if any."""
+    return await fetch_one(
+        conn,
+        Written,
+        "SELECT id::text AS id, status, text, offer, written_by::text AS written_by FROM drafts"
+        " WHERE creator_id = %s AND source_key = %s",
+        [creator_id, source_key],
+    )
+
+
 async def set_status(
     conn: Conn,
     creator_id: Id,

@@ -17,6 +17,7 @@ class Message:
     text: str
     draft_id: str | None
     sent_at: datetime
+    sent_by: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +38,7 @@ async def page(conn: Conn, creator_id: Id, fan_id: Id, *, before: int | None, li
     return await fetch_all(
         conn,
         Message,
-        "SELECT id, direction, text, draft_id::text AS draft_id, sent_at FROM messages"
+        "SELECT id, direction, text, draft_id::text AS draft_id, sent_at, sent_by::text AS sent_by FROM messages"
         " WHERE creator_id = %s AND fan_id = %s AND (%s::bigint IS NULL OR id < %s)"
         " ORDER BY id DESC LIMIT %s",
         [creator_id, fan_id, before, before, limit],
@@ -107,11 +108,19 @@ async def insert_creator_message(
 
 
 async def insert_outbound(
-    conn: Conn, creator_id: Id, fan_id: Id, *, text: str, draft_id: Id, sent_at: datetime
+    conn: Conn,
+    creator_id: Id,
+    fan_id: Id,
+    *,
+    text: str,
+    draft_id: Id,
+    sent_at: datetime,
+    sent_by: Id | None = None,
 ) -> None:
-    """The sent message of an approved draft, once per draft (no result read: pipeline-friendly)."""
+    """The sent message of an approved draft, once per draft, with the member who sent it (who approved the
+    draft, or wrote it). No result read: pipeline-friendly."""
     await conn.execute(
-        "INSERT INTO messages (creator_id, fan_id, direction, text, draft_id, sent_at)"
-        " VALUES (%s, %s, 'out', %s, %s, %s) ON CONFLICT (draft_id) DO NOTHING",
-        [creator_id, fan_id, text, draft_id, sent_at],
+        "INSERT INTO messages (creator_id, fan_id, direction, text, draft_id, sent_at, sent_by)"
+        " VALUES (%s, %s, 'out', %s, %s, %s, %s) ON CONFLICT (draft_id) DO NOTHING",
+        [creator_id, fan_id, text, draft_id, sent_at, sent_by],
     )

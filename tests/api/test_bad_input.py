@@ -19,11 +19,13 @@ async def test_nul_characters_and_oversized_cursors_are_bad_requests(api: httpx.
             "/v1/events",
             {"event_id": "e-1", "kind": "message", "text": "hi\u0000", "fan": {"platform_fan_id": "x"}},
         ),
+        (f"/v1/fans/{t.fans[0]}/messages", {"text": "hi\u0000"}),
     ):
         r = await api.post(path, json=body, headers=t.auth("manager"))
         assert r.status_code == 422, r.text
         assert r.json()["error"]["code"] == "validation_error" and "NUL" in r.json()["error"]["message"]
     assert await fetch("SELECT 1 FROM events WHERE creator_id = %s", [t.creator_id]) == []
+    assert await fetch("SELECT 1 FROM drafts WHERE creator_id = %s", [t.creator_id]) == []
     assert await fetch("SELECT 1 FROM campaigns WHERE creator_id = %s", [t.creator_id]) == []
     assert len(await fetch("SELECT 1 FROM catalog WHERE creator_id = %s", [t.creator_id])) == len(t.catalog)
     r = await api.patch("/v1/creator", json={"version": 1, "voice_notes": "\u0000"}, headers=t.auth())

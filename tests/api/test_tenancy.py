@@ -36,6 +36,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/drafts/{draft_id}/approve"): {"version": 1},
     ("POST", "/v1/drafts/{draft_id}/reject"): {"version": 1, "reason": "probe"},
     ("POST", "/v1/fans/{fan_id}/resume"): {"reason": "probe"},
+    ("POST", "/v1/fans/{fan_id}/messages"): {"text": "probe"},
     ("PUT", "/v1/connections/{platform}"): {"webhook_url": "https://a.example/hook", "secret": "a" * 20},
     ("PATCH", "/v1/members/{member_id}"): {"role": "owner"},
     ("POST", "/v1/deliveries/{draft_id}"): {"status": "failed", "error": "probe"},
@@ -54,6 +55,8 @@ async def _snapshot(creator_id: str) -> str:
     rows = {}
     for table in (
         "drafts",
+        "messages",
+        "outbox",
         "fans",
         "api_keys",
         "members",
