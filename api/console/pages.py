@@ -457,13 +457,17 @@ def _bad_id(request: Request, s: Session, what: str) -> HTMLResponse:
 
 
 @router.get("/fans/{fan_id}", response_model=None)
-async def fan_page(request: Request, fan_id: str) -> Response:
+async def fan_page(request: Request, fan_id: str, done: str | None = None) -> Response:
     s = await _session(request)
     if s is None:
         return RedirectResponse("/console/login", status_code=303)
     fid = _id(fan_id)
     if fid is None:
         return _not_found(request, s, "fan")
+    return await _fan(request, s, fid, notice=done)
+
+
+async def _fan(request: Request, s: Session, fid: UUID, code: int = 200, **ctx: Any) -> Response:
     status, fan = await _get(request, s, f"/v1/fans/{fid}")
     if status != 200:
         return _failed(request, s, status, fan)
@@ -474,11 +478,56 @@ async def fan_page(request: Request, fan_id: str) -> Response:
         request,
         "fan.html",
         s,
+        code,
         fan=fan,
         actions=feed.get("items", []),
         followups=followups.get("items", []),
         messages=list(reversed(msgs.get("items", []))),
+        **ctx,
     )
+
+
+async def _fan_change(
+    request: Request, fan_id: str, csrf: str | None, method: str, path: str, body: Any, done: str
+) -> Response:
+    """A note or the tag set, through the fan's own endpoint; back to the fan page, or the page with the
+    refusal (the form's text kept)."""
+    s = await _checked(request, csrf)
+    if not isinstance(s, Session):
+        return s
+    fid = _id(fan_id)
+    if fid is None:
+        return _not_found(request, s, "fan")
+    async with _api(request, s) as api:
+        r = await api.request(method, f"/v1/fans/{fid}/{path}", json=body)
+    if r.status_code in (200, 201):
+        return RedirectResponse(f"/console/fans/{fid}?{urlencode({'done': done})}", status_code=303)
+    if r.status_code == 404:
+        return _failed(request, s, 404, r.json())
+    kept = {"note_text": body["text"]} if path == "notes" else {"tags_text": ", ".join(body["tags"])}
+    return await _fan(request, s, fid, r.status_code, error=r.json().get("error", {}), **kept)
+
+
+@router.post("/fans/{fan_id}/notes", response_model=None)
+async def add_note(
+    request: Request,
+    fan_id: str,
+    text: Annotated[str, Form()] = "",
+    csrf: Annotated[str | None, Form()] = None,
+) -> Response:
+    return await _fan_change(request, fan_id, csrf, "POST", "notes", {"text": text}, "note added")
+
+
+@router.post("/fans/{fan_id}/tags", response_model=None)
+async def set_tags(
+    request: Request,
+    fan_id: str,
+    tags: Annotated[str, Form()] = "",
+    csrf: Annotated[str | None, Form()] = None,
+) -> Response:
+    """The whole tag set, written comma-separated (an empty field clears it)."""
+    listed = [t.strip() for t in tags.split(",") if t.strip()]
+    return await _fan_change(request, fan_id, csrf, "PUT", "tags", {"tags": listed}, "tags saved")
 
 
 # --- actions feed ----------------------------------------------------------------------------------------

@@ -147,6 +147,8 @@ async def test_ids_in_console_paths_are_uuids_before_any_internal_call(make_cons
             "/console/handoffs/not-a-uuid/assign": {"csrf": s["csrf"], "member_id": ""},
             f"/console/handoffs/{fan}%3Fx/resolve": {"csrf": s["csrf"], "reason": "x", "unfreeze": "yes"},
             f"/console/handoffs/{fan}/assign": {"csrf": s["csrf"], "member_id": "../../keys"},
+            "/console/fans/not-a-uuid/notes": {"csrf": s["csrf"], "text": "x"},
+            f"/console/fans/{fan}%3Fx/tags": {"csrf": s["csrf"], "tags": "vip"},
         }
         for path, data in posts.items():
             r = await http.post(path, data=data, headers={**cookie, "Origin": ORIGIN})

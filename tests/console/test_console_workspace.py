@@ -160,3 +160,41 @@ async def test_handoffs_page_assigns_and_resolves_a_handoff(served: str, browser
         [t.fans[2]],
     )
     assert fan == {"unfrozen": True, "cleared": True}
+
+
+async def test_the_fan_page_adds_a_note_and_sets_tags(served: str, browser: Browser) -> None:
+    t = await _workspace("ws-notes")
+    jules = t.fans[0]
+    page = await _sign_in(browser, served, t.keys["chatter"])
+    await page.goto(f"{served}/console/fans/{jules}")
+    await expect(page.get_by_text("No note yet.")).to_be_visible()
+    # keyboard only: the labelled note box, then Tab to its button
+    await page.get_by_label("Add a note").fill("birthday in May <b>not bold</b>")
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("status")).to_have_text("note added")
+    notes = page.locator("section[aria-labelledby=notes] li")
+    await expect(notes).to_have_count(1)
+    await expect(notes.first).to_contain_text("chatter@ws-notes.example")
+    await expect(notes.first).to_contain_text("birthday in May <b>not bold</b>")  # as text, never markup
+    await page.get_by_label("Tags (comma-separated").fill("VIP, likes beach, vip")
+    await page.get_by_role("button", name="Save tags").click()
+    await expect(page.get_by_role("status")).to_have_text("tags saved")
+    tags = page.locator("[aria-label=tags] .badge")
+    await expect(tags).to_have_text(["likes beach", "vip"])
+    await expect(page.get_by_label("Tags (comma-separated")).to_have_value("likes beach, vip")
+    await page.screenshot(path=_shot("console-fan-notes.png"), full_page=True)
+    await _accessible(page)
+    # a tag too long is the API's 422, shown as an alert; the field keeps what was typed, the set is unchanged
+    await page.get_by_label("Tags (comma-separated").fill("vip, " + "x" * 300)
+    await page.get_by_role("button", name="Save tags").click()
+    await expect(page.get_by_role("alert")).to_contain_text("validation")
+    await expect(page.get_by_label("Tags (comma-separated")).to_have_value("vip, " + "x" * 300)
+    [fan] = await fetch("SELECT tags FROM fans WHERE id = %s", [jules])
+    assert fan == {"tags": ["likes beach", "vip"]}
+    # a viewer reads them, without the forms
+    viewer = await _sign_in(browser, served, t.keys["viewer"])
+    await viewer.goto(f"{served}/console/fans/{jules}")
+    await expect(viewer.locator("section[aria-labelledby=notes] li")).to_have_count(1)
+    await expect(viewer.get_by_label("Add a note")).to_have_count(0)
+    await expect(viewer.get_by_label("Tags (comma-separated")).to_have_count(0)
