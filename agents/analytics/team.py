@@ -11,9 +11,11 @@ Definitions (also in docs/analytics.md#team-metrics):
   that fan within 72 hours after the offer was sent. A payment counts once, for the latest such send of that
   item to that fan before it; it counts for the member who approved that offer, when the approval is in the
   period. Gross: refunds are not taken off.
-- automation rate: of the outbound messages sent in the period, the share that are sent drafts (written by the
-  agent, approved by a member); the rest are the creator's own messages on the platform (`creator_message`),
-  which record no member.
+- own messages sent: the messages a member wrote (POST /v1/fans/{id}/messages: `drafts.written_by`) that were sent
+  in the period (`messages.sent_at`). They are not decisions: not counted as approved, nor in time to decision.
+- automation rate: of the outbound messages sent in the period, the share that are sent drafts the agent wrote
+  (approved by a member); the rest are members' own messages and the creator's own messages on the platform
+  (`creator_message`), which record no member.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class MemberStats:
     median_decision_seconds: float | None
     p90_decision_seconds: float | None
     offer_revenue_cents: int
+    own_messages_sent: int
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,13 @@ WITH decided AS (
            final_text IS NOT NULL AND final_text <> text AS edited,
            extract(epoch FROM decided_at - created_at)::float8 AS seconds
     FROM drafts
-    WHERE creator_id = %(c)s AND decided_by IS NOT NULL AND decided_at >= %(lo)s AND decided_at < %(hi)s),
+    WHERE creator_id = %(c)s AND decided_by IS NOT NULL AND written_by IS NULL
+      AND decided_at >= %(lo)s AND decided_at < %(hi)s),
+own AS (
+    SELECT d.written_by AS member_id, count(*) AS sent
+    FROM drafts d JOIN messages m ON m.creator_id = d.creator_id AND m.draft_id = d.id
+    WHERE d.creator_id = %(c)s AND d.written_by IS NOT NULL AND m.sent_at >= %(lo)s AND m.sent_at < %(hi)s
+    GROUP BY d.written_by),
 per_member AS (
     SELECT member_id, count(*) FILTER (WHERE approved) AS approved, count(*) FILTER (WHERE edited) AS edited,
            count(*) FILTER (WHERE NOT approved) AS rejected,
@@ -80,20 +89,22 @@ revenue AS (
     WHERE decided_by IS NOT NULL AND decided_at >= %(lo)s AND decided_at < %(hi)s GROUP BY decided_by),
 everyone AS (
     SELECT id AS member_id FROM members WHERE creator_id = %(c)s
-    UNION SELECT member_id FROM per_member UNION SELECT member_id FROM revenue)
+    UNION SELECT member_id FROM per_member UNION SELECT member_id FROM revenue UNION SELECT member_id FROM own)
 SELECT e.member_id::text AS member_id, mb.email, mb.role, coalesce(p.approved, 0) AS approved,
        coalesce(p.edited, 0) AS edited, coalesce(p.rejected, 0) AS rejected, p.median_seconds, p.p90_seconds,
-       coalesce(r.cents, 0) AS offer_revenue_cents
+       coalesce(r.cents, 0) AS offer_revenue_cents, coalesce(o.sent, 0) AS own_messages_sent
 FROM everyone e
 LEFT JOIN members mb ON mb.creator_id = %(c)s AND mb.id = e.member_id
 LEFT JOIN per_member p ON p.member_id = e.member_id
 LEFT JOIN revenue r ON r.member_id = e.member_id
+LEFT JOIN own o ON o.member_id = e.member_id
 ORDER BY coalesce(p.approved, 0) + coalesce(p.rejected, 0) DESC, mb.email NULLS LAST, e.member_id
 """
 
 _MESSAGES = """
-SELECT count(*) AS sent, count(*) FILTER (WHERE draft_id IS NOT NULL) AS agent
-FROM messages WHERE creator_id = %(c)s AND direction = 'out' AND sent_at >= %(lo)s AND sent_at < %(hi)s
+SELECT count(*) AS sent, count(*) FILTER (WHERE d.id IS NOT NULL AND d.written_by IS NULL) AS agent
+FROM messages m LEFT JOIN drafts d ON d.creator_id = m.creator_id AND d.id = m.draft_id
+WHERE m.creator_id = %(c)s AND m.direction = 'out' AND m.sent_at >= %(lo)s AND m.sent_at < %(hi)s
 """
 
 
@@ -125,6 +136,7 @@ async def team_on(conn: AsyncConnection[Any], creator_id: str, start: date, end:
                 median_decision_seconds=r["median_seconds"],
                 p90_decision_seconds=r["p90_seconds"],
                 offer_revenue_cents=int(r["offer_revenue_cents"]),
+                own_messages_sent=int(r["own_messages_sent"]),
             )
             for r in rows
         ],

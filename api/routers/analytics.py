@@ -205,6 +205,9 @@ class MemberMetrics(BaseModel):
         description="what fans paid for the items of offers the member approved in the period, bought within 72 h"
         " of the send (each payment once, for the latest such send)"
     )
+    own_messages_sent: int = Field(
+        description="messages the member wrote (POST /v1/fans/{id}/messages) sent in the period; not decisions"
+    )
 
 
 class TeamPeriod(BaseModel):
@@ -218,7 +221,9 @@ class TeamMetrics(BaseModel):
     period: TeamPeriod
     members: list[MemberMetrics] = Field(description="every member, most decisions first")
     messages_sent: int = Field(description="outbound messages sent in the period")
-    agent_messages_sent: int = Field(description="of those, sent drafts (written by the agent, approved)")
+    agent_messages_sent: int = Field(
+        description="of those, sent drafts the agent wrote (approved by a member; members' own messages are not)"
+    )
     automation_rate: float | None = Field(
         description="agent_messages_sent / messages_sent, 0 to 1; null when nothing was sent"
     )

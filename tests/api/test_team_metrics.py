@@ -144,7 +144,7 @@ async def _expected(creator_id: str, lo: datetime, hi: datetime) -> dict[str, An
     )
     drafts = await fetch(
         "SELECT id::text AS id, fan_id::text AS fan_id, text, final_text, offer, created_at, decided_by::text"
-        " AS decided_by, decided_at FROM drafts WHERE creator_id = %s",
+        " AS decided_by, decided_at, written_by::text AS written_by FROM drafts WHERE creator_id = %s",
         [creator_id],
     )
     messages = await fetch(
@@ -177,7 +177,16 @@ async def _expected(creator_id: str, lo: datetime, hi: datetime) -> dict[str, An
             revenue[d["decided_by"]] = revenue.get(d["decided_by"], 0) + tx["amount_cents"]
     per: dict[str, dict[str, Any]] = {}
     for mb in members:
-        decided = [d for d in drafts if d["decided_by"] == mb["id"] and lo <= d["decided_at"] < hi]
+        decided = [
+            d
+            for d in drafts
+            if d["decided_by"] == mb["id"] and d["written_by"] is None and lo <= d["decided_at"] < hi
+        ]
+        own = [
+            msg
+            for msg, d in sends
+            if d["written_by"] == mb["id"] and lo <= msg["sent_at"] < hi and msg["direction"] == "out"
+        ]
         seconds = [(d["decided_at"] - d["created_at"]).total_seconds() for d in decided]
         approved = [d for d in decided if d["final_text"] is not None]
         per[mb["id"]] = {
@@ -190,9 +199,10 @@ async def _expected(creator_id: str, lo: datetime, hi: datetime) -> dict[str, An
             "median_decision_seconds": statistics.median(seconds) if seconds else None,
             "p90_decision_seconds": float(np.percentile(seconds, 90)) if seconds else None,
             "offer_revenue_cents": revenue.get(mb["id"], 0),
+            "own_messages_sent": len(own),
         }
     out = [msg for msg in messages if msg["direction"] == "out" and lo <= msg["sent_at"] < hi]
-    agent = sum(msg["draft_id"] is not None for msg in out)
+    agent = sum(msg["draft_id"] is not None and by_id[msg["draft_id"]]["written_by"] is None for msg in out)
     return {
         "members": per,
         "messages_sent": len(out),
@@ -271,3 +281,21 @@ async def test_team_metrics_need_a_manager_and_a_good_period(api: httpx.AsyncCli
         assert bad.status_code == 422, (params, bad.text)
         assert bad.json()["error"]["code"] == "validation_error"
         assert bad.json()["error"]["details"]["fields"][0]["field"] == field, bad.text
+
+
+async def test_a_members_own_messages_count_as_theirs_not_as_decisions_or_automation(
+    api: httpx.AsyncClient,
+) -> None:
+    t = await make_tenant("team-own")
+    r = await api.post(
+        f"/v1/fans/{t.fans[0]}/messages", json={"text": "hi from me"}, headers=t.auth("chatter")
+    )
+    assert r.status_code == 201 and r.json()["state"] == "sent", r.text
+    body = (await api.get("/v1/analytics/team", headers=t.auth("manager"))).json()
+    mine = {m["member_id"]: m for m in body["members"]}[t.members["chatter"]]
+    assert (mine["own_messages_sent"], mine["approved"], mine["median_decision_seconds"]) == (1, 0, None)
+    assert (body["messages_sent"], body["agent_messages_sent"], body["automation_rate"]) == (1, 0, 0.0)
+    lo = datetime.now(UTC) - timedelta(days=29)
+    expected = await _expected(t.creator_id, lo - timedelta(days=1), datetime.now(UTC) + timedelta(days=1))
+    assert expected["members"][t.members["chatter"]]["own_messages_sent"] == 1
+    assert expected["agent_messages_sent"] == 0
