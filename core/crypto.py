@@ -72,6 +72,11 @@ def connection_aad(creator_id: str, platform: str) -> str:
     return f"connection:{creator_id}:{platform}"
 
 
+def alert_aad(creator_id: str) -> str:
+    """What a creator's alert webhook secret is bound to."""
+    return f"alert:{creator_id}"
+
+
 def totp_aad(member_id: str) -> str:
     return f"totp:{member_id}"
 
@@ -80,6 +85,7 @@ def totp_aad(member_id: str) -> str:
 SEALED_TABLES: dict[str, tuple[str, str]] = {
     "connections": ("creator_id::text || ':' || platform", "connection:{}"),
     "member_totp": ("member_id::text", "totp:{}"),
+    "alert_configs": ("creator_id::text", "alert:{}"),
 }
 
 

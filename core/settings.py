@@ -138,6 +138,11 @@ class Settings(BaseSettings):
     # Development only: creators' webhook URLs may point at loopback (never at private or link-local addresses).
     allow_loopback_webhooks: bool = Field(False, validation_alias="HUNTAZE_ALLOW_LOOPBACK_WEBHOOKS")
 
+    # --- alerts -------------------------------------------------------------------------------
+    # Alerts one creator is sent per hour at most (webhook); more in the same hour are dropped (status rate_limited).
+    # 0 turns the limit off.
+    alerts_per_creator_per_hour: int = Field(30, ge=0, validation_alias="HUNTAZE_ALERTS_PER_CREATOR_PER_HOUR")
+
     @property
     def llm_is_local(self) -> bool:
         return self.llm_base_url is None and self.azure_openai_endpoint is None

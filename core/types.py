@@ -142,6 +142,7 @@ class AuditAction(StrEnum):
     TOTP_REFUSED = "totp.refused"
     SECRETS_ROTATED = "secrets.rotated"
     CONNECTION_UPDATED = "connection.updated"
+    ALERTS_CONFIG_UPDATED = "alerts.config_updated"
     POLICY_UPDATED = "policy.updated"
     FOLLOWUP_CONFIG_CHANGED = "followup_config_changed"
     DRAFT_APPROVED = "draft.approved"

@@ -18,9 +18,10 @@ from agents.followup.rules import INTERNAL_KINDS
 from agents.supervisor import CREATOR_ANSWERED
 from core import db
 from core.journal import append_audit, record_action
-from core.store import drafts, fans, handoffs
+from core.store import alerts, drafts, fans, handoffs
 from core.types import DraftStatus, PolicyReport, Route
 from policies.scoped import check_draft_for_creator
+from workflows.alerts import send_pending_quietly
 from workflows.types import (
     APPLY_DECISION,
     COMPOSE_MESSAGE,
@@ -95,6 +96,30 @@ async def _internal_origin(conn: Any, creator_id: str, fan_id: str, event_ids: l
     }
 
 
+async def _enqueue_handoff_alert(conn: Any, creator_id: str, fan_id: str) -> None:
+    """One alert per hand-off (keyed by the open hand-off's id: a retried save finds it and adds none)."""
+    cur = await conn.execute(
+        "SELECT id::text AS id, reason, opened_at FROM handoffs"
+        " WHERE creator_id = %s AND fan_id = %s AND resolved_at IS NULL",
+        [creator_id, fan_id],
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return
+    await alerts.enqueue(
+        conn,
+        creator_id,
+        alerts.HANDOFF,
+        f"handoff:{row['id']}",
+        {
+            "fan_id": fan_id,
+            "handoff_id": row["id"],
+            "reason": row["reason"],
+            "opened_at": row["opened_at"].isoformat(),
+        },
+    )
+
+
 @activity.defn(name=SAVE_OUTCOME)
 async def save_outcome(inp: SaveOutcomeInput) -> SaveOutcomeResult:
     """Persist what the supervisor graph decided, in one transaction, then re-score the fan after money events.
@@ -104,6 +129,8 @@ async def save_outcome(inp: SaveOutcomeInput) -> SaveOutcomeResult:
             saved = await _persist_outcome(conn, inp)
         if saved.draft_id:
             _crash_hook_after_commit()
+        if inp.routing.route == Route.HANDOFF:
+            await send_pending_quietly(inp.creator_id)
         await _rescore_after_money_events(conn, inp.creator_id, inp.fan_id, inp.event_ids)
     return saved
 
@@ -168,6 +195,7 @@ async def _persist_outcome(conn: Any, inp: SaveOutcomeInput) -> SaveOutcomeResul
     if route == Route.HANDOFF:
         await fans.hand_off(conn, c, f, routing.reason)
         await handoffs.open_for(conn, c, f, routing.reason)
+        await _enqueue_handoff_alert(conn, c, f)
         await record_action(
             conn,
             creator_id=c,

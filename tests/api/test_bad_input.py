@@ -178,3 +178,23 @@ async def test_notes_and_tags_with_nul_characters_are_bad_requests(api: httpx.As
     assert r.status_code == 422 and r.json()["error"]["details"]["fields"][0]["field"] == "query.tag", r.text
     assert await fetch("SELECT 1 FROM fan_notes WHERE creator_id = %s", [t.creator_id]) == []
     assert await fetch("SELECT 1 FROM fans WHERE creator_id = %s AND tags <> '{}'", [t.creator_id]) == []
+
+
+async def test_bad_alert_configs_are_refused_naming_the_field(api: httpx.AsyncClient) -> None:
+    t = await make_tenant("badalert", fans=0)
+    secret = "s" * 20
+    cases = [
+        ({"webhook_url": "https://a.example/h", "events": ["handoff"]}, "secret"),
+        ({"secret": secret, "events": []}, "secret"),
+        ({"webhook_url": "https://a.example/h", "secret": "short", "events": []}, "secret"),
+        ({"webhook_url": "ftp://a.example/h", "secret": secret, "events": []}, "webhook_url"),
+        ({"webhook_url": "https://a.example/h", "secret": secret, "events": ["everything"]}, "events.0"),
+        ({"events": ["handoff"], "email": "x@y.z"}, "email"),
+        ({"events": "handoff"}, "events"),
+    ]
+    for body, field in cases:
+        r = await api.put("/v1/alerts/config", json=body, headers=t.auth("manager"))
+        assert r.status_code == 422, (body, r.text)
+        assert r.json()["error"]["details"]["fields"][0]["field"] == field, (body, r.text)
+    assert await fetch("SELECT 1 FROM alert_configs WHERE creator_id = %s", [t.creator_id]) == []
+    assert await fetch("SELECT 1 FROM audit_log WHERE creator_id = %s", [t.creator_id]) == []

@@ -144,13 +144,23 @@ async def test_rotation_reseals_with_the_new_key(api: httpx.AsyncClient, setting
         json={"webhook_url": "https://hooks.example/of", "secret": SECRET},
         headers=t.auth(),
     )
+    r = await api.put(  # an alert webhook's secret, sealed the same way
+        "/v1/alerts/config",
+        json={"webhook_url": "https://hooks.example/alerts", "secret": SECRET, "events": ["handoff"]},
+        headers=t.auth(),
+    )
+    assert r.status_code == 200, r.text
     old = settings.encryption_keys.get_secret_value() if settings.encryption_keys else ""
     fresh = new_key_line("test-c")
     code, result, _ = await _rotate_cli(settings, f"{fresh},{old}")
-    assert code == 0 and result == {"current_key_id": "test-c", "resealed": 2, "creators": 1}
+    assert code == 0 and result == {"current_key_id": "test-c", "resealed": 3, "creators": 1}
     assert {
         r["key_id"]
-        for r in await fetch("SELECT key_id FROM connections UNION ALL SELECT key_id FROM member_totp", [])
+        for r in await fetch(
+            "SELECT key_id FROM connections UNION ALL SELECT key_id FROM member_totp"
+            " UNION ALL SELECT key_id FROM alert_configs",
+            [],
+        )
     } == {"test-c"}
     # The old keys can go: everything opens with the new one alone.
     only_new = settings.model_copy(update={"encryption_keys": SecretStr(fresh)})
@@ -162,6 +172,9 @@ async def test_rotation_reseals_with_the_new_key(api: httpx.AsyncClient, setting
         )
         == SECRET.encode()
     )
+    [row] = await fetch("SELECT * FROM alert_configs", [])
+    sealed = Sealed(row["key_id"], bytes(row["secret_nonce"]), bytes(row["secret_sealed"]))
+    assert keyring(only_new).open(sealed, f"alert:{t.creator_id}") == SECRET.encode()
     code, result, _ = await _rotate_cli(settings, f"{fresh},{old}")
     assert result["resealed"] == 0  # idempotent
     code, _, err = await _rotate_cli(settings, "test-x:notbase64!")

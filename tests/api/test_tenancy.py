@@ -48,6 +48,12 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/handoffs/{handoff_id}/resolve"): {"reason": "probe", "unfreeze": True},
     ("POST", "/v1/fans/{fan_id}/notes"): {"text": "probe"},
     ("PUT", "/v1/fans/{fan_id}/tags"): {"tags": ["probe"]},
+    # A sets its own alert channels: B's stay as they were
+    ("PUT", "/v1/alerts/config"): {
+        "webhook_url": "https://a.example/alerts",
+        "secret": "a" * 20,
+        "events": [],
+    },
 }
 
 
@@ -73,6 +79,8 @@ async def _snapshot(creator_id: str) -> str:
         "policy_versions",
         "handoffs",
         "fan_notes",
+        "alert_configs",
+        "alerts",
     ):
         rows[table] = await fetch(f"SELECT * FROM {table} WHERE creator_id = %s ORDER BY 1", [creator_id])
     rows["creator"] = await fetch("SELECT * FROM creators WHERE id = %s", [creator_id])
@@ -95,6 +103,12 @@ async def test_every_endpoint_refuses_another_creators_ids(app: FastAPI, api: ht
         headers=b.auth(),
     )
     assert (await api.post("/v1/me/totp", headers=b.auth("manager"))).status_code == 201  # B's TOTP row
+    r = await api.put(  # B's alert channels, and an alert of B's
+        "/v1/alerts/config",
+        json={"webhook_url": "https://b.example/alerts", "secret": "b" * 20, "events": ["handoff"]},
+        headers=b.auth("manager"),
+    )
+    assert r.status_code == 200, r.text
     [draft] = await fetch("SELECT id::text AS id FROM drafts WHERE creator_id = %s", [b.creator_id])
     [key] = await fetch("SELECT id::text AS id FROM api_keys WHERE creator_id = %s LIMIT 1", [b.creator_id])
     b_run = _result("00000000-0000-0000-0000-0000000000b1", {"b-secret-case": True}, 1.0)
@@ -123,6 +137,11 @@ async def test_every_endpoint_refuses_another_creators_ids(app: FastAPI, api: ht
             [b.creator_id, b.fans[0]],
         )
         await conn.execute("UPDATE fans SET tags = '{b-secret-tag}' WHERE id = %s", [b.fans[0]])
+        await conn.execute(
+            "INSERT INTO alerts (creator_id, event, idempotency_key, payload, status, sent_at)"
+            " VALUES (%s, 'handoff', 'b-secret-alert', '{}', 'sent', now())",
+            [b.creator_id],
+        )
         cur = await conn.execute(  # a hand-off of A's, which A may not give to B's member
             "INSERT INTO handoffs (creator_id, fan_id, reason) VALUES (%s, %s, 'chargeback') RETURNING id::text AS id",
             [a.creator_id, a.fans[0]],
@@ -165,6 +184,7 @@ async def test_every_endpoint_refuses_another_creators_ids(app: FastAPI, api: ht
         b_handoff,
         "b-secret-note",
         "b-secret-tag",
+        "b-secret-alert",
     ]
     before = await _snapshot(b.creator_id)
 

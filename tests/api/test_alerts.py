@@ -1,0 +1,202 @@
+"""Alerts: a creator's alert webhook (PUT/GET /v1/alerts/config, manager or owner, audited, the URL egress-checked)
+and the hand-off alert: a fan message with a safety cue sends exactly one signed alert to a receiver on loopback,
+also when the save that recorded the hand-off is retried, also after a failed try; over the creator's hourly limit
+an alert is dropped."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.testing import ActivityEnvironment
+
+from core.settings import Settings, configure
+from core.types import Route, RouteDecision, conversation_workflow_id
+from tests.factories import Tenant, make_tenant
+from tests.fakes.webhook import WebhookReceiver
+from tests.workflows.helpers import fetch, wait_until
+from workflows.conversation_activities import save_outcome
+from workflows.types import SaveOutcomeInput
+
+SECRET = "alert-secret-0123456789"
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    r = WebhookReceiver(secret=SECRET)
+    r.server.start()
+    yield r
+    r.server.stop()
+
+
+async def _configure(api: httpx.AsyncClient, t: Tenant, url: str) -> dict[str, Any]:
+    r = await api.put(
+        "/v1/alerts/config",
+        json={"webhook_url": url, "secret": SECRET, "events": ["handoff"]},
+        headers=t.auth("manager"),
+    )
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+async def _hand_off(api: httpx.AsyncClient, t: Tenant, event_id: str, fan: str) -> None:
+    r = await api.post(
+        "/v1/events",
+        json={
+            "event_id": event_id,
+            "kind": "message",
+            "text": "i'm 15 is that ok",
+            "fan": {"platform_fan_id": fan},
+        },
+        headers=t.auth(),
+    )
+    assert r.status_code == 202, r.text
+    await wait_until(
+        "SELECT count(*) = 1 FROM events WHERE creator_id = %s AND platform_event_id = %s AND processed_at IS NOT NULL",
+        [t.creator_id, event_id],
+    )
+
+
+async def _retry_save(t: Tenant, platform_fan_id: str) -> None:
+    """The conversation's save of the hand-off, run again as a retried activity would."""
+    [fan] = await fetch(
+        "SELECT id::text AS id FROM fans WHERE creator_id = %s AND platform_fan_id = %s",
+        [t.creator_id, platform_fan_id],
+    )
+    rows = await fetch(
+        "SELECT id FROM events WHERE creator_id = %s AND fan_id = %s", [t.creator_id, fan["id"]]
+    )
+    inp = SaveOutcomeInput(
+        t.creator_id,
+        fan["id"],
+        conversation_workflow_id(t.creator_id, fan["id"]),
+        [r["id"] for r in rows],
+        RouteDecision(Route.HANDOFF, "possible_minor", fan_text="i'm 15 is that ok"),
+        None,
+        None,
+        0.0,
+    )
+    await ActivityEnvironment().run(save_outcome, inp)
+
+
+async def test_alert_config_is_for_managers_checked_audited_and_keeps_its_secret(
+    api: httpx.AsyncClient,
+) -> None:
+    t = await make_tenant(fans=0)
+    empty = (await api.get("/v1/alerts/config", headers=t.auth("manager"))).json()
+    assert empty == {
+        "webhook_url": None,
+        "key_id": None,
+        "events": [],
+        "updated_at": None,
+        "updated_by": None,
+    }
+    for role in ("chatter", "viewer"):
+        assert (await api.get("/v1/alerts/config", headers=t.auth(role))).status_code == 403
+        r = await api.put("/v1/alerts/config", json={"events": []}, headers=t.auth(role))
+        assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+    # a private address is refused, naming the field; nothing is stored
+    r = await api.put(
+        "/v1/alerts/config",
+        json={"webhook_url": "http://10.0.0.7/hook", "secret": SECRET, "events": ["handoff"]},
+        headers=t.auth("manager"),
+    )
+    assert r.status_code == 422 and r.json()["error"]["code"] == "webhook_url_not_allowed"
+    assert r.json()["error"]["details"]["fields"][0]["field"] == "webhook_url"
+    assert await fetch("SELECT 1 FROM alert_configs WHERE creator_id = %s", [t.creator_id]) == []
+
+    out = await _configure(api, t, "https://alerts.example/hook")
+    assert out["webhook_url"] == "https://alerts.example/hook" and out["events"] == ["handoff"]
+    assert out["key_id"] == "test-a" and out["updated_by"] == t.members["manager"]
+    got = await api.get("/v1/alerts/config", headers=t.auth("owner"))
+    assert got.json() == out and SECRET not in got.text
+    [row] = await fetch("SELECT secret_sealed FROM alert_configs WHERE creator_id = %s", [t.creator_id])
+    assert SECRET.encode() not in bytes(row["secret_sealed"])
+    [audit] = await fetch(
+        "SELECT actor, details FROM audit_log WHERE creator_id = %s AND action = 'alerts.config_updated'",
+        [t.creator_id],
+    )
+    assert audit["actor"] == t.members["manager"] and audit["details"]["events"] == ["handoff"]
+    assert SECRET not in str(audit["details"])
+
+    # turning the webhook off: both fields null
+    r = await api.put("/v1/alerts/config", json={"events": ["handoff"]}, headers=t.auth("owner"))
+    assert r.status_code == 200 and r.json()["webhook_url"] is None and r.json()["key_id"] is None
+
+
+async def test_a_handoff_sends_one_signed_alert_even_when_its_save_is_retried(
+    api: httpx.AsyncClient, receiver: WebhookReceiver
+) -> None:
+    t = await make_tenant(fans=0)
+    await _configure(api, t, receiver.url)
+    await _hand_off(api, t, "m-1", "kid")
+    await wait_until(
+        "SELECT count(*) = 1 FROM alerts WHERE creator_id = %s AND status = 'sent'", [t.creator_id]
+    )
+    [handoff] = await fetch(
+        "SELECT id::text AS id, fan_id::text AS fan_id FROM handoffs WHERE creator_id = %s", [t.creator_id]
+    )
+    assert receiver.calls == [{"key": f"handoff:{handoff['id']}", "signature_ok": True}]
+    payload = receiver.delivered[f"handoff:{handoff['id']}"]
+    assert payload["event"] == "handoff" and payload["creator_id"] == t.creator_id
+    assert payload["fan_id"] == handoff["fan_id"] and payload["handoff_id"] == handoff["id"]
+    assert payload["reason"] == "possible_minor"
+    assert "15" not in str(payload)  # the fan's words stay out of alerts
+
+    await _retry_save(t, "kid")
+    await _retry_save(t, "kid")
+    assert len(receiver.calls) == 1
+    [row] = await fetch("SELECT status, attempts FROM alerts WHERE creator_id = %s", [t.creator_id])
+    assert (row["status"], row["attempts"]) == ("sent", 1)
+
+
+async def test_a_failed_try_is_kept_and_the_retry_sends_it_once(
+    api: httpx.AsyncClient, receiver: WebhookReceiver
+) -> None:
+    t = await make_tenant(fans=0)
+    await _configure(api, t, receiver.url)
+    receiver.fail_next = 1
+    await _hand_off(api, t, "m-1", "kid")
+    await wait_until(
+        "SELECT count(*) = 1 FROM alerts WHERE creator_id = %s AND status = 'pending' AND attempts = 1",
+        [t.creator_id],
+    )
+    [row] = await fetch("SELECT last_error FROM alerts WHERE creator_id = %s", [t.creator_id])
+    assert row["last_error"] == "webhook answered 503"
+    assert receiver.delivered == {}
+    await _retry_save(t, "kid")
+    await _retry_save(t, "kid")
+    assert len(receiver.delivered) == 1 and len(receiver.calls) == 2
+    [row] = await fetch("SELECT status, attempts FROM alerts WHERE creator_id = %s", [t.creator_id])
+    assert (row["status"], row["attempts"]) == ("sent", 2)
+
+
+async def test_alerts_over_the_hourly_limit_are_dropped(
+    api: httpx.AsyncClient, receiver: WebhookReceiver, settings: Settings
+) -> None:
+    configure(settings.model_copy(update={"alerts_per_creator_per_hour": 1}))
+    t = await make_tenant(fans=0)
+    await _configure(api, t, receiver.url)
+    await _hand_off(api, t, "m-1", "kid")
+    await _hand_off(api, t, "m-2", "teen")
+    await wait_until(
+        "SELECT count(*) = 2 FROM alerts WHERE creator_id = %s AND status <> 'pending'", [t.creator_id]
+    )
+    rows = await fetch("SELECT status FROM alerts WHERE creator_id = %s ORDER BY id", [t.creator_id])
+    assert [r["status"] for r in rows] == ["sent", "rate_limited"]
+    assert len(receiver.calls) == 1
+
+
+async def test_no_alert_without_a_subscription(api: httpx.AsyncClient, receiver: WebhookReceiver) -> None:
+    t = await make_tenant(fans=0)
+    r = await api.put(
+        "/v1/alerts/config",
+        json={"webhook_url": receiver.url, "secret": SECRET, "events": []},
+        headers=t.auth("manager"),
+    )
+    assert r.status_code == 200
+    await _hand_off(api, t, "m-1", "kid")
+    assert await fetch("SELECT 1 FROM alerts WHERE creator_id = %s", [t.creator_id]) == []
+    assert receiver.calls == []

@@ -1,0 +1,78 @@
+"""Sending a creator's alerts: each pending row of `alerts` (written, under its idempotency key, in the transaction
+that recorded its event) is POSTed to the creator's alert webhook, signed like a delivery (connectors/webhook.py:
+HMAC-SHA256 over `timestamp.body`, the alert's key as Idempotency-Key), after the egress check every creator URL
+passes. A row is locked while it is sent and marked sent in the same transaction, so concurrent senders and retried
+activities send it once; a worker that dies between the POST and the commit sends it again with the same key,
+which the receiver dedupes.
+
+Sending never fails the activity that called it: a failed try is kept on the row (`last_error`) and the row is
+tried again the next time the creator's alerts are sent. Over the creator's hourly limit
+(HUNTAZE_ALERTS_PER_CREATOR_PER_HOUR) an alert is dropped and marked rate_limited."""
+
+from __future__ import annotations
+
+import logging
+
+from connectors.webhook import DeliveryError, post_signed
+from core import db
+from core.crypto import Sealed, alert_aad, keyring
+from core.settings import get_settings
+from core.store import alerts
+
+log = logging.getLogger(__name__)
+
+
+async def send_pending(creator_id: str) -> int:
+    """Send the creator's pending alerts, oldest first; stop at the first failed try. Returns how many were sent."""
+    settings = get_settings()
+    sent = 0
+    async with db.pool().connection() as conn:
+        while True:
+            async with conn.transaction():
+                config = await alerts.get_config(conn, creator_id)
+                if config is None or config.webhook_url is None:
+                    return sent
+                batch = await alerts.lock_pending(conn, creator_id, limit=1)
+                if not batch:
+                    return sent
+                [alert] = batch
+                limit = settings.alerts_per_creator_per_hour
+                if limit and await alerts.sent_within_hour(conn, creator_id) >= limit:
+                    await alerts.mark(conn, creator_id, alert.id, "rate_limited")
+                    log.warning("alert %s of creator %s dropped: over the hourly limit", alert.id, creator_id)
+                    continue
+                assert config.key_id and config.secret_nonce and config.secret_sealed
+                secret = keyring(settings).open(
+                    Sealed(config.key_id, bytes(config.secret_nonce), bytes(config.secret_sealed)),
+                    alert_aad(creator_id),
+                )
+                payload = {
+                    **alert.payload,
+                    "event": alert.event,
+                    "alert_id": alert.idempotency_key,
+                    "creator_id": creator_id,
+                    "created_at": alert.created_at.isoformat(),
+                }
+                try:
+                    await post_signed(
+                        config.webhook_url,
+                        secret.decode(),
+                        payload,
+                        alert.idempotency_key,
+                        settings.webhook_timeout_s,
+                        allow_loopback=settings.allow_loopback_webhooks,
+                    )
+                except DeliveryError as exc:
+                    await alerts.mark(conn, creator_id, alert.id, "pending", str(exc))
+                    log.warning("alert %s of creator %s not sent: %s", alert.id, creator_id, exc)
+                    return sent
+                await alerts.mark(conn, creator_id, alert.id, "sent")
+                sent += 1
+
+
+async def send_pending_quietly(creator_id: str) -> None:
+    """send_pending for an activity whose own work is done: an unexpected fault is logged, never raised."""
+    try:
+        await send_pending(creator_id)
+    except Exception:
+        log.exception("sending the alerts of creator %s failed; they stay pending", creator_id)
