@@ -1,4 +1,5 @@
-"""Re-record tests/workflows/histories/ (conversation_approve.json, conversation_batch_gives_way.json) on real
+"""Re-record tests/workflows/histories/ (conversation_approve.json, conversation_batch_gives_way.json,
+conversation_compose.json) on real
 Postgres and the time-skipping server.
 
 Usage: .venv/bin/python -m tests.workflows.record_history
@@ -21,6 +22,7 @@ if __name__ == "__main__":
                 "no:cacheprovider",
                 "tests/workflows/test_replay.py::test_record_history",
                 "tests/workflows/test_replay.py::test_record_batch_history",
+                "tests/workflows/test_replay.py::test_record_compose_history",
             ]
         )
     )

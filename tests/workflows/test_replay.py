@@ -32,11 +32,12 @@ from tests.workflows.helpers import start_conversation, wait_for, wait_pending, 
 from workflows.conversation import ConversationWorkflow
 from workflows.dispatch import dispatch_events
 from workflows.supervisor_graph import graph_plugin
-from workflows.types import RUN_BATCH_GRAPH, ConversationInput, Decision
+from workflows.types import RUN_BATCH_GRAPH, Compose, ConversationInput, Decision
 from workflows.worker import build_worker
 
 HISTORY = Path(__file__).parent / "histories" / "conversation_approve.json"
 GAVE_WAY = Path(__file__).parent / "histories" / "conversation_batch_gives_way.json"
+COMPOSED = Path(__file__).parent / "histories" / "conversation_compose.json"
 RECORD = os.environ.get("HUNTAZE_RECORD_HISTORY") == "1"
 
 
@@ -79,6 +80,19 @@ async def test_the_recorded_batch_draft_that_gave_way_replays() -> None:
     assert [d.task_queue.name.endswith("-batch-drafts") for d in drafts] == [True]
     assert any(e.HasField("activity_task_cancel_requested_event_attributes") for e in history.events)
     assert _commands(history).count("marker") >= 6
+    replayer = Replayer(workflows=[ConversationWorkflow], plugins=[graph_plugin()])
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, result.replay_failure
+
+
+@pytest.mark.skipif(RECORD, reason="re-recording")
+async def test_the_recorded_member_message_replays() -> None:
+    history = _recorded(COMPOSED)
+    # a draft left pending, then a member's own message: its compose Update, a local activity, and its send
+    updates = [e for e in history.events if e.HasField("workflow_execution_update_accepted_event_attributes")]
+    assert len(updates) == 1 and _commands(history).count("marker") >= 5
+    accepted = updates[0].workflow_execution_update_accepted_event_attributes
+    assert accepted.accepted_request.input.name == "compose"
     replayer = Replayer(workflows=[ConversationWorkflow], plugins=[graph_plugin()])
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure
@@ -158,3 +172,20 @@ async def test_record_batch_history(
         fake_llm.release_held()
     history = await h.fetch_history()
     GAVE_WAY.write_text(json.dumps(json.loads(history.to_json()), indent=1) + "\n")
+
+
+@pytest.mark.skipif(not RECORD, reason="writes the fixture: python -m tests.workflows.record_history")
+async def test_record_compose_history(temporal_env: WorkflowEnvironment, settings: Settings) -> None:
+    t = await make_tenant()
+    async with build_worker(temporal_env.client, settings.task_queue):
+        eid = await add_message_event(t, t.fans[0], "hi! how are you?", "e1")
+        h = await start_conversation(temporal_env.client, settings, t.creator_id, t.fans[0], [eid])
+        p = await wait_pending(h)
+        chatter = t.members["chatter"]
+        out = await h.execute_update(
+            ConversationWorkflow.compose, Compose(f"{chatter}:rec", chatter, "all good, you?")
+        )
+        assert out.state == "sent" and out.superseded == p.draft_id
+        assert await h.result() == "idle"
+    history = await h.fetch_history()
+    COMPOSED.write_text(json.dumps(json.loads(history.to_json()), indent=1) + "\n")
