@@ -483,6 +483,7 @@ async def _fan(request: Request, s: Session, fid: UUID, code: int = 200, **ctx: 
         actions=feed.get("items", []),
         followups=followups.get("items", []),
         messages=list(reversed(msgs.get("items", []))),
+        compose_key=secrets.token_urlsafe(16),  # the send's Idempotency-Key: a form sent twice sends once
         **ctx,
     )
 
@@ -506,6 +507,42 @@ async def _fan_change(
         return _failed(request, s, 404, r.json())
     kept = {"note_text": body["text"]} if path == "notes" else {"tags_text": ", ".join(body["tags"])}
     return await _fan(request, s, fid, r.status_code, error=r.json().get("error", {}), **kept)
+
+
+def _sent_notice(out: dict[str, Any], fmt: Formatter) -> str:
+    if out["state"] == "held":
+        why = ", ".join(out["held_because"])
+        return f"message held until {fmt.when(out['not_before'])}" + (f" ({why})" if why else "")
+    return "message sent" if out["state"] == "sent" else "message queued: it is sent as soon as it can be"
+
+
+@router.post("/fans/{fan_id}/messages", response_model=None)
+async def write_message(
+    request: Request,
+    fan_id: str,
+    text: Annotated[str, Form()] = "",
+    key: Annotated[str, Form()] = "",
+    csrf: Annotated[str | None, Form()] = None,
+) -> Response:
+    """A message of the member's own (`POST /v1/fans/{id}/messages`): the same policy, caps, quiet hours and send
+    path as an approved draft; a refusal (e.g. `policy_blocked` with its findings) keeps the text for editing."""
+    s = await _checked(request, csrf)
+    if not isinstance(s, Session):
+        return s
+    fid = _id(fan_id)
+    if fid is None:
+        return _not_found(request, s, "fan")
+    headers = {"Idempotency-Key": key} if re.fullmatch(r"[\x21-\x7e]{1,200}", key) else {}
+    async with _api(request, s) as api:
+        r = await api.post(f"/v1/fans/{fid}/messages", json={"text": text}, headers=headers)
+    if r.status_code == 201:
+        done = _sent_notice(r.json(), _formatter(request, s))
+        return RedirectResponse(f"/console/fans/{fid}?{urlencode({'done': done})}", status_code=303)
+    if r.status_code == 404:
+        return _failed(request, s, 404, r.json())
+    err = r.json().get("error", {})
+    findings = ((err.get("details") or {}).get("policy") or {}).get("findings", [])
+    return await _fan(request, s, fid, r.status_code, error=err, compose_text=text, findings=findings)
 
 
 @router.post("/fans/{fan_id}/notes", response_model=None)

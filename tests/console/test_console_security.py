@@ -148,6 +148,7 @@ async def test_ids_in_console_paths_are_uuids_before_any_internal_call(make_cons
             f"/console/handoffs/{fan}%3Fx/resolve": {"csrf": s["csrf"], "reason": "x", "unfreeze": "yes"},
             f"/console/handoffs/{fan}/assign": {"csrf": s["csrf"], "member_id": "../../keys"},
             "/console/fans/not-a-uuid/notes": {"csrf": s["csrf"], "text": "x"},
+            "/console/fans/not-a-uuid/messages": {"csrf": s["csrf"], "text": "x", "key": "k"},
             f"/console/fans/{fan}%3Fx/tags": {"csrf": s["csrf"], "tags": "vip"},
         }
         for path, data in posts.items():

@@ -198,3 +198,38 @@ async def test_the_fan_page_adds_a_note_and_sets_tags(served: str, browser: Brow
     await expect(viewer.locator("section[aria-labelledby=notes] li")).to_have_count(1)
     await expect(viewer.get_by_label("Add a note")).to_have_count(0)
     await expect(viewer.get_by_label("Tags (comma-separated")).to_have_count(0)
+
+
+async def test_a_chatter_writes_to_a_fan_from_the_fan_page(served: str, browser: Browser) -> None:
+    t = await make_tenant("ws-compose", fans=1, forbidden=["cashapp"])
+    fan, chatter = t.fans[0], t.members["chatter"]
+    page = await _sign_in(browser, served, t.keys["chatter"])
+    await page.goto(f"{served}/console/fans/{fan}")
+    box = page.get_by_label("Write to Fan 0 yourself", exact=False)
+    # a message that breaks the policy: refused with its findings, the text kept, nothing sent
+    await box.fill("just pay me on cashapp babe")
+    await page.get_by_role("button", name="Send message").click()
+    await expect(page.get_by_role("alert")).to_contain_text("policy_blocked")
+    await expect(page.get_by_role("note")).to_contain_text("Not sent: the policy blocked it")
+    await expect(box).to_have_value("just pay me on cashapp babe")
+    assert await fetch("SELECT 1 FROM drafts WHERE creator_id = %s", [t.creator_id]) == []
+    # edited, by keyboard: sent through the approved send path, recorded as the chatter's, shown in the thread
+    await box.fill("thanks for being here, see you tonight")
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("status")).to_have_text("message sent")
+    await expect(page.locator("ol.thread li.out")).to_have_text(
+        re.compile("thanks for being here, see you tonight")
+    )
+    await expect(box).to_have_value("")
+    await page.screenshot(path=_shot("console-fan-compose.png"), full_page=True)
+    await _accessible(page)
+    sent = await fetch(
+        "SELECT text, sent_by::text AS sent_by FROM messages WHERE creator_id = %s AND direction = 'out'",
+        [t.creator_id],
+    )
+    assert sent == [{"text": "thanks for being here, see you tonight", "sent_by": chatter}]
+    # a viewer gets no compose box
+    viewer = await _sign_in(browser, served, t.keys["viewer"])
+    await viewer.goto(f"{served}/console/fans/{fan}")
+    await expect(viewer.get_by_role("button", name="Send message")).to_have_count(0)
