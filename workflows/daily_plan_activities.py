@@ -13,7 +13,8 @@ from temporalio import activity
 from agents.daily_plan.actions import as_json, build_actions
 from core import db
 from core.journal import record_action
-from core.store import drafts
+from core.store import alerts, drafts
+from workflows.alerts import send_pending_quietly
 from workflows.conversation_activities import expire_undecided
 from workflows.followup_activities import ensure_followup, load_config
 from workflows.types import (
@@ -121,6 +122,20 @@ async def write_daily_plan(inp: PlanStepInput) -> DailyPlanResult:
             details={"plan_date": day.isoformat(), **summary},
             dedupe_key=f"daily_plan:{day.isoformat()}:{inp.now}",
         )
+        # one alert per plan day (a rerun replaces the plan, not the alert)
+        await alerts.enqueue(
+            conn,
+            inp.creator_id,
+            alerts.DAILY_PLAN_READY,
+            f"daily_plan_ready:{day.isoformat()}",
+            {
+                "plan_date": day.isoformat(),
+                "actions": summary["actions"],
+                "expected_value_cents": summary["expected_value_cents"],
+                "anomalies": summary["anomalies"],
+            },
+        )
+    await send_pending_quietly(inp.creator_id)
     return DailyPlanResult(
         plan_date=day.isoformat(), actions=len(actions), segments_run_id=None, inactive_started=0
     )

@@ -19,10 +19,11 @@ from core import db
 from core.crypto import Sealed, connection_aad, keyring
 from core.journal import append_audit, record_action
 from core.settings import get_settings
-from core.store import Conn, drafts, messages, outbox
+from core.store import Conn, alerts, drafts, messages, outbox
 from core.types import DraftStatus
 from policies.scoped import load_policy, send_window
 from policies.timing import SendWindow
+from workflows.alerts import send_pending_quietly
 from workflows.followup_activities import ensure_followup
 from workflows.types import MARK_DELIVERY_FAILED, SEND_DRAFT, SendInput, SendResult
 
@@ -269,12 +270,21 @@ async def mark_delivery_failed(ref: SendInput) -> bool:
             [ref.creator_id, ref.draft_id],
         )
         row = await cur.fetchone()
-        if row is None:
-            return False
-        error = row["last_error"] or "webhook delivery failed"
-        await outbox.mark_failed(conn, ref.creator_id, ref.draft_id, error, datetime.now(UTC))
-        await note_failure(conn, ref.creator_id, ref.fan_id, ref.draft_id, error, row["retries"])
-    return True
+        if row is not None:
+            error = row["last_error"] or "webhook delivery failed"
+            await outbox.mark_failed(conn, ref.creator_id, ref.draft_id, error, datetime.now(UTC))
+            await note_failure(conn, ref.creator_id, ref.fan_id, ref.draft_id, error, row["retries"])
+            # one alert per failure (a human's retry that fails again is a new one)
+            await alerts.enqueue(
+                conn,
+                ref.creator_id,
+                alerts.DELIVERY_FAILED,
+                f"delivery_failed:{ref.draft_id}:{row['retries']}",
+                {"fan_id": ref.fan_id, "draft_id": ref.draft_id, "error": error, "retries": row["retries"]},
+            )
+    # Sent after the commit; a retried activity finds nothing to mark and sends what is still pending.
+    await send_pending_quietly(ref.creator_id)
+    return row is not None
 
 
 DELIVERY_ACTIVITIES: list[Callable[..., Any]] = [send_draft, mark_delivery_failed]

@@ -23,7 +23,7 @@ from core.types import Role
 router = APIRouter(prefix="/v1", tags=["alerts"])
 
 # The events an alert can be sent for (core/store/alerts.py EVENTS).
-AlertEvent = Literal["handoff"]
+AlertEvent = Literal["handoff", "delivery_failed", "daily_plan_ready"]
 
 
 class AlertConfigIn(BaseModel):
@@ -39,7 +39,9 @@ class AlertConfigIn(BaseModel):
         description="HMAC signing secret for the webhook (required with webhook_url); never shown again",
     )
     events: list[AlertEvent] = Field(
-        default_factory=list, max_length=16, description="the events alerts are sent for: handoff"
+        default_factory=list,
+        max_length=16,
+        description="the events alerts are sent for: handoff, delivery_failed, daily_plan_ready",
     )
 
     @field_validator("secret")

@@ -14,7 +14,9 @@ from core.store import Conn, Id, fetch_all, fetch_one
 
 # The events a creator can subscribe to, as sent in each alert's `event` field.
 HANDOFF = "handoff"
-EVENTS = (HANDOFF,)
+DELIVERY_FAILED = "delivery_failed"
+DAILY_PLAN_READY = "daily_plan_ready"
+EVENTS = (HANDOFF, DELIVERY_FAILED, DAILY_PLAN_READY)
 
 
 @dataclass(frozen=True, slots=True)

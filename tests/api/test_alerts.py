@@ -1,24 +1,29 @@
 """Alerts: a creator's alert webhook (PUT/GET /v1/alerts/config, manager or owner, audited, the URL egress-checked)
 and the hand-off alert: a fan message with a safety cue sends exactly one signed alert to a receiver on loopback,
-also when the save that recorded the hand-off is retried, also after a failed try; over the creator's hourly limit
-an alert is dropped."""
+also when the save that recorded the hand-off is retried, also after a failed try; a failed delivery and a daily
+plan each send one alert however often their activity runs; over the creator's hourly limit an alert is dropped."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from temporalio.testing import ActivityEnvironment
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
+from core import db
 from core.settings import Settings, configure
+from core.store import outbox
 from core.types import Route, RouteDecision, conversation_workflow_id
-from tests.factories import Tenant, make_tenant
+from tests.factories import Tenant, add_message_event, make_tenant
 from tests.fakes.webhook import WebhookReceiver
-from tests.workflows.helpers import fetch, wait_until
+from tests.workflows.helpers import fetch, start_conversation, wait_pending, wait_until
 from workflows.conversation_activities import save_outcome
-from workflows.types import SaveOutcomeInput
+from workflows.daily_plan_activities import write_daily_plan
+from workflows.delivery_activities import mark_delivery_failed
+from workflows.types import PlanStepInput, SaveOutcomeInput, SendInput
 
 SECRET = "alert-secret-0123456789"
 
@@ -143,7 +148,7 @@ async def test_a_handoff_sends_one_signed_alert_even_when_its_save_is_retried(
     assert payload["event"] == "handoff" and payload["creator_id"] == t.creator_id
     assert payload["fan_id"] == handoff["fan_id"] and payload["handoff_id"] == handoff["id"]
     assert payload["reason"] == "possible_minor"
-    assert "15" not in str(payload)  # the fan's words stay out of alerts
+    assert "that ok" not in str(payload)  # the fan's words stay out of alerts
 
     await _retry_save(t, "kid")
     await _retry_save(t, "kid")
@@ -200,3 +205,61 @@ async def test_no_alert_without_a_subscription(api: httpx.AsyncClient, receiver:
     await _hand_off(api, t, "m-1", "kid")
     assert await fetch("SELECT 1 FROM alerts WHERE creator_id = %s", [t.creator_id]) == []
     assert receiver.calls == []
+
+
+async def test_a_failed_delivery_and_a_daily_plan_each_send_one_alert_across_retries(
+    api: httpx.AsyncClient, receiver: WebhookReceiver, settings: Settings, temporal_env: WorkflowEnvironment
+) -> None:
+    t = await make_tenant()
+    r = await api.put(
+        "/v1/alerts/config",
+        json={
+            "webhook_url": receiver.url,
+            "secret": SECRET,
+            "events": ["delivery_failed", "daily_plan_ready"],
+        },
+        headers=t.auth("manager"),
+    )
+    assert r.status_code == 200, r.text
+    # an approved draft whose delivery is still pending after its retries ran out
+    h = await start_conversation(
+        temporal_env.client,
+        settings,
+        t.creator_id,
+        t.fans[0],
+        [await add_message_event(t, t.fans[0], "hey", "e1")],
+    )
+    p = await wait_pending(h)
+    async with db.pool().connection() as conn, conn.transaction():
+        await outbox.insert(
+            conn, t.creator_id, draft_id=p.draft_id, fan_id=t.fans[0], platform="onlyfans", payload={}
+        )
+        await conn.execute(
+            "UPDATE outbox SET last_error = 'webhook answered 500' WHERE draft_id = %s", [p.draft_id]
+        )
+    ref = SendInput(t.creator_id, t.fans[0], p.draft_id, time.time())
+    assert await ActivityEnvironment().run(mark_delivery_failed, ref) is True
+    assert await ActivityEnvironment().run(mark_delivery_failed, ref) is False  # a retry: nothing new
+    key = f"delivery_failed:{p.draft_id}:0"
+    assert [c["key"] for c in receiver.calls] == [key]
+    failed = receiver.delivered[key]
+    assert (failed["event"], failed["draft_id"], failed["fan_id"], failed["error"]) == (
+        "delivery_failed",
+        p.draft_id,
+        t.fans[0],
+        "webhook answered 500",
+    )
+    assert "hey" not in str(failed)
+
+    # the daily plan, written twice (a rerun the same day): one alert for the day
+    step = PlanStepInput(t.creator_id, time.time())
+    await ActivityEnvironment().run(write_daily_plan, step)
+    await ActivityEnvironment().run(write_daily_plan, step)
+    [plan] = await fetch(
+        "SELECT plan_date::text AS day, summary FROM daily_plans WHERE creator_id = %s", [t.creator_id]
+    )
+    assert [c["key"] for c in receiver.calls] == [key, f"daily_plan_ready:{plan['day']}"]
+    ready = receiver.delivered[f"daily_plan_ready:{plan['day']}"]
+    assert ready["event"] == "daily_plan_ready" and ready["plan_date"] == plan["day"]
+    assert ready["actions"] == plan["summary"]["actions"]
+    assert all(c["signature_ok"] for c in receiver.calls)
