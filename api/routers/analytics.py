@@ -153,17 +153,21 @@ def _invalid(field: str, message: str) -> ApiError:
     )
 
 
+# The period of a report, in the creator's days (the overview and team metrics read it alike).
+FirstDay = Annotated[
+    BoundedDate | None,
+    Query(alias="from", description="first day (creator's timezone); default: to - 29 days"),
+]
+LastDay = Annotated[
+    BoundedDate | None, Query(description="last day, inclusive; default: today in the creator's timezone")
+]
+
+
 @router.get("/overview", response_model=AnalyticsOverview)
 async def analytics_overview(
     who: CurrentPrincipal,
-    from_: Annotated[
-        BoundedDate | None,
-        Query(alias="from", description="first day (creator's timezone); default: to - 29 days"),
-    ] = None,
-    to: Annotated[
-        BoundedDate | None,
-        Query(description="last day, inclusive; default: today in the creator's timezone"),
-    ] = None,
+    from_: FirstDay = None,
+    to: LastDay = None,
     granularity: Annotated[Granularity, Query()] = "day",
 ) -> Any:
     async with db.pool().connection() as conn:
@@ -232,14 +236,8 @@ class TeamMetrics(BaseModel):
 @router.get("/team", response_model=TeamMetrics)
 async def analytics_team(
     who: CurrentPrincipal,
-    from_: Annotated[
-        BoundedDate | None,
-        Query(alias="from", description="first day (creator's timezone); default: to - 29 days"),
-    ] = None,
-    to: Annotated[
-        BoundedDate | None,
-        Query(description="last day, inclusive; default: today in the creator's timezone"),
-    ] = None,
+    from_: FirstDay = None,
+    to: LastDay = None,
 ) -> Any:
     """Per member: drafts approved, edited and rejected, time to decision, revenue of approved offers; the
     share of sent messages the agent wrote. Manager or owner."""
