@@ -135,6 +135,22 @@ async def write_daily_plan(inp: PlanStepInput) -> DailyPlanResult:
                 "anomalies": summary["anomalies"],
             },
         )
+        # one alert per revenue anomaly (keyed by its day: the plans of the week after it show it again)
+        for a in actions:
+            if a.kind == "anomaly" and a.data.get("metric") == "revenue_cents":
+                await alerts.enqueue(
+                    conn,
+                    inp.creator_id,
+                    alerts.REVENUE_ANOMALY,
+                    f"revenue_anomaly:{a.data['date']}",
+                    {
+                        "date": str(a.data["date"]),
+                        "direction": a.data.get("direction"),
+                        "observed_cents": a.data.get("observed"),
+                        "expected_cents": a.data.get("expected"),
+                        "recommendation": a.data.get("recommendation"),
+                    },
+                )
     await send_pending_quietly(inp.creator_id)
     return DailyPlanResult(
         plan_date=day.isoformat(), actions=len(actions), segments_run_id=None, inactive_started=0

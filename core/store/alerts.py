@@ -16,7 +16,8 @@ from core.store import Conn, Id, fetch_all, fetch_one
 HANDOFF = "handoff"
 DELIVERY_FAILED = "delivery_failed"
 DAILY_PLAN_READY = "daily_plan_ready"
-EVENTS = (HANDOFF, DELIVERY_FAILED, DAILY_PLAN_READY)
+REVENUE_ANOMALY = "revenue_anomaly"
+EVENTS = (HANDOFF, DELIVERY_FAILED, DAILY_PLAN_READY, REVENUE_ANOMALY)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -17,6 +19,7 @@ from core import db
 from core.settings import Settings, configure
 from core.store import outbox
 from core.types import Route, RouteDecision, conversation_workflow_id
+from devstack.seed import seed_business
 from tests.factories import Tenant, add_message_event, make_tenant
 from tests.fakes.webhook import WebhookReceiver
 from tests.workflows.helpers import fetch, start_conversation, wait_pending, wait_until
@@ -263,3 +266,38 @@ async def test_a_failed_delivery_and_a_daily_plan_each_send_one_alert_across_ret
     assert ready["event"] == "daily_plan_ready" and ready["plan_date"] == plan["day"]
     assert ready["actions"] == plan["summary"]["actions"]
     assert all(c["signature_ok"] for c in receiver.calls)
+
+
+async def test_a_revenue_anomaly_sends_one_alert_for_its_day(
+    api: httpx.AsyncClient, receiver: WebhookReceiver, database_url: str
+) -> None:
+    """A seeded business with a day without any sale: the daily plan reports the drop, and the plans of the next
+    days (which show it again) send no second alert for it."""
+    biz = seed_business(database_url, fans=1000, days=120, seed=5, handle="anomalous")
+    [c] = await fetch("SELECT timezone FROM creators WHERE id = %s", [biz.creator_id])
+    tz = ZoneInfo(c["timezone"])
+    drop = datetime.now(tz).date() - timedelta(days=3)
+    async with db.pool().connection() as conn, conn.transaction():
+        await conn.execute(
+            "DELETE FROM transactions WHERE creator_id = %s AND occurred_at >= %s AND occurred_at < %s",
+            [
+                biz.creator_id,
+                datetime.combine(drop, datetime.min.time(), tz),
+                datetime.combine(drop + timedelta(days=1), datetime.min.time(), tz),
+            ],
+        )
+    r = await api.put(
+        "/v1/alerts/config",
+        json={"webhook_url": receiver.url, "secret": SECRET, "events": ["revenue_anomaly"]},
+        headers={"Authorization": f"Bearer {biz.api_key}"},
+    )
+    assert r.status_code == 200, r.text
+    now = time.time()
+    await ActivityEnvironment().run(write_daily_plan, PlanStepInput(biz.creator_id, now))
+    await ActivityEnvironment().run(write_daily_plan, PlanStepInput(biz.creator_id, now + 86400))
+    key = f"revenue_anomaly:{drop.isoformat()}"
+    assert key in receiver.delivered
+    assert [c["key"] for c in receiver.calls].count(key) == 1
+    got = receiver.delivered[key]
+    assert got["event"] == "revenue_anomaly" and got["direction"] == "down" and got["observed_cents"] == 0
+    assert got["expected_cents"] > 0 and got["recommendation"]
