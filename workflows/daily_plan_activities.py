@@ -151,11 +151,40 @@ async def write_daily_plan(inp: PlanStepInput) -> DailyPlanResult:
                         "recommendation": a.data.get("recommendation"),
                     },
                 )
+        # the drafts awaiting a decision that expire before the next day's plan: one alert per plan day
+        cur = await conn.execute(
+            "SELECT id::text AS id, fan_id::text AS fan_id, expires_at FROM drafts WHERE creator_id = %s"
+            " AND status = 'pending_review' AND expires_at > %s AND expires_at <= %s ORDER BY expires_at, id",
+            [inp.creator_id, now, now + EXPIRING_WITHIN],
+        )
+        expiring = await cur.fetchall()
+        if expiring:
+            await alerts.enqueue(
+                conn,
+                inp.creator_id,
+                alerts.DRAFTS_EXPIRING,
+                f"drafts_expiring:{day.isoformat()}",
+                {
+                    "plan_date": day.isoformat(),
+                    "count": len(expiring),
+                    "drafts": [
+                        {
+                            "draft_id": d["id"],
+                            "fan_id": d["fan_id"],
+                            "expires_at": d["expires_at"].isoformat(),
+                        }
+                        for d in expiring[:100]
+                    ],
+                },
+            )
     await send_pending_quietly(inp.creator_id)
     return DailyPlanResult(
         plan_date=day.isoformat(), actions=len(actions), segments_run_id=None, inactive_started=0
     )
 
+
+# The daily plan's alert about drafts that expire before the next plan.
+EXPIRING_WITHIN = timedelta(days=1)
 
 # A draft that outlived its expiry by this much has no workflow waiting for it (the conversation expires its own
 # drafts on time): only a crash or a lost workflow leaves one behind.

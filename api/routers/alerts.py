@@ -23,7 +23,7 @@ from core.types import Role
 router = APIRouter(prefix="/v1", tags=["alerts"])
 
 # The events an alert can be sent for (core/store/alerts.py EVENTS).
-AlertEvent = Literal["handoff", "delivery_failed", "daily_plan_ready", "revenue_anomaly"]
+AlertEvent = Literal["handoff", "delivery_failed", "daily_plan_ready", "revenue_anomaly", "drafts_expiring"]
 
 
 class AlertConfigIn(BaseModel):
@@ -41,7 +41,7 @@ class AlertConfigIn(BaseModel):
     events: list[AlertEvent] = Field(
         default_factory=list,
         max_length=16,
-        description="the events alerts are sent for: handoff, delivery_failed, daily_plan_ready, revenue_anomaly",
+        description="the events alerts are sent for: handoff, delivery_failed, daily_plan_ready, revenue_anomaly, drafts_expiring",
     )
 
     @field_validator("secret")

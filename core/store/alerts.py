@@ -17,7 +17,8 @@ HANDOFF = "handoff"
 DELIVERY_FAILED = "delivery_failed"
 DAILY_PLAN_READY = "daily_plan_ready"
 REVENUE_ANOMALY = "revenue_anomaly"
-EVENTS = (HANDOFF, DELIVERY_FAILED, DAILY_PLAN_READY, REVENUE_ANOMALY)
+DRAFTS_EXPIRING = "drafts_expiring"
+EVENTS = (HANDOFF, DELIVERY_FAILED, DAILY_PLAN_READY, REVENUE_ANOMALY, DRAFTS_EXPIRING)
 
 
 @dataclass(frozen=True, slots=True)

@@ -219,7 +219,7 @@ async def test_a_failed_delivery_and_a_daily_plan_each_send_one_alert_across_ret
         json={
             "webhook_url": receiver.url,
             "secret": SECRET,
-            "events": ["delivery_failed", "daily_plan_ready"],
+            "events": ["delivery_failed", "daily_plan_ready", "drafts_expiring"],
         },
         headers=t.auth("manager"),
     )
@@ -261,7 +261,13 @@ async def test_a_failed_delivery_and_a_daily_plan_each_send_one_alert_across_ret
     [plan] = await fetch(
         "SELECT plan_date::text AS day, summary FROM daily_plans WHERE creator_id = %s", [t.creator_id]
     )
-    assert [c["key"] for c in receiver.calls] == [key, f"daily_plan_ready:{plan['day']}"]
+    assert [c["key"] for c in receiver.calls] == [
+        key,
+        f"daily_plan_ready:{plan['day']}",
+        f"drafts_expiring:{plan['day']}",
+    ]
+    expiring = receiver.delivered[f"drafts_expiring:{plan['day']}"]
+    assert expiring["count"] == 1 and [d["draft_id"] for d in expiring["drafts"]] == [p.draft_id]
     ready = receiver.delivered[f"daily_plan_ready:{plan['day']}"]
     assert ready["event"] == "daily_plan_ready" and ready["plan_date"] == plan["day"]
     assert ready["actions"] == plan["summary"]["actions"]
