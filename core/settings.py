@@ -142,6 +142,13 @@ class Settings(BaseSettings):
     # Alerts one creator is sent per hour at most (webhook); more in the same hour are dropped (status rate_limited).
     # 0 turns the limit off.
     alerts_per_creator_per_hour: int = Field(30, ge=0, validation_alias="HUNTAZE_ALERTS_PER_CREATOR_PER_HOUR")
+    # The SMTP server alert e-mail goes through; unset host: e-mail alerts cannot be configured.
+    smtp_host: str | None = Field(None, validation_alias="HUNTAZE_SMTP_HOST")
+    smtp_port: int = Field(25, ge=1, le=65535, validation_alias="HUNTAZE_SMTP_PORT")
+    smtp_from: str = Field("huntaze@localhost", validation_alias="HUNTAZE_SMTP_FROM")
+    smtp_username: str | None = Field(None, validation_alias="HUNTAZE_SMTP_USERNAME")
+    smtp_password: SecretStr | None = Field(None, validation_alias="HUNTAZE_SMTP_PASSWORD")
+    smtp_starttls: bool = Field(False, validation_alias="HUNTAZE_SMTP_STARTTLS")
 
     @property
     def llm_is_local(self) -> bool:

@@ -11,12 +11,15 @@ tried again the next time the creator's alerts are sent. Over the creator's hour
 
 from __future__ import annotations
 
+import json
 import logging
+from typing import Any
 
+from connectors.email import MailError, SmtpServer, send_mail
 from connectors.webhook import DeliveryError, post_signed
 from core import db
 from core.crypto import Sealed, alert_aad, keyring
-from core.settings import get_settings
+from core.settings import Settings, get_settings
 from core.store import alerts
 
 log = logging.getLogger(__name__)
@@ -30,7 +33,7 @@ async def send_pending(creator_id: str) -> int:
         while True:
             async with conn.transaction():
                 config = await alerts.get_config(conn, creator_id)
-                if config is None or config.webhook_url is None:
+                if config is None:
                     return sent
                 batch = await alerts.lock_pending(conn, creator_id, limit=1)
                 if not batch:
@@ -41,11 +44,6 @@ async def send_pending(creator_id: str) -> int:
                     await alerts.mark(conn, creator_id, alert.id, "rate_limited")
                     log.warning("alert %s of creator %s dropped: over the hourly limit", alert.id, creator_id)
                     continue
-                assert config.key_id and config.secret_nonce and config.secret_sealed
-                secret = keyring(settings).open(
-                    Sealed(config.key_id, bytes(config.secret_nonce), bytes(config.secret_sealed)),
-                    alert_aad(creator_id),
-                )
                 payload = {
                     **alert.payload,
                     "event": alert.event,
@@ -54,20 +52,48 @@ async def send_pending(creator_id: str) -> int:
                     "created_at": alert.created_at.isoformat(),
                 }
                 try:
-                    await post_signed(
-                        config.webhook_url,
-                        secret.decode(),
-                        payload,
-                        alert.idempotency_key,
-                        settings.webhook_timeout_s,
-                        allow_loopback=settings.allow_loopback_webhooks,
-                    )
-                except DeliveryError as exc:
+                    await _send(settings, config, creator_id, alert, payload)
+                except (DeliveryError, MailError) as exc:
                     await alerts.mark(conn, creator_id, alert.id, "pending", str(exc))
                     log.warning("alert %s of creator %s not sent: %s", alert.id, creator_id, exc)
                     return sent
                 await alerts.mark(conn, creator_id, alert.id, "sent")
                 sent += 1
+
+
+async def _send(
+    settings: Settings, config: alerts.Config, creator_id: str, alert: alerts.Alert, payload: dict[str, Any]
+) -> None:
+    if alert.channel == "email":
+        if config.email_to is None:
+            raise MailError("no e-mail address is configured")
+        if settings.smtp_host is None:
+            raise MailError("e-mail is not configured on this server")
+        server = SmtpServer(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_from,
+            settings.smtp_username,
+            settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+            settings.smtp_starttls,
+            settings.webhook_timeout_s,
+        )
+        body = json.dumps(payload, indent=2, sort_keys=True)
+        await send_mail(server, config.email_to, f"Huntaze alert: {alert.event}", body, alert.idempotency_key)
+        return
+    if config.webhook_url is None or not (config.key_id and config.secret_nonce and config.secret_sealed):
+        raise DeliveryError("no webhook is configured")
+    secret = keyring(settings).open(
+        Sealed(config.key_id, bytes(config.secret_nonce), bytes(config.secret_sealed)), alert_aad(creator_id)
+    )
+    await post_signed(
+        config.webhook_url,
+        secret.decode(),
+        payload,
+        alert.idempotency_key,
+        settings.webhook_timeout_s,
+        allow_loopback=settings.allow_loopback_webhooks,
+    )
 
 
 async def send_pending_quietly(creator_id: str) -> None:

@@ -13,6 +13,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, Valida
 
 from api.auth import CurrentPrincipal
 from api.deps import Runtime, runtime
+from api.errors import ApiError
 from api.routers.connections import _check_webhook_url
 from core import db
 from core.crypto import alert_aad, keyring
@@ -38,6 +39,12 @@ class AlertConfigIn(BaseModel):
         max_length=512,
         description="HMAC signing secret for the webhook (required with webhook_url); never shown again",
     )
+    email: str | None = Field(
+        None,
+        max_length=254,
+        pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$",
+        description="where alerts are mailed, through the server's SMTP server (null: no e-mail)",
+    )
     events: list[AlertEvent] = Field(
         default_factory=list,
         max_length=16,
@@ -54,6 +61,7 @@ class AlertConfigIn(BaseModel):
 
 class AlertConfigOut(BaseModel):
     webhook_url: str | None
+    email: str | None
     key_id: str | None = Field(description="which encryption key sealed the webhook's secret")
     events: list[str]
     updated_at: datetime | None = Field(description="null: never configured")
@@ -62,9 +70,12 @@ class AlertConfigOut(BaseModel):
 
 def _out(config: alerts.Config | None) -> AlertConfigOut:
     if config is None:
-        return AlertConfigOut(webhook_url=None, key_id=None, events=[], updated_at=None, updated_by=None)
+        return AlertConfigOut(
+            webhook_url=None, email=None, key_id=None, events=[], updated_at=None, updated_by=None
+        )
     return AlertConfigOut(
         webhook_url=config.webhook_url,
+        email=config.email_to,
         key_id=config.key_id,
         events=config.events,
         updated_at=config.updated_at,
@@ -90,10 +101,24 @@ async def put_alert_config(
         await _check_webhook_url(url, rt)
         s = keyring(rt.settings).seal(body.secret.get_secret_value().encode(), alert_aad(who.creator_id))
         sealed = (s.key_id, s.nonce, s.ciphertext)
+    if body.email is not None and rt.settings.smtp_host is None:
+        message = "e-mail alerts need an SMTP server in the settings (HUNTAZE_SMTP_HOST)"
+        raise ApiError(
+            422,
+            "email_not_configured",
+            message,
+            {"fields": [{"field": "email", "message": message, "type": "email_not_configured"}]},
+        )
     events: list[str] = sorted(set(body.events))
     async with db.pool().connection() as conn, conn.transaction():
         config = await alerts.put_config(
-            conn, who.creator_id, webhook_url=url, sealed=sealed, events=events, member_id=who.member_id
+            conn,
+            who.creator_id,
+            webhook_url=url,
+            email_to=body.email,
+            sealed=sealed,
+            events=events,
+            member_id=who.member_id,
         )
         await append_audit(
             conn,
@@ -101,6 +126,6 @@ async def put_alert_config(
             actor=who.member_id,
             action="alerts.config_updated",
             subject="alerts",
-            details={"webhook_url": url, "events": events, "key_id": config.key_id},
+            details={"webhook_url": url, "email": body.email, "events": events, "key_id": config.key_id},
         )
     return _out(config)

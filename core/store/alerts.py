@@ -24,6 +24,7 @@ EVENTS = (HANDOFF, DELIVERY_FAILED, DAILY_PLAN_READY, REVENUE_ANOMALY, DRAFTS_EX
 @dataclass(frozen=True, slots=True)
 class Config:
     webhook_url: str | None
+    email_to: str | None
     key_id: str | None
     secret_nonce: bytes | None
     secret_sealed: bytes | None
@@ -35,6 +36,7 @@ class Config:
 @dataclass(frozen=True, slots=True)
 class Alert:
     id: int
+    channel: str
     event: str
     idempotency_key: str
     payload: dict[str, Any]
@@ -43,7 +45,7 @@ class Alert:
 
 
 _CONFIG = (
-    "SELECT webhook_url, key_id, secret_nonce, secret_sealed, events, updated_at, updated_by::text AS updated_by"
+    "SELECT webhook_url, email_to, key_id, secret_nonce, secret_sealed, events, updated_at, updated_by::text AS updated_by"
     " FROM alert_configs WHERE creator_id = %s"
 )
 
@@ -57,6 +59,7 @@ async def put_config(
     creator_id: Id,
     *,
     webhook_url: str | None,
+    email_to: str | None,
     sealed: tuple[str, bytes, bytes] | None,
     events: list[str],
     member_id: Id | None,
@@ -64,12 +67,13 @@ async def put_config(
     """Replace the creator's channels and events (the whole set). `sealed` is (key_id, nonce, ciphertext)."""
     key_id, nonce, ciphertext = sealed if sealed else (None, None, None)
     await conn.execute(
-        "INSERT INTO alert_configs (creator_id, webhook_url, key_id, secret_nonce, secret_sealed, events, updated_by)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (creator_id) DO UPDATE SET"
-        " webhook_url = EXCLUDED.webhook_url, key_id = EXCLUDED.key_id, secret_nonce = EXCLUDED.secret_nonce,"
+        "INSERT INTO alert_configs"
+        " (creator_id, webhook_url, email_to, key_id, secret_nonce, secret_sealed, events, updated_by)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (creator_id) DO UPDATE SET"
+        " webhook_url = EXCLUDED.webhook_url, email_to = EXCLUDED.email_to, key_id = EXCLUDED.key_id, secret_nonce = EXCLUDED.secret_nonce,"
         " secret_sealed = EXCLUDED.secret_sealed, events = EXCLUDED.events, updated_by = EXCLUDED.updated_by,"
         " updated_at = now()",
-        [creator_id, webhook_url, key_id, nonce, ciphertext, events, member_id],
+        [creator_id, webhook_url, email_to, key_id, nonce, ciphertext, events, member_id],
     )
     row = await get_config(conn, creator_id)
     assert row is not None
@@ -79,13 +83,15 @@ async def put_config(
 async def enqueue(
     conn: Conn, creator_id: Id, event: str, idempotency_key: str, payload: dict[str, Any]
 ) -> None:
-    """An alert of `event`, if the creator subscribes to it and has a channel; nothing when the key exists already
+    """An alert of `event` per configured channel (webhook, e-mail), if the creator subscribes to it; nothing when the key exists already
     (the same event told again). Runs in the transaction that records the event itself."""
     await conn.execute(
-        "INSERT INTO alerts (creator_id, event, idempotency_key, payload)"
-        " SELECT creator_id, %s, %s, %s FROM alert_configs"
-        " WHERE creator_id = %s AND %s = ANY(events) AND webhook_url IS NOT NULL"
-        " ON CONFLICT (creator_id, idempotency_key) DO NOTHING",
+        "INSERT INTO alerts (creator_id, channel, event, idempotency_key, payload)"
+        " SELECT a.creator_id, ch.channel, %s, %s, %s FROM alert_configs a"
+        " CROSS JOIN LATERAL (VALUES ('webhook', a.webhook_url IS NOT NULL), ('email', a.email_to IS NOT NULL))"
+        " AS ch(channel, configured)"
+        " WHERE a.creator_id = %s AND %s = ANY(a.events) AND ch.configured"
+        " ON CONFLICT (creator_id, channel, idempotency_key) DO NOTHING",
         [event, idempotency_key, Jsonb(payload), creator_id, event],
     )
 
@@ -95,7 +101,7 @@ async def lock_pending(conn: Conn, creator_id: Id, limit: int = 50) -> list[Aler
     return await fetch_all(
         conn,
         Alert,
-        "SELECT id, event, idempotency_key, payload, created_at, attempts FROM alerts"
+        "SELECT id, channel, event, idempotency_key, payload, created_at, attempts FROM alerts"
         " WHERE creator_id = %s AND status = 'pending' ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
         [creator_id, limit],
     )

@@ -5,14 +5,18 @@ plan each send one alert however often their activity runs; over the creator's h
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from email import message_from_bytes
+from email.message import Message
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from aiosmtpd.controller import Controller
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from core import db
@@ -96,6 +100,7 @@ async def test_alert_config_is_for_managers_checked_audited_and_keeps_its_secret
     empty = (await api.get("/v1/alerts/config", headers=t.auth("manager"))).json()
     assert empty == {
         "webhook_url": None,
+        "email": None,
         "key_id": None,
         "events": [],
         "updated_at": None,
@@ -307,3 +312,57 @@ async def test_a_revenue_anomaly_sends_one_alert_for_its_day(
     got = receiver.delivered[key]
     assert got["event"] == "revenue_anomaly" and got["direction"] == "down" and got["observed_cents"] == 0
     assert got["expected_cents"] > 0 and got["recommendation"]
+
+
+async def test_alerts_are_mailed_once_through_the_smtp_server(
+    api: httpx.AsyncClient, receiver: WebhookReceiver, settings: Settings
+) -> None:
+    """An SMTP server on loopback (aiosmtpd): a hand-off alert goes to the webhook and by e-mail, each once, however
+    often the save is retried; without an SMTP server in the settings an e-mail address is refused."""
+    t = await make_tenant(fans=0)
+    body = {
+        "webhook_url": receiver.url,
+        "secret": SECRET,
+        "email": "team@agency.example",
+        "events": ["handoff"],
+    }
+    r = await api.put("/v1/alerts/config", json=body, headers=t.auth("manager"))
+    assert r.status_code == 422 and r.json()["error"]["code"] == "email_not_configured"
+    assert r.json()["error"]["details"]["fields"][0]["field"] == "email"
+
+    mails: list[Message] = []
+
+    class Handler:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            mails.append(message_from_bytes(envelope.content))
+            return "250 OK"
+
+    port = _free_port()
+    smtp = Controller(Handler(), hostname="127.0.0.1", port=port)
+    smtp.start()
+    try:
+        # the API's settings and the activities' are this one object
+        settings.smtp_host, settings.smtp_port = "127.0.0.1", port
+        r = await api.put("/v1/alerts/config", json=body, headers=t.auth("manager"))
+        assert r.status_code == 200, r.text
+        assert r.json()["email"] == "team@agency.example"
+        await _hand_off(api, t, "m-1", "kid")
+        await wait_until(
+            "SELECT count(*) = 2 FROM alerts WHERE creator_id = %s AND status = 'sent'", [t.creator_id]
+        )
+        await _retry_save(t, "kid")
+        [handoff] = await fetch("SELECT id::text AS id FROM handoffs WHERE creator_id = %s", [t.creator_id])
+        [mail] = mails
+        assert mail["To"] == "team@agency.example" and mail["Subject"] == "Huntaze alert: handoff"
+        assert mail["X-Huntaze-Alert-Id"] == f"handoff:{handoff['id']}"
+        assert f'"handoff_id": "{handoff["id"]}"' in mail.get_payload()
+        assert "that ok" not in mail.as_string()
+        assert [c["key"] for c in receiver.calls] == [f"handoff:{handoff['id']}"]
+    finally:
+        smtp.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

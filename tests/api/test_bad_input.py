@@ -189,7 +189,9 @@ async def test_bad_alert_configs_are_refused_naming_the_field(api: httpx.AsyncCl
         ({"webhook_url": "https://a.example/h", "secret": "short", "events": []}, "secret"),
         ({"webhook_url": "ftp://a.example/h", "secret": secret, "events": []}, "webhook_url"),
         ({"webhook_url": "https://a.example/h", "secret": secret, "events": ["everything"]}, "events.0"),
-        ({"events": ["handoff"], "email": "x@y.z"}, "email"),
+        ({"events": ["handoff"], "email": "x@y.z"}, "email"),  # no SMTP server in the settings
+        ({"events": ["handoff"], "email": "not an address"}, "email"),
+        ({"events": ["handoff"], "sms": "+15550100"}, "sms"),
         ({"events": "handoff"}, "events"),
     ]
     for body, field in cases:
