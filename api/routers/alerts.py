@@ -95,6 +95,7 @@ async def put_alert_config(
     body: AlertConfigIn, who: CurrentPrincipal, rt: Annotated[Runtime, Depends(runtime)]
 ) -> Any:
     who.require(Role.MANAGER)
+    who.require_step_up()  # it names where the business's alerts go, like a connection's webhook
     url = str(body.webhook_url) if body.webhook_url is not None else None
     sealed: tuple[str, bytes, bytes] | None = None
     if url is not None and body.secret is not None:

@@ -297,6 +297,11 @@ async def test_a_revenue_anomaly_sends_one_alert_for_its_day(
                 datetime.combine(drop + timedelta(days=1), datetime.min.time(), tz),
             ],
         )
+        # as after a TOTP step-up (tested in tests/api/test_security.py)
+        await conn.execute(
+            "UPDATE api_keys SET step_up_until = now() + interval '5 minutes' WHERE creator_id = %s",
+            [biz.creator_id],
+        )
     r = await api.put(
         "/v1/alerts/config",
         json={"webhook_url": receiver.url, "secret": SECRET, "events": ["revenue_anomaly"]},

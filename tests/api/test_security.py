@@ -59,8 +59,9 @@ async def test_sensitive_operations_need_a_step_up(api: httpx.AsyncClient, setti
         await api.put("/v1/policies", json=policy, headers=t.auth()),
         await api.post("/v1/keys", json={"member_id": t.members["viewer"]}, headers=t.auth()),
         await api.put("/v1/connections/onlyfans", json=conn_body, headers=t.auth()),
+        await api.put("/v1/alerts/config", json={"events": ["handoff"], **conn_body}, headers=t.auth()),
     ]
-    assert [r.status_code for r in refused] == [403, 403, 403]
+    assert [r.status_code for r in refused] == [403, 403, 403, 403]
     assert {r.json()["error"]["code"] for r in refused} == {"step_up_required"}
     # No TOTP yet: a step-up says to enrol first.
     r = await api.post("/v1/me/step-up", json={"code": "123456"}, headers=t.auth())
