@@ -85,6 +85,16 @@ BATCH_GRAPH_RETRY = RetryPolicy(
 COMPOSE_WAIT = timedelta(seconds=30)
 
 
+def _refusal(message: str, error_code: str | None, policy: PolicyReport | None) -> ApplicationError:
+    """A decision or a member's message refused: the Update's caller gets the code and the policy report."""
+    return ApplicationError(
+        message,
+        {"code": error_code, "policy": policy.to_json() if policy else None},
+        type=error_code or "conflict",
+        non_retryable=True,
+    )
+
+
 # Outside the sandbox, which every fan event would pay for (see docs/benchmarks.md): what it would catch is kept out
 # by construction (this module imports only temporalio and plain dataclasses; I/O and clocks go through activities
 # and workflow.now()), and tests/workflows/test_replay.py replays a recorded history through it.
@@ -138,12 +148,7 @@ class ConversationWorkflow:
         finally:
             self.deciding = False
         if not res.ok or res.status is None:
-            raise ApplicationError(
-                res.message,
-                {"code": res.error_code, "policy": res.policy.to_json() if res.policy else None},
-                type=res.error_code or "conflict",
-                non_retryable=True,
-            )
+            raise _refusal(res.message, res.error_code, res.policy)
         if res.status == DraftStatus.APPROVED:
             self.to_send.append(decision.draft_id)
         if self.pending is not None and self.pending.draft_id == decision.draft_id:
@@ -193,12 +198,7 @@ class ConversationWorkflow:
         finally:
             self.deciding = False
         if not res.ok or res.draft_id is None:
-            raise ApplicationError(
-                res.message,
-                {"code": res.error_code, "policy": res.policy.to_json() if res.policy else None},
-                type=res.error_code or "conflict",
-                non_retryable=True,
-            )
+            raise _refusal(res.message, res.error_code, res.policy)
         draft_id = res.draft_id
         if self.pending is not None and self.pending.draft_id == res.superseded:
             self.pending = None
