@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import contextlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -460,5 +462,16 @@ def main(argv: list[str] | None = None) -> int:
     return rc
 
 
+def run() -> None:
+    """The `huntaze` executable: main(), then leave without interpreter finalization, where the Temporal
+    client's Rust threads can still call into Python and crash a finished command (temporalio/sdk-python#300)."""
+    rc = main()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe must not change the exit status
+            stream.flush()
+    os._exit(rc)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
