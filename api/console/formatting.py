@@ -135,6 +135,12 @@ class Formatter:
         delta = (now or datetime.now(UTC)) - _instant(since)
         return format_timedelta(max(int(delta.total_seconds()), 0), threshold=1.0, locale=self.locale)
 
+    def duration(self, seconds: float | None) -> str:
+        """A length of time in words, rounded to its largest unit: 420 -> "7 minutes", 5400 -> "2 hours" (en_US)."""
+        if seconds is None:
+            return "n/a"
+        return format_timedelta(max(round(seconds), 0), threshold=1.0, locale=self.locale)
+
     def iso(self, value: datetime | str) -> str:
         return _instant(value).isoformat()
 

@@ -17,7 +17,7 @@ from urllib.parse import urlencode, urlsplit
 from uuid import UUID
 
 import httpx
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from psycopg.types.json import Jsonb
@@ -960,3 +960,103 @@ async def resolve_handoff(
         "age_signal_cleared": age_signal_cleared == "yes",
     }
     return await _handoff_action(request, s, handoff_id, "resolve", body)
+
+
+# --- team metrics ----------------------------------------------------------------------------------------
+
+
+@router.get("/team", response_model=None)
+async def team_page(
+    request: Request,
+    start: Annotated[str | None, Query(alias="from")] = None,
+    to: str | None = None,
+) -> Response:
+    """Per member: drafts approved, edited and rejected, own messages, time to decision, revenue of approved offers
+    bought within 72 h; the team's automation rate (`GET /v1/analytics/team`). A period the API refuses is its
+    422, shown as the page's alert with the form kept."""
+    s = await _session(request)
+    if s is None:
+        return RedirectResponse("/console/login", status_code=303)
+    status, body = await _get(request, s, "/v1/analytics/team", **{"from": start, "to": to})
+    if status not in (200, 422):
+        return _failed(request, s, status, body)
+    ok = status == 200
+    return _page(
+        request,
+        "team.html",
+        s,
+        status,
+        t=body if ok else None,
+        start=body["period"]["from"] if ok else start or "",
+        to=body["period"]["to"] if ok else to or "",
+        error=None if ok else body.get("error", {}),
+    )
+
+
+# --- alert settings --------------------------------------------------------------------------------------
+
+ALERT_EVENTS = {
+    "handoff": "a fan is handed to a human",
+    "delivery_failed": "an approved message could not be delivered",
+    "drafts_expiring": "drafts expire before the next daily plan",
+    "revenue_anomaly": "a day's revenue is an anomaly",
+    "daily_plan_ready": "the daily plan is ready",
+}
+
+
+@router.get("/alerts", response_model=None)
+async def alerts_page(request: Request, done: str | None = None) -> Response:
+    """The creator's alert channels (`GET /v1/alerts/config`, manager or owner): the webhook, the e-mail address
+    and the events; the form replaces them (`PUT /v1/alerts/config`, after a TOTP step-up)."""
+    s = await _session(request)
+    if s is None:
+        return RedirectResponse("/console/login", status_code=303)
+    return await _alerts(request, s, notice=done)
+
+
+async def _alerts(request: Request, s: Session, code: int = 200, **ctx: Any) -> Response:
+    status, config = await _get(request, s, "/v1/alerts/config")
+    if status != 200:
+        return _failed(request, s, status, config)
+    form = ctx.pop("form", None) or {
+        "webhook_url": config["webhook_url"] or "",
+        "email": config["email"] or "",
+        "events": config["events"],
+    }
+    return _page(request, "alerts.html", s, code, config=config, form=form, events=ALERT_EVENTS, **ctx)
+
+
+@router.post("/alerts", response_model=None)
+async def save_alerts(
+    request: Request,
+    webhook_url: Annotated[str, Form()] = "",
+    secret: Annotated[str, Form()] = "",
+    email: Annotated[str, Form()] = "",
+    event: Annotated[list[str] | None, Form()] = None,
+    code: Annotated[str, Form()] = "",
+    csrf: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Step up with the code when one is given (`POST /v1/me/step-up`), then replace the alert channels. A refusal
+    (a wrong code, `step_up_required`, a URL the egress check refuses) keeps what was typed, except the secret."""
+    s = await _checked(request, csrf)
+    if not isinstance(s, Session):
+        return s
+    url, mail = webhook_url.strip(), email.strip()
+    form = {"webhook_url": url, "email": mail, "events": event or []}
+    body = {
+        "webhook_url": url or None,
+        "secret": secret if url else None,
+        "email": mail or None,
+        "events": event or [],
+    }
+    async with _api(request, s) as api:
+        if code.strip():
+            up = await api.post("/v1/me/step-up", json={"code": code.strip()})
+            if up.status_code != 200:
+                return await _alerts(request, s, up.status_code, error=up.json().get("error", {}), form=form)
+        r = await api.put("/v1/alerts/config", json=body)
+    if r.status_code == 200:
+        return RedirectResponse(
+            f"/console/alerts?{urlencode({'done': 'alert settings saved'})}", status_code=303
+        )
+    return await _alerts(request, s, r.status_code, error=r.json().get("error", {}), form=form)

@@ -103,3 +103,16 @@ def test_a_wait_is_written_in_words_in_the_language() -> None:
     assert de.waited(now - timedelta(hours=3), now) == "3 Stunden"
     assert en.waited(now + timedelta(minutes=5), now) == "0 seconds"  # a clock ahead is no negative wait
     assert en.waited(None) == ""
+
+
+def test_durations_are_written_in_words_rounded_to_their_largest_unit() -> None:
+    us = Formatter(negotiate_locale("en-US"), "UTC")
+    assert [us.duration(s) for s in (45, 90, 420, 5400, 30 * 3600)] == [
+        "45 seconds",
+        "2 minutes",
+        "7 minutes",
+        "2 hours",
+        "1 day",
+    ]
+    assert us.duration(None) == "n/a" and us.duration(-3) == "0 seconds"
+    assert Formatter(negotiate_locale("de-DE"), "UTC").duration(420) == "7 Minuten"

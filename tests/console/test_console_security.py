@@ -179,6 +179,8 @@ async def test_every_response_carries_the_security_headers(make_console: Any) ->
             await http.get("/console/inbox", headers=cookie),
             await http.get("/console/conversations", headers=cookie),
             await http.get("/console/handoffs", headers=cookie),
+            await http.get("/console/team", headers=cookie),
+            await http.get("/console/alerts", headers=cookie),
             await http.get("/console/static/console.js"),
             await http.get("/console/nowhere"),
             await http.get("/v1/inbox", headers=t.auth()),
