@@ -16,6 +16,33 @@ from core.db import Conn
 from core.journal import record_action
 from core.store import fans as fan_store
 
+# A campaign with how far its drafts got (the API and the analytics agent's campaign results); {where} narrows it.
+COUNTS_SQL = """
+SELECT c.*, c.id::text AS id, c.catalog_id::text AS catalog_id,
+  count(*) FILTER (WHERE e.processed_at IS NULL) AS not_yet_drafted,
+  count(*) FILTER (WHERE e.processed_at IS NOT NULL AND d.id IS NULL) AS no_draft,
+  count(d.id) FILTER (WHERE d.status = 'pending_review') AS pending_review,
+  count(d.id) FILTER (WHERE d.status = 'blocked') AS blocked,
+  count(d.id) FILTER (WHERE d.status = 'approved') AS approved,
+  count(d.id) FILTER (WHERE d.status = 'sent') AS sent,
+  count(d.id) FILTER (WHERE d.status = 'rejected') AS rejected,
+  count(d.id) FILTER (WHERE d.status IN ('expired', 'superseded')) AS other
+FROM campaigns c
+LEFT JOIN campaign_recipients r ON r.campaign_id = c.id
+LEFT JOIN events e ON e.creator_id = r.creator_id AND e.id = r.event_id
+LEFT JOIN drafts d ON d.creator_id = c.creator_id AND d.campaign_id = c.id AND d.fan_id = r.fan_id
+WHERE c.creator_id = %s {where}
+GROUP BY c.id
+"""
+
+
+async def results(conn: Conn, creator_id: str, limit: int) -> list[dict[str, Any]]:
+    """The newest `limit` campaigns with their draft counts."""
+    cur = await conn.execute(
+        COUNTS_SQL.format(where="") + " ORDER BY c.created_at DESC, c.id DESC LIMIT %s", [creator_id, limit]
+    )
+    return list(await cur.fetchall())
+
 
 def campaign_workflow_id(creator_id: str, campaign_id: str) -> str:
     return f"campaign-{creator_id}-{campaign_id}"

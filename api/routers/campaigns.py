@@ -15,7 +15,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
 from agents.campaigns.audience import TARGETS, Exclusions
-from agents.campaigns.store import CatalogItemNotFound, create_campaign, preview_campaign
+from agents.campaigns.store import COUNTS_SQL, CatalogItemNotFound, create_campaign, preview_campaign
 from api.auth import CurrentPrincipal
 from api.deps import Runtime, runtime
 from api.errors import ApiError, malformed_cursor
@@ -96,25 +96,6 @@ class CampaignPage(BaseModel):
     next_cursor: str | None
 
 
-_COUNTS_SQL = """
-SELECT c.*, c.id::text AS id, c.catalog_id::text AS catalog_id,
-  count(*) FILTER (WHERE e.processed_at IS NULL) AS not_yet_drafted,
-  count(*) FILTER (WHERE e.processed_at IS NOT NULL AND d.id IS NULL) AS no_draft,
-  count(d.id) FILTER (WHERE d.status = 'pending_review') AS pending_review,
-  count(d.id) FILTER (WHERE d.status = 'blocked') AS blocked,
-  count(d.id) FILTER (WHERE d.status = 'approved') AS approved,
-  count(d.id) FILTER (WHERE d.status = 'sent') AS sent,
-  count(d.id) FILTER (WHERE d.status = 'rejected') AS rejected,
-  count(d.id) FILTER (WHERE d.status IN ('expired', 'superseded')) AS other
-FROM campaigns c
-LEFT JOIN campaign_recipients r ON r.campaign_id = c.id
-LEFT JOIN events e ON e.creator_id = r.creator_id AND e.id = r.event_id
-LEFT JOIN drafts d ON d.creator_id = c.creator_id AND d.campaign_id = c.id AND d.fan_id = r.fan_id
-WHERE c.creator_id = %s {where}
-GROUP BY c.id
-"""
-
-
 def _out(r: dict[str, Any]) -> CampaignOut:
     counts = DraftCounts(**{k: int(r[k]) for k in DraftCounts.model_fields})
     return CampaignOut(drafts=counts, **{k: r[k] for k in CampaignOut.model_fields if k != "drafts"})
@@ -122,7 +103,7 @@ def _out(r: dict[str, Any]) -> CampaignOut:
 
 async def _load(creator_id: str, campaign_id: UUID | str) -> CampaignOut:
     async with db.pool().connection() as conn:
-        cur = await conn.execute(_COUNTS_SQL.format(where="AND c.id = %s"), [creator_id, campaign_id])
+        cur = await conn.execute(COUNTS_SQL.format(where="AND c.id = %s"), [creator_id, campaign_id])
         row = await cur.fetchone()
     if row is None:
         raise ApiError(404, "not_found", "no such campaign")
@@ -278,7 +259,7 @@ async def list_campaigns(
         params = [who.creator_id, *after]
     async with db.pool().connection() as conn:
         cur = await conn.execute(
-            _COUNTS_SQL.format(where=where) + " ORDER BY c.created_at DESC, c.id DESC LIMIT %s",
+            COUNTS_SQL.format(where=where) + " ORDER BY c.created_at DESC, c.id DESC LIMIT %s",
             [*params, limit + 1],
         )
         rows = await cur.fetchall()

@@ -23,6 +23,7 @@ from core import db
 from core.db import Conn
 from core.journal import append_audit, record_action
 from core.store import fans, handoffs, messages, notes
+from core.store import scores as scores_store
 from core.types import Role
 
 router = APIRouter(prefix="/v1", tags=["fans"])
@@ -281,12 +282,7 @@ async def get_fan(fan_id: UUID, who: CurrentPrincipal) -> Any:
         fan = await fans.get(conn, who.creator_id, fan_id)
         if fan is None:
             raise ApiError(404, "not_found", "no such fan")
-        cur = await conn.execute(
-            "SELECT s.*, r.model FROM fan_scores s JOIN segmentation_runs r ON r.id = s.run_id"
-            " WHERE s.creator_id = %s AND s.fan_id = %s",
-            [who.creator_id, fan_id],
-        )
-        score = await cur.fetchone()
+        score = await scores_store.fan_score(conn, who.creator_id, fan_id)
         cur = await conn.execute(
             "SELECT id::text AS id, kind, text, importance, created_at FROM fan_memories"
             " WHERE creator_id = %s AND fan_id = %s"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -19,6 +20,7 @@ from api.deps import Runtime, runtime
 from api.errors import ApiError, malformed_cursor
 from core import db
 from core.journal import append_audit
+from core.store import followups
 from core.types import Role
 from workflows.schedules import ensure_daily_plan_schedule
 
@@ -56,7 +58,7 @@ async def list_followups(
     cursor: str | None = None,
 ) -> Any:
     """Sequences, newest first."""
-    after: tuple[datetime, str] | tuple[None, None] = (None, None)
+    after: tuple[datetime, str] | None = None
     if cursor:
         try:
             ts, fid = json.loads(base64.urlsafe_b64decode(cursor.encode()))
@@ -64,35 +66,14 @@ async def list_followups(
         except (ValueError, TypeError) as exc:
             raise malformed_cursor() from exc
     async with db.pool().connection() as conn:
-        cur = await conn.execute(
-            "SELECT id::text AS id, fan_id::text AS fan_id, kind, status, segment, catalog_id::text AS catalog_id,"
-            " steps, steps_done, next_step_at, stop_reason, started_at, ended_at, workflow_id FROM followups"
-            " WHERE creator_id = %s AND (%s::text IS NULL OR status = %s) AND (%s::text IS NULL OR kind = %s)"
-            " AND (%s::uuid IS NULL OR fan_id = %s)"
-            " AND (%s::timestamptz IS NULL OR (started_at, id) < (%s::timestamptz, %s::uuid))"
-            " ORDER BY started_at DESC, id DESC LIMIT %s",
-            [
-                who.creator_id,
-                status,
-                status,
-                kind,
-                kind,
-                fan_id,
-                fan_id,
-                after[0],
-                after[0],
-                after[1],
-                limit + 1,
-            ],
+        rows = await followups.page(
+            conn, who.creator_id, status=status, kind=kind, fan_id=fan_id, after=after, limit=limit + 1
         )
-        rows = await cur.fetchall()
-    items = [FollowupOut(**r) for r in rows[:limit]]
+    items = [FollowupOut(**asdict(r)) for r in rows[:limit]]
     nxt = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        nxt = base64.urlsafe_b64encode(
-            json.dumps([last["started_at"].isoformat(), last["id"]]).encode()
-        ).decode()
+        nxt = base64.urlsafe_b64encode(json.dumps([last.started_at.isoformat(), last.id]).encode()).decode()
     return FollowupPage(items=items, next_cursor=nxt)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -12,6 +13,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from api.auth import CurrentPrincipal
 from api.deps import Runtime, runtime
 from core import db
+from core.store import scores
 from core.types import Role
 from workflows.segmentation import segmentation_workflow_id
 from workflows.types import SegmentationInput
@@ -76,46 +78,35 @@ async def segments_top(
     """Each segment's size, spend and share of revenue, with its most valuable fans. `run` is null until the
     first refresh (`POST /v1/segments/refresh`)."""
     async with db.pool().connection() as conn:
-        cur = await conn.execute(
-            "SELECT id AS run_id, as_of, computed_at, fans, duration_ms, model FROM segmentation_runs"
-            " WHERE creator_id = %s ORDER BY id DESC LIMIT 1",
-            [who.creator_id],
-        )
-        run = await cur.fetchone()
+        run = await scores.latest_run(conn, who.creator_id)
         if run is None:
             return SegmentsOut(run=None, segments=[])
-        cur = await conn.execute(
-            "SELECT segment, count(*) AS fans, sum(spend_cents)::bigint AS spend_cents,"
-            " sum(ltv_cents)::bigint AS ltv_cents FROM fan_scores WHERE creator_id = %s GROUP BY segment",
-            [who.creator_id],
-        )
-        groups = {r["segment"]: r for r in await cur.fetchall()}
-        cur = await conn.execute(
-            "SELECT t.segment, t.fan_id::text AS fan_id, f.display_name, t.spend_cents, t.ltv_cents, t.p_alive"
-            " FROM (SELECT s.*, row_number() OVER (PARTITION BY segment"
-            "       ORDER BY ltv_cents DESC NULLS LAST, spend_cents DESC, fan_id) AS rank"
-            "       FROM fan_scores s WHERE creator_id = %s) t"
-            " JOIN fans f ON f.creator_id = t.creator_id AND f.id = t.fan_id"
-            " WHERE t.rank <= %s ORDER BY t.segment, t.rank",
-            [who.creator_id, top],
-        )
+        groups = {g.segment: g for g in await scores.segment_sizes(conn, who.creator_id)}
         tops: dict[str, list[TopFan]] = {}
-        for r in await cur.fetchall():
-            tops.setdefault(r.pop("segment"), []).append(TopFan(**r))
-    total = sum(int(g["spend_cents"]) for g in groups.values()) or 1
+        for t in await scores.top_fans(conn, who.creator_id, top):
+            tops.setdefault(t.segment, []).append(
+                TopFan(
+                    fan_id=t.fan_id,
+                    display_name=t.display_name,
+                    spend_cents=t.spend_cents,
+                    ltv_cents=t.ltv_cents,
+                    p_alive=t.p_alive,
+                )
+            )
+    total = sum(g.spend_cents for g in groups.values()) or 1
     segments = [
         SegmentSummary(
             segment=seg,
-            fans=g["fans"],
-            spend_cents=int(g["spend_cents"]),
-            revenue_share=round(int(g["spend_cents"]) / total, 4),
-            ltv_cents=None if g["ltv_cents"] is None else int(g["ltv_cents"]),
+            fans=g.fans,
+            spend_cents=g.spend_cents,
+            revenue_share=round(g.spend_cents / total, 4),
+            ltv_cents=g.ltv_cents,
             top_fans=tops.get(seg, []),
         )
         for seg in SEGMENT_ORDER
         if (g := groups.get(seg)) is not None
     ]
-    return SegmentsOut(run=RunInfo(**run), segments=segments)
+    return SegmentsOut(run=RunInfo(**asdict(run)), segments=segments)
 
 
 @router.post("/segments/refresh", response_model=RefreshOut, status_code=202)

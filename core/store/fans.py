@@ -233,3 +233,24 @@ async def tags(conn: Conn, creator_id: Id, fan_id: Id) -> list[str]:
     cur = await conn.execute("SELECT tags FROM fans WHERE creator_id = %s AND id = %s", [creator_id, fan_id])
     row = await cur.fetchone()
     return [] if row is None else list(row["tags"])
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    id: str
+    display_name: str | None
+    platform: str
+    subscription_status: str
+
+
+async def find_by_name(conn: Conn, creator_id: Id, name: str, limit: int = 10) -> list[Found]:
+    """Fans whose display name or platform id contains `name` (case-insensitive), exact matches first."""
+    pattern = "%" + name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return await fetch_all(
+        conn,
+        Found,
+        "SELECT id::text AS id, display_name, platform, subscription_status FROM fans"
+        " WHERE creator_id = %s AND (display_name ILIKE %s OR platform_fan_id ILIKE %s)"
+        " ORDER BY lower(display_name) = lower(%s) DESC, display_name, id LIMIT %s",
+        [creator_id, pattern, pattern, name, limit],
+    )
