@@ -4,11 +4,11 @@ the events endpoint stores them and never answered.
 Used by `huntaze import` and `POST /v1/imports`. Lines go in batches, one transaction per batch, so a killed
 import keeps every batch it committed, and a rerun counts those lines as duplicates (events are unique per
 creator and `event_id`) and imports the rest. Each batch is written set-based, the same rows the live path
-writes: the fans (created or renamed), then one statement for the events with their messages and payments, then
-the fans' subscription state, then the refunds and chargebacks (checked in line order by the events endpoint's
-own check). Kinds the batch writer does not know (today: an unlock naming the draft that offered it) go through
-the events endpoint's own store function, one at a time in the same transaction, so a kind added to the events
-model is imported as the live path stores it.
+writes (the statements: core/store/history_import.py): the fans (created, renamed, their subscription state),
+then one statement for the events with their messages and payments, then the refunds and chargebacks (checked in
+line order by the events endpoint's own check). Kinds the batch writer does not know (today: an unlock naming
+the draft that offered it) go through the events endpoint's own store function, one at a time in the same
+transaction, so a kind added to the events model is imported as the live path stores it.
 
 Imported events are marked dispatched and processed when stored: nothing wakes a conversation for them (no
 draft, no follow-up, no send), and the same event posted later to `/v1/events` is a duplicate that wakes nothing.
@@ -33,6 +33,7 @@ from api.routers.events import _TXN_KIND, ANOTHER_FANS_PAYMENT, EventIn, _store,
 from core import db
 from core.journal import record_action
 from core.store import Conn, catalog, refunds
+from core.store import history_import as store
 from core.types import MONEY_BACK_KINDS, EventKind
 
 # A line longer than this is refused unread (an event body is a few hundred bytes; `text` is at most 4000
@@ -258,13 +259,8 @@ async def _new_events(
 ) -> list[tuple[int, EventIn]]:
     """The events not stored yet. A repeated event_id is a duplicate, or refused when it names another kind
     (as `/v1/events` answers 409 event_id_reused)."""
-    cur = await conn.execute(
-        "SELECT platform_event_id, kind FROM events WHERE creator_id = %s AND platform_event_id = ANY(%s)",
-        [creator_id, [ev.event_id for _, ev in batch.events]],
-    )
-    seen: dict[str, tuple[str, int | None]] = {
-        r["platform_event_id"]: (r["kind"], None) for r in await cur.fetchall()
-    }
+    stored = await store.stored_kinds(conn, creator_id, [ev.event_id for _, ev in batch.events])
+    seen: dict[str, tuple[str, int | None]] = {event_id: (kind, None) for event_id, kind in stored.items()}
     fresh = []
     for number, ev in batch.events:
         prior = seen.get(ev.event_id)
@@ -310,39 +306,12 @@ async def _resolve_items(
     return rows
 
 
-# One statement per batch for the event rows and what they imply, the input sent once (binary parameters): the
-# events (handled at once: dispatched and processed), then, from the rows actually inserted, the messages (the
-# fan's in, the creator's own out) and the payments, an unlock attributed to the latest sent draft that offered
-# its item to the fan, as the events endpoint does (a concurrent writer that stored an event first keeps its own
-# rows). Rows go in by fan, so each fan's row is locked once for the key checks.
-_INSERT = """
-WITH u AS (
-  SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::text[], %b::timestamptz[], %b::text[], %b::text[],
-    %b::text[], %b::int[], %b::uuid[], %b::bool[]) WITH ORDINALITY
-    AS u(fan_id, event_id, kind, payload, occurred_at, direction, text, txn_kind, amount, catalog_id, unlock, n)
-), e AS (
-  INSERT INTO events (creator_id, fan_id, platform_event_id, kind, payload, occurred_at, dispatched_at, processed_at)
-  SELECT %b::uuid, fan_id, event_id, kind, payload::jsonb, occurred_at, now(), now() FROM u ORDER BY fan_id, n
-  ON CONFLICT (creator_id, platform_event_id) DO NOTHING RETURNING id, platform_event_id
-), m AS (
-  INSERT INTO messages (creator_id, fan_id, direction, text, platform_message_id, event_id, sent_at)
-  SELECT %b::uuid, u.fan_id, u.direction, u.text, u.event_id, e.id, u.occurred_at
-  FROM e JOIN u ON u.event_id = e.platform_event_id WHERE u.direction IS NOT NULL ORDER BY u.fan_id, u.n
-  ON CONFLICT (creator_id, platform_message_id) DO NOTHING
-), t AS (
-  INSERT INTO transactions (creator_id, fan_id, kind, amount_cents, catalog_id, offer_draft_id, event_id,
-    platform_txn_id, occurred_at)
-  SELECT %b::uuid, u.fan_id, u.txn_kind, u.amount, u.catalog_id,
-    CASE WHEN u.unlock THEN (SELECT d.id FROM drafts d WHERE d.creator_id = %b::uuid AND d.fan_id = u.fan_id
-      AND d.status = 'sent' AND d.offer ->> 'catalog_id' = u.catalog_id::text ORDER BY d.updated_at DESC LIMIT 1)
-    END,
-    e.id, u.event_id, u.occurred_at
-  FROM e JOIN u ON u.event_id = e.platform_event_id WHERE u.txn_kind IS NOT NULL ORDER BY u.fan_id, u.n
-  ON CONFLICT (creator_id, platform_txn_id) DO NOTHING
-)
-SELECT platform_event_id FROM e
-"""
 _DIRECTION = {EventKind.MESSAGE: "in", EventKind.CREATOR_MESSAGE: "out"}
+
+
+def _when(ev: EventIn) -> datetime:
+    assert ev.occurred_at is not None  # parse_line requires it
+    return ev.occurred_at
 
 
 def _payload(r: _Row) -> str:
@@ -359,48 +328,28 @@ async def _write_set_based(conn: Conn, creator_id: str, rows: list[_Row], report
     fan_ids = await _upsert_fans(conn, creator_id, evs)
     fan = [fan_ids[_fan_key(ev)] for ev in evs]
     paid = [ev.kind in _TXN_KIND and (ev.amount_cents or 0) > 0 for ev in evs]
-    cid = uuid.UUID(creator_id)
-    cur = await conn.execute(
-        _INSERT,
+    stored = await store.insert_events(
+        conn,
+        creator_id,
         [
-            fan,
-            [ev.event_id for ev in evs],
-            [str(ev.kind) for ev in evs],
-            [_payload(r) for r in rows],
-            [ev.occurred_at for ev in evs],
-            [_DIRECTION.get(ev.kind) for ev in evs],
-            [ev.text if ev.kind in _DIRECTION else None for ev in evs],
-            [_TXN_KIND[ev.kind] if p else None for ev, p in zip(evs, paid, strict=True)],
-            [ev.amount_cents if p else None for ev, p in zip(evs, paid, strict=True)],
-            [r.item_id if p else None for r, p in zip(rows, paid, strict=True)],
-            [ev.kind == EventKind.PPV_UNLOCK for ev in evs],
-            cid,
-            cid,
-            cid,
-            cid,
+            store.EventRow(
+                fan_id=f,
+                event_id=ev.event_id,
+                kind=str(ev.kind),
+                payload=_payload(r),
+                occurred_at=_when(ev),
+                direction=_DIRECTION.get(ev.kind),
+                text=ev.text if ev.kind in _DIRECTION else None,
+                txn_kind=_TXN_KIND[ev.kind] if p else None,
+                amount_cents=ev.amount_cents if p else None,
+                catalog_id=r.item_id if p else None,
+                unlock=ev.kind == EventKind.PPV_UNLOCK,
+            )
+            for r, ev, f, p in zip(rows, evs, fan, paid, strict=True)
         ],
     )
-    stored = {r["platform_event_id"] for r in await cur.fetchall()}
     report.duplicates += len(evs) - len(stored)
     return len(stored)
-
-
-# Refunds and chargebacks that passed their checks: the events (handled at once) and the money back.
-_INSERT_MONEY_BACK = """
-WITH u AS (
-  SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::text[], %b::timestamptz[], %b::bigint[], %b::int[])
-    AS u(fan_id, event_id, kind, payload, occurred_at, transaction_id, amount)
-), e AS (
-  INSERT INTO events (creator_id, fan_id, platform_event_id, kind, payload, occurred_at, dispatched_at, processed_at)
-  SELECT %b::uuid, fan_id, event_id, kind, payload::jsonb, occurred_at, now(), now() FROM u
-  ON CONFLICT (creator_id, platform_event_id) DO NOTHING RETURNING id, platform_event_id
-), r AS (
-  INSERT INTO refunds (creator_id, fan_id, kind, transaction_id, amount_cents, event_id, occurred_at)
-  SELECT %b::uuid, u.fan_id, u.kind, u.transaction_id, u.amount, e.id, u.occurred_at
-  FROM e JOIN u ON u.event_id = e.platform_event_id
-)
-SELECT platform_event_id FROM e
-"""
 
 
 async def _write_money_back(
@@ -445,22 +394,22 @@ async def _write_money_back(
         kept.append((r, orig.id, cents))
     if not kept:
         return 0
-    cid = uuid.UUID(creator_id)
-    cur = await conn.execute(
-        _INSERT_MONEY_BACK,
+    stored = await store.insert_money_back(
+        conn,
+        creator_id,
         [
-            [fan_ids[_fan_key(r.ev)] for r, _, _ in kept],
-            [r.ev.event_id for r, _, _ in kept],
-            [str(r.ev.kind) for r, _, _ in kept],
-            [_payload(r) for r, _, _ in kept],
-            [r.ev.occurred_at for r, _, _ in kept],
-            [t for _, t, _ in kept],
-            [c for _, _, c in kept],
-            cid,
-            cid,
+            store.MoneyBackRow(
+                fan_id=fan_ids[_fan_key(r.ev)],
+                event_id=r.ev.event_id,
+                kind=str(r.ev.kind),
+                payload=_payload(r),
+                occurred_at=_when(r.ev),
+                transaction_id=t,
+                amount_cents=c,
+            )
+            for r, t, c in kept
         ],
     )
-    stored = len(await cur.fetchall())
     report.duplicates += len(kept) - stored
     return stored
 
@@ -497,44 +446,22 @@ async def _upsert_fans(
         elif ev.kind == EventKind.SUBSCRIPTION_EXPIRED:
             status[key] = "expired"
             expired[key] = ev.occurred_at
-    keys = sorted(names)  # one lock order for every writer
-    arrays = [
-        [k[0] for k in keys],
-        [k[1] for k in keys],
-        [names[k] for k in keys],
-        [zones[k] for k in keys],
-        [status.get(k) for k in keys],
-        [since.get(k) for k in keys],
-        [expired.get(k) for k in keys],
-    ]
-    values = (
-        " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[],"
-        " %s::timestamptz[]) AS u(platform, key, name, tz, status, since, expired)"
+    return await store.upsert_fans(
+        conn,
+        creator_id,
+        [
+            store.FanState(
+                platform=k[0],
+                platform_fan_id=k[1],
+                display_name=names[k],
+                timezone=zones[k],
+                status=status.get(k),
+                subscribed_at=since.get(k),
+                expires_at=expired.get(k),
+            )
+            for k in names
+        ],
     )
-    await conn.execute(
-        "INSERT INTO fans (creator_id, platform, platform_fan_id, display_name, timezone, subscription_status,"
-        " subscribed_at, expires_at)"
-        " SELECT %s, u.platform, u.key, coalesce(u.name, ''), coalesce(u.tz, 'UTC'), coalesce(u.status, 'none'),"
-        " u.since, u.expired" + values + " ON CONFLICT (creator_id, platform, platform_fan_id) DO NOTHING",
-        [creator_id, *arrays],
-    )
-    await conn.execute(
-        "UPDATE fans f SET display_name = coalesce(u.name, f.display_name), timezone = coalesce(u.tz, f.timezone),"
-        " subscription_status = coalesce(u.status, f.subscription_status),"
-        " subscribed_at = coalesce(f.subscribed_at, u.since), expires_at = coalesce(u.expired, f.expires_at)"
-        + values
-        + " WHERE f.creator_id = %s AND f.platform = u.platform AND f.platform_fan_id = u.key"
-        " AND (coalesce(u.name, f.display_name), coalesce(u.tz, f.timezone), coalesce(u.status, f.subscription_status),"
-        "   coalesce(f.subscribed_at, u.since), coalesce(u.expired, f.expires_at))"
-        "   IS DISTINCT FROM (f.display_name, f.timezone, f.subscription_status, f.subscribed_at, f.expires_at)",
-        [*arrays, creator_id],
-    )
-    cur = await conn.execute(
-        "SELECT platform, platform_fan_id, id FROM fans WHERE creator_id = %s"
-        " AND (platform, platform_fan_id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
-        [creator_id, *arrays[:2]],
-    )
-    return {(r["platform"], r["platform_fan_id"]): r["id"] for r in await cur.fetchall()}
 
 
 async def _write_one(
@@ -551,10 +478,7 @@ async def _write_one(
         async with conn.transaction():
             row, created = await _store(conn, creator_id, ev, announce=False)
             if created:
-                await conn.execute(
-                    "UPDATE events SET dispatched_at = now(), processed_at = now() WHERE creator_id = %s AND id = %s",
-                    [creator_id, row["id"]],
-                )
+                await store.mark_handled(conn, creator_id, row["id"])
     except ApiError as exc:
         fields = (exc.details or {}).get("fields") if isinstance(exc.details, dict) else None
         name = fields[0]["field"] if fields else ""
