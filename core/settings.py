@@ -142,6 +142,9 @@ class Settings(BaseSettings):
     # Alerts one creator is sent per hour at most (webhook); more in the same hour are dropped (status rate_limited).
     # 0 turns the limit off.
     alerts_per_creator_per_hour: int = Field(30, ge=0, validation_alias="HUNTAZE_ALERTS_PER_CREATOR_PER_HOUR")
+    # How often the alert retry schedule sends the pending alerts that are due, and the first wait after a failed try
+    # (doubled after each further one, up to an hour). 0: no schedule; a pending alert waits for the next one.
+    alerts_retry_s: int = Field(60, ge=0, le=3600, validation_alias="HUNTAZE_ALERTS_RETRY_S")
     # The SMTP server alert e-mail goes through; unset host: e-mail alerts cannot be configured.
     smtp_host: str | None = Field(None, validation_alias="HUNTAZE_SMTP_HOST")
     smtp_port: int = Field(25, ge=1, le=65535, validation_alias="HUNTAZE_SMTP_PORT")

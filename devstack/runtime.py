@@ -21,7 +21,7 @@ from api.app import create_app
 from core import db, temporal
 from core.migrate import migrate
 from core.settings import Settings, configure
-from workflows.schedules import ensure_daily_plan_schedules
+from workflows.schedules import ensure_alert_retry_schedule, ensure_daily_plan_schedules
 from workflows.worker import build_worker
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,10 @@ async def serve(
         log.warning(
             "daily plan schedules not created (%s); POST /v1/agents/unified/actions/run still works", exc
         )
+    try:
+        await ensure_alert_retry_schedule(client, settings.task_queue, settings.alerts_retry_s)
+    except RPCError as exc:
+        log.warning("alert retry schedule not created (%s); a pending alert waits for the next one", exc)
     worker = build_worker(client, settings.task_queue, workflow_task_slots=settings.worker_task_slots)
     running = asyncio.create_task(worker.run())
     try:

@@ -6,8 +6,10 @@ activities send it once; a worker that dies between the POST and the commit send
 which the receiver dedupes.
 
 Sending never fails the activity that called it: a failed try is kept on the row (`last_error`) and the row is
-tried again the next time the creator's alerts are sent. Over the creator's hourly limit
-(HUNTAZE_ALERTS_PER_CREATOR_PER_HOUR) an alert is dropped and marked rate_limited."""
+tried again the next time the creator's alerts are sent, or by the alert retry schedule once it is due
+(`send_due_alerts`: HUNTAZE_ALERTS_RETRY_S after the try, doubled for each further one, up to an hour). The same
+schedule sends an alert whose event committed in an activity that never got to send it (its worker died). Over the
+creator's hourly limit (HUNTAZE_ALERTS_PER_CREATOR_PER_HOUR) an alert is dropped and marked rate_limited."""
 
 from __future__ import annotations
 
@@ -15,12 +17,15 @@ import json
 import logging
 from typing import Any
 
+from temporalio import activity
+
 from connectors.email import MailError, SmtpServer, send_mail
 from connectors.webhook import DeliveryError, post_signed
 from core import db
 from core.crypto import Sealed, alert_aad, keyring
 from core.settings import Settings, get_settings
 from core.store import alerts
+from workflows.alert_retry import SEND_DUE_ALERTS
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +59,9 @@ async def send_pending(creator_id: str) -> int:
                 try:
                     await _send(settings, config, creator_id, alert, payload)
                 except (DeliveryError, MailError) as exc:
-                    await alerts.mark(conn, creator_id, alert.id, "pending", str(exc))
+                    await alerts.mark(
+                        conn, creator_id, alert.id, "pending", str(exc), retry_s=settings.alerts_retry_s or 60
+                    )
                     log.warning("alert %s of creator %s not sent: %s", alert.id, creator_id, exc)
                     return sent
                 await alerts.mark(conn, creator_id, alert.id, "sent")
@@ -102,3 +109,18 @@ async def send_pending_quietly(creator_id: str) -> None:
         await send_pending(creator_id)
     except Exception:
         log.exception("sending the alerts of creator %s failed; they stay pending", creator_id)
+
+
+@activity.defn(name=SEND_DUE_ALERTS)
+async def send_due_alerts() -> int:
+    """The alert retry schedule's sweep: send the pending alerts of every creator that has one due. One creator's
+    fault is logged and leaves the others to be sent. Returns how many were sent."""
+    async with db.pool().connection() as conn:
+        due = await alerts.due_creators(conn)
+    sent = 0
+    for creator_id in due:
+        try:
+            sent += await send_pending(creator_id)
+        except Exception:
+            log.exception("sending the alerts of creator %s failed; they stay pending", creator_id)
+    return sent

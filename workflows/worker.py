@@ -14,6 +14,8 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from core.settings import get_settings
+from workflows.alert_retry import AlertRetryWorkflow
+from workflows.alerts import send_due_alerts
 from workflows.campaign import CampaignWorkflow
 from workflows.campaign_activities import CAMPAIGN_ACTIVITIES
 from workflows.conversation import ConversationWorkflow
@@ -38,6 +40,7 @@ WORKFLOWS = [
     CampaignWorkflow,
     DailyPlanWorkflow,
     DeliveryRetryWorkflow,
+    AlertRetryWorkflow,
 ]
 ACTIVITIES: list[Callable[..., Any]] = [
     *STEP_ACTIVITIES,
@@ -48,6 +51,7 @@ ACTIVITIES: list[Callable[..., Any]] = [
     *FOLLOWUP_ACTIVITIES,
     *CAMPAIGN_ACTIVITIES,
     *DAILY_PLAN_ACTIVITIES,
+    send_due_alerts,
 ]
 
 

@@ -117,10 +117,29 @@ async def sent_within_hour(conn: Conn, creator_id: Id) -> int:
     return int(row["n"]) if row else 0
 
 
-async def mark(conn: Conn, creator_id: Id, alert_id: int, status: str, error: str | None = None) -> None:
-    """After a try: `sent`, `rate_limited`, or `pending` again with the error of a failed try."""
+# The longest wait before a failed alert is tried again.
+RETRY_MAX_S = 3600
+
+
+async def mark(
+    conn: Conn, creator_id: Id, alert_id: int, status: str, error: str | None = None, retry_s: int = 60
+) -> None:
+    """After a try: `sent`, `rate_limited`, or `pending` again with the error of a failed try, due again after
+    retry_s seconds, doubled for each earlier try (at most RETRY_MAX_S)."""
     await conn.execute(
         "UPDATE alerts SET status = %s, attempts = attempts + 1, last_error = %s,"
-        " sent_at = CASE WHEN %s::text = 'sent' THEN now() END WHERE creator_id = %s AND id = %s",
-        [status, error, status, creator_id, alert_id],
+        " sent_at = CASE WHEN %s::text = 'sent' THEN now() END,"
+        " next_attempt_at = now() + make_interval(secs => least(%s * power(2, attempts), %s))"
+        " WHERE creator_id = %s AND id = %s",
+        [status, error, status, retry_s, RETRY_MAX_S, creator_id, alert_id],
     )
+
+
+async def due_creators(conn: Conn, limit: int = 500) -> list[str]:
+    """The creators (of every tenant: this is the retry schedule's sweep) with a pending alert that is due."""
+    cur = await conn.execute(
+        "SELECT DISTINCT creator_id::text AS creator_id FROM alerts"
+        " WHERE status = 'pending' AND next_attempt_at <= now() LIMIT %s",
+        [limit],
+    )
+    return [r["creator_id"] for r in await cur.fetchall()]

@@ -27,6 +27,7 @@ from devstack.seed import seed_business
 from tests.factories import Tenant, add_message_event, make_tenant
 from tests.fakes.webhook import WebhookReceiver
 from tests.workflows.helpers import fetch, start_conversation, wait_pending, wait_until
+from workflows.alerts import send_due_alerts
 from workflows.conversation_activities import save_outcome
 from workflows.daily_plan_activities import write_daily_plan
 from workflows.delivery_activities import mark_delivery_failed
@@ -184,6 +185,35 @@ async def test_a_failed_try_is_kept_and_the_retry_sends_it_once(
     assert len(receiver.delivered) == 1 and len(receiver.calls) == 2
     [row] = await fetch("SELECT status, attempts FROM alerts WHERE creator_id = %s", [t.creator_id])
     assert (row["status"], row["attempts"]) == ("sent", 2)
+
+
+async def test_a_failed_try_is_sent_again_on_its_own_once_due(
+    api: httpx.AsyncClient, receiver: WebhookReceiver
+) -> None:
+    """The alert retry schedule's sweep (send_due_alerts) sends a failed alert when it is due, without another
+    alert: HUNTAZE_ALERTS_RETRY_S after the try, doubled for each further failed one."""
+    t = await make_tenant(fans=0)
+    await _configure(api, t, receiver.url)
+    receiver.fail_next = 2
+    await _hand_off(api, t, "m-1", "kid")
+    await wait_until("SELECT count(*) = 1 FROM alerts WHERE creator_id = %s AND attempts = 1", [t.creator_id])
+    wait = "SELECT extract(epoch FROM next_attempt_at - now()) AS s FROM alerts WHERE creator_id = %s"
+    [due] = await fetch(wait, [t.creator_id])
+    assert 50 < due["s"] <= 60  # HUNTAZE_ALERTS_RETRY_S, 60 by default
+    assert await send_due_alerts() == 0 and len(receiver.calls) == 1  # not due yet: not tried
+    past = "UPDATE alerts SET next_attempt_at = now() - interval '1 second' WHERE creator_id = %s"
+    async with db.pool().connection() as conn:
+        await conn.execute(past, [t.creator_id])
+    assert await send_due_alerts() == 0 and len(receiver.calls) == 2  # tried, failed again: twice the wait
+    [due] = await fetch(wait, [t.creator_id])
+    assert 110 < due["s"] <= 120
+    async with db.pool().connection() as conn:
+        await conn.execute(past, [t.creator_id])
+    assert await send_due_alerts() == 1
+    assert await send_due_alerts() == 0  # sent: never again
+    assert len(receiver.calls) == 3 and len(receiver.delivered) == 1
+    [row] = await fetch("SELECT status, attempts FROM alerts WHERE creator_id = %s", [t.creator_id])
+    assert (row["status"], row["attempts"]) == ("sent", 3)
 
 
 async def test_alerts_over_the_hourly_limit_are_dropped(
