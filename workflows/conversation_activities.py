@@ -127,8 +127,8 @@ async def save_outcome(inp: SaveOutcomeInput) -> SaveOutcomeResult:
     async with db.pool().connection() as conn:
         async with conn.pipeline(), conn.transaction():
             saved = await _persist_outcome(conn, inp)
-        if saved.draft_id:
-            _crash_hook_after_commit()
+        if saved.draft_id or inp.routing.route == Route.HANDOFF:
+            _crash_hook_after_commit()  # a hand-off: before its alert is sent
         if inp.routing.route == Route.HANDOFF:
             await send_pending_quietly(inp.creator_id)
         await _rescore_after_money_events(conn, inp.creator_id, inp.fan_id, inp.event_ids)
@@ -136,8 +136,9 @@ async def save_outcome(inp: SaveOutcomeInput) -> SaveOutcomeResult:
 
 
 def _crash_hook_after_commit() -> None:
-    """The chaos run's hook: end this worker right after a draft's save (or a member's message) commits, before
-    the workflow task that ran it completes (where a replay used to strand the draft). Inert unless HUNTAZE_TEST_CRASH_FILE names a
+    """The chaos run's hook: end this worker right after a draft's save, a hand-off's (before its alert is sent) or
+    a member's message commits, before the workflow task that ran it completes (where a replay used to strand the
+    draft). Inert unless HUNTAZE_TEST_CRASH_FILE names a
     file and that file exists; the run creates it each time it wants this crash."""
     path = os.environ.get("HUNTAZE_TEST_CRASH_FILE")
     if path and os.path.exists(path):

@@ -15,6 +15,7 @@ class WebhookReceiver:
         self.secret = secret
         self.fail_next = 0
         self.calls: list[dict[str, Any]] = []
+        self.raw: list[dict[str, Any]] = []  # each request's timestamp, signature and body, as received
         self.delivered: dict[str, dict[str, Any]] = {}  # idempotency key -> payload
         app = FastAPI()
         app.post("/hook")(self._hook)
@@ -34,6 +35,13 @@ class WebhookReceiver:
             request.headers.get(SIGNATURE_HEADER, ""),
         )
         self.calls.append({"key": key, "signature_ok": ok})
+        self.raw.append(
+            {
+                "timestamp": request.headers.get(TIMESTAMP_HEADER, ""),
+                "signature": request.headers.get(SIGNATURE_HEADER, ""),
+                "body": body,
+            }
+        )
         if not ok:
             return Response(status_code=401)
         if self.fail_next > 0:
