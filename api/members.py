@@ -18,7 +18,7 @@ KEY_NAME_MAX = 100
 
 KEY_SELECT = (
     "SELECT k.id::text AS id, k.member_id::text AS member_id, m.email, m.role, k.name, k.prefix, k.created_at,"
-    " k.revoked_at FROM api_keys k JOIN members m ON m.id = k.member_id WHERE k.creator_id = %s"
+    " k.revoked_at, k.agency FROM api_keys k JOIN members m ON m.id = k.member_id WHERE k.creator_id = %s"
 )
 
 
@@ -48,17 +48,31 @@ async def add_member(
     return row
 
 
+class NotAHomeRow(ValueError):
+    """An agency key is issued to a person's home row, not to a role granted to it on another creator."""
+
+
 async def create_key(
-    conn: AsyncConnection[Any], creator_id: str, member_id: str, *, actor: str, name: str | None = None
+    conn: AsyncConnection[Any],
+    creator_id: str,
+    member_id: str,
+    *,
+    actor: str,
+    name: str | None = None,
+    agency: bool = False,
 ) -> tuple[dict[str, Any], str]:
     """A new key for the member, with an optional name: its row (as KEY_SELECT reads it) and the plain key, to be
-    shown once."""
+    shown once. An agency key (`huntaze keys create --agency` only) acts for every creator the member holds a role
+    on; every other key for this creator alone."""
     cur = await conn.execute(
-        "SELECT 1 FROM members WHERE creator_id = %s AND id = %s", [creator_id, member_id]
+        "SELECT identity_id FROM members WHERE creator_id = %s AND id = %s", [creator_id, member_id]
     )
-    if await cur.fetchone() is None:
+    member = await cur.fetchone()
+    if member is None:
         raise UnknownMember(member_id)
-    key = await issue_key(conn, creator_id, member_id, name=name)
+    if agency and member["identity_id"] is not None:
+        raise NotAHomeRow(member_id)
+    key = await issue_key(conn, creator_id, member_id, name=name, agency=agency)
     cur = await conn.execute(KEY_SELECT + " AND k.key_hash = %s", [creator_id, hash_key(key)])
     row = await cur.fetchone()
     assert row is not None
@@ -73,6 +87,7 @@ async def create_key(
             "role": row["role"],
             "prefix": row["prefix"],
             "name": row["name"],
+            **({"agency": True} if agency else {}),
         },
     )
     return row, key

@@ -51,7 +51,7 @@ def _name_arg(value: str) -> str:
 
 
 def cmd_keys_create(args: argparse.Namespace) -> int:
-    from api.members import add_member, create_key
+    from api.members import NotAHomeRow, add_member, create_key
 
     role = Role(args.role)
 
@@ -82,7 +82,15 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
             member = await add_member(conn, args.creator, email, role, actor="system")
             if member is None:  # the default address is taken by a member of another role
                 raise BadArgument(f"--email: {email} is already a member with another role; name another")
-        row, key = await create_key(conn, args.creator, member["id"], actor="system", name=args.name)
+        try:
+            row, key = await create_key(
+                conn, args.creator, member["id"], actor="system", name=args.name, agency=args.agency
+            )
+        except NotAHomeRow:
+            raise BadArgument(
+                f"--agency: {member['email']} holds a role granted from another creator here; create the"
+                " agency key on their own creator (the --member of `huntaze members grant`)"
+            ) from None
         return {
             "creator_id": args.creator,
             "member_id": row["member_id"],
@@ -91,6 +99,7 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
             "name": row["name"],
             "key_id": row["id"],
             "prefix": row["prefix"],
+            "agency": row["agency"],
             "key": key,
         }
 
@@ -100,8 +109,9 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
         print(f"huntaze keys create: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     print(
-        f"API key {out['name'] or out['prefix']} for {out['email']} ({out['role']}), shown once: keep it now"
-        " (Authorization: Bearer <key>; the console's sign-in page takes it too)",
+        f"{'Agency key' if out['agency'] else 'API key'} {out['name'] or out['prefix']} for {out['email']}"
+        f" ({out['role']}), shown once: keep it now (Authorization: Bearer <key>; the console's sign-in page takes"
+        " it too" + ("; name the creator of each request with X-Creator-Id)" if out["agency"] else ")"),
         file=sys.stderr,
     )
     print(json.dumps(out), flush=True)
@@ -115,8 +125,8 @@ def add_parser(sub: Any) -> None:
         "create",
         help="create an API key for a member of a creator (the member is added if needed); prints it once",
         description="Create an API key for a member of a creator and print it once, as the last line (JSON:"
-        " creator_id, member_id, email, role, name, key_id, prefix, key). Without --email the key goes to the"
-        " creator's first member with that role, or to a new member <role>@<handle>.local.",
+        " creator_id, member_id, email, role, name, key_id, prefix, agency, key). Without --email the key goes to"
+        " the creator's first member with that role, or to a new member <role>@<handle>.local.",
     )
     c.add_argument(
         "--creator", type=_uuid_arg, required=True, metavar="CREATOR_ID", help="the creator's id (a UUID)"
@@ -136,5 +146,11 @@ def add_parser(sub: Any) -> None:
         type=_name_arg,
         default=None,
         help="what the key is for (e.g. laptop), shown in GET /v1/keys (default: no name)",
+    )
+    c.add_argument(
+        "--agency",
+        action="store_true",
+        help="an agency key: it acts for every creator the member holds a role on (huntaze members grant),"
+        " each request naming one with the X-Creator-Id header",
     )
     c.set_defaults(func=cmd_keys_create)

@@ -396,6 +396,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--reset", action="store_true", help="replace a confirmed TOTP (a lost authenticator); audited"
     )
     et.set_defaults(func=cmd_members_enrol_totp)
+    from cli.members import add_parsers as add_grant_parsers
+
+    add_grant_parsers(mbsub)
     sg = sub.add_parser("segments", help="fan segmentation and lifetime-value models")
     sgsub = sg.add_subparsers(dest="segments_command", required=True)
     sf = sgsub.add_parser(

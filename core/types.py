@@ -131,6 +131,8 @@ class AuditAction(StrEnum):
 
     MEMBER_ADDED = "member.added"
     MEMBER_ROLE_CHANGED = "member.role_changed"
+    MEMBER_GRANTED = "member.granted"
+    MEMBER_GRANT_REVOKED = "member.grant_revoked"
     KEY_CREATED = "key.created"
     KEY_REVOKED = "key.revoked"
     STEP_UP = "step_up"

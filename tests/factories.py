@@ -72,6 +72,22 @@ async def make_tenant(
     return Tenant(cid, keys, members, catalog, fan_ids)
 
 
+async def make_agency_key(home: Tenant, home_role: str, grants: dict[str, str]) -> str:
+    """An agency key (stepped up) of `home`'s member with `home_role`, granted the role `grants[creator id]` on
+    each other creator, through the same store code as `huntaze members grant`."""
+    from core.store import members
+
+    async with db.pool().connection() as conn, conn.transaction():
+        for creator_id, role in grants.items():
+            await members.grant(conn, home.members[home_role], creator_id, role)
+        key = await issue_key(conn, home.creator_id, home.members[home_role], name="agency", agency=True)
+        await conn.execute(
+            "UPDATE api_keys SET step_up_until = now() + interval '1 hour' WHERE agency AND member_id = %s",
+            [home.members[home_role]],
+        )
+    return key
+
+
 async def add_message_event(tenant: Tenant, fan_id: str, text: str, event_id: str) -> int:
     """Store an inbound message event as the API would (for workflow tests that skip HTTP)."""
     from psycopg.types.json import Jsonb

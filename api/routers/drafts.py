@@ -133,11 +133,11 @@ OFFER_TITLE = (
 )
 
 
-def _encode_cursor(created_at: datetime, draft_id: str) -> str:
+def encode_cursor(created_at: datetime, draft_id: str) -> str:
     return base64.urlsafe_b64encode(json.dumps([created_at.isoformat(), draft_id]).encode()).decode()
 
 
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         ts, did = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         return datetime.fromisoformat(ts), str(UUID(did))
@@ -155,7 +155,7 @@ async def inbox(
 ) -> Any:
     """Drafts awaiting review (pending_review and blocked by default), oldest first, with fan context."""
     statuses = sorted({s.value for s in (status or list(DECIDABLE))})
-    after = _decode_cursor(cursor) if cursor else None
+    after = decode_cursor(cursor) if cursor else None
     cache: FreshCache = request.app.state.fresh_cache
     ticket = await request_ticket(request)
     key = ("inbox", who.creator_id, tuple(statuses), limit, cursor)
@@ -250,40 +250,44 @@ async def inbox_handoffs(who: CurrentPrincipal) -> Any:
 async def _inbox_page(
     creator_id: str, statuses: list[str], limit: int, after: tuple[datetime, str] | None
 ) -> bytes:
+    rows, nxt = await inbox_rows([creator_id], statuses, limit, after)
+    return InboxPage(items=[item for _, item in rows], next_cursor=nxt).model_dump_json().encode()
+
+
+async def inbox_rows(
+    creator_ids: list[str], statuses: list[str], limit: int, after: tuple[datetime, str] | None
+) -> tuple[list[tuple[str, InboxItem]], str | None]:
+    """A page of the inbox of these creators (one for `GET /v1/inbox`, the key's creators for the combined inbox):
+    (creator id, item) oldest first, and the next page's cursor. Each joined row belongs to its draft's creator."""
     async with db.pool().connection() as conn:
         # The page of drafts first, then fan context (spend, last five messages) for those rows only.
         cur = await conn.execute(
             "WITH page AS MATERIALIZED ("
-            f"  SELECT {drafts.COLUMNS}, d.source_key, {OFFER_TITLE} FROM drafts d"
-            "   WHERE d.creator_id = %s AND d.status = ANY(%s)"
+            f"  SELECT {drafts.COLUMNS}, d.source_key, d.creator_id AS cid, {OFFER_TITLE} FROM drafts d"
+            "   WHERE d.creator_id = ANY(%s::uuid[]) AND d.status = ANY(%s)"
             "   AND (%s::timestamptz IS NULL OR (d.created_at, d.id) > (%s::timestamptz, %s::uuid))"
             "   ORDER BY d.created_at, d.id LIMIT %s)"
-            " SELECT p.*, f.platform_fan_id, f.display_name, f.subscription_status, sc.segment,"
-            " coalesce(spent.cents, 0) AS spent, coalesce(recent.items, '[]'::json) AS last_messages,"
+            " SELECT p.*, p.cid::text AS creator_id, f.platform_fan_id, f.display_name, f.subscription_status,"
+            " sc.segment, coalesce(spent.cents, 0) AS spent, coalesce(recent.items, '[]'::json) AS last_messages,"
             " routed.details -> 'inbound' AS inbound"
-            " FROM page p JOIN fans f ON f.creator_id = %s AND f.id = p.fan_id::uuid"
+            " FROM page p JOIN fans f ON f.creator_id = p.cid AND f.id = p.fan_id::uuid"
             # the routing of the batch this draft answers (same transaction as the draft: one notification)
-            " LEFT JOIN agent_actions routed ON routed.creator_id = %s AND routed.dedupe_key = 'routed:' || p.source_key"
-            " LEFT JOIN fan_scores sc ON sc.creator_id = %s AND sc.fan_id = p.fan_id::uuid"
+            " LEFT JOIN agent_actions routed ON routed.creator_id = p.cid AND routed.dedupe_key = 'routed:' || p.source_key"
+            " LEFT JOIN fan_scores sc ON sc.creator_id = p.cid AND sc.fan_id = p.fan_id::uuid"
             " LEFT JOIN LATERAL (SELECT sum(t.amount_cents) AS cents FROM transactions t"
-            "   WHERE t.creator_id = %s AND t.fan_id = p.fan_id::uuid) spent ON true"
+            "   WHERE t.creator_id = p.cid AND t.fan_id = p.fan_id::uuid) spent ON true"
             " LEFT JOIN LATERAL (SELECT json_agg(m ORDER BY m.sent_at, m.id) AS items FROM ("
             "   SELECT id, direction, text, sent_at FROM messages"
-            "   WHERE creator_id = %s AND fan_id = p.fan_id::uuid ORDER BY sent_at DESC, id DESC LIMIT 5) m"
+            "   WHERE creator_id = p.cid AND fan_id = p.fan_id::uuid ORDER BY sent_at DESC, id DESC LIMIT 5) m"
             " ) recent ON true"
             " ORDER BY p.created_at, p.id",
             [
-                creator_id,
+                creator_ids,
                 statuses,
                 after[0] if after else None,
                 after[0] if after else None,
                 after[1] if after else None,
                 limit + 1,
-                creator_id,
-                creator_id,
-                creator_id,
-                creator_id,
-                creator_id,
             ],
         )
         rows = await cur.fetchall()
@@ -303,13 +307,12 @@ async def _inbox_page(
             last_messages=last,
         )
         fields = {k: r[k] for k in DraftOut.model_fields if k != "offer"}
-        items.append(
-            InboxItem(
-                fan=fan, offer=_offer(r["offer"], r["offer_title"]), inbound=_inbound(r["inbound"]), **fields
-            )
+        item = InboxItem(
+            fan=fan, offer=_offer(r["offer"], r["offer_title"]), inbound=_inbound(r["inbound"]), **fields
         )
-    nxt = _encode_cursor(rows[limit - 1]["created_at"], rows[limit - 1]["id"]) if len(rows) > limit else None
-    return InboxPage(items=items, next_cursor=nxt).model_dump_json().encode()
+        items.append((r["creator_id"], item))
+    nxt = encode_cursor(rows[limit - 1]["created_at"], rows[limit - 1]["id"]) if len(rows) > limit else None
+    return items, nxt
 
 
 def _offer(offer: dict[str, Any] | None, title: str | None) -> Offer | None:

@@ -1,5 +1,6 @@
 """Members and API keys of a creator (owners only). A key is shown once, at creation; only its SHA-256 is
-stored. An agency member who works for several creators is one member row (and key) per creator.
+stored. An agency member who works for several creators has a member row (and role) per creator and an agency key
+(`huntaze keys create --agency`) that acts for all of them.
 
 Every change here (adding a member, changing a role, creating or revoking a key, enrolling a member's TOTP)
 also needs a recent step-up on the calling key: an owner key alone, if leaked, cannot hand out access."""
@@ -71,6 +72,9 @@ class KeyOut(BaseModel):
     prefix: str = Field(description="the first characters of the key, to recognise it")
     created_at: datetime
     revoked_at: datetime | None
+    agency: bool = Field(
+        description="an agency key: it acts for every creator its member holds a role on (X-Creator-Id)"
+    )
 
 
 class NewKey(KeyOut):
@@ -136,7 +140,11 @@ async def change_role(member_id: UUID, body: RoleIn, who: CurrentPrincipal) -> A
                     )
             await conn.execute("UPDATE members SET role = %s WHERE id = %s", [body.role.value, member_id])
             # A step-up was made for the old role: the new role starts without one.
-            await conn.execute("UPDATE api_keys SET step_up_until = NULL WHERE member_id = %s", [member_id])
+            await conn.execute(  # and the agency keys of the person this role was granted to
+                "UPDATE api_keys SET step_up_until = NULL WHERE member_id = %s OR (agency AND member_id ="
+                " (SELECT identity_id FROM members WHERE creator_id = %s AND id = %s))",
+                [member_id, who.creator_id, member_id],
+            )
             await append_audit(
                 conn,
                 creator_id=who.creator_id,

@@ -7,11 +7,15 @@ from core.keys import hash_key, new_key
 from core.store import Conn, Id
 
 
-async def insert(conn: Conn, creator_id: Id, member_id: Id, *, name: str | None = None) -> str:
-    """Store a new key for the member (of this creator); return the plain key, never stored."""
+async def insert(
+    conn: Conn, creator_id: Id, member_id: Id, *, name: str | None = None, agency: bool = False
+) -> str:
+    """Store a new key for the member (of this creator); return the plain key, never stored. An agency key acts
+    for every creator the member holds a role on (core/store/members.py), not only this one."""
     key = new_key()
     await conn.execute(
-        "INSERT INTO api_keys (creator_id, member_id, prefix, key_hash, name) VALUES (%s, %s, %s, %s, %s)",
-        [creator_id, member_id, key[:10], hash_key(key), name],
+        "INSERT INTO api_keys (creator_id, member_id, prefix, key_hash, name, agency)"
+        " VALUES (%s, %s, %s, %s, %s, %s)",
+        [creator_id, member_id, key[:10], hash_key(key), name, agency],
     )
     return key

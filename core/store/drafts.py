@@ -352,3 +352,13 @@ async def has_undecided(conn: Conn, creator_id: Id, fan_id: Id) -> bool:
         [creator_id, fan_id, list(DECIDABLE)],
     )
     return await cur.fetchone() is not None
+
+
+async def count_decidable(conn: Conn, creator_ids: list[str]) -> dict[str, int]:
+    """Drafts awaiting a decision (pending review or blocked) per creator, for these creators only."""
+    cur = await conn.execute(
+        "SELECT creator_id::text AS creator_id, count(*) AS n FROM drafts"
+        " WHERE creator_id = ANY(%s::uuid[]) AND status = ANY(%s) GROUP BY creator_id",
+        [creator_ids, [s.value for s in DECIDABLE]],
+    )
+    return {r["creator_id"]: int(r["n"]) for r in await cur.fetchall()}

@@ -154,3 +154,13 @@ async def member_can_act(conn: Conn, creator_id: Id, member_id: Id) -> bool:
         [creator_id, member_id],
     )
     return await cur.fetchone() is not None
+
+
+async def count_open(conn: Conn, creator_ids: list[str]) -> dict[str, int]:
+    """Open hand-offs per creator, for these creators only."""
+    cur = await conn.execute(
+        "SELECT creator_id::text AS creator_id, count(*) AS n FROM handoffs"
+        " WHERE creator_id = ANY(%s::uuid[]) AND resolved_at IS NULL GROUP BY creator_id",
+        [creator_ids],
+    )
+    return {r["creator_id"]: int(r["n"]) for r in await cur.fetchall()}

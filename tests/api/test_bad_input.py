@@ -200,3 +200,22 @@ async def test_bad_alert_configs_are_refused_naming_the_field(api: httpx.AsyncCl
         assert r.json()["error"]["details"]["fields"][0]["field"] == field, (body, r.text)
     assert await fetch("SELECT 1 FROM alert_configs WHERE creator_id = %s", [t.creator_id]) == []
     assert await fetch("SELECT 1 FROM audit_log WHERE creator_id = %s", [t.creator_id]) == []
+
+
+async def test_agency_endpoints_refuse_bad_input_naming_it(api: httpx.AsyncClient) -> None:
+    t = await make_tenant("agency-bad")
+    for params, field in (
+        ({"cursor": "WzEsICJcdTAwMDAiXQ=="}, "cursor"),  # [1, "\u0000"]
+        ({"cursor": "\u0000"}, "cursor"),
+        ({"limit": "0"}, "query.limit"),
+        ({"status": "bogus"}, "query.status"),
+    ):
+        r = await api.get("/v1/agency/inbox", params=params, headers=t.auth("viewer"))
+        assert r.status_code == 422, (params, r.text)
+        assert r.json()["error"]["details"]["fields"][0]["field"].startswith(field), r.text
+    for value in (b"not-a-uuid", b"\xe9", b""):
+        for path in ("/v1/creators", "/v1/inbox"):
+            headers = [(b"Authorization", f"Bearer {t.keys['owner']}".encode()), (b"X-Creator-Id", value)]
+            r = await api.get(path, headers=headers)
+            assert r.status_code == 422, (value, r.text)
+            assert r.json()["error"]["details"]["fields"][0]["field"] == "X-Creator-Id"

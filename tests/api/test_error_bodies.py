@@ -18,6 +18,7 @@ from tests.workflows.helpers import fetch
 # pattern, so a parameter added later is either validated or listed here.
 FREE_TEXT_QUERY = {
     ("/v1/inbox", "cursor"): "opaque cursor, checked when decoded",
+    ("/v1/agency/inbox", "cursor"): "opaque cursor, checked when decoded",
     ("/v1/fans", "cursor"): "opaque cursor, checked when decoded",
     ("/v1/followups", "cursor"): "opaque cursor, checked when decoded",
     ("/v1/campaigns", "cursor"): "opaque cursor, checked when decoded",

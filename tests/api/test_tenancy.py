@@ -1,4 +1,5 @@
-"""Cross-tenant probes: creator A's keys, pointed at every endpoint with every kind of creator B's ids.
+"""Cross-tenant probes: creator A's keys, pointed at every endpoint with every kind of creator B's ids; then an
+agency key with roles on A and C, acting for each, and keys naming B in X-Creator-Id, where they hold no role.
 
 Routes are enumerated from the app itself, so a new endpoint with an id in its path is probed
 automatically (and fails this test until the probe knows which of B's ids to use for it).
@@ -16,7 +17,7 @@ from fastapi import FastAPI
 from core import db
 from evals.store import save_run
 from tests.evals.test_runner import _result
-from tests.factories import make_tenant
+from tests.factories import make_agency_key, make_tenant
 from tests.workflows.helpers import fetch, wait_until
 
 # Which of B's ids goes into each path parameter. "platform" names a kind of connection, not B's row:
@@ -85,6 +86,39 @@ async def _snapshot(creator_id: str) -> str:
         rows[table] = await fetch(f"SELECT * FROM {table} WHERE creator_id = %s ORDER BY 1", [creator_id])
     rows["creator"] = await fetch("SELECT * FROM creators WHERE id = %s", [creator_id])
     return json.dumps(rows, default=str, sort_keys=True)
+
+
+def _agency(key: str, creator_id: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}", "X-Creator-Id": creator_id}
+
+
+async def _probe_every_endpoint(
+    app: FastAPI,
+    api: httpx.AsyncClient,
+    headers: dict[str, str],
+    b_ids: dict[str, str],
+    secrets_of_b: list[str],
+    *,
+    all_not_found: bool = False,
+) -> list[str]:
+    """Every documented endpoint with these headers and B's ids: 404 wherever an id of B's is in the path (and
+    everywhere a key is needed when all_not_found), and nothing of B's in any answer."""
+    probed: list[str] = []
+    for template, operations in app.openapi()["paths"].items():  # every documented endpoint
+        params = set(re.findall(r"{(\w+)}", template))
+        assert params <= PATH_PARAMS, f"teach this probe about {params - PATH_PARAMS} in {template}"
+        for method in sorted(m.upper() for m in operations):
+            path = template.format(**{p: b_ids[p] for p in params})
+            body = BODIES.get((method, template))
+            resp = await api.request(method, path, json=body, headers=headers)
+            probed.append(f"{method} {template} -> {resp.status_code}")
+            keyed = "security" in operations[method.lower()]
+            if params - {"platform"} or (all_not_found and keyed):
+                assert resp.status_code == 404, (method, template, resp.status_code, resp.text)
+                assert resp.json()["error"]["code"] == "not_found"
+            # Whatever A may see, none of it is B's.
+            assert not any(s in resp.text for s in secrets_of_b), (method, template, resp.text)
+    return probed
 
 
 async def test_every_endpoint_refuses_another_creators_ids(app: FastAPI, api: httpx.AsyncClient) -> None:
@@ -188,20 +222,17 @@ async def test_every_endpoint_refuses_another_creators_ids(app: FastAPI, api: ht
     ]
     before = await _snapshot(b.creator_id)
 
-    probed: list[str] = []
-    for template, operations in app.openapi()["paths"].items():  # every documented endpoint
-        params = set(re.findall(r"{(\w+)}", template))
-        assert params <= PATH_PARAMS, f"teach this probe about {params - PATH_PARAMS} in {template}"
-        for method in sorted(m.upper() for m in operations):
-            path = template.format(**{p: b_ids[p] for p in params})
-            body = BODIES.get((method, template))
-            resp = await api.request(method, path, json=body, headers=a.auth())
-            probed.append(f"{method} {template} -> {resp.status_code}")
-            if params - {"platform"}:
-                assert resp.status_code == 404, (method, template, resp.status_code, resp.text)
-                assert resp.json()["error"]["code"] == "not_found"
-            # Whatever A may see, none of it is B's.
-            assert not any(s in resp.text for s in secrets_of_b), (method, template, resp.text)
+    probed = await _probe_every_endpoint(app, api, a.auth(), b_ids, secrets_of_b)
+    # An agency member who owns A and C (the role that reaches every endpoint's lookup), acting for each of them:
+    # B's ids answer 404 too.
+    c = await make_tenant("c")
+    agency = await make_agency_key(a, "owner", {c.creator_id: "owner"})
+    for creator in (a.creator_id, c.creator_id):
+        await _probe_every_endpoint(app, api, _agency(agency, creator), b_ids, secrets_of_b)
+    # A key naming B in X-Creator-Id, where it holds no role (an agency key, and A's own owner key): every
+    # endpoint with a key answers 404, as for an unknown creator.
+    for headers in (_agency(agency, b.creator_id), a.auth() | {"X-Creator-Id": b.creator_id}):
+        await _probe_every_endpoint(app, api, headers, b_ids, secrets_of_b, all_not_found=True)
     # Ids of B inside query strings and bodies: filtered to nothing, or refused.
     feed = await api.get("/v1/actions", params={"fan_id": b.fans[0]}, headers=a.auth())
     assert feed.status_code == 200 and feed.json()["items"] == []
