@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -48,6 +49,11 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(0.7, ge=0, le=2, validation_alias="LLM_TEMPERATURE")
     llm_timeout_s: float = Field(120.0, gt=0, validation_alias="LLM_TIMEOUT_S")
     llm_attempts: int = Field(3, ge=1, le=10, validation_alias="LLM_ATTEMPTS")
+    # How the assistant's agents choose tools: native tool calling (bind_tools), a grammar-constrained JSON answer
+    # over the tools' schemas (json), or auto: json for the local engine, native for any other endpoint.
+    tool_calling: Literal["auto", "native", "json"] = Field("auto", validation_alias="HUNTAZE_TOOL_CALLING")
+    # Tool calls one agent makes for one request of the assistant.
+    agent_max_steps: int = Field(3, ge=1, le=10, validation_alias="HUNTAZE_AGENT_MAX_STEPS")
     # However often the DM step is retried (a crashed worker, an overloaded endpoint), a draft is given up after
     # this long: the batch is recorded as draft_failed and the fan's later messages are handled.
     draft_deadline_s: float = Field(900.0, gt=0, validation_alias="HUNTAZE_DRAFT_DEADLINE_S")

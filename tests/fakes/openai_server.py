@@ -32,6 +32,29 @@ def _schema_name(body: dict[str, Any]) -> str | None:
     return (fmt.get("json_schema") or {}).get("name") if isinstance(fmt, dict) else None
 
 
+def tool_calls(*calls: tuple[str, dict[str, Any]], content: str | None = None) -> dict[str, Any]:
+    """A scripted reply that calls tools: `fake.script(tool_calls(("segment_sizes", {})))`."""
+    return {"tool_calls": [{"name": n, "args": a} for n, a in calls], "content": content}
+
+
+def _tool_calls(content: str) -> tuple[list[dict[str, Any]], str | None] | None:
+    try:
+        data = json.loads(content)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("tool_calls"), list):
+        return None
+    calls = [
+        {
+            "id": f"call_{i}_{c['name']}",
+            "type": "function",
+            "function": {"name": c["name"], "arguments": json.dumps(c.get("args", {}))},
+        }
+        for i, c in enumerate(data["tool_calls"])
+    ]
+    return calls, data.get("content")
+
+
 class FakeOpenAI:
     """Scripted replies. Memory-extraction calls (structured output named MemoryExtraction) have their own
     script, default "nothing to remember", so drafting scripts are not consumed by them."""
@@ -132,13 +155,19 @@ class FakeOpenAI:
                 content = self.responder(body)
             else:
                 content = self.default
+        message: dict[str, Any] = {"role": "assistant", "content": content}
+        finish = "stop"
+        calls = _tool_calls(content) if body.get("tools") else None
+        if calls is not None:
+            # A scripted {"tool_calls": [{"name", "args"}], "content"?} to a request that offers tools: answered
+            # in OpenAI's tool-call format (arguments as a JSON string, one id per call).
+            message = {"role": "assistant", "content": calls[1], "tool_calls": calls[0]}
+            finish = "tool_calls"
         return {
             "id": f"chatcmpl-{self.calls}",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": body.get("model", "fake"),
-            "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
-            ],
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
             "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
         }
