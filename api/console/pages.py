@@ -886,9 +886,9 @@ async def _handoffs(
     got, page = await _get(request, s, "/v1/handoffs", status=shown, cursor=cursor, limit=PAGE_SIZE)
     if got != 200:
         return _failed(request, s, got, page)
-    # The members to assign to, for an owner (GET /v1/members is the owner's); a manager types a member id.
+    # The members to assign to, for a manager or owner (GET /v1/members; without it, a member id is typed).
     members: list[dict[str, Any]] = []
-    if s.may(Role.OWNER):
+    if s.may(Role.MANAGER):
         _, listed = await _get(request, s, "/v1/members")
         members = [m for m in listed.get("items", []) if m["role"] != Role.VIEWER]
     nxt = page.get("next_cursor")

@@ -1,6 +1,6 @@
-"""Members and API keys of a creator (owners only). A key is shown once, at creation; only its SHA-256 is
-stored. An agency member who works for several creators has a member row (and role) per creator and an agency key
-(`huntaze keys create --agency`) that acts for all of them.
+"""Members and API keys of a creator (owners only; a manager may list the members). A key is shown once, at
+creation; only its SHA-256 is stored. An agency member who works for several creators has a member row (and role)
+per creator and an agency key (`huntaze keys create --agency`) that acts for all of them.
 
 Every change here (adding a member, changing a role, creating or revoking a key, enrolling a member's TOTP)
 also needs a recent step-up on the calling key: an owner key alone, if leaked, cannot hand out access."""
@@ -91,7 +91,8 @@ class KeyList(BaseModel):
 
 @router.get("/members", response_model=MemberList)
 async def list_members(who: CurrentPrincipal) -> Any:
-    who.require(Role.OWNER)
+    # A manager reads the list too (the team metrics show them the same members): hand-offs are assigned from it.
+    who.require(Role.MANAGER)
     async with db.pool().connection() as conn:
         cur = await conn.execute(
             "SELECT id::text AS id, email, role, created_at FROM members WHERE creator_id = %s ORDER BY created_at, id",

@@ -437,6 +437,11 @@ async def test_members_and_keys(api: httpx.AsyncClient) -> None:
     t, other = await make_tenant(), await make_tenant("other")
     for role in ("manager", "chatter", "viewer"):
         assert (await api.get("/v1/keys", headers=t.auth(role))).status_code == 403
+        # the member list is a manager's too (hand-offs are assigned from it), not a chatter's or a viewer's
+        listed = await api.get("/v1/members", headers=t.auth(role))
+        assert listed.status_code == (200 if role == "manager" else 403), listed.text
+        if role == "manager":
+            assert {m["id"] for m in listed.json()["items"]} == set(t.members.values())
         assert (
             await api.post("/v1/members", json={"email": "x@y.io", "role": "viewer"}, headers=t.auth(role))
         ).status_code == 403

@@ -173,7 +173,7 @@ async def test_member_and_key_changes_need_a_step_up(api: httpx.AsyncClient) -> 
     )
     assert promoted.status_code == 200 and promoted.json()["role"] == "owner"
     # The promoted member's key now acts as an owner (the key cache sees the change at once).
-    assert (await api.get("/v1/members", headers=t.auth("manager"))).status_code == 200
+    assert (await api.get("/v1/keys", headers=t.auth("manager"))).status_code == 200
     missing = await api.patch(
         "/v1/members/00000000-0000-0000-0000-000000000000", json={"role": "viewer"}, headers=t.auth()
     )

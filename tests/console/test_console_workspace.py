@@ -126,10 +126,18 @@ async def test_handoffs_page_assigns_and_resolves_a_handoff(served: str, browser
     await expect(card.locator("blockquote")).to_have_text("i'm 15 is that ok")
     await expect(card.get_by_role("button", name="Assign")).to_have_count(0)
 
-    # the owner assigns it to the chatter (a select of the members), then resolves it, unfreezing the fan
-    owner = await _sign_in(browser, served, t.keys["owner"])
+    # a manager assigns it to the chatter (a select of the members who can answer: no viewer), then resolves
+    # it, unfreezing the fan
+    owner = await _sign_in(browser, served, t.keys["manager"])
     await owner.goto(f"{served}/console/handoffs")
     card = owner.locator(f"#handoff-{h['id']}")
+    options = await card.get_by_label("Assign to").locator("option").all_inner_texts()
+    assert options == [
+        "nobody",
+        "owner@ws-hand.example (owner)",
+        "manager@ws-hand.example (manager)",
+        "chatter@ws-hand.example (chatter)",
+    ]
     await card.get_by_label("Assign to").select_option(label="chatter@ws-hand.example (chatter)")
     await card.get_by_role("button", name="Assign").click()
     await expect(owner.get_by_role("status")).to_have_text("Kiddo: assigned")
