@@ -19,6 +19,7 @@ import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, TypedDict
 
+import psycopg
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.tools import BaseTool
@@ -73,7 +74,10 @@ def summarise(tool: str, result: dict[str, Any] | None, error: str | None) -> st
     if is_proposal(result):
         return f"proposal: {result['proposal']['summary']}"
     text = json.dumps(result, separators=(",", ":"), ensure_ascii=False, default=str)
-    return text if len(text) <= 400 else text[:397] + "..."
+    if len(text) <= 400:
+        return text
+    # cut between two values, never inside a number (a cut number would be a figure no tool returned)
+    return text[: max(text.rfind(",", 0, 397), 0)] + ",..."
 
 
 def args_schema(tool: BaseTool) -> dict[str, Any]:
@@ -137,7 +141,7 @@ async def _call(tool: BaseTool, agent: str, args: dict[str, Any]) -> Step:
         step.result = await tool.ainvoke(args)
     except ToolFailed as exc:
         step.error = str(exc)[:200]
-    except ValueError as exc:
+    except (ValueError, psycopg.DataError) as exc:  # bad values, text the database cannot take (NUL)
         step.error = brief(exc, 200)
     step.summary = summarise(tool.name, step.result, step.error)
     return step

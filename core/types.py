@@ -123,6 +123,8 @@ class ActionKind(StrEnum):
     DELIVERY_DISCARDED = "delivery_discarded"
     CREATOR_UPDATED = "creator_updated"
     WRITTEN = "written"
+    ASSISTANT_DELEGATED = "assistant_delegated"  # the assistant's supervisor handed a request to an agent
+    ASSISTANT_ANSWERED = "assistant_answered"
 
 
 class AuditAction(StrEnum):

@@ -359,3 +359,42 @@ class DailyPlanResult:
     segments_run_id: int | None
     inactive_started: int
     drafts_expired: int = 0
+
+
+# The creator's assistant: one workflow per (creator, thread), one `ask` Update per request.
+ASSISTANT_TURN = "assistant_turn"
+
+
+@dataclass
+class AssistantThreadInput:
+    creator_id: str
+    thread_id: str
+    idle_close_s: float
+
+
+@dataclass
+class AssistantAsk:
+    creator_id: str
+    member_id: str
+    text: str
+
+
+@dataclass
+class AssistantTurnInput:
+    creator_id: str
+    thread_id: str
+    turn: int
+    member_id: str
+    text: str
+    history: list[dict[str, str]] = field(default_factory=list)  # earlier {text, answer} of the thread
+
+
+@dataclass
+class AssistantReply:
+    thread_id: str
+    answer: str
+    agents: list[str]
+    steps: list[dict[str, Any]]
+    proposals: list[dict[str, Any]]
+    removed_numbers: list[str] = field(default_factory=list)
+    invalid_calls: int = 0

@@ -16,6 +16,8 @@ from temporalio.worker import Worker
 from core.settings import get_settings
 from workflows.alert_retry import AlertRetryWorkflow
 from workflows.alerts import send_due_alerts
+from workflows.assistant import AssistantWorkflow
+from workflows.assistant_activities import ASSISTANT_ACTIVITIES
 from workflows.campaign import CampaignWorkflow
 from workflows.campaign_activities import CAMPAIGN_ACTIVITIES
 from workflows.conversation import ConversationWorkflow
@@ -41,9 +43,11 @@ WORKFLOWS = [
     DailyPlanWorkflow,
     DeliveryRetryWorkflow,
     AlertRetryWorkflow,
+    AssistantWorkflow,
 ]
 ACTIVITIES: list[Callable[..., Any]] = [
     *STEP_ACTIVITIES,
+    *ASSISTANT_ACTIVITIES,
     *CONVERSATION_ACTIVITIES,
     *DELIVERY_ACTIVITIES,
     *MEMORY_ACTIVITIES,

@@ -48,6 +48,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/handoffs/{handoff_id}/assign"): {"member_id": None},
     ("POST", "/v1/handoffs/{handoff_id}/resolve"): {"reason": "probe", "unfreeze": True},
     ("POST", "/v1/fans/{fan_id}/notes"): {"text": "probe"},
+    # A asks its own assistant (the loopback model answers nothing useful): nothing of B's comes back
+    ("POST", "/v1/assistant/messages"): {"text": "probe: list my fans and segments"},
     ("PUT", "/v1/fans/{fan_id}/tags"): {"tags": ["probe"]},
     # A sets its own alert channels: B's stay as they were
     ("PUT", "/v1/alerts/config"): {

@@ -1,0 +1,311 @@
+"""The creator's assistant: a supervisor graph that picks the agent(s) for a creator's request, lets each choose
+and call its tools in turn, and answers from what the tools returned.
+
+    START → supervisor → <agent> → <agent> ... → answer → END
+
+- **supervisor**: one grammar-constrained JSON answer `{"agents": [...]}` (one to three of dm, segmentation,
+  followup, analytics, in the order they should work); the agents' tools are listed in its prompt.
+- **agent nodes**: each runs its tool loop (`agents.tool_loop`) with the request and the earlier agents' step
+  summaries as context.
+- **answer**: the step summaries, and the agents' own closing words (native tool calling), kept only where
+  every number in them appears in a tool's result or the request (`faithful`); a sentence with any other
+  number is removed and counted.
+
+Nothing here writes or sends: proposals (a campaign, a follow-up setting) are requests for existing endpoints
+that a human sends with their own role, and every message such a request causes is a draft that waits for
+approval.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, TypedDict
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import HumanMessage, SystemMessage
+from langgraph.graph import END, START, StateGraph
+
+from agents.tool_loop import AgentRun, Step, ToolMode, run_agent
+from agents.toolkits import AGENTS, AgentName, is_proposal, tools_for
+from core.failures import brief
+
+MAX_AGENTS = 3
+
+ROLES: dict[str, str] = {
+    "dm": "looks up one fan: who they are, their messages, purchases, memories; searches the PPV catalog",
+    "segmentation": "segments of fans (whales, big spenders, loyal, at risk, dormant, expired, new ...), their"
+    " sizes and top fans, one fan's scores and churn risk",
+    "followup": "follow-up sequences (welcome, win-back, PPV reminder, re-engagement): lists them, proposes"
+    " messaging a segment or stopping a sequence (a human approves)",
+    "analytics": "revenue and sales over a period, by source and segment, unusual days (anomalies), campaign"
+    " results",
+}
+
+
+class RequestTurn(TypedDict):
+    text: str
+    answer: str
+
+
+class AssistantState(TypedDict, total=False):
+    request: str
+    context: str
+    agents: list[str]
+    done: list[str]
+    steps: list[dict[str, Any]]
+    notes: list[str]
+    invalid: int
+    supervisor_error: str | None
+
+
+@dataclass
+class Answer:
+    answer: str
+    agents: list[str]
+    steps: list[Step]
+    proposals: list[dict[str, Any]]
+    removed_numbers: list[str] = field(default_factory=list)
+    invalid_calls: int = 0
+    supervisor_error: str | None = None
+
+    def public(self, thread_id: str) -> dict[str, Any]:
+        return {
+            "thread_id": thread_id,
+            "answer": self.answer,
+            "agents": self.agents,
+            "steps": [s.public() for s in self.steps],
+            "proposals": self.proposals,
+        }
+
+
+def supervisor_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "agents": {
+                "type": "array",
+                "items": {"type": "string", "enum": list(AGENTS)},
+                "minItems": 1,
+                "maxItems": MAX_AGENTS,
+            }
+        },
+        "required": ["agents"],
+        "additionalProperties": False,
+    }
+
+
+def supervisor_prompt(context: str) -> SystemMessage:
+    agents = "\n".join(f"- {a}: {ROLES[a]}" for a in AGENTS)
+    return SystemMessage(
+        "You are the supervisor of a creator's business assistant. Pick the agent or agents that can answer the"
+        f" creator's request, in the order they should work.\nAgents:\n{agents}\n{context}\n"
+        'Answer with JSON only: {"agents": [...]}.'
+    )
+
+
+async def choose_agents(
+    model: BaseChatModel, request: str, context: str, attempts: int
+) -> tuple[list[str], str | None]:
+    """The agents for the request, in order (duplicates dropped), or ([], the problem) when no valid answer came."""
+    bound = model.bind(
+        extra_body={
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": "Delegation", "schema": supervisor_schema(), "strict": True},
+            }
+        }
+    )
+    messages = [supervisor_prompt(context), HumanMessage(request)]
+    problem = "no attempt made"
+    for _ in range(attempts):
+        try:
+            reply = await bound.ainvoke(messages)
+            picked = json.loads(str(reply.text)).get("agents")
+        except Exception as exc:  # the endpoint failed or the answer did not parse: bounded retry
+            problem = f"no valid JSON: {brief(exc, 200)}"
+            continue
+        if isinstance(picked, list):
+            agents = list(dict.fromkeys(a for a in picked if a in AGENTS))[:MAX_AGENTS]
+            if agents:
+                return agents, None
+        problem = f"not a list of agents: {picked!r}"
+        messages = [*messages, HumanMessage(f"That answer was rejected: {problem}. Answer again, JSON only.")]
+    return [], problem
+
+
+# --- faithfulness ----------------------------------------------------------------------------------------------
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def _norm(token: str) -> str:
+    t = token.replace(",", "")
+    if "." in t:
+        t = t.rstrip("0").rstrip(".")
+    return t.lstrip("0") or "0"
+
+
+def _walk(value: Any, out: set[str]) -> None:
+    if isinstance(value, bool) or value is None:
+        return
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if isinstance(v, int | float) and not isinstance(v, bool) and str(k).endswith("_cents"):
+                out.add(_norm(f"{v / 100:.2f}"))  # money in the answer is in units, not cents
+                out.add(_norm(f"{v / 100:.0f}"))
+            _walk(v, out)
+        return
+    if isinstance(value, list | tuple):
+        for v in value:
+            _walk(v, out)
+        return
+    if isinstance(value, float):
+        out.add(_norm(f"{value:.4f}"))
+        for digits in (0, 1, 2):  # a share or probability said as a percentage
+            out.add(_norm(f"{value * 100:.{digits}f}"))
+            out.add(_norm(f"{value:.{digits}f}"))
+    out.update(_norm(m) for m in _NUMBER.findall(str(value)))
+
+
+def supported_numbers(steps: list[Step], request: str) -> set[str]:
+    """Every number a tool returned (with money in units beside cents, shares as percentages), and the
+    request's own numbers."""
+    out: set[str] = set()
+    for s in steps:
+        _walk(s.result, out)
+        _walk(s.args, out)
+    out.update(_norm(m) for m in _NUMBER.findall(request))
+    return out
+
+
+def faithful(text: str, supported: set[str]) -> tuple[str, list[str]]:
+    """The text without the sentences that state a number no tool returned, and those numbers."""
+    kept, removed = [], []
+    for sentence in re.split(r"(?<=[.!?])\s+|\n+", text):
+        bad = [m for m in _NUMBER.findall(sentence) if _norm(m) not in supported]
+        if bad:
+            removed.extend(bad)
+        elif sentence.strip():
+            kept.append(sentence.strip())
+    return " ".join(kept), removed
+
+
+def compose(request: str, steps: list[Step], notes: list[str]) -> tuple[str, list[str]]:
+    """The answer: the agents' notes (checked) then one line per step (built from its result)."""
+    supported = supported_numbers(steps, request)
+    removed: list[str] = []
+    parts = []
+    for note in notes:
+        kept, bad = faithful(note, supported)
+        removed += bad
+        if kept:
+            parts.append(kept)
+    for s in steps:
+        kept, bad = faithful(s.summary, supported)
+        removed += bad
+        parts.append(f"{s.agent}/{s.tool}: {kept}" if kept else f"{s.agent}/{s.tool}: (no figure to show)")
+    if not steps and not parts:
+        parts.append(
+            "No agent could answer this request; try naming what to look at (a fan, a segment, a period)."
+        )
+    return "\n".join(parts), removed
+
+
+# --- the graph -------------------------------------------------------------------------------------------------
+
+
+def context_line(today: date, timezone: str, history: list[RequestTurn]) -> str:
+    lines = [f"Today is {today.isoformat()} ({timezone})."]
+    for turn in history[-2:]:
+        lines.append(f"Earlier the creator asked: {turn['text'][:200]!r}")
+    return "\n".join(lines)
+
+
+def build_assistant_graph(
+    creator_id: str,
+    model: BaseChatModel,
+    mode: ToolMode,
+    *,
+    max_steps: int = 3,
+    attempts: int = 3,
+) -> StateGraph[AssistantState, Any, Any, Any]:
+    async def supervisor(state: AssistantState) -> dict[str, Any]:
+        agents, problem = await choose_agents(model, state["request"], state.get("context", ""), attempts)
+        return {
+            "agents": agents,
+            "done": [],
+            "steps": [],
+            "notes": [],
+            "invalid": 0,
+            "supervisor_error": problem,
+        }
+
+    def agent_node(name: AgentName) -> Any:
+        async def node(state: AssistantState) -> dict[str, Any]:
+            earlier = [Step(**s) for s in state.get("steps", [])]
+            context = state.get("context", "")
+            if earlier:
+                context += "\nWhat the other agents found:\n" + "\n".join(f"- {s.summary}" for s in earlier)
+            run: AgentRun = await run_agent(
+                name,
+                ROLES[name],
+                model,
+                tools_for(name, creator_id),
+                state["request"],
+                context,
+                mode,
+                max_steps=max_steps,
+                attempts=attempts,
+            )
+            return {
+                "done": [*state.get("done", []), name],
+                "steps": [*state.get("steps", []), *[s.__dict__ for s in run.steps]],
+                "notes": [*state.get("notes", []), *([run.note] if run.note else [])],
+                "invalid": state.get("invalid", 0) + run.invalid_calls,
+            }
+
+        return node
+
+    def next_agent(state: AssistantState) -> str:
+        waiting = [a for a in state.get("agents", []) if a not in state.get("done", [])]
+        return waiting[0] if waiting else END
+
+    g: StateGraph[AssistantState, Any, Any, Any] = StateGraph(AssistantState)
+    g.add_node("supervisor", supervisor)
+    for a in AGENTS:
+        g.add_node(a, agent_node(a))
+    g.add_edge(START, "supervisor")
+    for n in ("supervisor", *AGENTS):
+        g.add_conditional_edges(n, next_agent, [*AGENTS, END])
+    return g
+
+
+async def ask(
+    creator_id: str,
+    model: BaseChatModel,
+    mode: ToolMode,
+    request: str,
+    *,
+    today: date,
+    timezone: str,
+    history: list[RequestTurn] | None = None,
+    max_steps: int = 3,
+    attempts: int = 3,
+) -> Answer:
+    graph = build_assistant_graph(creator_id, model, mode, max_steps=max_steps, attempts=attempts).compile()
+    out = await graph.ainvoke({"request": request, "context": context_line(today, timezone, history or [])})
+    steps = [Step(**s) for s in out.get("steps", [])]
+    text, removed = compose(request, steps, out.get("notes", []))
+    proposals = [s.result["proposal"] for s in steps if s.result is not None and is_proposal(s.result)]
+    return Answer(
+        answer=text,
+        agents=list(out.get("done", [])),
+        steps=steps,
+        proposals=proposals,
+        removed_numbers=removed,
+        invalid_calls=out.get("invalid", 0),
+        supervisor_error=out.get("supervisor_error"),
+    )

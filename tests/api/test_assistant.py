@@ -1,0 +1,130 @@
+"""The creator's assistant through the API, on the time-skipping Temporal server and the loopback LLM fake
+speaking native tool calls: a viewer asks, the supervisor delegates to two agents in turn, the answer keeps only
+numbers the tools returned, every delegation is in the actions feed, and the proposal it returns does nothing
+until a manager sends it to the campaigns endpoint; its messages are drafts that go out only once approved."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from core import db
+from tests.factories import make_tenant
+from tests.fakes.openai_server import FakeOpenAI, tool_calls
+from tests.workflows.helpers import fetch, wait_until
+
+
+def _delegation(body: dict[str, object]) -> bool:
+    fmt = body.get("response_format") or {}
+    return isinstance(fmt, dict) and fmt.get("json_schema", {}).get("name") == "Delegation"
+
+
+async def test_a_viewer_asks_and_a_proposal_executes_only_through_approval(
+    api: httpx.AsyncClient, fake_llm: FakeOpenAI
+) -> None:
+    t = await make_tenant("asst")
+    async with (
+        db.pool().connection() as conn
+    ):  # every hour is a good hour: an approved draft goes out at once
+        await conn.execute(
+            "UPDATE creators SET followup_config = %s WHERE id = %s",
+            [json.dumps({"default_best_hours": list(range(24))}), t.creator_id],
+        )
+    fake_llm.script(
+        {"agents": ["segmentation", "followup"]},
+        tool_calls(("segment_sizes", {})),
+        "You have 999 whales. Segments are not computed yet.",
+        tool_calls(("propose_start_sequence", {"kind": "win_back", "segment": "all"})),
+        "I propose a win-back campaign.",
+    )
+    r = await api.post(
+        "/v1/assistant/messages", json={"text": "win back my lapsed fans"}, headers=t.auth("viewer")
+    )
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["agents"] == ["segmentation", "followup"]
+    assert [(s["agent"], s["tool"]) for s in out["steps"]] == [
+        ("segmentation", "segment_sizes"),
+        ("followup", "propose_start_sequence"),
+    ]
+    assert "999" not in out["answer"] and "Segments are not computed yet." in out["answer"]
+    [proposal] = out["proposals"]
+    assert proposal["kind"] == "campaign" and proposal["requires_role"] == "manager"
+    assert proposal["allowed"] is False  # a viewer may ask, not send
+    assert proposal["audience"]["recipients"] == 2
+    # the supervisor was asked once, and the tools were offered natively
+    assert sum(1 for b in fake_llm.requests if _delegation(b)) == 1
+    # every delegation is an agent action; nothing was written to a fan, nothing was created
+    feed = (await api.get("/v1/actions", params={"kind": "assistant_delegated"}, headers=t.auth())).json()
+    assert sorted(a["summary"] for a in feed["items"]) == [
+        "assistant → followup: propose_start_sequence",
+        "assistant → segmentation: segment_sizes",
+    ]
+    for table in ("campaigns", "drafts", "outbox", "events", "followups"):
+        assert await fetch(f"SELECT 1 FROM {table} WHERE creator_id = %s", [t.creator_id]) == [], table
+
+    req = proposal["request"]
+    r = await api.request(req["method"], req["path"], json=req["body"], headers=t.auth("viewer"))
+    assert r.status_code == 403
+    r = await api.request(req["method"], req["path"], json=req["body"], headers=t.auth("manager"))
+    assert r.status_code == 202, r.text
+    campaign = r.json()["id"]
+    await wait_until(
+        "SELECT count(*) = 2 FROM drafts WHERE campaign_id = %s AND status = 'pending_review'", [campaign]
+    )
+    outbox = "SELECT 1 FROM outbox o JOIN drafts d ON d.id = o.draft_id WHERE d.campaign_id = %s"
+    assert await fetch(outbox, [campaign]) == []  # drafted, not sent: a human has not approved
+    r = await api.post("/v1/drafts/approve", json={"campaign_id": campaign}, headers=t.auth("chatter"))
+    assert r.status_code == 200 and r.json()["approved"] == 2
+    await wait_until("SELECT count(*) = 2 FROM drafts WHERE campaign_id = %s AND status = 'sent'", [campaign])
+    assert len(await fetch(outbox, [campaign])) == 2
+
+
+async def test_a_thread_remembers_its_requests_and_belongs_to_its_creator(
+    api: httpx.AsyncClient, fake_llm: FakeOpenAI
+) -> None:
+    a, b = await make_tenant("tha"), await make_tenant("thb")
+    fake_llm.script({"agents": ["analytics"]}, tool_calls(("campaign_results", {})), "No campaigns yet.")
+    r = await api.post("/v1/assistant/messages", json={"text": "how did my campaigns do?"}, headers=a.auth())
+    assert r.status_code == 200, r.text
+    thread = r.json()["thread_id"]
+    assert r.json()["steps"][0]["summary"] == '{"campaigns":[]}'
+
+    def last_supervisor_prompt() -> str:
+        return json.dumps([b for b in fake_llm.requests if _delegation(b)][-1]["messages"])
+
+    fake_llm.script({"agents": ["analytics"]}, tool_calls(("anomalies", {"days": 7})), "Nothing unusual.")
+    r = await api.post(
+        "/v1/assistant/messages", json={"text": "and this week?", "thread_id": thread}, headers=a.auth()
+    )
+    assert r.status_code == 200 and r.json()["thread_id"] == thread
+    assert "how did my campaigns do?" in last_supervisor_prompt()
+    # B naming A's thread gets a thread of its own: A's requests are not in its prompt
+    fake_llm.script({"agents": ["dm"]}, tool_calls(("search_catalog", {"query": ""})), "Two items.")
+    r = await api.post(
+        "/v1/assistant/messages", json={"text": "what do I sell?", "thread_id": thread}, headers=b.auth()
+    )
+    assert r.status_code == 200, r.text
+    assert "campaigns" not in last_supervisor_prompt() and "this week" not in last_supervisor_prompt()
+    assert a.catalog[0] not in r.text and b.catalog[0] in r.text
+
+
+async def test_bad_requests_are_refused_naming_the_field(api: httpx.AsyncClient) -> None:
+    t = await make_tenant("asb")
+    for body, field in (
+        ({"text": ""}, "text"),
+        ({"text": "   "}, "text"),
+        ({"text": "x" * 2001}, "text"),
+        ({"text": "hi\u0000"}, "text"),
+        ({"text": "hi", "thread_id": "../x"}, "thread_id"),
+        ({"text": "hi", "thread_id": "a" * 65}, "thread_id"),
+        ({"text": "hi", "creator_id": "x"}, "creator_id"),
+        ({}, "text"),
+    ):
+        r = await api.post("/v1/assistant/messages", json=body, headers=t.auth("viewer"))
+        assert r.status_code == 422, (body, r.text)
+        assert r.json()["error"]["code"] == "validation_error"
+        assert field in r.json()["error"]["details"]["fields"][0]["field"], r.text
+    r = await api.post("/v1/assistant/messages", json={"text": "hi"})
+    assert r.status_code == 401

@@ -1,0 +1,91 @@
+"""The assistant's activity: one request of a thread, answered by the supervisor graph, every delegation written
+to the actions feed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from temporalio import activity
+
+from core import db
+from core.journal import record_action
+from core.settings import get_settings
+from core.store import creators
+from workflows.heartbeat import heartbeating
+from workflows.types import ASSISTANT_TURN, AssistantReply, AssistantTurnInput
+
+
+@activity.defn(name=ASSISTANT_TURN)
+async def assistant_turn(inp: AssistantTurnInput) -> AssistantReply:
+    from agents import llm
+    from agents.assistant import RequestTurn, ask
+    from agents.tool_loop import tool_mode
+
+    settings = get_settings()
+    async with db.pool().connection() as conn:
+        creator = await creators.get(conn, inp.creator_id)
+    if creator is None:
+        raise LookupError(f"no creator {inp.creator_id}")
+    tz = ZoneInfo(creator.timezone)
+    history = [RequestTurn(text=h["text"], answer=h["answer"]) for h in inp.history]
+    async with heartbeating():
+        answer = await ask(
+            inp.creator_id,
+            llm.chat_model(),
+            tool_mode(settings),
+            inp.text,
+            today=datetime.now(tz).date(),
+            timezone=creator.timezone,
+            history=history,
+            max_steps=settings.agent_max_steps,
+            attempts=settings.llm_attempts,
+        )
+    key = f"assistant:{inp.thread_id}:{inp.turn}"
+    async with db.pool().connection() as conn, conn.transaction():
+        for agent in answer.agents:
+            steps = [s.public() for s in answer.steps if s.agent == agent]
+            await record_action(
+                conn,
+                creator_id=inp.creator_id,
+                kind="assistant_delegated",
+                summary=f"assistant → {agent}: " + (", ".join(s["tool"] for s in steps) or "no tool chosen"),
+                details={
+                    "thread_id": inp.thread_id,
+                    "turn": inp.turn,
+                    "member_id": inp.member_id,
+                    "steps": steps,
+                },
+                dedupe_key=f"{key}:{agent}",
+            )
+        await record_action(
+            conn,
+            creator_id=inp.creator_id,
+            kind="assistant_answered",
+            summary=f"assistant answered with {len(answer.steps)} tool calls and {len(answer.proposals)} proposals",
+            details={
+                "thread_id": inp.thread_id,
+                "turn": inp.turn,
+                "member_id": inp.member_id,
+                "agents": answer.agents,
+                "removed_numbers": answer.removed_numbers,
+                "invalid_calls": answer.invalid_calls,
+                "supervisor_error": answer.supervisor_error,
+            },
+            dedupe_key=f"{key}:answered",
+        )
+    public = answer.public(inp.thread_id)
+    return AssistantReply(
+        thread_id=inp.thread_id,
+        answer=public["answer"],
+        agents=public["agents"],
+        steps=public["steps"],
+        proposals=public["proposals"],
+        removed_numbers=answer.removed_numbers,
+        invalid_calls=answer.invalid_calls,
+    )
+
+
+ASSISTANT_ACTIVITIES: list[Callable[..., Any]] = [assistant_turn]
