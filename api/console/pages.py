@@ -1018,12 +1018,25 @@ async def _alerts(request: Request, s: Session, code: int = 200, **ctx: Any) -> 
     status, config = await _get(request, s, "/v1/alerts/config")
     if status != 200:
         return _failed(request, s, status, config)
+    _, listed = await _get(request, s, "/v1/members")  # who changed them, by e-mail
+    emails = {m["id"]: m["email"] for m in listed.get("items", [])}
+    changed_by = emails.get(config["updated_by"] or "", config["updated_by"])
     form = ctx.pop("form", None) or {
         "webhook_url": config["webhook_url"] or "",
         "email": config["email"] or "",
         "events": config["events"],
     }
-    return _page(request, "alerts.html", s, code, config=config, form=form, events=ALERT_EVENTS, **ctx)
+    return _page(
+        request,
+        "alerts.html",
+        s,
+        code,
+        config=config,
+        changed_by=changed_by,
+        form=form,
+        events=ALERT_EVENTS,
+        **ctx,
+    )
 
 
 @router.post("/alerts", response_model=None)

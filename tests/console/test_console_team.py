@@ -120,6 +120,7 @@ async def test_alert_settings_are_saved_after_a_step_up_typed_in_the_form(
     await expect(page.locator("dd.webhook")).to_contain_text("https://alerts.example/hook")
     await expect(page.locator("dd.email")).to_have_text("team@alertpage.example")
     await expect(page.locator("dd.events")).to_have_text("delivery failed, handoff")
+    await expect(page.get_by_text("by manager@alertpage.example")).to_be_visible()
     await expect(page.get_by_label("a fan is handed to a human")).to_be_checked()
     await expect(page.get_by_label("the daily plan is ready")).not_to_be_checked()
     await page.screenshot(path=_shot("console-alerts.png"), full_page=True)
