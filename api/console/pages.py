@@ -1,5 +1,6 @@
 """Console routes: sign-in/out, inbox (approve, edit and approve, reject, bulk approve), fan page, actions feed,
-analytics with the Daily Action List, eval runs."""
+analytics with the Daily Action List, eval runs; for an agency key, the creator switcher and the inbox of all its
+creators."""
 
 from __future__ import annotations
 
@@ -23,13 +24,14 @@ from fastapi.templating import Jinja2Templates
 from psycopg.types.json import Jsonb
 
 from agents.analytics.anomalies import NOTHING_TO_DO
-from api.auth import ROLE_RANK
+from api.auth import CREATOR_HEADER, ROLE_RANK
 from api.console.formatting import Formatter, negotiate_locale
 from api.deps import Runtime
 from core import db
 from core.crypto import Sealed, keyring
 from core.keys import hash_key
 from core.settings import Settings
+from core.store import members
 from core.types import ActionKind, Role
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -46,9 +48,16 @@ class Session:
     csrf: str
     role: Role
     timezone: str  # the creator's: the console writes times there
+    # An agency key's creators (core/store/members.py), by handle: the switcher offers them; () for other keys.
+    creators: tuple[members.CreatorRole, ...] = ()
 
     def may(self, role: Role) -> bool:
         return ROLE_RANK[self.role] >= ROLE_RANK[role]
+
+    @property
+    def creator(self) -> members.CreatorRole | None:
+        """The creator this session acts for, as the switcher names it (agency keys only)."""
+        return next((c for c in self.creators if c.creator_id == self.creator_id), None)
 
 
 def _aad(token_hash: bytes) -> str:
@@ -66,20 +75,26 @@ async def _session(request: Request) -> Session | None:
         return None
     th = hashlib.sha256(token.encode()).digest()
     async with db.pool().connection() as conn:
+        # The role on the session's creator: the key's member's, or for an agency key the person's row there.
         cur = await conn.execute(
-            "SELECT s.creator_id::text AS creator_id, s.sealed_key, s.csrf_token, m.role, c.timezone"
-            " FROM console_sessions s JOIN api_keys k ON k.id = s.key_id JOIN members m ON m.id = k.member_id"
+            "SELECT s.creator_id::text AS creator_id, s.sealed_key, s.csrf_token, m.role, c.timezone, k.agency,"
+            " k.member_id FROM console_sessions s JOIN api_keys k ON k.id = s.key_id"
+            " JOIN members m ON m.creator_id = s.creator_id"
+            "  AND (m.id = k.member_id OR (k.agency AND m.identity_id = k.member_id))"
             " JOIN creators c ON c.id = s.creator_id"
             " WHERE s.token_hash = %s AND s.expires_at > now() AND k.revoked_at IS NULL",
             [th],
         )
         row = await cur.fetchone()
+        creators = tuple(await members.roles_of(conn, row["member_id"])) if row and row["agency"] else ()
     if row is None:
         return None
     sk = row["sealed_key"]
     sealed = Sealed(sk["key_id"], base64.b64decode(sk["nonce"]), base64.b64decode(sk["ciphertext"]))
     key = keyring(_runtime(request).settings).open(sealed, _aad(th)).decode()
-    return Session(th, row["creator_id"], key, row["csrf_token"], Role(row["role"]), row["timezone"])
+    return Session(
+        th, row["creator_id"], key, row["csrf_token"], Role(row["role"]), row["timezone"], creators
+    )
 
 
 def _api(request: Request, s: Session) -> httpx.AsyncClient:
@@ -87,7 +102,7 @@ def _api(request: Request, s: Session) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=request.app),
         base_url="http://console.internal",
-        headers={"Authorization": f"Bearer {s.api_key}"},
+        headers={"Authorization": f"Bearer {s.api_key}", CREATOR_HEADER: s.creator_id},
         timeout=60,
     )
 
@@ -1073,3 +1088,59 @@ async def save_alerts(
             f"/console/alerts?{urlencode({'done': 'alert settings saved'})}", status_code=303
         )
     return await _alerts(request, s, r.status_code, error=r.json().get("error", {}), form=form)
+
+
+# --- agencies --------------------------------------------------------------------------------------------
+
+
+@router.get("/agency", response_model=None)
+async def agency_page(request: Request, cursor: str | None = None, limit: str | None = None) -> Response:
+    """Every creator the key acts for, with what waits there (`GET /v1/creators`), and the drafts awaiting a
+    decision across them (`GET /v1/agency/inbox`, oldest first, keyset pages). A draft is decided in its
+    creator's inbox: its Review button switches to that creator."""
+    s = await _session(request)
+    if s is None:
+        return RedirectResponse("/console/login", status_code=303)
+    size = _page_size(limit)
+    async with _api(request, s) as api:
+        creators = await api.get("/v1/creators")
+        params: dict[str, Any] = {"limit": size} | ({"cursor": cursor} if cursor else {})
+        r = await api.get("/v1/agency/inbox", params=params)
+    ok = r.status_code == 200
+    nxt = r.json().get("next_cursor") if ok else None
+    return _page(
+        request,
+        "agency.html",
+        s,
+        r.status_code,
+        creators=creators.json()["items"] if creators.status_code == 200 else [],
+        items=r.json()["items"] if ok else [],
+        next_page=f"/console/agency?{urlencode({'cursor': nxt, 'limit': size})}" if nxt else None,
+        first_page=f"/console/agency?{urlencode({'limit': size})}" if cursor else None,
+        error=None if ok else r.json().get("error", {}),
+    )
+
+
+@router.post("/creator", response_model=None)
+async def switch_creator(
+    request: Request,
+    creator_id: Annotated[str, Form()] = "",
+    draft_id: Annotated[str, Form()] = "",
+    csrf: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Act for another of the key's creators from now on (this session only); then its inbox, at `draft_id`
+    when one is given. A creator the key holds no role on is refused as not found."""
+    s = await _checked(request, csrf)
+    if not isinstance(s, Session):
+        return s
+    cid, did = _id(creator_id), _id(draft_id) if draft_id else None
+    chosen = next((c for c in s.creators if cid is not None and c.creator_id == str(cid)), None)
+    if chosen is None or (draft_id and did is None):
+        return _not_found(request, s, "creator" if chosen is None else "draft")
+    async with db.pool().connection() as conn:
+        await conn.execute(
+            "UPDATE console_sessions SET creator_id = %s WHERE token_hash = %s",
+            [chosen.creator_id, s.token_hash],
+        )
+    done = urlencode({"done": f"Now working for {chosen.display_name} (as {chosen.role})"})
+    return RedirectResponse(f"/console/inbox?{done}" + (f"#draft-{did}" if did else ""), status_code=303)
