@@ -117,7 +117,7 @@ async def test_grant_an_agency_key_and_revoke(settings: Settings, temporal_env: 
             (a.creator_id, "chatter"),
             (c.creator_id, "manager"),
         ]
-        r = await http.get("/v1/members", headers=key | {"X-Creator-Id": c.creator_id})
+        r = await http.get("/v1/keys", headers=key | {"X-Creator-Id": c.creator_id})
         assert r.status_code == 403  # a manager of C, not its owner
         code, out, err = await _huntaze(
             settings, "members", "revoke", "--member", chatter, "--creator", c.creator_id
