@@ -86,6 +86,17 @@ async def _session(request: Request) -> Session | None:
             [th],
         )
         row = await cur.fetchone()
+        if row is None:
+            # An agency key's role on the creator it worked for was taken back: back to the key's own creator.
+            cur = await conn.execute(
+                "UPDATE console_sessions s SET creator_id = k.creator_id FROM api_keys k WHERE s.token_hash = %s"
+                " AND k.id = s.key_id AND k.agency AND s.creator_id <> k.creator_id AND s.expires_at > now()"
+                " AND k.revoked_at IS NULL RETURNING s.token_hash",
+                [th],
+            )
+            if await cur.fetchone() is not None:
+                await conn.commit()
+                return await _session(request)
         creators = tuple(await members.roles_of(conn, row["member_id"])) if row and row["agency"] else ()
     if row is None:
         return None

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from playwright.async_api import Browser, expect
 
+from core import db
+from core.store import members
 from tests.console.test_console_browser import _shot, _sign_in, browser, no_csp_refusals, served
 from tests.console.test_console_workspace import _accessible
 from tests.factories import Tenant, make_agency_key, make_tenant
@@ -75,6 +77,16 @@ async def test_switcher_and_the_inbox_of_all_creators(served: str, browser: Brow
     await page.get_by_role("button", name="Switch").click()
     await expect(page.locator("header .who")).to_have_text("signed in as manager of Mia")
     await expect(page.locator("article.draft")).to_have_count(1)
+    # working for Luna when her role is taken back: the next page is Mia's again, without the switcher
+    await page.get_by_label("Creator").select_option(luna.creator_id)
+    await page.get_by_role("button", name="Switch").click()
+    await expect(page.locator("header .who")).to_have_text("signed in as chatter of Luna")
+    async with db.pool().connection() as conn:
+        await members.revoke(conn, mia.members["manager"], luna.creator_id)
+    await page.get_by_role("link", name="Inbox").click()
+    await expect(page.locator("header .who")).to_have_text("signed in as manager of Mia")
+    await expect(page.get_by_label("Creator")).to_have_count(0)
+    await expect(page.locator("article.draft")).to_contain_text("Fresh set tonight, just for you")
 
 
 async def test_a_creator_without_a_role_is_not_found_and_plain_keys_have_no_switcher(
