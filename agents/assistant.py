@@ -279,7 +279,7 @@ def build_assistant_graph(
         g.add_node(a, agent_node(a))
     g.add_edge(START, "supervisor")
     for n in ("supervisor", *AGENTS):
-        g.add_conditional_edges(n, next_agent, [*AGENTS, END])
+        g.add_conditional_edges(n, next_agent, [*(a for a in AGENTS if a != n), END])
     return g
 
 

@@ -434,6 +434,12 @@ def build_parser() -> argparse.ArgumentParser:
     from cli.history_import import add_parser as add_import_parser
 
     add_import_parser(sub)
+    from cli.assistant import add_parser as add_assistant_parser
+
+    add_assistant_parser(sub)
+    from cli.graph import add_parser as add_graph_parser
+
+    add_graph_parser(sub)
     dm = sub.add_parser("demo", help="run the whole path end to end on embedded services")
     dm.add_argument("--smoke", action="store_true", help="exit after the summary instead of serving")
     dm.add_argument("--fans", type=int, default=1000, help="fans in the seeded business")

@@ -1,0 +1,111 @@
+"""`huntaze assistant ask --creator CREATOR_ID TEXT`: ask the creator's assistant through its workflow, as
+`POST /v1/assistant/messages` does; the answer's JSON is the last line printed. Needs the worker (`huntaze up`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import sys
+import uuid
+from typing import Any
+
+from psycopg import AsyncConnection
+
+from cli.database import on_database
+from core.settings import Settings, read_settings
+
+EXIT_BAD_INPUT = 2
+THREAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# The CLI's requests are recorded under this member id in the actions feed (no member signs in here).
+CLI_MEMBER = "cli"
+
+
+def _creator_arg(value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--creator must be a creator id (a UUID), not {value!r}") from None
+
+
+def _thread_arg(value: str) -> str:
+    if not THREAD.match(value):
+        raise argparse.ArgumentTypeError("--thread must be 1 to 64 of A-Z a-z 0-9 _ -")
+    return value
+
+
+def _text_arg(value: str) -> str:
+    if not value.strip() or len(value) > 2000 or "\x00" in value:
+        raise argparse.ArgumentTypeError("TEXT must be 1 to 2000 characters, not blank, without NUL")
+    return value
+
+
+async def _ask(settings: Settings, creator_id: str, thread: str, text: str) -> dict[str, Any]:
+    from temporalio.common import WorkflowIDConflictPolicy
+
+    from cli.creator import _temporal_address
+    from core import temporal
+    from workflows.assistant import assistant_workflow_id
+    from workflows.types import AssistantAsk, AssistantReply, AssistantThreadInput
+
+    address = _temporal_address(settings)
+    if address is None:
+        raise RuntimeError("no Temporal to reach: start `huntaze up` (or set TEMPORAL_ADDRESS)")
+    client = await temporal.connect(address, settings.temporal_namespace)
+    handle = await client.start_workflow(
+        "AssistantWorkflow",
+        AssistantThreadInput(creator_id, thread, 3600.0),
+        id=assistant_workflow_id(creator_id, thread),
+        task_queue=settings.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+    reply: AssistantReply = await handle.execute_update(
+        "ask", AssistantAsk(creator_id, CLI_MEMBER, text), result_type=AssistantReply
+    )
+    return {
+        "thread_id": reply.thread_id,
+        "answer": reply.answer,
+        "agents": reply.agents,
+        "steps": reply.steps,
+        "proposals": reply.proposals,
+    }
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    async def exists(conn: AsyncConnection[Any], _: Settings) -> bool:
+        cur = await conn.execute("SELECT 1 FROM creators WHERE id = %s", [args.creator])
+        return await cur.fetchone() is not None
+
+    if not on_database(exists):
+        print(f"huntaze assistant ask: --creator: no creator {args.creator}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    thread = args.thread or uuid.uuid4().hex
+    try:
+        out = asyncio.run(_ask(read_settings(), args.creator, thread, args.text))
+    except Exception as exc:  # Temporal unreachable, or the assistant failed: say so, exit 1
+        cause = getattr(exc, "cause", None) or exc
+        print(f"huntaze assistant ask: {cause}", file=sys.stderr)
+        return 1
+    print(out["answer"])
+    print(json.dumps(out, ensure_ascii=False))
+    return 0
+
+
+def add_parser(sub: Any) -> None:
+    a = sub.add_parser("assistant", help="the creator's assistant")
+    asub = a.add_subparsers(dest="assistant_command", required=True)
+    ask = asub.add_parser(
+        "ask",
+        help="ask the assistant (needs `huntaze up`); the answer's JSON is the last line",
+        description="Ask the creator's assistant, as POST /v1/assistant/messages does. Prints the answer, then one"
+        " JSON line: thread_id, answer, agents, steps, proposals. Proposals are not executed.",
+    )
+    ask.add_argument(
+        "--creator", type=_creator_arg, required=True, metavar="CREATOR_ID", help="the creator's id"
+    )
+    ask.add_argument(
+        "--thread", type=_thread_arg, default=None, help="continue this thread (default: a new one)"
+    )
+    ask.add_argument("text", type=_text_arg, metavar="TEXT", help="the request")
+    ask.set_defaults(func=cmd_ask)

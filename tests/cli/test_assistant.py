@@ -1,0 +1,46 @@
+"""`huntaze assistant ask` as a real process against the Temporal dev server, with a worker in this process on
+the loopback LLM fake: the answer's JSON is the last line, the same shape as the API's; bad input names the
+flag."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from temporalio.testing import WorkflowEnvironment
+
+from core.settings import Settings
+from tests.cli.test_creator import _huntaze
+from tests.factories import make_tenant
+from tests.fakes.openai_server import FakeOpenAI, tool_calls
+from workflows.worker import build_worker
+
+
+async def test_ask_prints_the_answer_as_json(
+    temporal_dev_env: WorkflowEnvironment, settings: Settings, fake_llm: FakeOpenAI
+) -> None:
+    t = await make_tenant("cli")
+    env = {
+        **os.environ,
+        "DATABASE_URL": str(settings.database_url),
+        "TEMPORAL_ADDRESS": temporal_dev_env.client.service_client.config.target_host,
+        "HUNTAZE_TASK_QUEUE": settings.task_queue,
+    }
+    fake_llm.script({"agents": ["dm"]}, tool_calls(("search_catalog", {"query": "gym"})), "One gym video.")
+    async with build_worker(temporal_dev_env.client, settings.task_queue):
+        rc, out, err = await _huntaze(env, "assistant", "ask", "--creator", t.creator_id, "what gym content?")
+    assert rc == 0, err
+    got = json.loads(out.strip().splitlines()[-1])
+    assert set(got) == {"thread_id", "answer", "agents", "steps", "proposals"}
+    assert got["agents"] == ["dm"] and got["steps"][0]["tool"] == "search_catalog"
+    assert t.catalog[1] in got["steps"][0]["summary"] and got["answer"].startswith("One gym video.")
+
+    rc, _, err = await _huntaze(env, "assistant", "ask", "--creator", "nope", "hi")
+    assert rc == 2 and "--creator" in err
+    rc, _, err = await _huntaze(env, "assistant", "ask", "--creator", t.creator_id, "--thread", "../x", "hi")
+    assert rc == 2 and "--thread" in err
+    rc, _, err = await _huntaze(env, "assistant", "ask", "--creator", t.creator_id, "   ")
+    assert rc == 2 and "TEXT" in err
+    other = "00000000-0000-0000-0000-000000000001"
+    rc, _, err = await _huntaze(env, "assistant", "ask", "--creator", other, "hi")
+    assert rc == 2 and f"no creator {other}" in err
