@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -396,3 +397,58 @@ async def test_an_unlock_naming_its_offer_goes_through_the_events_endpoints_chec
         )
         == []
     )
+
+
+async def test_a_fans_last_given_name_wins_whatever_the_kinds_and_the_collector_comes_back(
+    app: FastAPI,
+) -> None:
+    """A name given on a refund line and another on a later message line of the same batch: the later one is the
+    fan's, as posting the lines in order leaves it. The cyclic garbage collector, paused while an import runs, is
+    on again after it."""
+    t = await make_tenant("last-name")
+    past = "2026-03-01T10:00:00Z"
+
+    def fan(name: str, **more: str) -> dict[str, str]:
+        return {"platform_fan_id": "w1", "display_name": name, **more}
+
+    lines: list[dict[str, Any]] = [
+        {"event_id": "n1", "kind": "tip", "amount_cents": 500, "fan": fan("Old")},
+        {
+            "event_id": "n2",
+            "kind": "refund",
+            "original_event_id": "n1",
+            "fan": fan("Middle", timezone="Asia/Tokyo"),
+        },
+        {"event_id": "n3", "kind": "message", "text": "hi", "fan": fan("Last")},
+    ]
+    assert gc.isenabled()
+    async with client_for(app) as api:
+        r = await api.post(
+            "/v1/imports",
+            content=_body([{**x, "occurred_at": past} for x in lines]),
+            headers=t.auth("manager"),
+        )
+    assert r.json()["imported"] == 3, r.text
+    assert gc.isenabled()
+    [f] = await fetch(
+        "SELECT display_name, timezone FROM fans WHERE creator_id = %s AND platform_fan_id = %s",
+        [t.creator_id, "w1"],
+    )
+    assert f == {"display_name": "Last", "timezone": "Asia/Tokyo"}
+
+
+async def test_the_collector_stays_as_it_was_when_an_import_fails() -> None:
+    from api.routers.history import import_lines
+
+    async def broken() -> AsyncIterator[bytes]:
+        yield b""
+        raise OSError("the body stopped")
+
+    for was_on in (True, False):
+        gc.enable() if was_on else gc.disable()
+        try:
+            with pytest.raises(OSError):
+                await import_lines(str(uuid.uuid4()), broken(), on_reject=lambda r: None)
+            assert gc.isenabled() == was_on
+        finally:
+            gc.enable()
