@@ -21,6 +21,7 @@ from api.errors import ApiError
 from core import db, totp
 from core.crypto import keyring
 from core.journal import append_audit
+from core.store import members
 from core.types import Role
 
 router = APIRouter(prefix="/v1", tags=["members and keys"])
@@ -50,6 +51,11 @@ class MemberOut(BaseModel):
     email: str
     role: Role
     created_at: datetime
+    granted: bool = Field(
+        False,
+        description="a role granted to an agency member of another creator: their agency key acts here with it"
+        " (DELETE /v1/members/{id}/agency takes it back)",
+    )
 
 
 class KeyIn(BaseModel):
@@ -95,7 +101,8 @@ async def list_members(who: CurrentPrincipal) -> Any:
     who.require(Role.MANAGER)
     async with db.pool().connection() as conn:
         cur = await conn.execute(
-            "SELECT id::text AS id, email, role, created_at FROM members WHERE creator_id = %s ORDER BY created_at, id",
+            "SELECT id::text AS id, email, role, created_at, identity_id IS NOT NULL AS granted FROM members"
+            " WHERE creator_id = %s ORDER BY created_at, id",
             [who.creator_id],
         )
         return MemberList(items=[MemberOut(**r) for r in await cur.fetchall()])
@@ -155,11 +162,51 @@ async def change_role(member_id: UUID, body: RoleIn, who: CurrentPrincipal) -> A
                 details={"from": row["role"], "to": body.role.value},
             )
         cur = await conn.execute(
-            "SELECT id::text AS id, email, role, created_at FROM members WHERE id = %s", [member_id]
+            "SELECT id::text AS id, email, role, created_at, identity_id IS NOT NULL AS granted FROM members"
+            " WHERE creator_id = %s AND id = %s",
+            [who.creator_id, member_id],
         )
         done = await cur.fetchone()
     assert done is not None
     return MemberOut(**done)
+
+
+@router.delete("/members/{member_id}/agency", response_model=MemberOut, responses={403: {}, 404: {}, 409: {}})
+async def revoke_agency_role(member_id: UUID, who: CurrentPrincipal) -> Any:
+    """Take back the role an agency member of another creator holds here: their agency key no longer acts for
+    this creator (the member stays, with their history and any key made here)."""
+    who.require(Role.OWNER)
+    who.require_step_up()
+    async with db.pool().connection() as conn, conn.transaction():
+        cur = await conn.execute(
+            "SELECT identity_id FROM members WHERE creator_id = %s AND id = %s FOR UPDATE",
+            [who.creator_id, member_id],
+        )
+        row = await cur.fetchone()
+        if row is None:
+            raise ApiError(404, "not_found", "no such member")
+        if row["identity_id"] is None:
+            raise ApiError(
+                409, "not_granted", "this member holds no role granted to another creator's member"
+            )
+        done = await members.revoke(conn, member_id, who.creator_id)
+        assert done is not None
+        await append_audit(
+            conn,
+            creator_id=who.creator_id,
+            actor=who.member_id,
+            action="member.grant_revoked",
+            subject=f"member:{member_id}",
+            details={"email": done.email, "role": done.role},
+        )
+        cur = await conn.execute(
+            "SELECT id::text AS id, email, role, created_at, identity_id IS NOT NULL AS granted FROM members"
+            " WHERE creator_id = %s AND id = %s",
+            [who.creator_id, member_id],
+        )
+        out = await cur.fetchone()
+    assert out is not None
+    return MemberOut(**out)
 
 
 @router.post(

@@ -132,6 +132,29 @@ async def test_an_agency_member_sees_both_creators_one_inbox_and_decides_per_cre
     )
     assert k["step_up_until"] is None
 
+    # C's owner sees the granted role and takes it back: the agency key no longer acts for C
+    listed = (await api.get("/v1/members", headers=c.auth())).json()["items"]
+    assert [m["id"] for m in listed if m["granted"]] == [c_row["id"]]
+    path = f"/v1/members/{c_row['id']}/agency"
+    assert (await api.delete(path, headers=c.auth("manager"))).status_code == 403
+    r = await api.delete(path, headers=c.auth())
+    assert r.status_code == 200 and (r.json()["granted"], r.json()["role"]) == (False, "chatter"), r.text
+    r = await api.get("/v1/inbox", headers=_as(key, c.creator_id))
+    assert r.status_code == 404 and r.json()["error"]["message"] == "no such creator"
+    assert [i["id"] for i in (await api.get("/v1/creators", headers=_as(key))).json()["items"]] == [
+        a.creator_id
+    ]
+    r = await api.delete(path, headers=c.auth())
+    assert r.status_code == 409 and r.json()["error"]["code"] == "not_granted"
+    [audit] = await fetch(
+        "SELECT actor, details FROM audit_log WHERE creator_id = %s AND action = 'member.grant_revoked'",
+        [c.creator_id],
+    )
+    assert audit == {
+        "actor": c.members["owner"],
+        "details": {"email": "manager@ag-a.example", "role": "chatter"},
+    }
+
 
 async def test_other_keys_act_for_their_own_creator_only(api: httpx.AsyncClient) -> None:
     a, c = await make_tenant("own-a"), await make_tenant("own-c")

@@ -144,8 +144,9 @@ async def test_member_and_key_changes_need_a_step_up(api: httpx.AsyncClient) -> 
         await api.delete(f"/v1/keys/{other['id']}", headers=t.auth()),
         await api.post("/v1/members", json={"email": "new@example.com", "role": "owner"}, headers=t.auth()),
         await api.patch(f"/v1/members/{t.members['manager']}", json={"role": "owner"}, headers=t.auth()),
+        await api.delete(f"/v1/members/{t.members['manager']}/agency", headers=t.auth()),
     ]
-    assert [r.status_code for r in refused] == [403, 403, 403], [r.text for r in refused]
+    assert [r.status_code for r in refused] == [403, 403, 403, 403], [r.text for r in refused]
     assert {r.json()["error"]["code"] for r in refused} == {"step_up_required"}
     assert await fetch("SELECT 1 FROM api_keys WHERE id = %s AND revoked_at IS NOT NULL", [other["id"]]) == []
     assert await fetch("SELECT 1 FROM members WHERE email = 'new@example.com'", []) == []
