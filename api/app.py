@@ -44,6 +44,7 @@ from api.routers.conversations import router as conversations_router
 from api.routers.creator import router as creator_router
 from api.routers.deliveries import router as deliveries_router
 from api.routers.handoffs import router as handoffs_router
+from api.routers.instagram import router as instagram_router
 from api.routers.notes import router as notes_router
 from core import db
 from core.settings import Settings
@@ -155,6 +156,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.include_router(alerts_router)
     app.include_router(agency_router)
     app.include_router(assistant_router)
+    app.include_router(instagram_router)
 
     app.include_router(console.router)
     app.mount("/console/static", StaticFiles(directory=console.STATIC_DIR), name="console-static")

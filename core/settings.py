@@ -144,6 +144,13 @@ class Settings(BaseSettings):
     # Development only: creators' webhook URLs may point at loopback (never at private or link-local addresses).
     allow_loopback_webhooks: bool = Field(False, validation_alias="HUNTAZE_ALLOW_LOOPBACK_WEBHOOKS")
 
+    # --- platform connectors (docs/connectors.md) ----------------------------------------------
+    instagram_app_secret: SecretStr | None = Field(None, validation_alias="HUNTAZE_INSTAGRAM_APP_SECRET")
+    instagram_verify_token: SecretStr | None = Field(None, validation_alias="HUNTAZE_INSTAGRAM_VERIFY_TOKEN")
+    instagram_graph_url: str = Field(
+        "https://graph.instagram.com/v23.0", validation_alias="HUNTAZE_INSTAGRAM_GRAPH_URL"
+    )
+
     # --- alerts -------------------------------------------------------------------------------
     # Alerts one creator is sent per hour at most (webhook); more in the same hour are dropped (status rate_limited).
     # 0 turns the limit off.

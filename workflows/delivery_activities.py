@@ -14,12 +14,14 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from connectors.base import Connector, Credential, Outbound, SendContext, SendFailed
+from connectors.instagram import InstagramConnector
 from connectors.webhook import DeliveryError, WebhookRefused, post_signed
 from core import db
 from core.crypto import Sealed, connection_aad, keyring
 from core.journal import append_audit, record_action
-from core.settings import get_settings
-from core.store import Conn, alerts, drafts, messages, outbox
+from core.settings import Settings, get_settings
+from core.store import Conn, alerts, connections, drafts, messages, outbox
 from core.types import DraftStatus
 from policies.scoped import load_policy, send_window
 from policies.timing import SendWindow
@@ -141,7 +143,13 @@ async def deliver(ref: SendInput, payload: dict[str, Any], retries: int = 0) -> 
     """POST the outbox row's payload to the creator's connection (or the service-wide webhook), signed; record
     the outcome on the outbox row. Without any webhook the outbox row is the hand-off to the platform adapter.
     A creator's URL whose address is not allowed fails for good (retrying cannot change that). A retried
-    delivery carries `retry` (how many times a human retried it) and its own idempotency key."""
+    delivery carries `retry` (how many times a human retried it) and its own idempotency key. A connection to a
+    platform's own API (Instagram) goes through that platform's connector instead."""
+    async with db.pool().connection() as conn:
+        connection = await connections.get(conn, ref.creator_id, payload["platform"])
+    if connection is not None and connection.kind != "webhook":
+        await deliver_by_connector(ref, payload, connection, retries)
+        return
     target = await _delivery_target(ref.creator_id, payload["platform"])
     if target is None:
         return
@@ -172,6 +180,112 @@ async def deliver(ref: SendInput, payload: dict[str, Any], retries: int = 0) -> 
         raise
     async with db.pool().connection() as conn, conn.transaction():
         await outbox.mark_delivered(conn, ref.creator_id, ref.draft_id, datetime.now(UTC))
+        if own:
+            await connections.note_send(conn, ref.creator_id, payload["platform"], datetime.now(UTC))
+
+
+def connector_for(kind: str, settings: Settings) -> Connector:
+    if kind == "instagram":
+        return InstagramConnector(settings.instagram_graph_url, settings.webhook_timeout_s)
+    raise RuntimeError(f"no connector for connections of kind {kind!r}")
+
+
+async def _send_context(conn: Conn, ref: SendInput) -> SendContext:
+    cur = await conn.execute(
+        "SELECT (SELECT max(sent_at) FROM messages WHERE creator_id = %s AND fan_id = %s AND direction = 'in')"
+        " AS last_in, (SELECT written_by IS NOT NULL FROM drafts WHERE creator_id = %s AND id = %s) AS human",
+        [ref.creator_id, ref.fan_id, ref.creator_id, ref.draft_id],
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    # The platform's clock is the real one (never the workflow's, which a test server may have moved ahead).
+    return SendContext(datetime.now(UTC), row["last_in"], bool(row["human"]))
+
+
+async def _give_up(ref: SendInput, platform: str, error: str, *, clear_mark: bool) -> ApplicationError:
+    """The attempt failed for good: the error kept on the delivery and the connection, and the delivery failed for
+    a human (an agent action and an alert, as for a webhook that keeps failing)."""
+    now = datetime.now(UTC)
+    async with db.pool().connection() as conn, conn.transaction():
+        await outbox.record_failure(conn, ref.creator_id, ref.draft_id, error)
+        if clear_mark:
+            await outbox.clear_send_mark(conn, ref.creator_id, ref.draft_id)
+        await connections.note_error(conn, ref.creator_id, platform, error, now)
+        await _fail_pending(conn, ref, error)
+    await send_pending_quietly(ref.creator_id)
+    return ApplicationError(error, type="SendRefused", non_retryable=True)
+
+
+async def deliver_by_connector(
+    ref: SendInput, payload: dict[str, Any], connection: connections.Connection, retries: int = 0
+) -> None:
+    """Send through the platform's API, at most once per delivery attempt: the platform's rules first (message
+    window, tag), then the attempt is marked (committed) before the call. A retry that finds the mark without an
+    outcome (the worker stopped during the call) does not call again: whether the message reached the fan is
+    unknown, so the delivery waits for a human. The receipt (the platform's message id) is stored at once."""
+    settings = get_settings()
+    connector = connector_for(connection.kind, settings)
+    platform = payload["platform"]
+    marked = False
+    async with db.pool().connection() as conn, conn.transaction():
+        decision = connector.rules(await _send_context(conn, ref))
+        if decision.allowed:
+            marked = await outbox.mark_send_started(conn, ref.creator_id, ref.draft_id)
+    if not decision.allowed:
+        raise await _give_up(ref, platform, decision.reason, clear_mark=False)
+    if not marked:
+        async with db.pool().connection() as conn:
+            box = await outbox.get(conn, ref.creator_id, ref.draft_id)
+        if box is None or box.status != "pending":
+            return  # an earlier attempt finished
+        raise await _give_up(
+            ref,
+            platform,
+            f"the send to {platform} was interrupted (the worker stopped during the call): it may or may not"
+            " have reached the fan; check the conversation on the platform, then retry or discard",
+            clear_mark=False,
+        )
+    msg = Outbound(
+        ref.draft_id, payload["platform_fan_id"], payload["text"], payload.get("offer"), decision.tag
+    )
+    try:
+        receipt = await connector.send(
+            Credential(connection.account_id or "", connection.secret(keyring(settings))), msg
+        )
+    except SendFailed as exc:
+        if exc.retryable:
+            async with db.pool().connection() as conn, conn.transaction():
+                await outbox.record_failure(conn, ref.creator_id, ref.draft_id, str(exc))
+                await outbox.clear_send_mark(conn, ref.creator_id, ref.draft_id)
+                await connections.note_error(conn, ref.creator_id, platform, str(exc), datetime.now(UTC))
+            raise DeliveryError(str(exc)) from None
+        raise await _give_up(ref, platform, str(exc), clear_mark=not exc.outcome_unknown) from None
+    now = datetime.now(UTC)
+    async with db.pool().connection() as conn, conn.transaction():
+        await outbox.record_receipt(
+            conn,
+            ref.creator_id,
+            ref.draft_id,
+            receipt="delivered",
+            platform_message_id=receipt.platform_message_id,
+            error=None,
+            at=now,
+        )
+        await conn.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = NULL WHERE creator_id = %s AND draft_id = %s",
+            [ref.creator_id, ref.draft_id],
+        )
+        await connections.note_send(conn, ref.creator_id, platform, now)
+        await record_action(
+            conn,
+            creator_id=ref.creator_id,
+            fan_id=ref.fan_id,
+            draft_id=ref.draft_id,
+            kind="delivered",
+            summary=f"{platform} delivered the message",
+            details={"platform_message_id": receipt.platform_message_id, "tag": decision.tag},
+            dedupe_key=f"delivered:{ref.draft_id}:{retries}",
+        )
 
 
 async def note_failure(
@@ -264,27 +378,34 @@ async def mark_delivery_failed(ref: SendInput) -> bool:
     last error kept on the row (a category, never an address), for a human to retry or discard. False when
     there is nothing to mark (no delivery: the send was refused; or it is no longer pending)."""
     async with db.pool().connection() as conn, conn.transaction():
-        cur = await conn.execute(
-            "SELECT last_error, retries FROM outbox WHERE creator_id = %s AND draft_id = %s AND status = 'pending'"
-            " FOR UPDATE",
-            [ref.creator_id, ref.draft_id],
-        )
-        row = await cur.fetchone()
-        if row is not None:
-            error = row["last_error"] or "webhook delivery failed"
-            await outbox.mark_failed(conn, ref.creator_id, ref.draft_id, error, datetime.now(UTC))
-            await note_failure(conn, ref.creator_id, ref.fan_id, ref.draft_id, error, row["retries"])
-            # one alert per failure (a human's retry that fails again is a new one)
-            await alerts.enqueue(
-                conn,
-                ref.creator_id,
-                alerts.DELIVERY_FAILED,
-                f"delivery_failed:{ref.draft_id}:{row['retries']}",
-                {"fan_id": ref.fan_id, "draft_id": ref.draft_id, "error": error, "retries": row["retries"]},
-            )
+        marked = await _fail_pending(conn, ref, None)
     # Sent after the commit; a retried activity finds nothing to mark and sends what is still pending.
     await send_pending_quietly(ref.creator_id)
-    return row is not None
+    return marked
+
+
+async def _fail_pending(conn: Conn, ref: SendInput, error: str | None) -> bool:
+    """A delivery still pending becomes failed (with `error`, else its last error), an agent action and an alert
+    (one per failure: a human's retry that fails again is a new one). False when it was not pending."""
+    cur = await conn.execute(
+        "SELECT last_error, retries FROM outbox WHERE creator_id = %s AND draft_id = %s AND status = 'pending'"
+        " FOR UPDATE",
+        [ref.creator_id, ref.draft_id],
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return False
+    error = error or row["last_error"] or "webhook delivery failed"
+    await outbox.mark_failed(conn, ref.creator_id, ref.draft_id, error, datetime.now(UTC))
+    await note_failure(conn, ref.creator_id, ref.fan_id, ref.draft_id, error, row["retries"])
+    await alerts.enqueue(
+        conn,
+        ref.creator_id,
+        alerts.DELIVERY_FAILED,
+        f"delivery_failed:{ref.draft_id}:{row['retries']}",
+        {"fan_id": ref.fan_id, "draft_id": ref.draft_id, "error": error, "retries": row["retries"]},
+    )
+    return True
 
 
 DELIVERY_ACTIVITIES: list[Callable[..., Any]] = [send_draft, mark_delivery_failed]

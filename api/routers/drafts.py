@@ -51,6 +51,7 @@ class RecentMessage(BaseModel):
 
 class FanContext(BaseModel):
     id: str
+    platform: str = Field(description="the fan's platform (onlyfans, instagram, ...)")
     platform_fan_id: str
     display_name: str
     segment: str | None = Field(None, description="the fan's segment at the latest refresh (null before it)")
@@ -267,7 +268,7 @@ async def inbox_rows(
             "   WHERE d.creator_id = ANY(%s::uuid[]) AND d.status = ANY(%s)"
             "   AND (%s::timestamptz IS NULL OR (d.created_at, d.id) > (%s::timestamptz, %s::uuid))"
             "   ORDER BY d.created_at, d.id LIMIT %s)"
-            " SELECT p.*, p.cid::text AS creator_id, f.platform_fan_id, f.display_name, f.subscription_status,"
+            " SELECT p.*, p.cid::text AS creator_id, f.platform, f.platform_fan_id, f.display_name, f.subscription_status,"
             " sc.segment, coalesce(spent.cents, 0) AS spent, coalesce(recent.items, '[]'::json) AS last_messages,"
             " routed.details -> 'inbound' AS inbound"
             " FROM page p JOIN fans f ON f.creator_id = p.cid AND f.id = p.fan_id::uuid"
@@ -299,6 +300,7 @@ async def inbox_rows(
         ]
         fan = FanContext(
             id=r["fan_id"],
+            platform=r["platform"],
             platform_fan_id=r["platform_fan_id"],
             display_name=r["display_name"],
             segment=r["segment"],

@@ -341,6 +341,10 @@ async def _store(
     return row, True
 
 
+# What a connector stores for a platform's notification: the same event, the same way.
+store_event = _store
+
+
 @router.post(
     "/events",
     status_code=202,

@@ -138,7 +138,7 @@ async def reopen_for_retry(conn: Conn, creator_id: Id, draft_id: Id) -> None:
     """A human retries a failed delivery: a new attempt, pending again, without a receipt."""
     await conn.execute(
         "UPDATE outbox SET status = 'pending', receipt = NULL, receipt_at = NULL, receipt_error = NULL,"
-        " platform_message_id = NULL, delivered_at = NULL, retries = retries + 1"
+        " platform_message_id = NULL, delivered_at = NULL, send_started_at = NULL, retries = retries + 1"
         " WHERE creator_id = %s AND draft_id = %s AND status = 'failed'",
         [creator_id, draft_id],
     )
@@ -150,4 +150,23 @@ async def discard(conn: Conn, creator_id: Id, draft_id: Id, member_id: Id, at: d
         "UPDATE outbox SET status = 'discarded', discarded_at = %s, discarded_by = %s"
         " WHERE creator_id = %s AND draft_id = %s AND status = 'failed'",
         [at, member_id, creator_id, draft_id],
+    )
+
+
+async def mark_send_started(conn: Conn, creator_id: Id, draft_id: Id) -> bool:
+    """Mark the current attempt's platform call as started (once): False when it already was, or when the
+    delivery is no longer pending."""
+    cur = await conn.execute(
+        "UPDATE outbox SET send_started_at = now() WHERE creator_id = %s AND draft_id = %s AND status = 'pending'"
+        " AND send_started_at IS NULL",
+        [creator_id, draft_id],
+    )
+    return cur.rowcount > 0
+
+
+async def clear_send_mark(conn: Conn, creator_id: Id, draft_id: Id) -> None:
+    """The platform answered that it did not take the message: the next try may call again."""
+    await conn.execute(
+        "UPDATE outbox SET send_started_at = NULL WHERE creator_id = %s AND draft_id = %s",
+        [creator_id, draft_id],
     )

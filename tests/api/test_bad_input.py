@@ -3,8 +3,14 @@ usual error body, never a 500, and nothing stored."""
 
 from __future__ import annotations
 
-import httpx
+import json
 
+import httpx
+from pydantic import SecretStr
+from temporalio.testing import WorkflowEnvironment
+
+from connectors.instagram import sign
+from core.settings import Settings, configure
 from tests.factories import make_tenant
 from tests.workflows.helpers import fetch
 
@@ -219,3 +225,102 @@ async def test_agency_endpoints_refuse_bad_input_naming_it(api: httpx.AsyncClien
             r = await api.get(path, headers=headers)
             assert r.status_code == 422, (value, r.text)
             assert r.json()["error"]["details"]["fields"][0]["field"] == "X-Creator-Id"
+
+
+async def test_the_public_instagram_webhook_refuses_what_it_cannot_verify_or_read(
+    temporal_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """Authenticated by Meta's signature, not a key: unsigned, badly signed, unconfigured → refused, nothing
+    stored; signed but not the documented shape → 400 naming the part; NUL characters are dropped."""
+    from tests.api.conftest import client_for, make_app
+    from tests.fakes.graph import FakeGraph
+
+    hook = "/v1/connectors/instagram/webhook"
+    graph = FakeGraph("app-secret-0123456789")
+    t = await make_tenant("bad")
+    plain = make_app(temporal_env, settings)  # no app secret configured
+    async with client_for(plain) as api:
+        body, headers = graph.user_writes("4004", "u", "hi")
+        r = await api.post(hook, content=body, headers=headers)
+        assert r.status_code == 503 and r.json()["error"]["code"] == "connector_not_configured"
+        r = await api.get(
+            hook, params={"hub.mode": "subscribe", "hub.verify_token": "x", "hub.challenge": "1"}
+        )
+        assert r.status_code == 503
+    await plain.state.fresh_cache.close()
+    s = settings.model_copy(update={"instagram_app_secret": SecretStr("app-secret-0123456789")})
+    configure(s)
+    app = make_app(temporal_env, s)
+    try:
+        async with client_for(app) as api:
+            r = await api.put(
+                "/v1/connections/instagram",
+                json={
+                    "account_id": "4004",
+                    "access_token": "t" * 20,
+                    "token_expires_at": "1999-01-01T00:00:00Z",
+                },
+                headers=t.auth(),
+            )
+            assert r.status_code == 422 and "token_expires_at" in r.text
+            for bad_body in (
+                {"account_id": "4004"},
+                {"webhook_url": "https://x.example/h", "secret": "s" * 20},
+            ):
+                r = await api.put("/v1/connections/instagram", json=bad_body, headers=t.auth())
+                assert r.status_code == 422, r.text
+            r = await api.put(
+                "/v1/connections/onlyfans",
+                json={"account_id": "4004", "access_token": "t" * 20},
+                headers=t.auth(),
+            )
+            assert r.status_code == 422 and "webhook_url and secret" in r.json()["error"]["message"]
+            r = await api.put(
+                "/v1/connections/instagram",
+                json={"account_id": "4004", "access_token": "t" * 20},
+                headers=t.auth(),
+            )
+            assert r.status_code == 200, r.text
+            body, headers = graph.user_writes("4004", "u", "hi")
+            for sig in (
+                None,
+                "",
+                "sha256=",
+                "sha1=abc",
+                "sha256=" + "f" * 64,
+                headers["X-Hub-Signature-256"].upper(),
+            ):
+                h = {"Content-Type": "application/json"} | (
+                    {"X-Hub-Signature-256": sig} if sig is not None else {}
+                )
+                r = await api.post(hook, content=body, headers=h)
+                assert r.status_code == 401 and r.json()["error"]["code"] == "bad_signature", (sig, r.text)
+
+            def signed(raw: bytes) -> dict[str, str]:
+                return {
+                    "Content-Type": "application/json",
+                    "X-Hub-Signature-256": sign("app-secret-0123456789", raw),
+                }
+
+            old = json.loads(body)
+            old["entry"][0]["messaging"][0]["timestamp"] = (
+                946684799000 - 86400000
+            )  # 1999: before any real message
+            for raw, part in (
+                (b"{", "not JSON"),
+                (b'{"object": "instagram", "entry": [{"id": {}}]}', "entry[0].id"),
+                (json.dumps(old).encode(), "occurred_at"),
+            ):
+                r = await api.post(hook, content=raw, headers=signed(raw))
+                assert r.status_code == 400 and r.json()["error"]["code"] == "bad_payload", r.text
+                assert part in r.json()["error"]["message"]
+            assert await fetch("SELECT 1 FROM events WHERE creator_id = %s", [t.creator_id]) == []
+            nul = json.loads(body)
+            nul["entry"][0]["messaging"][0]["message"]["text"] = "h\u0000i"
+            raw = json.dumps(nul).encode()
+            r = await api.post(hook, content=raw, headers=signed(raw))
+            assert r.status_code == 200 and r.json()["stored"] == 1, r.text
+    finally:
+        await app.state.fresh_cache.close()
+    [msg] = await fetch("SELECT text FROM messages WHERE creator_id = %s", [t.creator_id])
+    assert msg == {"text": "hi"}

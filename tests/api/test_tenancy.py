@@ -13,8 +13,11 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from pydantic import SecretStr
+from temporalio.testing import WorkflowEnvironment
 
 from core import db
+from core.settings import Settings, configure
 from evals.store import save_run
 from tests.evals.test_runner import _result
 from tests.factories import make_agency_key, make_tenant
@@ -323,3 +326,50 @@ async def test_an_import_writes_only_the_importers_history(app: FastAPI) -> None
     )
     assert fan == {"c": a.creator_id, "display_name": "A's name"}
     assert await _snapshot(b.creator_id) == before
+
+
+async def test_an_instagram_webhook_reaches_only_the_creator_who_connected_the_account(
+    temporal_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """The public webhook has no key: the account a notification names decides the creator. B's account's
+    messages are B's; A cannot take B's account; A's connection list shows nothing of B's."""
+    from tests.api.conftest import client_for, make_app
+    from tests.fakes.graph import FakeGraph
+
+    s = settings.model_copy(update={"instagram_app_secret": SecretStr("app-secret-0123456789")})
+    configure(s)
+    app = make_app(temporal_env, s)
+    graph = FakeGraph("app-secret-0123456789")
+    a, b = await make_tenant("a"), await make_tenant("b")
+    try:
+        async with client_for(app) as api:
+            for t, account in ((a, "1001"), (b, "2002")):
+                r = await api.put(
+                    "/v1/connections/instagram",
+                    json={"account_id": account, "access_token": f"token-of-{t.creator_id}"},
+                    headers=t.auth(),
+                )
+                assert r.status_code == 200, r.text
+            before = await _snapshot(b.creator_id)
+            taken = await api.put(
+                "/v1/connections/instagram",
+                json={"account_id": "2002", "access_token": "a-wants-b-account"},
+                headers=a.auth(),
+            )
+            assert taken.status_code == 409 and taken.json()["error"]["code"] == "account_taken"
+            assert b.creator_id not in taken.text
+            mine = (await api.get("/v1/connections", headers=a.auth())).json()["items"]
+            assert [c["account_id"] for c in mine] == ["1001"] and "2002" not in json.dumps(mine)
+            assert await _snapshot(b.creator_id) == before
+            body, headers = graph.user_writes("2002", "fan-of-b", "for b only", mid="mid-b-1")
+            r = await api.post("/v1/connectors/instagram/webhook", content=body, headers=headers | a.auth())
+            assert r.status_code == 200 and r.json()["stored"] == 1, r.text
+            body, headers = graph.user_writes("3003", "fan-of-nobody", "nobody's", mid="mid-x-1")
+            r = await api.post("/v1/connectors/instagram/webhook", content=body, headers=headers)
+            assert r.json() == {"stored": 0, "ignored": 1, "messages": 1}
+    finally:
+        await app.state.fresh_cache.close()
+    assert await fetch("SELECT 1 FROM events WHERE creator_id = %s", [a.creator_id]) == []
+    [ev] = await fetch("SELECT platform_event_id FROM events WHERE creator_id = %s", [b.creator_id])
+    assert ev == {"platform_event_id": "mid-b-1"}
+    assert await fetch("SELECT 1 FROM events WHERE platform_event_id = 'mid-x-1'", []) == []

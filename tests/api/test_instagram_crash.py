@@ -1,0 +1,138 @@
+"""A worker killed (SIGKILL) while Instagram's Send API is answering its call: a fresh worker takes the conversation
+over and does not call again (Instagram's Send API takes no idempotency key, so the attempt was marked before the
+call). Instagram receives exactly one message; the delivery waits for a human, saying its outcome is unknown."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from api.deps import Runtime
+from core.settings import Settings, configure
+from tests.api.conftest import client_for
+from tests.api.test_instagram import ACCOUNT, APP_SECRET, HOOK, TOKEN, connect
+from tests.conftest import TEST_KEYS
+from tests.factories import make_tenant
+from tests.fakes.graph import FakeGraph
+from tests.fakes.openai_server import FakeOpenAI
+from tests.workflows.helpers import fetch, wait_until
+
+
+@pytest.fixture
+def graph() -> Iterator[FakeGraph]:
+    g = FakeGraph(APP_SECRET)
+    g.server.start()
+    g.connect(ACCOUNT, TOKEN)
+    yield g
+    g.release()
+    g.server.stop()
+
+
+async def _worker(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "cli.main",
+        "up",
+        "--worker-only",
+        env=env,
+        stdout=log.open("ab"),
+        stderr=asyncio.subprocess.STDOUT,
+    )
+
+
+async def test_a_worker_killed_during_the_send_never_sends_twice(
+    temporal_dev_env: WorkflowEnvironment,
+    settings: Settings,
+    fake_llm: FakeOpenAI,
+    graph: FakeGraph,
+    tmp_path: Path,
+) -> None:
+    t = await make_tenant()
+    queue = f"igcrash-{os.getpid()}-{t.creator_id[:8]}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": str(settings.database_url),
+        "TEMPORAL_ADDRESS": temporal_dev_env.client.service_client.config.target_host,
+        "LLM_BASE_URL": fake_llm.base_url,
+        "LLM_MODEL": "fake",
+        "HUNTAZE_TASK_QUEUE": queue,
+        "HUNTAZE_DEBOUNCE_S": "0",
+        "HUNTAZE_DATA_DIR": str(tmp_path / "data"),
+        "HUNTAZE_ENCRYPTION_KEYS": TEST_KEYS,
+        "HUNTAZE_INSTAGRAM_GRAPH_URL": graph.base_url,
+    }
+    s = settings.model_copy(
+        update={
+            "task_queue": queue,
+            "instagram_app_secret": SecretStr(APP_SECRET),
+            "instagram_graph_url": graph.base_url,
+        }
+    )
+    configure(s)
+    app = create_app(s, temporal=temporal_dev_env.client)
+    app.state.runtime = Runtime(temporal=temporal_dev_env.client, settings=s)
+    log = tmp_path / "worker.log"
+    first = await _worker(env, log)
+    second = None
+    try:
+        async with client_for(app) as api:
+            await connect(api, t)
+            body, headers = graph.user_writes(ACCOUNT, "igsid-9", "still up?")
+            assert (await api.post(HOOK, content=body, headers=headers)).json()["stored"] == 1
+            await wait_until(
+                "SELECT count(*) > 0 FROM drafts WHERE creator_id = %s AND status = 'pending_review'",
+                [t.creator_id],
+                timeout_s=120,
+            )
+            [draft] = await fetch("SELECT id::text AS id FROM drafts WHERE creator_id = %s", [t.creator_id])
+            graph.pause_sends()
+            approve = asyncio.create_task(
+                api.post(
+                    f"/v1/drafts/{draft['id']}/approve",
+                    json={"version": 1},
+                    headers=t.auth("chatter"),
+                    timeout=180,
+                )
+            )
+            assert await asyncio.to_thread(graph.send_arrived.wait, 120), log.read_text()[-3000:]
+            first.send_signal(
+                signal.SIGKILL
+            )  # during the call: Instagram took the message, no answer came back
+            assert await first.wait() == -signal.SIGKILL
+            graph.release()
+            second = await _worker(env, log)
+            try:
+                await wait_until(
+                    "SELECT status = 'failed' FROM outbox WHERE draft_id = %s", [draft["id"]], timeout_s=180
+                )
+            except AssertionError as exc:
+                raise AssertionError(log.read_text()[-6000:]) from exc
+            r = await asyncio.wait_for(approve, 180)
+            assert r.status_code == 200, r.text
+            delivery = (await api.get(f"/v1/deliveries/{draft['id']}", headers=t.auth())).json()
+    finally:
+        await app.state.fresh_cache.close()
+        for proc in (first, second):
+            if proc is not None and proc.returncode is None:
+                proc.terminate()
+                try:
+                    await asyncio.wait_for(proc.wait(), 20)
+                except TimeoutError:
+                    proc.kill()
+                    await proc.wait()
+    assert len(graph.sends) == 1, graph.sends
+    assert "interrupted" in delivery["error"] and "may or may not have reached the fan" in delivery["error"]
+    assert (
+        len(await fetch("SELECT 1 FROM messages WHERE creator_id = %s AND direction = 'out'", [t.creator_id]))
+        == 1
+    )
