@@ -68,3 +68,56 @@ def test_audit_log_is_append_only(database_url: str) -> None:
             assert "append-only" in str(exc)
         else:
             raise AssertionError("audit_log accepted an UPDATE")
+
+
+def test_history_rows_name_a_fan_of_their_creator_and_go_with_it(database_url: str) -> None:
+    """Events, messages and transactions are checked against their fan's key only (it implies the creator): a
+    row naming another creator's fan, or a creator without that fan, is refused; deleting a creator deletes them
+    through its fans."""
+    with psycopg.connect(database_url) as conn:
+        a, b = (
+            conn.execute(
+                "INSERT INTO creators (handle, display_name) VALUES (%s, %s) RETURNING id", [h, h]
+            ).fetchone()[0]  # type: ignore[index]
+            for h in ("fk-a", "fk-b")
+        )
+        fan = conn.execute(
+            "INSERT INTO fans (creator_id, platform_fan_id) VALUES (%s, 'f') RETURNING id", [a]
+        ).fetchone()[0]  # type: ignore[index]
+        event = conn.execute(
+            "INSERT INTO events (creator_id, fan_id, platform_event_id, kind, payload, occurred_at)"
+            " VALUES (%s, %s, 'e1', 'tip', '{}', now()) RETURNING id",
+            [a, fan],
+        ).fetchone()[0]  # type: ignore[index]
+        conn.execute(
+            "INSERT INTO messages (creator_id, fan_id, direction, text, event_id, sent_at)"
+            " VALUES (%s, %s, 'in', 'hi', %s, now())",
+            [a, fan, event],
+        )
+        conn.execute(
+            "INSERT INTO transactions (creator_id, fan_id, kind, amount_cents, event_id, occurred_at)"
+            " VALUES (%s, %s, 'tip', 500, %s, now())",
+            [a, fan, event],
+        )
+        conn.commit()
+        for creator in (b, "00000000-0000-0000-0000-000000000000"):
+            for sql in (
+                "INSERT INTO events (creator_id, fan_id, platform_event_id, kind, payload, occurred_at)"
+                " VALUES (%s, %s, 'e2', 'tip', '{}', now())",
+                "INSERT INTO messages (creator_id, fan_id, direction, text, sent_at) VALUES (%s, %s, 'in', 'x', now())",
+                "INSERT INTO transactions (creator_id, fan_id, kind, amount_cents, occurred_at)"
+                " VALUES (%s, %s, 'tip', 1, now())",
+            ):
+                try:
+                    conn.execute(sql, [creator, fan])
+                except psycopg.errors.ForeignKeyViolation:
+                    conn.rollback()
+                else:
+                    raise AssertionError(f"stored a row of creator {creator} naming another's fan: {sql}")
+        conn.execute("DELETE FROM creators WHERE id = %s", [a])
+        conn.commit()
+        left = [
+            conn.execute(f"SELECT count(*) FROM {t} WHERE creator_id = %s", [a]).fetchone()[0]  # type: ignore[index]
+            for t in ("events", "messages", "transactions", "fans")
+        ]
+        assert left == [0, 0, 0, 0]
