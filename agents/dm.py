@@ -8,8 +8,11 @@ a bounded number of times with the problem named, and then reported as a failure
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import functools
 import logging
+from collections.abc import Iterator
 from typing import Any, Literal, cast
 
 from langchain_core.language_models import BaseChatModel
@@ -25,10 +28,14 @@ from agents.prompts import (
     render_history,
     render_memories,
     render_notes,
+    render_voice,
     single_line,
+    voice_example_answer,
 )
 from core import db
 from core.failures import brief
+from core.settings import get_settings
+from memory.embed import embedder
 from tools import fan_context
 
 log = logging.getLogger(__name__)
@@ -109,6 +116,25 @@ def validate_offer(
     return None
 
 
+# The eval's drafts without voice examples (evals/targets.py) set this to 0 for their task; None: the setting.
+_voice_k: contextvars.ContextVar[int | None] = contextvars.ContextVar("dm_voice_examples", default=None)
+
+
+@contextlib.contextmanager
+def voice_examples_limit(k: int) -> Iterator[None]:
+    """Draft with `k` voice examples (0: none) in this context, whatever HUNTAZE_VOICE_EXAMPLES says."""
+    token = _voice_k.set(k)
+    try:
+        yield
+    finally:
+        _voice_k.reset(token)
+
+
+def voice_k() -> int:
+    k = _voice_k.get()
+    return get_settings().voice_examples if k is None else k
+
+
 async def gather_context(creator_id: str, fan_id: str, fan_text: str = "") -> dict[str, Any]:
     """What each context tool returns, read once each (deterministic; does not depend on the model choosing
     tools). The tools' own functions are called: going through `StructuredTool.ainvoke` cost ~1.2 ms a read in
@@ -123,19 +149,26 @@ async def gather_context(creator_id: str, fan_id: str, fan_text: str = "") -> di
             "notes": await fan_context.team_notes(creator_id, fan_id, NOTES_IN_PROMPT),
         }
 
-    # One connection and one snapshot for the six reads. The memory recall runs alongside the other five: most of
-    # it is embedding the fan's text, in a thread that ONNX Runtime runs without the GIL, so the other reads proceed
-    # meanwhile (the connection takes their statements in turn). Both finish before the connection goes back.
-    async with db.shared_connection():
-        context, memories = await asyncio.gather(
-            reads(),
-            fan_context.recall_memories(creator_id, fan_id, fan_text, MEMORIES_IN_PROMPT),
-            return_exceptions=True,
+    async def by_similarity() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        # The fan's message embedded once, for the memory recall and the voice examples alike.
+        vec = (await asyncio.to_thread(embedder().embed, [fan_text]))[0] if fan_text.strip() else None
+        memories = await fan_context.recall_memories(
+            creator_id, fan_id, fan_text, MEMORIES_IN_PROMPT, query_vec=vec
         )
-    for outcome in (context, memories):
+        k = voice_k()
+        voice = await fan_context.voice_examples(creator_id, vec, k) if vec is not None and k else []
+        return memories, voice
+
+    # One connection and one snapshot for the seven reads. The similarity reads run alongside the other five: most
+    # of them is embedding the fan's text, in a thread that ONNX Runtime runs without the GIL, so the other reads
+    # proceed meanwhile (the connection takes their statements in turn). Both finish before the connection goes back.
+    async with db.shared_connection():
+        context, similar = await asyncio.gather(reads(), by_similarity(), return_exceptions=True)
+    for outcome in (context, similar):
         if isinstance(outcome, BaseException):
             raise outcome
-    return {**cast(dict[str, Any], context), "memories": memories}
+    memories, voice = cast(tuple[list[dict[str, Any]], list[dict[str, Any]]], similar)
+    return {**cast(dict[str, Any], context), "memories": memories, "voice": voice}
 
 
 def build_messages(context: dict[str, Any], fan_text: str, reason: str, injection: bool) -> list[BaseMessage]:
@@ -146,6 +179,7 @@ def build_messages(context: dict[str, Any], fan_text: str, reason: str, injectio
         persona=profile["persona"] or "friendly and playful",
         min_price=profile["ppv_min_cents"],
         max_price=profile["ppv_max_cents"],
+        example=voice_example_answer(context.get("voice", [])),
     )
     owned = set(purchases["owned_catalog_ids"])
     refs = catalog_refs(catalog)
@@ -157,6 +191,7 @@ def build_messages(context: dict[str, Any], fan_text: str, reason: str, injectio
         segment=profile.get("segment") or "not scored yet",
         memories=render_memories(context.get("memories", [])),
         notes=render_notes(context.get("notes", [])),
+        voice=render_voice(context.get("voice", [])),
         history=render_history(context["messages"]),
         # Owned items are named by title only and left out of the offerable list: a whale who owns the whole
         # catalog would otherwise cost two UUIDs per item (measured: 1,532 prompt tokens for one follow-up).
@@ -272,4 +307,5 @@ __all__ = [
     "output_schema",
     "response_format",
     "validate_offer",
+    "voice_examples_limit",
 ]

@@ -440,6 +440,9 @@ def build_parser() -> argparse.ArgumentParser:
     from cli.graph import add_parser as add_graph_parser
 
     add_graph_parser(sub)
+    from cli.voice import add_parser as add_voice_parser
+
+    add_voice_parser(sub)
     dm = sub.add_parser("demo", help="run the whole path end to end on embedded services")
     dm.add_argument("--smoke", action="store_true", help="exit after the summary instead of serving")
     dm.add_argument("--fans", type=int, default=1000, help="fans in the seeded business")

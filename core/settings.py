@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     # Memories are extracted from fan messages by the chat LLM (structured output); off: only the
     # deterministic boundary rules write memories.
     memory_llm_extraction: bool = Field(True, validation_alias="HUNTAZE_MEMORY_LLM_EXTRACTION")
+    # How many of the creator's past exchanges most similar to the fan's message the DM prompt quotes as
+    # examples of her voice (memory/voice.py); 0: none.
+    voice_examples: int = Field(3, ge=0, le=10, validation_alias="HUNTAZE_VOICE_EXAMPLES")
     # The policy engine's semantic layer (classifiers beside the keyword rules); off: the rules alone.
     policy_semantic: bool = Field(True, validation_alias="HUNTAZE_POLICY_SEMANTIC")
 

@@ -141,12 +141,16 @@ async def recall(
     *,
     k: int = 5,
     now: datetime | None = None,
+    query_vec: np.ndarray[Any, Any] | None = None,
 ) -> list[Recalled]:
     """Every boundary of the fan (they are rules, not context), then the k memories that best blend
-    similarity to `query`, importance and recency. Without a query, importance and recency alone."""
+    similarity to `query`, importance and recency. Without a query, importance and recency alone. `query_vec`:
+    the query already embedded by `embedder` (a caller that uses the vector for more than this recall)."""
     await _vectors(conn)
     now = now or datetime.now(UTC)
-    vec = (await asyncio.to_thread(embedder.embed, [query]))[0] if query and query.strip() else None
+    vec = query_vec
+    if vec is None and query and query.strip():
+        vec = (await asyncio.to_thread(embedder.embed, [query]))[0]
     cur = await conn.execute(
         "SELECT id::text AS id, kind, text, importance, created_at, updated_at,"
         " CASE WHEN %(vec)s::vector IS NULL OR embedding_model IS DISTINCT FROM %(model)s THEN NULL"

@@ -78,10 +78,24 @@ async def catalog(creator_id: str) -> list[dict[str, Any]]:
         return list(await cur.fetchall())
 
 
-async def recall_memories(creator_id: str, fan_id: str, query: str, k: int = 5) -> list[dict[str, Any]]:
+async def recall_memories(
+    creator_id: str, fan_id: str, query: str, k: int = 5, query_vec: Any = None
+) -> list[dict[str, Any]]:
+    """`query_vec`: the query embedded by the configured embedder already (else it is embedded here)."""
     from memory.embed import embedder
     from memory.store import recall
 
     async with db.connection() as conn:
-        found = await recall(conn, creator_id, fan_id, query, embedder(), k=k)
+        found = await recall(conn, creator_id, fan_id, query, embedder(), k=k, query_vec=query_vec)
     return [{"kind": m.kind, "text": m.text, "importance": m.importance} for m in found]
+
+
+async def voice_examples(creator_id: str, query_vec: Any, k: int) -> list[dict[str, Any]]:
+    """The creator's k past exchanges (fan message, her reply) nearest to the fan message embedded as
+    `query_vec` by the configured embedder: examples of her voice."""
+    from memory.embed import embedder
+    from memory.voice import similar
+
+    async with db.connection() as conn:
+        found = await similar(conn, creator_id, query_vec, embedder().name, k)
+    return [{"fan_text": e.fan_text, "reply_text": e.reply_text, "source": e.source} for e in found]

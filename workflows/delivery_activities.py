@@ -27,6 +27,7 @@ from policies.scoped import load_policy, send_window
 from policies.timing import SendWindow
 from workflows.alerts import send_pending_quietly
 from workflows.followup_activities import ensure_followup
+from workflows.memory_activities import learn_voice
 from workflows.types import MARK_DELIVERY_FAILED, SEND_DRAFT, SendInput, SendResult
 
 log = logging.getLogger(__name__)
@@ -320,6 +321,7 @@ async def send_draft(ref: SendInput) -> SendResult:
     claim = await claim_send(ref, max(datetime.fromtimestamp(ref.now, UTC), datetime.now(UTC)))
     if claim.held is not None:
         return claim.held
+    await learn_voice(ref.creator_id, ref.fan_id)
     if claim.offer:
         await _remind_unpurchased(ref, claim.offer)
     if claim.outbox_status == "pending" and claim.payload is not None:

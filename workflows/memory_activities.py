@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +14,21 @@ from core.settings import get_settings
 from core.store import messages as message_store
 from workflows.heartbeat import heartbeating
 from workflows.types import REMEMBER_MESSAGES, RememberInput, RememberResult
+
+log = logging.getLogger(__name__)
+
+
+async def learn_voice(creator_id: str, fan_id: str) -> None:
+    """The fan's replies not indexed yet (this one, a creator's own messages before it) become examples of the
+    creator's voice. Best effort: a failure is logged, and the next send or `huntaze voice index` catches up."""
+    from memory.embed import embedder
+    from memory.voice import index_fan
+
+    try:
+        async with db.pool().connection() as conn:
+            await index_fan(conn, creator_id, fan_id, embedder())
+    except Exception as exc:  # the send goes on: a voice example is not worth a failed delivery
+        log.warning("voice examples of fan %s not indexed: %s", fan_id, exc)
 
 
 @activity.defn(name=REMEMBER_MESSAGES)
@@ -29,6 +45,8 @@ async def _remember(inp: RememberInput) -> RememberResult:
     from memory.extract import extract
     from memory.store import remember
 
+    # the creator's own messages to the fan since the last send (creator_message events) join her voice examples
+    await learn_voice(inp.creator_id, inp.fan_id)
     settings = get_settings()
     async with db.pool().connection() as conn:
         messages = await message_store.inbound_of_events(conn, inp.creator_id, inp.fan_id, inp.event_ids)

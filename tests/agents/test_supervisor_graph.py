@@ -151,6 +151,7 @@ async def test_the_dm_context_is_what_the_read_functions_return(settings: Settin
         "catalog": await fan_context.catalog(t.creator_id),
         "memories": await fan_context.recall_memories(t.creator_id, t.fans[0], "hi there", 5),
         "notes": await fan_context.team_notes(t.creator_id, t.fans[0], 5),
+        "voice": [],  # the creator has no past reply yet
     }
     assert context["messages"][-1]["text"] == "hi there" and context["catalog"]
     assert context["purchases"] == {"total_cents": 0, "by_kind": {}, "owned_catalog_ids": []}

@@ -82,7 +82,17 @@ async def test_edit_then_approve_sends_the_edit(
         )
         assert res.status == "approved"
         await wait_until("SELECT status = 'sent' FROM drafts WHERE id = %s", [p.draft_id])
+        # the send indexes the (agent's draft, edit) pair; the edit is the example of the creator's voice
+        await wait_until("SELECT count(*) > 0 FROM voice_examples WHERE creator_id = %s", [t.creator_id])
     assert [m["text"] for m in await _sent_messages(t.creator_id)] == ["Hey you 😘"]
+    pair = await fetch(
+        "SELECT source, fan_text, reply_text, draft_text = d.text AS agent_text FROM voice_examples v"
+        " JOIN drafts d ON d.id = %s WHERE v.creator_id = %s",
+        [p.draft_id, t.creator_id],
+    )
+    assert pair == [
+        {"source": "edited", "fan_text": "hey you", "reply_text": "Hey you 😘", "agent_text": True}
+    ]
 
 
 async def test_reject_sends_nothing(temporal_env: WorkflowEnvironment, settings: Settings) -> None:
