@@ -30,7 +30,7 @@ from policies.rules import (
     check_private,
 )
 from policies.semantic import OUTBOUND_LABELS as SEMANTIC_CATEGORIES
-from policies.semantic import semantic_flags
+from policies.semantic import prime_scores, semantic_flags
 
 write_offline_rc()  # before guardrails is imported anywhere in this process
 
@@ -156,6 +156,11 @@ def check_draft(
     pass: nothing found. fix: every finding is a redactable span and the redacted text passes every
     validator; the redaction is offered, not applied. block: anything else.
     """
+    on = _semantic_on(semantic)
+    if on:
+        # The draft and the redaction its redactable findings would offer are embedded in one batch: a draft
+        # that ends up a `fix` is checked twice, and the second check then costs no second embedding.
+        prime_scores("outbound", [text, _redaction_ahead(text, platform, forbidden_words or [])], platform)
     metadata = {
         "offer": offer,
         "bounds": price_bounds,
@@ -164,18 +169,15 @@ def check_draft(
         "private_terms": private_terms or [],
         "platform": platform,
         "prompt": prompt,
-        "semantic": semantic_flags("outbound", text, platform) if _semantic_on(semantic) else {},
+        "semantic": semantic_flags("outbound", text, platform) if on else {},
     }
-    checked = list(ALL_VALIDATORS) if _semantic_on(semantic) else list(OUTBOUND_VALIDATORS)
+    checked = list(ALL_VALIDATORS) if on else list(OUTBOUND_VALIDATORS)
     findings = _run_guard(text, metadata)
     if not findings:
         return PolicyReport(outcome="pass", rules_checked=checked)
     fix_text = _redact(text, findings)
     if fix_text is not None:
-        fixed = {
-            **metadata,
-            "semantic": semantic_flags("outbound", fix_text, platform) if _semantic_on(semantic) else {},
-        }
+        fixed = {**metadata, "semantic": semantic_flags("outbound", fix_text, platform) if on else {}}
         if not _run_guard(fix_text, fixed):
             return PolicyReport("fix", findings, checked, fix_text)
     return PolicyReport("block", findings, checked)
@@ -187,6 +189,17 @@ def _semantic_on(semantic: bool | None) -> bool:
     from core.settings import get_settings
 
     return get_settings().policy_semantic
+
+
+def _redaction_ahead(text: str, platform: str | None, forbidden_words: list[str]) -> str:
+    """The redaction the Guard's redactable findings will lead to, from the same rule functions ("" when there is
+    none): only to batch its embedding with the draft's; the outcome is still decided by the Guard."""
+    findings = [
+        *check_payment(text),
+        *check_contact(mask_platform(text, platform, keep_length=True)),
+        *check_forbidden(text, forbidden_words),
+    ]
+    return (_redact(text, findings) or "") if findings else ""
 
 
 def _redact(text: str, findings: list[PolicyFinding]) -> str | None:

@@ -19,7 +19,7 @@ _UNDER = rf"(?:{_AGE}|{_AGE_WORDS})"
 MINOR = re.compile(
     "|".join(
         [
-            r"\bsuis mineure?\b|\bbus to school\b|\bmanana hay clase\b",
+            r"\b(?:j'?|je )?suis mineure?\b|\bbus to school\b|\bmanana hay clase\b",
             r"\b(?:devoirs|tarea|deberes|homework)\b[^.!?]{0,40}\b(?:pere|mere|padre|madre|papa|mama|mom|dad|parents)\b",
             r"\b(?:estar en casa|be home|rentrer) (?:a las|by|avant) \d",
             rf"\bi turn {_UNDER}\b|\bi\'?m a (?:[6-9]|1[0-2])th grader\b|\bi\'?m a (?:freshman|sophomore)\b",
@@ -203,6 +203,11 @@ ADULT_CONTEXT = re.compile(
     r"\b(?:je suis (?:prof|professeur|chauffeur|enseignant|maman|papa)|soy (?:profe|profesor|maestr|mama|papa)"
     r"|i'?m a (?:teacher|bus driver|mom|dad|parent)|i teach|i drove|i work at|mi hij[oa]|mis hijos|mon (?:fils|neveu)"
     r"|ma (?:fille|niece)|mes (?:enfants|eleves)|my (?:son|daughter|niece|nephew|kids?|students)|his \d|her \d)\b"
+)
+# An adult age stated by the fan ("i'm 24", "j'ai 31 ans", "tengo 40 años").
+ADULT_AGE = re.compile(
+    r"\b(?:i'?m|im|i am|i turned|i just turned|j'?ai|tengo|cumpli)\s+(?:1[89]|[2-9]\d)\b(?!\s*(?:min|h\b|hours|km|euros?|\$|%))"
+    r"|\b(?:1[89]|[2-9]\d)\s*(?:yo|y/o|yrs? old|years? old|ans|anos)\b"
 )
 STATED_AGE = re.compile(
     rf"\b(?:i'?m|im|i am|i turned|i just turned|j'?ai|tengo|cumpli|turning|i turn|cumplo|j'?aurai)\s+"

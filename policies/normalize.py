@@ -58,6 +58,8 @@ _CONFUSABLE = {
     "🅿": "p",
     "＄": "s",
 }
+# Negative circled and negative squared letters ("🅟🅐🅨", "🅿🅰🆈"), which NFKC leaves as they are.
+_CONFUSABLE.update({chr(base + i): chr(ord("a") + i) for base in (0x1F150, 0x1F170) for i in range(26)})
 
 
 @dataclass(frozen=True)

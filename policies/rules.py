@@ -554,6 +554,16 @@ def check_inbound(text: str, *, semantic: bool | None = None) -> InboundVerdict:
     from policies.semantic import semantic_flags
 
     flags = semantic_flags("inbound", text)
+    readings = inbound_patterns.readings(text)
+    if "minor" in flags and not any(inbound_patterns.STATED_AGE.search(t) for t in readings):
+        # The same exception as the rules': an adult speaking of their age, work or children ("j'ai 24 ans", "je
+        # suis prof au collège", "my son's 10th birthday") is no minor cue; an age under 18 still is.
+        if any(
+            inbound_patterns.ADULT_CONTEXT.search(t) or inbound_patterns.ADULT_AGE.search(t) for t in readings
+        ):
+            del flags["minor"]
+    if "optout" in flags and any(inbound_patterns.NEGATED_STOP.search(t) for t in readings):
+        del flags["optout"]  # "don't stop, i love your messages"
     findings = list(verdict.findings)
     handoff = verdict.handoff_reason
     for label, reason in _SEMANTIC_HANDOFF.items():

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from cli.main import main
-from core.settings import Settings
+from core.settings import Settings, get_settings
 
 
 def test_bad_flag_value_names_the_flag() -> None:
@@ -90,6 +90,9 @@ def test_policy_check_runs_without_network(tmp_path: Path) -> None:
 
     if subprocess.run(["unshare", "--net", "true"], capture_output=True).returncode != 0:
         pytest.skip("unshare --net needs root (CI runs as root)")
+    from policies.semantic import semantic_layer
+
+    semantic_layer()  # the classifiers are fitted here, outside the child's time limit, if not already cached
     (tmp_path / ".guardrailsrc").write_text("enable_metrics=true\nuse_remote_inferencing=true\n")
     f = tmp_path / "d.jsonl"
     f.write_text('{"id": 1, "text": "whatsapp me"}\n{"id": 2, "text": "see you soon 💕"}\n')
@@ -99,7 +102,12 @@ def test_policy_check_runs_without_network(tmp_path: Path) -> None:
         text=True,
         timeout=120,
         cwd=Path(__file__).parents[2],
-        env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        # the session's model cache: the encoder and the fitted classifiers are read, not rebuilt, in the child
+        env={
+            "HOME": str(tmp_path),
+            "PATH": "/usr/bin:/bin",
+            "HUNTAZE_MODEL_CACHE": str(get_settings().model_cache.resolve()),
+        },
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert [line.split('"decision": ')[1][:7] for line in out.stdout.splitlines()] == ['"fix", ', '"pass",']

@@ -4,7 +4,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+from core.settings import get_settings
 from policies.offline import rc_path, write_offline_rc
+
+
+def _model_cache() -> Path:
+    """The model cache with the encoder and the fitted classifiers in it (built here, outside the child's time
+    limit, if this process has not built them yet)."""
+    from policies.semantic import semantic_layer
+
+    semantic_layer()
+    return get_settings().model_cache.resolve()
 
 
 def test_rc_is_rewritten_keeping_other_lines(tmp_path: Path, monkeypatch) -> None:
@@ -32,7 +42,8 @@ def test_engine_in_a_fresh_process_with_metrics_on_before(tmp_path: Path) -> Non
     )
     out = subprocess.run(
         [sys.executable, "-c", code],
-        env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        # the session's model cache: the encoder and the fitted classifiers are read, not rebuilt, in the child
+        env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "HUNTAZE_MODEL_CACHE": str(_model_cache())},
         capture_output=True,
         text=True,
         timeout=120,

@@ -6,15 +6,17 @@ from."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from agents.prompts import DM_SYSTEM, DM_USER
 from core.settings import Settings
+from policies import semantic
 from policies.check import inbound_decision
 from policies.engine import check_draft
 from policies.rules import check_inbound
-from policies.semantic import DATA_DIR, data_key, semantic_layer
+from policies.semantic import DATA_DIR, TRAIN_SPLITS, data_key, features, negation_marked, semantic_layer
 
 PROMPT = f"{DM_SYSTEM}\n{DM_USER}"
 
@@ -132,3 +134,51 @@ def test_the_classifiers_come_from_the_repository_data_and_the_model_cache(setti
         assert layer.cache_dir.is_relative_to(
             settings.model_cache.resolve()
         ) or layer.cache_dir.is_relative_to(settings.model_cache)
+
+
+def test_negation_marks_the_words_a_refusal_reaches_in_every_language() -> None:
+    assert "NEG_snapchat" in negation_marked("i don't do snapchat, sorry babe").split()
+    assert {"NEG_sur", "NEG_snap"} <= set(negation_marked("je suis pas sur snap, je réponds ici").split())
+    assert "NEG_telegram" in negation_marked("no tengo telegram ni nada").split()
+    # a clause ends the scope: the invitation after it is not negated
+    marked = negation_marked("no worries. add me on snap").split()
+    assert "snap" in marked and "NEG_snap" not in marked
+
+
+def test_one_text_scores_the_same_without_the_sparse_row() -> None:
+    layer = semantic_layer()
+    for direction, texts in (
+        ("outbound", ["add me on the yellow ghost app 👻", "je suis pas sur snap", "¿quedamos el sábado?"]),
+        ("inbound", ["not 18 yet but almost!", "arrête de m'écrire", "hola guapa"]),
+    ):
+        clf = layer.outbound if direction == "outbound" else layer.inbound
+        vectors = layer.encoder.encode(texts)
+        batch = clf.scores(features(texts, vectors))
+        for text, vector, expected in zip(texts, vectors, batch, strict=True):
+            one = clf.score_text(text, vector)
+            assert one.labels == pytest.approx(expected.labels, abs=1e-9)
+
+
+def test_the_cache_key_follows_every_training_split(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert TRAIN_SPLITS == ("train", "train_extra", "train_more")
+    before = data_key("inbound")
+    original = semantic.read_split
+
+    def one_more(split: str, direction: semantic.Direction) -> list[dict[str, Any]]:
+        rows = original(split, direction)
+        extra: dict[str, Any] = {"text": "one more row", "label": "normal", "cue": None}
+        return [*rows, extra] if split == "train_more" else rows
+
+    monkeypatch.setattr(semantic, "read_split", one_more)
+    assert data_key("inbound") != before
+
+
+def test_the_cache_key_follows_the_feature_code() -> None:
+    names = {p.name for p in semantic.FEATURE_CODE}
+    assert {"semantic.py", "normalize.py", "platforms.py"} <= names
+    assert all(p.is_file() for p in semantic.FEATURE_CODE)
+
+
+def test_negative_circled_and_squared_letters_read_as_letters() -> None:
+    report = check_draft("🅿🅰🆈🅿🅰🅻 pls, i'll explain after", semantic=False)
+    assert report.outcome != "pass" and "off_platform_payment" in {f.rule for f in report.findings}
