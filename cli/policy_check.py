@@ -44,7 +44,7 @@ def _records(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 def check_lines(lines: Iterable[str], direction: str, out: TextIO) -> int:
-    from agents.prompts import DM_SYSTEM, DM_USER
+    from agents.prompts import DM_SYSTEM, DM_USER, GENERIC_EXAMPLE
 
     count = 0
     records = list(_records(lines))  # validate the whole input before printing anything
@@ -63,7 +63,7 @@ def check_lines(lines: Iterable[str], direction: str, out: TextIO) -> int:
                 other_fans=rec.get("other_fans"),
                 private_terms=rec.get("private_terms"),
                 platform=rec.get("platform"),
-                prompt=f"{DM_SYSTEM}\n{DM_USER}",
+                prompt=f"{DM_SYSTEM}\n{GENERIC_EXAMPLE}\n{DM_USER}",
             )
             out.write(json.dumps({"id": rec["id"], **result}, ensure_ascii=False) + "\n")
             count += 1

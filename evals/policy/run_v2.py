@@ -26,7 +26,7 @@ def _rate(hit: int, total: int) -> float | None:
 
 
 def evaluate_v2(split: str, *, semantic: bool = True, show_misses: bool = False) -> dict[str, Any]:
-    from agents.prompts import DM_SYSTEM, DM_USER
+    from agents.prompts import DM_SYSTEM, DM_USER, GENERIC_EXAMPLE
     from policies.check import inbound_decision
     from policies.engine import check_draft
     from policies.rules import check_inbound
@@ -35,7 +35,7 @@ def evaluate_v2(split: str, *, semantic: bool = True, show_misses: bool = False)
         raise ValueError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
     if show_misses and split == "test":
         raise ValueError("the test split is sealed: its misses are never shown (measure it, do not read it)")
-    prompt = f"{DM_SYSTEM}\n{DM_USER}"
+    prompt = f"{DM_SYSTEM}\n{GENERIC_EXAMPLE}\n{DM_USER}"
     caught: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # key -> [caught, total]
     flagged: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     misses: list[dict[str, Any]] = []

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from agents.prompts import DM_SYSTEM, DM_USER
+from agents.prompts import DM_SYSTEM, DM_USER, GENERIC_EXAMPLE
 from core.settings import Settings
 from policies import semantic
 from policies.check import inbound_decision
@@ -18,7 +18,7 @@ from policies.engine import check_draft
 from policies.rules import check_inbound
 from policies.semantic import DATA_DIR, TRAIN_SPLITS, data_key, features, negation_marked, semantic_layer
 
-PROMPT = f"{DM_SYSTEM}\n{DM_USER}"
+PROMPT = f"{DM_SYSTEM}\n{GENERIC_EXAMPLE}\n{DM_USER}"
 
 OUTBOUND = [
     (
