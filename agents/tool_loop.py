@@ -42,7 +42,9 @@ def tool_mode(settings: Settings) -> ToolMode:
     """native with an endpoint that supports tool calling, json with the local engine (HUNTAZE_TOOL_CALLING)."""
     if settings.tool_calling != "auto":
         return settings.tool_calling
-    return "json" if settings.llm_is_local else "native"
+    # `huntaze up` and the evals point LLM_BASE_URL at the local engine they start: still the local engine
+    local = settings.llm_is_local or settings.llm_base_url == settings.local_llm_base_url
+    return "json" if local else "native"
 
 
 @dataclass

@@ -101,3 +101,14 @@ async def test_json_invalid_choices_are_retried_then_given_up(
     )
     assert run.steps == [] and run.invalid_calls == 3
     assert "rejected" in json.dumps(list(fake_llm.requests)[-1]["messages"])
+
+
+def test_auto_mode_is_json_for_the_local_engine_and_native_otherwise() -> None:
+    from agents.tool_loop import tool_mode
+
+    local = Settings(llm_base_url=None)
+    assert tool_mode(local) == "json"
+    # `huntaze up` and the evals point LLM_BASE_URL at the engine they started: still the local engine
+    assert tool_mode(local.model_copy(update={"llm_base_url": local.local_llm_base_url})) == "json"
+    assert tool_mode(local.model_copy(update={"llm_base_url": "https://api.example/v1"})) == "native"
+    assert tool_mode(local.model_copy(update={"tool_calling": "native"})) == "native"
