@@ -72,8 +72,8 @@ def tools(creator_id: str) -> list[BaseTool]:
         return {
             "proposal": {
                 "kind": "campaign",
-                "summary": f"draft a {kind.replace('_', '-')} message for {len(audience.fan_ids)} fans of"
-                f" {segment}; each draft waits for approval",
+                "summary": f"draft {kind.replace('_', '-')} messages for {len(audience.fan_ids)} fans of the"
+                f" segment {segment}; each draft waits for approval",
                 "requires_role": Role.MANAGER.value,
                 "request": {"method": "POST", "path": "/v1/campaigns", "body": body},
                 "audience": {

@@ -1155,3 +1155,44 @@ async def switch_creator(
         )
     done = urlencode({"done": f"Now working for {chosen.display_name} (as {chosen.role})"})
     return RedirectResponse(f"/console/inbox?{done}" + (f"#draft-{did}" if did else ""), status_code=303)
+
+
+# --- assistant -------------------------------------------------------------------------------------------
+
+
+@router.get("/assistant", response_model=None)
+async def assistant_page(request: Request) -> Response:
+    """Ask the assistant: a question, its answer, the steps behind it and any proposals (not executed here)."""
+    s = await _session(request)
+    if s is None:
+        return RedirectResponse("/console/login", status_code=303)
+    return _page(request, "assistant.html", s, text="", thread_id="", out=None, error=None)
+
+
+@router.post("/assistant", response_model=None)
+async def assistant_ask(
+    request: Request,
+    text: Annotated[str, Form()] = "",
+    thread_id: Annotated[str, Form()] = "",
+    csrf: Annotated[str | None, Form()] = None,
+) -> Response:
+    s = await _checked(request, csrf)
+    if isinstance(s, Response):
+        return s
+    body: dict[str, Any] = {"text": text}
+    if thread_id:
+        body["thread_id"] = thread_id
+    async with _api(request, s) as api:
+        api.timeout = httpx.Timeout(1200)  # a local model may take minutes for one request
+        r = await api.post("/v1/assistant/messages", json=body)
+    if r.status_code != 200:
+        err = r.json().get("error", {})
+        fields = (err.get("details") or {}).get("fields") or []
+        why = f"{fields[0]['field']}: {fields[0]['message']}" if fields else err.get("message", "error")
+        return _page(
+            request, "assistant.html", s, r.status_code, text=text, thread_id=thread_id, out=None, error=why
+        )
+    out = r.json()
+    return _page(
+        request, "assistant.html", s, text="", thread_id=out["thread_id"], out=out, error=None, asked=text
+    )
