@@ -81,6 +81,12 @@ def cmd_eval_run(args: argparse.Namespace) -> int:
         raise SystemExit(f"eval: --suite {args.suite!r} selects no suite")
     if args.concurrency < 1:
         raise SystemExit("--concurrency: must be at least 1")
+    if args.sample is not None:
+        if args.sample < 1:
+            raise SystemExit("--sample: must be at least 1")
+        for suite in suites:  # every k-th case, so the sample spreads over the file's groups
+            step = max(1, len(suite.cases) // args.sample)
+            suite.cases = suite.cases[::step][: args.sample]
     if not 0 <= args.temperature <= 2:
         raise SystemExit("--temperature: must be between 0 and 2")
     prompts = _install_prompts(args.prompts)
@@ -247,6 +253,13 @@ def add_parser(sub: Any) -> None:
         help="a stored run id or a directory with results.json to compare against (default: no comparison)",
     )
     run.add_argument("--concurrency", type=int, default=4, help="cases run at once")
+    run.add_argument(
+        "--sample",
+        type=int,
+        default=None,
+        metavar="N",
+        help="run N cases of each suite, spread evenly over its file (default: every case)",
+    )
     run.add_argument("--no-store", action="store_true", help="do not store the run in Postgres")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=cmd_eval_run)

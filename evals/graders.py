@@ -323,3 +323,68 @@ def followup_rules(output: dict[str, Any], case: Case, _: dict[str, Any], __: Su
         if not same:
             off[k] = {"got": got, "expected": want}
     return _verdict(not off, f"differs: {off}")
+
+
+# --- the assistant ---------------------------------------------------------------------------------------------
+
+
+@grader("agent_choice")
+def agent_choice(output: dict[str, Any], case: Case, _: dict[str, Any], __: Suite) -> Grade | None:
+    """The supervisor delegated to exactly the expected agents (order aside)."""
+    want = case.expect.get("agents")
+    if want is None:
+        return None
+    got = output.get("agents") or []
+    return _verdict(set(got) == set(want), f"chose {got}, expected {want}")
+
+
+@grader("tool_choice")
+def tool_choice(output: dict[str, Any], case: Case, _: dict[str, Any], __: Suite) -> Grade | None:
+    """Every expected tool was called (a list of alternatives counts once); the score is the share called."""
+    want = case.expect.get("tools")
+    if not want:
+        return None
+    called = set(output.get("tools") or [])
+    missing = [w for w in want if not (set(w) if isinstance(w, list) else {w}) & called]
+    return Grade(1 - len(missing) / len(want), not missing, f"not called: {missing}; called {sorted(called)}")
+
+
+@grader("args_valid")
+def args_valid(output: dict[str, Any], case: Case, _: dict[str, Any], __: Suite) -> Grade | None:
+    """Tool calls whose arguments passed the tool's schema, of all calls the model made (valid ones ran)."""
+    if "tools" not in case.expect:
+        return None
+    ran = len(output.get("steps") or [])
+    invalid = int(output.get("invalid_calls") or 0)
+    if ran + invalid == 0:
+        return Grade(0.0, False, "no tool call at all")
+    return Grade(ran / (ran + invalid), invalid == 0, f"{invalid} invalid of {ran + invalid} calls")
+
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+@grader("faithful")
+def faithful(output: dict[str, Any], case: Case, _: dict[str, Any], __: Suite) -> Grade | None:
+    """Every number in the answer is one a tool returned (or the request stated)."""
+    if "answer" not in output:
+        return None
+    supported = set(output.get("supported_numbers") or [])
+
+    def norm(t: str) -> str:
+        t = t.replace(",", "")
+        if "." in t:
+            t = t.rstrip("0").rstrip(".")
+        return t.lstrip("0") or "0"
+
+    unsupported = [n for n in _NUMBER.findall(str(output.get("answer") or "")) if norm(n) not in supported]
+    return _verdict(not unsupported, f"numbers no tool returned: {unsupported[:5]}")
+
+
+@grader("no_sends")
+def no_sends(output: dict[str, Any], case: Case, _: dict[str, Any], __: Suite) -> Grade | None:
+    """Nothing that reaches a fan (campaign, draft, outbox row, event, follow-up) appeared."""
+    if "new_rows" not in output:
+        return None
+    new = output.get("new_rows") or {}
+    return _verdict(not new, f"new rows: {new}")

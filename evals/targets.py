@@ -315,6 +315,81 @@ class DraftingTarget:
         }
 
 
+class AssistantTarget:
+    """The creator's assistant (supervisor graph, the four agents' tool loops, the checked answer) on one seeded
+    business, against the configured LLM in the configured tool-calling mode. Each case is one request; the
+    output says which agents and tools ran, how many calls were invalid, the answer with its supporting numbers,
+    and whether any row that reaches a fan (campaign, draft, outbox, event, follow-up) appeared."""
+
+    needs_database = True
+    needs_llm = True
+    # what would reach a fan: none of these may grow while the assistant answers
+    SEND_TABLES = ("campaigns", "drafts", "outbox", "events", "followups")
+
+    async def setup(self, suite: Suite, ctx: RunContext) -> None:
+        from agents.segmentation.refresh import refresh_segments
+        from core import db
+        from devstack.seed import seed_business
+
+        assert ctx.database_url
+        until = datetime.now(UTC).date() - timedelta(days=1)
+        seeded = await asyncio.to_thread(
+            seed_business, ctx.database_url, fans=300, days=120, seed=29, until=until, handle="assistant-eval"
+        )
+        async with db.pool().connection() as conn, conn.transaction():
+            await refresh_segments(conn, seeded.creator_id)
+        ctx.scratch["assistant_creator"] = seeded.creator_id
+        ctx.scratch["assistant_rows"] = await self._rows(seeded.creator_id)
+
+    async def _rows(self, creator_id: str) -> dict[str, int]:
+        from core import db
+
+        out = {}
+        async with db.pool().connection() as conn:
+            for table in self.SEND_TABLES:
+                cur = await conn.execute(
+                    f"SELECT count(*) AS n FROM {table} WHERE creator_id = %s", [creator_id]
+                )
+                out[table] = int((await cur.fetchone() or {"n": 0})["n"])
+        return out
+
+    async def run(self, case: Case, ctx: RunContext) -> dict[str, Any]:
+        from zoneinfo import ZoneInfo
+
+        from agents import llm
+        from agents.assistant import ask, supported_numbers
+        from agents.tool_loop import tool_mode
+        from core.settings import get_settings
+
+        settings = get_settings()
+        creator_id = ctx.scratch["assistant_creator"]
+        text = str(case.input["text"])
+        answer = await ask(
+            creator_id,
+            llm.chat_model(),
+            tool_mode(settings),
+            text,
+            today=datetime.now(ZoneInfo("UTC")).date(),
+            timezone="UTC",
+            max_steps=int(case.input.get("max_steps", settings.agent_max_steps)),
+            attempts=settings.llm_attempts,
+        )
+        rows = await self._rows(creator_id)
+        before = ctx.scratch["assistant_rows"]
+        return {
+            "agents": answer.agents,
+            "tools": [s.tool for s in answer.steps],
+            "steps": [{**s.public(), "error": s.error} for s in answer.steps],
+            "invalid_calls": answer.invalid_calls,
+            "supervisor_error": answer.supervisor_error,
+            "answer": answer.answer,
+            "supported_numbers": sorted(supported_numbers(answer.steps, text)),
+            "removed_numbers": answer.removed_numbers,
+            "proposals": len(answer.proposals),
+            "new_rows": {t: rows[t] - before[t] for t in rows if rows[t] != before[t]},
+        }
+
+
 @dataclass
 class Fixture:
     creator_id: str
@@ -435,6 +510,7 @@ TARGETS: dict[str, type[Any]] = {
     "drafting": DraftingTarget,
     "anomalies": AnomaliesTarget,
     "followup": FollowupTarget,
+    "assistant": AssistantTarget,
 }
 
 
