@@ -163,7 +163,9 @@ def test_unbuilt_and_unknown_targets_and_suites_are_named(
     other = load_suite(
         write_suite(tmp_path, "g", "name: g\ntarget: astrology\ngraders: [route]\ncases: [{id: a}]\n")
     )
-    with pytest.raises(SuiteError, match=r"unknown target 'astrology'; known: anomalies, drafting, followup"):
+    with pytest.raises(
+        SuiteError, match=r"unknown target 'astrology'; known: anomalies, assistant, drafting, followup"
+    ):
         make_target(other)
     with pytest.raises(SuiteError, match=r"unknown suite \['nope'\]; known: all, ci, "):
         resolve_suites("routing,nope")
