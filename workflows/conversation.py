@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         SUPERSEDE_DRAFT,
         SUPERVISOR_GRAPH,
         SYNC_FOLLOWUPS,
+        WITHDRAW_UNSENT,
         ApplyDecisionInput,
         ApplyDecisionResult,
         BatchGraphInput,
@@ -52,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
         SendResult,
         SyncFollowupsInput,
         SyncFollowupsResult,
+        WithdrawInput,
         batch_drafts_queue,
     )
 
@@ -231,6 +233,7 @@ class ConversationWorkflow:
     @workflow.run
     async def run(self, inp: ConversationInput) -> str:
         while True:
+            await self._withdraw_unsent()
             await self._send_approved()
             if self.pending is None and not self.queue:
                 held = self._hold_left()
@@ -417,6 +420,23 @@ class ConversationWorkflow:
                 retry_policy=DB_RETRY,
             )
             self.pending = None
+
+    async def _withdraw_unsent(self) -> None:
+        """Before sending, with the fan's events still to handle: approved drafts that the creator's own message
+        on the platform (among those events) made needless are withdrawn, never sent."""
+        if not (self.queue and self.to_send) or not workflow.patched("withdraw-unsent-on-creator-message"):
+            return
+        withdrawn = await workflow.execute_local_activity(
+            WITHDRAW_UNSENT,
+            WithdrawInput(self.inp.creator_id, self.inp.fan_id, list(self.to_send)),
+            result_type=list[str],
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+        )
+        if withdrawn:
+            self.to_send = [d for d in self.to_send if d not in withdrawn]
+            if not self.to_send:
+                self.hold_until, self.hold_reasons = 0.0, []
 
     def _can_send(self) -> bool:
         return bool(self.to_send) and workflow.now().timestamp() >= self.hold_until

@@ -28,6 +28,7 @@ from workflows.types import (
     EXPIRE_DRAFT,
     SAVE_OUTCOME,
     SUPERSEDE_DRAFT,
+    WITHDRAW_UNSENT,
     ApplyDecisionInput,
     ApplyDecisionResult,
     ComposeInput,
@@ -35,6 +36,7 @@ from workflows.types import (
     DraftRef,
     SaveOutcomeInput,
     SaveOutcomeResult,
+    WithdrawInput,
 )
 
 log = logging.getLogger(__name__)
@@ -326,18 +328,22 @@ async def _close_draft(ref: DraftRef, status: DraftStatus, kind: str, summary: s
         return changed
 
 
-@activity.defn(name=SUPERSEDE_DRAFT)
-async def supersede_draft(ref: DraftRef) -> bool:
-    """The fan's pending draft gives way to the batch that just arrived: a newer fan message, or the creator's
-    own message on the platform (then the draft is never sent: she answered herself)."""
+async def _creator_answered(creator_id: str, fan_id: str) -> bool:
+    """Whether the creator's own message on the platform is among the fan's events not handled yet."""
     async with db.pool().connection() as conn:
         cur = await conn.execute(
             "SELECT 1 FROM events WHERE creator_id = %s AND fan_id = %s AND kind = 'creator_message'"
             " AND processed_at IS NULL LIMIT 1",
-            [ref.creator_id, ref.fan_id],
+            [creator_id, fan_id],
         )
-        by_creator = await cur.fetchone() is not None
-    if by_creator:
+        return await cur.fetchone() is not None
+
+
+@activity.defn(name=SUPERSEDE_DRAFT)
+async def supersede_draft(ref: DraftRef) -> bool:
+    """The fan's pending draft gives way to the batch that just arrived: a newer fan message, or the creator's
+    own message on the platform (then the draft is never sent: she answered herself)."""
+    if await _creator_answered(ref.creator_id, ref.fan_id):
         ref = replace(ref, reason=CREATOR_ANSWERED)
         return await _close_draft(
             ref, DraftStatus.SUPERSEDED, "superseded", f"draft superseded: {CREATOR_ANSWERED}"
@@ -345,6 +351,59 @@ async def supersede_draft(ref: DraftRef) -> bool:
     return await _close_draft(
         ref, DraftStatus.SUPERSEDED, "superseded", "a newer fan message superseded the draft"
     )
+
+
+@activity.defn(name=WITHDRAW_UNSENT)
+async def withdraw_unsent(inp: WithdrawInput) -> list[str]:
+    """The agent's approved drafts not sent yet (held by quiet hours or a cap, or next in line) give way when the
+    creator's own message on the platform came in among the fan's events not handled yet: each one still approved
+    is superseded and never sent. A member's own message stays (a human wrote it for this fan). Returns the drafts
+    withdrawn."""
+    if not await _creator_answered(inp.creator_id, inp.fan_id):
+        return []
+    async with db.pool().connection() as conn:
+        cur = await conn.execute(
+            "SELECT id::text AS id FROM drafts WHERE creator_id = %s AND id = ANY(%s::uuid[]) AND written_by IS NULL",
+            [inp.creator_id, inp.draft_ids],
+        )
+        agents = {r["id"] for r in await cur.fetchall()}
+    withdrawn = []
+    for draft_id in inp.draft_ids:
+        if draft_id not in agents:
+            continue
+        ref = DraftRef(inp.creator_id, inp.fan_id, draft_id, CREATOR_ANSWERED)
+        summary = f"approved message withdrawn before it was sent: {CREATOR_ANSWERED}"
+        async with db.pool().connection() as conn, conn.transaction():
+            closed = await drafts.set_status(
+                conn,
+                inp.creator_id,
+                draft_id,
+                DraftStatus.SUPERSEDED,
+                reason=CREATOR_ANSWERED,
+                only_from=[DraftStatus.APPROVED],
+            )
+            if closed:
+                await record_action(
+                    conn,
+                    creator_id=inp.creator_id,
+                    fan_id=inp.fan_id,
+                    draft_id=draft_id,
+                    kind="superseded",
+                    summary=summary,
+                    dedupe_key=f"superseded:{draft_id}",
+                    details={"reason": ref.reason},
+                )
+                await append_audit(
+                    conn,
+                    creator_id=inp.creator_id,
+                    actor="system",
+                    action="draft.superseded",
+                    subject=draft_id,
+                    details={"reason": ref.reason},
+                )
+        if closed:
+            withdrawn.append(draft_id)
+    return withdrawn
 
 
 @activity.defn(name=EXPIRE_DRAFT)
@@ -525,6 +584,7 @@ async def compose_message(inp: ComposeInput) -> ComposeResult:
 CONVERSATION_ACTIVITIES: list[Callable[..., Any]] = [
     save_outcome,
     supersede_draft,
+    withdraw_unsent,
     expire_draft,
     apply_decision,
     compose_message,

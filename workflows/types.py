@@ -39,6 +39,8 @@ SEND_DRAFT = "send_draft"
 # A send that failed for good (its retries ran out): the delivery waits for a human.
 MARK_DELIVERY_FAILED = "mark_delivery_failed"
 COMPOSE_MESSAGE = "compose_message"
+# Approved messages not sent yet give way to the creator's own message on the platform.
+WITHDRAW_UNSENT = "withdraw_unsent"
 
 
 @dataclass
@@ -128,6 +130,13 @@ class DraftRef:
     fan_id: str
     draft_id: str
     reason: str = ""
+
+
+@dataclass
+class WithdrawInput:
+    creator_id: str
+    fan_id: str
+    draft_ids: list[str]  # the approved messages waiting to be sent, first in line first
 
 
 @dataclass

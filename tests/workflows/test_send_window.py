@@ -55,6 +55,56 @@ async def test_fan_cap_holds_an_approved_send(temporal_env: WorkflowEnvironment,
     assert (await fetch("SELECT status FROM drafts WHERE id = %s", [p.draft_id])) == [{"status": "approved"}]
 
 
+async def test_the_creators_own_message_withdraws_a_held_approved_draft(
+    temporal_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """A cap holds the approved draft; then the creator writes to the fan herself on the platform: the draft is
+    superseded and never sent, and the fan's next message is drafted as usual."""
+    async with drafted(temporal_env, settings) as (t, h, p):
+        await _set_policy(t.creator_id, max_per_fan_per_day=1)
+        async with db.pool().connection() as conn:
+            await conn.execute(
+                "INSERT INTO messages (creator_id, fan_id, direction, text, sent_at) VALUES (%s, %s, 'out', %s, %s)",
+                [
+                    t.creator_id,
+                    t.fans[0],
+                    "sent by the creator an hour ago",
+                    datetime.now(UTC) - timedelta(hours=1),
+                ],
+            )
+        decision = Decision(p.draft_id, p.version, "approve", t.members["owner"])
+        assert (await h.execute_update(ConversationWorkflow.decide, decision)).status == "approved"
+        await wait_until(
+            "SELECT count(*) = 1 FROM agent_actions WHERE kind = 'send_held' AND draft_id = %s", [p.draft_id]
+        )
+        async with db.pool().connection() as conn:
+            cur = await conn.execute(
+                "INSERT INTO events (creator_id, fan_id, platform_event_id, kind, payload, occurred_at)"
+                " VALUES (%s, %s, 'c1', 'creator_message', %s, now()) RETURNING id",
+                [
+                    t.creator_id,
+                    t.fans[0],
+                    Jsonb({"event_id": "c1", "kind": "creator_message", "text": "hey!"}),
+                ],
+            )
+            row = await cur.fetchone()
+            assert row
+        await h.signal(ConversationWorkflow.new_events, [row["id"]])
+        await wait_until("SELECT status = 'superseded' FROM drafts WHERE id = %s", [p.draft_id])
+        eid = await add_message_event(t, t.fans[0], "and now?", "e2")
+        await h.signal(ConversationWorkflow.new_events, [eid])
+        nxt = await wait_pending(h, not_id=p.draft_id)
+        assert nxt.draft_id != p.draft_id
+    [d] = await fetch("SELECT status, decision_reason FROM drafts WHERE id = %s", [p.draft_id])
+    assert d == {"status": "superseded", "decision_reason": "the creator answered on the platform"}
+    assert await fetch("SELECT 1 FROM outbox WHERE draft_id = %s", [p.draft_id]) == []
+    [a] = await fetch(
+        "SELECT summary FROM agent_actions WHERE kind = 'superseded' AND draft_id = %s", [p.draft_id]
+    )
+    assert "withdrawn before it was sent" in a["summary"]
+    assert [m["draft_id"] for m in await _outbound(t.creator_id)] == [None]  # only the creator's own message
+
+
 async def test_quiet_hours_hold_the_send_until_they_end(settings: Settings) -> None:
     # Its own test server: skipping hours would otherwise fire every other test's timers too.
     t = await make_tenant()
