@@ -38,6 +38,7 @@ from api.routers import (
 from api.routers.agency import router as agency_router
 from api.routers.alerts import router as alerts_router
 from api.routers.assistant import router as assistant_router
+from api.routers.bridge import router as bridge_router
 from api.routers.catalog import router as catalog_router
 from api.routers.compose import router as compose_router
 from api.routers.conversations import router as conversations_router
@@ -157,6 +158,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.include_router(agency_router)
     app.include_router(assistant_router)
     app.include_router(instagram_router)
+    app.include_router(bridge_router)
 
     app.include_router(console.router)
     app.mount("/console/static", StaticFiles(directory=console.STATIC_DIR), name="console-static")

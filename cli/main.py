@@ -434,6 +434,9 @@ def build_parser() -> argparse.ArgumentParser:
     from cli.history_import import add_parser as add_import_parser
 
     add_import_parser(sub)
+    from cli.bridge import add_parser as add_bridge_parser
+
+    add_bridge_parser(sub)
     from cli.assistant import add_parser as add_assistant_parser
 
     add_assistant_parser(sub)

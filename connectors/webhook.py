@@ -54,6 +54,29 @@ async def post_signed(
     allow_loopback: bool = False,
 ) -> int:
     """POST the payload signed. `check_egress=False` only for the operator's own service-wide webhook."""
+    status, _ = await post_signed_reply(
+        url,
+        secret,
+        payload,
+        idempotency_key,
+        timeout_s,
+        check_egress=check_egress,
+        allow_loopback=allow_loopback,
+    )
+    return status
+
+
+async def post_signed_reply(
+    url: str,
+    secret: str,
+    payload: dict[str, Any],
+    idempotency_key: str,
+    timeout_s: float = 10.0,
+    *,
+    check_egress: bool = True,
+    allow_loopback: bool = False,
+) -> tuple[int, bytes]:
+    """As post_signed, with the receiver's answer (at most 64 KiB of it: a bridge adapter's receipt)."""
     body = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
     ts = str(int(time.time()))
     headers = {
@@ -82,4 +105,4 @@ async def post_signed(
     if resp.status_code >= 300:
         # A redirect is an answer, not a new address to call (it could point anywhere).
         raise DeliveryError(f"webhook answered {resp.status_code}")
-    return resp.status_code
+    return resp.status_code, resp.content[:65536]

@@ -153,6 +153,8 @@ class Settings(BaseSettings):
     instagram_graph_url: str = Field(
         "https://graph.instagram.com/v23.0", validation_alias="HUNTAZE_INSTAGRAM_GRAPH_URL"
     )
+    # The bridge's signed requests are accepted this many seconds either side of the service's clock.
+    bridge_tolerance_s: int = Field(300, ge=1, le=3600, validation_alias="HUNTAZE_BRIDGE_TOLERANCE_S")
 
     # --- alerts -------------------------------------------------------------------------------
     # Alerts one creator is sent per hour at most (webhook); more in the same hour are dropped (status rate_limited).

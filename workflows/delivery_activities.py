@@ -15,8 +15,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from connectors.base import Connector, Credential, Outbound, SendContext, SendFailed
+from connectors.bridge import CONTRACT_VERSION, parse_receipt
 from connectors.instagram import InstagramConnector
-from connectors.webhook import DeliveryError, WebhookRefused, post_signed
+from connectors.webhook import DeliveryError, WebhookRefused, post_signed_reply
 from core import db
 from core.crypto import Sealed, connection_aad, keyring
 from core.journal import append_audit, record_action
@@ -87,13 +88,24 @@ async def claim_send(ref: SendInput, now: datetime) -> Claim:
 
 
 async def _record_send(conn: Conn, ref: SendInput, d: drafts.ToSend, now: datetime) -> None:
+    offer = d.offer
+    if offer and offer.get("catalog_id"):
+        # The platform knows the item by its own id (docs/bridge.md): the adapter sends that, at this price.
+        cur = await conn.execute(
+            "SELECT platform_item_id, title FROM catalog WHERE creator_id = %s AND id::text = %s",
+            [ref.creator_id, str(offer["catalog_id"])],
+        )
+        item = await cur.fetchone()
+        if item is not None:
+            offer = {**offer, "platform_item_id": item["platform_item_id"], "title": item["title"]}
     payload = {
+        "version": CONTRACT_VERSION,
         "draft_id": ref.draft_id,
         "creator_id": ref.creator_id,
         "platform": d.platform,
         "platform_fan_id": d.platform_fan_id,
         "text": d.body,
-        "offer": d.offer,
+        "offer": offer,
     }
     await outbox.insert(
         conn, ref.creator_id, draft_id=ref.draft_id, fan_id=ref.fan_id, platform=d.platform, payload=payload
@@ -157,7 +169,7 @@ async def deliver(ref: SendInput, payload: dict[str, Any], retries: int = 0) -> 
     url, secret, own = target
     settings = get_settings()
     try:
-        await post_signed(
+        _, reply = await post_signed_reply(
             url,
             secret,
             {**payload, "retry": retries} if retries else payload,
@@ -179,10 +191,47 @@ async def deliver(ref: SendInput, payload: dict[str, Any], retries: int = 0) -> 
                     await note_failure(conn, ref.creator_id, ref.fan_id, ref.draft_id, error, retries)
             raise ApplicationError(error, type="WebhookRefused", non_retryable=True) from None
         raise
+    receipt = parse_receipt(reply)
     async with db.pool().connection() as conn, conn.transaction():
         await outbox.mark_delivered(conn, ref.creator_id, ref.draft_id, datetime.now(UTC))
         if own:
             await connections.note_send(conn, ref.creator_id, payload["platform"], datetime.now(UTC))
+        if receipt is not None:
+            await _record_reply_receipt(
+                conn, ref, receipt.status, receipt.platform_message_id, receipt.error, retries
+            )
+
+
+async def _record_reply_receipt(
+    conn: Conn, ref: SendInput, status: str, platform_message_id: str | None, error: str | None, retries: int
+) -> None:
+    """A bridge adapter's receipt in its answer to the send (docs/bridge.md), recorded as POST
+    /v1/deliveries/{id} would, unless a receipt for this attempt is already there."""
+    box = await outbox.receipted(conn, ref.creator_id, ref.draft_id, lock=True)
+    if box is None or box.receipt is not None or box.retries != retries:
+        return
+    await outbox.record_receipt(
+        conn,
+        ref.creator_id,
+        ref.draft_id,
+        receipt=status,
+        platform_message_id=platform_message_id,
+        error=error,
+        at=datetime.now(UTC),
+    )
+    if status == "failed":
+        await note_failure(conn, ref.creator_id, ref.fan_id, ref.draft_id, error or "failed", retries)
+        return
+    await record_action(
+        conn,
+        creator_id=ref.creator_id,
+        fan_id=ref.fan_id,
+        draft_id=ref.draft_id,
+        kind="delivered",
+        summary="the platform delivered the message",
+        details={"platform_message_id": platform_message_id, "retries": retries},
+        dedupe_key=f"delivered:{ref.draft_id}:{retries}",
+    )
 
 
 def connector_for(kind: str, settings: Settings) -> Connector:

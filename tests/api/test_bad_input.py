@@ -324,3 +324,55 @@ async def test_the_public_instagram_webhook_refuses_what_it_cannot_verify_or_rea
         await app.state.fresh_cache.close()
     [msg] = await fetch("SELECT text FROM messages WHERE creator_id = %s", [t.creator_id])
     assert msg == {"text": "hi"}
+
+
+async def test_the_bridge_event_endpoint_refuses_bad_events_naming_the_field(api: httpx.AsyncClient) -> None:
+    """Signed with the connection's secret, not a key: a valid signature over a bad event is a 422 naming the field
+    (the fan's platform must be the bridge's), and nothing is stored."""
+    from connectors.bridge import CREATOR_HEADER, signed_headers
+
+    t = await make_tenant("badbridge")
+    secret = "bridge-secret-0123456789"
+    r = await api.put(
+        "/v1/connections/onlyfans",
+        json={"webhook_url": "https://t.example/send", "secret": secret},
+        headers=t.auth(),
+    )
+    assert r.status_code == 200, r.text
+    fan = {"platform_fan_id": "f", "platform": "onlyfans"}
+    for event, field in (
+        ({"event_id": "e", "kind": "message", "fan": fan}, "body"),
+        ({"event_id": "e", "kind": "nope", "text": "hi", "fan": fan}, "kind"),
+        (
+            {"event_id": "e", "kind": "message", "text": "hi", "fan": {**fan, "platform": "fansly"}},
+            "fan.platform",
+        ),
+        (
+            {
+                "event_id": "e",
+                "kind": "message",
+                "text": "hi",
+                "fan": fan,
+                "occurred_at": "1999-01-01T00:00:00Z",
+            },
+            "occurred_at",
+        ),
+    ):
+        raw = json.dumps(event).encode()
+        r = await api.post(
+            "/v1/connectors/bridge/onlyfans/events",
+            content=raw,
+            headers=signed_headers(secret, raw, **{CREATOR_HEADER: t.creator_id}),
+        )
+        assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error", (event, r.text)
+        assert any(
+            f["field"].endswith(field) or field == "body" for f in r.json()["error"]["details"]["fields"]
+        ), r.text
+    raw = b"{not json"
+    r = await api.post(
+        "/v1/connectors/bridge/onlyfans/events",
+        content=raw,
+        headers=signed_headers(secret, raw, **{CREATOR_HEADER: t.creator_id}),
+    )
+    assert r.status_code == 422, r.text
+    assert await fetch("SELECT 1 FROM events WHERE creator_id = %s", [t.creator_id]) == []

@@ -101,7 +101,7 @@ async def test_a_worker_killed_during_the_send_never_sends_twice(
                     f"/v1/drafts/{draft['id']}/approve",
                     json={"version": 1},
                     headers=t.auth("chatter"),
-                    timeout=180,
+                    timeout=400,
                 )
             )
             assert await asyncio.to_thread(graph.send_arrived.wait, 120), log.read_text()[-3000:]
@@ -113,11 +113,11 @@ async def test_a_worker_killed_during_the_send_never_sends_twice(
             second = await _worker(env, log)
             try:
                 await wait_until(
-                    "SELECT status = 'failed' FROM outbox WHERE draft_id = %s", [draft["id"]], timeout_s=180
+                    "SELECT status = 'failed' FROM outbox WHERE draft_id = %s", [draft["id"]], timeout_s=300
                 )
             except AssertionError as exc:
                 raise AssertionError(log.read_text()[-6000:]) from exc
-            r = await asyncio.wait_for(approve, 180)
+            r = await asyncio.wait_for(approve, 400)
             assert r.status_code == 200, r.text
             delivery = (await api.get(f"/v1/deliveries/{draft['id']}", headers=t.auth())).json()
     finally:

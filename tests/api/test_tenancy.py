@@ -373,3 +373,44 @@ async def test_an_instagram_webhook_reaches_only_the_creator_who_connected_the_a
     [ev] = await fetch("SELECT platform_event_id FROM events WHERE creator_id = %s", [b.creator_id])
     assert ev == {"platform_event_id": "mid-b-1"}
     assert await fetch("SELECT 1 FROM events WHERE platform_event_id = 'mid-x-1'", []) == []
+
+
+async def test_a_bridge_event_is_stored_only_for_the_creator_whose_secret_signed_it(
+    api: httpx.AsyncClient,
+) -> None:
+    """No key: the creator named in X-Huntaze-Creator and the secret of that creator's connection decide. A's
+    secret cannot write as B, nor B's secret as A."""
+    from connectors.bridge import CREATOR_HEADER, signed_headers
+
+    a, b = await make_tenant("a"), await make_tenant("b")
+    for t, secret in ((a, "a-secret-0123456789"), (b, "b-secret-0123456789")):
+        r = await api.put(
+            "/v1/connections/onlyfans",
+            json={"webhook_url": "https://x.example/send", "secret": secret},
+            headers=t.auth(),
+        )
+        assert r.status_code == 200, r.text
+    before = await _snapshot(b.creator_id)
+    raw = json.dumps(
+        {
+            "event_id": "x-1",
+            "kind": "message",
+            "text": "hi",
+            "fan": {"platform_fan_id": "f", "platform": "onlyfans"},
+        }
+    ).encode()
+    for creator, secret in ((b.creator_id, "a-secret-0123456789"), (a.creator_id, "b-secret-0123456789")):
+        r = await api.post(
+            "/v1/connectors/bridge/onlyfans/events",
+            content=raw,
+            headers=signed_headers(secret, raw, **{CREATOR_HEADER: creator}) | a.auth(),
+        )
+        assert r.status_code == 401 and r.json()["error"]["code"] == "bad_signature", r.text
+    r = await api.post(
+        "/v1/connectors/bridge/onlyfans/events",
+        content=raw,
+        headers=signed_headers("a-secret-0123456789", raw, **{CREATOR_HEADER: a.creator_id}),
+    )
+    assert r.status_code == 202 and b.creator_id not in r.text, r.text
+    assert await _snapshot(b.creator_id) == before
+    assert len(await fetch("SELECT 1 FROM events WHERE creator_id = %s", [a.creator_id])) == 1

@@ -1,0 +1,128 @@
+"""A worker killed (SIGKILL) while the bridge adapter is sending to the platform: a fresh worker sends the same
+request again (same idempotency key, the draft id); the adapter answers the first send's receipt without a second
+send. The platform receives exactly one message and the delivery keeps its message id."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from api.deps import Runtime
+from connectors.bridge_adapter import Adapter, build_client
+from core.settings import Settings, configure
+from tests.api.conftest import client_for
+from tests.api.test_bridge import SECRET, adapter_config
+from tests.api.test_instagram_crash import _worker
+from tests.conftest import TEST_KEYS
+from tests.factories import make_tenant
+from tests.fakes.loopback import LoopbackServer
+from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.platform import FakePlatform
+from tests.workflows.helpers import fetch, wait_until
+
+
+@pytest.fixture
+def platform() -> Iterator[FakePlatform]:
+    p = FakePlatform("platform-api-key-0123")
+    p.server.start()
+    yield p
+    p.release()
+    p.server.stop()
+
+
+async def test_a_worker_killed_during_a_bridge_send_never_sends_twice(
+    temporal_dev_env: WorkflowEnvironment,
+    settings: Settings,
+    fake_llm: FakeOpenAI,
+    platform: FakePlatform,
+    tmp_path: Path,
+) -> None:
+    t = await make_tenant(fans=0)
+    queue = f"brcrash-{os.getpid()}-{t.creator_id[:8]}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": str(settings.database_url),
+        "TEMPORAL_ADDRESS": temporal_dev_env.client.service_client.config.target_host,
+        "LLM_BASE_URL": fake_llm.base_url,
+        "LLM_MODEL": "fake",
+        "HUNTAZE_TASK_QUEUE": queue,
+        "HUNTAZE_DEBOUNCE_S": "0",
+        "HUNTAZE_DATA_DIR": str(tmp_path / "data"),
+        "HUNTAZE_ENCRYPTION_KEYS": TEST_KEYS,
+        "HUNTAZE_ALLOW_LOOPBACK_WEBHOOKS": "true",
+    }
+    s = settings.model_copy(update={"task_queue": queue})
+    configure(s)
+    app = create_app(s, temporal=temporal_dev_env.client)
+    app.state.runtime = Runtime(temporal=temporal_dev_env.client, settings=s)
+    config = adapter_config(t, platform, tmp_path / "state.json")
+    adapter = Adapter(config, build_client(config.client))
+    server = LoopbackServer(adapter.app).start()
+    log = tmp_path / "worker.log"
+    first = await _worker(env, log)
+    second = None
+    try:
+        async with client_for(app) as api:
+            r = await api.put(
+                "/v1/connections/onlyfans",
+                json={"webhook_url": f"{server.url}/send", "secret": SECRET},
+                headers=t.auth(),
+            )
+            assert r.status_code == 200, r.text
+            platform.fan_writes("of-fan-9", "still up?")
+            assert await adapter.relay_events(api) == 1
+            await wait_until(
+                "SELECT count(*) > 0 FROM drafts WHERE creator_id = %s AND status = 'pending_review'",
+                [t.creator_id],
+                timeout_s=120,
+            )
+            [draft] = await fetch("SELECT id::text AS id FROM drafts WHERE creator_id = %s", [t.creator_id])
+            platform.pause_sends()
+            approve = asyncio.create_task(
+                api.post(
+                    f"/v1/drafts/{draft['id']}/approve",
+                    json={"version": 1},
+                    headers=t.auth("chatter"),
+                    timeout=400,
+                )
+            )
+            assert await asyncio.to_thread(platform.send_arrived.wait, 120), log.read_text()[-3000:]
+            first.send_signal(signal.SIGKILL)  # the platform has the message; the service has no answer
+            assert await first.wait() == -signal.SIGKILL
+            platform.release()
+            second = await _worker(env, log)
+            try:
+                await wait_until(
+                    "SELECT platform_message_id IS NOT NULL FROM outbox WHERE draft_id = %s",
+                    [draft["id"]],
+                    timeout_s=300,
+                )
+            except AssertionError as exc:
+                rows = await fetch(
+                    "SELECT status, attempts, last_error, receipt FROM outbox WHERE creator_id = %s",
+                    [t.creator_id],
+                )
+                raise AssertionError(f"{rows} {platform.sends} {log.read_text()[-3000:]}") from exc
+            r = await asyncio.wait_for(approve, 400)
+            assert r.status_code == 200, r.text
+    finally:
+        await app.state.fresh_cache.close()
+        server.stop()
+        for proc in (first, second):
+            if proc is not None and proc.returncode is None:
+                proc.terminate()
+                try:
+                    await asyncio.wait_for(proc.wait(), 20)
+                except TimeoutError:
+                    proc.kill()
+                    await proc.wait()
+    assert len(platform.sends) == 1, platform.sends
+    [row] = await fetch("SELECT status, platform_message_id FROM outbox WHERE draft_id = %s", [draft["id"]])
+    assert row == {"status": "delivered", "platform_message_id": platform.sends[0]["id"]}
