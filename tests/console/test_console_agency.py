@@ -9,12 +9,12 @@ from playwright.async_api import Browser, expect
 
 from core import db
 from core.store import members
-from tests.console.test_console_browser import _shot, _sign_in, browser, no_csp_refusals, served
+from tests.console.test_console_browser import _shot, _sign_in, no_csp_refusals, served
 from tests.console.test_console_workspace import _accessible
 from tests.factories import Tenant, make_agency_key, make_tenant
 from tests.workflows.helpers import fetch
 
-__all__ = ["browser", "no_csp_refusals", "served"]  # fixtures, used by name
+__all__ = ["no_csp_refusals", "served"]  # fixtures, used by name
 
 
 async def _draft(t: Tenant, fan: str, said: str, text: str, ago: str) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,7 +16,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 import uvicorn
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
@@ -29,8 +28,6 @@ from tests.fakes.openai_server import FakeOpenAI
 from tests.workflows.helpers import fetch, wait_until
 from workflows.worker import build_worker
 
-CHROMIUM = os.environ.get("HUNTAZE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-HAVE_CHROMIUM = Path(CHROMIUM).exists()
 ARTIFACTS = Path(os.environ.get("HUNTAZE_ARTIFACTS", ".data/artifacts"))
 
 
@@ -69,15 +66,6 @@ def _watch(page: Page) -> Page:
         lambda m: CSP_REFUSALS.append(m.text) if "Content Security Policy" in m.text else None,
     )
     return page
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    assert HAVE_CHROMIUM, f"no Chromium at {CHROMIUM}: `make test` installs Debian's chromium"
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield b
-        await b.close()
 
 
 async def _sign_in(browser: Browser, base: str, key: str, locale: str = "en-US") -> Page:

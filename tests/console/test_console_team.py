@@ -15,12 +15,12 @@ from playwright.async_api import Browser, expect
 
 from core.settings import Settings, configure
 from tests.api.test_team_metrics import _seed
-from tests.console.test_console_browser import _shot, _sign_in, browser, no_csp_refusals, served
+from tests.console.test_console_browser import _shot, _sign_in, no_csp_refusals, served
 from tests.console.test_console_workspace import _accessible
 from tests.factories import make_tenant
 from tests.workflows.helpers import fetch
 
-__all__ = ["browser", "no_csp_refusals", "served"]  # fixtures, used by name
+__all__ = ["no_csp_refusals", "served"]  # fixtures, used by name
 
 SECRET = "alert-secret-0123456789"
 

@@ -10,11 +10,11 @@ import re
 from playwright.async_api import Browser, Page, expect
 
 from core import db
-from tests.console.test_console_browser import _shot, _sign_in, browser, no_csp_refusals, served
+from tests.console.test_console_browser import _shot, _sign_in, no_csp_refusals, served
 from tests.factories import Tenant, make_tenant
 from tests.workflows.helpers import fetch
 
-__all__ = ["browser", "no_csp_refusals", "served"]  # fixtures, used by name
+__all__ = ["no_csp_refusals", "served"]  # fixtures, used by name
 
 
 async def _accessible(page: Page) -> None:

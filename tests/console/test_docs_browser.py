@@ -12,13 +12,13 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import uvicorn
-from playwright.async_api import Browser, Page, Route, async_playwright, expect
+from playwright.async_api import Browser, Page, Route, expect
 from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
 from devstack.services import free_port
 from tests.api.conftest import make_app
-from tests.console.test_console_browser import CHROMIUM, HAVE_CHROMIUM
+from tests.console.conftest import close_pages
 
 
 @pytest.fixture
@@ -74,13 +74,10 @@ class Offline:
 
 
 @pytest.fixture
-async def offline_browser() -> AsyncIterator[tuple[Browser, Offline]]:
-    assert HAVE_CHROMIUM, f"no Chromium at {CHROMIUM}: `make test` installs Debian's chromium"
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        watch = Offline()
-        yield b, watch
-        await b.close()
+async def offline_browser(browser: Browser) -> AsyncIterator[tuple[Browser, Offline]]:
+    watch = Offline()
+    yield browser, watch
+    await close_pages(browser)  # what the pages still had to report comes in before they close
     assert watch.refused == [], watch.refused
     assert watch.complaints == [], watch.complaints
 
