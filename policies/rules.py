@@ -112,10 +112,17 @@ _CALL_ME = re.compile(
 )
 # An app named only to refuse it: "i don't do snapchat", "no cashapp", "pas de paypal ni de virement".
 _REFUSAL = re.compile(
-    r"(?:\b(?:don'?t|do not|dont|never|no|not|nor|without|pas|jamais|ni|sans|sin|nunca|tampoco|ni siquiera)"
+    r"(?:\b(?:don'?t|do not|dont|never|no|not|nor|without|pas|jamais|ni|sans|aucun|aucune|sin|nunca|tampoco|"
+    r"ni siquiera|nada)"
     r"(?: (?:do|use|have|got|accept|take|a|an|any|de|d'|du|la|le|el|un|una|uso|tengo|acepto|j'utilise|utilise|"
     r"accepte|ai|of|my|mon|ma|mi|on|en|sur|por|par|estoy|suis|am|or|ni|o|nor|telegram|whatsapp|snapchat|paypal|"
-    r"venmo|cashapp|zelle)){0,4} ?)$"
+    r"venmo|cashapp|zelle|ask|ask for|need|paiement|paiements|payment|payments|pago|pagos|tips|trato|tratos)){0,4} ?)$"
+)
+# ... or refused right after it: "Cash App? Nope", "Lydia, Paypal, crypto... non merci", "bizum? ni de coña".
+_REFUSED_AFTER = re.compile(
+    r"^(?:[\s,/]*(?:and |et |y |or |ou |o )?[a-z$]+){0,3}?[\s?!.,:…]*"
+    r"(?:nope|no thanks|no thank you|non merci|no gracias|not for me|pas pour moi|no way|jamais de la vie)\b"
+    r"(?![\s,]+(?:not|pas|no|ni|nor)\b)"
 )
 # "add me on <anything but here>": whatever the app is called, the fan is being moved elsewhere.
 _MOVE_ELSEWHERE = re.compile(
@@ -147,7 +154,10 @@ def _word_pattern(word: str) -> re.Pattern[str]:
     """Whole-word pattern; words of five letters or more also match with a separator between letters
     ('cash-app', 'snap.chat'). Short words match exactly, so 'i ban' is not 'iban'."""
     letters = word.replace(" ", "")
-    body = _SEP.join(re.escape(c) for c in letters) if len(letters) >= 5 else re.escape(word)
+    if len(letters) >= 5:  # and its plural: "gift cards", "cryptos"
+        body = _SEP.join(re.escape(c) for c in letters) + "s?"
+    else:
+        body = re.escape(word)
     return re.compile(r"(?<![a-z])" + body + r"(?![a-z])")
 
 
@@ -190,7 +200,8 @@ def _extra_hits(text: str, pattern: re.Pattern[str], rule: str, reason: str) -> 
 def _refused(text: str, span: tuple[int, int]) -> bool:
     """The app at `span` is named only to be refused ("no cashapp", "i don't use paypal")."""
     before = fold(text[max(0, span[0] - 30) : span[0]])
-    return bool(_REFUSAL.search(before))
+    after = fold(text[span[1] : span[1] + 50])
+    return bool(_REFUSAL.search(before) or _REFUSED_AFTER.search(after))
 
 
 def check_payment(text: str) -> list[PolicyFinding]:
@@ -395,13 +406,22 @@ PHRASE_RULES = list(_PHRASE_RULES)
 # "I don't meet fans in person" declines a meet-up. Only meet-ups honour a negation: for minors or
 # prohibited content a negated mention still needs a human's eyes.
 _NEGATED = re.compile(
-    r"(?:don'?t|do not|never|can'?t|cannot|won'?t|will not|not|no|pas|jamais|nunca|wish we could)(?: [a-z']+){0,3} $"
+    r"(?:don'?t|do not|never|can'?t|cannot|won'?t|will not|not|no|pas|jamais|nunca|nada|wish we could)(?: [a-z'-]+){0,3} $"
 )
 _HONOURS_NEGATION = {"meetup_in_person"}
 # "nice to meet you" greets; it invites nobody anywhere.
 _GREETING = re.compile(r"(?:nice|good|great|glad|happy|pleased|lovely|pleasure|so nice) to $")
 # A title with "teen" in it ("teen wolf", "teen titans") names a show, not an age.
-_TITLE_AFTER_TEEN = re.compile(r"\s*(?:wolf|titans?|spirit|choice|vogue|drama|mom|beach movie)\b")
+_TITLE_AFTER_TEEN = re.compile(
+    r"\s*(?:wolf|titans?|spirit|choice|vogue|drama|mom|beach movie|movies?|films?|flicks?|comed(?:y|ies)|romcoms?"
+    r"|series|shows?)\b"
+)
+# A film genre written before "teen" ("une peli teen", "un film teen"), and an adult looking back on school.
+_GENRE_BEFORE_TEEN = re.compile(r"(?:peli|pelicula|serie|film|movie) $")
+_ADULT_SCHOOL = re.compile(
+    r"(?:my old|back in|way back in|since|went to|after|when i was in|cuando iba a la|quand j'etais au) $"
+)
+_SCHOOL_REUNION = re.compile(r"\s*(?:reunion|sweetheart|diploma|years)\b")
 
 
 def check_phrases(text: str, rule: str) -> list[PolicyFinding]:
@@ -414,7 +434,17 @@ def check_phrases(text: str, rule: str) -> list[PolicyFinding]:
             before = candidate.text[max(0, m.start() - 40) : m.start()]
             if rule in _HONOURS_NEGATION and (_NEGATED.search(before) or _GREETING.search(before)):
                 continue
-            if rule == "minors" and _TITLE_AFTER_TEEN.match(candidate.text, m.end()) and "teen" in m.group(0):
+            if (
+                rule == "minors"
+                and "teen" in m.group(0)
+                and (_TITLE_AFTER_TEEN.match(candidate.text, m.end()) or _GENRE_BEFORE_TEEN.search(before))
+            ):
+                continue
+            if (
+                rule == "minors"
+                and "school" in m.group(0)
+                and (_ADULT_SCHOOL.search(before) or _SCHOOL_REUNION.match(candidate.text, m.end()))
+            ):
                 continue
             span = candidate.span(m.start(), m.end())
             if span not in seen:
