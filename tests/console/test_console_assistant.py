@@ -8,13 +8,13 @@ import json
 
 from playwright.async_api import Browser, expect
 
-from tests.console.test_console_browser import _shot, _sign_in, browser, no_csp_refusals, served
+from tests.console.test_console_browser import _shot, _sign_in, no_csp_refusals, served
 from tests.console.test_console_workspace import _accessible
 from tests.factories import make_tenant
 from tests.fakes.openai_server import FakeOpenAI, tool_calls
 from tests.workflows.helpers import fetch
 
-__all__ = ["browser", "no_csp_refusals", "served"]  # fixtures, used by name
+__all__ = ["no_csp_refusals", "served"]  # fixtures, used by name
 
 
 async def test_a_viewer_asks_and_sees_the_answer_steps_and_a_proposal(
