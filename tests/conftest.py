@@ -100,7 +100,7 @@ def pg_admin_url() -> Iterator[str]:
     url = start_postgres(root, database="template_huntaze")
     migrate(url)
     yield url
-    stop_postgres(root)
+    stop_postgres(root, discard=True)  # no shutdown checkpoint for a cluster deleted next
     shutil.rmtree(root, ignore_errors=True)
 
 
