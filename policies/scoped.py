@@ -94,21 +94,29 @@ async def _fan_platform(creator_id: str, fan_id: str) -> str | None:
 
 
 async def send_window(
-    conn: AsyncConnection[dict[str, Any]], creator_id: str, fan_id: str, now: datetime, policy: PolicyConfig
+    conn: AsyncConnection[dict[str, Any]],
+    creator_id: str,
+    fan_id: str,
+    now: datetime,
+    policy: PolicyConfig,
+    *,
+    resending: str | None = None,
 ) -> SendWindow:
     """When one more message to this fan may go out (quiet hours, caps), from what was actually sent.
-    Every outbound message counts, the creator's own included: platforms see them all. One statement: the fan's
+    Every outbound message counts, the creator's own included: platforms see them all, except the message of
+    the draft `resending` (a failed delivery tried again is not one more message). One statement: the fan's
     timezone and, for each cap the policy sets, the send times inside its window."""
     caps = {
         "fan_sent": (
             policy.max_per_fan_per_day,
             "SELECT array_agg(sent_at ORDER BY sent_at) FROM messages WHERE creator_id = %(creator)s"
-            " AND fan_id = %(fan)s AND direction = 'out' AND sent_at > %(fan_since)s",
+            " AND fan_id = %(fan)s AND direction = 'out' AND sent_at > %(fan_since)s"
+            " AND (draft_id IS NULL OR %(resending)s::uuid IS NULL OR draft_id <> %(resending)s::uuid)",
         ),
         "creator_sent": (
             policy.max_per_creator_per_hour,
             "SELECT array_agg(sent_at ORDER BY sent_at) FROM messages WHERE creator_id = %(creator)s"
-            " AND direction = 'out' AND sent_at > %(creator_since)s",
+            " AND direction = 'out' AND sent_at > %(creator_since)s AND (draft_id IS NULL OR %(resending)s::uuid IS NULL OR draft_id <> %(resending)s::uuid)",
         ),
     }
     selected = "".join(f", ({sql}) AS {name}" for name, (cap, sql) in caps.items() if cap is not None)
@@ -119,6 +127,7 @@ async def send_window(
             "fan": fan_id,
             "fan_since": now - FAN_WINDOW,
             "creator_since": now - CREATOR_WINDOW,
+            "resending": resending,
         },
     )
     fan = await cur.fetchone()

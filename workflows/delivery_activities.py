@@ -45,9 +45,25 @@ class Claim:
     retries: int = 0
 
 
+async def _held(conn: Conn, ref: SendInput, window: SendWindow, key: str) -> Claim:
+    await record_action(
+        conn,
+        creator_id=ref.creator_id,
+        fan_id=ref.fan_id,
+        draft_id=ref.draft_id,
+        kind="send_held",
+        summary=f"approved message held until {window.not_before.isoformat()}",
+        details={"not_before": window.not_before.isoformat(), "reasons": list(window.reasons)},
+        dedupe_key=f"held:{key}:{window.not_before.isoformat()}",
+    )
+    return Claim(held=SendResult(ref.draft_id, False, window.not_before.timestamp(), list(window.reasons)))
+
+
 async def claim_send(ref: SendInput, now: datetime) -> Claim:
     """Under the draft's row lock: refuse without a recorded approval; check quiet hours and caps under the
-    creator's send lock; write the outbox row, the outbound message and the `sent` status once."""
+    creator's send lock; write the outbox row, the outbound message and the `sent` status once. A human's retry
+    of a failed delivery (the outbox row pending again, `retries` > 0) is checked against quiet hours and caps
+    as well, its own message left out of the counts: it is the same message, not one more."""
     async with db.pool().connection() as conn, conn.transaction():
         d = await drafts.get_to_send_for_update(conn, ref.creator_id, ref.draft_id)
         # The invariant: nothing leaves without a human approval recorded on the draft.
@@ -68,22 +84,22 @@ async def claim_send(ref: SendInput, now: datetime) -> Claim:
             if at > now:
                 window = SendWindow(window.not_before, ("the fan's best time to read it", *window.reasons))
             if window.held:
-                await record_action(
-                    conn,
-                    creator_id=ref.creator_id,
-                    fan_id=ref.fan_id,
-                    draft_id=ref.draft_id,
-                    kind="send_held",
-                    summary=f"approved message held until {window.not_before.isoformat()}",
-                    details={"not_before": window.not_before.isoformat(), "reasons": list(window.reasons)},
-                    dedupe_key=f"held:{ref.draft_id}:{window.not_before.isoformat()}",
-                )
-                return Claim(
-                    held=SendResult(ref.draft_id, False, window.not_before.timestamp(), list(window.reasons))
-                )
+                return await _held(conn, ref, window, ref.draft_id)
             await _record_send(conn, ref, d, now)
         box = await outbox.get(conn, ref.creator_id, ref.draft_id)
         assert box is not None
+        if d.status == DraftStatus.SENT and box.status == "pending" and box.retries > 0:
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7))", [ref.creator_id])
+            window = await send_window(
+                conn,
+                ref.creator_id,
+                ref.fan_id,
+                now,
+                await load_policy(ref.creator_id, conn),
+                resending=ref.draft_id,
+            )
+            if window.held:
+                return await _held(conn, ref, window, f"{ref.draft_id}/retry-{box.retries}")
     return Claim(outbox_status=box.status, payload=box.payload, offer=d.offer, retries=box.retries)
 
 

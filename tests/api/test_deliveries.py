@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from psycopg.types.json import Jsonb
 from pydantic import SecretStr
 
+from core import db
 from core.settings import Settings, configure
 from tests.factories import Tenant, make_tenant
 from tests.fakes.webhook import WebhookReceiver
@@ -51,6 +54,14 @@ async def _sent(api: httpx.AsyncClient, t: Tenant, fan: str, event_id: str) -> s
     assert r.status_code == 200, r.text
     await wait_until("SELECT status = 'delivered' FROM outbox WHERE draft_id = %s", [draft["id"]])
     return str(draft["id"])
+
+
+async def _set_policy(creator_id: str, **changes: Any) -> None:
+    async with db.pool().connection() as conn:
+        await conn.execute(
+            "UPDATE creators SET policy_config = policy_config || %s WHERE id = %s",
+            [Jsonb(changes), creator_id],
+        )
 
 
 def _receipt(api: httpx.AsyncClient, t: Tenant, draft: str, role: str = "manager", **body: Any) -> Any:
@@ -153,6 +164,41 @@ async def test_a_failed_delivery_waits_for_a_human_who_retries_or_discards_it(
     assert calls == [discarded]
     audit = [a["action"] for a in (await api.get("/v1/audit", headers=t.auth())).json()["items"]]
     assert {"delivery.failed", "delivery.retried", "delivery.discarded"} <= set(audit)
+
+
+async def test_a_retry_keeps_to_quiet_hours_and_caps_without_counting_itself(
+    api: httpx.AsyncClient, receiver: WebhookReceiver
+) -> None:
+    """A cap of one message a day does not hold the retry of the day's one message (it is the same message);
+    quiet hours do: the retry waits, recorded as held, and nothing goes to the platform."""
+    t = await make_tenant()
+    draft = await _sent(api, t, "f1", "m1")
+
+    async def fail_and_retry(retry: int) -> None:
+        r = await _receipt(api, t, draft, status="failed", error="platform down", retry=retry)
+        assert r.status_code == 200, r.text
+        r = await api.post(f"/v1/deliveries/{draft}/retry", headers=t.auth("manager"))
+        assert r.status_code == 202, r.text
+
+    await _set_policy(t.creator_id, max_per_fan_per_day=1)
+    await fail_and_retry(0)
+    await wait_until("SELECT status = 'delivered' FROM outbox WHERE draft_id = %s", [draft])
+    assert f"{draft}/retry-1" in [c["key"] for c in receiver.calls]
+
+    now = datetime.now(UTC)
+    quiet = {"start": f"{now - timedelta(hours=1):%H:%M}", "end": f"{now + timedelta(hours=2):%H:%M}"}
+    await _set_policy(t.creator_id, quiet_hours=quiet)
+    await fail_and_retry(1)
+    await wait_until(
+        "SELECT count(*) = 1 FROM agent_actions WHERE kind = 'send_held' AND draft_id = %s", [draft]
+    )
+    [held] = await fetch(
+        "SELECT details FROM agent_actions WHERE kind = 'send_held' AND draft_id = %s", [draft]
+    )
+    assert "quiet hours" in held["details"]["reasons"][0]
+    [box] = await fetch("SELECT status, retries FROM outbox WHERE draft_id = %s", [draft])
+    assert box == {"status": "pending", "retries": 2}
+    assert f"{draft}/retry-2" not in [c["key"] for c in receiver.calls]
 
 
 async def test_only_an_approved_message_is_retried_and_receipts_need_a_sent_draft(
