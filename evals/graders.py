@@ -268,6 +268,42 @@ async def similarity(output: dict[str, Any], case: Case, params: dict[str, Any],
 ASYNC_GRADERS["similarity"] = similarity
 
 
+@grader("voice_reference")
+def voice_reference(output: dict[str, Any], case: Case, _: dict[str, Any], __: Suite) -> Grade | None:
+    """chrF (0-1) of the draft made with the creator's past replies as examples against her held-out reply
+    (`expect.reference`); passes when it is at least the chrF of the draft made without them. Voice cases only."""
+    from evals.voice import chrf, drafts_of
+
+    reference = case.expect.get("reference")
+    with_voice, without = drafts_of(output)
+    if "voice" not in case.tags or not reference or with_voice is None or without is None:
+        return None
+    a, b = chrf(with_voice, str(reference)), chrf(without, str(reference))
+    return Grade(a, a >= b, f"chrF with examples {a:.3f}, without {b:.3f}")
+
+
+async def voice_pairwise(
+    output: dict[str, Any], case: Case, _: dict[str, Any], __: Suite
+) -> Grade | Skipped | None:
+    """The judge's preference for the draft with the creator's past replies as examples over the one without
+    (both orders asked; evals/voice.py); passes at 0.5 (not worse). Skipped without a judge."""
+    from agents.llm import make_judge_model
+    from core.settings import get_settings
+    from evals.voice import drafts_of, pairwise
+
+    with_voice, without = drafts_of(output)
+    if "voice" not in case.tags or with_voice is None or without is None:
+        return None
+    model = make_judge_model(get_settings())
+    if model is None:
+        return Skipped("no judge configured (HUNTAZE_JUDGE_BASE_URL)")
+    score, reasons = await pairwise(model, case.input, with_voice, without)
+    return Grade(score, score >= 0.5, reasons[:400])
+
+
+ASYNC_GRADERS["voice_pairwise"] = voice_pairwise
+
+
 ASYNC_GRADERS["llm_judge"] = llm_judge
 
 

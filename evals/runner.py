@@ -19,6 +19,7 @@ from evals.grade import Grade, Skipped
 from evals.graders import apply
 from evals.suite import Case, Suite
 from evals.targets import RunContext, Target, make_target
+from evals.voice import summary as voice_summary
 
 RESULTS_VERSION = 1
 
@@ -121,6 +122,7 @@ async def run_suite(
     metrics = suite_metrics(cases)
     for c in cases:
         c.pop("_graders", None)
+    metrics |= voice_summary(cases)
     thresholds = check_thresholds(suite.thresholds, metrics)
     return {
         "name": suite.name,

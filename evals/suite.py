@@ -60,8 +60,10 @@ class Suite(BaseModel):
     @classmethod
     def _threshold_keys(cls, value: dict[str, float]) -> dict[str, float]:
         for key, v in value.items():
-            if key != "pass_rate" and not key.startswith(("grader:", "tag:")):
-                raise ValueError(f"threshold {key!r}: use pass_rate, grader:<name> or tag:<tag>")
+            if key != "pass_rate" and not key.startswith(("grader:", "tag:", "voice:")):
+                raise ValueError(
+                    f"threshold {key!r}: use pass_rate, grader:<name>, tag:<tag> or voice:<metric>"
+                )
             if not 0 <= v <= 1:
                 raise ValueError(f"threshold {key!r}: {v} is not between 0 and 1")
         return value

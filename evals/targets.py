@@ -294,25 +294,37 @@ class DraftingTarget:
         return None
 
     async def run(self, case: Case, ctx: RunContext) -> dict[str, Any]:
+        from agents.dm import voice_examples_limit
         from agents.supervisor import build_supervisor_graph
 
         fixture = await write_fixture(case)
         graph = build_supervisor_graph().compile()
-        state = await graph.ainvoke(
-            {"creator_id": fixture.creator_id, "fan_id": fixture.fan_id, "event_ids": fixture.event_ids}
-        )
+        start = {"creator_id": fixture.creator_id, "fan_id": fixture.fan_id, "event_ids": fixture.event_ids}
+        state = await graph.ainvoke(start)
         routing, drafting, policy = state["routing"], state.get("drafting"), state.get("policy")
+        out = {
+            "route": str(routing.route),
+            "route_reason": routing.reason,
+            "draft": self._draft(drafting, fixture),
+            "failure": drafting.failure if drafting else None,
+            "policy": policy.to_json() if policy else None,
+        }
+        if "voice_history" in case.input:
+            # the same graph on the same world, the DM prompt without the creator's past replies: the baseline
+            # the voice graders compare with
+            with voice_examples_limit(0):
+                bare = await graph.ainvoke(start)
+            out["baseline_draft"] = self._draft(bare.get("drafting"), fixture)
+            out["voice_examples"] = fixture.voice_examples
+        return out
+
+    @staticmethod
+    def _draft(drafting: Any, fixture: Fixture) -> dict[str, Any] | None:
         draft = asdict(drafting.draft) if drafting and drafting.draft else None
         if draft and draft["offer"]:
             offer = draft["offer"]
             offer["catalog_id"] = fixture.catalog_names.get(offer["catalog_id"], offer["catalog_id"])
-        return {
-            "route": str(routing.route),
-            "route_reason": routing.reason,
-            "draft": draft,
-            "failure": drafting.failure if drafting else None,
-            "policy": policy.to_json() if policy else None,
-        }
+        return draft
 
 
 class AssistantTarget:
@@ -396,6 +408,7 @@ class Fixture:
     fan_id: str
     event_ids: list[int]
     catalog_names: dict[str, str]  # database uuid -> the case's catalog id
+    voice_examples: int = 0  # past exchanges of the creator indexed as voice examples
 
 
 async def write_fixture(case: Case) -> Fixture:
@@ -472,6 +485,25 @@ async def write_fixture(case: Case) -> Fixture:
                     now - timedelta(days=i + 1),
                 ],
             )
+        # The creator's past replies (voice cases): each exchange with a past fan of hers, a day apart, before
+        # this fan's conversation; indexed as the service indexes sent replies.
+        past = inp.get("voice_history", [])
+        for i, ex in enumerate(past):
+            past_fan = str(uuid.uuid4())
+            await conn.execute(
+                "INSERT INTO fans (id, creator_id, platform_fan_id, display_name, subscription_status)"
+                " VALUES (%s, %s, %s, %s, 'active')",
+                [past_fan, creator_id, f"past-{past_fan[:8]}", f"past fan {i + 1}"],
+            )
+            at = now - timedelta(days=len(past) - i + 1)
+            for direction, text, t in (
+                ("in", ex["fan"], at),
+                ("out", ex["reply"], at + timedelta(minutes=5)),
+            ):
+                await conn.execute(
+                    "INSERT INTO messages (creator_id, fan_id, direction, text, sent_at) VALUES (%s, %s, %s, %s, %s)",
+                    [creator_id, past_fan, direction, text, t],
+                )
         memories = inp.get("memories", [])
         if memories:
             items = [MemoryIn(m["kind"], m["text"], float(m.get("importance", 0.6))) for m in memories]
@@ -493,7 +525,13 @@ async def write_fixture(case: Case) -> Fixture:
                     " VALUES (%s, %s, 'in', %s, %s, %s)",
                     [creator_id, fan_id, e.get("text", ""), now, row["id"]],
                 )
-    return Fixture(creator_id, fan_id, event_ids, {v: k for k, v in by_name.items()})
+    indexed = 0
+    if inp.get("voice_history"):
+        from memory.voice import index_creator
+
+        async with db.pool().connection() as conn:
+            indexed = await index_creator(conn, creator_id, embedder())
+    return Fixture(creator_id, fan_id, event_ids, {v: k for k, v in by_name.items()}, indexed)
 
 
 def _json(value: Any) -> Any:

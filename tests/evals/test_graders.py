@@ -167,6 +167,34 @@ EXAMPLES: list[tuple[str, dict[str, Any], Case, dict[str, Any], bool]] = [
         {"min": 0.5},
         False,
     ),
+    (
+        "voice_reference",
+        draft(
+            "Ahoy! Lazy tides on deck, matey. ⚓", baseline_draft={"text": "Hi! My Sunday was nice, yours?"}
+        ),
+        Case(
+            id="c",
+            input={},
+            expect={"reference": "Ahoy! Lazy tides and a nap on deck, matey. ⚓"},
+            tags=["voice"],
+        ),
+        {},
+        True,
+    ),
+    (
+        "voice_reference",
+        draft(
+            "Hi! My Sunday was nice, yours?", baseline_draft={"text": "Ahoy! Lazy tides on deck, matey. ⚓"}
+        ),
+        Case(
+            id="c",
+            input={},
+            expect={"reference": "Ahoy! Lazy tides and a nap on deck, matey. ⚓"},
+            tags=["voice"],
+        ),
+        {},
+        False,
+    ),
 ]
 
 
@@ -184,7 +212,7 @@ async def test_grader_examples(
 def test_every_grader_has_a_passing_and_a_failing_example() -> None:
     covered = {(n, e) for n, _, _, _, e in EXAMPLES}
     for name in known_graders():
-        if name == "llm_judge":
+        if name in ("llm_judge", "voice_pairwise"):
             continue  # tests/evals/test_judge.py
         assert (name, True) in covered and (name, False) in covered, name
 
