@@ -79,6 +79,12 @@ def cmd_eval_run(args: argparse.Namespace) -> int:
         raise SystemExit(f"eval: {exc}") from None
     if not suites:
         raise SystemExit(f"eval: --suite {args.suite!r} selects no suite")
+    if args.tag:
+        # a documented subset: only the cases with this tag (thresholds are then read on the subset)
+        suites = [s.model_copy(update={"cases": [c for c in s.cases if args.tag in c.tags]}) for s in suites]
+        suites = [s for s in suites if s.cases]
+        if not suites:
+            raise SystemExit(f"--tag: no case of --suite {args.suite!r} has the tag {args.tag!r}")
     if args.concurrency < 1:
         raise SystemExit("--concurrency: must be at least 1")
     if args.sample is not None:
@@ -260,6 +266,7 @@ def add_parser(sub: Any) -> None:
         metavar="N",
         help="run N cases of each suite, spread evenly over its file (default: every case)",
     )
+    run.add_argument("--tag", help="run only the cases with this tag, e.g. voice (default: every case)")
     run.add_argument("--no-store", action="store_true", help="do not store the run in Postgres")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=cmd_eval_run)

@@ -142,6 +142,8 @@ async def test_drafting_suite_passes_with_the_built_in_prompts_and_fails_with_a_
 async def test_a_prompt_with_an_unknown_placeholder_is_refused_before_anything_runs(
     eval_env: dict[str, Any],
 ) -> None:
+    with pytest.raises(SystemExit, match=r"--tag: no case of --suite 'drafting' has the tag 'nope'"):
+        await _eval("--suite", "drafting", "--tag", "nope")
     prompts = eval_env["tmp"] / "typo.yaml"
     prompts.write_text("system: 'You write for {creator}.'\n")
     with pytest.raises(
