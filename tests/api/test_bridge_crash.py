@@ -18,8 +18,8 @@ from api.deps import Runtime
 from connectors.bridge_adapter import Adapter, build_client
 from core.settings import Settings, configure
 from tests.api.conftest import client_for
+from tests.api.crash_helpers import approval_recorded, worker
 from tests.api.test_bridge import SECRET, adapter_config
-from tests.api.test_instagram_crash import _worker
 from tests.conftest import TEST_KEYS
 from tests.factories import make_tenant
 from tests.fakes.loopback import LoopbackServer
@@ -66,7 +66,7 @@ async def test_a_worker_killed_during_a_bridge_send_never_sends_twice(
     adapter = Adapter(config, build_client(config.client))
     server = LoopbackServer(adapter.app).start()
     log = tmp_path / "worker.log"
-    first = await _worker(env, log)
+    first = await worker(env, log)
     second = None
     try:
         async with client_for(app) as api:
@@ -83,7 +83,10 @@ async def test_a_worker_killed_during_a_bridge_send_never_sends_twice(
                 [t.creator_id],
                 timeout_s=120,
             )
-            [draft] = await fetch("SELECT id::text AS id FROM drafts WHERE creator_id = %s", [t.creator_id])
+            [draft] = await fetch(
+                "SELECT id::text AS id, fan_id::text AS fan_id FROM drafts WHERE creator_id = %s",
+                [t.creator_id],
+            )
             platform.pause_sends()
             approve = asyncio.create_task(
                 api.post(
@@ -94,10 +97,11 @@ async def test_a_worker_killed_during_a_bridge_send_never_sends_twice(
                 )
             )
             assert await asyncio.to_thread(platform.send_arrived.wait, 120), log.read_text()[-3000:]
+            await approval_recorded(temporal_dev_env.client, t.creator_id, draft["fan_id"])
             first.send_signal(signal.SIGKILL)  # the platform has the message; the service has no answer
             assert await first.wait() == -signal.SIGKILL
             platform.release()
-            second = await _worker(env, log)
+            second = await worker(env, log)
             try:
                 await wait_until(
                     "SELECT platform_message_id IS NOT NULL FROM outbox WHERE draft_id = %s",

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from api.app import create_app
 from api.deps import Runtime
 from core.settings import Settings, configure
 from tests.api.conftest import client_for
+from tests.api.crash_helpers import approval_recorded, worker
 from tests.api.test_instagram import ACCOUNT, APP_SECRET, HOOK, TOKEN, connect
 from tests.conftest import TEST_KEYS
 from tests.factories import make_tenant
@@ -35,19 +35,6 @@ def graph() -> Iterator[FakeGraph]:
     yield g
     g.release()
     g.server.stop()
-
-
-async def _worker(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "cli.main",
-        "up",
-        "--worker-only",
-        env=env,
-        stdout=log.open("ab"),
-        stderr=asyncio.subprocess.STDOUT,
-    )
 
 
 async def test_a_worker_killed_during_the_send_never_sends_twice(
@@ -82,7 +69,7 @@ async def test_a_worker_killed_during_the_send_never_sends_twice(
     app = create_app(s, temporal=temporal_dev_env.client)
     app.state.runtime = Runtime(temporal=temporal_dev_env.client, settings=s)
     log = tmp_path / "worker.log"
-    first = await _worker(env, log)
+    first = await worker(env, log)
     second = None
     try:
         async with client_for(app) as api:
@@ -94,7 +81,10 @@ async def test_a_worker_killed_during_the_send_never_sends_twice(
                 [t.creator_id],
                 timeout_s=120,
             )
-            [draft] = await fetch("SELECT id::text AS id FROM drafts WHERE creator_id = %s", [t.creator_id])
+            [draft] = await fetch(
+                "SELECT id::text AS id, fan_id::text AS fan_id FROM drafts WHERE creator_id = %s",
+                [t.creator_id],
+            )
             graph.pause_sends()
             approve = asyncio.create_task(
                 api.post(
@@ -105,18 +95,22 @@ async def test_a_worker_killed_during_the_send_never_sends_twice(
                 )
             )
             assert await asyncio.to_thread(graph.send_arrived.wait, 120), log.read_text()[-3000:]
-            first.send_signal(
-                signal.SIGKILL
-            )  # during the call: Instagram took the message, no answer came back
+            await approval_recorded(temporal_dev_env.client, t.creator_id, draft["fan_id"])
+            # during the call: Instagram took the message, no answer came back
+            first.send_signal(signal.SIGKILL)
             assert await first.wait() == -signal.SIGKILL
             graph.release()
-            second = await _worker(env, log)
+            second = await worker(env, log)
             try:
                 await wait_until(
                     "SELECT status = 'failed' FROM outbox WHERE draft_id = %s", [draft["id"]], timeout_s=300
                 )
             except AssertionError as exc:
-                raise AssertionError(log.read_text()[-6000:]) from exc
+                rows = await fetch(
+                    "SELECT status, attempts, last_error, send_started_at FROM outbox WHERE creator_id = %s",
+                    [t.creator_id],
+                )
+                raise AssertionError(f"{rows} {graph.sends} {log.read_text()[-3000:]}") from exc
             r = await asyncio.wait_for(approve, 400)
             assert r.status_code == 200, r.text
             delivery = (await api.get(f"/v1/deliveries/{draft['id']}", headers=t.auth())).json()

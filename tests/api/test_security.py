@@ -145,6 +145,12 @@ async def test_rotation_reseals_with_the_new_key(api: httpx.AsyncClient, setting
         json={"webhook_url": "https://hooks.example/of", "secret": SECRET},
         headers=t.auth(),
     )
+    r = await api.put(  # an Instagram access token, sealed the same way
+        "/v1/connections/instagram",
+        json={"account_id": "17841400000000009", "access_token": SECRET},
+        headers=t.auth(),
+    )
+    assert r.status_code == 200, r.text
     r = await api.put(  # an alert webhook's secret, sealed the same way
         "/v1/alerts/config",
         json={"webhook_url": "https://hooks.example/alerts", "secret": SECRET, "events": ["handoff"]},
@@ -154,7 +160,7 @@ async def test_rotation_reseals_with_the_new_key(api: httpx.AsyncClient, setting
     old = settings.encryption_keys.get_secret_value() if settings.encryption_keys else ""
     fresh = new_key_line("test-c")
     code, result, _ = await _rotate_cli(settings, f"{fresh},{old}")
-    assert code == 0 and result == {"current_key_id": "test-c", "resealed": 3, "creators": 1}
+    assert code == 0 and result == {"current_key_id": "test-c", "resealed": 4, "creators": 1}
     assert {
         r["key_id"]
         for r in await fetch(
@@ -165,14 +171,15 @@ async def test_rotation_reseals_with_the_new_key(api: httpx.AsyncClient, setting
     } == {"test-c"}
     # The old keys can go: everything opens with the new one alone.
     only_new = settings.model_copy(update={"encryption_keys": SecretStr(fresh)})
-    [row] = await fetch("SELECT * FROM connections", [])
-    assert (
-        keyring(only_new).open(
-            Sealed(row["key_id"], bytes(row["secret_nonce"]), bytes(row["secret_sealed"])),
-            f"connection:{t.creator_id}:onlyfans",
+    for platform in ("onlyfans", "instagram"):
+        [row] = await fetch("SELECT * FROM connections WHERE platform = %s", [platform])
+        assert (
+            keyring(only_new).open(
+                Sealed(row["key_id"], bytes(row["secret_nonce"]), bytes(row["secret_sealed"])),
+                f"connection:{t.creator_id}:{platform}",
+            )
+            == SECRET.encode()
         )
-        == SECRET.encode()
-    )
     [row] = await fetch("SELECT * FROM alert_configs", [])
     sealed = Sealed(row["key_id"], bytes(row["secret_nonce"]), bytes(row["secret_sealed"]))
     assert keyring(only_new).open(sealed, f"alert:{t.creator_id}") == SECRET.encode()
