@@ -187,7 +187,7 @@ def build_messages(context: dict[str, Any], fan_text: str, reason: str, injectio
         # Fan-controlled text enters only as data: the name quoted, the message on one line inside its block.
         fan_name=quoted(profile["display_name"] or "fan"),
         subscription=profile["subscription_status"],
-        spent=purchases["total_cents"],
+        spent=purchases["net_cents"],  # after refunds and chargebacks
         segment=profile.get("segment") or "not scored yet",
         memories=render_memories(context.get("memories", [])),
         notes=render_notes(context.get("notes", [])),

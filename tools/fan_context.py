@@ -64,8 +64,21 @@ async def purchase_summary(creator_id: str, fan_id: str) -> dict[str, Any]:
             [creator_id, fan_id],
         )
         owned = [r["id"] for r in await cur.fetchall()]
+        cur = await conn.execute(
+            "SELECT coalesce(sum(amount_cents), 0) AS cents FROM refunds WHERE creator_id = %s AND fan_id = %s",
+            [creator_id, fan_id],
+        )
+        row = await cur.fetchone()
+        refunded = int(row["cents"]) if row else 0
     total = sum(v["cents"] for v in by_kind.values())
-    return {"total_cents": total, "by_kind": by_kind, "owned_catalog_ids": owned}
+    # what the fan paid (gross), what went back (refunds and chargebacks) and what the fan spent (net)
+    return {
+        "total_cents": total,
+        "refunded_cents": refunded,
+        "net_cents": total - refunded,
+        "by_kind": by_kind,
+        "owned_catalog_ids": owned,
+    }
 
 
 async def catalog(creator_id: str) -> list[dict[str, Any]]:

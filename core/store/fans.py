@@ -204,8 +204,11 @@ async def routing_facts(
         RoutingFacts,
         "SELECT f.opted_out_at, f.handoff_at, f.handoff_reason, f.age_signal_at,"
         " (c.policy_config ->> 'handoff_spend_cents')::bigint AS handoff_spend_cents,"
+        # what the fan spent: paid, less what went back (refunds and chargebacks)
         " (SELECT coalesce(sum(amount_cents), 0) FROM transactions t"
-        "   WHERE t.creator_id = f.creator_id AND t.fan_id = f.id) AS spent_cents,"
+        "   WHERE t.creator_id = f.creator_id AND t.fan_id = f.id)"
+        " - (SELECT coalesce(sum(amount_cents), 0) FROM refunds r"
+        "   WHERE r.creator_id = f.creator_id AND r.fan_id = f.id) AS spent_cents,"
         # Already-processed events (a re-dispatch after an API retry) are not handled twice.
         " (SELECT coalesce(jsonb_agg(jsonb_build_object('id', e.id, 'kind', e.kind, 'payload', e.payload)"
         "   ORDER BY e.id), '[]') FROM events e WHERE e.creator_id = f.creator_id AND e.fan_id = f.id"

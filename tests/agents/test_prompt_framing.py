@@ -47,7 +47,7 @@ def context(
             "subscription_status": "active",
             "segment": "whale",
         },
-        "purchases": {"owned_catalog_ids": [], "total_cents": 1200},
+        "purchases": {"owned_catalog_ids": [], "total_cents": 1200, "refunded_cents": 0, "net_cents": 1200},
         "catalog": [{"id": "c1", "title": "Beach set", "price_cents": 1500}],
         "messages": [{"direction": "in", "text": line}, {"direction": "out", "text": "hi!"}],
         "memories": [{"kind": "boundary", "text": memory}, {"kind": "fact", "text": memory}],

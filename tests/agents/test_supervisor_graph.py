@@ -154,10 +154,52 @@ async def test_the_dm_context_is_what_the_read_functions_return(settings: Settin
         "voice": [],  # the creator has no past reply yet
     }
     assert context["messages"][-1]["text"] == "hi there" and context["catalog"]
-    assert context["purchases"] == {"total_cents": 0, "by_kind": {}, "owned_catalog_ids": []}
+    assert context["purchases"] == {
+        "total_cents": 0,
+        "refunded_cents": 0,
+        "net_cents": 0,
+        "by_kind": {},
+        "owned_catalog_ids": [],
+    }
     # another creator's fan is not found through this creator
     with pytest.raises(LookupError):
         await fan_context.fan_profile(t.creator_id, other.fans[0])
+
+
+async def test_what_a_fan_spent_is_net_of_refunds_and_chargebacks(settings: Settings) -> None:
+    """The DM prompt's "spent so far" and the hand-off spend threshold read what the fan paid less what went
+    back."""
+    from agents.dm import build_messages, gather_context
+    from core import db
+    from core.store import fans
+
+    t = await make_tenant()
+    tip = await add_event(t, t.fans[0], "tip", "tip-1", amount_cents=2500)
+    async with db.pool().connection() as conn:
+        for kind, cents, event_id in (("refund", 700, "ref-1"), ("chargeback", 300, "cb-1")):
+            cur = await conn.execute(
+                "INSERT INTO events (creator_id, fan_id, platform_event_id, kind, payload, occurred_at)"
+                " VALUES (%s, %s, %s, %s, '{}', now()) RETURNING id",
+                [t.creator_id, t.fans[0], event_id, kind],
+            )
+            back = await cur.fetchone()
+            assert back
+            await conn.execute(
+                "INSERT INTO refunds (creator_id, fan_id, kind, transaction_id, amount_cents, event_id, occurred_at)"
+                " SELECT creator_id, fan_id, %s, id, %s, %s, now() FROM transactions WHERE event_id = %s",
+                [kind, cents, back["id"], tip],
+            )
+    context = await gather_context(t.creator_id, t.fans[0], "hi")
+    assert {k: context["purchases"][k] for k in ("total_cents", "refunded_cents", "net_cents")} == {
+        "total_cents": 2500,
+        "refunded_cents": 1000,
+        "net_cents": 1500,
+    }
+    prompt = build_messages(context, "hi", "the fan sent a message", False)[-1].content
+    assert "spent so far: 1500 cents" in str(prompt)
+    async with db.pool().connection() as conn:
+        facts = await fans.routing_facts(conn, t.creator_id, t.fans[0], [])
+    assert facts is not None and facts.spent_cents == 1500
 
 
 async def test_the_context_reads_run_together_and_fail_as_themselves(settings: Settings) -> None:
