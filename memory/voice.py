@@ -52,11 +52,22 @@ async def index_fan(conn: Conn, creator_id: Id, fan_id: Id, embedder: Embedder, 
 
 
 async def index_creator(conn: Conn, creator_id: Id, embedder: Embedder, *, batch: int = 256) -> int:
-    """Index every reply of the creator not indexed yet, a batch per transaction (a backfill can stop and
-    resume). Returns how many."""
+    """Index every reply of the creator not indexed yet, and re-embed the examples another embedder made (after
+    a change of HUNTAZE_EMBEDDINGS_*: retrieval compares vectors of the configured model only), a batch per
+    transaction (a backfill can stop and resume). Returns how many were indexed or re-embedded."""
     if batch < 1:
         raise ValueError(f"batch must be >= 1, got {batch}")
-    return await _index(conn, creator_id, None, embedder, batch)
+    await _vectors(conn)
+    redone = 0
+    while True:
+        async with conn.transaction():
+            old = await store.stale(conn, creator_id, embedder.name, batch)
+            if not old:
+                break
+            vectors = await asyncio.to_thread(embedder.embed, [e.fan_text for e in old])
+            await store.reembed(conn, creator_id, [e.message_id for e in old], list(vectors), embedder.name)
+            redone += len(old)
+    return redone + await _index(conn, creator_id, None, embedder, batch)
 
 
 async def index_all(conn: Conn, embedder: Embedder, *, batch: int = 256) -> dict[str, int]:

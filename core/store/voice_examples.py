@@ -130,3 +130,29 @@ async def creators_with_unindexed(conn: Conn) -> list[str]:
         " AND v.message_id = m.id) ORDER BY 1"
     )
     return [r["id"] for r in await cur.fetchall()]
+
+
+@dataclass(frozen=True, slots=True)
+class Stale:
+    message_id: int
+    fan_text: str
+
+
+async def stale(conn: Conn, creator_id: Id, model: str, limit: int) -> list[Stale]:
+    """The creator's examples embedded by another model than `model` (after a change of embedder), locked."""
+    return await fetch_all(
+        conn,
+        Stale,
+        "SELECT message_id, fan_text FROM voice_examples WHERE creator_id = %s AND embedding_model <> %s"
+        " ORDER BY message_id LIMIT %s FOR UPDATE SKIP LOCKED",
+        [creator_id, model, limit],
+    )
+
+
+async def reembed(conn: Conn, creator_id: Id, message_ids: list[int], vectors: list[Any], model: str) -> None:
+    await conn.execute(
+        "UPDATE voice_examples v SET embedding = u.v::vector, embedding_model = %s"
+        " FROM unnest(%s::bigint[], %s::text[]) AS u(message_id, v)"
+        " WHERE v.creator_id = %s AND v.message_id = u.message_id",
+        [model, message_ids, [str([float(x) for x in v]) for v in vectors], creator_id],
+    )

@@ -126,6 +126,14 @@ async def test_exchanges_pair_each_reply_with_the_fan_turn_it_answers(
         ("what do you do on weekends?", "yoga + brunch, always ☀️", "creator"),
     ]
     assert all(r["embedding_model"] == emb.name and r["draft_text"] is None for r in rows)
+    # another embedder configured: the backfill re-embeds what the old one made
+    other = CountingEmbedder(emb)
+    other.name = "another-model"
+    async with db.pool().connection() as conn:
+        assert await index_creator(conn, t.creator_id, other) == 2
+        assert await index_creator(conn, t.creator_id, other) == 0
+    assert {r["embedding_model"] for r in await _rows(t.creator_id)} == {"another-model"}
+    assert other.calls == [["hi / love your beach pics", "what do you do on weekends?"]]
 
 
 async def test_an_edited_draft_is_kept_as_a_pair_and_the_edit_is_the_example(
