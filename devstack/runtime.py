@@ -8,6 +8,7 @@ import logging
 import re
 import signal
 import sys
+import threading
 import warnings
 from typing import Any
 
@@ -72,6 +73,44 @@ def _quiet_workflow_teardown() -> None:
         )
 
 
+async def _policy_classifiers_ready(settings: Settings, stop: asyncio.Event) -> bool:
+    """Load the policy classifiers (fitting them the first time) before the worker takes work, so no activity's
+    time limit includes the fitting. A daemon thread, so a stop meanwhile does not wait for it; False then."""
+    from policies.semantic import classifiers_cached, semantic_layer
+
+    if not classifiers_cached(settings):
+        print("fitting the policy classifiers on this machine (once; a minute or two)", flush=True)
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[Any] = loop.create_future()
+
+    def settle(error: BaseException | None) -> None:
+        if ready.done():
+            return
+        if error is None:
+            ready.set_result(None)
+        else:
+            ready.set_exception(error)
+
+    def load() -> None:
+        error: BaseException | None = None
+        try:
+            semantic_layer()
+        except BaseException as exc:  # handed to the event loop, which raises it in serve()
+            error = exc
+        loop.call_soon_threadsafe(settle, error)
+
+    threading.Thread(target=load, name="policy-classifiers", daemon=True).start()
+    stopping: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([ready, stopping], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if ready.done():
+        ready.result()
+        return True
+    return False
+
+
 async def serve(
     settings: Settings,
     *,
@@ -97,6 +136,8 @@ async def serve(
         await ensure_alert_retry_schedule(client, settings.task_queue, settings.alerts_retry_s)
     except RPCError as exc:
         log.warning("alert retry schedule not created (%s); a pending alert waits for the next one", exc)
+    if settings.policy_semantic and not await _policy_classifiers_ready(settings, stop):
+        return
     worker = build_worker(client, settings.task_queue, workflow_task_slots=settings.worker_task_slots)
     running = asyncio.create_task(worker.run())
     try:

@@ -432,6 +432,12 @@ def prime_scores(direction: Direction, texts: Sequence[str], platform: str | Non
     semantic_layer().cached_scores(direction, [as_read(t, platform) for t in texts if t])
 
 
+def classifiers_cached(settings: Settings) -> bool:
+    """Whether both directions' fitted classifiers are in the model cache (else the first use fits them)."""
+    cache = settings.model_cache / "policy-semantic"
+    return all((cache / f"{d}-{data_key(d)}.pkl").is_file() for d in ("outbound", "inbound"))
+
+
 _layer: SemanticLayer | None = None
 
 

