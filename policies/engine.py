@@ -15,6 +15,7 @@ from typing import Any
 from core.types import PolicyOutcome, PolicyReport
 from policies.leakage import check_leakage
 from policies.offline import assert_offline, write_offline_rc
+from policies.platform_rules import check_platform
 from policies.platforms import mask_platform
 from policies.rules import (
     PHRASE_RULES,
@@ -48,7 +49,9 @@ Outcome = PolicyOutcome
 
 # Findings a redaction can cure: removing the span leaves an acceptable message. Anything else (minors,
 # prohibited content, meet-ups, fraud, price, another fan's or the creator's private data) blocks outright.
-FIXABLE_RULES = frozenset({"off_platform_payment", "off_platform_contact", "forbidden_words"})
+FIXABLE_RULES = frozenset(
+    {"off_platform_payment", "off_platform_contact", "forbidden_words", "platform_links"}
+)
 REDACTION = "[removed]"
 
 
@@ -100,6 +103,13 @@ OUTBOUND_VALIDATORS: dict[str, type[Validator]] = {
         "creator_private_data", lambda t, m: check_private(t, m.get("private_terms") or [])
     ),
     "internal_leakage": _validator("internal_leakage", lambda t, m: check_leakage(t, m.get("prompt"))),
+    # What the fan's platform cannot carry: a PPV offer (blocks), a link (redactable). policies/platform_rules.py
+    "platform_offer": _validator(
+        "platform_offer", lambda t, m: check_platform(t, m.get("offer"), m.get("platform"), "offer")
+    ),
+    "platform_links": _validator(
+        "platform_links", lambda t, m: check_platform(t, m.get("offer"), m.get("platform"), "links")
+    ),
 }
 
 
@@ -198,6 +208,7 @@ def _redaction_ahead(text: str, platform: str | None, forbidden_words: list[str]
         *check_payment(text),
         *check_contact(mask_platform(text, platform, keep_length=True)),
         *check_forbidden(text, forbidden_words),
+        *check_platform(text, None, platform, "links"),
     ]
     return (_redact(text, findings) or "") if findings else ""
 

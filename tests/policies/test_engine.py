@@ -155,6 +155,8 @@ def test_every_validator_runs_and_reports() -> None:
         "other_fan_data",
         "creator_private_data",
         "internal_leakage",
+        "platform_offer",
+        "platform_links",
         *(f"semantic_{c}" for c in OUTBOUND_LABELS),
     ]
 
