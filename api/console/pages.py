@@ -916,7 +916,12 @@ async def _handoffs(
     members: list[dict[str, Any]] = []
     if s.may(Role.MANAGER):
         _, listed = await _get(request, s, "/v1/members")
-        members = [m for m in listed.get("items", []) if m["role"] != Role.VIEWER]
+        rank = {Role.OWNER: 0, Role.MANAGER: 1, Role.CHATTER: 2}
+        # by role, then e-mail: members added together share a creation time, so the API's order can vary
+        members = sorted(
+            (m for m in listed.get("items", []) if m["role"] != Role.VIEWER),
+            key=lambda m: (rank.get(m["role"], len(rank)), m["email"] or ""),
+        )
     nxt = page.get("next_cursor")
     return _page(
         request,

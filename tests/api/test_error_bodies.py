@@ -32,6 +32,12 @@ FREE_TEXT_QUERY = {
         "/v1/evals/runs",
         "suite",
     ): "suite names are data (evals/suites/), and stored runs keep names removed since",
+    ("/v1/connectors/instagram/webhook", "hub.mode"): "Meta's verification handshake, compared when read",
+    (
+        "/v1/connectors/instagram/webhook",
+        "hub.verify_token",
+    ): "Meta's verification handshake, compared when read",
+    ("/v1/connectors/instagram/webhook", "hub.challenge"): "Meta's verification handshake, echoed back",
 }
 
 
