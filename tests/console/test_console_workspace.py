@@ -31,13 +31,15 @@ async def _accessible(page: Page) -> None:
 
 
 async def _workspace(handle: str) -> Tenant:
-    """Jules waits 3 hours and has spent $23,944.58; Sam's side wrote last; Kiddo is handed off with an age
-    signal."""
+    """Jules waits 3 hours and has spent $23,944.58; Sam (on Instagram) was answered last; Kiddo is handed off
+    with an age signal."""
     t = await make_tenant(handle, fans=3)
     jules, sam, kid = t.fans
     async with db.pool().connection() as conn:
         await conn.execute("UPDATE fans SET display_name = 'Jules' WHERE id = %s", [jules])
-        await conn.execute("UPDATE fans SET display_name = 'Sam' WHERE id = %s", [sam])
+        await conn.execute(
+            "UPDATE fans SET display_name = 'Sam', platform = 'instagram' WHERE id = %s", [sam]
+        )
         await conn.execute(
             "UPDATE fans SET display_name = 'Kiddo', handoff_at = now() - interval '1 hour',"
             " handoff_reason = 'possible_minor', age_signal_at = now() - interval '1 hour',"
@@ -86,6 +88,9 @@ async def test_conversations_page_lists_fans_by_waiting_time_with_value_and_filt
     await expect(rows.nth(1)).to_contain_text("handed off")
     await expect(rows.nth(2).get_by_role("link", name="Sam")).to_be_visible()
     await expect(rows.nth(2).locator(".waiting")).to_have_text("not waiting")
+    # each conversation names its fan's platform
+    await expect(rows.nth(0).locator(".badge.platform")).to_have_text("onlyfans")
+    await expect(rows.nth(2).locator(".badge.platform")).to_have_text("instagram")
     await expect(rows.nth(2)).to_contain_text("hi Sam, how was your day?")
     await page.screenshot(path=_shot("console-conversations.png"), full_page=True)
     await _accessible(page)
