@@ -56,12 +56,8 @@ def daily_plan_schedule(creator_id: str, timezone: str, hour: int, task_queue: s
     )
 
 
-async def ensure_daily_plan_schedule(
-    client: Client, creator_id: str, timezone: str, hour: int, task_queue: str
-) -> str:
-    """Create the creator's schedule, or bring an existing one to this timezone and hour."""
-    sid = daily_plan_schedule_id(creator_id)
-    schedule = daily_plan_schedule(creator_id, timezone, hour, task_queue)
+async def _create_or_update(client: Client, sid: str, schedule: Schedule) -> None:
+    """Create the schedule, or bring the existing one with this id to it."""
     try:
         await client.create_schedule(sid, schedule)
     except ScheduleAlreadyRunningError:
@@ -70,6 +66,15 @@ async def ensure_daily_plan_schedule(
             return ScheduleUpdate(schedule=schedule)
 
         await client.get_schedule_handle(sid).update(_update)
+
+
+async def ensure_daily_plan_schedule(
+    client: Client, creator_id: str, timezone: str, hour: int, task_queue: str
+) -> str:
+    """Create the creator's schedule, or bring an existing one to this timezone and hour."""
+    sid = daily_plan_schedule_id(creator_id)
+    schedule = daily_plan_schedule(creator_id, timezone, hour, task_queue)
+    await _create_or_update(client, sid, schedule)
     return sid
 
 
@@ -108,12 +113,5 @@ async def ensure_alert_retry_schedule(client: Client, task_queue: str, every_s: 
                 raise
         return None
     schedule = alert_retry_schedule(task_queue, every_s)
-    try:
-        await client.create_schedule(sid, schedule)
-    except ScheduleAlreadyRunningError:
-
-        def _update(_: ScheduleUpdateInput) -> ScheduleUpdate:
-            return ScheduleUpdate(schedule=schedule)
-
-        await client.get_schedule_handle(sid).update(_update)
+    await _create_or_update(client, sid, schedule)
     return sid
