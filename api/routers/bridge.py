@@ -9,20 +9,17 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
 from pydantic import ValidationError
-from temporalio.service import RPCError
 
 from api.deps import Runtime, runtime
 from api.errors import ApiError
-from api.routers.events import EventAccepted, EventIn, store_event
+from api.routers.events import EventAccepted, EventIn, accept_stored, store_event
 from connectors.bridge import CREATOR_HEADER, verify_signed
 from connectors.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from core import db
 from core.crypto import keyring
 from core.store import connections
-from core.types import Platform, conversation_workflow_id
-from workflows.dispatch import dispatch_events
+from core.types import Platform
 
 router = APIRouter(prefix="/v1/connectors/bridge", tags=["connectors"])
 
@@ -81,25 +78,4 @@ async def bridge_event(platform: Platform, request: Request, rt: Annotated[Runti
     async with db.pool().connection() as conn, conn.transaction():
         row, _created = await store_event(conn, creator_id, ev)
         await connections.note_event(conn, creator_id, platform, ev.occurred_at or datetime.now(UTC))
-    if row["kind"] != ev.kind:
-        raise ApiError(
-            409, "event_id_reused", f"event_id {ev.event_id!r} was already used for a {row['kind']} event"
-        )
-    out = EventAccepted(
-        id=row["id"],
-        event_id=ev.event_id,
-        kind=ev.kind,
-        fan_id=row["fan_id"],
-        workflow_id=conversation_workflow_id(creator_id, row["fan_id"]),
-    )
-    if row["dispatched_at"] is None:
-        try:
-            await dispatch_events(rt.temporal, rt.settings, creator_id, row["fan_id"], [row["id"]])
-        except RPCError as exc:
-            raise ApiError(
-                503,
-                "dispatch_pending",
-                "the event is stored but the workflow service is unreachable; send the same request again",
-                {"event": out.model_dump()},
-            ) from exc
-    return JSONResponse(out.model_dump(mode="json"), status_code=202)
+    return await accept_stored(rt, creator_id, ev, row, resend="send the same request again")

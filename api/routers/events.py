@@ -345,6 +345,36 @@ async def _store(
 store_event = _store
 
 
+async def accept_stored(
+    rt: Runtime, creator_id: str, ev: EventIn, row: dict[str, Any], *, resend: str
+) -> JSONResponse:
+    """The answer to an event once stored (by `/v1/events` or a connector): 409 when its event_id was used for
+    another kind, else 202 once handed to the fan's conversation; 503 `dispatch_pending` (saying `resend`) when
+    the workflow service is unreachable: sending the same event again re-dispatches it."""
+    if row["kind"] != ev.kind:
+        raise ApiError(
+            409, "event_id_reused", f"event_id {ev.event_id!r} was already used for a {row['kind']} event"
+        )
+    body = EventAccepted(
+        id=row["id"],
+        event_id=ev.event_id,
+        kind=ev.kind,
+        fan_id=row["fan_id"],
+        workflow_id=conversation_workflow_id(creator_id, row["fan_id"]),
+    )
+    if row["dispatched_at"] is None:
+        try:
+            await dispatch_events(rt.temporal, rt.settings, creator_id, row["fan_id"], [row["id"]])
+        except RPCError as exc:
+            raise ApiError(
+                503,
+                "dispatch_pending",
+                f"the event is stored but the workflow service is unreachable; {resend}",
+                {"event": body.model_dump()},
+            ) from exc
+    return JSONResponse(body.model_dump(mode="json"), status_code=202)
+
+
 @router.post(
     "/events",
     status_code=202,
@@ -355,26 +385,5 @@ async def ingest_event(ev: EventIn, who: CurrentPrincipal, rt: Annotated[Runtime
     who.require(Role.MANAGER)
     async with db.pool().connection() as conn, conn.transaction():
         row, _created = await _store(conn, who.creator_id, ev)
-    if row["kind"] != ev.kind:
-        raise ApiError(
-            409, "event_id_reused", f"event_id {ev.event_id!r} was already used for a {row['kind']} event"
-        )
-    body = EventAccepted(
-        id=row["id"],
-        event_id=ev.event_id,
-        kind=ev.kind,
-        fan_id=row["fan_id"],
-        workflow_id=conversation_workflow_id(who.creator_id, row["fan_id"]),
-    )
-    if row["dispatched_at"] is None:
-        try:
-            await dispatch_events(rt.temporal, rt.settings, who.creator_id, row["fan_id"], [row["id"]])
-        except RPCError as exc:
-            # Stored and safe: sending the same event again re-dispatches it.
-            raise ApiError(
-                503,
-                "dispatch_pending",
-                "the event is stored but the workflow service is unreachable; retry the same request",
-                {"event": body.model_dump()},
-            ) from exc
-    return JSONResponse(body.model_dump(mode="json"), status_code=202)
+    # Stored and safe: sending the same event again re-dispatches it.
+    return await accept_stored(rt, who.creator_id, ev, row, resend="retry the same request")
