@@ -7,12 +7,12 @@ import argparse
 import json
 import os
 import sys
-import uuid
 from contextlib import ExitStack
 from typing import IO, Any
 
 from psycopg import AsyncConnection
 
+from cli.keys import uuid_arg
 from core.settings import Settings
 
 
@@ -75,13 +75,6 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 1 if report.rejected else 0
 
 
-def _creator_id(value: str) -> str:
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a creator id (a UUID), not {value!r}") from None
-
-
 def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "import",
@@ -93,7 +86,7 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--creator",
-        type=_creator_id,
+        type=uuid_arg,
         required=True,
         metavar="CREATOR_ID",
         help="the creator whose history it is",

@@ -9,6 +9,7 @@ import argparse
 import json
 import re
 import sys
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -24,13 +25,34 @@ class BadArgument(Exception):
     """An argument names something that is not there; the message starts with the argument's name."""
 
 
-def _uuid_arg(value: str) -> str:
+def uuid_arg(value: str, what: str = "a creator id") -> str:
+    """An argparse type: `value` as a UUID, or an error saying it must be `what`."""
     import uuid
 
     try:
         return str(uuid.UUID(value))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a creator id (a UUID), not {value!r}") from None
+        raise argparse.ArgumentTypeError(f"must be {what} (a UUID), not {value!r}") from None
+
+
+def run_job(
+    command: str,
+    job: Callable[[AsyncConnection[Any], Settings], Awaitable[dict[str, Any]]],
+    *,
+    one_transaction: bool = True,
+    summary: Callable[[dict[str, Any]], str] | None = None,
+) -> int:
+    """Run a command's database job: a BadArgument is its message on stderr and exit 2; else the summary (for a
+    person) on stderr and the result as JSON, the last line on stdout."""
+    try:
+        out = on_database(job, one_transaction=one_transaction)
+    except BadArgument as exc:
+        print(f"huntaze {command}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if summary is not None:
+        print(summary(out), file=sys.stderr)
+    print(json.dumps(out), flush=True)
+    return 0
 
 
 def _email_arg(value: str) -> str:
@@ -103,19 +125,14 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
             "key": key,
         }
 
-    try:
-        out = on_database(job)
-    except BadArgument as exc:
-        print(f"huntaze keys create: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    print(
-        f"{'Agency key' if out['agency'] else 'API key'} {out['name'] or out['prefix']} for {out['email']}"
-        f" ({out['role']}), shown once: keep it now (Authorization: Bearer <key>; the console's sign-in page takes"
-        " it too" + ("; name the creator of each request with X-Creator-Id)" if out["agency"] else ")"),
-        file=sys.stderr,
-    )
-    print(json.dumps(out), flush=True)
-    return 0
+    def summary(o: dict[str, Any]) -> str:
+        return (
+            f"{'Agency key' if o['agency'] else 'API key'} {o['name'] or o['prefix']} for {o['email']}"
+            f" ({o['role']}), shown once: keep it now (Authorization: Bearer <key>; the console's sign-in page takes"
+            " it too" + ("; name the creator of each request with X-Creator-Id)" if o["agency"] else ")")
+        )
+
+    return run_job("keys create", job, summary=summary)
 
 
 def add_parser(sub: Any) -> None:
@@ -129,7 +146,7 @@ def add_parser(sub: Any) -> None:
         " the creator's first member with that role, or to a new member <role>@<handle>.local.",
     )
     c.add_argument(
-        "--creator", type=_uuid_arg, required=True, metavar="CREATOR_ID", help="the creator's id (a UUID)"
+        "--creator", type=uuid_arg, required=True, metavar="CREATOR_ID", help="the creator's id (a UUID)"
     )
     c.add_argument(
         "--role", choices=[r.value for r in Role], default=Role.OWNER.value, help="the member's role"

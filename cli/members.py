@@ -9,25 +9,17 @@ operator commands, audited on the creator whose access changes (actor `system`).
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from typing import Any
 
 from psycopg import AsyncConnection
 
-from cli.database import on_database
-from cli.keys import EXIT_BAD_INPUT, BadArgument
+from cli.keys import BadArgument, run_job, uuid_arg
 from core.settings import Settings
 from core.types import Role
 
 
 def _uuid_arg(value: str) -> str:
-    import uuid
-
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an id (a UUID), not {value!r}") from None
+    return uuid_arg(value, "an id")
 
 
 def cmd_members_grant(args: argparse.Namespace) -> int:
@@ -66,19 +58,14 @@ def cmd_members_grant(args: argparse.Namespace) -> int:
             "home_creator_id": home.creator_id,
         }
 
-    try:
-        out = on_database(job)
-    except BadArgument as exc:
-        print(f"huntaze members grant: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    print(
-        f"{out['email']} is {out['role']} on creator {out['creator_id']}: their agency keys act for it with"
-        f" X-Creator-Id: {out['creator_id']} (make one: huntaze keys create --agency --creator"
-        f" {out['home_creator_id']} --email {out['email']} --role <their role there>)",
-        file=sys.stderr,
-    )
-    print(json.dumps(out), flush=True)
-    return 0
+    def summary(o: dict[str, Any]) -> str:
+        return (
+            f"{o['email']} is {o['role']} on creator {o['creator_id']}: their agency keys act for it with"
+            f" X-Creator-Id: {o['creator_id']} (make one: huntaze keys create --agency --creator"
+            f" {o['home_creator_id']} --email {o['email']} --role <their role there>)"
+        )
+
+    return run_job("members grant", job, summary=summary)
 
 
 def cmd_members_revoke(args: argparse.Namespace) -> int:
@@ -101,17 +88,12 @@ def cmd_members_revoke(args: argparse.Namespace) -> int:
         )
         return {"creator_id": args.creator, "member_id": row.id, "email": row.email}
 
-    try:
-        out = on_database(job)
-    except BadArgument as exc:
-        print(f"huntaze members revoke: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    print(
-        f"{out['email']}'s agency keys no longer act for creator {out['creator_id']} (the member row stays)",
-        file=sys.stderr,
-    )
-    print(json.dumps(out), flush=True)
-    return 0
+    def summary(o: dict[str, Any]) -> str:
+        return (
+            f"{o['email']}'s agency keys no longer act for creator {o['creator_id']} (the member row stays)"
+        )
+
+    return run_job("members revoke", job, summary=summary)
 
 
 def add_parsers(msub: Any) -> None:

@@ -7,24 +7,12 @@ interrupted (a batch per transaction)."""
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from typing import Any
 
 from psycopg import AsyncConnection
 
-from cli.database import on_database
-from cli.keys import EXIT_BAD_INPUT, BadArgument
+from cli.keys import BadArgument, run_job, uuid_arg
 from core.settings import Settings
-
-
-def _creator(value: str) -> str:
-    import uuid
-
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a creator id (a UUID), not {value!r}") from None
 
 
 def _batch(value: str) -> int:
@@ -52,13 +40,7 @@ def cmd_voice_index(args: argparse.Namespace) -> int:
             done = await index_all(conn, embedder, batch=args.batch)
         return {"model": embedder.name, "indexed": sum(done.values()), "by_creator": done}
 
-    try:
-        out = on_database(job, one_transaction=False)
-    except BadArgument as exc:
-        print(f"huntaze voice index: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    print(json.dumps(out), flush=True)
-    return 0
+    return run_job("voice index", job, one_transaction=False)
 
 
 def add_parser(sub: Any) -> None:
@@ -67,6 +49,6 @@ def add_parser(sub: Any) -> None:
     ix = vosub.add_parser(
         "index", help="index past replies (imported history, sent messages) not indexed yet; prints JSON"
     )
-    ix.add_argument("--creator", type=_creator, help="only this creator (default: every creator)")
+    ix.add_argument("--creator", type=uuid_arg, help="only this creator (default: every creator)")
     ix.add_argument("--batch", type=_batch, default=256, help="exchanges per transaction (1-10000)")
     ix.set_defaults(func=cmd_voice_index)
