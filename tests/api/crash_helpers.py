@@ -1,15 +1,44 @@
-"""What the send-crash tests share: a worker process, and waiting until the approval is in the workflow's history."""
+"""What the tests with a worker process (`huntaze up --worker-only`) share: its environment, starting and stopping
+it, and waiting until an approval is in the workflow's history."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 
+from core.settings import Settings
 from core.types import conversation_workflow_id
+from tests.conftest import TEST_KEYS
+from tests.fakes.openai_server import FakeOpenAI
+
+
+def worker_env(
+    settings: Settings,
+    temporal: WorkflowEnvironment,
+    llm: FakeOpenAI,
+    queue: str,
+    tmp_path: Path,
+    extra: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """A worker process's environment: this test's database, Temporal, fake LLM, task queue, data directory and
+    keys, then `extra`."""
+    return {
+        **os.environ,
+        "DATABASE_URL": str(settings.database_url),
+        "TEMPORAL_ADDRESS": temporal.client.service_client.config.target_host,
+        "LLM_BASE_URL": llm.base_url,
+        "LLM_MODEL": "fake",
+        "HUNTAZE_TASK_QUEUE": queue,
+        "HUNTAZE_DATA_DIR": str(tmp_path / "data"),
+        "HUNTAZE_ENCRYPTION_KEYS": TEST_KEYS,
+        **(extra or {}),
+    }
 
 
 async def worker(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
@@ -23,6 +52,19 @@ async def worker(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
         stdout=log.open("ab"),
         stderr=asyncio.subprocess.STDOUT,
     )
+
+
+async def stop(*procs: asyncio.subprocess.Process | None) -> None:
+    """End the worker processes still running: terminated, killed after 20 s."""
+    for proc in procs:
+        if proc is None or proc.returncode is not None:
+            continue
+        proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), 20)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
 
 
 async def approval_recorded(client: Client, creator_id: str, fan_id: str, timeout_s: float = 120) -> None:

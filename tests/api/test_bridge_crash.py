@@ -18,9 +18,8 @@ from api.deps import Runtime
 from connectors.bridge_adapter import Adapter, build_client
 from core.settings import Settings, configure
 from tests.api.conftest import client_for
-from tests.api.crash_helpers import approval_recorded, worker
+from tests.api.crash_helpers import approval_recorded, stop, worker, worker_env
 from tests.api.test_bridge import SECRET, adapter_config
-from tests.conftest import TEST_KEYS
 from tests.factories import make_tenant
 from tests.fakes.loopback import LoopbackServer
 from tests.fakes.openai_server import FakeOpenAI
@@ -46,18 +45,17 @@ async def test_a_worker_killed_during_a_bridge_send_never_sends_twice(
 ) -> None:
     t = await make_tenant(fans=0)
     queue = f"brcrash-{os.getpid()}-{t.creator_id[:8]}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": str(settings.database_url),
-        "TEMPORAL_ADDRESS": temporal_dev_env.client.service_client.config.target_host,
-        "LLM_BASE_URL": fake_llm.base_url,
-        "LLM_MODEL": "fake",
-        "HUNTAZE_TASK_QUEUE": queue,
-        "HUNTAZE_DEBOUNCE_S": "0",
-        "HUNTAZE_DATA_DIR": str(tmp_path / "data"),
-        "HUNTAZE_ENCRYPTION_KEYS": TEST_KEYS,
-        "HUNTAZE_ALLOW_LOOPBACK_WEBHOOKS": "true",
-    }
+    env = worker_env(
+        settings,
+        temporal_dev_env,
+        fake_llm,
+        queue,
+        tmp_path,
+        {
+            "HUNTAZE_DEBOUNCE_S": "0",
+            "HUNTAZE_ALLOW_LOOPBACK_WEBHOOKS": "true",
+        },
+    )
     s = settings.model_copy(update={"task_queue": queue})
     configure(s)
     app = create_app(s, temporal=temporal_dev_env.client)
@@ -119,14 +117,7 @@ async def test_a_worker_killed_during_a_bridge_send_never_sends_twice(
     finally:
         await app.state.fresh_cache.close()
         server.stop()
-        for proc in (first, second):
-            if proc is not None and proc.returncode is None:
-                proc.terminate()
-                try:
-                    await asyncio.wait_for(proc.wait(), 20)
-                except TimeoutError:
-                    proc.kill()
-                    await proc.wait()
+        await stop(first, second)
     assert len(platform.sends) == 1, platform.sends
     [row] = await fetch("SELECT status, platform_message_id FROM outbox WHERE draft_id = %s", [draft["id"]])
     assert row == {"status": "delivered", "platform_message_id": platform.sends[0]["id"]}

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
@@ -15,23 +14,10 @@ from api.app import create_app
 from api.deps import Runtime
 from core.settings import Settings
 from tests.api.conftest import client_for
-from tests.conftest import TEST_KEYS
+from tests.api.crash_helpers import stop, worker, worker_env
 from tests.factories import make_tenant
 from tests.fakes.openai_server import FakeOpenAI
 from tests.workflows.helpers import fetch
-
-
-async def _worker(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "cli.main",
-        "up",
-        "--worker-only",
-        env=env,
-        stdout=log.open("ab"),
-        stderr=asyncio.subprocess.STDOUT,
-    )
 
 
 async def test_a_worker_killed_after_the_commit_still_sends_once(
@@ -42,22 +28,19 @@ async def test_a_worker_killed_after_the_commit_still_sends_once(
     crash = tmp_path / "crash"
     crash.touch()
     queue = f"crash-{os.getpid()}-{t.creator_id[:8]}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": str(settings.database_url),
-        "TEMPORAL_ADDRESS": temporal_dev_env.client.service_client.config.target_host,
-        "LLM_BASE_URL": fake_llm.base_url,
-        "LLM_MODEL": "fake",
-        "HUNTAZE_TASK_QUEUE": queue,
-        "HUNTAZE_DATA_DIR": str(tmp_path / "data"),
-        "HUNTAZE_ENCRYPTION_KEYS": TEST_KEYS,
-        "HUNTAZE_TEST_CRASH_FILE": str(crash),
-    }
+    env = worker_env(
+        settings,
+        temporal_dev_env,
+        fake_llm,
+        queue,
+        tmp_path,
+        {"HUNTAZE_TEST_CRASH_FILE": str(crash)},
+    )
     log = tmp_path / "worker.log"
     s = settings.model_copy(update={"task_queue": queue})
     app = create_app(s, temporal=temporal_dev_env.client)
     app.state.runtime = Runtime(temporal=temporal_dev_env.client, settings=s)
-    first = await _worker(env, log)
+    first = await worker(env, log)
     second = None
     try:
         async with client_for(app) as api:
@@ -73,7 +56,7 @@ async def test_a_worker_killed_after_the_commit_still_sends_once(
             assert not crash.exists()  # the hook fired: the message was committed, then the worker died
             [stored] = await fetch("SELECT status FROM drafts WHERE creator_id = %s", [t.creator_id])
             assert stored["status"] == "approved"  # accepted, not sent
-            second = await _worker(env, log)
+            second = await worker(env, log)
             r = await asyncio.wait_for(post, 120)
             assert r.status_code == 201, r.text
             assert r.json()["state"] in ("sent", "queued")
@@ -92,14 +75,7 @@ async def test_a_worker_killed_after_the_commit_still_sends_once(
                 await asyncio.sleep(0.1)
     finally:
         await app.state.fresh_cache.close()
-        for proc in (first, second):
-            if proc is not None and proc.returncode is None:
-                proc.terminate()
-                try:
-                    await asyncio.wait_for(proc.wait(), 20)
-                except TimeoutError:
-                    proc.kill()
-                    await proc.wait()
+        await stop(first, second)
     sent = await fetch(
         "SELECT sent_by::text AS sent_by FROM messages WHERE creator_id = %s AND direction = 'out'",
         [t.creator_id],

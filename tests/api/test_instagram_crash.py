@@ -18,9 +18,8 @@ from api.app import create_app
 from api.deps import Runtime
 from core.settings import Settings, configure
 from tests.api.conftest import client_for
-from tests.api.crash_helpers import approval_recorded, worker
+from tests.api.crash_helpers import approval_recorded, stop, worker, worker_env
 from tests.api.test_instagram import ACCOUNT, APP_SECRET, HOOK, TOKEN, connect
-from tests.conftest import TEST_KEYS
 from tests.factories import make_tenant
 from tests.fakes.graph import FakeGraph
 from tests.fakes.openai_server import FakeOpenAI
@@ -46,18 +45,17 @@ async def test_a_worker_killed_during_the_send_never_sends_twice(
 ) -> None:
     t = await make_tenant()
     queue = f"igcrash-{os.getpid()}-{t.creator_id[:8]}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": str(settings.database_url),
-        "TEMPORAL_ADDRESS": temporal_dev_env.client.service_client.config.target_host,
-        "LLM_BASE_URL": fake_llm.base_url,
-        "LLM_MODEL": "fake",
-        "HUNTAZE_TASK_QUEUE": queue,
-        "HUNTAZE_DEBOUNCE_S": "0",
-        "HUNTAZE_DATA_DIR": str(tmp_path / "data"),
-        "HUNTAZE_ENCRYPTION_KEYS": TEST_KEYS,
-        "HUNTAZE_INSTAGRAM_GRAPH_URL": graph.base_url,
-    }
+    env = worker_env(
+        settings,
+        temporal_dev_env,
+        fake_llm,
+        queue,
+        tmp_path,
+        {
+            "HUNTAZE_DEBOUNCE_S": "0",
+            "HUNTAZE_INSTAGRAM_GRAPH_URL": graph.base_url,
+        },
+    )
     s = settings.model_copy(
         update={
             "task_queue": queue,
@@ -116,14 +114,7 @@ async def test_a_worker_killed_during_the_send_never_sends_twice(
             delivery = (await api.get(f"/v1/deliveries/{draft['id']}", headers=t.auth())).json()
     finally:
         await app.state.fresh_cache.close()
-        for proc in (first, second):
-            if proc is not None and proc.returncode is None:
-                proc.terminate()
-                try:
-                    await asyncio.wait_for(proc.wait(), 20)
-                except TimeoutError:
-                    proc.kill()
-                    await proc.wait()
+        await stop(first, second)
     assert len(graph.sends) == 1, graph.sends
     assert "interrupted" in delivery["error"] and "may or may not have reached the fan" in delivery["error"]
     assert (

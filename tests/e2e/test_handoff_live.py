@@ -15,7 +15,6 @@ import hashlib
 import hmac
 import json
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from core import db
 from core.journal import verify_audit
 from core.settings import Settings
 from tests.api.conftest import client_for
-from tests.conftest import TEST_KEYS
+from tests.api.crash_helpers import stop, worker, worker_env
 from tests.factories import make_tenant
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.webhook import WebhookReceiver
@@ -46,30 +45,6 @@ def receiver() -> Iterator[WebhookReceiver]:
     r.server.stop()
 
 
-async def _worker(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "cli.main",
-        "up",
-        "--worker-only",
-        env=env,
-        stdout=log.open("ab"),
-        stderr=asyncio.subprocess.STDOUT,
-    )
-
-
-async def _stop(proc: asyncio.subprocess.Process | None) -> None:
-    if proc is None or proc.returncode is not None:
-        return
-    proc.terminate()
-    try:
-        await asyncio.wait_for(proc.wait(), 20)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-
-
 async def test_a_handoff_alerts_once_across_a_worker_crash_and_a_chatter_answers(
     temporal_dev_env: WorkflowEnvironment,
     settings: Settings,
@@ -82,24 +57,23 @@ async def test_a_handoff_alerts_once_across_a_worker_crash_and_a_chatter_answers
     crash = tmp_path / "crash"
     crash.touch()  # the first worker ends itself right after the hand-off's save commits
     queue = f"handoff-{os.getpid()}-{t.creator_id[:8]}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": str(settings.database_url),
-        "TEMPORAL_ADDRESS": temporal_dev_env.client.service_client.config.target_host,
-        "LLM_BASE_URL": fake_llm.base_url,
-        "LLM_MODEL": "fake",
-        "HUNTAZE_TASK_QUEUE": queue,
-        "HUNTAZE_DATA_DIR": str(tmp_path / "data"),
-        "HUNTAZE_ENCRYPTION_KEYS": TEST_KEYS,
-        "HUNTAZE_ALLOW_LOOPBACK_WEBHOOKS": "true",
-        "HUNTAZE_TEST_CRASH_FILE": str(crash),
-        "HUNTAZE_ALERTS_RETRY_S": "0",  # the first worker: no retry schedule, nothing sends the alert but itself
-    }
+    env = worker_env(
+        settings,
+        temporal_dev_env,
+        fake_llm,
+        queue,
+        tmp_path,
+        {
+            "HUNTAZE_ALLOW_LOOPBACK_WEBHOOKS": "true",
+            "HUNTAZE_TEST_CRASH_FILE": str(crash),
+            "HUNTAZE_ALERTS_RETRY_S": "0",  # the first worker: no retry schedule, nothing sends the alert but itself
+        },
+    )
     log = tmp_path / "worker.log"
     s = settings.model_copy(update={"task_queue": queue})
     app = create_app(s, temporal=temporal_dev_env.client)
     app.state.runtime = Runtime(temporal=temporal_dev_env.client, settings=s)
-    first = await _worker(env, log)
+    first = await worker(env, log)
     second = None
     try:
         async with client_for(app) as api:
@@ -139,7 +113,7 @@ async def test_a_handoff_alerts_once_across_a_worker_crash_and_a_chatter_answers
 
             # A fresh worker with the retry schedule; the receiver refuses the first try.
             receiver.fail_next = 1
-            second = await _worker(env | {"HUNTAZE_ALERTS_RETRY_S": "1"}, log)
+            second = await worker(env | {"HUNTAZE_ALERTS_RETRY_S": "1"}, log)
             await wait_until(
                 "SELECT status = 'sent' FROM alerts WHERE creator_id = %s", [t.creator_id], timeout_s=120
             )
@@ -175,8 +149,7 @@ async def test_a_handoff_alerts_once_across_a_worker_crash_and_a_chatter_answers
             assert chain.status_code == 200 and chain.json()["ok"] is True, chain.text
     finally:
         await app.state.fresh_cache.close()
-        await _stop(first)
-        await _stop(second)
+        await stop(first, second)
         await temporal_dev_env.client.get_schedule_handle(alert_retry_schedule_id(queue)).delete()
 
     sent = await fetch(
