@@ -464,8 +464,11 @@ class ConversationWorkflow:
                     self.hold_until = res.not_before
                     self.hold_reasons = list(res.reasons)
                     return
-            except ActivityError as err:
-                workflow.logger.error("delivery of draft %s failed for good: %s", draft_id, err.cause)
+            # A local activity's non-retryable refusal (a platform's rules held the send) arrives as the
+            # ApplicationError itself, not wrapped: uncaught, it would fail the whole conversation.
+            except (ActivityError, ApplicationError) as err:
+                cause = err.cause if isinstance(err, ActivityError) else err
+                workflow.logger.error("delivery of draft %s failed for good: %s", draft_id, cause)
                 # A delivery left pending is now failed, for a human (a refused send has none: nothing to mark).
                 await workflow.execute_local_activity(
                     MARK_DELIVERY_FAILED,

@@ -536,6 +536,10 @@ async def _fan_change(
 
 
 def _sent_notice(out: dict[str, Any], fmt: Formatter) -> str:
+    if (
+        out["state"] in ("held", "failed") and not out["not_before"]
+    ):  # the delivery failed, for a human to retry
+        return f"message not sent: {', '.join(out['held_because'])} (see Deliveries)"
     if out["state"] == "held":
         why = ", ".join(out["held_because"])
         return f"message held until {fmt.when(out['not_before'])}" + (f" ({why})" if why else "")

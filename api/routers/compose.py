@@ -27,7 +27,7 @@ from api.errors import ApiError
 from api.routers.drafts import _explained
 from core import db
 from core.store import catalog as catalog_store
-from core.store import fans
+from core.store import fans, outbox
 from core.types import Role, conversation_workflow_id
 from workflows.types import Compose, ComposeOutcome, ConversationInput
 
@@ -67,18 +67,23 @@ class OfferOut(BaseModel):
     price_cents: int
 
 
+State = Literal["sent", "held", "failed", "queued"]
+
+
 class MessageSent(BaseModel):
     id: str = Field(description="the message's id (a draft written and approved by its author)")
     fan_id: str
     text: str
     offer: OfferOut | None
     sent_by: str = Field(description="the member who wrote and sent it")
-    state: Literal["sent", "held", "queued"] = Field(
+    state: State = Field(
         description="sent: handed to delivery; held: quiet hours or a cap hold it until `not_before` (it is sent"
-        " then, durably); queued: accepted, the conversation sends it as soon as it can"
+        " then, durably), or, without `not_before`, the platform's rules hold it (Instagram's messaging window):"
+        " its delivery is failed with that reason, for a human to retry; failed: the platform refused it (its"
+        " delivery is failed with the reason); queued: accepted, the conversation sends it as soon as it can"
     )
     not_before: datetime | None = Field(None, description="held: when it will be sent")
-    held_because: list[str] = Field(default_factory=list, description="held: why")
+    held_because: list[str] = Field(default_factory=list, description="held or failed: why")
     superseded_draft_id: str | None = Field(
         None, description="the agent's draft awaiting a decision that this message replaced"
     )
@@ -150,17 +155,33 @@ async def write_message(
     key = f"{who.member_id}:{idempotency_key or uuid.uuid4()}"
     msg = Compose(key=key, author=who.member_id, text=body.text, offer=offer)
     outcome = await _send(rt, who.creator_id, str(fan_id), msg)
+    state, reasons = (
+        await _as_delivered(who.creator_id, outcome)
+        if outcome.state == "sent"
+        else (outcome.state, outcome.reasons)
+    )
     return MessageSent(
         id=outcome.draft_id,
         fan_id=str(fan_id),
         text=body.text,
         offer=OfferOut(**offer) if offer else None,
         sent_by=who.member_id,
-        state=outcome.state,
+        state=state,
         not_before=datetime.fromtimestamp(outcome.not_before, UTC) if outcome.not_before else None,
-        held_because=outcome.reasons,
+        held_because=reasons,
         superseded_draft_id=outcome.superseded,
     )
+
+
+async def _as_delivered(creator_id: str, outcome: ComposeOutcome) -> tuple[State, list[str]]:
+    """A message handed to delivery whose delivery failed at once (a platform's rules held it, or the platform
+    refused it) was not sent: say so, with the delivery's reason."""
+    async with db.pool().connection() as conn:
+        delivery = await outbox.receipted(conn, creator_id, outcome.draft_id)
+    if delivery is None or delivery.status != "failed":
+        return outcome.state, outcome.reasons
+    reason = delivery.error or "the delivery failed"
+    return ("held" if reason.startswith("held:") else "failed"), [reason]
 
 
 async def _send(rt: Runtime, creator_id: str, fan_id: str, msg: Compose) -> ComposeOutcome:

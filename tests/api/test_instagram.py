@@ -14,8 +14,11 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import SecretStr
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings, configure
+from core.types import conversation_workflow_id
 from tests.factories import Tenant, make_tenant
 from tests.fakes.graph import FakeGraph
 from tests.workflows.helpers import fetch, wait_until
@@ -168,3 +171,28 @@ async def test_past_the_window_is_held_and_a_members_reply_goes_with_the_human_a
     assert (sent["messaging_type"], sent["tag"]) == ("MESSAGE_TAG", "HUMAN_AGENT")
     [row] = await fetch("SELECT status, platform_message_id FROM outbox WHERE draft_id = %s", [own])
     assert row == {"status": "delivered", "platform_message_id": sent["message_id"]}
+
+
+async def test_a_members_message_the_window_holds_answers_held_with_the_deliverys_reason(
+    api: httpx.AsyncClient, graph: FakeGraph, temporal_env: WorkflowEnvironment
+) -> None:
+    t = await make_tenant()
+    await connect(api, t)
+    body, headers = graph.user_writes(ACCOUNT, "igsid-8", "hi", at=datetime.now(UTC) - timedelta(days=8))
+    assert (await api.post(HOOK, content=body, headers=headers)).json()["stored"] == 1
+    draft = await _draft_for(api, t, "igsid-8")
+    r = await api.post(
+        f"/v1/fans/{draft['fan']['id']}/messages",
+        json={"text": "still there?"},
+        headers=t.auth("chatter") | {"Idempotency-Key": "ig-8"},
+        timeout=120,
+    )
+    assert r.status_code == 201, r.text
+    out = r.json()
+    delivery = (await api.get(f"/v1/deliveries/{out['id']}", headers=t.auth("viewer"))).json()
+    assert delivery["status"] == "failed" and "7-day human agent window" in delivery["error"], delivery
+    assert (out["state"], out["not_before"], out["held_because"]) == ("held", None, [delivery["error"]])
+    assert graph.sends == []
+    # the refusal is the delivery's, not the conversation's: the fan's workflow goes on
+    wf = temporal_env.client.get_workflow_handle(conversation_workflow_id(t.creator_id, draft["fan"]["id"]))
+    assert (await wf.describe()).status == WorkflowExecutionStatus.RUNNING
