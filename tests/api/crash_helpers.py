@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
+from typing import Any, Protocol
 
+import httpx
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
@@ -15,7 +19,9 @@ from temporalio.testing import WorkflowEnvironment
 from core.settings import Settings
 from core.types import conversation_workflow_id
 from tests.conftest import TEST_KEYS
+from tests.factories import Tenant
 from tests.fakes.openai_server import FakeOpenAI
+from tests.workflows.helpers import fetch, wait_until
 
 
 def worker_env(
@@ -78,3 +84,51 @@ async def approval_recorded(client: Client, creator_id: str, fan_id: str, timeou
                 return
         await asyncio.sleep(0.2)
     raise AssertionError("the approval never reached the workflow's history")
+
+
+class HeldSends(Protocol):
+    """A fake platform that can hold a send it received (FakePlatform, FakeGraph)."""
+
+    send_arrived: threading.Event
+
+    def pause_sends(self) -> None: ...
+
+    def release(self) -> None: ...
+
+
+async def kill_during_send(
+    api: httpx.AsyncClient,
+    client: Client,
+    t: Tenant,
+    platform: HeldSends,
+    first: asyncio.subprocess.Process,
+    log: Path,
+) -> tuple[dict[str, Any], asyncio.Task[httpx.Response]]:
+    """Approve the fan's pending draft, and SIGKILL the worker while the platform holds its send (the platform has
+    the message, the service no answer); then let the platform answer again. The draft, and the approve request
+    still waiting for its answer."""
+    await wait_until(
+        "SELECT count(*) > 0 FROM drafts WHERE creator_id = %s AND status = 'pending_review'",
+        [t.creator_id],
+        timeout_s=120,
+    )
+    [draft] = await fetch(
+        "SELECT id::text AS id, fan_id::text AS fan_id FROM drafts WHERE creator_id = %s",
+        [t.creator_id],
+    )
+    platform.pause_sends()
+    approve = asyncio.create_task(
+        api.post(
+            f"/v1/drafts/{draft['id']}/approve",
+            json={"version": 1},
+            headers=t.auth("chatter"),
+            timeout=400,
+        )
+    )
+    arrived = await asyncio.to_thread(platform.send_arrived.wait, 120)
+    assert arrived, (await asyncio.to_thread(log.read_text))[-3000:]
+    await approval_recorded(client, t.creator_id, draft["fan_id"])
+    first.send_signal(signal.SIGKILL)
+    assert await first.wait() == -signal.SIGKILL
+    platform.release()
+    return draft, approve

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from api.deps import Runtime
 from connectors.bridge_adapter import Adapter, build_client
 from core.settings import Settings, configure
 from tests.api.conftest import client_for
-from tests.api.crash_helpers import approval_recorded, stop, worker, worker_env
+from tests.api.crash_helpers import kill_during_send, stop, worker, worker_env
 from tests.api.test_bridge import SECRET, adapter_config
 from tests.factories import make_tenant
 from tests.fakes.loopback import LoopbackServer
@@ -76,29 +75,7 @@ async def test_a_worker_killed_during_a_bridge_send_never_sends_twice(
             assert r.status_code == 200, r.text
             platform.fan_writes("of-fan-9", "still up?")
             assert await adapter.relay_events(api) == 1
-            await wait_until(
-                "SELECT count(*) > 0 FROM drafts WHERE creator_id = %s AND status = 'pending_review'",
-                [t.creator_id],
-                timeout_s=120,
-            )
-            [draft] = await fetch(
-                "SELECT id::text AS id, fan_id::text AS fan_id FROM drafts WHERE creator_id = %s",
-                [t.creator_id],
-            )
-            platform.pause_sends()
-            approve = asyncio.create_task(
-                api.post(
-                    f"/v1/drafts/{draft['id']}/approve",
-                    json={"version": 1},
-                    headers=t.auth("chatter"),
-                    timeout=400,
-                )
-            )
-            assert await asyncio.to_thread(platform.send_arrived.wait, 120), log.read_text()[-3000:]
-            await approval_recorded(temporal_dev_env.client, t.creator_id, draft["fan_id"])
-            first.send_signal(signal.SIGKILL)  # the platform has the message; the service has no answer
-            assert await first.wait() == -signal.SIGKILL
-            platform.release()
+            draft, approve = await kill_during_send(api, temporal_dev_env.client, t, platform, first, log)
             second = await worker(env, log)
             try:
                 await wait_until(

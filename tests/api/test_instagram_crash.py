@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from api.app import create_app
 from api.deps import Runtime
 from core.settings import Settings, configure
 from tests.api.conftest import client_for
-from tests.api.crash_helpers import approval_recorded, stop, worker, worker_env
+from tests.api.crash_helpers import kill_during_send, stop, worker, worker_env
 from tests.api.test_instagram import ACCOUNT, APP_SECRET, HOOK, TOKEN, connect
 from tests.factories import make_tenant
 from tests.fakes.graph import FakeGraph
@@ -74,30 +73,7 @@ async def test_a_worker_killed_during_the_send_never_sends_twice(
             await connect(api, t)
             body, headers = graph.user_writes(ACCOUNT, "igsid-9", "still up?")
             assert (await api.post(HOOK, content=body, headers=headers)).json()["stored"] == 1
-            await wait_until(
-                "SELECT count(*) > 0 FROM drafts WHERE creator_id = %s AND status = 'pending_review'",
-                [t.creator_id],
-                timeout_s=120,
-            )
-            [draft] = await fetch(
-                "SELECT id::text AS id, fan_id::text AS fan_id FROM drafts WHERE creator_id = %s",
-                [t.creator_id],
-            )
-            graph.pause_sends()
-            approve = asyncio.create_task(
-                api.post(
-                    f"/v1/drafts/{draft['id']}/approve",
-                    json={"version": 1},
-                    headers=t.auth("chatter"),
-                    timeout=400,
-                )
-            )
-            assert await asyncio.to_thread(graph.send_arrived.wait, 120), log.read_text()[-3000:]
-            await approval_recorded(temporal_dev_env.client, t.creator_id, draft["fan_id"])
-            # during the call: Instagram took the message, no answer came back
-            first.send_signal(signal.SIGKILL)
-            assert await first.wait() == -signal.SIGKILL
-            graph.release()
+            draft, approve = await kill_during_send(api, temporal_dev_env.client, t, graph, first, log)
             second = await worker(env, log)
             try:
                 await wait_until(
