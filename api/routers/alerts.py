@@ -24,7 +24,9 @@ from core.types import Role
 router = APIRouter(prefix="/v1", tags=["alerts"])
 
 # The events an alert can be sent for (core/store/alerts.py EVENTS).
-AlertEvent = Literal["handoff", "delivery_failed", "daily_plan_ready", "revenue_anomaly", "drafts_expiring"]
+AlertEvent = Literal[
+    "handoff", "delivery_failed", "daily_plan_ready", "revenue_anomaly", "drafts_expiring", "token_expiring"
+]
 
 
 class AlertConfigIn(BaseModel):

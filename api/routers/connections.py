@@ -22,6 +22,7 @@ from connectors.egress import EgressRefused, Unresolved, check_url
 from core import db
 from core.crypto import connection_aad, keyring
 from core.journal import append_audit
+from core.store import alerts
 from core.types import Role
 
 router = APIRouter(prefix="/v1", tags=["connections"])
@@ -104,7 +105,19 @@ async def list_connections(who: CurrentPrincipal) -> Any:
     who.require(Role.OWNER)
     async with db.pool().connection() as conn:
         cur = await conn.execute(_SELECT + " ORDER BY platform", [who.creator_id])
-        return ConnectionList(items=[_out(r) for r in await cur.fetchall()])
+        items = [_out(r) for r in await cur.fetchall()]
+        for c in items:
+            if c.state == "token_expiring" and c.token_expires_at is not None:
+                # One alert per connection and expiry: the key repeats on every look, a new token's does not.
+                at = c.token_expires_at.astimezone(UTC).isoformat()
+                await alerts.enqueue(
+                    conn,
+                    who.creator_id,
+                    alerts.TOKEN_EXPIRING,
+                    f"token_expiring:{c.platform}:{at}",
+                    {"platform": c.platform, "token_expires_at": at},
+                )
+        return ConnectionList(items=items)
 
 
 async def _check_webhook_url(url: str, rt: Runtime) -> None:

@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
+from core import db
 from core.settings import Settings, configure
 from core.types import conversation_workflow_id
 from tests.factories import Tenant, make_tenant
@@ -196,3 +197,31 @@ async def test_a_members_message_the_window_holds_answers_held_with_the_delivery
     # the refusal is the delivery's, not the conversation's: the fan's workflow goes on
     wf = temporal_env.client.get_workflow_handle(conversation_workflow_id(t.creator_id, draft["fan"]["id"]))
     assert (await wf.describe()).status == WorkflowExecutionStatus.RUNNING
+
+
+async def test_an_expiring_token_raises_one_alert_per_expiry(api: httpx.AsyncClient) -> None:
+    t = await make_tenant()
+    async with db.pool().connection() as conn:  # alerts by e-mail: no webhook to stand up
+        await conn.execute(
+            "INSERT INTO alert_configs (creator_id, email_to, events) VALUES (%s, 'owner@x.example', %s)",
+            [t.creator_id, ["token_expiring"]],
+        )
+    soon = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
+    body = {"account_id": ACCOUNT, "access_token": TOKEN, "token_expires_at": soon.isoformat()}
+    assert (await api.put("/v1/connections/instagram", json=body, headers=t.auth())).status_code == 200
+    for _ in range(2):  # looked at twice: one alert
+        [ig] = (await api.get("/v1/connections", headers=t.auth())).json()["items"]
+        assert ig["state"] == "token_expiring"
+    sql = "SELECT event, idempotency_key, payload FROM alerts WHERE creator_id = %s ORDER BY id"
+    [alert] = await fetch(sql, [t.creator_id])
+    assert alert["event"] == "token_expiring"
+    assert alert["payload"] == {"platform": "instagram", "token_expires_at": soon.isoformat()}
+    # a new token with a new expiry that is also close: a new alert
+    later = soon + timedelta(days=1)
+    body["token_expires_at"] = later.isoformat()
+    assert (await api.put("/v1/connections/instagram", json=body, headers=t.auth())).status_code == 200
+    await api.get("/v1/connections", headers=t.auth())
+    assert [a["payload"]["token_expires_at"] for a in await fetch(sql, [t.creator_id])] == [
+        soon.isoformat(),
+        later.isoformat(),
+    ]
