@@ -424,7 +424,7 @@ class ConversationWorkflow:
     async def _withdraw_unsent(self) -> None:
         """Before sending, with the fan's events still to handle: approved drafts that the creator's own message
         on the platform (among those events) made needless are withdrawn, never sent."""
-        if not (self.queue and self.to_send) or not workflow.patched("withdraw-unsent-on-creator-message"):
+        if not (self.queue and self.to_send):
             return
         withdrawn = await workflow.execute_local_activity(
             WITHDRAW_UNSENT,
