@@ -35,13 +35,14 @@ from core.failures import brief
 MAX_AGENTS = 3
 
 ROLES: dict[str, str] = {
-    "dm": "looks up one fan: who they are, their messages, purchases, memories; searches the PPV catalog",
+    "dm": "looks up one fan: who they are, their messages, purchases, memories; searches the PPV catalog;"
+    " suggests a PPV price for a fan; finds the creator's own past replies like a fan's message",
     "segmentation": "segments of fans (whales, big spenders, loyal, at risk, dormant, expired, new ...), their"
-    " sizes and top fans, one fan's scores and churn risk",
+    " sizes and top fans, one fan's scores and churn risk; refreshes the segments now",
     "followup": "follow-up sequences (welcome, win-back, PPV reminder, re-engagement): lists them, proposes"
     " messaging a segment or stopping a sequence (a human approves)",
     "analytics": "revenue and sales over a period, by source and segment, unusual days (anomalies), campaign"
-    " results",
+    " results, subscription-month cohorts (retention, revenue)",
 }
 
 

@@ -1,15 +1,23 @@
-"""The DM agent's tools: who a fan is, what they said and bought, what we remember, what the catalog offers."""
+"""The DM agent's tools: who a fan is, what they said and bought, what we remember, what the catalog offers, a
+price for a PPV offer to one fan, and the creator's own past replies most like a fan's message."""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from typing import Any, Self
+from uuid import UUID
 
 from langchain_core.tools import BaseTool
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from agents.pricing import Anchor, suggest_price
 from agents.toolkits.base import Args, FanArgs, ToolFailed, make_tool
 from core import db
+from core.store import catalog as catalog_store
+from core.store import creators, transactions
 from core.store import fans as fan_store
+from memory.embed import embedder
+from memory.voice import similar
 from tools import fan_context
 
 
@@ -30,6 +38,24 @@ class CatalogArgs(Args):
     max_price_cents: int | None = Field(
         None, ge=0, le=10_000_000, description="only items at most this price"
     )
+
+
+class PriceArgs(FanArgs):
+    catalog_id: UUID | None = Field(None, description="the catalog item to price (its id), if any")
+    platform_item_id: str | None = Field(
+        None, min_length=1, max_length=200, description="or the item's id on the platform"
+    )
+
+    @model_validator(mode="after")
+    def _one_item(self) -> Self:
+        if self.catalog_id is not None and self.platform_item_id is not None:
+            raise ValueError("name the item by catalog_id or by platform_item_id, not both")
+        return self
+
+
+class SimilarArgs(Args):
+    text: str = Field(min_length=1, max_length=2000, description="the fan's message")
+    k: int = Field(3, ge=1, le=10, description="how many past replies")
 
 
 def tools(creator_id: str) -> list[BaseTool]:
@@ -77,6 +103,60 @@ def tools(creator_id: str) -> list[BaseTool]:
         ]
         return {"items": items}
 
+    async def suggest_price_tool(
+        fan_id: Any, catalog_id: UUID | None, platform_item_id: str | None
+    ) -> dict[str, Any]:
+        fan = await known(fan_id)
+        async with db.connection() as conn:
+            creator = await creators.get(conn, creator_id)
+            if creator is None:
+                raise ToolFailed("no such creator")
+            item = None
+            if catalog_id is not None or platform_item_id is not None:
+                found = await catalog_store.resolve(
+                    conn, creator_id, catalog_id=catalog_id, platform_item_id=platform_item_id
+                )
+                item = None if found is None else await catalog_store.get(conn, creator_id, found)
+                if item is None:
+                    raise ToolFailed(f"no catalog item {catalog_id or platform_item_id}")
+            paid = await transactions.ppv_paid(conn, creator_id, fan)
+            median = await transactions.ppv_median(conn, creator_id)
+        anchor: Anchor = "item_price" if item is not None else "creator_median"
+        s = suggest_price(
+            [p.net_cents for p in paid],
+            anchor_cents=item.price_cents if item is not None else median.median_cents,
+            anchor=anchor,
+            min_cents=creator.ppv_min_cents,
+            max_cents=creator.ppv_max_cents,
+        )
+        return {
+            "fan_id": fan,
+            "item": None
+            if item is None
+            else {"id": item.id, "title": item.title, "price_cents": item.price_cents},
+            **s.public(),
+            "creator_median_cents": median.median_cents,
+            "creator_purchases": median.purchases,
+        }
+
+    async def similar_replies(text: str, k: int) -> dict[str, Any]:
+        emb = embedder()
+        # CPU-bound: off the event loop
+        vec = (await asyncio.to_thread(emb.embed, [text]))[0]
+        async with db.connection() as conn:
+            found = await similar(conn, creator_id, vec, emb.name, k)
+        return {
+            "replies": [
+                {
+                    "fan_text": e.fan_text,
+                    "reply_text": e.reply_text,
+                    "source": e.source,
+                    "similarity": e.similarity,
+                }
+                for e in found
+            ]
+        }
+
     return [
         make_tool("find_fans", "Find fans by display name; gives their ids.", FindFansArgs, find_fans),
         make_tool(
@@ -100,5 +180,19 @@ def tools(creator_id: str) -> list[BaseTool]:
             "The creator's active PPV items matching words, with prices.",
             CatalogArgs,
             search_catalog,
+        ),
+        make_tool(
+            "suggest_price",
+            "A PPV price for one fan (optionally for one catalog item) from what the fan paid before, shrunk"
+            " towards the creator's median (or the item's price) when their history is thin, inside the"
+            " creator's price bounds; with the reasoning.",
+            PriceArgs,
+            suggest_price_tool,
+        ),
+        make_tool(
+            "similar_replies",
+            "The creator's own past replies to fan messages most similar to a given fan message (her voice).",
+            SimilarArgs,
+            similar_replies,
         ),
     ]

@@ -1,5 +1,5 @@
 """The segmentation agent's tools: how many fans each segment holds, its most valuable fans, one fan's scores
-with the reasons behind them. All read the latest refresh (`fan_scores`)."""
+with the reasons behind them (all read the latest refresh, `fan_scores`), and a refresh now."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from langchain_core.tools import BaseTool
 from pydantic import Field
 
 from agents.segmentation.explain import explain
-from agents.segmentation.refresh import SEGMENTS
+from agents.segmentation.refresh import SEGMENTS, refresh_and_announce
 from agents.toolkits.base import Args, FanArgs, NoArgs, ToolFailed, make_tool
 from core import db
 from core.store import fans as fan_store
@@ -82,6 +82,20 @@ def tools(creator_id: str) -> list[BaseTool]:
             "explanation": explain(score, model, fan.timezone),
         }
 
+    async def refresh_segments() -> dict[str, Any]:
+        async with db.connection() as conn:
+            before = {s.segment: s.fans for s in await scores.segment_sizes(conn, creator_id)}
+            # the daily plan's refresh: every fan re-scored in one transaction, said in the actions feed
+            async with conn.transaction():
+                res = await refresh_and_announce(conn, creator_id)
+        return {
+            "run_id": res.run_id,
+            "fans": res.fans,
+            "before": before,
+            "after": res.segments,
+            "duration_ms": res.duration_ms,
+        }
+
     return [
         make_tool(
             "segment_sizes",
@@ -100,5 +114,12 @@ def tools(creator_id: str) -> list[BaseTool]:
             "One fan's segment, RFM scores, churn probability and lifetime value, with the reasons.",
             FanArgs,
             fan_scores,
+        ),
+        make_tool(
+            "refresh_segments",
+            "Recompute every fan's scores and segments now (the daily refresh), giving the fans per segment"
+            " before and after.",
+            NoArgs,
+            refresh_segments,
         ),
     ]

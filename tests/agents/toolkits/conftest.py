@@ -1,4 +1,5 @@
-"""Two seeded businesses (scored, with memories, a follow-up and a campaign each) for the toolkit tests."""
+"""Two seeded businesses (scored, with memories, a follow-up, a campaign and an indexed past reply each) for the
+toolkit tests."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from core import db
 from devstack.seed import seed_business
 from memory.embed import embedder
 from memory.store import MemoryIn, remember
+from memory.voice import index_fan
 
 UNTIL = date.today() - timedelta(days=1)
 
@@ -46,6 +48,16 @@ async def _business(url: str, handle: str, seed: int) -> Business:
         await remember(
             conn, c, fans[0], [MemoryIn("preference", f"{handle} fan loves beach sets", 0.8)], embedder()
         )
+        # one past exchange of the creator's, after the seeded history, indexed as a voice example
+        for direction, text, minutes in (
+            ("in", f"{handle} fan asks: any new beach pics tonight?", 1),
+            ("out", f"{handle} replies: yes babe, the sunset beach set drops at 9", 2),
+        ):
+            await conn.execute(
+                "INSERT INTO messages (creator_id, fan_id, direction, text, sent_at) VALUES (%s, %s, %s, %s, %s)",
+                [c, fans[0], direction, text, datetime.now(UTC) + timedelta(minutes=minutes)],
+            )
+        await index_fan(conn, c, fans[0], embedder())
         cur = await conn.execute("SELECT id::text AS id FROM members WHERE creator_id = %s LIMIT 1", [c])
         member = await cur.fetchone()
         assert member

@@ -30,6 +30,10 @@ def _args(tool: str, b: Business, fan: str) -> dict[str, Any]:
         "period_overview": {"start": str(UNTIL - timedelta(days=30)), "end": str(UNTIL)},
         "anomalies": {"days": 30},
         "campaign_results": {},
+        "cohorts": {"months": 6},
+        "refresh_segments": {},
+        "suggest_price": {"fan_id": fan},
+        "similar_replies": {"text": "beach pics tonight?", "k": 10},
     }
     return args[tool]
 
@@ -71,6 +75,10 @@ async def test_every_tool_answers_from_its_own_creator_only(
         "period_overview",
         "anomalies",
         "campaign_results",
+        "cohorts",
+        "refresh_segments",
+        "suggest_price",
+        "similar_replies",
     }
 
 
@@ -107,6 +115,10 @@ async def test_bad_arguments_are_refused_before_any_query(two_businesses: tuple[
         ("period_overview", {"start": "2026-02-01", "end": "2026-01-01"}),
         ("recent_messages", {"fan_id": a.fans[0], "limit": 10_000}),
         ("fan_profile", {"fan_id": a.fans[0], "creator_id": "x"}),
+        ("cohorts", {"months": 0}),
+        ("similar_replies", {"text": "hi", "k": 11}),
+        ("similar_replies", {"text": ""}),
+        ("suggest_price", {"fan_id": a.fans[0], "catalog_id": a.catalog[0], "platform_item_id": "x"}),
     ):
         with pytest.raises(ValidationError):
             await tools[name].ainvoke(args)
