@@ -322,13 +322,19 @@ async def load_activity(
         params,
     )
     txn_rows, txn_out = (int(v) for v in _values(await cur.fetchone()))
+    # each payment net of the refunds and chargebacks on it up to as_of (a payment given back whole is no purchase)
     txn = _records(
         await _packed(
             conn,
-            "uuid_send(t.fan_id) || timestamptz_send(t.occurred_at) || int4send(t.amount_cents) || int2send("
+            "uuid_send(t.fan_id) || timestamptz_send(t.occurred_at)"
+            " || int4send(greatest(t.amount_cents - coalesce(r.back, 0), 0)::int4) || int2send("
             + _KIND_SQL
             + ")",
-            "FROM transactions t WHERE t.creator_id = %(creator)s AND t.occurred_at >= %(earliest)s"
+            "FROM transactions t LEFT JOIN (SELECT transaction_id, sum(amount_cents) AS back FROM refunds"
+            " WHERE creator_id = %(creator)s AND occurred_at <= %(as_of)s"
+            + fan_filter.replace("t.fan_id", "fan_id")
+            + " GROUP BY transaction_id) r ON r.transaction_id = t.id"
+            " WHERE t.creator_id = %(creator)s AND t.occurred_at >= %(earliest)s"
             " AND t.occurred_at <= %(as_of)s" + fan_filter,
             params,
             row_bytes=30,

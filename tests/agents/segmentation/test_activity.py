@@ -167,3 +167,37 @@ def test_fans_are_found_by_their_uuid_bytes_even_when_halves_collide() -> None:
     assert (collided[_fan_index(collided, collided[::7])] == collided[::7]).all()
     with pytest.raises(ValueError, match="not the creator's"):
         _fan_index(fans, np.array([b"\xff" * 16], dtype="S16"))
+
+
+async def test_spend_is_net_of_refunds_and_chargebacks(database_url: str) -> None:
+    """A payment given back in part counts what is left; one given back whole is no purchase at all."""
+    creator = seed_business(database_url, fans=20, days=60, seed=9, until=UNTIL, handle="net").creator_id
+    async with db.pool().connection() as conn, conn.transaction():
+        cur = await conn.execute(
+            "SELECT DISTINCT ON (fan_id) id, fan_id, amount_cents, occurred_at FROM transactions"
+            " WHERE creator_id = %s AND kind IN ('ppv', 'tip') AND amount_cents > 1 ORDER BY fan_id, id LIMIT 2",
+            [creator],
+        )
+        (part, whole) = await cur.fetchall()
+        before = await load_activity(conn, creator, AS_OF, None)
+        for txn, kind, cents in ((part, "refund", 1), (whole, "chargeback", whole["amount_cents"])):
+            cur = await conn.execute(
+                "INSERT INTO events (creator_id, fan_id, platform_event_id, kind, payload, occurred_at)"
+                " VALUES (%s, %s, %s, %s, '{}', %s) RETURNING id",
+                [creator, txn["fan_id"], f"back-{txn['id']}", kind, txn["occurred_at"]],
+            )
+            event = await cur.fetchone()
+            assert event
+            await conn.execute(
+                "INSERT INTO refunds (creator_id, fan_id, kind, transaction_id, amount_cents, event_id, occurred_at)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                [creator, txn["fan_id"], kind, txn["id"], cents, event["id"], txn["occurred_at"]],
+            )
+        after = await load_activity(conn, creator, AS_OF, None)
+    index = {f: i for i, f in enumerate(after.fan_ids)}
+    p, w = index[part["fan_id"].bytes], index[whole["fan_id"].bytes]
+    assert after.spend[p] == before.spend[p] - 1 and after.disc[p] == before.disc[p] - 1
+    assert after.spend[w] == before.spend[w] - whole["amount_cents"]
+    assert after.disc[w] == before.disc[w] - whole["amount_cents"]
+    others = [i for i in range(len(after.fan_ids)) if i not in (p, w)]
+    assert np.array_equal(after.spend[others], before.spend[others])
