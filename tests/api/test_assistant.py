@@ -89,7 +89,7 @@ async def test_a_thread_remembers_its_requests_and_belongs_to_its_creator(
     r = await api.post("/v1/assistant/messages", json={"text": "how did my campaigns do?"}, headers=a.auth())
     assert r.status_code == 200, r.text
     thread = r.json()["thread_id"]
-    assert r.json()["steps"][0]["summary"] == '{"campaigns":[]}'
+    assert r.json()["steps"][0]["summary"] == '{"campaigns":[]}' and r.json()["steps"][0]["mode"] == "native"
 
     def last_supervisor_prompt() -> str:
         return json.dumps([b for b in fake_llm.requests if _delegation(b)][-1]["messages"])

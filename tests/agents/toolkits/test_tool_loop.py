@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from agents import llm
 from agents.tool_loop import FINISH, run_agent
 from agents.toolkits import tools_for
@@ -112,3 +114,60 @@ def test_auto_mode_is_json_for_the_local_engine_and_native_otherwise() -> None:
     assert tool_mode(local.model_copy(update={"llm_base_url": local.local_llm_base_url})) == "json"
     assert tool_mode(local.model_copy(update={"llm_base_url": "https://api.example/v1"})) == "native"
     assert tool_mode(local.model_copy(update={"tool_calling": "native"})) == "native"
+
+
+async def test_a_plan_runs_in_order_and_the_model_fills_arguments_only(
+    settings: Settings, fake_llm: FakeOpenAI
+) -> None:
+    t = await make_tenant("pln")
+    fake_llm.script({"name": "Fan 1"}, {"name": "Fan"}, {"fan_id": t.fans[0], "limit": 2})
+    before = fake_llm.calls
+    model = llm.make_chat_model(settings)
+    # refresh_segments is segmentation's: a label this agent has no tool for is skipped
+    plan = ["find_fans", "refresh_segments", "fan_profile"]
+    run = await run_agent(
+        "dm", "reads fans", model, tools_for("dm", t.creator_id), "Fan 1?", "", "json", plan=plan
+    )
+    assert [(s.tool, s.args, s.mode) for s in run.steps] == [
+        ("find_fans", {"name": "Fan 1"}, "router"),
+        ("fan_profile", {"fan_id": t.fans[1]}, "router"),  # the one fan found: no model call
+    ]
+    assert run.steps[1].result is not None and run.steps[1].result["display_name"] == "Fan 1"
+    assert fake_llm.calls - before == 1 and run.invalid_calls == 0
+    fill = list(fake_llm.requests)[-1]
+    assert "tools" not in fill and fill["temperature"] == 0
+    assert fill["response_format"]["json_schema"]["name"] == "ToolArgs"
+    assert fill["response_format"]["json_schema"]["schema"]["properties"].keys() == {"name"}
+    # two fans found: the model fills the fan id too
+    run = await run_agent(
+        "dm",
+        "reads fans",
+        model,
+        tools_for("dm", t.creator_id),
+        "Fan?",
+        "",
+        "json",
+        plan=["find_fans", "recent_messages"],
+    )
+    assert [(s.tool, s.args) for s in run.steps] == [
+        ("find_fans", {"name": "Fan"}),
+        ("recent_messages", {"fan_id": t.fans[0], "limit": 2}),
+    ]
+    assert fake_llm.calls - before == 3
+    assert list(fake_llm.requests)[-1]["response_format"]["json_schema"]["schema"]["required"] == ["fan_id"]
+
+
+async def test_an_arg_less_planned_tool_needs_no_model_call(settings: Settings, fake_llm: FakeOpenAI) -> None:
+    t = await make_tenant("pla")
+    before = fake_llm.calls
+    model = llm.make_chat_model(settings)
+    tools = tools_for("segmentation", t.creator_id)
+    run = await run_agent(
+        "segmentation", "scores", model, tools, "segments?", "", "json", plan=["segment_sizes"]
+    )
+    assert [(s.tool, s.args, s.mode) for s in run.steps] == [("segment_sizes", {}, "router")]
+    assert run.steps[0].result is not None and fake_llm.calls == before
+    with pytest.raises(ValueError, match="json mode only"):
+        await run_agent(
+            "segmentation", "scores", model, tools, "segments?", "", "native", plan=["segment_sizes"]
+        )
