@@ -245,6 +245,26 @@ class AnomaliesTarget:
         return {"flagged": [a.index for a in found], "directions": [a.direction for a in found]}
 
 
+class PricingTarget:
+    """The DM agent's price suggestion backtested on held-out purchases against the creator's median price
+    (evals/pricing.py), on a seeded business or a generated history in the scratch database."""
+
+    needs_database = True
+    needs_llm = False
+
+    async def setup(self, suite: Suite, ctx: RunContext) -> None:
+        return None
+
+    async def run(self, case: Case, ctx: RunContext) -> dict[str, Any]:
+        from evals.pricing import run_case
+
+        assert ctx.database_url
+        try:
+            return await run_case(dict(case.input), ctx.database_url)
+        except ValueError as exc:
+            raise SuiteError(f"case {case.id}: {exc}") from exc
+
+
 class FollowupTarget:
     """The follow-up agent's rules (agents/followup): what a batch of events starts and stops (through the
     supervisor's routing, so opt-outs and hand-offs count), whether a later event stops a running sequence, the
@@ -549,6 +569,7 @@ TARGETS: dict[str, type[Any]] = {
     "anomalies": AnomaliesTarget,
     "followup": FollowupTarget,
     "assistant": AssistantTarget,
+    "pricing": PricingTarget,
 }
 
 

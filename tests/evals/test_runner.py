@@ -50,8 +50,8 @@ CASES = (
 
 
 async def test_the_deterministic_suites_meet_their_thresholds(settings: Settings) -> None:
-    """The CI gate: routing, policy, memory, segmentation (CDNOW + a seeded business), anomalies and follow-up
-    rules, as `--suite ci` runs them."""
+    """The CI gate: routing, policy, memory, segmentation (CDNOW + a seeded business), anomalies, follow-up
+    rules and the price suggestion's backtest, as `--suite ci` runs them."""
     suites = resolve_suites("ci")
     assert {s.name for s in suites} == {
         "routing",
@@ -60,6 +60,7 @@ async def test_the_deterministic_suites_meet_their_thresholds(settings: Settings
         "segmentation",
         "anomalies",
         "followup",
+        "pricing",
     }
     assert sum(len(s.cases) for s in suites) >= 600
     result = await run_suites(suites, RunOptions(database_url=settings.database_url, progress=False))
@@ -73,6 +74,10 @@ async def test_the_deterministic_suites_meet_their_thresholds(settings: Settings
     seg = next(s for s in result["suites"] if s["name"] == "segmentation")
     cdnow = next(c for c in seg["cases"] if c["id"] == "cdnow-bgnbd-gamma-gamma")
     assert cdnow["output"]["numbers"]["r"] == pytest.approx(0.243, rel=0.01)
+    pricing = next(s for s in result["suites"] if s["name"] == "pricing")
+    levels = next(c for c in pricing["cases"] if c["id"] == "generated-levels")["output"]["numbers"]
+    # the baseline is measured in the same run, on the same held-out purchases
+    assert levels["held_out"] > 200 and levels["mae_cents"] < levels["baseline_mae_cents"]
     # the pool is back on the configured database, and the scratch database is gone
     async with db.pool().connection() as conn:
         cur = await conn.execute("SELECT count(*) AS n FROM pg_database WHERE datname LIKE 'huntaze_eval_%'")
