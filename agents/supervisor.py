@@ -1,13 +1,20 @@
-"""The supervisor graph: inbound policy → route → DM agent → outbound policy.
+"""The fan-event supervisor graph: deterministic route first, then delegation to the agents that own the work.
 
-A small typed state and three nodes. Each node hands its work to a step (`SupervisorSteps`): run directly, the
-steps are the plain functions below; under Temporal, `workflows/` supplies steps that run the same functions as
-local activities inside the fan's workflow task. Steps only read and decide; the workflow's own activities write
-the outcome, so retries never duplicate effects.
+The supervisor node routes the batch (hand-off, opt-out, injection: never decided by a model), then hands each piece
+of work to its agent, as graph nodes: the segmentation agent re-scores the fan after a purchase, tip, refund,
+chargeback or subscription change; the follow-up agent starts or stops the fan's sequences; the DM agent drafts a
+reply, which the outbound policy checks. No node sends anything: a draft waits for a human.
+
+Each node hands its work to a step (`SupervisorSteps`): run directly, the steps are the plain functions below;
+under Temporal, `workflows/` supplies steps that run as local activities inside the fan's workflow task. The route,
+draft and policy steps only read and decide (the workflow's own activities save the outcome); the delegated steps
+make their agent's change and record it as a `delegated` action, each idempotent (keyed by the batch), so a retried
+step changes nothing twice.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -21,6 +28,7 @@ from agents.dm import draft_reply
 from agents.followup import rules as followup_rules
 from agents.prompts import dm_templates
 from core import db
+from core.journal import record_action
 from core.settings import get_settings
 from core.store import fans
 from core.types import (
@@ -37,9 +45,53 @@ from core.types import (
 from policies.rules import check_inbound
 from policies.scoped import check_draft_for_creator, load_policy, send_window
 
+log = logging.getLogger(__name__)
+
 POSSIBLE_MINOR = "possible_minor"
 CHARGEBACK = "chargeback"
 CREATOR_ANSWERED = "the creator answered on the platform"
+
+
+SEGMENTATION_AGENT = "segmentation"
+FOLLOWUP_AGENT = "followup"
+
+
+@dataclass(frozen=True)
+class ScoringRequest:
+    """The segmentation agent's work for one batch: re-score this fan now (`kinds`: the events that call for it)."""
+
+    creator_id: str
+    fan_id: str
+    event_ids: list[int]
+    kinds: list[str]
+
+
+@dataclass(frozen=True)
+class ScoringResult:
+    """The fan's segment before and after (None: not scored yet); `failure` when scoring failed (the next whole
+    refresh covers the fan)."""
+
+    rescored: bool
+    segment_before: str | None = None
+    segment: str | None = None
+    failure: str | None = None
+
+
+@dataclass(frozen=True)
+class FollowupRequest:
+    """The follow-up agent's work for one batch: sequences to start, running ones to stop (kind -> why)."""
+
+    creator_id: str
+    fan_id: str
+    event_ids: list[int]
+    start: list[str]
+    stop: dict[str, str]
+
+
+@dataclass(frozen=True)
+class FollowupOutcome:
+    started: list[str]
+    stopped: list[str]
 
 
 class ConversationState(TypedDict, total=False):
@@ -47,6 +99,8 @@ class ConversationState(TypedDict, total=False):
     fan_id: str
     event_ids: list[int]
     routing: RouteDecision
+    scoring: ScoringResult
+    sequencing: FollowupOutcome
     drafting: DraftAttempt
     policy: PolicyReport
 
@@ -81,6 +135,18 @@ _ACK_ONLY = re.compile(
     re.I,
 )
 
+# Events that change what a fan is worth or whether they are still subscribed: the segmentation agent re-scores.
+SCORE_KINDS = (
+    EventKind.PURCHASE,
+    EventKind.PPV_UNLOCK,
+    EventKind.TIP,
+    EventKind.REFUND,
+    EventKind.CHARGEBACK,
+    EventKind.SUBSCRIPTION_STARTED,
+    EventKind.SUBSCRIPTION_RENEWED,
+    EventKind.SUBSCRIPTION_EXPIRED,
+)
+
 REPLY_REASONS = {
     EventKind.MESSAGE: "the fan sent a message",
     EventKind.SUBSCRIPTION_STARTED: "the fan just subscribed: welcome them",
@@ -91,8 +157,11 @@ REPLY_REASONS = {
 }
 
 
-async def _load_batch(creator_id: str, fan_id: str, event_ids: list[int]) -> tuple[dict[str, Any], list[Any]]:
-    """The fan's routing facts and the batch's events not yet processed, in one statement."""
+async def _load_batch(
+    creator_id: str, fan_id: str, event_ids: list[int]
+) -> tuple[dict[str, Any], list[Any], set[str]]:
+    """The fan's routing facts, the batch's events not yet processed and the kinds of the fan's running follow-up
+    sequences, in one statement."""
     async with db.pool().connection() as conn:
         facts = await fans.routing_facts(conn, creator_id, fan_id, event_ids)
     if facts is None:
@@ -106,7 +175,7 @@ async def _load_batch(creator_id: str, fan_id: str, event_ids: list[int]) -> tup
         "handoff_spend_cents": facts.handoff_spend_cents,
         "spent_cents": facts.spent_cents,
     }
-    return fan, facts.events
+    return fan, facts.events, set(facts.active_followups)
 
 
 def route_batch(fan: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> RouteDecision:
@@ -116,6 +185,9 @@ def route_batch(fan: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> 
     `fan` carries opted_out_at, handoff_at, handoff_reason, spent_cents and the creator's
     handoff_spend_cents; each event carries kind and payload."""
     out = _route(fan, events)
+    # What a fan is worth is a fact whatever the route: a frozen or handed-off fan is re-scored all the same.
+    present = {str(e["kind"]) for e in events}
+    out = replace(out, rescore=[str(k) for k in SCORE_KINDS if k in present])
     if events and all(e["kind"] in followup_rules.INTERNAL_KINDS for e in events):
         # only follow-up steps or campaign messages: nobody is waiting, the draft takes the batch lane
         out = replace(out, lane=Lane.BATCH)
@@ -205,9 +277,104 @@ def _route(fan: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> Route
 
 
 async def route(batch: BatchRef) -> RouteDecision:
-    """Deterministic inbound checks first, then the route. No LLM can override a safety decision."""
-    fan, events = await _load_batch(batch.creator_id, batch.fan_id, batch.event_ids)
-    return route_batch(fan, events)
+    """Deterministic inbound checks first, then the route. No LLM can override a safety decision. Stopping
+    follow-ups is delegated only for sequences that are running."""
+    fan, events, running = await _load_batch(batch.creator_id, batch.fan_id, batch.event_ids)
+    out = route_batch(fan, events)
+    stop = {k: why for k, why in out.followups.stop.items() if k in running}
+    return replace(out, followups=replace(out.followups, stop=stop))
+
+
+def batch_key(fan_id: str, event_ids: Sequence[int]) -> str:
+    """What keys one batch's effects (its draft, its actions): a retried step finds them made."""
+    return f"batch:{fan_id}:{min(event_ids)}-{max(event_ids)}"
+
+
+async def record_delegation(
+    conn: Any,
+    agent: str,
+    creator_id: str,
+    fan_id: str,
+    event_ids: list[int],
+    summary: str,
+    details: dict[str, Any],
+) -> None:
+    """The feed entry of one delegation (actor: the agent), once per batch and agent."""
+    await record_action(
+        conn,
+        creator_id=creator_id,
+        fan_id=fan_id,
+        kind="delegated",
+        summary=f"{agent} agent: {summary}",
+        details={"agent": agent, "event_ids": event_ids, **details},
+        dedupe_key=f"delegated:{agent}:{batch_key(fan_id, event_ids)}",
+    )
+
+
+async def _segment(conn: Any, creator_id: str, fan_id: str) -> str | None:
+    cur = await conn.execute(
+        "SELECT segment FROM fan_scores WHERE creator_id = %s AND fan_id = %s", [creator_id, fan_id]
+    )
+    row = await cur.fetchone()
+    return None if row is None else str(row["segment"])
+
+
+async def rescore(req: ScoringRequest) -> ScoringResult:
+    """The segmentation agent re-scores the fan with the creator's latest models (a whole refresh is never started
+    here), so the inbox and the fan's page show the current segment. A scoring fault is recorded, not raised: it
+    must not hold up the fan's conversation, and the next whole refresh covers the fan."""
+    from agents.segmentation.refresh import (
+        rescore_fans,  # numpy and the BTYD models: only when a batch needs them
+    )
+
+    c, f = req.creator_id, req.fan_id
+    reason = f"{', '.join(k.replace('_', ' ') for k in req.kinds)} changed what the fan is worth"
+    async with db.pool().connection() as conn:
+        before = await _segment(conn, c, f)
+        try:
+            # its own transaction (re-scoring writes with COPY); the action is recorded with it
+            async with conn.transaction():
+                done = await rescore_fans(conn, c, [f])
+                after = await _segment(conn, c, f)
+                if done is None:
+                    result = ScoringResult(False, before, after)
+                    summary = "no segmentation run yet: the next whole refresh scores this fan"
+                else:
+                    result = ScoringResult(True, before, after)
+                    summary = f"re-scored the fan: {after}" + (f" (was {before})" if before != after else "")
+                await record_delegation(
+                    conn,
+                    SEGMENTATION_AGENT,
+                    c,
+                    f,
+                    req.event_ids,
+                    summary,
+                    {"reason": reason, **asdict(result)},
+                )
+            return result
+        except Exception as exc:
+            log.exception("re-scoring fan %s of creator %s failed; the next refresh will cover it", f, c)
+            result = ScoringResult(False, before, before, failure=str(exc)[:500])
+            async with conn.transaction():
+                await record_delegation(
+                    conn,
+                    SEGMENTATION_AGENT,
+                    c,
+                    f,
+                    req.event_ids,
+                    f"re-scoring failed ({exc.__class__.__name__}); the next whole refresh covers the fan",
+                    {"reason": reason, **asdict(result)},
+                )
+            return result
+
+
+async def followups_need_the_worker(req: FollowupRequest) -> FollowupOutcome:
+    """Follow-up sequences are Temporal workflows: only the worker's steps (workflows/supervisor_graph.py) start and
+    stop them."""
+    raise NotImplementedError(
+        "the follow-up agent starts and stops sequences through the Temporal worker: build the graph with the"
+        " worker's steps (workflows/supervisor_graph.py)"
+    )
 
 
 async def write_draft(req: DraftRequest) -> DraftAttempt:
@@ -247,6 +414,8 @@ class SupervisorSteps:
     """The work behind each node; `workflows/` swaps in steps that run as Temporal local activities."""
 
     route: Callable[[BatchRef], Awaitable[RouteDecision]] = route
+    rescore: Callable[[ScoringRequest], Awaitable[ScoringResult]] = rescore
+    sync_followups: Callable[[FollowupRequest], Awaitable[FollowupOutcome]] = followups_need_the_worker
     write_draft: Callable[[DraftRequest], Awaitable[DraftAttempt]] = write_draft
     check_outbound: Callable[[PolicyRequest], Awaitable[PolicyReport]] = check_outbound
 
@@ -262,6 +431,19 @@ def build_supervisor_graph(
     async def supervisor(state: ConversationState) -> dict[str, Any]:
         return {"routing": await s.route(BatchRef(state["creator_id"], state["fan_id"], state["event_ids"]))}
 
+    async def segmentation_agent(state: ConversationState) -> dict[str, Any]:
+        req = ScoringRequest(
+            state["creator_id"], state["fan_id"], state["event_ids"], state["routing"].rescore
+        )
+        return {"scoring": await s.rescore(req)}
+
+    async def followup_agent(state: ConversationState) -> dict[str, Any]:
+        d = state["routing"].followups
+        req = FollowupRequest(
+            state["creator_id"], state["fan_id"], state["event_ids"], list(d.start), dict(d.stop)
+        )
+        return {"sequencing": await s.sync_followups(req)}
+
     async def dm_agent(state: ConversationState) -> dict[str, Any]:
         r = state["routing"]
         injection = bool(r.inbound and r.inbound.injection)
@@ -274,7 +456,13 @@ def build_supervisor_graph(
         return {"policy": await s.check_outbound(PolicyRequest(state["creator_id"], state["fan_id"], draft))}
 
     async def after_supervisor(state: ConversationState) -> str:
-        return "dm_agent" if state["routing"].route == Route.REPLY else END
+        return _next_agent(state["routing"], SUPERVISOR)
+
+    async def after_segmentation(state: ConversationState) -> str:
+        return _next_agent(state["routing"], SEGMENTATION_NODE)
+
+    async def after_followup(state: ConversationState) -> str:
+        return _next_agent(state["routing"], FOLLOWUP_NODE)
 
     async def after_dm(state: ConversationState) -> str:
         return "outbound_policy" if state["drafting"].draft is not None else END
@@ -283,13 +471,37 @@ def build_supervisor_graph(
     g: StateGraph[ConversationState, Any, Any, Any] = StateGraph(ConversationState)
     node: Any  # LangGraph's node typing infers its input from plain functions only
     for name, node in (
-        ("supervisor", supervisor),
-        ("dm_agent", dm_agent),
+        (SUPERVISOR, supervisor),
+        (SEGMENTATION_NODE, segmentation_agent),
+        (FOLLOWUP_NODE, followup_agent),
+        (DM_NODE, dm_agent),
         ("outbound_policy", outbound_policy),
     ):
         g.add_node(name, node, metadata=meta)
-    g.add_edge(START, "supervisor")
-    g.add_conditional_edges("supervisor", after_supervisor, ["dm_agent", END])
-    g.add_conditional_edges("dm_agent", after_dm, ["outbound_policy", END])
+    g.add_edge(START, SUPERVISOR)
+    g.add_conditional_edges(SUPERVISOR, after_supervisor, [SEGMENTATION_NODE, FOLLOWUP_NODE, DM_NODE, END])
+    g.add_conditional_edges(SEGMENTATION_NODE, after_segmentation, [FOLLOWUP_NODE, DM_NODE, END])
+    g.add_conditional_edges(FOLLOWUP_NODE, after_followup, [DM_NODE, END])
+    g.add_conditional_edges(DM_NODE, after_dm, ["outbound_policy", END])
     g.add_edge("outbound_policy", END)
     return g
+
+
+SUPERVISOR = "supervisor"
+SEGMENTATION_NODE = "segmentation_agent"
+FOLLOWUP_NODE = "followup_agent"
+DM_NODE = "dm_agent"
+# The agents a batch may be delegated to, in the order they work: scores first (a follow-up started now is tuned by
+# the fan's current segment), then sequences, then the reply.
+_DELEGATES = (SEGMENTATION_NODE, FOLLOWUP_NODE, DM_NODE)
+
+
+def _next_agent(routing: RouteDecision, after: str) -> str:
+    """The next agent that owns part of this batch, after `after` (END when none)."""
+    wanted = {
+        SEGMENTATION_NODE: bool(routing.rescore),
+        FOLLOWUP_NODE: bool(routing.followups.start or routing.followups.stop),
+        DM_NODE: routing.route == Route.REPLY,
+    }
+    rest = _DELEGATES[_DELEGATES.index(after) + 1 :] if after in _DELEGATES else _DELEGATES
+    return next((n for n in rest if wanted[n]), END)

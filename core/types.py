@@ -123,6 +123,9 @@ class ActionKind(StrEnum):
     DELIVERY_DISCARDED = "delivery_discarded"
     CREATOR_UPDATED = "creator_updated"
     WRITTEN = "written"
+    DELEGATED = (
+        "delegated"  # the fan-event supervisor handed a batch's work to an agent (details: agent, reason)
+    )
     ASSISTANT_DELEGATED = "assistant_delegated"  # the assistant's supervisor handed a request to an agent
     ASSISTANT_ANSWERED = "assistant_answered"
 
@@ -248,6 +251,9 @@ class RouteDecision:
     opt_out: bool = False
     followups: FollowupDirectives = field(default_factory=FollowupDirectives)
     lane: Lane = Lane.LIVE
+    # the batch's event kinds that change what the fan is worth (a purchase, a tip, a refund...): the segmentation
+    # agent re-scores the fan
+    rescore: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,12 @@ import asyncio
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from evals.suite import Case, Suite, SuiteError
+
+if TYPE_CHECKING:
+    from agents.supervisor import FollowupOutcome, FollowupRequest
 
 # Targets whose agents are not built yet (none at the moment; a suite naming one fails with the reason).
 NOT_BUILT: dict[str, str] = {}
@@ -302,6 +305,14 @@ class FollowupTarget:
         raise SuiteError(f"case {case.id}: unknown follow-up check {check!r}")
 
 
+async def _sequences_not_run(req: FollowupRequest) -> FollowupOutcome:
+    """The drafting suite measures drafts: a case's subscription does not start a follow-up sequence (those are
+    Temporal workflows, measured by the followup suite), and the outcome says that none started or stopped."""
+    from agents.supervisor import FollowupOutcome
+
+    return FollowupOutcome(started=[], stopped=[])
+
+
 class DraftingTarget:
     """The whole supervisor graph for one fan: each case's creator, catalog, fan, history, purchases and
     memories are written to the scratch database, its events stored, then routing → DM agent (tools over
@@ -315,10 +326,10 @@ class DraftingTarget:
 
     async def run(self, case: Case, ctx: RunContext) -> dict[str, Any]:
         from agents.dm import voice_examples_limit
-        from agents.supervisor import build_supervisor_graph
+        from agents.supervisor import SupervisorSteps, build_supervisor_graph
 
         fixture = await write_fixture(case)
-        graph = build_supervisor_graph().compile()
+        graph = build_supervisor_graph(SupervisorSteps(sync_followups=_sequences_not_run)).compile()
         start = {"creator_id": fixture.creator_id, "fan_id": fixture.fan_id, "event_ids": fixture.event_ids}
         state = await graph.ainvoke(start)
         routing, drafting, policy = state["routing"], state.get("drafting"), state.get("policy")

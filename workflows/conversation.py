@@ -30,7 +30,6 @@ with workflow.unsafe.imports_passed_through():
         SEND_DRAFT,
         SUPERSEDE_DRAFT,
         SUPERVISOR_GRAPH,
-        SYNC_FOLLOWUPS,
         WITHDRAW_UNSENT,
         ApplyDecisionInput,
         ApplyDecisionResult,
@@ -51,8 +50,6 @@ with workflow.unsafe.imports_passed_through():
         SaveOutcomeResult,
         SendInput,
         SendResult,
-        SyncFollowupsInput,
-        SyncFollowupsResult,
         WithdrawInput,
         batch_drafts_queue,
     )
@@ -316,20 +313,6 @@ class ConversationWorkflow:
         )
         if saved.draft_id and saved.status in DRAFT_AWAITING:
             self.pending = PendingDraft(saved.draft_id, saved.version, saved.status, expires_at)
-        followups = routing.followups
-        if followups.start or followups.stop:
-            # The supervisor decided (a subscription starts a welcome, an expiry a win-back, a reply or a purchase
-            # stops what it answers); the activity makes it so. Local: it runs after nearly every batch, and is
-            # idempotent (stopping twice or starting by a derived workflow id changes nothing).
-            await workflow.execute_local_activity(
-                SYNC_FOLLOWUPS,
-                SyncFollowupsInput(
-                    self.inp.creator_id, self.inp.fan_id, batch, list(followups.start), dict(followups.stop)
-                ),
-                result_type=SyncFollowupsResult,
-                start_to_close_timeout=DB_TIMEOUT,
-                retry_policy=DB_RETRY,
-            )
         if routing.route in REMEMBER_ROUTES:
             try:
                 # after the draft is saved, so the human can already review it while this runs

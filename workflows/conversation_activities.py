@@ -15,7 +15,7 @@ from typing import Any
 from temporalio import activity
 
 from agents.followup.rules import INTERNAL_KINDS
-from agents.supervisor import CREATOR_ANSWERED
+from agents.supervisor import CREATOR_ANSWERED, batch_key
 from core import db
 from core.journal import append_audit, record_action
 from core.store import alerts, drafts, fans, handoffs
@@ -43,40 +43,7 @@ log = logging.getLogger(__name__)
 
 
 def _batch_key(inp: SaveOutcomeInput) -> str:
-    return f"batch:{inp.fan_id}:{min(inp.event_ids)}-{max(inp.event_ids)}"
-
-
-# Events that change what a fan is worth or whether they are still subscribed.
-_RESCORE_KINDS = [
-    "purchase",
-    "ppv_unlock",
-    "tip",
-    "subscription_started",
-    "subscription_renewed",
-    "subscription_expired",
-]
-
-
-async def _rescore_after_money_events(conn: Any, creator_id: str, fan_id: str, event_ids: list[int]) -> None:
-    """The supervisor's call to segmentation: a purchase, unlock, tip or subscription change re-scores this fan with the
-    creator's latest models. In its own transaction after the outcome is committed (re-scoring writes with COPY,
-    which pipeline mode does not allow), and never fatal: a scoring fault must not hold up the fan's conversation
-    (the next whole refresh covers it). A retried save re-scores again, which changes nothing."""
-    from agents.segmentation.refresh import rescore_fans
-
-    cur = await conn.execute(
-        "SELECT 1 FROM events WHERE creator_id = %s AND fan_id = %s AND id = ANY(%s) AND kind = ANY(%s) LIMIT 1",
-        [creator_id, fan_id, event_ids, _RESCORE_KINDS],
-    )
-    if await cur.fetchone() is None:
-        return
-    try:
-        async with conn.transaction():
-            await rescore_fans(conn, creator_id, [fan_id])
-    except Exception:
-        log.exception(
-            "re-scoring fan %s of creator %s failed; the next refresh will cover it", fan_id, creator_id
-        )
+    return batch_key(inp.fan_id, inp.event_ids)
 
 
 async def _internal_origin(conn: Any, creator_id: str, fan_id: str, event_ids: list[int]) -> dict[str, Any]:
@@ -124,8 +91,8 @@ async def _enqueue_handoff_alert(conn: Any, creator_id: str, fan_id: str) -> Non
 
 @activity.defn(name=SAVE_OUTCOME)
 async def save_outcome(inp: SaveOutcomeInput) -> SaveOutcomeResult:
-    """Persist what the supervisor graph decided, in one transaction, then re-score the fan after money events.
-    Pipeline mode: the statements whose results are not read go out without waiting for each other."""
+    """Persist what the supervisor graph decided, in one transaction (the agents it delegated to made their own
+    changes already). Pipeline mode: the statements whose results are not read go out without waiting for each other."""
     async with db.pool().connection() as conn:
         async with conn.pipeline(), conn.transaction():
             saved = await _persist_outcome(conn, inp)
@@ -133,7 +100,6 @@ async def save_outcome(inp: SaveOutcomeInput) -> SaveOutcomeResult:
             _crash_hook_after_commit()  # a hand-off: before its alert is sent
         if inp.routing.route == Route.HANDOFF:
             await send_pending_quietly(inp.creator_id)
-        await _rescore_after_money_events(conn, inp.creator_id, inp.fan_id, inp.event_ids)
     return saved
 
 

@@ -28,6 +28,7 @@ from agents.followup.rules import (
     next_best_time,
     stop_reason_since,
 )
+from agents.supervisor import FOLLOWUP_AGENT, FollowupOutcome, FollowupRequest, record_delegation
 from core import db
 from core.db import Conn
 from core.journal import record_action
@@ -45,8 +46,6 @@ from workflows.types import (
     FollowupStepInput,
     FollowupStepResult,
     FollowupStepSpec,
-    SyncFollowupsInput,
-    SyncFollowupsResult,
 )
 
 log = logging.getLogger(__name__)
@@ -283,26 +282,54 @@ async def _close(
     return True
 
 
-@activity.defn(name=SYNC_FOLLOWUPS)
-async def sync_followups(inp: SyncFollowupsInput) -> SyncFollowupsResult:
-    """The supervisor's follow-up decisions for one batch of a fan's events: stop first (an expiry stops the
-    welcome sequence), then start (and the expiry starts a win-back)."""
-    client = activity.client()
-    stopped = await stop_followups(client, inp.creator_id, inp.fan_id, inp.stop, inp.event_ids)
+async def apply_followups(client: Client, req: FollowupRequest) -> FollowupOutcome:
+    """The follow-up agent's work for one batch of a fan's events, as the supervisor delegated it: stop first (an
+    expiry stops the welcome sequence), then start (and the expiry starts a win-back); then the delegation's action.
+    Idempotent: stopping twice or starting by a derived workflow id changes nothing, the action is keyed by the
+    batch."""
+    stopped = await stop_followups(client, req.creator_id, req.fan_id, req.stop, req.event_ids)
     started = []
-    trigger_event = max(inp.event_ids) if inp.event_ids else None
-    for kind in inp.start:
+    trigger_event = max(req.event_ids) if req.event_ids else None
+    for kind in req.start:
         wid = await ensure_followup(
             client,
-            inp.creator_id,
-            inp.fan_id,
+            req.creator_id,
+            req.fan_id,
             kind,  # type: ignore[arg-type]
             trigger=f"e{trigger_event}",
             trigger_event_id=trigger_event,
         )
         if wid:
             started.append(kind)
-    return SyncFollowupsResult(started=started, stopped=stopped)
+    done = [f"started {k.replace('_', '-')}" for k in started] + [
+        f"stopped {k.replace('_', '-')}" for k in stopped
+    ]
+    asked = [f"start {k.replace('_', '-')}" for k in req.start] + [
+        f"stop {k.replace('_', '-')} ({why})" for k, why in req.stop.items()
+    ]
+    async with db.pool().connection() as conn, conn.transaction():
+        await record_delegation(
+            conn,
+            FOLLOWUP_AGENT,
+            req.creator_id,
+            req.fan_id,
+            req.event_ids,
+            ", ".join(done) if done else "no sequence to change",
+            {
+                "reason": "; ".join(asked),
+                "start": req.start,
+                "stop": req.stop,
+                "started": started,
+                "stopped": stopped,
+            },
+        )
+    return FollowupOutcome(started=started, stopped=stopped)
+
+
+@activity.defn(name=SYNC_FOLLOWUPS)
+async def sync_followups(req: FollowupRequest) -> FollowupOutcome:
+    """The follow-up agent's step in the supervisor graph (a local activity of the fan's conversation)."""
+    return await apply_followups(activity.client(), req)
 
 
 @activity.defn(name=FOLLOWUP_STEP)

@@ -1,4 +1,5 @@
-"""The supervisor graph as the worker runs it: every step a local activity inside the fan's workflow task.
+"""The supervisor graph as the worker runs it: every step a local activity inside the fan's workflow task (the route,
+the segmentation agent's re-score, the follow-up agent's sequences, the DM agent's draft, the outbound policy).
 
 A fan message becomes a checked draft in one workflow task, with no round trip through the Temporal server
 between the steps. A long LLM call keeps that task open (the SDK heartbeats it); after a worker crash the step is
@@ -22,15 +23,28 @@ from temporalio.exceptions import ActivityError
 from temporalio.langgraph import LangGraphPlugin
 
 from agents import supervisor
-from agents.supervisor import BatchRef, DraftRequest, PolicyRequest, SupervisorSteps, build_supervisor_graph
+from agents.supervisor import (
+    BatchRef,
+    DraftRequest,
+    FollowupOutcome,
+    FollowupRequest,
+    PolicyRequest,
+    ScoringRequest,
+    ScoringResult,
+    SupervisorSteps,
+    build_supervisor_graph,
+)
 from core.settings import get_settings
 from core.types import DraftAttempt, PolicyReport, RouteDecision
+from workflows.followup_activities import apply_followups
 from workflows.heartbeat import heartbeating
 from workflows.types import (
     CHECK_OUTBOUND,
+    RESCORE_FAN,
     ROUTE_BATCH,
     RUN_BATCH_GRAPH,
     SUPERVISOR_GRAPH,
+    SYNC_FOLLOWUPS,
     WRITE_DRAFT,
     BatchGraphInput,
     BatchGraphResult,
@@ -45,6 +59,11 @@ async def route_batch(batch: BatchRef) -> RouteDecision:
     return await supervisor.route(batch)
 
 
+@activity.defn(name=RESCORE_FAN)
+async def rescore_fan(req: ScoringRequest) -> ScoringResult:
+    return await supervisor.rescore(req)
+
+
 @activity.defn(name=WRITE_DRAFT)
 async def write_draft(req: DraftRequest) -> DraftAttempt:
     return await supervisor.write_draft(req)
@@ -55,7 +74,8 @@ async def check_outbound(req: PolicyRequest) -> PolicyReport:
     return await supervisor.check_outbound(req)
 
 
-STEP_ACTIVITIES: list[Callable[..., Any]] = [route_batch, write_draft, check_outbound]
+# The follow-up agent's step is sync_followups, registered with the follow-up activities.
+STEP_ACTIVITIES: list[Callable[..., Any]] = [route_batch, rescore_fan, write_draft, check_outbound]
 
 # The graph as run_batch_graph runs it: its nodes call the supervisor's functions directly. Compiled once per process
 # (a compiled graph keeps no state between invocations).
@@ -69,12 +89,17 @@ async def run_batch_graph(inp: BatchGraphInput) -> BatchGraphResult:
     the conversation's cancel (the fan wrote) reaches it and frees its slot at once."""
     global _batch_graph
     if _batch_graph is None:
-        _batch_graph = build_supervisor_graph().compile()
+        _batch_graph = build_supervisor_graph(SupervisorSteps(sync_followups=_followups_here)).compile()
     async with heartbeating():
         state = await _batch_graph.ainvoke(
             {"creator_id": inp.creator_id, "fan_id": inp.fan_id, "event_ids": inp.event_ids}
         )
     return BatchGraphResult(state["routing"], state.get("drafting"), state.get("policy"))
+
+
+async def _followups_here(req: FollowupRequest) -> FollowupOutcome:
+    """The follow-up agent's step inside run_batch_graph: this activity's client starts and stops the sequences."""
+    return await apply_followups(activity.client(), req)
 
 
 def local_activity_steps() -> SupervisorSteps:
@@ -88,6 +113,21 @@ def local_activity_steps() -> SupervisorSteps:
         return await workflow.execute_local_activity(
             route_batch, batch, start_to_close_timeout=QUICK_TIMEOUT, retry_policy=STEP_RETRY
         )
+
+    async def rescore_step(req: ScoringRequest) -> ScoringResult:
+        return await workflow.execute_local_activity(
+            rescore_fan, req, start_to_close_timeout=QUICK_TIMEOUT, retry_policy=STEP_RETRY
+        )
+
+    async def followup_step(req: FollowupRequest) -> FollowupOutcome:
+        out: FollowupOutcome = await workflow.execute_local_activity(
+            SYNC_FOLLOWUPS,
+            req,
+            result_type=FollowupOutcome,
+            start_to_close_timeout=QUICK_TIMEOUT,
+            retry_policy=STEP_RETRY,
+        )
+        return out
 
     async def draft_step(req: DraftRequest) -> DraftAttempt:
         try:
@@ -109,7 +149,13 @@ def local_activity_steps() -> SupervisorSteps:
             check_outbound, req, start_to_close_timeout=QUICK_TIMEOUT, retry_policy=STEP_RETRY
         )
 
-    return SupervisorSteps(route=route_step, write_draft=draft_step, check_outbound=check_step)
+    return SupervisorSteps(
+        route=route_step,
+        rescore=rescore_step,
+        sync_followups=followup_step,
+        write_draft=draft_step,
+        check_outbound=check_step,
+    )
 
 
 def graph_plugin() -> LangGraphPlugin:

@@ -16,6 +16,7 @@ from core.types import (
 SUPERVISOR_GRAPH = "supervisor"
 # The supervisor graph's steps, run as local activities inside the fan's workflow task.
 ROUTE_BATCH = "route_batch"
+RESCORE_FAN = "rescore_fan"
 WRITE_DRAFT = "write_draft"
 CHECK_OUTBOUND = "check_outbound"
 
@@ -255,7 +256,7 @@ class RememberResult:
 
 # --- follow-up sequences -----------------------------------------------------------------------------------
 
-SYNC_FOLLOWUPS = "sync_followups"
+SYNC_FOLLOWUPS = "sync_followups"  # the follow-up agent's step in the supervisor graph
 FOLLOWUP_STEP = "followup_step"
 FINISH_FOLLOWUP = "finish_followup"
 
@@ -274,21 +275,6 @@ class FollowupInput:
     kind: FollowupKind
     steps: list[FollowupStepSpec]
     max_deferrals: int = 48  # a step held by caps or a pending draft is retried this many times, then skipped
-
-
-@dataclass
-class SyncFollowupsInput:
-    creator_id: str
-    fan_id: str
-    event_ids: list[int]
-    start: list[str]
-    stop: dict[str, str]  # sequence kind -> why it stops
-
-
-@dataclass
-class SyncFollowupsResult:
-    started: list[str]
-    stopped: list[str]
 
 
 @dataclass

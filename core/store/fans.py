@@ -68,6 +68,7 @@ class RoutingFacts:
     handoff_spend_cents: int | None
     spent_cents: int
     events: list[dict[str, Any]]
+    active_followups: list[str]  # the kinds of the fan's follow-up sequences still running
 
 
 async def get(conn: Conn, creator_id: Id, fan_id: Id) -> Profile | None:
@@ -212,7 +213,9 @@ async def routing_facts(
         # Already-processed events (a re-dispatch after an API retry) are not handled twice.
         " (SELECT coalesce(jsonb_agg(jsonb_build_object('id', e.id, 'kind', e.kind, 'payload', e.payload)"
         "   ORDER BY e.id), '[]') FROM events e WHERE e.creator_id = f.creator_id AND e.fan_id = f.id"
-        "   AND e.id = ANY(%s) AND e.processed_at IS NULL) AS events"
+        "   AND e.id = ANY(%s) AND e.processed_at IS NULL) AS events,"
+        " array(SELECT DISTINCT fu.kind FROM followups fu WHERE fu.creator_id = f.creator_id AND fu.fan_id = f.id"
+        "   AND fu.status = 'active' ORDER BY fu.kind) AS active_followups"
         " FROM fans f JOIN creators c ON c.id = f.creator_id WHERE f.creator_id = %s AND f.id = %s",
         [list(event_ids), creator_id, fan_id],
     )

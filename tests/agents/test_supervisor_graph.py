@@ -288,3 +288,40 @@ async def test_dm_agent_sends_the_strict_schema_and_validates_replies_itself(
     assert offer["catalog_id"]["enum"] == ["item1", "item2"]
     assert state["drafting"].draft.offer == Offer(t.catalog[0], 1500)
     assert "less than or equal" in str(fake_llm.draft_requests()[1]["messages"][-1]["content"])
+
+
+async def test_money_events_are_delegated_to_the_segmentation_agent_before_the_reply(
+    settings: Settings,
+) -> None:
+    """A tip: the segmentation agent's node runs (nothing to score with before a first refresh, and it says so),
+    then the DM agent thanks the fan; no sequence runs, so the follow-up agent is not called."""
+    from agents.supervisor import route_batch
+
+    t = await make_tenant()
+    eid = await add_event(t, t.fans[0], "tip", "tip-1", amount_cents=2500)
+    llm.set_chat_model(
+        ScriptedChatModel(replies=[{"text": "Thank you so much!", "offer": None, "rationale": ""}])
+    )
+    state = await _run(t, t.fans[0], [eid])
+    assert state["routing"].rescore == ["tip"] and state["routing"].route == "reply"
+    assert state["scoring"].rescored is False and state["scoring"].failure is None
+    assert "sequencing" not in state and state["drafting"].draft.text == "Thank you so much!"
+    # a chargeback hands the fan to a human, and is still re-scored: what a fan is worth is a fact
+    fan = {
+        "opted_out_at": None,
+        "handoff_at": None,
+        "handoff_reason": None,
+        "age_signal_at": None,
+        "handoff_spend_cents": None,
+        "spent_cents": 0,
+    }
+    back = route_batch(fan, [{"kind": "chargeback", "payload": {}}, {"kind": "refund", "payload": {}}])
+    assert back.route == "handoff" and back.rescore == ["refund", "chargeback"]
+
+
+async def test_follow_ups_run_only_with_the_workers_steps(settings: Settings) -> None:
+    """Sequences are Temporal workflows: run directly, the graph says so rather than pretending to start one."""
+    t = await make_tenant()
+    eid = await add_event(t, t.fans[0], "subscription_expired", "x-1")
+    with pytest.raises(NotImplementedError, match="Temporal worker"):
+        await _run(t, t.fans[0], [eid])

@@ -105,6 +105,14 @@ async def test_a_purchase_rescores_the_fan(api: httpx.AsyncClient, business: dic
     )
     after = (await api.get(f"/v1/fans/{fan['id']}", headers=auth)).json()["scores"]
     assert after["value_tier"] == "whale"
+    # the supervisor delegated the re-score to the segmentation agent, which says so in the feed
+    feed = (
+        await api.get("/v1/actions", params={"kind": "delegated", "fan_id": fan["id"]}, headers=auth)
+    ).json()
+    [action] = feed["items"]
+    assert action["details"]["agent"] == "segmentation" and action["details"]["event_ids"] == [r.json()["id"]]
+    assert action["details"]["rescored"] is True and action["details"]["segment_before"] == "never_spent"
+    assert action["details"]["segment"] == after["segment"] and action["details"]["reason"].startswith("tip")
     assert (await fetch("SELECT count(*) AS n FROM segmentation_runs", []))[0]["n"] == 1
 
 

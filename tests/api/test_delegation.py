@@ -1,0 +1,115 @@
+"""The supervisor delegates a fan's events to the agents that own the work, and each delegation is an action in
+GET /v1/actions (actor: the agent): an expiry to the segmentation and follow-up agents (a win-back starts), a
+reply to the follow-up agent (the win-back stops) and the DM agent (a draft waits for a human), once per batch
+however often a step is retried. The re-score after a purchase is in tests/api/test_segments.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from temporalio.testing import WorkflowEnvironment
+
+from agents.supervisor import FollowupRequest, ScoringRequest, rescore
+from core import db
+from tests.factories import add_event, make_tenant
+from tests.workflows.helpers import fetch, wait_until
+from workflows.followup_activities import apply_followups
+
+
+async def _delegated(api: httpx.AsyncClient, auth: dict[str, str]) -> list[dict[str, Any]]:
+    page = (await api.get("/v1/actions", params={"kind": "delegated"}, headers=auth)).json()
+    return list(page["items"])
+
+
+async def test_an_expiry_and_a_reply_are_delegated_and_shown_as_actions(api: httpx.AsyncClient) -> None:
+    t, other = await make_tenant("dlg"), await make_tenant("dlg-other")
+    fan = {"platform_fan_id": "dlg-fan-0"}
+    r = await api.post(
+        "/v1/events", json={"event_id": "x-1", "kind": "subscription_expired", "fan": fan}, headers=t.auth()
+    )
+    assert r.status_code == 202, r.text
+    expiry = r.json()["id"]
+    await wait_until(
+        "SELECT count(*) = 2 FROM agent_actions WHERE creator_id = %s AND kind = 'delegated'", [t.creator_id]
+    )
+    [fu] = await fetch("SELECT kind, status FROM followups WHERE creator_id = %s", [t.creator_id])
+    assert fu == {"kind": "win_back", "status": "active"}
+    followup, segmentation = await _delegated(api, t.auth("viewer"))  # newest first: scores came first
+    assert followup["fan_id"] == t.fans[0] and followup["fan_name"] == "Fan 0"
+    assert followup["details"]["agent"] == "followup" and followup["details"]["event_ids"] == [expiry]
+    assert followup["details"]["started"] == ["win_back"] and followup["details"]["stopped"] == []
+    assert followup["summary"] == "followup agent: started win-back"
+    assert segmentation["details"]["agent"] == "segmentation"
+    assert segmentation["details"]["event_ids"] == [expiry]
+    assert "subscription expired" in segmentation["details"]["reason"]
+    # no segmentation run yet for this creator: nothing to re-score with, and the feed says so
+    assert segmentation["details"]["rescored"] is False and "next whole refresh" in segmentation["summary"]
+    assert await _delegated(api, other.auth()) == []
+
+    r = await api.post(
+        "/v1/events",
+        json={"event_id": "m-1", "kind": "message", "text": "hey, i'm back! what's new?", "fan": fan},
+        headers=t.auth(),
+    )
+    assert r.status_code == 202, r.text
+    reply = r.json()["id"]
+    # the DM agent drafted as before: a draft waits for a human, nothing was sent
+    await wait_until(
+        "SELECT count(*) = 1 FROM drafts WHERE creator_id = %s AND status IN ('pending_review', 'blocked')",
+        [t.creator_id],
+    )
+    assert (await fetch("SELECT count(*) AS n FROM outbox WHERE creator_id = %s", [t.creator_id])) == [
+        {"n": 0}
+    ]
+    [fu] = await fetch("SELECT status, stop_reason FROM followups WHERE creator_id = %s", [t.creator_id])
+    assert fu == {"status": "cancelled", "stop_reason": "the fan replied"}
+    stopped = (await _delegated(api, t.auth()))[0]
+    assert stopped["details"]["agent"] == "followup" and stopped["details"]["event_ids"] == [reply]
+    assert (
+        stopped["details"]["stopped"] == ["win_back"]
+        and stopped["summary"] == "followup agent: stopped win-back"
+    )
+
+
+async def test_a_message_with_nothing_running_is_only_the_dm_agents(api: httpx.AsyncClient) -> None:
+    t = await make_tenant("dlg-msg")
+    r = await api.post(
+        "/v1/events",
+        json={
+            "event_id": "m-1",
+            "kind": "message",
+            "text": "hi! how are you?",
+            "fan": {"platform_fan_id": "dlg-msg-fan-0"},
+        },
+        headers=t.auth(),
+    )
+    assert r.status_code == 202, r.text
+    await wait_until("SELECT count(*) = 1 FROM drafts WHERE creator_id = %s", [t.creator_id])
+    assert await _delegated(api, t.auth()) == []
+
+
+async def test_a_retried_delegation_changes_nothing_twice(
+    api: httpx.AsyncClient, temporal_env: WorkflowEnvironment
+) -> None:
+    """The delegated steps run as local activities, retried after a crash: the second run finds the sequence
+    started and the action recorded (both keyed by the batch)."""
+    t = await make_tenant("dlg-retry")
+    fan = t.fans[0]
+    eid = await add_event(t, fan, "subscription_expired", "x-1")
+    scoring = ScoringRequest(t.creator_id, fan, [eid], ["subscription_expired"])
+    sequencing = FollowupRequest(t.creator_id, fan, [eid], ["win_back"], {"welcome": "the fan left"})
+    first = await rescore(scoring), await apply_followups(temporal_env.client, sequencing)
+    again = await rescore(scoring), await apply_followups(temporal_env.client, sequencing)
+    assert first[1].started == ["win_back"] and again[1].started == ["win_back"]  # the same workflow id
+    assert first[0] == again[0]
+    async with db.pool().connection() as conn:
+        cur = await conn.execute(
+            "SELECT details ->> 'agent' AS agent, count(*) AS n FROM agent_actions"
+            " WHERE creator_id = %s AND kind = 'delegated' GROUP BY 1 ORDER BY 1",
+            [t.creator_id],
+        )
+        assert await cur.fetchall() == [{"agent": "followup", "n": 1}, {"agent": "segmentation", "n": 1}]
+    assert await fetch("SELECT count(*) AS n FROM followups WHERE creator_id = %s", [t.creator_id]) == [
+        {"n": 1}
+    ]
