@@ -142,6 +142,7 @@ async def _persist_outcome(conn: Any, inp: SaveOutcomeInput) -> SaveOutcomeResul
         dedupe_key=f"routed:{key}",
         summary=f"routed to {route}: {routing.reason}",
         details={
+            "agent": "supervisor",
             "route": route,
             "reason": routing.reason,
             "event_ids": inp.event_ids,
@@ -157,6 +158,7 @@ async def _persist_outcome(conn: Any, inp: SaveOutcomeInput) -> SaveOutcomeResul
             kind="opt_out",
             dedupe_key=f"opt_out:{key}",
             summary="the fan opted out: automated drafting is frozen",
+            details={"agent": "supervisor"},
         )
         await append_audit(conn, creator_id=c, actor="system", action="fan.opt_out", subject=f)
     if route == Route.HANDOFF and routing.reason == "possible_minor":
@@ -172,7 +174,7 @@ async def _persist_outcome(conn: Any, inp: SaveOutcomeInput) -> SaveOutcomeResul
             kind="handoff",
             dedupe_key=f"handoff:{key}",
             summary=f"a human is needed: {routing.reason}",
-            details={"reason": routing.reason},
+            details={"agent": "supervisor", "reason": routing.reason},
         )
         await append_audit(
             conn,
@@ -198,7 +200,7 @@ async def _persist_outcome(conn: Any, inp: SaveOutcomeInput) -> SaveOutcomeResul
             kind="draft_failed",
             dedupe_key=f"draft_failed:{key}",
             summary="the DM agent could not produce a valid draft",
-            details={"failure": inp.drafting.failure if inp.drafting else "no draft"},
+            details={"agent": "dm", "failure": inp.drafting.failure if inp.drafting else "no draft"},
         )
         return SaveOutcomeResult(draft_id=None, version=0, status=None)
     # A draft that was never checked is never ready for review.
@@ -238,7 +240,7 @@ async def _persist_outcome(conn: Any, inp: SaveOutcomeInput) -> SaveOutcomeResul
         kind=kind,
         dedupe_key=f"{kind}:{key}",
         summary="draft ready for review" if kind == "drafted" else f"draft blocked: {reasons}",
-        details={"policy": policy.to_json(), "attempts": draft.attempts},
+        details={"agent": "dm", "policy": policy.to_json(), "attempts": draft.attempts},
     )
     return SaveOutcomeResult(draft_id=row.id, version=row.version, status=DraftStatus(row.status))
 

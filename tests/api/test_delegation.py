@@ -64,6 +64,18 @@ async def test_an_expiry_and_a_reply_are_delegated_and_shown_as_actions(api: htt
     ]
     [fu] = await fetch("SELECT status, stop_reason FROM followups WHERE creator_id = %s", [t.creator_id])
     assert fu == {"status": "cancelled", "stop_reason": "the fan replied"}
+    # who did what: the supervisor routed, each agent did its part
+    feed = (await api.get("/v1/actions", params={"fan_id": t.fans[0]}, headers=t.auth())).json()["items"]
+    graph_kinds = ("delegated", "routed", "drafted", "blocked")
+    who = [(a["details"].get("agent"), a["kind"]) for a in reversed(feed) if a["kind"] in graph_kinds]
+    assert who[:-1] == [
+        ("segmentation", "delegated"),
+        ("followup", "delegated"),
+        ("supervisor", "routed"),
+        ("followup", "delegated"),
+        ("supervisor", "routed"),
+    ], who
+    assert who[-1] in (("dm", "drafted"), ("dm", "blocked")), who
     stopped = (await _delegated(api, t.auth()))[0]
     assert stopped["details"]["agent"] == "followup" and stopped["details"]["event_ids"] == [reply]
     assert (

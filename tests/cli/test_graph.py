@@ -14,7 +14,20 @@ def _edges(text: str) -> set[tuple[str, str]]:
 
 def test_every_graph_is_drawn_with_its_edges() -> None:
     drawn = {name: mermaid(name) for name in GRAPHS}
-    assert {("supervisor", "dm_agent"), ("dm_agent", "outbound_policy")} <= _edges(drawn["supervisor"])
+    supervisor = _edges(drawn["supervisor"])
+    assert {("supervisor", "dm_agent"), ("dm_agent", "outbound_policy")} <= supervisor
+    # the delegations after the route, in the order the agents work: scores, sequences, the reply
+    assert {
+        ("supervisor", "segmentation_agent"),
+        ("supervisor", "followup_agent"),
+        ("segmentation_agent", "followup_agent"),
+        ("segmentation_agent", "dm_agent"),
+        ("followup_agent", "dm_agent"),
+    } <= supervisor
+    assert ("followup_agent", "segmentation_agent") not in supervisor and (
+        "dm_agent",
+        "followup_agent",
+    ) not in supervisor
     assistant = _edges(drawn["assistant"])
     agents = ("dm", "segmentation", "followup", "analytics")
     assert {("__start__", "supervisor")} | {("supervisor", a) for a in agents} <= assistant
