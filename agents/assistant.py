@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypedDict
@@ -284,6 +285,42 @@ def build_assistant_graph(
     return g
 
 
+Progress = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+async def _streamed(graph: Any, state: dict[str, Any], request: str, on_progress: Progress) -> dict[str, Any]:
+    """Run the graph, telling `on_progress` of the supervisor's choice and of each step as it happens: the
+    agents' own graphs run inside the agent nodes, so their updates arrive as subgraph values (one per tool
+    call); a step an agent graph did not report is told when its node ends."""
+    out: dict[str, Any] = {}
+    told: dict[str, int] = {}  # steps told, per agent (each agent runs once per request)
+    chose = False
+
+    async def tell(found: list[dict[str, Any]]) -> None:
+        by_agent: dict[str, list[dict[str, Any]]] = {}
+        for s in found:
+            by_agent.setdefault(str(s["agent"]), []).append(s)
+        for agent, agent_steps in by_agent.items():
+            for s in agent_steps[told.get(agent, 0) :]:
+                step = Step(**s)
+                kept, _ = faithful(step.summary, supported_numbers([step], request))
+                await on_progress({"event": "step", **step.public(), "summary": kept})
+            told[agent] = max(told.get(agent, 0), len(agent_steps))
+
+    async for namespace, chunk in graph.astream(state, stream_mode="values", subgraphs=True):
+        if not isinstance(chunk, dict):
+            continue
+        if namespace:  # an agent's own graph: its steps so far
+            await tell(list(chunk.get("steps") or []))
+            continue
+        out = chunk
+        if not chose and "agents" in chunk:
+            chose = True
+            await on_progress({"event": "agents", "agents": list(chunk["agents"])})
+        await tell(list(chunk.get("steps") or []))
+    return out
+
+
 async def ask(
     creator_id: str,
     model: BaseChatModel,
@@ -295,9 +332,17 @@ async def ask(
     history: list[RequestTurn] | None = None,
     max_steps: int = 3,
     attempts: int = 3,
+    on_progress: Progress | None = None,
 ) -> Answer:
+    """The answer to one request. `on_progress` is awaited with each event as it happens: `{"event": "agents",
+    "agents": [...]}` once the supervisor has chosen, then `{"event": "step", ...}` per tool call (the step's
+    public fields, its summary checked like the answer's)."""
     graph = build_assistant_graph(creator_id, model, mode, max_steps=max_steps, attempts=attempts).compile()
-    out = await graph.ainvoke({"request": request, "context": context_line(today, timezone, history or [])})
+    state = {"request": request, "context": context_line(today, timezone, history or [])}
+    if on_progress is None:
+        out = await graph.ainvoke(state)
+    else:
+        out = await _streamed(graph, state, request, on_progress)
     steps = [Step(**s) for s in out.get("steps", [])]
     text, removed = compose(request, steps, out.get("notes", []))
     proposals = [s.result["proposal"] for s in steps if s.result is not None and is_proposal(s.result)]

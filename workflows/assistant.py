@@ -5,12 +5,17 @@ agents, their tools, the checked answer); requests of a thread run one at a time
 requests. The thread completes after `idle_close_s` without a request; the next request starts a new run under
 the same id. Nothing here writes to fans: proposals come back for a human to send through the existing
 endpoints.
+
+Progress: a request with a `request_id` is told by the activity, as it happens, through the `progress` signal
+(the supervisor's choice, each tool call); the `events` query returns them while the request runs (the API's
+event stream polls it). The final answer is the Update's result, never the events.
 """
 
 from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -19,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.types import (
         ASSISTANT_TURN,
         AssistantAsk,
+        AssistantProgress,
         AssistantReply,
         AssistantThreadInput,
         AssistantTurnInput,
@@ -26,6 +32,8 @@ with workflow.unsafe.imports_passed_through():
 
 # Turns of the thread the next request sees.
 HISTORY_TURNS = 2
+# Answered requests whose progress events the `events` query still returns.
+KEEP_PROGRESS = 4
 
 
 def assistant_workflow_id(creator_id: str, thread_id: str) -> str:
@@ -41,6 +49,9 @@ class AssistantWorkflow:
         self.asked = 0
         self.busy = 0
         self.lock = asyncio.Lock()
+        # requests' progress by request id: {"running", "attempt", "events"}; the last KEEP_PROGRESS answered
+        # ones are kept so a stream reads the events signalled just before the answer
+        self.progress_of: dict[str, dict[str, Any]] = {}
 
     @workflow.run
     async def run(self, inp: AssistantThreadInput) -> int:
@@ -57,10 +68,28 @@ class AssistantWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return len(self.turns)
 
+    @workflow.signal
+    def progress(self, p: AssistantProgress) -> None:
+        """An event of a running request (a late one, after its answer, is dropped)."""
+        got = self.progress_of.get(p.request_id)
+        if got is None or not got["running"] or p.attempt < got["attempt"]:
+            return
+        if p.attempt > got["attempt"]:  # a retry tells the request again from its start
+            got["attempt"], got["events"] = p.attempt, []
+        got["events"].append(p.event)
+
+    @workflow.query
+    def events(self, request_id: str) -> dict[str, Any]:
+        """A request's events so far, the attempt they belong to, and whether it is still running (an unknown
+        id: not running, no events)."""
+        return self.progress_of.get(request_id) or {"running": False, "attempt": 0, "events": []}
+
     @workflow.update
     async def ask(self, req: AssistantAsk) -> AssistantReply:
         self.asked += 1
         self.busy += 1
+        if req.request_id:
+            self.progress_of[req.request_id] = {"running": True, "attempt": 1, "events": []}
         try:
             async with self.lock:
                 reply: AssistantReply = await workflow.execute_activity(
@@ -72,6 +101,7 @@ class AssistantWorkflow:
                         req.member_id,
                         req.text,
                         self.turns[-HISTORY_TURNS:],
+                        req.request_id,
                     ),
                     result_type=AssistantReply,
                     # a request may take several calls of a slow local model
@@ -83,6 +113,11 @@ class AssistantWorkflow:
                 return reply
         finally:
             self.busy -= 1
+            if req.request_id in self.progress_of:
+                self.progress_of[req.request_id]["running"] = False
+                done = [k for k, v in self.progress_of.items() if not v["running"]]
+                for old in done[:-KEEP_PROGRESS]:
+                    del self.progress_of[old]
 
     @ask.validator
     def _check(self, req: AssistantAsk) -> None:

@@ -3,19 +3,38 @@ to the actions feed."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from temporalio import activity
+from temporalio.service import RPCError
 
 from core import db
 from core.journal import record_action
 from core.settings import get_settings
 from core.store import creators
 from workflows.heartbeat import heartbeating
-from workflows.types import ASSISTANT_TURN, AssistantReply, AssistantTurnInput
+from workflows.types import ASSISTANT_TURN, AssistantProgress, AssistantReply, AssistantTurnInput
+
+log = logging.getLogger(__name__)
+
+
+def _progress(request_id: str) -> Callable[[dict[str, Any]], Awaitable[None]]:
+    """Signal each progress event to the thread's workflow. Best effort: progress that cannot be signalled is
+    logged and dropped (the answer is the activity's result, not the events)."""
+    info = activity.info()
+    handle = activity.client().get_workflow_handle(info.workflow_id or "")
+
+    async def tell(event: dict[str, Any]) -> None:
+        try:
+            await handle.signal("progress", AssistantProgress(request_id, info.attempt, event))
+        except RPCError as exc:
+            log.warning("assistant progress of %s not signalled: %s", request_id, exc)
+
+    return tell
 
 
 @activity.defn(name=ASSISTANT_TURN)
@@ -42,6 +61,7 @@ async def assistant_turn(inp: AssistantTurnInput) -> AssistantReply:
             history=history,
             max_steps=settings.agent_max_steps,
             attempts=settings.llm_attempts,
+            on_progress=_progress(inp.request_id) if inp.request_id else None,
         )
     key = f"assistant:{inp.thread_id}:{inp.turn}"
     async with db.pool().connection() as conn, conn.transaction():

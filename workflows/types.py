@@ -372,6 +372,16 @@ class AssistantAsk:
     creator_id: str
     member_id: str
     text: str
+    request_id: str = ""  # names the request's progress (the `progress` query); empty: no progress kept
+
+
+@dataclass
+class AssistantProgress:
+    """One event of a request's progress, signalled by the activity as it happens."""
+
+    request_id: str
+    attempt: int  # the activity's attempt: a retry starts the request's events again
+    event: dict[str, Any]
 
 
 @dataclass
@@ -382,6 +392,7 @@ class AssistantTurnInput:
     member_id: str
     text: str
     history: list[dict[str, str]] = field(default_factory=list)  # earlier {text, answer} of the thread
+    request_id: str = ""  # where the activity signals its progress (empty: nowhere)
 
 
 @dataclass

@@ -7,12 +7,22 @@ then drafts that wait for approval). The assistant itself never writes to a fan.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import (
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateHandle,
+    WorkflowUpdateStage,
+)
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
@@ -74,13 +84,38 @@ def _allowed(proposal: dict[str, Any], role: Role) -> dict[str, Any]:
     return {**proposal, "allowed": ROLE_RANK[role] >= ROLE_RANK[need]}
 
 
-@router.post("/messages", response_model=AskOut, responses={422: {}, 503: {}})
-async def ask(body: AskIn, who: CurrentPrincipal, rt: Annotated[Runtime, Depends(runtime)]) -> Any:
+# How often the event stream asks the thread's workflow for new progress, and how long it stays silent at most
+# (a comment line keeps proxies from closing an idle stream while a slow model thinks).
+POLL_S = 0.5
+KEEPALIVE_S = 15.0
+
+STREAM_DOC = (
+    "With `Accept: text/event-stream`: server-sent events as the request runs: `thread` ({thread_id}), `agents`"
+    " (the supervisor's choice), `step` per tool call ({agent, tool, args, summary, mode}), `retry` ({attempt})"
+    " when the work starts again, then `answer` (this JSON) or `error` ({error: {code, message}}), and the end."
+)
+
+
+@router.post(
+    "/messages",
+    response_model=AskOut,
+    responses={
+        200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}, "description": STREAM_DOC},
+        422: {},
+        503: {},
+    },
+)
+async def ask(
+    body: AskIn, who: CurrentPrincipal, rt: Annotated[Runtime, Depends(runtime)], request: Request
+) -> Any:
     """Ask the assistant. The supervisor picks the agents, each chooses its tools; the answer quotes tool results
-    only. Waits for the answer (a local model may take minutes)."""
+    only. Waits for the answer (a local model may take minutes), or streams its progress as server-sent events
+    when the request accepts `text/event-stream`."""
     thread = body.thread_id or uuid.uuid4().hex
     wid = assistant_workflow_id(who.creator_id, thread)
-    req = AssistantAsk(who.creator_id, who.member_id, body.text)
+    stream = "text/event-stream" in request.headers.get("accept", "").lower()
+    request_id = uuid.uuid4().hex if stream else ""
+    req = AssistantAsk(who.creator_id, who.member_id, body.text, request_id)
     for _ in range(2):
         try:
             handle = await rt.temporal.start_workflow(
@@ -90,6 +125,15 @@ async def ask(body: AskIn, who: CurrentPrincipal, rt: Annotated[Runtime, Depends
                 task_queue=rt.settings.task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             )
+            if stream:
+                update = await handle.start_update(
+                    "ask", req, wait_for_stage=WorkflowUpdateStage.ACCEPTED, result_type=AssistantReply
+                )
+                return StreamingResponse(
+                    _events(handle, update, thread, request_id, who.role),
+                    media_type="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+                )
             reply: AssistantReply = await handle.execute_update("ask", req, result_type=AssistantReply)
             break
         except WorkflowUpdateFailedError as exc:
@@ -98,10 +142,80 @@ async def ask(body: AskIn, who: CurrentPrincipal, rt: Annotated[Runtime, Depends
             last = exc  # the thread closed between the start and the update: start it again, once
     else:
         raise ApiError(503, "workflow_unavailable", "the workflow service is unreachable; retry") from last
+    return _out(reply, who.role)
+
+
+def _out(reply: AssistantReply, role: Role) -> AskOut:
     return AskOut(
         thread_id=reply.thread_id,
         answer=reply.answer,
         agents=reply.agents,
         steps=[StepOut(**s) for s in reply.steps],
-        proposals=[_allowed(p, who.role) for p in reply.proposals],
+        proposals=[_allowed(p, role) for p in reply.proposals],
     )
+
+
+def _sse(event: str, data: Any) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'), default=str)}\n\n".encode()
+
+
+async def _events(
+    handle: WorkflowHandle[Any, Any],
+    update: WorkflowUpdateHandle[AssistantReply],
+    thread: str,
+    request_id: str,
+    role: Role,
+) -> AsyncIterator[bytes]:
+    """The request's progress, read from the thread's workflow (`events` query) while its Update runs, then the
+    answer. The events signalled before the answer are in the workflow before the Update completes, so one last
+    read after it sends every one of them."""
+    yield _sse("thread", {"thread_id": thread})
+    result = asyncio.ensure_future(update.result())
+    sent, attempt, quiet = 0, 1, 0.0
+    try:
+        while True:
+            finished = (await asyncio.wait({result}, timeout=POLL_S))[0]
+            try:
+                got = await handle.query("events", request_id, result_type=dict)
+            except (RPCError, WorkflowQueryFailedError):
+                got = {"attempt": attempt, "events": []}  # progress is best effort; the answer is not
+            if got["attempt"] > attempt:
+                attempt, sent = got["attempt"], 0
+                yield _sse("retry", {"attempt": attempt})
+            events = got["events"][sent:] if got["attempt"] == attempt else []
+            for e in events:
+                yield _sse(str(e.get("event", "step")), {k: v for k, v in e.items() if k != "event"})
+            sent += len(events)
+            quiet = 0.0 if events else quiet + POLL_S
+            if finished:
+                break
+            if quiet >= KEEPALIVE_S:
+                quiet = 0.0
+                yield b": waiting for the model\n\n"
+        try:
+            reply = result.result()
+        except WorkflowUpdateFailedError as exc:
+            yield _sse(
+                "error",
+                {
+                    "error": {
+                        "code": "assistant_failed",
+                        "message": f"the assistant could not answer: {exc.cause}",
+                    }
+                },
+            )
+            return
+        except RPCError:
+            yield _sse(
+                "error",
+                {
+                    "error": {
+                        "code": "workflow_unavailable",
+                        "message": "the workflow service is unreachable; retry",
+                    }
+                },
+            )
+            return
+        yield _sse("answer", _out(reply, role).model_dump(mode="json"))
+    finally:
+        result.cancel()  # a client gone: stop waiting (the request itself runs on and is in the actions feed)

@@ -376,3 +376,24 @@ async def test_the_bridge_event_endpoint_refuses_bad_events_naming_the_field(api
     )
     assert r.status_code == 422, r.text
     assert await fetch("SELECT 1 FROM events WHERE creator_id = %s", [t.creator_id]) == []
+
+
+async def test_an_assistant_stream_refuses_a_bad_body_as_json_before_streaming(
+    api: httpx.AsyncClient,
+) -> None:
+    """POST /v1/assistant/messages with Accept: text/event-stream: no key, an empty or NUL text, a bad thread id
+    or an unknown field are the JSON endpoint's errors, not a stream."""
+    t = await make_tenant("sse")
+    sse = {"Accept": "text/event-stream"}
+    r = await api.post("/v1/assistant/messages", json={"text": "hi"}, headers=sse)
+    assert r.status_code == 401 and r.json()["error"]["code"]
+    for body in (
+        {"text": ""},
+        {"text": "a\u0000b"},
+        {"text": "hi", "thread_id": "../x"},
+        {"text": "hi", "x": 1},
+    ):
+        r = await api.post("/v1/assistant/messages", json=body, headers={**t.auth("viewer"), **sse})
+        assert r.status_code == 422, body
+        assert r.headers["content-type"].startswith("application/json")
+        assert r.json()["error"]["code"] == "validation_error"

@@ -104,6 +104,29 @@ async def test_no_server_errors_and_no_schema_violations(
             stderr=asyncio.subprocess.STDOUT,
         )
         out, _ = await proc.communicate()
+        # the assistant's event stream (the same endpoint with Accept: text/event-stream), fuzzed on its own
+        stream = await asyncio.create_subprocess_exec(
+            venv_bin("st"),
+            "run",
+            f"{base}/openapi.json",
+            "--header",
+            f"Authorization: Bearer {t.keys['owner']}",
+            "--header",
+            "Accept: text/event-stream",
+            "--include-path",
+            "/v1/assistant/messages",
+            "--checks",
+            "not_a_server_error,content_type_conformance",
+            "--max-examples",
+            str(MAX_EXAMPLES),
+            "--seed",
+            "2026",
+            "--no-color",
+            env={**os.environ, "SCHEMATHESIS_TELEMETRY": "false"},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        stream_out, _ = await stream.communicate()
     finally:
         service.terminate()
         try:
@@ -119,3 +142,7 @@ async def test_no_server_errors_and_no_schema_violations(
     generated = re.search(r"(\d+) generated, (\d+) passed", report)
     assert generated and generated.group(1) == generated.group(2) and int(generated.group(1)) > 100, report
     assert "Authentication failed" not in report, report  # the cases reached the endpoints' logic
+    stream_report = stream_out.decode()
+    assert stream.returncode == 0, stream_report[-6000:]
+    streamed = re.search(r"(\d+) generated, (\d+) passed", stream_report)
+    assert streamed and streamed.group(1) == streamed.group(2) and int(streamed.group(1)) > 0, stream_report

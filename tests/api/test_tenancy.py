@@ -21,6 +21,7 @@ from core.settings import Settings, configure
 from evals.store import save_run
 from tests.evals.test_runner import _result
 from tests.factories import make_agency_key, make_tenant
+from tests.fakes.openai_server import FakeOpenAI, tool_calls
 from tests.workflows.helpers import fetch, wait_until
 
 # Which of B's ids goes into each path parameter. "platform" names a kind of connection, not B's row:
@@ -414,3 +415,28 @@ async def test_a_bridge_event_is_stored_only_for_the_creator_whose_secret_signed
     assert r.status_code == 202 and b.creator_id not in r.text, r.text
     assert await _snapshot(b.creator_id) == before
     assert len(await fetch("SELECT 1 FROM events WHERE creator_id = %s", [a.creator_id])) == 1
+
+
+async def test_an_assistant_stream_on_another_creators_thread_id_is_a_thread_of_ones_own(
+    api: httpx.AsyncClient, fake_llm: FakeOpenAI
+) -> None:
+    """The assistant's event stream (Accept: text/event-stream): A naming B's thread id gets a thread of A's own;
+    neither B's request nor any of B's rows reaches A's model or A's stream."""
+    a, b = await make_tenant("a"), await make_tenant("b")
+    fake_llm.script({"agents": ["dm"]}, tool_calls(("find_fans", {"name": "Fan"})), "Found them.")
+    r = await api.post(
+        "/v1/assistant/messages", json={"text": "b-secret-question", "thread_id": "t1"}, headers=b.auth()
+    )
+    assert r.status_code == 200, r.text
+    fake_llm.script({"agents": ["dm"]}, tool_calls(("find_fans", {"name": "Fan"})), "Found them.")
+    before = fake_llm.calls
+    r = await api.post(
+        "/v1/assistant/messages",
+        json={"text": "who are my fans?", "thread_id": "t1"},
+        headers={**a.auth("viewer"), "Accept": "text/event-stream"},
+    )
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+    assert "event: answer" in r.text and a.fans[0] in r.text
+    assert not any(s in r.text for s in (b.creator_id, *b.fans, "b-secret-question"))
+    asked = json.dumps(list(fake_llm.requests)[-(fake_llm.calls - before) :])
+    assert "b-secret-question" not in asked and not any(f in asked for f in b.fans)
