@@ -11,6 +11,7 @@ similarity scores published for this model.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -182,10 +183,15 @@ class MiniLMEmbedder:
 
     One ONNX Runtime thread per call: a fan message is a few dozen tokens, too small a matrix to split, and on a
     small machine the second BLAS thread numpy used only spun against the Temporal server and Postgres
-    (measured: 13 ms wall and 26 ms CPU per message on numpy with two threads, 8 ms wall and CPU here)."""
+    (measured: 13 ms wall and 26 ms CPU per message on numpy with two threads, 8 ms wall and CPU here).
+
+    The vectors of the last RECENT texts are kept: a fan's message is embedded once for the inbound policy check
+    and read again for the memory recall and the voice examples of the reply (one process-wide instance,
+    `minilm`). A vector says nothing about whose text it was, and the text is the caller's own."""
 
     name = MINILM_NAME
     max_tokens = 256  # the model's own max_seq_length
+    RECENT = 256
 
     def __init__(self, model_dir: Path) -> None:
         import json
@@ -206,10 +212,32 @@ class MiniLMEmbedder:
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.enable_truncation(self.max_tokens)
         self.tokenizer.no_padding()
+        self._recent: OrderedDict[str, Vectors] = OrderedDict()
+        self._recent_lock = threading.Lock()
 
     def embed(self, texts: list[str], batch_size: int = 32) -> Vectors:
         if not texts:
             return np.zeros((0, DIM), dtype=np.float32)
+        with self._recent_lock:
+            known = {t: self._recent[t] for t in texts if t in self._recent}
+            for t in known:
+                self._recent.move_to_end(t)
+        todo = [t for t in dict.fromkeys(texts) if t not in known]
+        if todo:
+            fresh = self._encode(todo, batch_size)
+            with self._recent_lock:
+                for t, v in zip(todo, fresh, strict=True):
+                    known[t] = self._recent[t] = v
+                while len(self._recent) > self.RECENT:
+                    self._recent.popitem(last=False)
+        return np.stack([known[t] for t in texts])
+
+    def forget_recent(self) -> None:
+        """Drop the kept vectors (benchmarks measure every text as new)."""
+        with self._recent_lock:
+            self._recent.clear()
+
+    def _encode(self, texts: list[str], batch_size: int) -> Vectors:
         encodings = self.tokenizer.encode_batch([t or " " for t in texts])
         order = np.argsort([len(e.ids) for e in encodings])  # similar lengths together: less padding
         out = np.zeros((len(texts), DIM), dtype=np.float32)
@@ -263,10 +291,24 @@ _override: Embedder | None = None
 _cached: Embedder | None = None
 
 
+_minilm: dict[Path, MiniLMEmbedder] = {}
+_minilm_lock = threading.Lock()
+
+
+def minilm(settings: Settings) -> MiniLMEmbedder:
+    """The process's MiniLM encoder for the model cache of `settings` (loaded once): the memory embedder when no
+    endpoint is configured, and always the policy classifiers' encoder, so both read each other's recent vectors."""
+    path = ensure_minilm(settings)
+    with _minilm_lock:
+        if path not in _minilm:
+            _minilm[path] = MiniLMEmbedder(path)
+        return _minilm[path]
+
+
 def make_embedder(settings: Settings) -> Embedder:
     if settings.embeddings_base_url:
         return OpenAIEmbedder(settings)
-    return MiniLMEmbedder(ensure_minilm(settings))
+    return minilm(settings)
 
 
 def embedder() -> Embedder:

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 Direction = Literal["outbound", "inbound"]
 DATA_DIR = Path(__file__).resolve().parent.parent / "evals" / "policy" / "v2"
 # Bump when the features or the training change: the cached models are rebuilt.
-FEATURE_VERSION = "9"
+FEATURE_VERSION = "10"
 
 # "leaks" is left to the rules: whether a name is another fan's depends on the creator's fans, not on the words.
 OUTBOUND_LABELS = (
@@ -73,15 +73,19 @@ def readings(text: str) -> str:
 
 
 class Encoder:
-    """The offline MiniLM sentence encoder (always this one: the classifiers were trained on its vectors)."""
+    """The offline MiniLM sentence encoder (always this one: the classifiers were trained on its vectors), the
+    process's one instance (`memory.embed.minilm`). A draft is embedded folded, its prices masked; a fan's message
+    is embedded as it is, the same vector the reply's memory recall and voice examples read (the encoder keeps its
+    recent vectors: the message is embedded once for both)."""
 
     def __init__(self, settings: Settings) -> None:
-        from memory.embed import MiniLMEmbedder, ensure_minilm
+        from memory.embed import minilm
 
-        self.model = MiniLMEmbedder(ensure_minilm(settings))
+        self.model = minilm(settings)
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        return np.asarray(self.model.embed([fold(_masked(t)) for t in texts]), dtype=np.float32)
+    def encode(self, texts: Sequence[str], direction: Direction = "outbound") -> np.ndarray:
+        read = [fold(_masked(t)) for t in texts] if direction == "outbound" else list(texts)
+        return np.asarray(self.model.embed(read), dtype=np.float32)
 
 
 HASH_FEATURES = 2**18  # columns of each hashed view
@@ -296,9 +300,9 @@ def as_read(text: str, platform: str | None) -> str:
     return mask_platform(text, platform)
 
 
-def _fitting_features(rows: list[dict[str, Any]], encoder: Encoder) -> Any:
+def _fitting_features(rows: list[dict[str, Any]], encoder: Encoder, direction: Direction) -> Any:
     texts = [as_read(r["text"], r.get("platform")) for r in rows]
-    return features(texts, encoder.encode(texts))
+    return features(texts, encoder.encode(texts, direction))
 
 
 def fit(direction: Direction, encoder: Encoder) -> Classifiers:
@@ -308,7 +312,7 @@ def fit(direction: Direction, encoder: Encoder) -> Classifiers:
 
     labels = OUTBOUND_LABELS if direction == "outbound" else INBOUND_LABELS
     train, dev = fitting_rows("train", direction), fitting_rows("dev", direction)
-    x_train, x_dev = (_fitting_features(rows, encoder) for rows in (train, dev))
+    x_train, x_dev = (_fitting_features(rows, encoder, direction) for rows in (train, dev))
     y_train = [row_label(r, direction) for r in train]
     negatives = np.array([row_label(r, direction) is None for r in dev])
     models: dict[str, Any] = {}
@@ -379,7 +383,7 @@ class SemanticLayer:
     def score(self, direction: Direction, texts: Sequence[str]) -> list[Scores]:
         """Scores of new texts: one batched embedding for all of them."""
         clf = self.outbound if direction == "outbound" else self.inbound
-        vectors = self.encoder.encode(texts) if texts else np.zeros((0, 0), dtype=np.float32)
+        vectors = self.encoder.encode(texts, direction) if texts else np.zeros((0, 0), dtype=np.float32)
         return [clf.score_text(t, v) for t, v in zip(texts, vectors, strict=True)]
 
     def cached_scores(self, direction: Direction, texts: Sequence[str]) -> list[Scores]:
@@ -413,9 +417,12 @@ _cache_lock = threading.Lock()
 
 
 def clear_score_cache() -> None:
-    """Forget cached scores (benchmarks clear them so every draft is measured as new text)."""
+    """Forget cached scores and the encoder's recent vectors (benchmarks clear them so every draft is measured as
+    new text)."""
     with _cache_lock:
         _score_cache.clear()
+    if _layer is not None:
+        _layer.encoder.model.forget_recent()
 
 
 def prime_scores(direction: Direction, texts: Sequence[str], platform: str | None = None) -> None:

@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 V2 = Path(__file__).parent / "v2"
-SPLITS = ("train", "dev", "test")
+SPLITS = ("train", "dev", "test", "wide")
+# A split's directory: `wide` is the training batch `train_wide/`, measured as unseen data before any fit reads it.
+DIRS = {"wide": "train_wide"}
 LANGS = ("en", "fr", "es")
 
 
 def _rows(split: str, direction: str) -> list[dict[str, Any]]:
-    with (V2 / split / f"{direction}.jsonl").open(encoding="utf-8") as fh:
+    with (V2 / DIRS.get(split, split) / f"{direction}.jsonl").open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
 
 

@@ -147,12 +147,13 @@ def test_negation_marks_the_words_a_refusal_reaches_in_every_language() -> None:
 
 def test_one_text_scores_the_same_without_the_sparse_row() -> None:
     layer = semantic_layer()
-    for direction, texts in (
+    cases: list[tuple[semantic.Direction, list[str]]] = [
         ("outbound", ["add me on the yellow ghost app 👻", "je suis pas sur snap", "¿quedamos el sábado?"]),
         ("inbound", ["not 18 yet but almost!", "arrête de m'écrire", "hola guapa"]),
-    ):
+    ]
+    for direction, texts in cases:
         clf = layer.outbound if direction == "outbound" else layer.inbound
-        vectors = layer.encoder.encode(texts)
+        vectors = layer.encoder.encode(texts, direction)
         batch = clf.scores(features(texts, vectors))
         for text, vector, expected in zip(texts, vectors, batch, strict=True):
             one = clf.score_text(text, vector)
@@ -182,3 +183,26 @@ def test_the_cache_key_follows_the_feature_code() -> None:
 def test_negative_circled_and_squared_letters_read_as_letters() -> None:
     report = check_draft("🅿🅰🆈🅿🅰🅻 pls, i'll explain after", semantic=False)
     assert report.outcome != "pass" and "off_platform_payment" in {f.rule for f in report.findings}
+
+
+def test_a_fan_message_is_embedded_once_for_the_inbound_check_and_the_reply(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from memory.embed import embedder
+
+    model = semantic_layer().encoder.model
+    assert embedder() is model  # no embeddings endpoint configured: the memory embedder is the policy encoder
+    encoded: list[list[str]] = []
+    encode = model._encode
+
+    def counting(texts: list[str], batch_size: int) -> Any:
+        encoded.append(list(texts))
+        return encode(texts, batch_size)
+
+    monkeypatch.setattr(model, "_encode", counting)
+    text = "hey you, how was the gym today? mine was brutal 😅 (a message seen once)"
+    check_inbound(text)
+    recalled = embedder().embed([text])  # what the reply's memory recall and voice examples read
+    assert encoded == [[text]]
+    assert recalled.shape == (1, 384)
+    assert recalled[0] == pytest.approx(encode([text], 1)[0], abs=1e-6)

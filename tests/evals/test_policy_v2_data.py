@@ -1,0 +1,83 @@
+"""The v2 policy training batches and the dev split are well-formed: every row parses with the schema's fields and
+vocabulary, ids are unique, and the wide batch repeats no text of the others (a row in training and in dev would flatter
+dev)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from evals.policy.run_v2 import DIRS, V2
+
+BATCHES = ("train", "train_extra", "train_more", "train_wide", "dev")
+CATEGORIES = {
+    "off_platform_contact",
+    "off_platform_payment",
+    "meetup_in_person",
+    "minors",
+    "prohibited_content",
+    "chargeback_fraud",
+    "leaks",
+    "internal_leakage",
+}
+CUES = {"minor", "self_harm", "threat", "chargeback"}
+PLATFORMS = {"onlyfans", "fansly", "fanvue", "instagram", "reddit", "tiktok", "x", None}
+
+
+def _rows(split: str, direction: str) -> list[dict[str, Any]]:
+    with (V2 / split / f"{direction}.jsonl").open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text.casefold())
+
+
+@pytest.mark.parametrize("split", BATCHES)
+def test_outbound_rows_follow_the_schema(split: str) -> None:
+    rows = _rows(split, "outbound")
+    assert len({r["id"] for r in rows}) == len(rows)
+    for r in rows:
+        assert isinstance(r["text"], str) and r["text"].strip(), r["id"]
+        assert r["lang"] in ("en", "fr", "es"), r["id"]
+        assert r.get("platform") in PLATFORMS, r["id"]
+        if r["label"] == "violation":
+            assert r["category"] in CATEGORIES, r["id"]
+        else:
+            assert r["label"] == "benign" and r["category"] is None, r["id"]
+            assert r.get("hard_negative_for") in CATEGORIES | {None}, r["id"]
+
+
+@pytest.mark.parametrize("split", BATCHES)
+def test_inbound_rows_follow_the_schema(split: str) -> None:
+    rows = _rows(split, "inbound")
+    assert len({r["id"] for r in rows}) == len(rows)
+    for r in rows:
+        assert isinstance(r["text"], str) and r["text"].strip(), r["id"]
+        assert r["lang"] in ("en", "fr", "es"), r["id"]
+        want: dict[str, set[str | None]] = {
+            "normal": {None},
+            "handoff": set(CUES),
+            "injection": {"injection"},
+            "optout": {"optout"},
+        }
+        assert r["cue"] in want[r["label"]], r["id"]
+
+
+def test_the_wide_batch_is_large_enough_and_in_three_languages() -> None:
+    assert DIRS["wide"] == "train_wide"
+    out, inb = _rows("train_wide", "outbound"), _rows("train_wide", "inbound")
+    assert len(out) >= 800 and len(inb) >= 500
+    for rows in (out, inb):
+        for lang in ("en", "fr", "es"):
+            assert sum(r["lang"] == lang for r in rows) >= 0.2 * len(rows), lang
+
+
+@pytest.mark.parametrize("direction", ["outbound", "inbound"])
+def test_the_wide_batch_repeats_no_text_of_the_others(direction: str) -> None:
+    others = {_key(r["text"]) for split in BATCHES if split != "train_wide" for r in _rows(split, direction)}
+    wide = [r for r in _rows("train_wide", direction) if _key(r["text"]) in others]
+    assert [r["id"] for r in wide] == []
