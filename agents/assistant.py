@@ -141,6 +141,7 @@ async def choose_agents(
 # --- faithfulness ----------------------------------------------------------------------------------------------
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def _norm(token: str) -> str:
@@ -169,6 +170,8 @@ def _walk(value: Any, out: set[str]) -> None:
         for digits in (0, 1, 2):  # a share or probability said as a percentage
             out.add(_norm(f"{value * 100:.{digits}f}"))
             out.add(_norm(f"{value:.{digits}f}"))
+    if isinstance(value, str) and _UUID.fullmatch(value):
+        return  # an id's digits are no figure ("c7d1" would support a "7" in the answer)
     out.update(_norm(m) for m in _NUMBER.findall(str(value)))
 
 
