@@ -1,13 +1,17 @@
 """The assistant's progress as server-sent events (`Accept: text/event-stream` on POST /v1/assistant/messages), on
 the time-skipping Temporal server and the loopback LLM fake: the thread, the supervisor's choice, each tool call
-in order, then the same answer as the JSON endpoint (its bad input: tests/api/test_bad_input.py)."""
+in order, then the same answer as the JSON endpoint (its bad input: tests/api/test_bad_input.py); a step reaches
+the client while the next agent is still working."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import MutableMapping
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
 from tests.factories import make_tenant
 from tests.fakes.openai_server import FakeOpenAI, tool_calls
@@ -73,3 +77,73 @@ async def test_a_viewer_sees_each_step_then_the_answer(api: httpx.AsyncClient, f
     assert any("win back my lapsed fans" in json.dumps(b) for b in list(fake_llm.requests)[-3:]), (
         "the thread's history reaches the model"
     )
+
+
+async def test_a_step_reaches_the_client_while_the_next_agent_is_still_working(
+    app: FastAPI, api: httpx.AsyncClient, fake_llm: FakeOpenAI
+) -> None:
+    """Driven at the ASGI level, chunk by chunk (httpx's ASGI transport buffers a whole response): the first
+    agent's step is sent while the second agent's model call is held, and the answer only once it is released."""
+    t = await make_tenant("stream4")
+    fake_llm.script(
+        {"agents": ["dm", "analytics"]},
+        tool_calls(("search_catalog", {"query": "beach"})),
+        "One item.",
+        tool_calls(("campaign_results", {})),
+        "No campaigns.",
+    )
+    fake_llm.hold("What the other agents found")  # only the second agent's prompt says it
+    body = json.dumps({"text": "what do I sell, and how did my campaigns do?"}).encode()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/assistant/messages",
+        "raw_path": b"/v1/assistant/messages",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"api"),
+            (b"content-type", b"application/json"),
+            (b"accept", b"text/event-stream"),
+            (b"authorization", t.auth()["Authorization"].encode()),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("api", 80),
+    }
+    chunks: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    gone = asyncio.Event()
+    sent_body = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent_body
+        if not sent_body:
+            sent_body = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        await chunks.put(dict(message))
+
+    task = asyncio.create_task(app(scope, receive, send))
+    try:
+        start = await asyncio.wait_for(chunks.get(), 60)
+        assert start["type"] == "http.response.start" and start["status"] == 200
+        text = ""
+        while '"tool":"search_catalog"' not in text:
+            text += (await asyncio.wait_for(chunks.get(), 60))["body"].decode()
+        assert "event: answer" not in text and fake_llm.hold_text is not None  # the second agent waits
+        fake_llm.release_held()
+        while True:
+            message = await asyncio.wait_for(chunks.get(), 60)
+            text += message.get("body", b"").decode()
+            if not message.get("more_body", False):
+                break
+        assert [e for e, _ in events(text)] == ["thread", "agents", "step", "step", "answer"]
+    finally:
+        fake_llm.release_held()
+        gone.set()
+        await asyncio.wait_for(task, 30)
