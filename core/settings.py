@@ -100,6 +100,16 @@ class Settings(BaseSettings):
     judge_api_key: SecretStr | None = Field(None, validation_alias="HUNTAZE_JUDGE_API_KEY")
     judge_model: str = Field("gpt-4o-mini", validation_alias="HUNTAZE_JUDGE_MODEL")
 
+    # --- demo ---------------------------------------------------------------------------------
+    # `huntaze demo`'s follow-up timings: its first welcome and win-back steps come after seconds, not hours, so the
+    # demo shows follow-up drafts arriving (the welcome step after the welcome DM is approved: see devstack/demo.py).
+    demo_welcome_first_step_s: float = Field(
+        90.0, ge=15, validation_alias="HUNTAZE_DEMO_WELCOME_FIRST_STEP_S"
+    )
+    demo_win_back_first_step_s: float = Field(
+        40.0, ge=1, validation_alias="HUNTAZE_DEMO_WIN_BACK_FIRST_STEP_S"
+    )
+
     # --- API ---------------------------------------------------------------------------------
     api_host: str = Field("127.0.0.1", validation_alias="HUNTAZE_API_HOST")
     api_port: int = Field(8000, validation_alias="HUNTAZE_API_PORT")

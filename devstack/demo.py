@@ -31,10 +31,9 @@ from devstack.services import embedded_services
 
 DEMO_SEED = 42
 DROP_DAYS_AGO = 3
-# Demo timings: the first welcome and win-back steps come after seconds, not hours, so the demo shows follow-up
-# drafts arriving; every other timing keeps its default.
-DEMO_WELCOME_FIRST_STEP_S = 90
-DEMO_WIN_BACK_FIRST_STEP_S = 40
+# Demo timings (Settings.demo_welcome_first_step_s and demo_win_back_first_step_s): the first welcome and win-back
+# steps come after seconds, not hours, so the demo shows follow-up drafts arriving; every other timing keeps its
+# default.
 # (seeded fan index, kind, text or amount): ordinary chat, upsell interest, thanks, a policy bait,
 # a possible minor (hand-off, no draft), an opt-out, and a message that needs no answer.
 STREAM: list[tuple[int, str, str | int | None]] = [
@@ -189,8 +188,8 @@ async def _scenario(
     event_ids: list[str] = []
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as http:
         segments = await _segment(http)
-        await _demo_timings(http)
-        followup_fans = await _followup_events(http, creator_id, run)
+        await _demo_timings(http, s)
+        followup_fans = await _followup_events(http, creator_id, run, s.demo_welcome_first_step_s)
         for fan_idx, kind, value in STREAM:
             body: dict[str, Any] = {
                 "event_id": f"demo-{run}-{fan_idx}",
@@ -360,20 +359,21 @@ async def _show_memories(http: httpx.AsyncClient, creator_id: str) -> int:
     return total
 
 
-async def _demo_timings(http: httpx.AsyncClient) -> None:
+async def _demo_timings(http: httpx.AsyncClient, s: Settings) -> None:
+    welcome_s, win_back_s = s.demo_welcome_first_step_s, s.demo_win_back_first_step_s
     cfg = (await http.get("/v1/followups/config")).json()
-    cfg["welcome"]["steps"][0]["after_hours"] = DEMO_WELCOME_FIRST_STEP_S / 3600
+    cfg["welcome"]["steps"][0]["after_hours"] = welcome_s / 3600
     for steps in [cfg["win_back"]["steps"], *cfg["win_back"]["by_segment"].values()]:
-        steps[0]["after_hours"] = DEMO_WIN_BACK_FIRST_STEP_S / 3600
+        steps[0]["after_hours"] = win_back_s / 3600
     r = await http.put("/v1/followups/config", json=cfg)
     r.raise_for_status()
     print(
-        f"follow-up timings for the demo: first welcome step after {DEMO_WELCOME_FIRST_STEP_S} s, first win-back"
-        f" step after {DEMO_WIN_BACK_FIRST_STEP_S} s (defaults: 24 h; 6-72 h by segment)"
+        f"follow-up timings for the demo: first welcome step after {welcome_s:g} s, first win-back"
+        f" step after {win_back_s:g} s (defaults: 24 h; 6-72 h by segment)"
     )
 
 
-async def _followup_events(http: httpx.AsyncClient, creator_id: str, run: str) -> list[str]:
+async def _followup_events(http: httpx.AsyncClient, creator_id: str, run: str, welcome_s: float) -> list[str]:
     """A new subscriber (their welcome DM approved at once, then the welcome sequence) and an expired whale
     (win-back, tuned for whales). Returns the two fans' platform ids."""
     whales = await _rows(
@@ -403,10 +403,10 @@ async def _followup_events(http: httpx.AsyncClient, creator_id: str, run: str) -
         r = await http.post("/v1/events", json=body)
         print(f"event {kind:<22} {who}: {r.status_code}")
     # The welcome DM is a draft like any reply. Approve it now: a follow-up step waits while the fan has a draft
-    # nobody decided (so messages do not pile up), and the welcome step is due in DEMO_WELCOME_FIRST_STEP_S.
-    if not await _approve_welcome(http, creator_id, newbie, timeout_s=DEMO_WELCOME_FIRST_STEP_S - 10):
+    # nobody decided (so messages do not pile up), and the welcome step is due in welcome_s.
+    if not await _approve_welcome(http, creator_id, newbie, timeout_s=welcome_s - 10):
         print(
-            f"the welcome DM to Noah is not drafted after {DEMO_WELCOME_FIRST_STEP_S - 10} s (the LLM is busy):"
+            f"the welcome DM to Noah is not drafted after {welcome_s - 10:g} s (the LLM is busy):"
             " it is approved when it arrives, and the welcome sequence waits for that decision"
         )
     return [newbie] + [w["platform_fan_id"] for w in whales]
