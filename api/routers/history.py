@@ -4,9 +4,11 @@ the events endpoint stores them and never answered.
 Used by `huntaze import` and `POST /v1/imports`. Lines go in batches, one transaction per batch, so a killed
 import keeps every batch it committed, and a rerun counts those lines as duplicates (events are unique per
 creator and `event_id`) and imports the rest. Each batch is written set-based, the same rows the live path
-writes (the statements: core/store/history_import.py): the fans (created, renamed, their subscription state),
-then one statement for the events with their messages and payments, then the refunds and chargebacks (checked in
-line order by the events endpoint's own check). Kinds the batch writer does not know (today: an unlock naming
+writes (the statements: core/store/history_import.py). A batch that is all new (no event stored yet, every item
+named there) goes in by one statement built while the batch before is written: the fans (created, renamed,
+their subscription state) with the events, their messages and payments. Any other batch goes step by step: which
+lines are new, their items, the fans, then one statement for the events with their messages and payments. Then
+the refunds and chargebacks (checked in line order by the events endpoint's own check). Kinds the batch writer does not know (today: an unlock naming
 the draft that offered it) go through the events endpoint's own store function, one at a time in the same
 transaction, so a kind added to the events model is imported as the live path stores it.
 
@@ -28,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from psycopg.errors import UniqueViolation
 from pydantic import ValidationError
 
 from api.errors import ApiError
@@ -82,10 +85,85 @@ class _Batch:
     # the stored payload of each line whose payload does not depend on the database (written while the batch
     # before is being written, so the writer has less to do between its statements)
     payloads: dict[int, str] = field(default_factory=dict)
+    # The batch as the one statement that writes it when it is all new (store.insert_new_batch), built line by
+    # line while the batch before is being written. `fast` turns false when the batch cannot be written so (an
+    # event_id twice in it, an unlock naming its draft and an item): it is then written step by step.
+    fast: bool = True
+    event_ids: set[str] = field(default_factory=set)
+    lines: list[int] = field(default_factory=list)  # the line of each set-based event
+    columns: store.NewBatch = field(
+        default_factory=lambda: store.NewBatch([], ([], [], [], [], [], [], []), *([] for _ in range(12)))
+    )
+    fan_index: dict[tuple[str, str], int] = field(
+        default_factory=dict
+    )  # (platform, platform_fan_id) -> 0-based
 
     def refuse(self, r: Rejected, report: ImportReport) -> None:
         self.rejected.append(r)
         report.rejected += 1
+
+    def add(self, number: int, ev: EventIn) -> None:
+        """A line that passed its checks: kept for the step-by-step writer, and added to the columns of the
+        one-statement one (the fans' state in line order as _upsert_fans computes it)."""
+        self.events.append((number, ev))
+        if ev.platform_item_id is None:
+            self.payloads[number] = _payload(ev, None)
+        if not self.fast:
+            return
+        c = self.columns
+        if ev.event_id in self.event_ids:
+            self.fast = False
+            return
+        self.event_ids.add(ev.event_id)
+        c.event_ids.append(ev.event_id)
+        kind = ev.kind
+        set_based = _set_based(ev)
+        if not set_based and kind not in MONEY_BACK_KINDS:
+            if ev.catalog_id is not None or ev.platform_item_id is not None:
+                self.fast = False  # the events endpoint's code resolves and refuses its item
+            return
+        fan = ev.fan
+        key = (str(fan.platform), fan.platform_fan_id)
+        i = self.fan_index.get(key)
+        platform, keys, names, zones, status, since, expired = c.fans
+        if i is None:
+            i = self.fan_index[key] = len(keys)
+            platform.append(key[0])
+            keys.append(key[1])
+            names.append(None)
+            zones.append(None)
+            status.append(None)
+            since.append(None)
+            expired.append(None)
+        if fan.display_name:
+            names[i] = fan.display_name
+        if fan.timezone is not None:
+            zones[i] = fan.timezone
+        when = _when(ev)
+        if kind in _SUBSCRIPTION:
+            status[i] = "active"
+            if since[i] is None:
+                since[i] = when
+        elif kind == EventKind.SUBSCRIPTION_EXPIRED:
+            status[i] = "expired"
+            expired[i] = when
+        if not set_based:
+            return
+        self.lines.append(number)
+        paid = kind in _TXN_KIND and (ev.amount_cents or 0) > 0
+        messaged = kind in _DIRECTION
+        c.fan.append(i + 1)
+        c.event_id.append(ev.event_id)
+        c.kind.append(str(kind))
+        c.payload.append(self.payloads.get(number) or ev.model_dump_json(exclude={"fan"}))
+        c.occurred_at.append(when)
+        c.direction.append(_DIRECTION[kind] if messaged else None)
+        c.text.append(ev.text if messaged else None)
+        c.txn_kind.append(_TXN_KIND[kind] if paid else None)
+        c.amount_cents.append(ev.amount_cents if paid else None)
+        c.catalog_ref.append(ev.catalog_id)
+        c.item_ref.append(ev.platform_item_id)
+        c.unlock.append(kind == EventKind.PPV_UNLOCK)
 
 
 def _field_of(error: Any) -> str:
@@ -231,9 +309,7 @@ async def _import_lines(
             if isinstance(parsed, Rejected):
                 batch.refuse(parsed, report)
                 continue
-            batch.events.append((report.lines, parsed))
-            if parsed.platform_item_id is None:
-                batch.payloads[report.lines] = _payload(parsed, None)
+            batch.add(report.lines, parsed)
             if len(batch.events) >= batch_lines:
                 if writing is not None:
                     await writing  # one batch at a time, in order
@@ -280,38 +356,91 @@ def _set_based(ev: EventIn) -> bool:
     return ev.kind in _BATCHED and not (ev.kind == EventKind.PPV_UNLOCK and ev.offer_draft_id is not None)
 
 
+class _NotNew(Exception):
+    """A row of a batch taken as new was stored meanwhile: the batch's transaction is rolled back."""
+
+
 async def _write_batch(creator_id: str, batch: _Batch, report: ImportReport) -> None:
+    if batch.fast and batch.lines:
+        try:
+            async with db.pool().connection() as conn, conn.transaction():
+                await store.begin_batch(conn)
+                if not await _write_new(conn, creator_id, batch, report):
+                    await _write_steps(conn, creator_id, batch.events, batch, report)
+            return
+        except _NotNew:
+            pass  # nothing of the batch was counted or written: step by step, in a new transaction
     async with db.pool().connection() as conn, conn.transaction():
-        await store.plan_in_memory(conn)
-        fresh = await _new_events(conn, creator_id, batch, report)
-        rows = await _resolve_items(conn, creator_id, fresh, batch, report)
-        set_based = [r for r in rows if _set_based(r.ev)]
-        money_back = [r for r in rows if r.ev.kind in MONEY_BACK_KINDS]
-        fan_ids: dict[tuple[str, str], uuid.UUID] = {}
-        if set_based or money_back:
-            fan_ids, created = await _upsert_fans(
-                conn, creator_id, [r.ev for r in rows if _set_based(r.ev) or r.ev.kind in MONEY_BACK_KINDS]
-            )
-            if created:
-                await store.analyze_fans_if_grown(conn, created)
-        if set_based:
-            report.imported += await _write_set_based(conn, creator_id, set_based, fan_ids, batch, report)
-        if money_back:  # after the payments of the same batch they may give back
-            report.imported += await _write_money_back(conn, creator_id, money_back, fan_ids, batch, report)
-        for r in rows:
-            if not _set_based(r.ev) and r.ev.kind not in MONEY_BACK_KINDS:
-                await _write_one(conn, creator_id, r.number, r.ev, batch, report)
+        await store.begin_batch(conn)
+        await _write_steps(conn, creator_id, batch.events, batch, report)
+
+
+async def _write_new(conn: Conn, creator_id: str, batch: _Batch, report: ImportReport) -> bool:
+    """The batch in one statement when it is all new (the usual case of a first import); false when it is not
+    and nothing was written; _NotNew when a row of it was stored meanwhile (by a concurrent writer, or a message
+    under the same platform id by another path). Events whose fan a concurrent writer created meanwhile, the
+    refunds and chargebacks, and the kinds the statement does not write follow, as _write_steps writes them."""
+    try:
+        res = await store.insert_new_batch(conn, creator_id, batch.columns)
+    except UniqueViolation as exc:
+        raise _NotNew from exc
+    if not res.ok:
+        return False
+    report.imported += res.stored
+    if res.new_fans:
+        await store.analyze_fans_if_grown(conn, res.new_fans)
+    platforms, keys = batch.columns.fans[:2]
+    fan_ids = {(p, k): fan for p, k, fan in zip(platforms, keys, res.fan_ids, strict=True) if fan is not None}
+    by_line = dict(batch.events)
+    missed = [(batch.lines[i], by_line[batch.lines[i]]) for i in res.missed]
+    others = [(n, ev) for n, ev in batch.events if not _set_based(ev)]
+    if missed:
+        await _write_steps(conn, creator_id, missed, batch, report)
+    money_back = [_Row(n, ev) for n, ev in others if ev.kind in MONEY_BACK_KINDS]
+    if money_back:
+        if any(_fan_key(r.ev) not in fan_ids for r in money_back):  # created by a concurrent writer meanwhile
+            more, _ = await _upsert_fans(conn, creator_id, [r.ev for r in money_back])
+            fan_ids.update(more)
+        report.imported += await _write_money_back(conn, creator_id, money_back, fan_ids, batch, report)
+    for n, ev in others:
+        if ev.kind not in MONEY_BACK_KINDS:
+            await _write_one(conn, creator_id, n, ev, batch, report)
+    return True
+
+
+async def _write_steps(
+    conn: Conn, creator_id: str, events: list[tuple[int, EventIn]], batch: _Batch, report: ImportReport
+) -> None:
+    """Lines of the batch written step by step: which are new, their items, their fans, then the events."""
+    fresh = await _new_events(conn, creator_id, events, batch, report)
+    rows = await _resolve_items(conn, creator_id, fresh, batch, report)
+    set_based = [r for r in rows if _set_based(r.ev)]
+    money_back = [r for r in rows if r.ev.kind in MONEY_BACK_KINDS]
+    fan_ids: dict[tuple[str, str], uuid.UUID] = {}
+    if set_based or money_back:
+        fan_ids, created = await _upsert_fans(
+            conn, creator_id, [r.ev for r in rows if _set_based(r.ev) or r.ev.kind in MONEY_BACK_KINDS]
+        )
+        if created:
+            await store.analyze_fans_if_grown(conn, created)
+    if set_based:
+        report.imported += await _write_set_based(conn, creator_id, set_based, fan_ids, batch, report)
+    if money_back:  # after the payments of the same batch they may give back
+        report.imported += await _write_money_back(conn, creator_id, money_back, fan_ids, batch, report)
+    for r in rows:
+        if not _set_based(r.ev) and r.ev.kind not in MONEY_BACK_KINDS:
+            await _write_one(conn, creator_id, r.number, r.ev, batch, report)
 
 
 async def _new_events(
-    conn: Conn, creator_id: str, batch: _Batch, report: ImportReport
+    conn: Conn, creator_id: str, events: list[tuple[int, EventIn]], batch: _Batch, report: ImportReport
 ) -> list[tuple[int, EventIn]]:
     """The events not stored yet. A repeated event_id is a duplicate, or refused when it names another kind
     (as `/v1/events` answers 409 event_id_reused)."""
-    stored = await store.stored_kinds(conn, creator_id, [ev.event_id for _, ev in batch.events])
+    stored = await store.stored_kinds(conn, creator_id, [ev.event_id for _, ev in events])
     seen: dict[str, tuple[str, int | None]] = {event_id: (kind, None) for event_id, kind in stored.items()}
     fresh = []
-    for number, ev in batch.events:
+    for number, ev in events:
         prior = seen.get(ev.event_id)
         if prior is None:
             seen[ev.event_id] = (ev.kind, number)

@@ -44,6 +44,51 @@ class EventRow(NamedTuple):
     unlock: bool
 
 
+class NewBatch(NamedTuple):
+    """A batch taken to be all new (see `insert_new_batch`), as columns: `event_ids` every event id of the
+    batch; `fans` the fans of its lines in the state they leave them (FanState fields, one list each); then one
+    list per column of the events written set-based, in line order, `fan` the 1-based position of the event's
+    fan in `fans`, `catalog_ref`/`item_ref` the item named by our id or by the platform's (the payload of an
+    event naming it by the platform's id gains `catalog_id`), and `txn_kind`, `amount_cents`, `unlock` as in
+    EventRow."""
+
+    event_ids: list[str]
+    fans: tuple[
+        list[str],
+        list[str],
+        list[str | None],
+        list[str | None],
+        list[str | None],
+        list[datetime | None],
+        list[datetime | None],
+    ]
+    fan: list[int]
+    event_id: list[str]
+    kind: list[str]
+    payload: list[str]
+    occurred_at: list[datetime]
+    direction: list[str | None]
+    text: list[str | None]
+    txn_kind: list[str | None]
+    amount_cents: list[int | None]
+    catalog_ref: list[uuid.UUID | None]
+    item_ref: list[str | None]
+    unlock: list[bool]
+
+
+class NewBatchResult(NamedTuple):
+    """`ok`: the batch was all new and written (else nothing was written); `stored`: events stored; `missed`:
+    the 0-based positions of set-based events not stored (a concurrent writer created their fan after this
+    statement's snapshot); `new_fans`: fans created; `fan_ids`: each fan's id (None: created by a concurrent
+    writer after the snapshot), in the order of `NewBatch.fans`."""
+
+    ok: bool
+    stored: int
+    missed: list[int]
+    new_fans: int
+    fan_ids: list[uuid.UUID | None]
+
+
 class MoneyBackRow(NamedTuple):
     """A refund or chargeback that passed its checks: the money back on `transaction_id`."""
 
@@ -113,11 +158,21 @@ async def upsert_fans(
     return {(r["platform"], r["platform_fan_id"]): r["id"] for r in await cur.fetchall()}, created
 
 
-async def plan_in_memory(conn: Conn) -> None:
-    """Plan the rest of the transaction as if every page were in memory (random_page_cost 1.1, PostgreSQL's
-    advice for data in RAM or on SSD): the foreign-key checks of each inserted row then look the fan up by its
-    key instead of scanning the table while it has a few pages, the size of a new creator's fans."""
-    await conn.execute("SET LOCAL random_page_cost = 1.1")
+async def begin_batch(conn: Conn) -> None:
+    """Settings for the rest of a batch's transaction, in one round trip.
+
+    Plan as if every page were in memory (random_page_cost 1.1, PostgreSQL's advice for data in RAM or on SSD):
+    the foreign-key checks of each inserted row then look the fan up by its key instead of scanning the table
+    while it has a few pages, the size of a new creator's fans.
+
+    Commit without waiting for the WAL to reach the disk (synchronous_commit off, this transaction only). Safe
+    here: a batch is atomic either way (a server crash can lose the last batches committed, never half of one),
+    the import is idempotent on event_id and resumable (a rerun imports what is missing and counts the rest as
+    duplicates), and the import's closing transaction (recording it in the actions feed) commits synchronously,
+    which makes every batch before it durable too."""
+    await conn.execute(
+        "SELECT set_config('random_page_cost', '1.1', true), set_config('synchronous_commit', 'off', true)"
+    )
 
 
 async def analyze_fans_if_grown(conn: Conn, created: int) -> None:
@@ -237,4 +292,123 @@ async def mark_handled(conn: Conn, creator_id: Id, event_id: int) -> None:
     await conn.execute(
         "UPDATE events SET dispatched_at = now(), processed_at = now() WHERE creator_id = %s AND id = %s",
         [creator_id, event_id],
+    )
+
+
+# A batch of which no event is stored yet and every item named exists, written in one statement: the fans
+# (created with their state, or updated when it changes, as upsert_fans), the events with their messages and
+# payments (as _INSERT_EVENTS), an unlock attributed to the latest sent draft that offered its item. When the
+# batch is not all new (an event already stored, an item unknown), no CTE writes anything and `ok` is false:
+# the caller then writes it step by step. Data-modifying CTEs see the same snapshot, so the fans this statement
+# creates reach the events through `nf`'s RETURNING; the foreign-key checks run at the statement's end and see
+# them. The events, messages and payments go in without ON CONFLICT (each row's speculative insertion costs an
+# index probe and a lock more): what a concurrent writer stored since the snapshot (or a message stored under
+# the same platform id by another path) is a unique violation, and the caller writes the batch step by step
+# in a new transaction.
+_INSERT_NEW_BATCH = """
+WITH u AS (
+  SELECT * FROM unnest(%(fan)b::int[], %(event_id)b::text[], %(kind)b::text[], %(payload)b::text[],
+    %(occurred_at)b::timestamptz[], %(direction)b::text[], %(text)b::text[], %(txn_kind)b::text[],
+    %(amount)b::int[], %(catalog_ref)b::uuid[], %(item_ref)b::text[], %(unlock)b::bool[]) WITH ORDINALITY
+    AS u(fan, event_id, kind, payload, occurred_at, direction, text, txn_kind, amount, catalog_ref, item_ref, unlock, n)
+), f AS (
+  SELECT * FROM unnest(%(f_platform)b::text[], %(f_key)b::text[], %(f_name)b::text[], %(f_tz)b::text[],
+    %(f_status)b::text[], %(f_since)b::timestamptz[], %(f_expired)b::timestamptz[]) WITH ORDINALITY
+    AS f(platform, key, name, tz, status, since, expired, i)
+), r AS (
+  SELECT u.*, coalesce(c1.id, c2.id) AS item FROM u
+  LEFT JOIN catalog c1 ON u.catalog_ref IS NOT NULL AND c1.creator_id = %(c)b AND c1.id = u.catalog_ref
+  LEFT JOIN catalog c2 ON u.item_ref IS NOT NULL AND c2.creator_id = %(c)b AND c2.platform_item_id = u.item_ref
+), ok AS (
+  SELECT NOT EXISTS (SELECT 1 FROM events WHERE creator_id = %(c)b AND platform_event_id = ANY(%(event_ids)b::text[]))
+    AND NOT EXISTS (SELECT 1 FROM r WHERE (r.catalog_ref IS NOT NULL OR r.item_ref IS NOT NULL) AND r.item IS NULL)
+    AS ok
+), nf AS (
+  INSERT INTO fans (creator_id, platform, platform_fan_id, display_name, timezone, subscription_status,
+    subscribed_at, expires_at)
+  SELECT %(c)b, f.platform, f.key, coalesce(f.name, ''), coalesce(f.tz, 'UTC'), coalesce(f.status, 'none'), f.since,
+    f.expired
+  FROM f WHERE (SELECT ok FROM ok) ORDER BY f.platform, f.key
+  ON CONFLICT (creator_id, platform, platform_fan_id) DO NOTHING RETURNING platform, platform_fan_id, id
+), uf AS (
+  UPDATE fans x SET display_name = coalesce(f.name, x.display_name), timezone = coalesce(f.tz, x.timezone),
+    subscription_status = coalesce(f.status, x.subscription_status),
+    subscribed_at = coalesce(x.subscribed_at, f.since), expires_at = coalesce(f.expired, x.expires_at)
+  FROM f WHERE (SELECT ok FROM ok) AND x.creator_id = %(c)b AND x.platform = f.platform AND x.platform_fan_id = f.key
+    AND (coalesce(f.name, x.display_name), coalesce(f.tz, x.timezone), coalesce(f.status, x.subscription_status),
+      coalesce(x.subscribed_at, f.since), coalesce(f.expired, x.expires_at))
+      IS DISTINCT FROM (x.display_name, x.timezone, x.subscription_status, x.subscribed_at, x.expires_at)
+), fid AS (
+  SELECT f.i, coalesce(nf.id, x.id) AS id FROM f
+  LEFT JOIN nf ON nf.platform = f.platform AND nf.platform_fan_id = f.key
+  LEFT JOIN fans x ON x.creator_id = %(c)b AND x.platform = f.platform AND x.platform_fan_id = f.key
+), w AS (
+  SELECT r.*, fid.id AS fan_id FROM r JOIN fid ON fid.i = r.fan WHERE fid.id IS NOT NULL AND (SELECT ok FROM ok)
+), e AS (
+  INSERT INTO events (creator_id, fan_id, platform_event_id, kind, payload, occurred_at, dispatched_at, processed_at)
+  SELECT %(c)b, fan_id, event_id, kind,
+    CASE WHEN item_ref IS NULL THEN payload::jsonb ELSE payload::jsonb || jsonb_build_object('catalog_id', item) END,
+    occurred_at, now(), now()
+  FROM w ORDER BY fan_id, n
+  RETURNING id, platform_event_id
+), m AS (
+  INSERT INTO messages (creator_id, fan_id, direction, text, platform_message_id, event_id, sent_at)
+  SELECT %(c)b, w.fan_id, w.direction, w.text, w.event_id, e.id, w.occurred_at
+  FROM e JOIN w ON w.event_id = e.platform_event_id WHERE w.direction IS NOT NULL ORDER BY w.fan_id, w.n
+), t AS (
+  INSERT INTO transactions (creator_id, fan_id, kind, amount_cents, catalog_id, offer_draft_id, event_id,
+    platform_txn_id, occurred_at)
+  SELECT %(c)b, w.fan_id, w.txn_kind, w.amount, w.item,
+    CASE WHEN w.unlock THEN (SELECT d.id FROM drafts d WHERE d.creator_id = %(c)b AND d.fan_id = w.fan_id
+      AND d.status = 'sent' AND d.offer ->> 'catalog_id' = w.item::text ORDER BY d.updated_at DESC LIMIT 1)
+    END,
+    e.id, w.event_id, w.occurred_at
+  FROM e JOIN w ON w.event_id = e.platform_event_id WHERE w.txn_kind IS NOT NULL ORDER BY w.fan_id, w.n
+)
+SELECT (SELECT ok FROM ok) AS ok, (SELECT count(*) FROM e) AS stored,
+  (SELECT coalesce(array_agg(u.n - 1), '{}') FROM u WHERE NOT EXISTS (SELECT FROM e WHERE e.platform_event_id = u.event_id))
+    AS missed,
+  (SELECT count(*) FROM nf) AS new_fans, (SELECT array_agg(fid.id ORDER BY fid.i) FROM fid) AS fan_ids
+"""
+
+
+async def insert_new_batch(conn: Conn, creator_id: Id, batch: NewBatch) -> NewBatchResult:
+    """Write a batch that is all new in one statement (see _INSERT_NEW_BATCH); `ok` false: it was not, and
+    nothing was written. Raises psycopg.errors.UniqueViolation when a row is stored already (the transaction
+    is then aborted)."""
+    f_platform, f_key, f_name, f_tz, f_status, f_since, f_expired = batch.fans
+    cur = await conn.execute(
+        _INSERT_NEW_BATCH,
+        {
+            "c": uuid.UUID(str(creator_id)),
+            "event_ids": batch.event_ids,
+            "fan": batch.fan,
+            "event_id": batch.event_id,
+            "kind": batch.kind,
+            "payload": batch.payload,
+            "occurred_at": batch.occurred_at,
+            "direction": batch.direction,
+            "text": batch.text,
+            "txn_kind": batch.txn_kind,
+            "amount": batch.amount_cents,
+            "catalog_ref": batch.catalog_ref,
+            "item_ref": batch.item_ref,
+            "unlock": batch.unlock,
+            "f_platform": f_platform,
+            "f_key": f_key,
+            "f_name": f_name,
+            "f_tz": f_tz,
+            "f_status": f_status,
+            "f_since": f_since,
+            "f_expired": f_expired,
+        },
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return NewBatchResult(
+        ok=bool(row["ok"]),
+        stored=int(row["stored"]),
+        missed=list(row["missed"]),
+        new_fans=int(row["new_fans"]),
+        fan_ids=list(row["fan_ids"] or []),
     )

@@ -452,3 +452,121 @@ async def test_the_collector_stays_as_it_was_when_an_import_fails() -> None:
             assert gc.isenabled() == was_on
         finally:
             gc.enable()
+
+
+async def _stored(creator_id: str) -> dict[str, Any]:
+    """What an import left, without the ids that differ between creators (items by their platform id)."""
+    items = {
+        r["id"]: r["platform_item_id"]
+        for r in await fetch(
+            "SELECT id::text AS id, platform_item_id FROM catalog WHERE creator_id = %s", [creator_id]
+        )
+    }
+    events = await fetch(
+        "SELECT platform_event_id, kind, payload, occurred_at FROM events WHERE creator_id = %s"
+        " ORDER BY platform_event_id",
+        [creator_id],
+    )
+    for e in events:
+        e["payload"]["catalog_id"] = items.get(e["payload"]["catalog_id"], e["payload"]["catalog_id"])
+    return {
+        "fans": await fetch(
+            "SELECT platform, platform_fan_id, display_name, timezone, subscription_status, subscribed_at, expires_at"
+            " FROM fans WHERE creator_id = %s AND platform_fan_id LIKE 'h-%%' ORDER BY platform, platform_fan_id",
+            [creator_id],
+        ),
+        "events": events,
+        "messages": await fetch(
+            "SELECT m.platform_message_id, m.direction, m.text, m.sent_at, e.platform_event_id FROM messages m"
+            " JOIN events e ON e.id = m.event_id WHERE m.creator_id = %s ORDER BY 1",
+            [creator_id],
+        ),
+        "payments": await fetch(
+            "SELECT t.platform_txn_id, t.kind, t.amount_cents, c.platform_item_id, t.occurred_at, e.platform_event_id"
+            " FROM transactions t JOIN events e ON e.id = t.event_id LEFT JOIN catalog c ON c.id = t.catalog_id"
+            " WHERE t.creator_id = %s ORDER BY 1",
+            [creator_id],
+        ),
+        "money_back": await fetch(
+            "SELECT e.platform_event_id, r.kind, r.amount_cents, t.platform_txn_id, f.platform_fan_id"
+            " FROM refunds r JOIN events e ON e.id = r.event_id JOIN transactions t ON t.id = r.transaction_id"
+            " JOIN fans f ON f.id = r.fan_id WHERE r.creator_id = %s ORDER BY 1",
+            [creator_id],
+        ),
+    }
+
+
+async def test_a_new_batch_in_one_statement_stores_what_the_step_by_step_writer_stores(app: FastAPI) -> None:
+    """The same history imported in batches that are all new (each written by one statement) and as one batch
+    that a line naming an unknown item sends down the step-by-step path: the same fans, events, payloads,
+    messages, payments and money back."""
+    from api.routers.history import import_lines
+    from devstack.history_file import CATALOG, history_lines
+
+    lines = [
+        line.encode()
+        for line in history_lines(
+            fans=12, events=800, platform_item_ids=[i["platform_item_id"] for i in CATALOG]
+        )
+    ]
+    bad = json.dumps(
+        {
+            **json.loads(lines[5]),
+            "event_id": "unknown-item",
+            "kind": "purchase",
+            "amount_cents": 100,
+            "platform_item_id": "item-unknown",
+            "text": None,
+        }
+    ).encode()
+    stored = []
+    for name, body, batch_lines in (("one-statement", lines, 150), ("step-by-step", [*lines, bad], 1000)):
+        t = await make_tenant(name)
+        async with client_for(app) as api:
+            for item in CATALOG:
+                r = await api.post("/v1/catalog", json=item, headers=t.auth("manager"))
+                assert r.status_code == 201, r.text
+        refused: list[Any] = []
+        report = await import_lines(t.creator_id, body, on_reject=refused.append, batch_lines=batch_lines)
+        assert report.imported == len(lines) and report.duplicates == 0, report
+        assert [(r.line, r.field) for r in refused] == (
+            [] if body is lines else [(len(body), "platform_item_id")]
+        )
+        stored.append(await _stored(t.creator_id))
+    fast, steps = stored
+    assert {k: len(v) for k, v in fast.items()} == {k: len(v) for k, v in steps.items()}
+    assert len(fast["money_back"]) > 0 and any(e["kind"] == "ppv_unlock" for e in fast["events"])
+    for k in fast:
+        assert fast[k] == steps[k], (
+            k,
+            [(a, b) for a, b in zip(fast[k], steps[k], strict=True) if a != b][:2],
+        )
+
+
+async def test_a_batch_with_a_row_stored_by_another_path_goes_in_step_by_step(app: FastAPI) -> None:
+    """A creator's message the service sent and stored under the platform's message id, which the history file
+    names as that message's event_id: the batch taken as new hits it, is rolled back and goes in step by step,
+    keeping the stored message and importing every line."""
+    from api.routers.history import import_lines
+    from devstack.history_file import history_lines
+
+    t = await make_tenant("sent-before")
+    lines = [line.encode() for line in history_lines(fans=5, events=120)]
+    sent = next(json.loads(line) for line in lines if json.loads(line)["kind"] == "creator_message")
+    [fan] = await fetch(
+        "INSERT INTO fans (creator_id, platform_fan_id) VALUES (%s, %s) RETURNING id",
+        [t.creator_id, sent["fan"]["platform_fan_id"]],
+    )
+    await fetch(
+        "INSERT INTO messages (creator_id, fan_id, direction, text, platform_message_id, sent_at)"
+        " VALUES (%s, %s, 'out', 'sent by the service', %s, now()) RETURNING id",
+        [t.creator_id, fan["id"], sent["event_id"]],
+    )
+    report = await import_lines(t.creator_id, lines, on_reject=lambda r: None, batch_lines=50)
+    assert (report.imported, report.duplicates, report.rejected) == (len(lines), 0, 0)
+    kept = await fetch(
+        "SELECT text, event_id FROM messages WHERE creator_id = %s AND platform_message_id = %s",
+        [t.creator_id, sent["event_id"]],
+    )
+    assert kept == [{"text": "sent by the service", "event_id": None}]
+    assert len(await fetch("SELECT 1 FROM events WHERE creator_id = %s", [t.creator_id])) == len(lines)
