@@ -3,10 +3,11 @@ and call its tools in turn, and answers from what the tools returned.
 
     START → supervisor → <agent> → <agent> ... → answer → END
 
-- **supervisor**: one grammar-constrained JSON answer `{"agents": [...]}` (one to three of dm, segmentation,
+- **supervisor**: with a router (`agents.router`, the local engine's json mode) the router's agents, no model
+  call; otherwise one grammar-constrained JSON answer `{"agents": [...]}` (one to three of dm, segmentation,
   followup, analytics, in the order they should work); the agents' tools are listed in its prompt.
 - **agent nodes**: each runs its tool loop (`agents.tool_loop`) with the request and the earlier agents' step
-  summaries as context.
+  summaries as context; with a router, on the router's tool plan for that agent (the model fills arguments).
 - **answer**: the step summaries, and the agents' own closing words (native tool calling), kept only where
   every number in them appears in a tool's result or the request (`faithful`); a sentence with any other
   number is removed and counted.
@@ -18,6 +19,7 @@ approval.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -29,6 +31,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
 
+from agents.router import AssistantRouter, Route
 from agents.tool_loop import AgentRun, Step, ToolMode, run_agent
 from agents.toolkits import AGENTS, AgentName, is_proposal, tools_for
 from core.failures import brief
@@ -61,6 +64,7 @@ class AssistantState(TypedDict, total=False):
     notes: list[str]
     invalid: int
     supervisor_error: str | None
+    plans: dict[str, list[str]]  # the router's tool plan per agent (json mode with a router)
 
 
 @dataclass
@@ -72,6 +76,7 @@ class Answer:
     removed_numbers: list[str] = field(default_factory=list)
     invalid_calls: int = 0
     supervisor_error: str | None = None
+    routed_by: str = "model"  # who chose the agents: "router" or "model"
 
     def public(self, thread_id: str) -> dict[str, Any]:
         return {
@@ -236,17 +241,20 @@ def build_assistant_graph(
     *,
     max_steps: int = 3,
     attempts: int = 3,
+    router: AssistantRouter | None = None,
 ) -> StateGraph[AssistantState, Any, Any, Any]:
+    """The assistant's graph. A `router` (json mode only: native tool calling keeps the model's own choice) picks
+    the agents and each agent's tools; the model then only fills arguments."""
+    if router is not None and mode != "json":
+        raise ValueError("the router decides in json mode only: native tool calling keeps the model's choice")
+
     async def supervisor(state: AssistantState) -> dict[str, Any]:
+        fresh: dict[str, Any] = {"done": [], "steps": [], "notes": [], "invalid": 0}
+        if router is not None:
+            route: Route = await asyncio.to_thread(router.route, state["request"])
+            return {**fresh, "agents": route.agents, "plans": route.plans, "supervisor_error": None}
         agents, problem = await choose_agents(model, state["request"], state.get("context", ""), attempts)
-        return {
-            "agents": agents,
-            "done": [],
-            "steps": [],
-            "notes": [],
-            "invalid": 0,
-            "supervisor_error": problem,
-        }
+        return {**fresh, "agents": agents, "supervisor_error": problem}
 
     def agent_node(name: AgentName) -> Any:
         async def node(state: AssistantState) -> dict[str, Any]:
@@ -264,6 +272,8 @@ def build_assistant_graph(
                 mode,
                 max_steps=max_steps,
                 attempts=attempts,
+                plan=state["plans"].get(name, []) if router is not None else None,
+                earlier=earlier,
             )
             return {
                 "done": [*state.get("done", []), name],
@@ -336,11 +346,14 @@ async def ask(
     max_steps: int = 3,
     attempts: int = 3,
     on_progress: Progress | None = None,
+    router: AssistantRouter | None = None,
 ) -> Answer:
     """The answer to one request. `on_progress` is awaited with each event as it happens: `{"event": "agents",
     "agents": [...]}` once the supervisor has chosen, then `{"event": "step", ...}` per tool call (the step's
-    public fields, its summary checked like the answer's)."""
-    graph = build_assistant_graph(creator_id, model, mode, max_steps=max_steps, attempts=attempts).compile()
+    public fields, its summary checked like the answer's). A `router` (json mode) picks the agents and tools."""
+    graph = build_assistant_graph(
+        creator_id, model, mode, max_steps=max_steps, attempts=attempts, router=router
+    ).compile()
     state = {"request": request, "context": context_line(today, timezone, history or [])}
     if on_progress is None:
         out = await graph.ainvoke(state)
@@ -357,4 +370,5 @@ async def ask(
         removed_numbers=removed,
         invalid_calls=out.get("invalid", 0),
         supervisor_error=out.get("supervisor_error"),
+        routed_by="router" if router is not None else "model",
     )

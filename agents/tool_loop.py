@@ -9,8 +9,8 @@ Two ways to choose, over the same tools:
 
 With a **plan** (the assistant's semantic router, `agents.router`, in json mode) the choice is made: each `choose`
 takes the plan's next tool and the model only fills its arguments, under a schema of that one tool's arguments; a
-tool whose arguments are all known (none, or a fan id that `find_fans` found alone) needs no model call, and the
-agent finishes when the plan is done. Each step records how its tool was chosen (`mode`: native, json, router).
+tool whose arguments are all known (none, or a fan id: the one fan `find_fans` found, or the first of `top_fans`)
+needs no model call, and the agent finishes when the plan is done. Each step records how its tool was chosen (`mode`: native, json, router).
 
 Either way the arguments are validated by the tool's own pydantic schema before it runs; a call that does not
 validate is sent back to the model with the problem named, a bounded number of times. A tool's failure (a fan
@@ -188,11 +188,16 @@ class AgentState(TypedDict, total=False):
 
 
 def found_fan(steps: list[Step]) -> str | None:
-    """The fan id of the latest `find_fans` that found exactly one fan, if any."""
+    """The fan the latest fan-finding step names: the one fan `find_fans` found (none if it found several), or
+    the first of `top_fans` ("my top whale")."""
     for s in reversed(steps):
-        if s.tool == "find_fans" and s.result is not None:
-            fans = s.result.get("fans") or []
+        if s.result is None:
+            continue
+        fans = s.result.get("fans") or []
+        if s.tool == "find_fans":
             return str(fans[0]["id"]) if len(fans) == 1 else None
+        if s.tool == "top_fans":
+            return str(fans[0]["fan_id"]) if fans else None
     return None
 
 

@@ -1,5 +1,8 @@
 """`huntaze assistant ask --creator CREATOR_ID TEXT`: ask the creator's assistant through its workflow, as
-`POST /v1/assistant/messages` does; the answer's JSON is the last line printed. Needs the worker (`huntaze up`)."""
+`POST /v1/assistant/messages` does; the answer's JSON is the last line printed. Needs the worker (`huntaze up`).
+
+`huntaze assistant route [TEXT]`: the router that picks agents and tools with the local engine (fitted the first
+time): the route of TEXT, or without TEXT what was fitted and its figures on the routing data's dev split."""
 
 from __future__ import annotations
 
@@ -92,6 +95,22 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_route(args: argparse.Namespace) -> int:
+    from agents.router import AssistantRouter, RouterUnavailable
+
+    try:
+        router = AssistantRouter(read_settings())
+    except RouterUnavailable as exc:
+        print(f"huntaze assistant route: {exc}", file=sys.stderr)
+        return 1
+    if args.text is None:
+        print(json.dumps(router.describe(), ensure_ascii=False))
+        return 0
+    route = router.route(args.text)
+    print(json.dumps({"agents": route.agents, "plans": route.plans}, ensure_ascii=False))
+    return 0
+
+
 def add_parser(sub: Any) -> None:
     a = sub.add_parser("assistant", help="the creator's assistant")
     asub = a.add_subparsers(dest="assistant_command", required=True)
@@ -109,3 +128,12 @@ def add_parser(sub: Any) -> None:
     )
     ask.add_argument("text", type=_text_arg, metavar="TEXT", help="the request")
     ask.set_defaults(func=cmd_ask)
+    route = asub.add_parser(
+        "route",
+        help="the agents and tools the router picks for TEXT (json tool mode), or its dev figures without TEXT",
+        description="The semantic router that decides with the local engine (fitted from evals/assistant/ the first"
+        " time, then cached). With TEXT: one JSON line {agents, plans}. Without: one JSON line with the fitted"
+        " settings and the figures on the dev split.",
+    )
+    route.add_argument("text", type=_text_arg, nargs="?", default=None, metavar="TEXT", help="a request")
+    route.set_defaults(func=cmd_route)

@@ -73,13 +73,19 @@ def _quiet_workflow_teardown() -> None:
         )
 
 
-async def _policy_classifiers_ready(settings: Settings, stop: asyncio.Event) -> bool:
-    """Load the policy classifiers (fitting them the first time) before the worker takes work, so no activity's
-    time limit includes the fitting. A daemon thread, so a stop meanwhile does not wait for it; False then."""
+async def _classifiers_ready(settings: Settings, stop: asyncio.Event) -> bool:
+    """Load the policy classifiers and, where it decides (the local engine's json tool mode), the assistant's
+    router (fitting each the first time) before the worker takes work, so no activity's time limit includes the
+    fitting. A daemon thread, so a stop meanwhile does not wait for it; False then."""
+    from agents.router import router_cached, router_for
+    from agents.tool_loop import tool_mode
     from policies.semantic import classifiers_cached, semantic_layer
 
-    if not classifiers_cached(settings):
+    if settings.policy_semantic and not classifiers_cached(settings):
         print("fitting the policy classifiers on this machine (once; a minute or two)", flush=True)
+    routing = tool_mode(settings) == "json"
+    if routing and not router_cached(settings):
+        print("fitting the assistant's router on this machine (once)", flush=True)
     loop = asyncio.get_running_loop()
     ready: asyncio.Future[Any] = loop.create_future()
 
@@ -94,12 +100,15 @@ async def _policy_classifiers_ready(settings: Settings, stop: asyncio.Event) -> 
     def load() -> None:
         error: BaseException | None = None
         try:
-            semantic_layer()
+            if settings.policy_semantic:
+                semantic_layer()
+            if routing:
+                router_for("json")
         except BaseException as exc:  # handed to the event loop, which raises it in serve()
             error = exc
         loop.call_soon_threadsafe(settle, error)
 
-    threading.Thread(target=load, name="policy-classifiers", daemon=True).start()
+    threading.Thread(target=load, name="classifiers", daemon=True).start()
     stopping: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
     try:
         await asyncio.wait([ready, stopping], return_when=asyncio.FIRST_COMPLETED)
@@ -136,7 +145,7 @@ async def serve(
         await ensure_alert_retry_schedule(client, settings.task_queue, settings.alerts_retry_s)
     except RPCError as exc:
         log.warning("alert retry schedule not created (%s); a pending alert waits for the next one", exc)
-    if settings.policy_semantic and not await _policy_classifiers_ready(settings, stop):
+    if not await _classifiers_ready(settings, stop):
         return
     worker = build_worker(client, settings.task_queue, workflow_task_slots=settings.worker_task_slots)
     running = asyncio.create_task(worker.run())

@@ -370,8 +370,11 @@ class AssistantTarget:
     SEND_TABLES = ("campaigns", "drafts", "outbox", "events", "followups")
 
     async def setup(self, suite: Suite, ctx: RunContext) -> None:
+        from agents.router import router_for
         from agents.segmentation.refresh import refresh_segments
+        from agents.tool_loop import tool_mode
         from core import db
+        from core.settings import get_settings
         from devstack.seed import seed_business
 
         assert ctx.database_url
@@ -383,6 +386,8 @@ class AssistantTarget:
             await refresh_segments(conn, seeded.creator_id)
         ctx.scratch["assistant_creator"] = seeded.creator_id
         ctx.scratch["assistant_rows"] = await self._rows(seeded.creator_id)
+        # the router (json mode) is fitted or loaded before the first case, not inside its time
+        await asyncio.to_thread(router_for, tool_mode(get_settings()))
 
     async def _rows(self, creator_id: str) -> dict[str, int]:
         from core import db
@@ -401,21 +406,24 @@ class AssistantTarget:
 
         from agents import llm
         from agents.assistant import ask, supported_numbers
+        from agents.router import router_for
         from agents.tool_loop import tool_mode
         from core.settings import get_settings
 
         settings = get_settings()
+        mode = tool_mode(settings)
         creator_id = ctx.scratch["assistant_creator"]
         text = str(case.input["text"])
         answer = await ask(
             creator_id,
             llm.chat_model(),
-            tool_mode(settings),
+            mode,
             text,
             today=datetime.now(ZoneInfo("UTC")).date(),
             timezone="UTC",
             max_steps=int(case.input.get("max_steps", settings.agent_max_steps)),
             attempts=settings.llm_attempts,
+            router=router_for(mode),
         )
         rows = await self._rows(creator_id)
         before = ctx.scratch["assistant_rows"]
@@ -425,6 +433,7 @@ class AssistantTarget:
             "steps": [{**s.public(), "error": s.error} for s in answer.steps],
             "invalid_calls": answer.invalid_calls,
             "supervisor_error": answer.supervisor_error,
+            "routed_by": answer.routed_by,
             "answer": answer.answer,
             "supported_numbers": sorted(supported_numbers(answer.steps, text)),
             "removed_numbers": answer.removed_numbers,

@@ -41,9 +41,11 @@ def _progress(request_id: str) -> Callable[[dict[str, Any]], Awaitable[None]]:
 async def assistant_turn(inp: AssistantTurnInput) -> AssistantReply:
     from agents import llm
     from agents.assistant import RequestTurn, ask
+    from agents.router import router_for
     from agents.tool_loop import tool_mode
 
     settings = get_settings()
+    mode = tool_mode(settings)
     async with db.pool().connection() as conn:
         creator = await creators.get(conn, inp.creator_id)
     if creator is None:
@@ -54,7 +56,7 @@ async def assistant_turn(inp: AssistantTurnInput) -> AssistantReply:
         answer = await ask(
             inp.creator_id,
             llm.chat_model(),
-            tool_mode(settings),
+            mode,
             inp.text,
             today=datetime.now(tz).date(),
             timezone=creator.timezone,
@@ -62,6 +64,7 @@ async def assistant_turn(inp: AssistantTurnInput) -> AssistantReply:
             max_steps=settings.agent_max_steps,
             attempts=settings.llm_attempts,
             on_progress=_progress(inp.request_id) if inp.request_id else None,
+            router=router_for(mode),
         )
     key = f"assistant:{inp.thread_id}:{inp.turn}"
     async with db.pool().connection() as conn, conn.transaction():
@@ -93,6 +96,7 @@ async def assistant_turn(inp: AssistantTurnInput) -> AssistantReply:
                 "removed_numbers": answer.removed_numbers,
                 "invalid_calls": answer.invalid_calls,
                 "supervisor_error": answer.supervisor_error,
+                "routed_by": answer.routed_by,
             },
             dedupe_key=f"{key}:answered",
         )

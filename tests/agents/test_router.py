@@ -1,0 +1,139 @@
+"""The assistant's semantic router, fitted on a small slice of the routing data (a few rows of each combination of
+agents): fitted once then loaded from the cache, its plans hold only tools that exist; and the assistant's graph
+in json mode follows its choice through the loopback OpenAI-compatible fake, the model only filling arguments."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import agents.router as router_module
+from agents import llm
+from agents.assistant import ask
+from agents.router import DATA_DIR, DEV_FILE, TRAIN_FILE, AssistantRouter, Example, read_examples, toolsets
+from core.settings import Settings
+from tests.factories import make_tenant
+from tests.fakes.openai_server import FakeOpenAI
+
+ROWS_PER_COMBINATION = 3
+
+
+def _slice(name: str, out: Path) -> list[Example]:
+    kept: list[str] = []
+    seen: dict[tuple[str, ...], int] = {}
+    for line in (DATA_DIR / name).read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        key = tuple(json.loads(line)["expect"]["agents"])
+        if seen.get(key, 0) < ROWS_PER_COMBINATION:
+            seen[key] = seen.get(key, 0) + 1
+            kept.append(line)
+    (out / name).write_text("\n".join(kept) + "\n", encoding="utf-8")
+    return read_examples(out / name)
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[AssistantRouter, list[Example], Path]:
+    data, cache = tmp_path_factory.mktemp("route-data"), tmp_path_factory.mktemp("route-cache")
+    train = _slice(TRAIN_FILE, data)
+    _slice(DEV_FILE, data)
+    return AssistantRouter(Settings(), data_dir=data, cache_dir=cache), train, data
+
+
+def test_fitted_once_then_cached_and_plans_hold_only_existing_tools(
+    small: tuple[AssistantRouter, list[Example], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    router, train, data = small
+    assert router.path.is_file() and router.path.parent.glob("*.pkl")
+    monkeypatch.setattr(router_module, "fit", lambda *a, **k: pytest.fail("fitted again"))
+    again = AssistantRouter(Settings(), data_dir=data, cache_dir=router.path.parent)
+    assert again.router.data_key == router.router.data_key and again.router.dev == router.router.dev
+
+    owned = toolsets()
+    routes = [router.route(r.text) for r in train]
+    for route in routes:
+        assert 1 <= len(route.agents) <= 3 and list(route.plans) == route.agents
+        for agent, plan in route.plans.items():
+            assert set(plan) <= set(owned[agent]), (agent, plan)
+    # fitted on these rows: it gives them back
+    agreed = [set(route.agents) == set(r.agents) for route, r in zip(routes, train, strict=True)]
+    assert sum(agreed) >= 0.9 * len(train), [r.id for r, ok in zip(train, agreed, strict=True) if not ok]
+    multi = [(route, r) for route, r in zip(routes, train, strict=True) if len(r.agents) > 1]
+    assert any(route.agents == list(r.agents) for route, r in multi)  # in the data's order
+
+    # a label whose tool is gone (or not built yet) is skipped; the agent falls back to its best other tool
+    route, row = next((rt, r) for rt, r in zip(routes, train, strict=True) if len(owned[rt.agents[0]]) > 1)
+    first = route.agents[0]
+    dropped = route.plans[first][0]
+    fewer = {a: [t for t in tools if t != dropped] for a, tools in owned.items()}
+    again_route = router.route(row.text, fewer)
+    assert dropped not in again_route.plans[first] and again_route.plans[first]
+
+
+def _value(schema: dict[str, Any], defs: dict[str, Any], fan: str) -> Any:
+    """A valid value for one argument's schema: what the fake model answers."""
+    if "$ref" in schema:
+        return _value(defs[schema["$ref"].rsplit("/", 1)[-1]], defs, fan)
+    if "anyOf" in schema:
+        return _value(next(s for s in schema["anyOf"] if s.get("type") != "null"), defs, fan)
+    if "enum" in schema:
+        return schema["enum"][0]
+    if schema.get("format") == "uuid":
+        return fan
+    if schema.get("format") == "date":
+        return date.today().isoformat()
+    if schema.get("type") == "integer":
+        return max(int(schema.get("minimum", 1)), 1)
+    return "Fan 0"
+
+
+def _fill(fan: str) -> Any:
+    def respond(body: dict[str, Any]) -> str:
+        schema = body["response_format"]["json_schema"]["schema"]
+        defs = schema.get("$defs", {})
+        props = schema.get("properties", {})
+        return json.dumps({k: _value(props[k], defs, fan) for k in schema.get("required", [])})
+
+    return respond
+
+
+async def test_the_assistant_in_json_mode_follows_the_router(
+    small: tuple[AssistantRouter, list[Example], Path], settings: Settings, fake_llm: FakeOpenAI
+) -> None:
+    router, train, _ = small
+    t = await make_tenant("rtr")
+    fake_llm.responder = _fill(t.fans[0])
+    text = next(r.text for r in train if len(r.agents) > 1)
+    route = router.route(text)
+    before = fake_llm.calls
+    answer = await ask(
+        t.creator_id,
+        llm.make_chat_model(settings),
+        "json",
+        text,
+        today=date.today(),
+        timezone="UTC",
+        router=router,
+    )
+    assert answer.routed_by == "router" and answer.agents == route.agents and answer.supervisor_error is None
+    planned = [(a, tool) for a in route.agents for tool in route.plans[a][:3]]
+    assert [(s.agent, s.tool) for s in answer.steps] == planned
+    assert {s.mode for s in answer.steps} == {"router"} and answer.invalid_calls == 0
+    requests = list(fake_llm.requests)[-(fake_llm.calls - before) :] if fake_llm.calls > before else []
+    # no model call chose anything: each one filled the arguments of one planned tool
+    assert all(r["response_format"]["json_schema"]["name"] == "ToolArgs" for r in requests)
+    assert len(requests) <= len(planned)
+    with pytest.raises(ValueError, match="json mode only"):
+        await ask(
+            t.creator_id,
+            llm.make_chat_model(settings),
+            "native",
+            text,
+            today=date.today(),
+            timezone="UTC",
+            router=router,
+        )
