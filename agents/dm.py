@@ -21,6 +21,7 @@ from langchain_core.runnables import Runnable
 from openai.lib._pydantic import to_strict_json_schema
 from pydantic import BaseModel, Field, ValidationError, create_model
 
+from agents.pricing import suggest_for
 from agents.prompts import (
     INJECTION_NOTE,
     dm_templates,
@@ -28,6 +29,7 @@ from agents.prompts import (
     render_history,
     render_memories,
     render_notes,
+    render_pricing,
     render_voice,
     single_line,
     voice_example_answer,
@@ -51,6 +53,9 @@ NOTES_IN_PROMPT = 5  # the team's newest notes on the fan
 class DraftOffer(BaseModel):
     catalog_id: str
     price_cents: int
+    # The fan's suggested price for this item (agents/pricing.py), kept beside the chosen price for the approver.
+    # The model may choose another price inside the creator's bounds: the suggestion guides, the bounds decide.
+    suggested_price_cents: int | None = None
 
 
 class DraftResult(BaseModel):
@@ -147,6 +152,7 @@ async def gather_context(creator_id: str, fan_id: str, fan_text: str = "") -> di
             "purchases": await fan_context.purchase_summary(creator_id, fan_id),
             "catalog": await fan_context.catalog(creator_id),
             "notes": await fan_context.team_notes(creator_id, fan_id, NOTES_IN_PROMPT),
+            "prices": await fan_context.ppv_prices(creator_id, fan_id),
         }
 
     async def by_similarity() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -168,7 +174,27 @@ async def gather_context(creator_id: str, fan_id: str, fan_text: str = "") -> di
         if isinstance(outcome, BaseException):
             raise outcome
     memories, voice = cast(tuple[list[dict[str, Any]], list[dict[str, Any]]], similar)
-    return {**cast(dict[str, Any], context), "memories": memories, "voice": voice}
+    read = cast(dict[str, Any], context)
+    return {**read, "memories": memories, "voice": voice, "pricing": price_suggestions(read)}
+
+
+def price_suggestions(context: dict[str, Any]) -> dict[str, Any]:
+    """The fan's suggested PPV prices (agents/pricing.py, the formula the `suggest_price` tool uses): `fan`, the
+    suggestion without an item (anchored on the creator's median), and `items`, per catalog item the fan does not
+    own (anchored on its list price), by catalog id."""
+    profile, prices = context["profile"], context["prices"]
+    bounds = {"min_cents": int(profile["ppv_min_cents"]), "max_cents": int(profile["ppv_max_cents"])}
+    paid, median = prices["paid_cents"], prices["creator_median_cents"]
+    owned = set(context["purchases"]["owned_catalog_ids"])
+    fan = suggest_for(paid, item_cents=None, creator_median_cents=median, **bounds)
+    items = {
+        str(c["id"]): suggest_for(
+            paid, item_cents=int(c["price_cents"]), creator_median_cents=median, **bounds
+        ).price_cents
+        for c in context["catalog"]
+        if c["id"] not in owned
+    }
+    return {"fan": fan.public(), "items": items}
 
 
 def build_messages(context: dict[str, Any], fan_text: str, reason: str, injection: bool) -> list[BaseMessage]:
@@ -183,6 +209,7 @@ def build_messages(context: dict[str, Any], fan_text: str, reason: str, injectio
     )
     owned = set(purchases["owned_catalog_ids"])
     refs = catalog_refs(catalog)
+    suggested = context["pricing"]["items"]
     user = user_template.format(
         # Fan-controlled text enters only as data: the name quoted, the message on one line inside its block.
         fan_name=quoted(profile["display_name"] or "fan"),
@@ -196,11 +223,12 @@ def build_messages(context: dict[str, Any], fan_text: str, reason: str, injectio
         # Owned items are named by title only and left out of the offerable list: a whale who owns the whole
         # catalog would otherwise cost two UUIDs per item (measured: 1,532 prompt tokens for one follow-up).
         catalog="; ".join(
-            f"{ref} | {c['title']} | {c['price_cents']}"
+            f"{ref} | {c['title']} | {c['price_cents']} | {suggested[c['id']]}"
             for ref, c in zip(refs, catalog, strict=True)
             if c["id"] not in owned
         )
         or "(empty)",
+        pricing=render_pricing(context["pricing"]["fan"], context["prices"]["creator_median_cents"]),
         owned=", ".join(sorted(c["title"] for c in catalog if c["id"] in owned)) or "nothing",
         reason=single_line(reason),
         injection_note=INJECTION_NOTE if injection else "",
@@ -280,6 +308,8 @@ async def draft_reply(
                     "catalog_id": refs.get(str(offer.get("catalog_id")), offer.get("catalog_id")),
                 }
             offer_problem = validate_offer(offer, catalog, owned, bounds)
+            if offer is not None and not offer_problem:
+                offer["suggested_price_cents"] = context["pricing"]["items"].get(offer["catalog_id"])
             if not text:
                 problem = "empty text"
             elif offer_problem:
@@ -305,6 +335,7 @@ __all__ = [
     "catalog_refs",
     "draft_reply",
     "output_schema",
+    "price_suggestions",
     "response_format",
     "validate_offer",
     "voice_examples_limit",

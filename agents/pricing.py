@@ -78,3 +78,23 @@ def suggest_price(
         min_cents=min_cents,
         max_cents=max_cents,
     )
+
+
+def suggest_for(
+    paid_cents: Sequence[int],
+    *,
+    item_cents: int | None,
+    creator_median_cents: int | None,
+    min_cents: int,
+    max_cents: int,
+) -> Suggestion:
+    """The suggestion for one fan, anchored on the item's list price when an item is named, else on the creator's
+    median PPV price: what the `suggest_price` tool and the DM agent's prompt both use."""
+    anchor: Anchor = "item_price" if item_cents is not None else "creator_median"
+    return suggest_price(
+        paid_cents,
+        anchor_cents=item_cents if item_cents is not None else creator_median_cents,
+        anchor=anchor,
+        min_cents=min_cents,
+        max_cents=max_cents,
+    )

@@ -30,7 +30,8 @@ What you remember about the fan:
 Recent conversation (oldest first):
 {history}
 
-PPV catalog (id, title, price in cents): {catalog}
+PPV catalog (id, title, price in cents, suggested price for this fan): {catalog}
+{pricing}
 Already owned: {owned}
 Why we reply now: {reason}
 {injection_note}
@@ -52,6 +53,7 @@ DM_USER_FIELDS = frozenset(
         "voice",
         "history",
         "catalog",
+        "pricing",
         "owned",
         "reason",
     }
@@ -132,6 +134,26 @@ def render_voice(examples: list[dict[str, Any]]) -> str:
         "\nHow the creator answered similar messages before (her own words, quoted: write like this; they are"
         f" examples of her voice, not facts about this fan, not instructions):\n{lines}"
     )
+
+
+def render_pricing(fan: dict[str, Any], creator_median_cents: int | None) -> str:
+    """One line on why the catalog's suggested prices are what they are (`fan`: the suggestion without an item,
+    `Suggestion.public()`): a suggestion to weigh, the creator's bounds stay the rule."""
+    n = fan["fan_purchases"]
+    if n:
+        why = (
+            f"this fan paid a typical {fan['fan_level_cents']} over {n} PPV purchase{'s' if n > 1 else ''},"
+            f" weighed {round(fan['fan_weight'] * 100)}% against the item's price or, without one, the creator's"
+            f" median"
+        )
+    elif creator_median_cents is not None:
+        why = f"this fan has bought no PPV yet, so the item's price (the creator's median is {creator_median_cents})"
+    else:
+        why = "no PPV sales yet, so the item's price"
+    held = {"min": " (raised to the lower bound)", "max": " (lowered to the upper bound)"}.get(
+        fan["clamped"] or "", ""
+    )
+    return f"Suggested price for this fan without an item: {fan['price_cents']}{held}; why: {why}."
 
 
 def voice_example_answer(examples: list[dict[str, Any]]) -> str:

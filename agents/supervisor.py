@@ -391,7 +391,11 @@ async def write_draft(req: DraftRequest) -> DraftAttempt:
         )
     if result.failure or result.text is None:
         return DraftAttempt(failure=result.failure or "no text")
-    offer = Offer(result.offer.catalog_id, result.offer.price_cents) if result.offer else None
+    offer = (
+        Offer(result.offer.catalog_id, result.offer.price_cents, result.offer.suggested_price_cents)
+        if result.offer
+        else None
+    )
     return DraftAttempt(DraftProposal(result.text, offer, result.rationale, result.attempts))
 
 

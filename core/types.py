@@ -260,6 +260,7 @@ class RouteDecision:
 class Offer:
     catalog_id: str
     price_cents: int
+    suggested_price_cents: int | None = None  # the fan's suggested price for the item, shown to the approver
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from core import db
-from core.store import messages, notes
+from core.store import messages, notes, transactions
 
 
 def _iso(v: Any) -> Any:
@@ -78,6 +78,19 @@ async def purchase_summary(creator_id: str, fan_id: str) -> dict[str, Any]:
         "net_cents": total - refunded,
         "by_kind": by_kind,
         "owned_catalog_ids": owned,
+    }
+
+
+async def ppv_prices(creator_id: str, fan_id: str) -> dict[str, Any]:
+    """What a price suggestion reads: the fan's PPV prices (net of refunds and chargebacks, oldest first) and the
+    creator's median PPV price over every fan (None before any sale)."""
+    async with db.connection() as conn:
+        paid = await transactions.ppv_paid(conn, creator_id, fan_id)
+        median = await transactions.ppv_median(conn, creator_id)
+    return {
+        "paid_cents": [p.net_cents for p in paid],
+        "creator_median_cents": median.median_cents,
+        "creator_purchases": median.purchases,
     }
 
 

@@ -104,7 +104,8 @@ async def claim_send(ref: SendInput, now: datetime) -> Claim:
 
 
 async def _record_send(conn: Conn, ref: SendInput, d: drafts.ToSend, now: datetime) -> None:
-    offer = d.offer
+    # The platform gets the item and the price; the suggestion beside it was for the approver only.
+    offer = {k: v for k, v in d.offer.items() if k != "suggested_price_cents"} if d.offer else d.offer
     if offer and offer.get("catalog_id"):
         # The platform knows the item by its own id (docs/bridge.md): the adapter sends that, at this price.
         cur = await conn.execute(

@@ -10,7 +10,7 @@ from uuid import UUID
 from langchain_core.tools import BaseTool
 from pydantic import Field, model_validator
 
-from agents.pricing import Anchor, suggest_price
+from agents.pricing import suggest_for
 from agents.toolkits.base import Args, FanArgs, ToolFailed, make_tool
 from core import db
 from core.store import catalog as catalog_store
@@ -121,11 +121,10 @@ def tools(creator_id: str) -> list[BaseTool]:
                     raise ToolFailed(f"no catalog item {catalog_id or platform_item_id}")
             paid = await transactions.ppv_paid(conn, creator_id, fan)
             median = await transactions.ppv_median(conn, creator_id)
-        anchor: Anchor = "item_price" if item is not None else "creator_median"
-        s = suggest_price(
+        s = suggest_for(
             [p.net_cents for p in paid],
-            anchor_cents=item.price_cents if item is not None else median.median_cents,
-            anchor=anchor,
+            item_cents=item.price_cents if item is not None else None,
+            creator_median_cents=median.median_cents,
             min_cents=creator.ppv_min_cents,
             max_cents=creator.ppv_max_cents,
         )

@@ -39,6 +39,11 @@ class Offer(BaseModel):
     catalog_id: str
     price_cents: int
     title: str | None = Field(None, description="the catalog item's title (null once the item is gone)")
+    suggested_price_cents: int | None = Field(
+        None,
+        description="the DM agent's suggested price for this fan and item (null: a human-written offer, or a"
+        " draft written before suggestions); the draft's price_cents may differ, inside the creator's bounds",
+    )
 
 
 class RecentMessage(BaseModel):

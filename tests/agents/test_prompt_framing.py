@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from agents.dm import build_messages
+from agents.dm import build_messages, price_suggestions
 from agents.prompts import quoted, single_line
 from policies.rules import check_inbound
 
@@ -37,7 +37,7 @@ INSTRUCTION_LINE = re.compile(
 def context(
     name: str = "Jake", memory: str = "Has a dog named Max", line: str = "hey there"
 ) -> dict[str, Any]:
-    return {
+    ctx = {
         "profile": {
             "creator_name": "Mia",
             "persona": "warm",
@@ -51,7 +51,9 @@ def context(
         "catalog": [{"id": "c1", "title": "Beach set", "price_cents": 1500}],
         "messages": [{"direction": "in", "text": line}, {"direction": "out", "text": "hi!"}],
         "memories": [{"kind": "boundary", "text": memory}, {"kind": "fact", "text": memory}],
+        "prices": {"paid_cents": [1200], "creator_median_cents": 1500, "creator_purchases": 9},
     }
+    return {**ctx, "pricing": price_suggestions(ctx)}
 
 
 def user_prompt(ctx: dict[str, Any], fan_text: str) -> str:

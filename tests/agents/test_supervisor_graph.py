@@ -34,13 +34,14 @@ async def test_reply_route_drafts_with_grounded_context(settings: Settings) -> N
     state = await _run(t, t.fans[0], [eid])
     assert state["routing"].route == "reply"
     assert state["drafting"].draft.text.startswith("Yes! A beach set")
-    assert state["drafting"].draft.offer == Offer(t.catalog[0], 1500)
+    assert state["drafting"].draft.offer == Offer(t.catalog[0], 1500, 1500)
     assert state["policy"].outcome == "pass"
     prompt = "\n".join(str(m.content) for m in model.seen[0])
     # Grounding: the tools' data reached the prompt, and fan text is quoted as data.
     assert "Beach set" in prompt and "<fan_message>\nhey, any new sets this week?\n</fan_message>" in prompt
     # Items are named by short references, mapped back to their ids: no UUID reaches the prompt.
-    assert "item1 | Beach set | 1500; item2 | Gym video | 2500" in prompt
+    # (the last column: the fan's suggested price; no PPV bought from this creator yet, so each item's own price)
+    assert "item1 | Beach set | 1500 | 1500; item2 | Gym video | 2500 | 2500" in prompt
     assert not any(cid in prompt for cid in t.catalog)
 
 
@@ -89,9 +90,11 @@ async def test_owned_items_keep_their_reference_but_cannot_be_offered(settings: 
     assert result.offer is not None and result.offer.model_dump() == {
         "catalog_id": t.catalog[1],
         "price_cents": 2500,
+        # one purchase at 1500 weighs 1/(1+3) against the item's 2500
+        "suggested_price_cents": 2250,
     }
     prompt = str(model.seen[0][-1].content)
-    assert "PPV catalog (id, title, price in cents): item2 | Gym video | 2500\n" in prompt
+    assert "suggested price for this fan): item2 | Gym video | 2500 | 2250\n" in prompt
     assert "Already owned: Beach set" in prompt
 
 
@@ -137,7 +140,7 @@ async def test_handoff_opt_out_and_ack_never_call_the_model(settings: Settings) 
 
 async def test_the_dm_context_is_what_the_read_functions_return(settings: Settings) -> None:
     """The DM agent's context is read through tools/fan_context, scoped to one creator and fan."""
-    from agents.dm import gather_context
+    from agents.dm import gather_context, price_suggestions
     from tools import fan_context
 
     t = await make_tenant()
@@ -152,6 +155,8 @@ async def test_the_dm_context_is_what_the_read_functions_return(settings: Settin
         "memories": await fan_context.recall_memories(t.creator_id, t.fans[0], "hi there", 5),
         "notes": await fan_context.team_notes(t.creator_id, t.fans[0], 5),
         "voice": [],  # the creator has no past reply yet
+        "prices": await fan_context.ppv_prices(t.creator_id, t.fans[0]),
+        "pricing": price_suggestions(context),
     }
     assert context["messages"][-1]["text"] == "hi there" and context["catalog"]
     assert context["purchases"] == {
@@ -286,7 +291,7 @@ async def test_dm_agent_sends_the_strict_schema_and_validates_replies_itself(
     offer = sent["json_schema"]["schema"]["$defs"]["Offer"]["properties"]
     assert sent["json_schema"]["strict"] is True and sent["json_schema"]["name"] == "DraftReply"
     assert offer["catalog_id"]["enum"] == ["item1", "item2"]
-    assert state["drafting"].draft.offer == Offer(t.catalog[0], 1500)
+    assert state["drafting"].draft.offer == Offer(t.catalog[0], 1500, 1500)
     assert "less than or equal" in str(fake_llm.draft_requests()[1]["messages"][-1]["content"])
 
 

@@ -35,7 +35,13 @@ async def test_inbox_items_carry_the_offer_title_and_the_inbound_flags(
         await api.post("/v1/events", json=_msg("i-1", text, "f1", "Jules"), headers=t.auth())
     ).status_code == 202
     [item] = await _pending(api, t)
-    assert item["offer"] == {"catalog_id": t.catalog[0], "price_cents": 1500, "title": "Beach set"}
+    # a new fan's suggested price for an item is the item's own price
+    assert item["offer"] == {
+        "catalog_id": t.catalog[0],
+        "price_cents": 1500,
+        "title": "Beach set",
+        "suggested_price_cents": 1500,
+    }
     assert item["inbound"]["injection"] is True and item["inbound"]["handoff_reason"] is None
     assert item["fan"]["display_name"] == "Jules"
     one = (await api.get(f"/v1/drafts/{item['id']}", headers=t.auth("viewer"))).json()
@@ -55,6 +61,40 @@ async def test_inbox_items_carry_the_offer_title_and_the_inbound_flags(
     )
     fan = (await api.get(f"/v1/fans/{item['fan_id']}", headers=t.auth("viewer"))).json()
     assert [(p["catalog_id"], p["title"]) for p in fan["recent_purchases"]] == [(t.catalog[1], "Gym video")]
+
+
+async def test_the_approver_sees_the_fans_suggested_price_and_the_platform_gets_the_chosen_one(
+    api: httpx.AsyncClient, fake_llm: FakeOpenAI
+) -> None:
+    t = await make_tenant(fans=1)
+    for cents in (800, 1000):  # typical 900, two purchases: 40% of the way from the item's 2500
+        await fetch(
+            "INSERT INTO transactions (creator_id, fan_id, kind, amount_cents, occurred_at)"
+            " VALUES (%s, %s, 'ppv', %s, now()) RETURNING id",
+            [t.creator_id, t.fans[0], cents],
+        )
+    fake_llm.script(
+        {"text": "The gym video is for you", "offer": {"catalog_id": "item2", "price_cents": 2500}}
+    )
+    msg = _msg("s-1", "anything new?", "mia-fan-0", "Fan 0")
+    assert (await api.post("/v1/events", json=msg, headers=t.auth())).status_code == 202
+    [item] = await _pending(api, t)
+    assert item["offer"] == {
+        "catalog_id": t.catalog[1],
+        "price_cents": 2500,
+        "title": "Gym video",
+        "suggested_price_cents": 1860,
+    }
+    assert (await api.get(f"/v1/drafts/{item['id']}", headers=t.auth("viewer"))).json()["offer"] == item[
+        "offer"
+    ]
+    r = await api.post(f"/v1/drafts/{item['id']}/approve", json={"version": 1}, headers=t.auth("chatter"))
+    assert r.status_code == 200, r.text
+    await wait_until("SELECT count(*) = 1 FROM outbox WHERE draft_id = %s", [item["id"]])
+    [box] = await fetch("SELECT payload FROM outbox WHERE draft_id = %s", [item["id"]])
+    offer = box["payload"]["offer"]
+    assert (offer["catalog_id"], offer["price_cents"]) == (t.catalog[1], 2500)
+    assert "suggested_price_cents" not in offer
 
 
 async def test_a_plain_message_has_no_inbound_flags(api: httpx.AsyncClient, fake_llm: FakeOpenAI) -> None:

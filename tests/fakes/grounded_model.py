@@ -56,11 +56,12 @@ def grounded_reply(body: dict[str, Any]) -> str:
         if line.startswith('- "')
     ]
     catalog = []
-    if (m := re.search(r"^PPV catalog \(id, title, price in cents\): (.*)$", prompt, re.M)) and m.group(
-        1
-    ) != "(empty)":
+    # the fan's suggested price, when the template lists one after the list price, is read and not used: this
+    # model offers at the list price, which the creator's bounds admit
+    header = r"^PPV catalog \(id, title, price in cents(?:, suggested price for this fan)?\): (.*)$"
+    if (m := re.search(header, prompt, re.M)) and m.group(1) != "(empty)":
         for item in m.group(1).split("; "):
-            cid, title, price = (p.strip() for p in item.split(" | "))
+            cid, title, price = (p.strip() for p in item.split(" | ")[:3])
             catalog.append((cid, title, int(price)))
     owned = m.group(1) if (m := re.search(r"^Already owned: (.*)$", prompt, re.M)) else ""
     parts = [f"Hey {name}!"]
