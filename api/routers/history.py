@@ -89,11 +89,12 @@ class _Batch:
     # line while the batch before is being written. `fast` turns false when the batch cannot be written so (an
     # event_id twice in it, an unlock naming its draft and an item): it is then written step by step.
     fast: bool = True
-    event_ids: set[str] = field(default_factory=set)
+    event_ids: dict[str, None] = field(default_factory=dict)  # every event id, in line order
     lines: list[int] = field(default_factory=list)  # the line of each set-based event
-    columns: store.NewBatch = field(
-        default_factory=lambda: store.NewBatch([], ([], [], [], [], [], [], []), *([] for _ in range(12)))
-    )
+    rows: list[tuple[Any, ...]] = field(
+        default_factory=list
+    )  # each set-based event's columns (store.NewBatch)
+    fans: list[list[Any]] = field(default_factory=list)  # each fan's FanState fields, as the lines leave them
     fan_index: dict[tuple[str, str], int] = field(
         default_factory=dict
     )  # (platform, platform_fan_id) -> 0-based
@@ -103,67 +104,87 @@ class _Batch:
         report.rejected += 1
 
     def add(self, number: int, ev: EventIn) -> None:
-        """A line that passed its checks: kept for the step-by-step writer, and added to the columns of the
+        """A line that passed its checks: kept for the step-by-step writer, and added to the rows of the
         one-statement one (the fans' state in line order as _upsert_fans computes it)."""
         self.events.append((number, ev))
+        payload = None
         if ev.platform_item_id is None:
-            self.payloads[number] = _payload(ev, None)
+            payload = self.payloads[number] = ev.model_dump_json(exclude=_NO_FAN)
         if not self.fast:
             return
-        c = self.columns
-        if ev.event_id in self.event_ids:
+        event_id = ev.event_id
+        if event_id in self.event_ids:
             self.fast = False
             return
-        self.event_ids.add(ev.event_id)
-        c.event_ids.append(ev.event_id)
-        kind = ev.kind
-        set_based = _set_based(ev)
-        if not set_based and kind not in MONEY_BACK_KINDS:
+        self.event_ids[event_id] = None
+        kind, role, direction, txn_kind, subscription = _PLAN[ev.kind]
+        if role == _SET_BASED and kind == "ppv_unlock" and ev.offer_draft_id is not None:
+            role = _OTHER
+        if role == _OTHER:
             if ev.catalog_id is not None or ev.platform_item_id is not None:
                 self.fast = False  # the events endpoint's code resolves and refuses its item
             return
         fan = ev.fan
-        key = (str(fan.platform), fan.platform_fan_id)
+        key = (fan.platform.value, fan.platform_fan_id)
         i = self.fan_index.get(key)
-        platform, keys, names, zones, status, since, expired = c.fans
         if i is None:
-            i = self.fan_index[key] = len(keys)
-            platform.append(key[0])
-            keys.append(key[1])
-            names.append(None)
-            zones.append(None)
-            status.append(None)
-            since.append(None)
-            expired.append(None)
+            i = self.fan_index[key] = len(self.fans)
+            self.fans.append([key[0], key[1], None, None, None, None, None])
+        state = self.fans[i]
         if fan.display_name:
-            names[i] = fan.display_name
+            state[2] = fan.display_name
         if fan.timezone is not None:
-            zones[i] = fan.timezone
-        when = _when(ev)
-        if kind in _SUBSCRIPTION:
-            status[i] = "active"
-            if since[i] is None:
-                since[i] = when
-        elif kind == EventKind.SUBSCRIPTION_EXPIRED:
-            status[i] = "expired"
-            expired[i] = when
-        if not set_based:
+            state[3] = fan.timezone
+        when = ev.occurred_at
+        if subscription == _STARTED_OR_RENEWED:
+            state[4] = "active"
+            if state[5] is None:
+                state[5] = when
+        elif subscription == _EXPIRED:
+            state[4] = "expired"
+            state[6] = when
+        if role != _SET_BASED:
             return
         self.lines.append(number)
-        paid = kind in _TXN_KIND and (ev.amount_cents or 0) > 0
-        messaged = kind in _DIRECTION
-        c.fan.append(i + 1)
-        c.event_id.append(ev.event_id)
-        c.kind.append(str(kind))
-        c.payload.append(self.payloads.get(number) or ev.model_dump_json(exclude={"fan"}))
-        c.occurred_at.append(when)
-        c.direction.append(_DIRECTION[kind] if messaged else None)
-        c.text.append(ev.text if messaged else None)
-        c.txn_kind.append(_TXN_KIND[kind] if paid else None)
-        c.amount_cents.append(ev.amount_cents if paid else None)
-        c.catalog_ref.append(ev.catalog_id)
-        c.item_ref.append(ev.platform_item_id)
-        c.unlock.append(kind == EventKind.PPV_UNLOCK)
+        paid = txn_kind is not None and (ev.amount_cents or 0) > 0
+        self.rows.append(
+            (
+                i + 1,
+                event_id,
+                kind,
+                payload or ev.model_dump_json(exclude=_NO_FAN),  # the item's id is added by the statement
+                when,
+                direction,
+                ev.text if direction is not None else None,
+                txn_kind if paid else None,
+                ev.amount_cents if paid else None,
+                ev.catalog_id,
+                ev.platform_item_id,
+                kind == "ppv_unlock",
+            )
+        )
+
+    def columns(self) -> store.NewBatch:
+        cols: list[list[Any]] = [list(c) for c in zip(*self.rows, strict=True)]
+        fans = [list(c) for c in zip(*self.fans, strict=True)]
+        return store.NewBatch(list(self.event_ids), (*fans,), *cols)  # type: ignore[arg-type]
+
+
+# What the batch writers do with each kind: (kind, role, message direction, payment kind, subscription effect)
+_SET_BASED, _MONEY_BACK, _OTHER = 0, 1, 2
+_STARTED_OR_RENEWED, _EXPIRED = 1, 2
+_NO_FAN = {"fan"}
+_DIRECTION = {EventKind.MESSAGE: "in", EventKind.CREATOR_MESSAGE: "out"}
+_PLAN: dict[EventKind, tuple[str, int, str | None, str | None, int]] = {
+    k: (
+        k.value,
+        _SET_BASED if k in _BATCHED else _MONEY_BACK if k in MONEY_BACK_KINDS else _OTHER,
+        _DIRECTION.get(k),
+        _TXN_KIND.get(k),
+        _STARTED_OR_RENEWED if k in _SUBSCRIPTION else _EXPIRED if k == EventKind.SUBSCRIPTION_EXPIRED else 0,
+    )
+    for k in EventKind
+}
 
 
 def _field_of(error: Any) -> str:
@@ -285,12 +306,16 @@ async def _import_lines(
     report = ImportReport()
     now = datetime.now(UTC)
     stream = _aiter(lines) if isinstance(lines, Iterable) else lines
+    # whether the last batch written was all new: a batch is built for the one-statement writer only then (a
+    # repeated import's batches all go step by step)
+    last_new = True
     batch = _Batch()
     writing: asyncio.Task[None] | None = None
 
     async def write(b: _Batch) -> None:
+        nonlocal last_new
         if b.events:
-            await _write_batch(creator_id, b, report)
+            last_new = await _write_batch(creator_id, b, report)
         for r in sorted(b.rejected, key=lambda r: r.line):
             on_reject(r)
         if on_batch:
@@ -314,7 +339,7 @@ async def _import_lines(
                 if writing is not None:
                     await writing  # one batch at a time, in order
                 writing = asyncio.create_task(write(batch))
-                batch = _Batch()
+                batch = _Batch(fast=last_new)
         if writing is not None:
             await writing
             writing = None
@@ -360,19 +385,20 @@ class _NotNew(Exception):
     """A row of a batch taken as new was stored meanwhile: the batch's transaction is rolled back."""
 
 
-async def _write_batch(creator_id: str, batch: _Batch, report: ImportReport) -> None:
+async def _write_batch(creator_id: str, batch: _Batch, report: ImportReport) -> bool:
+    """Write the batch in its own transaction; returns whether none of its events was stored before."""
     if batch.fast and batch.lines:
         try:
             async with db.pool().connection() as conn, conn.transaction():
                 await store.begin_batch(conn)
-                if not await _write_new(conn, creator_id, batch, report):
-                    await _write_steps(conn, creator_id, batch.events, batch, report)
-            return
+                if await _write_new(conn, creator_id, batch, report):
+                    return True
+                return await _write_steps(conn, creator_id, batch.events, batch, report)
         except _NotNew:
             pass  # nothing of the batch was counted or written: step by step, in a new transaction
     async with db.pool().connection() as conn, conn.transaction():
         await store.begin_batch(conn)
-        await _write_steps(conn, creator_id, batch.events, batch, report)
+        return await _write_steps(conn, creator_id, batch.events, batch, report)
 
 
 async def _write_new(conn: Conn, creator_id: str, batch: _Batch, report: ImportReport) -> bool:
@@ -381,7 +407,7 @@ async def _write_new(conn: Conn, creator_id: str, batch: _Batch, report: ImportR
     under the same platform id by another path). Events whose fan a concurrent writer created meanwhile, the
     refunds and chargebacks, and the kinds the statement does not write follow, as _write_steps writes them."""
     try:
-        res = await store.insert_new_batch(conn, creator_id, batch.columns)
+        res = await store.insert_new_batch(conn, creator_id, batch.columns())
     except UniqueViolation as exc:
         raise _NotNew from exc
     if not res.ok:
@@ -389,8 +415,7 @@ async def _write_new(conn: Conn, creator_id: str, batch: _Batch, report: ImportR
     report.imported += res.stored
     if res.new_fans:
         await store.analyze_fans_if_grown(conn, res.new_fans)
-    platforms, keys = batch.columns.fans[:2]
-    fan_ids = {(p, k): fan for p, k, fan in zip(platforms, keys, res.fan_ids, strict=True) if fan is not None}
+    fan_ids = {(f[0], f[1]): fan for f, fan in zip(batch.fans, res.fan_ids, strict=True) if fan is not None}
     by_line = dict(batch.events)
     missed = [(batch.lines[i], by_line[batch.lines[i]]) for i in res.missed]
     others = [(n, ev) for n, ev in batch.events if not _set_based(ev)]
@@ -410,9 +435,12 @@ async def _write_new(conn: Conn, creator_id: str, batch: _Batch, report: ImportR
 
 async def _write_steps(
     conn: Conn, creator_id: str, events: list[tuple[int, EventIn]], batch: _Batch, report: ImportReport
-) -> None:
-    """Lines of the batch written step by step: which are new, their items, their fans, then the events."""
+) -> bool:
+    """Lines of the batch written step by step: which are new, their items, their fans, then the events.
+    Returns whether none of them was stored before."""
+    duplicates = report.duplicates
     fresh = await _new_events(conn, creator_id, events, batch, report)
+    all_new = report.duplicates == duplicates and len(fresh) == len(events)
     rows = await _resolve_items(conn, creator_id, fresh, batch, report)
     set_based = [r for r in rows if _set_based(r.ev)]
     money_back = [r for r in rows if r.ev.kind in MONEY_BACK_KINDS]
@@ -430,6 +458,8 @@ async def _write_steps(
     for r in rows:
         if not _set_based(r.ev) and r.ev.kind not in MONEY_BACK_KINDS:
             await _write_one(conn, creator_id, r.number, r.ev, batch, report)
+
+    return all_new
 
 
 async def _new_events(
@@ -482,9 +512,6 @@ async def _resolve_items(
         else:
             rows.append(_Row(number, ev))
     return rows
-
-
-_DIRECTION = {EventKind.MESSAGE: "in", EventKind.CREATOR_MESSAGE: "out"}
 
 
 def _when(ev: EventIn) -> datetime:
