@@ -48,12 +48,19 @@ class PpvMedian:
 
 
 async def ppv_median(conn: Conn, creator_id: Id) -> PpvMedian:
-    """The median net price of the creator's PPV purchases (every fan), and how many there are."""
+    """The median net price of the creator's PPV purchases (every fan), and how many there are. The DM agent reads
+    it for every draft: what went back is summed once per transaction and joined, rather than looked up row by row
+    as in `_PPV_NET` (measured on a creator from `seed_business(fans=4000, days=365)`, 13,080 PPV purchases, on a
+    loaded machine, 20 calls each: 14 to 20 ms against 107 ms)."""
     row = await fetch_one(
         conn,
         PpvMedian,
         "SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY net_cents))::int AS median_cents,"
-        " count(*)::int AS purchases FROM (" + _PPV_NET + ") p WHERE net_cents > 0",
+        " count(*)::int AS purchases FROM ("
+        "SELECT t.amount_cents - coalesce(r.back, 0)::int AS net_cents FROM transactions t"
+        " LEFT JOIN (SELECT transaction_id, sum(amount_cents) AS back FROM refunds WHERE creator_id = %(c)s"
+        " GROUP BY transaction_id) r ON r.transaction_id = t.id"
+        " WHERE t.creator_id = %(c)s AND t.kind IN ('ppv', 'unlock')) p WHERE net_cents > 0",
         {"c": creator_id},
     )
     assert row is not None  # an aggregate always returns a row

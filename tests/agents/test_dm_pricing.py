@@ -8,8 +8,9 @@ import pytest
 
 from agents.dm import build_messages, draft_reply, gather_context, price_suggestions
 from agents.toolkits import tools_for
+from core import db
 from core.settings import Settings
-from tests.factories import add_event, make_tenant
+from tests.factories import Tenant, add_event, make_tenant
 from tests.fakes.chat_model import ScriptedChatModel
 from tools import fan_context
 
@@ -61,19 +62,41 @@ async def test_a_fan_with_purchases_is_priced_from_them_in_the_prompt_and_on_the
     }
 
 
+async def _give_back(t: Tenant, event: int, kind: str, cents: int) -> None:
+    async with db.pool().connection() as conn:
+        cur = await conn.execute(
+            "INSERT INTO events (creator_id, fan_id, platform_event_id, kind, payload, occurred_at)"
+            " SELECT creator_id, fan_id, %s, %s, '{}', now() FROM events WHERE id = %s RETURNING id",
+            [f"{kind}-{event}", kind, event],
+        )
+        back = await cur.fetchone()
+        assert back
+        await conn.execute(
+            "INSERT INTO refunds (creator_id, fan_id, kind, transaction_id, amount_cents, event_id, occurred_at)"
+            " SELECT creator_id, fan_id, %s, id, %s, %s, now() FROM transactions WHERE event_id = %s",
+            [kind, cents, back["id"], event],
+        )
+
+
 async def test_a_fan_without_purchases_is_priced_from_the_creators_median(settings: Settings) -> None:
     t = await make_tenant()
-    for i, cents in enumerate((800, 1200)):
+    bought = [
         await add_event(t, t.fans[0], "purchase", f"p{i}", amount_cents=cents)
+        for i, cents in enumerate((800, 1200, 3000, 1000))
+    ]
+    # net of what went back: 1200 less a 400 refund is 800; the 3000 all charged back no longer counts
+    await _give_back(t, bought[1], "refund", 400)
+    await _give_back(t, bought[2], "chargeback", 3000)
     context = await gather_context(t.creator_id, t.fans[1], "hi")
+    assert context["prices"]["creator_purchases"] == 3
     fan = context["pricing"]["fan"]
     assert (fan["fan_purchases"], fan["fan_weight"], fan["anchor"]) == (0, 0.0, "creator_median")
-    assert fan["price_cents"] == fan["anchor_cents"] == 1000  # the median of 800 and 1200
+    assert fan["price_cents"] == fan["anchor_cents"] == 800  # the median of 800, 800 and 1000
     assert context["pricing"]["items"] == {t.catalog[0]: 1500, t.catalog[1]: 2500}  # each item's own price
     prompt = _prompt(context)
     assert "item1 | Beach set | 1500 | 1500; item2 | Gym video | 2500 | 2500\n" in prompt
-    assert "without an item: 1000; why: this fan has bought no PPV yet" in prompt
-    assert "the creator's median is 1000" in prompt
+    assert "without an item: 800; why: this fan has bought no PPV yet" in prompt
+    assert "the creator's median is 800" in prompt
 
     # the creator's bounds hold: a lower bound above the median raises the suggestion, and says so
     raised = {**context, "profile": {**context["profile"], "ppv_min_cents": 1100}}
