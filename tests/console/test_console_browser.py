@@ -464,6 +464,17 @@ async def test_the_inbox_speaks_the_creators_language(
     card = german.locator(f"#draft-{drafts['Jules']['id']}")
     assert "23.944,58 $" in _plain(await card.get_by_role("heading").text_content())
     assert _plain(await card.locator(".offer").text_content()) == "PPV offer: Beach set at 15,00 $"
+    # the DM agent's suggested price for the fan shows beside the offer's when the two differ
+    await fetch(
+        "UPDATE drafts SET offer = offer || '{\"suggested_price_cents\": 1260}' WHERE id = %s RETURNING id",
+        [drafts["Jules"]["id"]],
+    )
+    await german.reload()
+    card = german.locator(f"#draft-{drafts['Jules']['id']}")
+    assert (
+        _plain(await card.locator(".offer").text_content())
+        == "PPV offer: Beach set at 15,00 $ (suggested for this fan: 12,60 $)"
+    )
 
     # a bulk approval that partly fails names the fan of each draft it could not approve
     await page.goto(f"{served}/console/inbox")
