@@ -18,6 +18,7 @@ from psycopg import AsyncConnection
 
 from cli.database import on_database as _on_database
 from cli.help import Parser
+from core.imports import leave_out_unused
 from core.privacy import disable_telemetry
 from core.settings import Settings, read_settings
 from devstack.services import ServiceError, embedded_services, ensure_model
@@ -460,6 +461,7 @@ def _terminate(signum: int, _frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     disable_telemetry()
+    leave_out_unused()
     if threading.current_thread() is threading.main_thread():  # signals can only be installed there
         signal.signal(signal.SIGTERM, _terminate)
     args = build_parser().parse_args(argv)

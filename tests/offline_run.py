@@ -11,6 +11,8 @@ import socket
 import struct
 import sys
 
+from core.imports import leave_out_unused
+
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 
 
@@ -34,6 +36,7 @@ def assert_isolated() -> None:
 
 
 if __name__ == "__main__":
+    leave_out_unused()
     loopback_up()
     assert_isolated()
     module, sys.argv = sys.argv[1], sys.argv[1:]
