@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from temporalio import activity, workflow
 from temporalio.exceptions import ActivityError, ApplicationError, ApplicationErrorCategory
@@ -37,7 +38,10 @@ log = logging.getLogger(__name__)
 WORKER_STOPPING = "WorkerStopping"
 # A step still running this long after its worker began to stop is cancelled (a database step is done by then).
 STOP_GRACE_S = 2.0
+# A local step stopped with its worker is run again after this durable timer (HUNTAZE_WORKER_STOP_RETRY_S): more than
+# the SDK's local retry threshold (1 minute), else the retry would be another attempt on the stopping worker.
 LOCAL_RETRY_AFTER = timedelta(seconds=61)
+SDK_LOCAL_RETRY_THRESHOLD = timedelta(minutes=1)
 
 
 class WorkerStopping(Exception):
@@ -53,6 +57,10 @@ def _stopping(err: BaseException) -> bool:
 
 
 class _Activities(ActivityInboundInterceptor):
+    def __init__(self, next: ActivityInboundInterceptor, retry_after: timedelta) -> None:
+        super().__init__(next)
+        self.retry_after = retry_after
+
     async def execute_activity(self, input: ExecuteActivityInput) -> Any:
         # The SDK does not cancel a running local activity when its worker shuts down (it waits for it, an LLM
         # call of minutes): past a short grace, this does.
@@ -94,12 +102,18 @@ class _Activities(ActivityInboundInterceptor):
             # A local activity's retry after more than its local retry threshold (1 minute) is a durable timer
             # in the workflow, not another attempt on this worker: the workflow task completes, the worker stops,
             # and the next worker runs the step when the timer fires. A regular activity is retried by the server.
-            next_retry_delay=LOCAL_RETRY_AFTER if info.is_local else None,
+            next_retry_delay=self.retry_after if info.is_local else None,
         )
 
 
 class _Outbound(WorkflowOutboundInterceptor):
+    def __init__(self, next: WorkflowOutboundInterceptor, local_retry_threshold: timedelta | None) -> None:
+        super().__init__(next)
+        self.local_retry_threshold = local_retry_threshold
+
     def start_local_activity(self, input: StartLocalActivityInput) -> workflow.ActivityHandle[Any]:
+        if self.local_retry_threshold is not None and input.local_retry_threshold is None:
+            input = dataclasses.replace(input, local_retry_threshold=self.local_retry_threshold)
         handle = self.next.start_local_activity(input)
 
         async def result() -> Any:
@@ -115,20 +129,33 @@ class _Outbound(WorkflowOutboundInterceptor):
 
 
 class _Workflows(WorkflowInboundInterceptor):
+    # None: the SDK's (1 minute); set below the retry timer when that is shorter than the default
+    local_retry_threshold: ClassVar[timedelta | None] = None
+
     def init(self, outbound: WorkflowOutboundInterceptor) -> None:
-        super().init(_Outbound(outbound))
+        super().init(_Outbound(outbound, self.local_retry_threshold))
 
 
 class StopCleanly(Interceptor):
-    """The worker interceptor (see the module's docstring)."""
+    """The worker interceptor (see the module's docstring). `retry_after`: the durable timer after which the next
+    worker runs a local step stopped with this one. Not longer than the SDK's local retry threshold, the threshold of
+    the workflows this worker runs is set 1 s below it, so that the retry is still a timer."""
+
+    def __init__(self, retry_after: timedelta = LOCAL_RETRY_AFTER) -> None:
+        if retry_after < timedelta(seconds=2):
+            raise ValueError("retry_after must be at least 2 s")
+        self.retry_after = retry_after
 
     def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
-        return _Activities(next)
+        return _Activities(next, self.retry_after)
 
     def workflow_interceptor_class(
         self, input: WorkflowInterceptorClassInput
     ) -> type[WorkflowInboundInterceptor] | None:
-        return _Workflows
+        if self.retry_after > SDK_LOCAL_RETRY_THRESHOLD:
+            return _Workflows
+        threshold = self.retry_after - timedelta(seconds=1)
+        return type("_WorkflowsRetryingSooner", (_Workflows,), {"local_retry_threshold": threshold})
 
 
 class _OneLine(logging.Filter):

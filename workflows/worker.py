@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import timedelta
 from types import TracebackType
 from typing import Any
 
@@ -102,7 +103,7 @@ def build_batch_worker(client: Client, task_queue: str) -> Worker:
         activities=[run_batch_graph],
         max_concurrent_activities=s.batch_draft_slots,
         max_task_queue_activities_per_second=rate,
-        interceptors=[StopCleanly()],  # a draft in flight at shutdown goes to the next worker, quietly
+        interceptors=[_stop_cleanly()],  # a draft in flight at shutdown goes to the next worker, quietly
     )
 
 
@@ -130,5 +131,9 @@ def build_live_worker(
         # local-activity slots as task slots, so raising one setting raises how many drafts one worker writes at once.
         max_concurrent_local_activities=workflow_task_slots,
         plugins=[graph_plugin()],
-        interceptors=[StopCleanly()],  # stops promptly, leaving in-flight steps to the next worker
+        interceptors=[_stop_cleanly()],  # stops promptly, leaving in-flight steps to the next worker
     )
+
+
+def _stop_cleanly() -> StopCleanly:
+    return StopCleanly(timedelta(seconds=get_settings().worker_stop_retry_s))
