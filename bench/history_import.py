@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import time
 from collections import Counter
 from pathlib import Path
@@ -126,6 +127,8 @@ async def run(url: str, events: int, fans: int, baseline_events: int, batch_line
             "python_cpu_s": round(py_cpu, 3),
             "postgres_cpu_s": round(pg_cpu, 3),
             "events_per_s_cpu_bound": round(len(lines) / max(py_cpu, pg_cpu)),
+            # the machine's 1-minute load average when the import ended: others' work slows the wall clock
+            "load_average": round(os.getloadavg()[0], 2),
             "reimport_events_per_s": round(len(lines) / again_s),
             "segments_refresh_s": round(refresh_s, 3),
             "segmented_fans": refreshed.fans,
@@ -146,7 +149,9 @@ def main(argv: list[str] | None = None) -> None:
         res = asyncio.run(run(url, args.events, args.fans, args.baseline_events, args.batch_lines))
     f, b = res["figure"], res["baseline"]
     print(
-        f"import {f['events']} events: {f['events_per_s']} events/s ({f['import_s']} s; again, all duplicates:"
+        f"import {f['events']} events: {f['events_per_s']} events/s ({f['import_s']} s at load average"
+        f" {f['load_average']}; CPU {f['python_cpu_s']} s ours, {f['postgres_cpu_s']} s PostgreSQL's:"
+        f" {f['events_per_s_cpu_bound']} events/s cpu-bound; again, all duplicates:"
         f" {f['reimport_events_per_s']} events/s); one event per transaction: {b['events_per_s']} events/s;"
         f" segments refresh after it {f['segments_refresh_s']} s"
     )
