@@ -358,7 +358,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="main: the generated sets the rules were developed on; dev: a hand-written set whose misses"
         " were read once to generalise the rules; holdout: hand-written and never tuned on; v2-*: the"
         " English/French/Spanish splits (train fits the classifiers, dev chooses thresholds, test is sealed:"
-        " measured, never read; wide: the train_wide batch, unseen by the classifiers until they are fitted on it)",
+        " measured, never read; wide: the train_wide training batch, measured unseen before the classifiers"
+        " were fitted on it)",
     )
     pe.add_argument(
         "--rules-only", action="store_true", help="v2 sets: measure the rules without the classifiers"

@@ -8,6 +8,7 @@ validation summaries), never on the single `validation_passed` flag, and reports
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -53,6 +54,24 @@ FIXABLE_RULES = frozenset(
     {"off_platform_payment", "off_platform_contact", "forbidden_words", "platform_links"}
 )
 REDACTION = "[removed]"
+
+# The classifiers read drafts of at least this many words. The training drafts hardly have shorter ones (22 of
+# about 3,000), so on "hi" or "coucou toi" a classifier extrapolates (one scored "hi" 0.93 as internal leakage);
+# the rules read every draft.
+SEMANTIC_MIN_WORDS = 5
+_WORDS = re.compile(r"\w+")
+
+
+def _semantic_reading(text: str) -> str | None:
+    """What the classifiers read of a draft: without the engine's own redaction marks (a redaction's "[removed]"
+    is not the draft's words), None when too short to read."""
+    read = text.replace(REDACTION, " ")
+    return read if len(_WORDS.findall(read)) >= SEMANTIC_MIN_WORDS else None
+
+
+def _semantic_findings(text: str, platform: str | None) -> dict[str, float]:
+    read = _semantic_reading(text)
+    return semantic_flags("outbound", read, platform) if read is not None else {}
 
 
 def _result(findings: list[PolicyFinding]) -> ValidationResult:
@@ -170,7 +189,10 @@ def check_draft(
     if on:
         # The draft and the redaction its redactable findings would offer are embedded in one batch: a draft
         # that ends up a `fix` is checked twice, and the second check then costs no second embedding.
-        prime_scores("outbound", [text, _redaction_ahead(text, platform, forbidden_words or [])], platform)
+        ahead = [
+            _semantic_reading(t) for t in (text, _redaction_ahead(text, platform, forbidden_words or []))
+        ]
+        prime_scores("outbound", [t for t in ahead if t], platform)
     metadata = {
         "offer": offer,
         "bounds": price_bounds,
@@ -179,7 +201,7 @@ def check_draft(
         "private_terms": private_terms or [],
         "platform": platform,
         "prompt": prompt,
-        "semantic": semantic_flags("outbound", text, platform) if on else {},
+        "semantic": _semantic_findings(text, platform) if on else {},
     }
     checked = list(ALL_VALIDATORS) if on else list(OUTBOUND_VALIDATORS)
     findings = _run_guard(text, metadata)
@@ -187,7 +209,7 @@ def check_draft(
         return PolicyReport(outcome="pass", rules_checked=checked)
     fix_text = _redact(text, findings)
     if fix_text is not None:
-        fixed = {**metadata, "semantic": semantic_flags("outbound", fix_text, platform) if on else {}}
+        fixed = {**metadata, "semantic": _semantic_findings(fix_text, platform) if on else {}}
         if not _run_guard(fix_text, fixed):
             return PolicyReport("fix", findings, checked, fix_text)
     return PolicyReport("block", findings, checked)

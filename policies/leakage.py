@@ -23,6 +23,35 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             r"|\bsegment(?:o)? (?:whale|big.spender|loyal|new|at.risk|dormant|expired|never.spent|regular)\b"
         ),
     ),
+    (
+        # The drafting prompt's section headings, in the prompt's English and as a model translating them writes
+        # them in French and Spanish, at the start of a clause with their colon ("Why we reply now: ...",
+        # "Salut Pierre — BOUNDARY : ...", "Recuerdos del fan: ..."); "my one boundary: no feet" is no heading.
+        "a heading of the drafting instructions",
+        re.compile(
+            r"(?:^|[^\w\s,'’]|\s-)\s*(?:"
+            r"why we (?:reply|answer|write) now|already owned|rules you (?:always )?follow|boundary|"
+            r"what you remember about the fan|fan memor(?:y|ies)|persona and voice|recent conversation|"
+            r"ppv catalog|example answer(?: to)?|reason for (?:the )?(?:reply|message)|"
+            r"pourquoi (?:on|nous|je) (?:repond|ecri)\w* maintenant|deja (?:achete|possede|acquis)\w*|"
+            r"regles que tu (?:suis|respectes) toujours|souvenirs? (?:du|sur le) fan|"
+            r"ce dont tu te souviens(?: du fan)?|exemple de reponse(?: a)?|raison de la reponse|"
+            r"por que (?:respondemos|contestamos|escribimos) ahora|ya (?:comprado|adquirido|tiene)s?|"
+            r"reglas que siempre sigues|recuerdos del fan|lo que recuerdas del fan|"
+            r"ejemplo de respuesta(?: a)?|motivo de (?:la )?respuesta"
+            r")\s*:"
+            r"|^\s*(?:rules|regles|reglas)\s*:"
+            r"|\b(?:example answer to|exemple de reponse a|ejemplo de respuesta a)\s*[\"«“]"
+        ),
+    ),
+    (
+        "the fan's spending in cents",
+        re.compile(
+            r"\b(?:spent|spend|depense\w*|gastad[oa]s?|gastaste|gasto)\b[^.!?\n]{0,40}?\b\d{2,}\s?"
+            r"(?:cents|centimes|centimos)\b"
+            r"|\b\d{2,}\s?(?:cents|centimes|centimos)\b[^.!?\n]{0,40}?\b(?:spent|depense\w*|gastad[oa]s?)\b"
+        ),
+    ),
     ("a catalog reference", re.compile(r"\bitem ?\d{1,3}\b(?! (?:of|in|on|from|de|del|en)\b)")),
     (
         "a template placeholder",

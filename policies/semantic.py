@@ -5,7 +5,7 @@ text: character n-grams of its normalised readings (hashed: language-agnostic, r
 look-alike letters), words and word pairs with the words that follow a negation marked as negated ("i don't do
 NEG_snap": a refusal is not an invitation, in English, French and Spanish), and the offline MiniLM sentence
 embedding (meaning beyond the words). They are trained on the labelled training splits of `evals/policy/v2/`
-(train, train_extra, train_more) and their thresholds are chosen on the dev split; the test split is never read
+(train, train_extra, train_more, train_wide) and their thresholds are chosen on the dev split; the test split is never read
 here. The fitted models are built from the repository's data on first use and kept in the model cache
 (keyed by the data and this module's feature version), so nothing is downloaded and nothing is committed but data.
 """
@@ -36,9 +36,11 @@ log = logging.getLogger(__name__)
 Direction = Literal["outbound", "inbound"]
 DATA_DIR = Path(__file__).resolve().parent.parent / "evals" / "policy" / "v2"
 # Bump when the features or the training change: the cached models are rebuilt.
-FEATURE_VERSION = "10"
+FEATURE_VERSION = "12"
 
 # "leaks" is left to the rules: whether a name is another fan's depends on the creator's fans, not on the words.
+# So is "internal_leakage": fitted on drafts that greet the fan and then leak, its classifier read greetings
+# themselves as leakage ("hi love, new set is up now" 0.77, "hi" 0.93); the rules block leakage with its span.
 OUTBOUND_LABELS = (
     "off_platform_payment",
     "off_platform_contact",
@@ -46,7 +48,6 @@ OUTBOUND_LABELS = (
     "minors",
     "prohibited_content",
     "chargeback_fraud",
-    "internal_leakage",
 )
 INBOUND_LABELS = ("minor", "self_harm", "threat", "chargeback", "injection", "optout")
 
@@ -258,8 +259,8 @@ def read_first_set(split: str, direction: Direction) -> list[dict[str, Any]]:
 
 
 # What the classifiers are fitted on: the templated train split and the two batches written by hand for training
-# only (train_extra, train_more). The dev split chooses the thresholds.
-TRAIN_SPLITS = ("train", "train_extra", "train_more")
+# only (train_extra, train_more; train_wide, written from scenes and personas). The dev split chooses the thresholds.
+TRAIN_SPLITS = ("train", "train_extra", "train_more", "train_wide")
 
 
 def fitting_rows(split: str, direction: Direction) -> list[dict[str, Any]]:
@@ -349,6 +350,7 @@ def _union_budget(neg_scores: dict[str, np.ndarray], union: float) -> float:
 
 # No label flags below this score, however few negatives the dev split has near it.
 MIN_THRESHOLD = 0.6
+THRESHOLD_MARGIN = 1e-6
 
 
 def _threshold(negative_scores: np.ndarray, fp_budget: float) -> float:
@@ -356,9 +358,11 @@ def _threshold(negative_scores: np.ndarray, fp_budget: float) -> float:
         return 0.5
     allowed = int(np.floor(fp_budget * len(negative_scores)))
     ranked = np.sort(negative_scores)[::-1]
-    # Just above the (allowed+1)-th highest negative score: at most `allowed` negatives flag.
+    # Above the (allowed+1)-th highest negative score: at most `allowed` negatives flag. The margin covers the
+    # rounding between the batched scores of the fit and one text's scores at run time (a negative scored 6e-9
+    # above its own threshold flagged).
     cut = float(ranked[allowed]) if allowed < len(ranked) else 0.0
-    return max(MIN_THRESHOLD, float(np.nextafter(cut, 1.0)))
+    return max(MIN_THRESHOLD, cut + THRESHOLD_MARGIN)
 
 
 _lock = threading.Lock()

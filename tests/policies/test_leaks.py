@@ -61,3 +61,41 @@ def test_hard_negatives_pass(text: str) -> None:
 def test_without_context_names_are_not_checked_but_spending_is() -> None:
     assert check_draft("Marcus already unlocked this one").outcome == "pass"
     assert check_draft("my top fan spent $900 on me").outcome == "block"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Why we reply now: re-engagement after 30 days. Hey stranger!",
+        "BOUNDARY: no feet content. Hi love, here's a new set",
+        "Salut Pierre — BOUNDARY : ne jamais parler de sa femme. Ça va ?",
+        "Coucou 🧘 Pourquoi on répond maintenant : relance après 30 jours",
+        "¡Hola! Por qué respondemos ahora: nuevo suscriptor. ¡Bienvenido!",
+        "Hola Jordi! Recuerdos del fan: le gustan los tatuajes",
+        "Bonjour, Exemple de réponse à « comment s'est passée ta journée ? » : très bien",
+        "Reglas que siempre sigues: quédate en esta plataforma. ¡Hola cielo!",
+        "lol dans ton profil c marqué que t'as dépensé genre 999 centimes",
+        "Unai, gastado hasta ahora: 999 céntimos. ¿Te animas?",
+    ],
+)
+def test_drafts_echoing_the_prompts_headings_or_spending_in_cents_block(text: str) -> None:
+    report = check_draft(text, semantic=False)
+    found = [f for f in report.findings if f.rule == "internal_leakage"]
+    assert report.outcome == "block" and found, text
+    assert all(f.span is not None for f in found)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my one boundary: no feet, sorry babe",
+        "les règles du jeu sont simples : tu choisis, je filme",
+        "😘 Règles : sois sage",
+        "haha 😂 limite: je rigole",
+        "I spent the whole day shooting, worth every cent",
+        "regla número uno: pasarlo bien",
+        "already owned it? then you get the next one first",
+    ],
+)
+def test_words_of_the_headings_in_ordinary_sentences_pass(text: str) -> None:
+    assert "internal_leakage" not in {f.rule for f in check_draft(text, semantic=False).findings}, text

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from agents.prompts import DM_SYSTEM, DM_USER, GENERIC_EXAMPLE
@@ -66,6 +67,11 @@ LOOKALIKES = [
     ("es", "no tengo telegram ni nada de eso, todo lo comparto aquí 💕", None),
     ("en", "follow my stories here on insta for the behind the scenes 📸", "instagram"),
     ("en", "this set is my favourite item of the week, hope you love it", None),
+    ("en", "hi love, new set is up now 💕", None),
+    ("en", "hi", None),
+    ("en", "hey you 😘", None),
+    ("fr", "coucou toi", None),
+    ("es", "hola guapo, ¿qué tal tu día?", None),
 ]
 
 
@@ -161,14 +167,14 @@ def test_one_text_scores_the_same_without_the_sparse_row() -> None:
 
 
 def test_the_cache_key_follows_every_training_split(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert TRAIN_SPLITS == ("train", "train_extra", "train_more")
+    assert TRAIN_SPLITS == ("train", "train_extra", "train_more", "train_wide")
     before = data_key("inbound")
     original = semantic.read_split
 
     def one_more(split: str, direction: semantic.Direction) -> list[dict[str, Any]]:
         rows = original(split, direction)
         extra: dict[str, Any] = {"text": "one more row", "label": "normal", "cue": None}
-        return [*rows, extra] if split == "train_more" else rows
+        return [*rows, extra] if split == "train_wide" else rows
 
     monkeypatch.setattr(semantic, "read_split", one_more)
     assert data_key("inbound") != before
@@ -206,3 +212,10 @@ def test_a_fan_message_is_embedded_once_for_the_inbound_check_and_the_reply(
     assert encoded == [[text]]
     assert recalled.shape == (1, 384)
     assert recalled[0] == pytest.approx(encode([text], 1)[0], abs=1e-6)
+
+
+def test_a_threshold_lets_no_negative_pass_by_rounding() -> None:
+    negatives = np.array([0.7624941263292796, 0.5, 0.1])
+    cut = semantic._threshold(negatives, 0.0)
+    assert cut > negatives[0] + 1e-7  # the same text, scored alone at run time, lands a few 1e-9 higher
+    assert semantic._threshold(negatives, 0.34) == pytest.approx(0.6)  # never below MIN_THRESHOLD
