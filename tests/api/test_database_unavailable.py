@@ -45,7 +45,7 @@ async def test_a_stopped_database_is_a_json_503_with_retry_after(
     app = make_app(temporal_env, settings)
     # this test's own server behind the pool every request uses (the settings fixture closes it afterwards)
     pool = await db.open_pool(url, 2)
-    monkeypatch.setattr(pool, "timeout", 2.0)  # a request waits this long for a connection, then gives up
+    monkeypatch.setattr(pool, "timeout", 1.0)  # a request waits this long for a connection, then gives up
     try:
         t = await make_tenant("down")
         async with client_for(app) as api:
