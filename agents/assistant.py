@@ -191,11 +191,16 @@ def supported_numbers(steps: list[Step], request: str) -> set[str]:
     return out
 
 
+def figures(text: str) -> list[str]:
+    """The numbers a text states: an id quoted in it (a catalog item's UUID) states none."""
+    return _NUMBER.findall(_UUID.sub(" ", text))
+
+
 def faithful(text: str, supported: set[str]) -> tuple[str, list[str]]:
     """The text without the sentences that state a number no tool returned, and those numbers."""
     kept, removed = [], []
     for sentence in re.split(r"(?<=[.!?])\s+|\n+", text):
-        bad = [m for m in _NUMBER.findall(sentence) if _norm(m) not in supported]
+        bad = [m for m in figures(sentence) if _norm(m) not in supported]
         if bad:
             removed.extend(bad)
         elif sentence.strip():

@@ -398,6 +398,7 @@ def args_valid(output: dict[str, Any], case: Case, _: dict[str, Any], __: Suite)
 
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 @grader("faithful")
@@ -413,7 +414,8 @@ def faithful(output: dict[str, Any], case: Case, _: dict[str, Any], __: Suite) -
             t = t.rstrip("0").rstrip(".")
         return t.lstrip("0") or "0"
 
-    unsupported = [n for n in _NUMBER.findall(str(output.get("answer") or "")) if norm(n) not in supported]
+    answer = _UUID.sub(" ", str(output.get("answer") or ""))  # an id quoted in the answer states no number
+    unsupported = [n for n in _NUMBER.findall(answer) if norm(n) not in supported]
     return _verdict(not unsupported, f"numbers no tool returned: {unsupported[:5]}")
 
 

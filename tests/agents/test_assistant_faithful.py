@@ -22,3 +22,13 @@ def test_the_digits_of_an_id_support_no_number() -> None:
     assert {"2500", "25"} <= supported  # the price, in cents and in units
     kept, removed = faithful("You sell one gym video for 25.00 and 7 others.", supported)
     assert (kept, removed) == ("", ["7"])  # the sentence goes, for its one unsupported number
+
+
+def test_an_id_quoted_in_a_text_states_no_number() -> None:
+    step = Step(
+        "dm", "search_catalog", {}, result={"items": [{"id": "85a913a2-2ace-460b-8dcf-8730fd6586c8"}]}
+    )
+    supported = supported_numbers([step], "what do I sell?")
+    text = 'items: [{"id": "85a913a2-2ace-460b-8dcf-8730fd6586c8", "price_cents": 1500}]'
+    assert faithful(text, supported | {"1500"}) == (text, [])
+    assert faithful(text, supported)[1] == ["1500"]  # the price is still a figure to support
