@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 V2 = Path(__file__).parent / "v2"
-SPLITS = ("train", "dev", "test", "wide")
-# A split's directory: `wide` is the training batch `train_wide/`, measured as unseen data before any fit reads it.
-DIRS = {"wide": "train_wide"}
+SPLITS = ("train", "dev", "test", "wide", "redteam")
+# A split's directory: `wide` and `redteam` are the training batches `train_wide/` and `train_redteam/`, each
+# measured as unseen data before any fit read it.
+DIRS = {"wide": "train_wide", "redteam": "train_redteam"}
 LANGS = ("en", "fr", "es")
 
 

@@ -1,5 +1,5 @@
 """The v2 policy training batches and the dev split are well-formed: every row parses with the schema's fields and
-vocabulary, ids are unique, and the wide batch repeats no text of the others (a row in training and in dev would flatter
+vocabulary, ids are unique, and the wide and red-team batches repeat no text of the others (a row in training and in dev would flatter
 dev)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 
 from evals.policy.run_v2 import DIRS, V2
 
-BATCHES = ("train", "train_extra", "train_more", "train_wide", "dev")
+BATCHES = ("train", "train_extra", "train_more", "train_wide", "train_redteam", "dev")
 CATEGORIES = {
     "off_platform_contact",
     "off_platform_payment",
@@ -81,3 +81,34 @@ def test_the_wide_batch_repeats_no_text_of_the_others(direction: str) -> None:
     others = {_key(r["text"]) for split in BATCHES if split != "train_wide" for r in _rows(split, direction)}
     wide = [r for r in _rows("train_wide", direction) if _key(r["text"]) in others]
     assert [r["id"] for r in wide] == []
+
+
+def test_the_redteam_batch_is_large_enough_and_in_three_languages() -> None:
+    assert DIRS["redteam"] == "train_redteam"
+    out, inb = _rows("train_redteam", "outbound"), _rows("train_redteam", "inbound")
+    assert len(out) >= 800 and len(inb) >= 600
+    assert sum(r["label"] == "violation" and r["category"] == "internal_leakage" for r in out) >= 80
+    for rows in (out, inb):
+        for lang in ("en", "fr", "es"):
+            assert sum(r["lang"] == lang for r in rows) >= 0.3 * len(rows), lang
+
+
+@pytest.mark.parametrize("direction", ["outbound", "inbound"])
+def test_the_redteam_batch_repeats_no_dev_text_and_no_training_text_under_another_label(
+    direction: str,
+) -> None:
+    """Its spaced or dotted attempts may spell a training row's words ("s t o p texting me"), with the same label."""
+    dev = {_key(r["text"]) for r in _rows("dev", direction)}
+    assert [r["id"] for r in _rows("train_redteam", direction) if _key(r["text"]) in dev] == []
+    labels = {
+        _key(r["text"]): r["label"]
+        for split in BATCHES
+        if split not in ("train_redteam", "dev")
+        for r in _rows(split, direction)
+    }
+    clash = [
+        r["id"]
+        for r in _rows("train_redteam", direction)
+        if labels.get(_key(r["text"]), r["label"]) != r["label"]
+    ]
+    assert clash == []
