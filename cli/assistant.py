@@ -2,7 +2,8 @@
 `POST /v1/assistant/messages` does; the answer's JSON is the last line printed. Needs the worker (`huntaze up`).
 
 `huntaze assistant route [TEXT]`: the router that picks agents and tools with the local engine (fitted the first
-time): the route of TEXT, or without TEXT what was fitted and its figures on the routing data's dev split."""
+time): the route of TEXT, or without TEXT what was fitted and its figures on the routing data's dev split;
+`--suite`: the router alone graded on the whole `assistant` eval suite (aggregate figures only)."""
 
 from __future__ import annotations
 
@@ -103,6 +104,14 @@ def cmd_route(args: argparse.Namespace) -> int:
     except RouterUnavailable as exc:
         print(f"huntaze assistant route: {exc}", file=sys.stderr)
         return 1
+    if args.suite:
+        if args.text is not None:
+            print("huntaze assistant route: --suite takes no TEXT", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        from evals.route_look import route_suite
+
+        print(json.dumps(route_suite(router), ensure_ascii=False))
+        return 0
     if args.text is None:
         print(json.dumps(router.describe(), ensure_ascii=False))
         return 0
@@ -136,4 +145,10 @@ def add_parser(sub: Any) -> None:
         " settings and the figures on the dev split.",
     )
     route.add_argument("text", type=_text_arg, nargs="?", default=None, metavar="TEXT", help="a request")
+    route.add_argument(
+        "--suite",
+        action="store_true",
+        help="grade the router alone on every case of the assistant eval suite: one JSON line of agent choice"
+        " and tool choice (overall, en, fr), no model or database needed",
+    )
     route.set_defaults(func=cmd_route)

@@ -137,3 +137,40 @@ async def test_the_assistant_in_json_mode_follows_the_router(
             timezone="UTC",
             router=router,
         )
+
+
+def test_route_suite_grades_the_routes_as_the_suite_graders_do(
+    small: tuple[AssistantRouter, list[Example], Path],
+) -> None:
+    from evals.case import Case
+    from evals.route_look import MAX_STEPS, route_suite
+    from evals.suite import Suite
+
+    router, train, _ = small
+    rows = train[:12]
+    cases = [
+        Case(
+            id=r.id,
+            input={"text": r.text},
+            expect={"agents": list(r.agents), "tools": list(r.tools)},
+            tags=[r.lang],
+        )
+        for r in rows
+    ]
+    suite = Suite(name="look", target="assistant", graders=["agent_choice", "tool_choice"], cases=cases)
+    out = route_suite(router, suite)
+    routes = [router.route(r.text) for r in rows]
+    agents = [set(rt.agents) == set(r.agents) for rt, r in zip(routes, rows, strict=True)]
+    tools = [
+        sum(t in {x for a in rt.agents for x in rt.plans[a][:MAX_STEPS]} for t in r.tools) / len(r.tools)
+        for rt, r in zip(routes, rows, strict=True)
+        if r.tools
+    ]
+    assert out["all"] == {
+        "cases": 12.0,
+        "agent_choice": round(sum(agents) / len(agents), 4),
+        "tool_choice": round(sum(tools) / len(tools), 4),
+    }
+    langs = {r.lang for r in rows} & {"en", "fr", "es"}
+    assert set(out) == {"suite", "max_steps", "all", *langs}
+    assert sum(out[lang]["cases"] for lang in langs) == sum(r.lang in langs for r in rows)
