@@ -16,7 +16,7 @@ from typing import Any
 from core.types import PolicyOutcome, PolicyReport
 from policies.leakage import check_leakage
 from policies.offline import assert_offline, write_offline_rc
-from policies.platform_rules import check_platform
+from policies.platform_rules import LINK, check_platform, platform_rules
 from policies.platforms import mask_platform
 from policies.rules import (
     PHRASE_RULES,
@@ -69,9 +69,31 @@ def _semantic_reading(text: str) -> str | None:
     return read if len(_WORDS.findall(read)) >= SEMANTIC_MIN_WORDS else None
 
 
+# A number said as a price ("unlock it for 15", "15€", "$15"): the minors classifier, fitted on ages given as a bare
+# number, reads "for 15" as an age ("I'll unlock the gym video for you right here for 15" 0.71).
+_PRICE = re.compile(
+    r"[$€£]\s?\d+(?:[.,]\d+)?|\b\d+(?:[.,]\d+)?\s?(?:[$€£]|euros?\b|dollars?\b|bucks\b|usd\b|eur\b)"
+    r"|\b(?:for|pour|por)\s+\d+(?:[.,]\d+)?\b(?!\s*(?:y\b|yo\b|y/o|years?|ans?\b|años?|a[nñ]os?\b|[-+]))",
+    re.IGNORECASE,
+)
+
+
 def _semantic_findings(text: str, platform: str | None) -> dict[str, float]:
     read = _semantic_reading(text)
-    return semantic_flags("outbound", read, platform) if read is not None else {}
+    if read is None:
+        return {}
+    flags = semantic_flags("outbound", read, platform)
+    if "minors" in flags:
+        priced = _PRICE.sub(" a price ", read)
+        if priced != read and "minors" not in semantic_flags("outbound", priced, platform):
+            del flags["minors"]  # the number it read as an age is a price
+    if "off_platform_contact" in flags and platform_rules(platform).links:
+        unlinked = LINK.sub(" a link ", read)
+        if unlinked != read and "off_platform_contact" not in semantic_flags("outbound", unlinked, platform):
+            del flags[
+                "off_platform_contact"
+            ]  # a link the fan's platform carries ("look at example.com/mia later")
+    return flags
 
 
 def _result(findings: list[PolicyFinding]) -> ValidationResult:
@@ -207,7 +229,10 @@ def check_draft(
     findings = _run_guard(text, metadata)
     if not findings:
         return PolicyReport(outcome="pass", rules_checked=checked)
-    fix_text = _redact(text, findings)
+    # A classifier's finding of a redactable category points nowhere: the rules' spans are redacted and the
+    # redaction must then pass every validator, the classifiers included ("look at example.com/mia later").
+    spanned = [f for f in findings if f.span is not None or f.rule not in FIXABLE_RULES]
+    fix_text = _redact(text, spanned) if any(f.span for f in spanned) else None
     if fix_text is not None:
         fixed = {**metadata, "semantic": _semantic_findings(fix_text, platform) if on else {}}
         if not _run_guard(fix_text, fixed):

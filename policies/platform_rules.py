@@ -37,6 +37,7 @@ _DISPLAY = {"onlyfans": "OnlyFans", "tiktok": "TikTok", "x": "X"}
 
 # A link: a scheme or www., or a bare domain with a path (example.com/me).
 _LINK = re.compile(r"\b(?:https?://|www\.)\S+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}/\S*", re.IGNORECASE)
+LINK = _LINK  # the engine reads a link the platform keeps as a link, not as contact elsewhere
 
 
 def platform_rules(platform: str | None) -> PlatformRules:

@@ -29,7 +29,9 @@ def test_a_link_is_redacted_on_onlyfans_and_kept_on_instagram(link: str) -> None
     text = f"look at {link} later"
     on_of = check_draft(text, platform="onlyfans")
     assert on_of.outcome == "fix"
-    assert [f.rule for f in on_of.findings] == ["platform_links"]
+    rules = [f.rule for f in on_of.findings]
+    # The classifier may read a link as contact elsewhere too: its finding points nowhere, the link's span is cut.
+    assert rules[0] == "platform_links" and set(rules) <= {"platform_links", "off_platform_contact"}
     assert on_of.fix_text == "look at [removed] later"
     assert check_draft(text, platform="instagram").outcome == "pass"
 

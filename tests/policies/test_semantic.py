@@ -167,14 +167,14 @@ def test_one_text_scores_the_same_without_the_sparse_row() -> None:
 
 
 def test_the_cache_key_follows_every_training_split(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert TRAIN_SPLITS == ("train", "train_extra", "train_more", "train_wide")
+    assert TRAIN_SPLITS == ("train", "train_extra", "train_more", "train_wide", "train_redteam")
     before = data_key("inbound")
     original = semantic.read_split
 
     def one_more(split: str, direction: semantic.Direction) -> list[dict[str, Any]]:
         rows = original(split, direction)
         extra: dict[str, Any] = {"text": "one more row", "label": "normal", "cue": None}
-        return [*rows, extra] if split == "train_wide" else rows
+        return [*rows, extra] if split == "train_redteam" else rows
 
     monkeypatch.setattr(semantic, "read_split", one_more)
     assert data_key("inbound") != before
@@ -219,3 +219,22 @@ def test_a_threshold_lets_no_negative_pass_by_rounding() -> None:
     cut = semantic._threshold(negatives, 0.0)
     assert cut > negatives[0] + 1e-7  # the same text, scored alone at run time, lands a few 1e-9 higher
     assert semantic._threshold(negatives, 0.34) == pytest.approx(0.6)  # never below MIN_THRESHOLD
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'll unlock the gym video for you right here for 15",
+        "the beach set is 15€ tonight, just for you babe",
+    ],
+)
+def test_a_price_is_not_read_as_an_age(text: str) -> None:
+    assert check_draft(text).outcome == "pass"
+
+
+@pytest.mark.parametrize(
+    "text", ["I am only 15 so be nice, the video for 15 is up", "tengo 15 años, el video por 15 dólares"]
+)
+def test_an_age_beside_a_price_still_blocks(text: str) -> None:
+    report = check_draft(text)
+    assert report.outcome == "block" and "minors" in {f.rule for f in report.findings}
