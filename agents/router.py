@@ -165,7 +165,9 @@ class Router:
         available: Mapping[str, Sequence[str]],
         agent_threshold: float | None = None,
         tool_threshold: float | None = None,
+        agent_margin: float | None = None,
     ) -> Route:
+        """`agent_margin` (cross-validation only): an agent also joins when its score is within it of the best's."""
         at = self.agent_threshold if agent_threshold is None else agent_threshold
         tt = self.tool_threshold if tool_threshold is None else tool_threshold
         t_scores = dict(zip(self.tool_labels, map(float, tool_p), strict=True))
@@ -180,7 +182,13 @@ class Router:
         if not known:
             raise RouterUnavailable("no agent the router knows has tools")
         best = max(known, key=lambda a: a_scores[a])
-        picked = [a for a in known if a_scores[a] >= at and a != best]
+        top = a_scores[best]
+        picked = [
+            a
+            for a in known
+            if a != best
+            and (a_scores[a] >= at or (agent_margin is not None and top - a_scores[a] <= agent_margin))
+        ]
         picked = [best, *sorted(picked, key=lambda a: -a_scores[a])][:MAX_AGENTS]
         plans = {
             a: [t for t in owned[a] if t_scores[t] >= tt] or [max(owned[a], key=lambda t: t_scores[t])]
@@ -207,9 +215,14 @@ class Router:
 def _fit_labels(x: Any, rows: list[set[str]], labels: list[str], c: float) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.linear_model import LogisticRegression
 
-    weights, bias = [], []
+    weights: list[np.ndarray] = []
+    bias: list[float] = []
     for label in labels:
         y = np.array([label in r for r in rows])
+        if y.all() or not y.any():  # one class in these rows (a rare label outside a cross-validation fold)
+            weights.append(np.zeros(x.shape[1]))
+            bias.append(10.0 if y.all() else -10.0)
+            continue
         model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
         model.fit(x, y)
         weights.append(model.coef_[0])

@@ -104,10 +104,18 @@ def cmd_route(args: argparse.Namespace) -> int:
     except RouterUnavailable as exc:
         print(f"huntaze assistant route: {exc}", file=sys.stderr)
         return 1
-    if args.suite:
-        if args.text is not None:
-            print("huntaze assistant route: --suite takes no TEXT", file=sys.stderr)
+    if args.suite or args.cv:
+        if args.text is not None or (args.suite and args.cv):
+            print(
+                "huntaze assistant route: --suite and --cv take no TEXT and not each other", file=sys.stderr
+            )
             return EXIT_BAD_INPUT
+    if args.cv:
+        from evals.route_cv import cross_validate
+
+        print(json.dumps(cross_validate(router), ensure_ascii=False))
+        return 0
+    if args.suite:
         from evals.route_look import route_suite
 
         print(json.dumps(route_suite(router), ensure_ascii=False))
@@ -150,5 +158,11 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="grade the router alone on every case of the assistant eval suite: one JSON line of agent choice"
         " and tool choice (overall, en, fr), no model or database needed",
+    )
+    route.add_argument(
+        "--cv",
+        action="store_true",
+        help="5-fold cross-validation over the routing data's train and dev rows together: the fitted settings"
+        " and the settings the grids would choose (with a multi-agent margin), one JSON line (minutes)",
     )
     route.set_defaults(func=cmd_route)

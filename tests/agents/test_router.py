@@ -174,3 +174,27 @@ def test_route_suite_grades_the_routes_as_the_suite_graders_do(
     langs = {r.lang for r in rows} & {"en", "fr", "es"}
     assert set(out) == {"suite", "max_steps", "all", *langs}
     assert sum(out[lang]["cases"] for lang in langs) == sum(r.lang in langs for r in rows)
+
+
+def test_cross_validation_scores_the_fitted_settings_and_the_best_of_the_grids(
+    small: tuple[AssistantRouter, list[Example], Path],
+) -> None:
+    from evals.route_cv import cross_validate, folds_of
+
+    router, train, data = small
+    fold = folds_of(23, 5)
+    assert sorted(int((fold == f).sum()) for f in range(5)) == [4, 4, 5, 5, 5]
+    assert (folds_of(23, 5) == fold).all()
+    out = cross_validate(router, data_dir=data)
+    fitted, chosen = out["fitted"], out["chosen"]
+    assert out["rows"] == len(train) + len(read_examples(data / DEV_FILE)) and out["folds"] == 5
+    assert (fitted["c"], fitted["agent_threshold"], fitted["tool_threshold"]) == (
+        router.router.c,
+        router.router.agent_threshold,
+        router.router.tool_threshold,
+    )
+    for figures in (fitted, chosen):
+        assert figures["rows"] == out["rows"]
+        assert 0 <= figures["agent_choice"] <= 1 and 0 <= figures["tool_choice"] <= 1
+    # the fitted settings are among the grids': the chosen ones choose agents at least as well out of fold
+    assert chosen["agent_choice"] >= fitted["agent_choice"]
