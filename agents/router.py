@@ -298,6 +298,40 @@ def _middle_best(grid: Sequence[float], values: Sequence[float]) -> float:
     return run[len(run) // 2]
 
 
+def fit_classifiers(
+    x: Any,
+    rows: Sequence[Example],
+    agent_labels: list[str],
+    tool_labels: list[str],
+    needs_fan: list[str],
+    c: float,
+    key: str,
+) -> Router:
+    """The agents' and tools' classifiers fitted on `rows` (features `x`) with regularisation `c`; thresholds
+    still at 0.5 (fit and the cross-validation choose them)."""
+    columns = np.unique(x.nonzero()[1])
+    x_fit = x[:, columns]
+    aw, ab = _fit_labels(x_fit, [set(r.agents) for r in rows], agent_labels, c)
+    tw, tb = _fit_labels(x_fit, [set(r.tools) for r in rows], tool_labels, c)
+    return Router(
+        agent_labels,
+        tool_labels,
+        columns,
+        aw,
+        ab,
+        tw,
+        tb,
+        0.5,
+        0.5,
+        _ranks([r.agents for r in rows]),
+        _ranks([r.tools for r in rows]),
+        needs_fan,
+        c,
+        key,
+        {},
+    )
+
+
 def fit(
     train: list[Example],
     dev: list[Example],
@@ -321,29 +355,9 @@ def fit(
         raise RouterUnavailable("the routing data labels no agent or no tool")
     x_train = features([r.text for r in train], encoder.encode([r.text for r in train]))
     x_dev = features([r.text for r in dev], encoder.encode([r.text for r in dev]))
-    columns = np.unique(x_train.nonzero()[1])
-    x_fit = x_train[:, columns]
     best: tuple[tuple[float, float], Router] | None = None
     for c in C_GRID:
-        aw, ab = _fit_labels(x_fit, [set(r.agents) for r in train], agent_labels, c)
-        tw, tb = _fit_labels(x_fit, [set(r.tools) for r in train], tool_labels, c)
-        router = Router(
-            agent_labels,
-            tool_labels,
-            columns,
-            aw,
-            ab,
-            tw,
-            tb,
-            0.5,
-            0.5,
-            _ranks([r.agents for r in train]),
-            _ranks([r.tools for r in train]),
-            fan_tools(),
-            c,
-            key,
-            {},
-        )
+        router = fit_classifiers(x_train, train, agent_labels, tool_labels, fan_tools(), c, key)
         router.agent_threshold, router.tool_threshold, tool_obj = _choose_thresholds(
             router, x_dev, dev, available
         )

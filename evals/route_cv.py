@@ -21,10 +21,9 @@ from agents.router import (
     AssistantRouter,
     Example,
     Router,
-    _fit_labels,
     _middle_best,
-    _ranks,
     fan_tools,
+    fit_classifiers,
     read_examples,
     tool_choice,
     toolsets,
@@ -48,28 +47,7 @@ def _fit_router(
     key: str,
 ) -> Router:
     """The classifiers fitted on the rows `idx` of `x_all` with regularisation `c`; thresholds still at 0.5."""
-    fit_rows = [rows[i] for i in idx]
-    columns = np.unique(x_all[idx].nonzero()[1])
-    x_fit = x_all[idx][:, columns]
-    aw, ab = _fit_labels(x_fit, [set(r.agents) for r in fit_rows], agent_labels, c)
-    tw, tb = _fit_labels(x_fit, [set(r.tools) for r in fit_rows], tool_labels, c)
-    return Router(
-        agent_labels,
-        tool_labels,
-        columns,
-        aw,
-        ab,
-        tw,
-        tb,
-        0.5,
-        0.5,
-        _ranks([r.agents for r in fit_rows]),
-        _ranks([r.tools for r in fit_rows]),
-        needs_fan,
-        c,
-        key,
-        {},
-    )
+    return fit_classifiers(x_all[idx], [rows[i] for i in idx], agent_labels, tool_labels, needs_fan, c, key)
 
 
 def folds_of(n: int, k: int = FOLDS) -> np.ndarray:
