@@ -25,7 +25,7 @@ async def test_a_worker_stopped_mid_draft_stops_at_once_and_the_next_worker_writ
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
-    # the next worker runs the stopped step after a 3 s durable timer instead of 61 s (HUNTAZE_WORKER_STOP_RETRY_S)
+    # the next worker runs the stopped step after a short durable timer, not the default (HUNTAZE_WORKER_STOP_RETRY_S)
     configure(settings.model_copy(update={"worker_stop_retry_s": 3.0}))
     fake_llm.delay_s = 120.0  # the model is busy: the draft's call is still in flight when the worker stops
     t = await make_tenant()
