@@ -59,7 +59,7 @@ async def _ask(settings: Settings, creator_id: str, thread: str, text: str) -> d
     client = await temporal.connect(address, settings.temporal_namespace)
     handle = await client.start_workflow(
         "AssistantWorkflow",
-        AssistantThreadInput(creator_id, thread, 3600.0),
+        AssistantThreadInput(creator_id, thread, settings.assistant_idle_close_s),
         id=assistant_workflow_id(creator_id, thread),
         task_queue=settings.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     tool_calling: Literal["auto", "native", "json"] = Field("auto", validation_alias="HUNTAZE_TOOL_CALLING")
     # Tool calls one agent makes for one request of the assistant.
     agent_max_steps: int = Field(3, ge=1, le=10, validation_alias="HUNTAZE_AGENT_MAX_STEPS")
+    # An assistant thread's workflow completes after this long without a request; its turns are stored, so the
+    # next request starts a new run that reads them.
+    assistant_idle_close_s: float = Field(3600.0, gt=0, validation_alias="HUNTAZE_ASSISTANT_IDLE_CLOSE_S")
     # However often the DM step is retried (a crashed worker, an overloaded endpoint), a draft is given up after
     # this long: the batch is recorded as draft_failed and the fan's later messages are handled.
     draft_deadline_s: float = Field(900.0, gt=0, validation_alias="HUNTAZE_DRAFT_DEADLINE_S")

@@ -2,9 +2,10 @@
 
 Each request is an `ask` Update, answered by the `assistant_turn` activity (the supervisor graph picking the
 agents, their tools, the checked answer); requests of a thread run one at a time and see the thread's earlier
-requests. The thread completes after `idle_close_s` without a request; the next request starts a new run under
-the same id. Nothing here writes to fans: proposals come back for a human to send through the existing
-endpoints.
+requests. Each answered request is stored by the activity (`assistant_turns`), so the thread outlives its run: it
+completes after `idle_close_s` without a request, and the next request starts a new run under the same id, whose
+first request reads the thread's stored turns (`assistant_thread`) and goes on numbering them. Nothing here writes
+to fans: proposals come back for a human to send through the existing endpoints.
 
 Progress: a request with a `request_id` is told by the activity, as it happens, through the `progress` signal
 (the supervisor's choice, each tool call); the `events` query returns them while the request runs (the API's
@@ -22,11 +23,14 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from workflows.types import (
+        ASSISTANT_THREAD,
         ASSISTANT_TURN,
         AssistantAsk,
         AssistantProgress,
         AssistantReply,
         AssistantThreadInput,
+        AssistantThreadRef,
+        AssistantThreadState,
         AssistantTurnInput,
     )
 
@@ -45,7 +49,10 @@ class AssistantWorkflow:
     @workflow.init
     def __init__(self, inp: AssistantThreadInput) -> None:
         self.inp = inp
-        self.turns: list[dict[str, str]] = []
+        self.turns: list[dict[str, str]] = []  # the thread's newest turns, {text, answer}
+        self.next_turn = 0
+        self.loaded = False  # the stored turns are read by the run's first request
+        self.answered = 0
         self.asked = 0
         self.busy = 0
         self.lock = asyncio.Lock()
@@ -66,7 +73,7 @@ class AssistantWorkflow:
                 if self.busy == 0:
                     break
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return len(self.turns)
+        return self.answered
 
     @workflow.signal
     def progress(self, p: AssistantProgress) -> None:
@@ -92,12 +99,21 @@ class AssistantWorkflow:
             self.progress_of[req.request_id] = {"running": True, "attempt": 1, "events": []}
         try:
             async with self.lock:
+                if not self.loaded:
+                    state: AssistantThreadState = await workflow.execute_activity(
+                        ASSISTANT_THREAD,
+                        AssistantThreadRef(self.inp.creator_id, self.inp.thread_id, HISTORY_TURNS),
+                        result_type=AssistantThreadState,
+                        start_to_close_timeout=timedelta(seconds=30),
+                    )
+                    self.next_turn, self.turns = state.next_turn, state.history
+                    self.loaded = True
                 reply: AssistantReply = await workflow.execute_activity(
                     ASSISTANT_TURN,
                     AssistantTurnInput(
                         req.creator_id,
                         self.inp.thread_id,
-                        len(self.turns),
+                        self.next_turn,
                         req.member_id,
                         req.text,
                         self.turns[-HISTORY_TURNS:],
@@ -109,7 +125,9 @@ class AssistantWorkflow:
                     heartbeat_timeout=timedelta(minutes=2),
                     retry_policy=RetryPolicy(maximum_attempts=2),
                 )
-                self.turns.append({"text": req.text, "answer": reply.answer})
+                self.turns = [*self.turns, {"text": req.text, "answer": reply.answer}][-HISTORY_TURNS:]
+                self.next_turn += 1
+                self.answered += 1
                 return reply
         finally:
             self.busy -= 1

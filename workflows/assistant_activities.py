@@ -1,5 +1,5 @@
-"""The assistant's activity: one request of a thread, answered by the supervisor graph, every delegation written
-to the actions feed."""
+"""The assistant's activities: one request of a thread, answered by the supervisor graph, stored as the thread's
+turn with every delegation written to the actions feed; and a run's start, the thread's stored turns."""
 
 from __future__ import annotations
 
@@ -15,9 +15,17 @@ from temporalio.service import RPCError
 from core import db
 from core.journal import record_action
 from core.settings import get_settings
-from core.store import creators
+from core.store import assistant_turns, creators
 from workflows.heartbeat import heartbeating
-from workflows.types import ASSISTANT_TURN, AssistantProgress, AssistantReply, AssistantTurnInput
+from workflows.types import (
+    ASSISTANT_THREAD,
+    ASSISTANT_TURN,
+    AssistantProgress,
+    AssistantReply,
+    AssistantThreadRef,
+    AssistantThreadState,
+    AssistantTurnInput,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +45,24 @@ def _progress(request_id: str) -> Callable[[dict[str, Any]], Awaitable[None]]:
     return tell
 
 
+@activity.defn(name=ASSISTANT_THREAD)
+async def assistant_thread(ref: AssistantThreadRef) -> AssistantThreadState:
+    """The thread's next turn number and its newest `ref.last` stored turns."""
+    async with db.pool().connection() as conn:
+        nxt = await assistant_turns.next_turn(conn, ref.creator_id, ref.thread_id)
+        last = await assistant_turns.last(conn, ref.creator_id, ref.thread_id, ref.last)
+    return AssistantThreadState(nxt, [{"text": t.text, "answer": t.answer} for t in last])
+
+
+def _reply(turn: assistant_turns.Turn) -> AssistantReply:
+    return AssistantReply(turn.thread_id, turn.answer, turn.agents, turn.steps, turn.proposals)
+
+
 @activity.defn(name=ASSISTANT_TURN)
 async def assistant_turn(inp: AssistantTurnInput) -> AssistantReply:
+    """Answer the request, then store it as the thread's turn `inp.turn` in the transaction that writes its
+    actions. A turn already stored (an attempt that committed, then lost its worker before reporting) is
+    answered from the store, without asking the model again: one turn, one answer, one set of actions."""
     from agents import llm
     from agents.assistant import RequestTurn, ask
     from agents.router import router_for
@@ -48,6 +72,9 @@ async def assistant_turn(inp: AssistantTurnInput) -> AssistantReply:
     mode = tool_mode(settings)
     async with db.pool().connection() as conn:
         creator = await creators.get(conn, inp.creator_id)
+        stored = await assistant_turns.get(conn, inp.creator_id, inp.thread_id, inp.turn)
+    if stored is not None:
+        return _reply(stored)
     if creator is None:
         raise LookupError(f"no creator {inp.creator_id}")
     tz = ZoneInfo(creator.timezone)
@@ -66,8 +93,24 @@ async def assistant_turn(inp: AssistantTurnInput) -> AssistantReply:
             on_progress=_progress(inp.request_id) if inp.request_id else None,
             router=router_for(mode),
         )
+    public = answer.public(inp.thread_id)
     key = f"assistant:{inp.thread_id}:{inp.turn}"
     async with db.pool().connection() as conn, conn.transaction():
+        if not await assistant_turns.add(
+            conn,
+            inp.creator_id,
+            inp.thread_id,
+            inp.turn,
+            member_id=inp.member_id,
+            text=inp.text,
+            answer=public["answer"],
+            agents=public["agents"],
+            steps=public["steps"],
+            proposals=public["proposals"],
+        ):  # an attempt running beside this one stored the turn first: its answer is the turn's
+            stored = await assistant_turns.get(conn, inp.creator_id, inp.thread_id, inp.turn)
+            assert stored is not None  # it conflicted with this row
+            return _reply(stored)
         for agent in answer.agents:
             steps = [s.public() for s in answer.steps if s.agent == agent]
             await record_action(
@@ -100,7 +143,6 @@ async def assistant_turn(inp: AssistantTurnInput) -> AssistantReply:
             },
             dedupe_key=f"{key}:answered",
         )
-    public = answer.public(inp.thread_id)
     return AssistantReply(
         thread_id=inp.thread_id,
         answer=public["answer"],
@@ -112,4 +154,4 @@ async def assistant_turn(inp: AssistantTurnInput) -> AssistantReply:
     )
 
 
-ASSISTANT_ACTIVITIES: list[Callable[..., Any]] = [assistant_turn]
+ASSISTANT_ACTIVITIES: list[Callable[..., Any]] = [assistant_turn, assistant_thread]

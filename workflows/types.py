@@ -358,6 +358,7 @@ class DailyPlanResult:
 
 # The creator's assistant: one workflow per (creator, thread), one `ask` Update per request.
 ASSISTANT_TURN = "assistant_turn"
+ASSISTANT_THREAD = "assistant_thread"  # a run's start: the thread's stored turns
 
 
 @dataclass
@@ -393,6 +394,21 @@ class AssistantTurnInput:
     text: str
     history: list[dict[str, str]] = field(default_factory=list)  # earlier {text, answer} of the thread
     request_id: str = ""  # where the activity signals its progress (empty: nowhere)
+
+
+@dataclass
+class AssistantThreadRef:
+    creator_id: str
+    thread_id: str
+    last: int  # how many of the newest turns to read
+
+
+@dataclass
+class AssistantThreadState:
+    """Where a thread's run starts: the number of its next turn and its newest stored turns ({text, answer})."""
+
+    next_turn: int
+    history: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass

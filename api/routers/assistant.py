@@ -8,12 +8,16 @@ then drafts that wait for approval). The assistant itself never writes to a fan.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import asdict
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from temporalio.client import (
@@ -28,15 +32,14 @@ from temporalio.service import RPCError
 
 from api.auth import ROLE_RANK, CurrentPrincipal
 from api.deps import Runtime, runtime
-from api.errors import ApiError
+from api.errors import ApiError, malformed_cursor
+from core import db
+from core.store import assistant_turns
 from core.types import Role
 from workflows.assistant import assistant_workflow_id
 from workflows.types import AssistantAsk, AssistantReply, AssistantThreadInput
 
 router = APIRouter(prefix="/v1/assistant", tags=["assistant"])
-
-# A thread completes after this long without a request (the next request starts it again, without history).
-THREAD_IDLE_S = 3600.0
 
 
 class AskIn(BaseModel):
@@ -120,7 +123,7 @@ async def ask(
         try:
             handle = await rt.temporal.start_workflow(
                 "AssistantWorkflow",
-                AssistantThreadInput(who.creator_id, thread, THREAD_IDLE_S),
+                AssistantThreadInput(who.creator_id, thread, rt.settings.assistant_idle_close_s),
                 id=wid,
                 task_queue=rt.settings.task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -219,3 +222,104 @@ async def _events(
         yield _sse("answer", _out(reply, role).model_dump(mode="json"))
     finally:
         result.cancel()  # a client gone: stop waiting (the request itself runs on and is in the actions feed)
+
+
+# --- stored threads -----------------------------------------------------------------------------------------
+
+THREAD_ID = r"^[A-Za-z0-9_-]{1,64}$"
+
+
+class ThreadOut(BaseModel):
+    thread_id: str
+    turns: int = Field(description="answered requests")
+    first_text: str = Field(description="the thread's first request")
+    started_at: datetime
+    last_at: datetime = Field(description="when its newest request was answered")
+
+
+class ThreadPage(BaseModel):
+    items: list[ThreadOut]
+    next_cursor: str | None
+
+
+class TurnOut(BaseModel):
+    turn: int = Field(description="from 0, in the order asked")
+    member_id: str = Field(description="who asked: a member's id, or `cli`")
+    text: str
+    answer: str
+    agents: list[str]
+    steps: list[StepOut]
+    proposals: list[dict[str, Any]] = Field(description="as answered, with `allowed` for the reader's role")
+    created_at: datetime
+
+
+class ThreadTurns(BaseModel):
+    thread_id: str
+    items: list[TurnOut]
+    next_cursor: int | None
+
+
+def _thread_cursor(t: assistant_turns.Thread) -> str:
+    return base64.urlsafe_b64encode(json.dumps([t.last_at.isoformat(), t.thread_id]).encode()).decode()
+
+
+def _before(cursor: str | None) -> tuple[datetime, str] | None:
+    if not cursor:
+        return None
+    try:
+        at, tid = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not isinstance(tid, str) or not re.match(THREAD_ID, tid):
+            raise ValueError(tid)
+        return datetime.fromisoformat(at), tid
+    except (ValueError, TypeError) as exc:
+        raise malformed_cursor() from exc
+
+
+@router.get("/threads", response_model=ThreadPage, responses={422: {}})
+async def list_threads(
+    who: CurrentPrincipal,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[
+        str | None, Query(max_length=400, description="next_cursor of the previous page")
+    ] = None,
+) -> Any:
+    """The creator's assistant threads, the one asked most recently first (any member may read)."""
+    before = _before(cursor)
+    async with db.pool().connection() as conn:
+        rows = await assistant_turns.threads(conn, who.creator_id, before=before, limit=limit + 1)
+    return ThreadPage(
+        items=[ThreadOut(**asdict(t)) for t in rows[:limit]],
+        next_cursor=_thread_cursor(rows[limit - 1]) if len(rows) > limit else None,
+    )
+
+
+@router.get("/threads/{thread_id}", response_model=ThreadTurns, responses={404: {}, 422: {}})
+async def thread_turns(
+    who: CurrentPrincipal,
+    thread_id: Annotated[str, Path(pattern=THREAD_ID)],
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[
+        int | None, Query(ge=0, le=2**31 - 1, description="next_cursor of the previous page")
+    ] = None,
+) -> Any:
+    """A thread's answered requests, oldest first. A thread the creator has not (another creator's) is a 404."""
+    async with db.pool().connection() as conn:
+        rows = await assistant_turns.turns(conn, who.creator_id, thread_id, after=cursor, limit=limit + 1)
+    if not rows and cursor is None:
+        raise ApiError(404, "not_found", f"no assistant thread {thread_id}")
+    items = [
+        TurnOut(
+            turn=t.turn,
+            member_id=t.member_id,
+            text=t.text,
+            answer=t.answer,
+            agents=t.agents,
+            steps=[StepOut(**s) for s in t.steps],
+            proposals=[_allowed(p, who.role) for p in t.proposals],
+            created_at=t.created_at,
+        )
+        for t in rows[:limit]
+    ]
+    return ThreadTurns(
+        thread_id=thread_id, items=items, next_cursor=rows[limit - 1].turn if len(rows) > limit else None
+    )

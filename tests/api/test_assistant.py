@@ -8,11 +8,16 @@ from __future__ import annotations
 import json
 
 import httpx
+from fastapi import FastAPI
+from temporalio.testing import WorkflowEnvironment
 
+from api.deps import Runtime
 from core import db
+from core.store import assistant_turns
 from tests.factories import make_tenant
 from tests.fakes.openai_server import FakeOpenAI, tool_calls
 from tests.workflows.helpers import fetch, wait_until
+from workflows.assistant import assistant_workflow_id
 
 
 def _delegation(body: dict[str, object]) -> bool:
@@ -128,3 +133,106 @@ async def test_bad_requests_are_refused_naming_the_field(api: httpx.AsyncClient)
         assert field in r.json()["error"]["details"]["fields"][0]["field"], r.text
     r = await api.post("/v1/assistant/messages", json={"text": "hi"})
     assert r.status_code == 401
+
+
+async def test_a_thread_idle_past_its_close_keeps_its_turns(
+    app: FastAPI, api: httpx.AsyncClient, fake_llm: FakeOpenAI, temporal_env: WorkflowEnvironment
+) -> None:
+    """Every answered request is stored; the thread's workflow completes after its idle time, and the next request
+    starts a new run that reads the stored turns: the earlier request reaches the model, the turns go on being
+    numbered (one set of actions per turn), and the threads endpoints list them (a viewer may read)."""
+    rt: Runtime = app.state.runtime
+    app.state.runtime = Runtime(rt.temporal, rt.settings.model_copy(update={"assistant_idle_close_s": 1.0}))
+    t = await make_tenant("idle")
+    fake_llm.script({"agents": ["analytics"]}, tool_calls(("campaign_results", {})), "No campaigns yet.")
+    r = await api.post("/v1/assistant/messages", json={"text": "how did my campaigns do?"}, headers=t.auth())
+    assert r.status_code == 200, r.text
+    thread = r.json()["thread_id"]
+    first_run = temporal_env.client.get_workflow_handle(assistant_workflow_id(t.creator_id, thread))
+    assert await first_run.result() == 1  # idle past its close: the run completed with its one answer
+
+    fake_llm.script({"agents": ["analytics"]}, tool_calls(("anomalies", {"days": 7})), "Nothing unusual.")
+    r = await api.post(
+        "/v1/assistant/messages",
+        json={"text": "and this week?", "thread_id": thread},
+        headers=t.auth("viewer"),
+    )
+    assert r.status_code == 200, r.text
+    supervisor = [b for b in fake_llm.requests if _delegation(b)][-1]
+    assert "how did my campaigns do?" in json.dumps(
+        supervisor["messages"]
+    )  # the new run read the stored turn
+    answered = await fetch(
+        "SELECT details->>'turn' AS turn FROM agent_actions WHERE creator_id = %s AND kind = 'assistant_answered'"
+        " ORDER BY id",
+        [t.creator_id],
+    )
+    assert [a["turn"] for a in answered] == ["0", "1"]
+
+    r = await api.get("/v1/assistant/threads", headers=t.auth("viewer"))
+    assert r.status_code == 200, r.text
+    [listed] = r.json()["items"]
+    assert listed["thread_id"] == thread and listed["turns"] == 2
+    assert listed["first_text"] == "how did my campaigns do?" and r.json()["next_cursor"] is None
+    r = await api.get(f"/v1/assistant/threads/{thread}", headers=t.auth("viewer"))
+    assert r.status_code == 200, r.text
+    turns = r.json()["items"]
+    assert [(x["turn"], x["text"]) for x in turns] == [(0, "how did my campaigns do?"), (1, "and this week?")]
+    assert [x["steps"][0]["tool"] for x in turns] == ["campaign_results", "anomalies"]
+    assert turns[1]["answer"].startswith("Nothing unusual.")
+    assert turns[0]["member_id"] == t.members["owner"] and turns[1]["member_id"] == t.members["viewer"]
+
+
+async def test_threads_are_paged_newest_first(api: httpx.AsyncClient) -> None:
+    """Stored turns of three threads (written as the turn activity writes them): pages of the list and of one
+    thread's turns follow their cursors to the end."""
+    t = await make_tenant("pages")
+    for thread, count in (("t-old", 1), ("t-mid", 3), ("t-new", 1)):
+        async with db.pool().connection() as conn:  # a transaction per thread: its own now()
+            for n in range(count):
+                await assistant_turns.add(
+                    conn,
+                    t.creator_id,
+                    thread,
+                    n,
+                    member_id="cli",
+                    text=f"{thread} {n}",
+                    answer="ok",
+                    agents=[],
+                    steps=[],
+                    proposals=[],
+                )
+            assert not await assistant_turns.add(
+                conn,
+                t.creator_id,
+                thread,
+                0,
+                member_id="cli",
+                text="again",
+                answer="",
+                agents=[],
+                steps=[],
+                proposals=[],
+            )  # a turn is stored once
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = (await api.get("/v1/assistant/threads", params=params, headers=t.auth("viewer"))).json()
+        seen += [x["thread_id"] for x in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == ["t-new", "t-mid", "t-old"]
+    texts: list[str] = []
+    after = None
+    while True:
+        params = {"limit": 2} | ({"cursor": after} if after is not None else {})
+        page = (await api.get("/v1/assistant/threads/t-mid", params=params, headers=t.auth())).json()
+        texts += [x["text"] for x in page["items"]]
+        after = page["next_cursor"]
+        if after is None:
+            break
+    assert texts == ["t-mid 0", "t-mid 1", "t-mid 2"]
+    r = await api.get("/v1/assistant/threads/t-none", headers=t.auth())
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"

@@ -3,6 +3,7 @@ usual error body, never a 500, and nothing stored."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import httpx
@@ -397,3 +398,29 @@ async def test_an_assistant_stream_refuses_a_bad_body_as_json_before_streaming(
         assert r.status_code == 422, body
         assert r.headers["content-type"].startswith("application/json")
         assert r.json()["error"]["code"] == "validation_error"
+
+
+async def test_assistant_threads_refuse_bad_ids_and_cursors_naming_them(api: httpx.AsyncClient) -> None:
+    """GET /v1/assistant/threads[/{thread_id}]: a thread id outside the thread alphabet, a cursor that is not
+    one of ours (garbage, a NUL thread id inside, a turn number out of range) or a bad limit is a 422 naming it."""
+    t = await make_tenant("badthreads")
+
+    def b64(value: object) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode()
+
+    for path, params, field in (
+        ("/v1/assistant/threads", {"cursor": "not-a-cursor"}, "cursor"),
+        ("/v1/assistant/threads", {"cursor": b64(["2026-01-01T00:00:00+00:00", "a\u0000"])}, "cursor"),
+        ("/v1/assistant/threads", {"cursor": b64(["yesterday", "t1"])}, "cursor"),
+        ("/v1/assistant/threads", {"cursor": b64([1, 2, 3])}, "cursor"),
+        ("/v1/assistant/threads", {"limit": 0}, "limit"),
+        ("/v1/assistant/threads/t1", {"cursor": str(2**40)}, "cursor"),
+        ("/v1/assistant/threads/t1", {"cursor": "-1"}, "cursor"),
+        ("/v1/assistant/threads/t1", {"limit": 201}, "limit"),
+        ("/v1/assistant/threads/a%20b", {}, "thread_id"),
+        ("/v1/assistant/threads/" + "a" * 65, {}, "thread_id"),
+    ):
+        r = await api.get(path, params=params, headers=t.auth("viewer"))
+        assert r.status_code == 422, (path, params, r.text)
+        assert r.json()["error"]["code"] == "validation_error"
+        assert field in r.json()["error"]["details"]["fields"][0]["field"], (path, params, r.text)

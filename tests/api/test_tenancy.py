@@ -36,6 +36,7 @@ PATH_PARAMS = {
     "campaign_id",
     "catalog_id",
     "handoff_id",
+    "thread_id",
 }
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/drafts/{draft_id}/approve"): {"version": 1},
@@ -88,6 +89,7 @@ async def _snapshot(creator_id: str) -> str:
         "fan_notes",
         "alert_configs",
         "alerts",
+        "assistant_turns",
     ):
         rows[table] = await fetch(f"SELECT * FROM {table} WHERE creator_id = %s ORDER BY 1", [creator_id])
     rows["creator"] = await fetch("SELECT * FROM creators WHERE id = %s", [creator_id])
@@ -193,6 +195,11 @@ async def test_every_endpoint_refuses_another_creators_ids(app: FastAPI, api: ht
             " now() + interval '1 day', %s, now())",
             [b.creator_id, b.fans[0], b.members["manager"]],
         )
+        await conn.execute(  # a thread of B's assistant
+            "INSERT INTO assistant_turns (creator_id, thread_id, turn, member_id, text, answer)"
+            " VALUES (%s, 'b-thread', 0, 'cli', 'b-secret-thread', 'b-secret-answer')",
+            [b.creator_id],
+        )
         await conn.execute(  # B's item, known by the platform's id too
             "UPDATE catalog SET platform_item_id = 'b-secret-item' WHERE id = %s", [b.catalog[0]]
         )
@@ -206,6 +213,7 @@ async def test_every_endpoint_refuses_another_creators_ids(app: FastAPI, api: ht
         "campaign_id": b_campaign,
         "catalog_id": b.catalog[0],
         "handoff_id": b_handoff,
+        "thread_id": "b-thread",
     }
     secrets_of_b = [
         b.creator_id,
@@ -225,6 +233,8 @@ async def test_every_endpoint_refuses_another_creators_ids(app: FastAPI, api: ht
         "b-secret-note",
         "b-secret-tag",
         "b-secret-alert",
+        "b-secret-thread",
+        "b-secret-answer",
     ]
     before = await _snapshot(b.creator_id)
 
@@ -440,3 +450,12 @@ async def test_an_assistant_stream_on_another_creators_thread_id_is_a_thread_of_
     assert not any(s in r.text for s in (b.creator_id, *b.fans, "b-secret-question"))
     asked = json.dumps(list(fake_llm.requests)[-(fake_llm.calls - before) :])
     assert "b-secret-question" not in asked and not any(f in asked for f in b.fans)
+    # each creator's stored thread "t1" holds its own turn only
+    for who, mine, theirs in (
+        (a, "who are my fans?", "b-secret-question"),
+        (b, "b-secret-question", "my fans"),
+    ):
+        r = await api.get("/v1/assistant/threads/t1", headers=who.auth("viewer"))
+        assert r.status_code == 200 and [x["text"] for x in r.json()["items"]] == [mine], r.text
+        listed = (await api.get("/v1/assistant/threads", headers=who.auth("viewer"))).text
+        assert mine in listed and theirs not in listed
