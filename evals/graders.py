@@ -304,6 +304,30 @@ async def voice_pairwise(
 ASYNC_GRADERS["voice_pairwise"] = voice_pairwise
 
 
+@grader("voice_pairwise_local")
+def voice_pairwise_local(
+    output: dict[str, Any], case: Case, _: dict[str, Any], suite: Suite
+) -> Grade | Skipped | None:
+    """The local authorship judge's preference for the draft with the creator's past replies as examples over
+    the one without (evals/voice.py; no LLM); passes at 0.5 (not worse). Skipped when the judge fails its
+    validation on the suite's held-out replies, or the suite has no other creator to contrast her with."""
+    from evals.voice import drafts_of, local_validation, pairwise_local, voice_case
+
+    with_voice, without = drafts_of(output)
+    this = voice_case(case.id, case.tags, case.input, case.expect)
+    if this is None or with_voice is None or without is None:
+        return None
+    cases = tuple(vc for c in suite.cases if (vc := voice_case(c.id, c.tags, c.input, c.expect)))
+    check = local_validation(cases)
+    if not check.informative:
+        return Skipped(f"the local voice judge is uninformative on its validation: {check.describe()}")
+    judged = pairwise_local(this, cases, with_voice, without)
+    if judged is None:
+        return Skipped("no other creator's past replies in the suite to tell hers from")
+    score, detail = judged
+    return Grade(score, score >= 0.5, detail)
+
+
 ASYNC_GRADERS["llm_judge"] = llm_judge
 
 

@@ -107,6 +107,9 @@ async def test_drafting_suite_passes_with_the_built_in_prompts_and_fails_with_a_
     metrics = suite["metrics"]
     assert metrics["voice:cases"] == 18 and metrics["voice:chrf_delta"] == 0.0
     assert metrics["voice:chrf_with"] == metrics["voice:chrf_without"] > 0
+    # the local authorship judge, validated on the held-out replies, sees two identical drafts: a tie each time
+    assert metrics["voice:local_judge_acc"] == 1.0 and metrics["voice:local_judge_informative"] == 1.0
+    assert metrics["voice:pairwise_local"] == 0.5 and voice["grades"]["voice_pairwise_local"]["passed"]
     minor = next(c for c in suite["cases"] if c["id"] == "minor-handoff")
     assert minor["output"]["route"] == "handoff" and minor["output"]["draft"] is None
     # the scratch database of the fixtures is gone; nothing was written into the configured database's creators
