@@ -1,5 +1,8 @@
 """`huntaze assistant ask --creator CREATOR_ID TEXT`: ask the creator's assistant through its workflow, as
-`POST /v1/assistant/messages` does; the answer's JSON is the last line printed. Needs the worker (`huntaze up`).
+`POST /v1/assistant/messages` does; the answer's JSON is the last line printed. The request's progress (the
+thread, the supervisor's choice, each tool call as it is made) is followed as the API's event stream follows it,
+one human line per event on stderr when stderr is a terminal or with `--progress`. Needs the worker
+(`huntaze up`).
 
 `huntaze assistant route [TEXT]`: the router that picks agents and tools with the local engine (fitted the first
 time): the route of TEXT, or without TEXT what was fitted and its figures on the routing data's dev split;
@@ -13,6 +16,7 @@ import json
 import re
 import sys
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -45,12 +49,31 @@ def _text_arg(value: str) -> str:
     return value
 
 
-async def _ask(settings: Settings, creator_id: str, thread: str, text: str) -> dict[str, Any]:
+def progress_line(name: str, data: dict[str, Any]) -> str | None:
+    """One human line for a progress event (None: nothing to say)."""
+    if name == "thread":
+        return f"thread {data['thread_id']}"
+    if name == "agents":
+        return "agents: " + " → ".join(data["agents"])
+    if name == "step":
+        args = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in data["args"].items())
+        summary = data["summary"] if len(data["summary"]) <= 200 else data["summary"][:199] + "…"
+        return f"{data['agent']}: {data['tool']}({args}) → {summary}"
+    if name == "retry":
+        return f"retry: attempt {data['attempt']}, the steps start again"
+    return None
+
+
+async def _ask(
+    settings: Settings, creator_id: str, thread: str, text: str, tell: Callable[[str], None] | None
+) -> dict[str, Any]:
+    from temporalio.client import WorkflowUpdateStage
     from temporalio.common import WorkflowIDConflictPolicy
 
     from cli.creator import _temporal_address
     from core import temporal
     from workflows.assistant import assistant_workflow_id
+    from workflows.assistant_stream import follow
     from workflows.types import AssistantAsk, AssistantReply, AssistantThreadInput
 
     address = _temporal_address(settings)
@@ -64,16 +87,31 @@ async def _ask(settings: Settings, creator_id: str, thread: str, text: str) -> d
         task_queue=settings.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )
-    reply: AssistantReply = await handle.execute_update(
-        "ask", AssistantAsk(creator_id, CLI_MEMBER, text), result_type=AssistantReply
+    request_id = uuid.uuid4().hex
+    update = await handle.start_update(
+        "ask",
+        AssistantAsk(creator_id, CLI_MEMBER, text, request_id),
+        wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+        result_type=AssistantReply,
     )
-    return {
-        "thread_id": reply.thread_id,
-        "answer": reply.answer,
-        "agents": reply.agents,
-        "steps": reply.steps,
-        "proposals": reply.proposals,
-    }
+    if tell is not None:
+        tell(f"thread {thread}")
+    async for name, data in follow(handle, update, request_id):
+        if name == "answer":
+            reply: AssistantReply = data
+            return {
+                "thread_id": reply.thread_id,
+                "answer": reply.answer,
+                "agents": reply.agents,
+                "steps": reply.steps,
+                "proposals": reply.proposals,
+            }
+        if name == "error":
+            raise RuntimeError(data["message"])
+        line = progress_line(name, data)
+        if tell is not None and line is not None:
+            tell(line)
+    raise RuntimeError("the assistant's answer did not come")  # follow always ends with answer or error
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -85,8 +123,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(f"huntaze assistant ask: --creator: no creator {args.creator}", file=sys.stderr)
         return EXIT_BAD_INPUT
     thread = args.thread or uuid.uuid4().hex
+
+    def tell(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    shown = args.progress or sys.stderr.isatty()
     try:
-        out = asyncio.run(_ask(read_settings(), args.creator, thread, args.text))
+        out = asyncio.run(_ask(read_settings(), args.creator, thread, args.text, tell if shown else None))
     except Exception as exc:  # Temporal unreachable, or the assistant failed: say so, exit 1
         cause = getattr(exc, "cause", None) or exc
         print(f"huntaze assistant ask: {cause}", file=sys.stderr)
@@ -135,13 +178,20 @@ def add_parser(sub: Any) -> None:
         "ask",
         help="ask the assistant (needs `huntaze up`); the answer's JSON is the last line",
         description="Ask the creator's assistant, as POST /v1/assistant/messages does. Prints the answer, then one"
-        " JSON line: thread_id, answer, agents, steps, proposals. Proposals are not executed.",
+        " JSON line: thread_id, answer, agents, steps, proposals. Proposals are not executed. Progress (each tool"
+        " call as it is made) goes to stderr, one line per event, when stderr is a terminal or with --progress.",
     )
     ask.add_argument(
         "--creator", type=_creator_arg, required=True, metavar="CREATOR_ID", help="the creator's id"
     )
     ask.add_argument(
         "--thread", type=_thread_arg, default=None, help="continue this thread (default: a new one)"
+    )
+    ask.add_argument(
+        "--progress",
+        action="store_true",
+        help="print each progress event (thread, agents, each tool call) as a line on stderr; the default when"
+        " stderr is a terminal",
     )
     ask.add_argument("text", type=_text_arg, metavar="TEXT", help="the request")
     ask.set_defaults(func=cmd_ask)

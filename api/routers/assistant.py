@@ -7,7 +7,6 @@ then drafts that wait for approval). The assistant itself never writes to a fan.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import re
@@ -22,7 +21,6 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from temporalio.client import (
     WorkflowHandle,
-    WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateHandle,
     WorkflowUpdateStage,
@@ -37,6 +35,7 @@ from core import db
 from core.store import assistant_turns
 from core.types import Role
 from workflows.assistant import assistant_workflow_id
+from workflows.assistant_stream import follow
 from workflows.types import AssistantAsk, AssistantReply, AssistantThreadInput
 
 router = APIRouter(prefix="/v1/assistant", tags=["assistant"])
@@ -86,11 +85,6 @@ def _allowed(proposal: dict[str, Any], role: Role) -> dict[str, Any]:
     need = Role(proposal.get("requires_role", Role.OWNER))
     return {**proposal, "allowed": ROLE_RANK[role] >= ROLE_RANK[need]}
 
-
-# How often the event stream asks the thread's workflow for new progress, and how long it stays silent at most
-# (a comment line keeps proxies from closing an idle stream while a slow model thinks).
-POLL_S = 0.5
-KEEPALIVE_S = 15.0
 
 STREAM_DOC = (
     "With `Accept: text/event-stream`: server-sent events as the request runs: `thread` ({thread_id}), `agents`"
@@ -169,59 +163,17 @@ async def _events(
     request_id: str,
     role: Role,
 ) -> AsyncIterator[bytes]:
-    """The request's progress, read from the thread's workflow (`events` query) while its Update runs, then the
-    answer. The events signalled before the answer are in the workflow before the Update completes, so one last
-    read after it sends every one of them."""
+    """The thread, the request's progress as it runs (`workflows.assistant_stream.follow`), then the answer."""
     yield _sse("thread", {"thread_id": thread})
-    result = asyncio.ensure_future(update.result())
-    sent, attempt, quiet = 0, 1, 0.0
-    try:
-        while True:
-            finished = (await asyncio.wait({result}, timeout=POLL_S))[0]
-            try:
-                got = await handle.query("events", request_id, result_type=dict)
-            except (RPCError, WorkflowQueryFailedError):
-                got = {"attempt": attempt, "events": []}  # progress is best effort; the answer is not
-            if got["attempt"] > attempt:
-                attempt, sent = got["attempt"], 0
-                yield _sse("retry", {"attempt": attempt})
-            events = got["events"][sent:] if got["attempt"] == attempt else []
-            for e in events:
-                yield _sse(str(e.get("event", "step")), {k: v for k, v in e.items() if k != "event"})
-            sent += len(events)
-            quiet = 0.0 if events else quiet + POLL_S
-            if finished:
-                break
-            if quiet >= KEEPALIVE_S:
-                quiet = 0.0
-                yield b": waiting for the model\n\n"
-        try:
-            reply = result.result()
-        except WorkflowUpdateFailedError as exc:
-            yield _sse(
-                "error",
-                {
-                    "error": {
-                        "code": "assistant_failed",
-                        "message": f"the assistant could not answer: {exc.cause}",
-                    }
-                },
-            )
-            return
-        except RPCError:
-            yield _sse(
-                "error",
-                {
-                    "error": {
-                        "code": "workflow_unavailable",
-                        "message": "the workflow service is unreachable; retry",
-                    }
-                },
-            )
-            return
-        yield _sse("answer", _out(reply, role).model_dump(mode="json"))
-    finally:
-        result.cancel()  # a client gone: stop waiting (the request itself runs on and is in the actions feed)
+    async for name, data in follow(handle, update, request_id):
+        if name == "ping":
+            yield b": waiting for the model\n\n"
+        elif name == "answer":
+            yield _sse("answer", _out(data, role).model_dump(mode="json"))
+        elif name == "error":
+            yield _sse("error", {"error": data})
+        else:
+            yield _sse(name, data)
 
 
 # --- stored threads -----------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """`huntaze assistant ask` as a real process against the Temporal dev server, with a worker in this process on
-the loopback LLM fake: the answer's JSON is the last line, the same shape as the API's; bad input names the
-flag."""
+the loopback LLM fake: the answer's JSON is the last line, the same shape as the API's; with `--progress` (or a
+terminal on stderr) each progress event is a line on stderr as it comes, the stdout unchanged; bad input names
+the flag."""
 
 from __future__ import annotations
 
@@ -29,11 +30,44 @@ async def test_ask_prints_the_answer_as_json(
     fake_llm.script({"agents": ["dm"]}, tool_calls(("search_catalog", {"query": "gym"})), "One gym video.")
     async with build_worker(temporal_dev_env.client, settings.task_queue):
         rc, out, err = await _huntaze(env, "assistant", "ask", "--creator", t.creator_id, "what gym content?")
+        assert rc == 0, err
+        got = json.loads(out.strip().splitlines()[-1])
+        assert set(got) == {"thread_id", "answer", "agents", "steps", "proposals"}
+        assert got["agents"] == ["dm"] and got["steps"][0]["tool"] == "search_catalog"
+        assert t.catalog[1] in got["steps"][0]["summary"] and got["answer"].startswith("One gym video.")
+        assert "search_catalog" not in err  # stderr is no terminal here: no progress without --progress
+
+        fake_llm.script(
+            {"agents": ["segmentation", "analytics"]},
+            tool_calls(("segment_sizes", {})),
+            "Not computed yet.",
+            tool_calls(("anomalies", {"days": 7})),
+            "Nothing unusual.",
+        )
+        thread = got["thread_id"]
+        rc, out, err = await _huntaze(
+            env,
+            "assistant",
+            "ask",
+            "--creator",
+            t.creator_id,
+            "--thread",
+            thread,
+            "--progress",
+            "and my fans?",
+        )
     assert rc == 0, err
-    got = json.loads(out.strip().splitlines()[-1])
-    assert set(got) == {"thread_id", "answer", "agents", "steps", "proposals"}
-    assert got["agents"] == ["dm"] and got["steps"][0]["tool"] == "search_catalog"
-    assert t.catalog[1] in got["steps"][0]["summary"] and got["answer"].startswith("One gym video.")
+    lines = err.strip().splitlines()
+    assert lines[:2] == [f"thread {thread}", "agents: segmentation → analytics"], err
+    assert lines[2].startswith("segmentation: segment_sizes() → ") and lines[3].startswith(
+        'analytics: anomalies(days=7) → {"'
+    ), err
+    again = json.loads(out.strip().splitlines()[-1])  # the same final JSON, the stream's answer
+    assert set(again) == {"thread_id", "answer", "agents", "steps", "proposals"}
+    assert again["thread_id"] == thread and [s["tool"] for s in again["steps"]] == [
+        "segment_sizes",
+        "anomalies",
+    ]
 
     rc, _, err = await _huntaze(env, "assistant", "ask", "--creator", "nope", "hi")
     assert rc == 2 and "--creator" in err
