@@ -103,13 +103,20 @@ async def save_outcome(inp: SaveOutcomeInput) -> SaveOutcomeResult:
     return saved
 
 
-def _crash_hook_after_commit() -> None:
-    """The chaos run's hook: end this worker right after a draft's save, a hand-off's (before its alert is sent) or
-    a member's message commits, before the workflow task that ran it completes (where a replay used to strand the
-    draft). Inert unless HUNTAZE_TEST_CRASH_FILE names a
-    file and that file exists; the run creates it each time it wants this crash."""
+def _crash_hook_after_commit(at: str = "") -> None:
+    """The crash tests' hook: end this worker right after a draft's save, a hand-off's (before its alert is sent) or
+    a member's message commits (`at` ""), or a human decision (`at` "decision"), before the workflow task that ran it
+    completes (where a replay used to strand the draft). Inert unless HUNTAZE_TEST_CRASH_FILE names a file that
+    exists and holds `at` (empty for the first kind); the test creates it each time it wants this crash."""
     path = os.environ.get("HUNTAZE_TEST_CRASH_FILE")
-    if path and os.path.exists(path):
+    if not path:
+        return
+    try:
+        with open(path) as f:
+            wanted = f.read().strip()
+    except FileNotFoundError:
+        return
+    if wanted == at:
         with contextlib.suppress(FileNotFoundError):
             os.remove(path)
         os._exit(137)
@@ -470,6 +477,7 @@ async def apply_decision(req: ApplyDecisionInput) -> ApplyDecisionResult:
             subject=inp.draft_id,
             details={"edited": inp.text is not None, "reason": inp.reason},
         )
+    _crash_hook_after_commit("decision")
     return ApplyDecisionResult(ok=True, status=DraftStatus(row.status), version=row.version)
 
 

@@ -74,9 +74,10 @@ async def stop(*procs: asyncio.subprocess.Process | None) -> None:
 
 
 async def approval_recorded(client: Client, creator_id: str, fan_id: str, timeout_s: float = 120) -> None:
-    """Until the approve Update's completion is in the conversation's history. The send runs in the workflow task
-    that took the approval, so a worker killed before that task is recorded (the SDK records a long task after
-    about 8 s) would lose the approval with the task: the crash tests kill during the send, after this."""
+    """Until the approve Update's completion is in the conversation's history (the SDK records a workflow task that
+    runs long, as one holding a send does, after about 8 s): the crash tests that kill during the send wait for
+    this first. A worker killed before it loses nothing either: the server hands the Update to the next worker
+    (tests/api/test_approval_crash.py)."""
     handle = client.get_workflow_handle(conversation_workflow_id(creator_id, fan_id))
     for _ in range(int(timeout_s / 0.2)):
         async for ev in handle.fetch_history_events():
