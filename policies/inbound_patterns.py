@@ -35,7 +35,7 @@ MINOR = re.compile(
             r"\b(?:from|before|until|till) (?:being |i\'?m )?(?:legal|18)\b|\bavant (?:la majorite|mes 18)\b|\bpara (?:ser mayor de edad|los 18|cumplir 18)\b|\bnot (?:quite |even |yet )?18\b",
             r"\b(?:voy al|voy a la|en el) (?:instituto|insti|colegio|cole|secundaria)\b",
             # stated age
-            rf"\b(?:i'?m|im|i am|i turned|i just turned)\s+(?:only\s+|just\s+)?{_UNDER}(?!\d|[.,:]\d|h\b)(?! (?:min|mins|minutes|hours|h|km|euros?|dollars|\$|%|times|inch))",
+            rf"\b(?:i'?m|im|i am|i turned|i just turned)\s+(?:only\s+|just\s+)?{_UNDER}(?!\d|[.,:]\d|h\b|\s*'|\s*(?:ft|cm)\b)(?! (?:min|mins|minutes|hours|h|km|euros?|dollars|\$|%|times|inch|feet|foot))",
             rf"\b{_UNDER}\s*(?:yo|y/o|yrs? old|years? old)\b",
             rf"\bj'?ai\s+(?:que\s+|seulement\s+|juste\s+)?{_UNDER}\s*ans\b",
             rf"\b(?:tengo|cumpli|acabo de cumplir)\s+(?:solo\s+|apenas\s+)?{_UNDER}(?:\s*anos)?\b",
@@ -44,7 +44,7 @@ MINOR = re.compile(
             rf"\b(?:mes|mon anniv(?:ersaire)? de|eu|fete mes|cumple de|mis)\s+{_UNDER}\s*(?:ans|anos)\b",
             r"\b(?:not|under|pas encore|pas)\s+(?:18|eighteen|dix[- ]huit|majeur[e]?)\b(?! (?:and|et|y) )",
             r"\b(?:aun|todavia) no (?:tengo|cumplo|soy)\s+(?:18|dieciocho|mayor de edad)\b",
-            r"\b(?:underage|minor here|je suis mineur[e]?|soy menor(?: de edad)?)\b",
+            r"\b(?:underage|minor here|je suis mineur[e]?|soy menor(?: de edad)?)\b(?! que\b)",
             r"\bmy (?:little |younger )?(?:daughter|son|kid|child|niece|nephew|sister|brother)(?:'s| is| who'?s)"
             r" (?:only )?(?:1[0-7]|[1-9])\b",
             # school
@@ -97,10 +97,10 @@ THREAT = re.compile(
             r"\b(?:pay (?:u|you) a (?:little )?visit|te rendre une (?:petite )?visite|hacer una visit\w*)\b",
             r"\b(?:shame|dommage|pena) (?:if|que) (?:ur|your|ta|tu) (?:family|famille|familia)\b|\bshow(?:ed)? up at (?:ur|your) (?:door|house|place|work)\b",
             r"\bje sais ou (?:tu |t\'?)habites\b|\bte faire du mal\b|\b(?:ur|you\'?re|you are) (?:gonna|going to) regret\b",
-            r"\b(?:i'?ll|i will|gonna|going to)\s+(?:kill|hurt|find|get|track down)\s+(?:you|u)\b(?! (?:a|an|the|some|one|my|ur|your)\b)",
+            r"\b(?:i'?ll|i will|gonna|going to)\s+(?:kill|hurt|find|get|track down)\s+(?:you|u)\b(?! (?:a|an|the|some|one|my|ur|your|in (?:the|your|ur) (?:comments|chat|feed|dms?|live|stream))\b)",
             r"\bdox\w*\b|\bi know where (?:you|u|ur) (?:live|are|work|stay|sleep)\b|\bi know where (?:you|u) l\w*\b",
             r"\bi (?:found|know|have) your (?:house|home|address|place|car|workplace|real name)\b",
-            r"\bwatch your back\b|\byou'?(?:ll| will) regret\b|\b(?:i'?m|im) watching (?:you|u)\b",
+            r"\bwatch your back\b|\byou'?(?:ll| will) regret\b(?! not\b)|\b(?:i'?m|im) watching (?:you|u)\b",
             r"\b(?:leak|post|share|publish) (?:your|ur) (?:address|real name|face|location)\b",
             r"\bje sais ou tu (?:habites|vis|bosses|travailles|dors)\b|\bje vais te (?:trouver|retrouver|faire mal|buter|tuer|defoncer)\b(?! (?:une|un|la|le|les|des)\b)",
             r"\btu vas (?:le )?payer\b|\bje te suis jusqu\b|\bje (?:balance|publie|poste) ton (?:adresse|nom|vrai nom)\b",
@@ -122,7 +122,7 @@ CHARGEBACK = re.compile(
             r"\bdisput(?:e|ing|ed) (?:the|this|that|my|a) (?:charge|payment|transaction)\b",
             r"\b(?:call(?:ing)?|tell(?:ing)?|contact(?:ing)?) my bank\b|\bget my money back from (?:my|the) bank\b",
             r"\bcontest\w* (?:le|la|un|une|ce|cet) (?:prelevement|paiement|debit|achat|transaction)\b",
-            r"\bfaire opposition\b|\bopposition sur\b|\bavocat\b|\bporter plainte\b",
+            r"\bfaire opposition\b(?! sur (?:ma|sa) carte)|\bopposition sur\b(?! (?:ma|sa) carte)|\bavocat\b|\bporter plainte\b",
             r"\b(?:abri|abrir|abro|hacer) (?:una )?disputa\b|\bcontracargo\b|\breclam\w* (?:al|a mi) banco\b",
             r"\b(?:desconocer|anular|cancelar) el (?:cargo|cobro|pago)\b|\babogado\b|\bdenunciar\w*\b",
         ]
@@ -143,14 +143,25 @@ OPT_OUT = re.compile(
             r"\b(?:unsubscribe|stop (?:messaging|texting|sending|contacting|dming|spamming|writing(?: to)?) me|"
             r"stop sending (?:me )?(?:stuff|messages|these|this|offers|ppv)|opt me out|remove me from|take me off "
             r"(?:your|the) list|no more (?:messages|texts|offers|dms|msgs)|(?:don'?t|do not) (?:message|text|contact|dm) me)\b",
-            r"\bleave me alone\b(?! with)|\bi'?m done (?:here|with (?:this|you))\b|\bdelete me\b",
+            r"\bleave me alone\b(?! with| for a (?:bit|sec|second|minute|while)|\s*\?)|\bi'?m done (?:here|with (?:this|you))\b(?! for (?:tonight|today|now|the (?:night|day)))|\bdelete me\b",
             r"\b(?:arrete|arretez) (?:de m'?ecrire|de m'?envoyer|les messages|tout)\b|\bdesabonne[- ]?moi\b",
-            r"\blaisse[- ]moi tranquille\b|\bplus de messages?\b|\bretire[- ]moi\b|\bne m'?ecri(?:s|vez) plus\b",
+            r"\blaisse[- ]moi tranquille\b(?! avec| (?:deux|cinq|dix|\d+) (?:minutes|min|secondes))|\bplus de messages?\b|\bretire[- ]moi\b|\bne m'?ecri(?:s|vez) plus\b",
             r"\bsupprime[- ]moi\b|\benleve[- ]moi de\b",
-            r"\bdejame en paz\b|\bno me (?:escribas|mandes|envies|hables) mas\b|\bborrame\b|\bsacame de\b",
+            r"\bdejame en paz\b(?! con)|\bno me (?:escribas|mandes|envies|hables) mas\b|\bborrame\b|\bsacame de\b",
             r"\bya no quiero (?:nada|mensajes|recibir|saber)\b|\bbasta de mensajes\b|\bdate de baja\b|\bdarme de baja\b",
         ]
     )
+)
+# An opt-out from one thing, not from the conversation: a waiting list, a queue, a reminder, one kind of picture,
+# ("take me off the waitlist for the calendar", "arrête de m'envoyer des photos de pieds"), read right after the
+# opt-out's words; or one that keeps the rest ("no me mandes más los mensajes masivos, pero sígueme hablando a mí",
+# "..., but I'll still tip", "le reste j'adore").
+SCOPED_OPT_OUT = re.compile(
+    r"^[^.!?]{0,25}?\b(?:waiting ?list|wait ?list|queue|reminders?|mute|liste d'attente|file d'attente|lista de espera|"
+    r"rappels?|relances?|recordatorios?|notifications?|(?:feet|foot) (?:pics|photos|videos)|photos? de pieds|"
+    r"fotos de pies|(?:videos?|fotos|photos|pics) de [a-z]+|de pies|de pieds|vocaux|voice (?:notes|messages))\b"
+    r"|\b(?:but|mais|pero)\b[^.!?]{0,40}\b(?:still|toujours|sigue|sigueme|ecris|escribe|j'adore|me encanta|love)\b"
+    r"|\b(?:everything else|le reste|lo demas)\b"
 )
 # "don't stop", "n'arrête pas", "no pares": encouragement, not an opt-out.
 NEGATED_STOP = re.compile(
@@ -200,19 +211,32 @@ INJECTION = re.compile(
 # An adult speaking of their work or of children in their care: school and family cues are theirs, not the fan's
 # age (a stated age still counts).
 ADULT_CONTEXT = re.compile(
-    r"\b(?:je suis (?:prof|professeur|chauffeur|enseignant|maman|papa)|soy (?:profe|profesor|maestr|mama|papa)"
-    r"|i'?m a (?:teacher|bus driver|mom|dad|parent)|i teach|i drove|i work at|mi hij[oa]|mis hijos|mon (?:fils|neveu)"
-    r"|ma (?:fille|niece)|mes (?:enfants|eleves)|my (?:son|daughter|niece|nephew|kids?|students)|his \d|her \d)\b"
+    r"\b(?:je suis (?:prof|professeur|chauffeur|enseignant|maman|papa|surveillant)|soy (?:profe|profesor|maestr|mama|papa)"
+    r"|i'?m a (?:teacher|bus driver|school bus driver|mom|dad|parent|(?:middle|high) school (?:teacher|principal))"
+    r"|i teach|i drove|i work at|doy clases|mi hij[oa]|mis hijos|mon (?:fils|neveu)"
+    r"|ma (?:fille|niece)|mes (?:enfants|eleves)|my (?:son|daughter|niece|nephew|kids?|students)|his \d|her \d"
+    # a younger relative's school, and the fan's own spouse or adulthood
+    r"|(?:my (?:little|younger|baby) (?:sister|brother)(?:'s)?|ma petite soeur|mon petit frere"
+    r"|mi herman(?:[oa] (?:pequen[oa]|menor)|it[oa])|mis? sobrin[oa]s?)"
+    r" (?:is|just|started|starts|est|entre|commence|rentre|esta|estan|empieza|empiezan|va|van)"
+    r"|de mis (?:mellizos|gemelos|hijos)|my (?:wife|husband)|ma femme|mon mari"
+    r"|mi (?:mujer|esposa|marido|esposo)|(?:i'?m|im) a grown (?:man|woman|ass man)|clases nocturnas)\b"
 )
 # An adult age stated by the fan ("i'm 24", "j'ai 31 ans", "tengo 40 años").
 ADULT_AGE = re.compile(
     r"\b(?:i'?m|im|i am|i turned|i just turned|j'?ai|tengo|cumpli)\s+(?:1[89]|[2-9]\d)\b(?!\s*(?:min|h\b|hours|km|euros?|\$|%))"
     r"|\b(?:1[89]|[2-9]\d)\s*(?:yo|y/o|yrs? old|years? old|ans|anos)\b"
 )
+# The same, said so that it cannot be a wish or a look ahead ("todavía no tengo 18", "avant mes 18 ans", "je fais
+# 18 ans"): what the rules accept as an adult's age.
+ADULT_AGE_SAID = re.compile(
+    r"(?<!no )(?<!pas )\b(?:i'?m|im|i am|i turned|i just turned|j'?ai|tengo|cumpli)\s+(?:1[89]|[2-9]\d)\b"
+    r"(?!\s*(?:min|h\b|hours|km|euros?|\$|%))|\b[2-9]\d\s*(?:yo|y/o|yrs? old|years? old|ans|anos)\b"
+)
 STATED_AGE = re.compile(
     rf"\b(?:i'?m|im|i am|i turned|i just turned|j'?ai|tengo|cumpli|turning|i turn|cumplo|j'?aurai)\s+"
     rf"(?:only\s+|just\s+|que\s+|solo\s+)?{_UNDER}\b|\b{_UNDER}\s*(?:yo|y/o|yrs? old|years? old|ans|anos)\b"
-    r"|\b(?:not|under|pas encore) (?:18|eighteen|majeur)|\bsuis mineure?\b|\bsoy menor\b|\bunderage\b"
+    r"|\b(?:not|under|pas encore) (?:18|eighteen|majeur)|\bsuis mineure?\b|\bsoy menor\b(?! que\b)|\bunderage\b"
     r"|\bmy (?:little |younger )?(?:daughter|son|kid|child|niece|nephew|sister|brother)(?:'s| is| who'?s)"
     r" (?:only )?(?:1[0-7]|[1-9])\b"
 )

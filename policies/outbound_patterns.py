@@ -20,8 +20,10 @@ EXTRA_PHRASES: dict[str, list[str]] = {
         r"(?:grab|get|have) (?:a |some )?(?:drink|drinks|coffee|dinner|lunch|brunch)s?(?! (?:with|for) (?:my|the) )",
         r"(?:dinner|lunch|coffee|movie) date",
         r"link up|plus one after the show|my tour (?:stops|stop)",
-        r"(?:un|une|prendre un) (?:verre|cafe|resto|diner|apero)(?: [a-z']+){0,3} (?:ensemble|en vrai|quand|avec moi|ce soir)",
-        r"on se (?:fait|voit|retrouve|croise)|tete a tete|en chair et en os|en vrai(?:,? pas en visio)?|rendez[- ]vous|\brdv\b",
+        r"(?:un|une|prendre un) (?:petit |bon )?(?:verre|cafe|resto|diner|apero)(?: [a-z']+){0,3} (?:ensemble|en vrai|quand|avec moi|ce soir)",
+        r"on se (?:fait|voit|retrouve|croise)|tete a tete|en chair et en os|rendez[- ]vous|\brdv\b",
+        # "en vrai" alone is "honestly" ("c'est hyper sérieux en vrai"); seeing someone "en vrai" is a meet-up.
+        r"(?:voir|vois|voit|voyons|rencontrer|rencontre|croiser|retrouver|rejoindre|toucher)(?: [a-z']+){0,2} en vrai|en vrai,? pas en visio",
         r"viens? me (?:voir|rejoindre|retrouver)|je t'?attends (?:a|au|devant)",
         r"(?:quedamos|quedemos|nos vemos|vernos|nos tomamos|un cafecito)",
         r"ven a (?:verme|mi|buscarme)|una cita|fuera de la pantalla|en persona",
@@ -35,7 +37,7 @@ EXTRA_PHRASES: dict[str, list[str]] = {
         rf"(?:cumplo|j'?aurai|turning|i turn) (?:{_AGE}|{_AGE_WORDS})",
         rf"(?:i'?m|im) (?:actually|really|just|still) (?:{_AGE}|{_AGE_WORDS})",
         r"pas encore majeure?|(?:encore|aun|todavia) (?:l'?age|menor)|not (?:even )?old enough|soy menor|suis mineure?",
-        r"collegienne|lyceenne|en seconde|en (?:3e|3eme|troisieme|4e|quatrieme)|de 3eme|devoir de",
+        r"collegienne|lyceenne|en seconde|en (?:3e|3eme|troisieme|4e|quatrieme)(?! annee)|de 3eme|devoir de",
         r"(?:la|de) secundaria|de la eso|colegiala|junior high|classmate|yellow bus|what grade",
         rf"(?:demi[- ]soeur|soeur|hermanastra|hermana|prima|cousine|amiga|copine)(?: [a-z']+){{0,2}} (?:a|tiene) (?:{_AGE}|{_AGE_WORDS})",
     ],
@@ -74,10 +76,18 @@ PAYMENT_EXTRA = (
     r"|\b(?:la app|l'?appli|the app) (?:verde|bleue|blue|green|azul)\b|\bappli bleue avec le p\b|\bsigno de dolar\b"
     r"|\bme llega (?:todo )?entero\b|\bcash ?app\b"
 )
+# A messaging app by its nickname: counts where the draft also sends the fan there (an app, a name to look for, a
+# move): "drew a little yellow ghost on my coffee cup" is a drawing.
+NICKNAME = (
+    r"\b(?:fantome jaune|fantasmita amarillo|yellow ghost|little ghost app|petit fantome|fantasma amarillo)\b"
+)
+NICKNAME_CUE = (
+    r"\b(?:apps?|appli|application|pseudo|user(?:name)?|usuario|name|nom|nombre|mismo|meme|same|ici|here|aqui|dm|sur|"
+    r"find|add|retrouve|rejoins|busca\w*|agrega\w*|ajoute|passe|slide)\b|@"
+)
 # Moving the fan elsewhere without naming the app, or by its nickname.
 CONTACT_EXTRA = (
-    r"\b(?:fantome jaune|fantasmita amarillo|yellow ghost|little ghost app|petit fantome|fantasma amarillo)\b"
-    r"|\b(?:wasap|guasap|watsap)\b"
+    NICKNAME + r"|\b(?:wasap|guasap|watsap)\b"
     r"|\b(?:ajoute|agrega|agregame|anademe|ajoute[- ]moi|add me)\b(?: [a-z']+){0,2} (?:sur|al|en|on) (?!(?:ici|aqui|here)\b)"
     r"|\b(?:envoie[- ]moi un mail|mandame un (?:mail|correo)|email me|escribeme al)\b"
     r"|\b(?:ailleurs|por otro lado|somewhere (?:else|this site)|otro sitio)\b(?: [a-z']+){0,6} (?:lit pas|no nos lean|can'?t see|sans le site|where)"

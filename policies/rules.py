@@ -184,7 +184,8 @@ def _deleet_word(word: str) -> str:
 
 
 def _extra_hits(text: str, pattern: re.Pattern[str], rule: str, reason: str) -> list[PolicyFinding]:
-    """Matches on the folded and the de-leeted-and-joined readings; an app refused ("pas de lydia") is no hit."""
+    """Matches on the folded and the de-leeted-and-joined readings; an app refused ("pas de lydia") is no hit, nor
+    an app's nickname in a draft that sends nobody there ("drew a little yellow ghost on my coffee cup")."""
     out: list[PolicyFinding] = []
     seen: set[tuple[int, int]] = set()
     for reading in (variants(text)[0], variants(text)[2]):
@@ -192,23 +193,54 @@ def _extra_hits(text: str, pattern: re.Pattern[str], rule: str, reason: str) -> 
             span = reading.span(m.start(), m.end())
             if span in seen or _refused(text, span):
                 continue
+            if _NICKNAME.fullmatch(m.group(0)) and not _NICKNAME_CUE.search(reading.text):
+                continue
             seen.add(span)
             out.append(PolicyFinding(rule, f"{reason} ({m.group(0).strip()})", span))
     return out
 
 
 def _refused(text: str, span: tuple[int, int]) -> bool:
-    """The app at `span` is named only to be refused ("no cashapp", "i don't use paypal")."""
-    before = fold(text[max(0, span[0] - 30) : span[0]])
+    """The app at `span` is named only to be refused ("no cashapp", "i don't use paypal"), left ("I deleted
+    Snapchat"), or in someone else's dealings ("my sister paid me back on venmo")."""
+    before = fold(text[max(0, span[0] - 40) : span[0]])
     after = fold(text[span[1] : span[1] + 50])
-    return bool(_REFUSAL.search(before) or _REFUSED_AFTER.search(after))
+    return bool(
+        _REFUSAL.search(before[-30:])
+        or _REFUSED_AFTER.search(after)
+        or _ABANDONED.search(before)
+        or _THIRD_PARTY.search(before)
+    )
+
+
+# An app the creator left: "I deleted Snapchat years ago", "je laisse tomber instagram", "dejé instagram".
+_ABANDONED = re.compile(
+    r"\b(?:deleted|quit|uninstalled|gave up(?: on)?|stopped using|laisse tomber|lache|quitte|supprime|desinstalle|"
+    r"deje|borre|abandone|sali de)(?: (?:my|mon|ma|mi|el|la|le|l'|de))? ?$"
+)
+# A payment between other people, or paid back to the creator by them: "my sister finally paid me back on venmo",
+# "ma coloc m'a enfin remboursé sur lydia", "mi hermana por fin me pagó por bizum".
+_THIRD_PARTY = re.compile(
+    r"\b(?:paid me back|m'a (?:enfin )?rembourse\w*|me (?:ha )?pag(?:o|ado)|me devolvi\w*)"
+    r"(?: [a-z']+){0,2} (?:on|sur|en|por|via|with|avec|con)? ?$"
+)
+# Someone using the creator's name on another app, to warn the fan: "someone's pretending to be me on Telegram,
+# report them", "nos llegan mensajes de WhatsApp con estafas usando nuestro nombre". Such a draft names the app to
+# keep the fan here; its handles, numbers and addresses still count.
+_IMPERSONATION = re.compile(
+    r"\b(?:pretend(?:s|ing)? to be me|impersonat\w*|scam(?:s|mer|mers)?|fake (?:account|profile)s?|in my name|"
+    r"report (?:them|it)|se fai(?:t|sant|saient) passer pour moi|arnaque\w*|faux (?:compte|profil)s?|en mon nom|"
+    r"estafa\w*|haciendose pasar por|en mi nombre|usando (?:mi|nuestro) nombre|no somos nosotr[oa]s|not me|c'est pas moi|"
+    r"no soy yo)\b"
+)
 
 
 def check_payment(text: str) -> list[PolicyFinding]:
+    warning = bool(_IMPERSONATION.search(fold(text)))
     out = [
         PolicyFinding("off_platform_payment", f"mentions off-platform payment ({w})", span)
         for w, span in _word_hits(text, _PAYMENT_WORDS)
-        if not _refused(text, span)
+        if not _refused(text, span) and not warning
     ]
     out += [
         PolicyFinding("off_platform_payment", "contains a $cashtag", (m.start(), m.end()))
@@ -226,16 +258,17 @@ def check_payment(text: str) -> list[PolicyFinding]:
         for m in _CRYPTO_ADDR.finditer(text)
     ]
     out += _extra_hits(text, _PAYMENT_EXTRA, "off_platform_payment", "asks for payment outside the platform")
-    if out or any(_refused(text, span) for _, span in _word_hits(text, _PAYMENT_WORDS)):
+    if out or warning or any(_refused(text, span) for _, span in _word_hits(text, _PAYMENT_WORDS)):
         return out
     return _squashed(text, "off_platform_payment", "obfuscated payment app", _PAYMENT_SQUASHED)
 
 
 def check_contact(text: str) -> list[PolicyFinding]:
+    warning = bool(_IMPERSONATION.search(fold(text)))
     out = [
         PolicyFinding("off_platform_contact", f"moves the fan off platform ({w})", span)
         for w, span in _word_hits(text, _CONTACT_WORDS)
-        if not _refused(text, span)
+        if not _refused(text, span) and not warning
     ]
     # On the plain normalised reading (full-width and look-alike characters folded), spans mapped back.
     plain = variants(text)[0]
@@ -254,7 +287,7 @@ def check_contact(text: str) -> list[PolicyFinding]:
     out += _extra_hits(text, _CONTACT_EXTRA, "off_platform_contact", "moves the fan to another channel")
     if _spelled_digits(text) >= 7 and not any(f.reason == "contains a phone number" for f in out):
         out.append(PolicyFinding("off_platform_contact", "contains a spelled-out phone number"))
-    if out or any(_refused(text, span) for _, span in _word_hits(text, _CONTACT_WORDS)):
+    if out or warning or any(_refused(text, span) for _, span in _word_hits(text, _CONTACT_WORDS)):
         return out
     return _squashed(text, "off_platform_contact", "obfuscated messaging app", _CONTACT_SQUASHED)
 
@@ -400,6 +433,8 @@ _COMPILED_PHRASES = {
 }
 _PAYMENT_EXTRA = re.compile(outbound_patterns.PAYMENT_EXTRA)
 _CONTACT_EXTRA = re.compile(outbound_patterns.CONTACT_EXTRA)
+_NICKNAME = re.compile(outbound_patterns.NICKNAME)
+_NICKNAME_CUE = re.compile(outbound_patterns.NICKNAME_CUE)
 PHRASE_RULES = list(_PHRASE_RULES)
 
 
@@ -422,6 +457,43 @@ _ADULT_SCHOOL = re.compile(
     r"(?:my old|back in|way back in|since|went to|after|when i was in|cuando iba a la|quand j'etais au) $"
 )
 _SCHOOL_REUNION = re.compile(r"\s*(?:reunion|sweetheart|diploma|years)\b")
+# ... as one looking back on themselves at school ("I was such a nerd in high school"; "I was still in 10th grade
+# when I shot it" is no look back), or teaching there ("I used to teach 2nd grade").
+_PAST_SELF_AT_SCHOOL = re.compile(
+    r"(?:\bi was|\bj'etais|\byo era|\bi used to be) (?!still\b|encore\b|todavia\b|aun\b)(?:[a-z'-]+ ){1,5}"
+    r"(?:in|at|au|en) $"
+    r"|\b(?:teach|taught|teaching|enseignais|enseigne|ensenaba|ensenar|doy clases|daba clases)(?: (?:in|at|en|au))? $"
+)
+_SCHOOL_WORD = re.compile(r"school|grade|secundaria|eso\b|3e|3eme|troisieme|4e|quatrieme|seconde")
+# A school costume for an adult set with the adult age or "all adults" said ("mon costume de lycéenne est pour un
+# set 100 % adultes, j'ai 27 ans"), or age-play declined ("the schoolgirl costume request is a no from me", "I won't
+# cosplay underage characters"); an age under 18 anywhere still counts.
+_COSTUME = re.compile(r"school ?girl|colegiala|lyceenne|collegienne")
+_ADULT_SAID = re.compile(
+    r"\b(?:j'ai|tengo|i'?m|i am|im) (?:1[89]|[2-9]\d)\b(?! ?(?:min|h\b|\$|%))|\b(?:1[89]|[2-9]\d) ?(?:ans|anos|years? old)\b"
+    r"|mayores de edad|100 ?% adultes?|all adults|(?:only|solo|que des) (?:adults|adultos|adultes)"
+)
+_UNDER_AGE_SAID = re.compile(
+    r"(?<![\d,.])(?:1[0-7]|[5-9]) ?(?:ans|anos|y/?o|yrs?|years?)\b|\b(?:1[0-7]) ?(?:ans|anos)?\b"
+)
+_DECLINED_AFTER = re.compile(
+    r"^[^.!?]{0,40}?\b(?:is|es|c'est|est) (?:a |un |une )?(?:no|non|hard no)\b|^[^.!?]{0,30}?\bhard no\b"
+    r"|^[^.!?]{0,60}?\b(?:i don'?t do|no hago|je ne fais)\b"
+)
+_DECLINED_BEFORE = re.compile(
+    r"(?:won'?t|will not|don'?t|do not|never|refuse to|no hago|je ne fais (?:pas|jamais)|jamais de)"
+    r"(?: (?:do|cosplay|play|shoot|film|dress up as|dress as|any|anything|roleplay|de|el|la))+ $"
+)
+# A meet-up "here": a live show or a date on the platform itself ("on se retrouve ce soir à 21 h ici pour le live",
+# "nos vemos en el directo del domingo", "we'll meet you right here Friday at 8 for the couple live").
+_ONLINE_HERE = re.compile(
+    r"\b(?:live|livestream|stream|directo|vivo|en direct|ici|ici meme|aqui|aca|right here|on here|in (?:the|this) chat)\b"
+)
+# A meet-up declined in the same sentence: "I know you'd love to see me in real life, but that's a line I don't cross".
+_MEETUP_DECLINED_AFTER = re.compile(
+    r"^[^.!?]{0,40}?\b(?:but|mais|pero)\b[^.!?]{0,25}\b(?:line i don'?t cross|limite|no cruzo|a no\b|un no\b|non\b)"
+    r"|^[^.!?]{0,60}?\bi'?d (?:probably )?be too shy\b"
+)
 
 
 def check_phrases(text: str, rule: str) -> list[PolicyFinding]:
@@ -446,11 +518,37 @@ def check_phrases(text: str, rule: str) -> list[PolicyFinding]:
                 and (_ADULT_SCHOOL.search(before) or _SCHOOL_REUNION.match(candidate.text, m.end()))
             ):
                 continue
+            if rule == "minors" and _SCHOOL_WORD.search(m.group(0)) and _PAST_SELF_AT_SCHOOL.search(before):
+                continue
+            if rule == "minors" and _minor_declined_or_adult(candidate.text, m):
+                continue
+            if rule == "meetup_in_person" and _meetup_here_or_declined(candidate.text, m):
+                continue
             span = candidate.span(m.start(), m.end())
             if span not in seen:
                 seen.add(span)
                 out.append(PolicyFinding(rule, f"{reason} ({m.group(0)})", span))
     return out
+
+
+def _minor_declined_or_adult(text: str, m: re.Match[str]) -> bool:
+    """A school costume in a set the draft says is for adults, or age-play the draft declines; never when an age
+    under 18 is said."""
+    if _UNDER_AGE_SAID.search(text):
+        return False
+    before = text[max(0, m.start() - 40) : m.start()]
+    declined = _DECLINED_AFTER.search(text[m.end() :]) or _DECLINED_BEFORE.search(before)
+    costume = _COSTUME.fullmatch(m.group(0)) and _ADULT_SAID.search(text)
+    return bool(declined or costume)
+
+
+def _meetup_here_or_declined(text: str, m: re.Match[str]) -> bool:
+    """A meet-up phrase for a show on the platform ("on se retrouve ce soir ici pour le live") or one the draft
+    declines in the same sentence."""
+    start = text.rfind(".", 0, m.start()) + 1
+    stops = [i for i in (text.find(c, m.end()) for c in ".!?") if i >= 0]
+    sentence = text[start : min(stops) if stops else len(text)]
+    return bool(_ONLINE_HERE.search(sentence) or _MEETUP_DECLINED_AFTER.search(text[m.end() :]))
 
 
 def check_forbidden(text: str, words: list[str]) -> list[PolicyFinding]:
@@ -637,6 +735,16 @@ def _semantic_on(semantic: bool | None) -> bool:
     return get_settings().policy_semantic
 
 
+def _opts_out(text: str) -> bool:
+    """An opt-out's words, not negated ("don't stop") nor scoped to one thing ("take me off the waitlist")."""
+    if inbound_patterns.NEGATED_STOP.search(text):
+        return False
+    return any(
+        not inbound_patterns.SCOPED_OPT_OUT.search(text[m.end() :])
+        for m in inbound_patterns.OPT_OUT.finditer(text)
+    )
+
+
 def _inbound_rules(text: str) -> InboundVerdict:
     readings = [n for n in variants(text) if n is not None]
     # folded; de-leeted with split letters joined ("s t o p", "🅿️r⭕Ⓜ️🅿️t"); leet decoded inside words only
@@ -644,13 +752,15 @@ def _inbound_rules(text: str) -> InboundVerdict:
         (r, r.text.replace("\u2019", "'").replace("`", "'")) for r in (readings[0], readings[2], readings[3])
     ]
     findings: list[PolicyFinding] = []
-    opt_out = any(
-        inbound_patterns.OPT_OUT.search(t) and not inbound_patterns.NEGATED_STOP.search(t) for _, t in texts
-    )
+    opt_out = any(_opts_out(t) for _, t in texts)
     if opt_out:
         findings.append(PolicyFinding("opt_out", "the fan asked to stop receiving messages"))
     handoff = None
-    adult = any(inbound_patterns.ADULT_CONTEXT.search(t) for _, t in texts)
+    # An adult's context, or the adult age the fan states: school and family cues are not the fan's age.
+    adult = any(
+        inbound_patterns.ADULT_CONTEXT.search(t) or inbound_patterns.ADULT_AGE_SAID.search(t)
+        for _, t in texts
+    )
     for reason, pattern in _HANDOFF_PATTERNS:
         if reason == "possible_minor" and adult:
             pattern = inbound_patterns.STATED_AGE

@@ -1,0 +1,89 @@
+"""The rules' narrower readings: words that name a trigger without doing what the rule forbids pass the rules, and
+the same words doing it are still caught (the rules alone, no classifier)."""
+
+from __future__ import annotations
+
+import pytest
+
+from policies.check import inbound_decision
+from policies.engine import check_draft
+from policies.rules import check_inbound
+
+PASS_THE_RULES = [
+    # a meeting on the platform itself, or one declined
+    "on se retrouve jeudi à 20 h ici pour le live, apporte tes questions",
+    "nos vemos el sábado en el directo, aquí mismo",
+    "see you right here Sunday at 9 for the live Q&A",
+    "I know you'd like to see me in real life, but that's a line I don't cross",
+    "c'est un projet très sérieux en vrai, je te montre bientôt",
+    # an adult looking back on school, teaching it, a university year, an adult costume, age-play declined
+    "I was the quiet kid in high school, now look at me",
+    "I taught 3rd grade for two years before this",
+    "je suis en 3e année de droit, les partiels arrivent",
+    "my schoolgirl Halloween costume, and yes I'm 29 lol",
+    "the schoolgirl roleplay request is a no from me, sorry babe",
+    # an app left, named in a warning, or in someone else's dealings; a drawing of its mascot
+    "I deleted Telegram last year, too many bots",
+    "dejé snapchat hace años, aquí estoy mejor",
+    "someone is pretending to be me on WhatsApp, please report them",
+    "my brother finally paid me back on venmo for the tickets",
+    "I drew a little yellow ghost in my notebook today 👻",
+]
+
+
+@pytest.mark.parametrize("text", PASS_THE_RULES)
+def test_narrower_rules_pass(text: str) -> None:
+    report = check_draft(text, semantic=False)
+    assert report.outcome == "pass", report.findings
+
+
+STILL_CAUGHT = [
+    ("meetup_in_person", "on se retrouve jeudi au bar en bas de chez moi"),
+    ("meetup_in_person", "tu veux me voir en vrai ? je suis à Lyon samedi"),
+    ("meetup_in_person", "un petit café en vrai un de ces jours ?"),
+    ("minors", "I was still in high school when I shot this set"),
+    ("minors", "my schoolgirl costume, I'm 16 in this one"),
+    ("minors", "schoolgirl roleplay tonight, just for you"),
+    ("off_platform_contact", "add me on Telegram, same name as here"),
+    ("off_platform_contact", "le petit fantôme jaune 👻, même pseudo"),
+    ("off_platform_payment", "pay me back on venmo for the custom"),
+]
+
+
+@pytest.mark.parametrize(("rule", "text"), STILL_CAUGHT)
+def test_the_same_words_doing_it_are_still_caught(rule: str, text: str) -> None:
+    report = check_draft(text, semantic=False)
+    assert report.outcome != "pass" and rule in {f.rule for f in report.findings}, report.findings
+
+
+INBOUND = [
+    # opt-outs from one thing, or keeping the rest
+    ("normal", "take me off the waitlist for the custom, I'll buy the bundle"),
+    ("normal", "stop sending me the foot pics please, everything else is great"),
+    ("normal", "laisse-moi tranquille avec ce teaser, poste la suite"),
+    ("normal", "I'm done here for tonight, talk tomorrow"),
+    ("normal", "no me mandes más los mensajes masivos, pero sígueme escribiendo tú"),
+    ("optout", "take me off your list"),
+    ("optout", "sácame de tu lista de envíos, promos y todo"),
+    # an adult's school, family and work; a height
+    ("normal", "I'm a high school teacher, grading all weekend"),
+    ("normal", "my little brother just started 9th grade, I feel old"),
+    ("normal", "curfew? my wife sets it lol"),
+    ("normal", "en prépa à 21 ans, je dors plus"),
+    ("normal", "I'm 5'11 btw"),
+    ("normal", "soy menor que tú, tengo 25"),
+    ("handoff", "todavía no tengo 18 pero casi"),
+    ("handoff", "en seconde, j'aurai 18 ans dans deux ans"),
+    ("handoff", "my little brother and I are both in middle school"),
+    # threats
+    ("normal", "I'll find you in the comments of your next post"),
+    ("normal", "you'll regret not posting the beach set"),
+    ("handoff", "you'll regret ignoring me"),
+    ("normal", "j'ai fait opposition sur ma carte perdue, je me réabonne dès que j'ai la nouvelle"),
+    ("handoff", "je vais faire opposition sur tous tes prélèvements"),
+]
+
+
+@pytest.mark.parametrize(("decision", "text"), INBOUND)
+def test_inbound_rules_read_the_scope(decision: str, text: str) -> None:
+    assert inbound_decision(check_inbound(text, semantic=False)) == decision, text
