@@ -8,7 +8,7 @@ router's and the model only fills the chosen tool's arguments. Native tool calli
 The classifiers are the policy engine's kind (`policies.semantic`): one logistic regression per label over
 character n-grams, negation-marked words and the offline MiniLM sentence embedding of the request. One model
 per agent (multi-label: a request may need two or three in turn) and one per tool label. They are fitted on
-`evals/assistant/route_train.jsonl`; the regularisation and the two thresholds (agents, tools) are chosen on
+`evals/assistant/route_train.jsonl` and `route_train_fr.jsonl` (French and Spanish first); the regularisation and the two thresholds (agents, tools) are chosen on
 `route_dev.jsonl`. The order of agents and of tools is the order the training rows give them (the mean relative
 position of each label). A label whose tool does not exist (yet) is learned and skipped when planning. The fitted
 router is kept in the model cache under a hash of the data and the feature code, like the policy classifiers.
@@ -32,7 +32,9 @@ from core.settings import Settings, get_settings
 from policies.semantic import FEATURE_CODE, Encoder, features
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "evals" / "assistant"
-TRAIN_FILE, DEV_FILE = "route_train.jsonl", "route_dev.jsonl"
+# The training rows are all these files' together.
+TRAIN_FILES = ("route_train.jsonl", "route_train_fr.jsonl")
+DEV_FILE = "route_dev.jsonl"
 # Bump when the fitting changes: the cached router is rebuilt.
 ROUTER_VERSION = "1"
 MAX_AGENTS = 3
@@ -84,6 +86,11 @@ def read_examples(path: Path) -> list[Example]:
             except (KeyError, TypeError, IndexError) as exc:
                 raise RouterUnavailable(f"{path}:{n}: not a routing example ({exc!r})") from exc
     return out
+
+
+def read_training(data_dir: Path = DATA_DIR) -> list[Example]:
+    """Every training row: the files of TRAIN_FILES in turn."""
+    return [r for name in TRAIN_FILES for r in read_examples(data_dir / name)]
 
 
 def toolsets() -> dict[str, list[str]]:
@@ -383,7 +390,7 @@ def data_key(data_dir: Path = DATA_DIR) -> str:
     h.update(json.dumps([toolsets(), fan_tools(), FAN_SOURCES], sort_keys=True).encode())
     for path in (Path(__file__).resolve(), *FEATURE_CODE):
         h.update(path.read_bytes())
-    for name in (TRAIN_FILE, DEV_FILE):
+    for name in (*TRAIN_FILES, DEV_FILE):
         path = data_dir / name
         if not path.is_file():
             raise RouterUnavailable(f"no routing data at {path}")
@@ -401,7 +408,7 @@ class AssistantRouter:
         self.router: Router = load_or_fit(
             self.path,
             lambda: fit(
-                read_examples(data_dir / TRAIN_FILE),
+                read_training(data_dir),
                 read_examples(data_dir / DEV_FILE),
                 self.encoder,
                 toolsets(),

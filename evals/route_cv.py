@@ -17,7 +17,6 @@ from agents.router import (
     DEV_FILE,
     EXTRA_TOOL_COST,
     THRESHOLD_GRID,
-    TRAIN_FILE,
     AssistantRouter,
     Example,
     Router,
@@ -25,6 +24,7 @@ from agents.router import (
     fan_tools,
     fit_classifiers,
     read_examples,
+    read_training,
     tool_choice,
     toolsets,
 )
@@ -165,7 +165,7 @@ def cross_validate(router: AssistantRouter, data_dir: Path | None = None, k: int
     from agents.router import DATA_DIR
 
     d = data_dir or DATA_DIR
-    rows = [*read_examples(d / TRAIN_FILE), *read_examples(d / DEV_FILE)]
+    rows = [*read_training(d), *read_examples(d / DEV_FILE)]
     counts: dict[str, int] = {}
     for r in rows:
         for t in set(r.tools):

@@ -14,7 +14,16 @@ import pytest
 import agents.router as router_module
 from agents import llm
 from agents.assistant import ask
-from agents.router import DATA_DIR, DEV_FILE, TRAIN_FILE, AssistantRouter, Example, read_examples, toolsets
+from agents.router import (
+    DATA_DIR,
+    DEV_FILE,
+    TRAIN_FILES,
+    AssistantRouter,
+    Example,
+    RouterUnavailable,
+    read_examples,
+    toolsets,
+)
 from core.settings import Settings
 from tests.factories import make_tenant
 from tests.fakes.openai_server import FakeOpenAI
@@ -39,7 +48,7 @@ def _slice(name: str, out: Path) -> list[Example]:
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[AssistantRouter, list[Example], Path]:
     data, cache = tmp_path_factory.mktemp("route-data"), tmp_path_factory.mktemp("route-cache")
-    train = _slice(TRAIN_FILE, data)
+    train = [r for name in TRAIN_FILES for r in _slice(name, data)]
     _slice(DEV_FILE, data)
     return AssistantRouter(Settings(), data_dir=data, cache_dir=cache), train, data
 
@@ -49,6 +58,14 @@ def test_fitted_once_then_cached_and_plans_hold_only_existing_tools(
 ) -> None:
     router, train, data = small
     assert router.path.is_file() and router.path.parent.glob("*.pkl")
+    # fitted on every training file's rows together
+    assert router.router.dev["train_rows"] == len(train) and {r.id[:5] for r in train} >= {"rt-tr", "rt-fr"}
+    partial = data.parent / "route-data-partial"
+    partial.mkdir(exist_ok=True)
+    for name in (TRAIN_FILES[0], DEV_FILE):
+        (partial / name).write_bytes((data / name).read_bytes())
+    with pytest.raises(RouterUnavailable, match=TRAIN_FILES[1]):
+        AssistantRouter(Settings(), data_dir=partial, cache_dir=router.path.parent)
     monkeypatch.setattr(router_module, "fit", lambda *a, **k: pytest.fail("fitted again"))
     again = AssistantRouter(Settings(), data_dir=data, cache_dir=router.path.parent)
     assert again.router.data_key == router.router.data_key and again.router.dev == router.router.dev
