@@ -19,6 +19,7 @@ BENCHES = {
     "overview": "overview",
     "import": "history_import",
     "live-lane": "live_lane",
+    "local-models": "local_models",
 }
 
 
