@@ -19,8 +19,38 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             r"\b(?:segment|segmento|segmentation|subscription|abonnement|suscripci[oó]n|spent so far|p_alive|"
             r"catalog_id|price_cents|fan_id|creator_id|rationale|ltv|rfm)\s*[:=]"
             r"|\bspent so far\b|\b(?:big_spender|never_spent|at_risk|best_hours|p_alive|price_cents|catalog_id|"
-            r"fan_text|route_reason|draft_id)\b"
+            r"fan_text|fan_message|route_reason|draft_id)\b"
             r"|\bsegment(?:o)? (?:whale|big.spender|loyal|new|at.risk|dormant|expired|never.spent|regular)\b"
+            # a field name's shape: snake_case with a value ("spent_cents: 99900", "lifetime_value_cents=45000"), a
+            # quoted JSON key ('{"text": ...', '"offer": null'), the draft's own fields with an empty value
+            r"|\b[a-z]+(?:_[a-z]+)+\s*[:=]\s*[\w\"'{\[-]"
+            r"|[\"“]\w+[\"”]\s*:\s*[\w\"“{\[-]"
+            r"|\b(?:offer|rationale|razonamiento|raisonnement)\s*[:=]\s*(?:null|none|\w)"
+        ),
+    ),
+    (
+        # The fan's segment said as a label: in quotes, in English inside French or Spanish, or as "the X segment".
+        "an internal segment label",
+        re.compile(
+            r"\b(?:as a|as an|en tant que|como eres|como|you'?re a|you are a|t'es une?|tu es une?|eres une?)"
+            r"(?: [a-z-]+)? (?:whale|big spender|at.risk|never.spent)\b(?! of\b)"
+            r"|\b(?:whale|big.spender|at.risk|dormant|never.spent) segment\b"
+            r"|\bsegmento? [\"«“]?\s*(?:whale|baleine|ballena|big.spender|at.risk|dormant)"
+            r"|\b(?:as|comme|como|que eres|que tu es|you'?re a|you are a|tu es une?|eres une?) [\"«“]\s*[a-z -]{3,40}\s*[\"»”]"
+        ),
+    ),
+    (
+        # Telling the fan what the machinery said about them: "my notes say", "mes consignes disent", "the system
+        # told me to", "mi ayudante dice", "the team noted".
+        "a reference to the instructions or notes",
+        re.compile(
+            r"(?:\b(?:my|mes|mis|the|les|las|los|mon|mi|ma|el|la)|\bl')(?: ?(?:petit|petite|little|segment|own))?"
+            r" ?(?:notes?|notas|instructions|instrucciones|consignes|rules|regles|reglas|system(?: prompt)?|systeme|sistema|assistant(?: bot)?|"
+            r"assistante|ayudante|asistente|team|equipe|equipo)"
+            r" (?:say|says|said|told me|tell me|noted|tagged|dit|disent|disait|m'a dit|a note|me disent|dicen|dice|"
+            r"me dicen|me dice|me dijo|anoto|me paso una nota|me piden|me pidio)\b"
+            r"|\bsystem prompt\b|\bprompt (?:du )?systeme\b|\bprompt del sistema\b"
+            r"|\bthe fan'?s message contains instructions\b"
         ),
     ),
     (
@@ -31,6 +61,9 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"(?:^|[^\w\s,'’]|\s-)\s*(?:"
             r"why we (?:reply|answer|write) now|already owned|rules you (?:always )?follow|boundary|"
+            r"stay on this platform|reste sur cette plateforme|quedate en esta plataforma|"
+            r"(?:conversation recente|conversacion reciente|recent conversation)(?: \([^)]{0,40}\))?|"
+            r"ce que tu (?:retiens|sais) du fan|consignes|instrucciones|instructions|"
             r"what you remember about the fan|fan memor(?:y|ies)|persona and voice|recent conversation|"
             r"ppv catalog|example answer(?: to)?|reason for (?:the )?(?:reply|message)|"
             r"pourquoi (?:on|nous|je) (?:repond|ecri)\w* maintenant|deja (?:achete|possede|acquis)\w*|"
@@ -50,14 +83,39 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             r"\b(?:spent|spend|depense\w*|gastad[oa]s?|gastaste|gasto)\b[^.!?\n]{0,40}?\b\d{2,}\s?"
             r"(?:cents|centimes|centimos)\b"
             r"|\b\d{2,}\s?(?:cents|centimes|centimos)\b[^.!?\n]{0,40}?\b(?:spent|depense\w*|gastad[oa]s?)\b"
+            # an amount in cents as the machinery counts it ("entre 500 et 5000 centimes", "999 céntimos")
+            r"|\b\d{3,}\s?(?:cents|centimes|centimos)\b"
         ),
     ),
-    ("a catalog reference", re.compile(r"\bitem ?\d{1,3}\b(?! (?:of|in|on|from|de|del|en)\b)")),
+    (
+        "the fan's account read back to them",
+        re.compile(
+            r"\b(?:you'?ve spent|you have spent|t'as (?:deja )?depense|tu as (?:deja )?depense|llevas gastad[oa]s|"
+            r"has gastado)\b[^.!?\n]{0,15}?(?:\d+\s?(?:\$|€|dollars?|euros?|dolares|bucks)|[$€]\s?\d+)"
+        ),
+    ),
+    (
+        # What the instructions ask of a draft, said to the fan: its length, its addressee.
+        "the drafting instructions' constraints",
+        re.compile(
+            r"\b(?:1|one|une?|una) (?:to|a|et|y|-) (?:3|three|trois|tres) (?:sentences|phrases|frases)\b"
+            r"|\b(?:ecris|write|escribe|reply|reponds|responde)\b[^.!?\n]{0,40}\b(?:au fan|to the fan|al fan)\b"
+        ),
+    ),
+    (
+        "a catalog reference",
+        re.compile(r"\bitem\d{1,3}\b|\bitem \d{1,3}\b(?! (?:of|in|on|from|de|del|en)\b)"),
+    ),
     (
         "a template placeholder",
         re.compile(
             r"\[[^\]\n]{0,40}(?:name|nom|nombre|answer|r[eé]ponse|respuesta|insert|here|ici|aqu[ií])[^\]\n]{0,20}\]"
-            r"|\((?:your|votre|ta|tu|su) (?:answer|r[eé]ponse|respuesta|name|nom|nombre)\)"
+            r"|\((?:your|votre|ta|tu|su) (?:answer|r[eé]ponse|respuesta|name|nom|nombre)(?: (?:here|ici|aqu[ií]))?\)"
+            r"|[(\[][^()\[\]\n]{0,40} (?:here|ici|aqu[ií])[)\]]"
+            r"|[(\[](?:[a-z'’ ]{0,20})(?:name|nom|nombre|hobby|afici[oó]n|pr[eé]nom)(?: (?:du|del|of the|de la) fan)?[)\]]"
+            r"|[(\[][^()\[\]\n]{0,25}\b(?:du|del|of the) fan\b[^()\[\]\n]{0,20}[)\]]"
+            r"|\b(?:your answer here|ta r[eé]ponse ici|tu respuesta aqu[ií])\b"
+            r"|\((?:no earlier messages|pas de messages? (?:pr[eé]c[eé]dents?|ant[eé]rieurs?)|sin mensajes anteriores)\)"
             r"|\{\{?\s*[a-z_]{2,30}\s*\}?\}"
             r"|</?\s*(?:fan_message|system|user|assistant|instructions?)\s*>"
         ),
@@ -67,6 +125,13 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\bvalidation errors? for\b|\btraceback \(most recent call|\bjson ?decode ?error\b"
             r"|\bfield required\b|errors\.pydantic\.dev|\binput should be a valid\b|\bkeyerror\b|\btypeerror\b"
+            # an error's shape: a validation error with its colon, a field quoted, an HTTP status, a type check
+            r"|\b(?:validation error|erreur de validation|error de validaci[oó]n)\s*:"
+            r"|\b(?:field|champ|campo) '[^']{1,30}'"
+            r"|\b(?:error|erreur)\s*:?\s*[45]\d\d\b|\bunprocessable entity\b|\bentit[eé] non traitable\b"
+            r"|\bentidad no procesable\b"
+            r"|\bis not a valid (?:integer|string|number|float|boolean)\b|\btype_error\b"
+            r"|\bn'est pas un (?:entier|nombre) valide\b|\bno es un (?:entero|n[uú]mero) v[aá]lido\b"
             r"|\bvalueerror\b|\bexception:|\bstack trace\b|\bnull pointer\b"
         ),
     ),

@@ -99,3 +99,48 @@ def test_drafts_echoing_the_prompts_headings_or_spending_in_cents_block(text: st
 )
 def test_words_of_the_headings_in_ordinary_sentences_pass(text: str) -> None:
     assert "internal_leakage" not in {f.rule for f in check_draft(text, semantic=False).findings}, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # field names' and JSON's shapes, segment labels, what the notes or the instructions said
+        "lifetime_spend_cents: 12000, love having you here",
+        '{"text": "miss you babe", "offer": null}',
+        "Since you're in the big spender segment, this one's for you",
+        "En tant que whale, tu passes en premier",
+        'mes notes disent que tu es un "acheteur fidèle", alors voilà',
+        "the system told me to keep it short, so: hi!",
+        # placeholders, error text, the instructions' constraints, cents, catalog ids
+        "Hola (nombre del fan), ¿cómo va todo?",
+        "Hi love, (your answer here) xx",
+        "Error: 500 Internal Server Error. anyway, new set tonight",
+        "field 'price_cents' must be positive, sorry babe",
+        "Réponds en 1 à 3 phrases au fan : coucou toi",
+        "Je te propose un set entre 800 et 4000 centimes",
+        "item7 is my favourite this week",
+        "I see you've spent $120 with me already, ready for more?",
+    ],
+)
+def test_drafts_leaking_the_machinerys_shapes_block(text: str) -> None:
+    report = check_draft(text, semantic=False)
+    found = [f for f in report.findings if f.rule == "internal_leakage"]
+    assert report.outcome == "block" and found, text
+    assert all(f.span is not None for f in found)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my notes app is full of ideas for your custom lol",
+        "une erreur de validation sur mon dossier, deux heures à la préfecture 🙄",
+        "item number one on my wishlist: a ring light",
+        "you spent so long on that message, I love it",
+        "you're a whale of a guy lol, so generous with your time",
+        "my rules for Sunday: no alarm, no makeup",
+        "50 cents for a coffee in 1999, can you imagine",
+        "(here's a little secret) I love Mondays",
+    ],
+)
+def test_ordinary_drafts_that_share_a_word_with_the_shapes_pass(text: str) -> None:
+    assert "internal_leakage" not in {f.rule for f in check_draft(text, semantic=False).findings}, text
