@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import math
 import re
 import secrets
@@ -19,13 +20,14 @@ from uuid import UUID
 
 import httpx
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from psycopg.types.json import Jsonb
 
 from agents.analytics.anomalies import NOTHING_TO_DO
 from api.auth import CREATOR_HEADER, ROLE_RANK
 from api.console.formatting import Formatter, negotiate_locale
+from api.console.relay import relay
 from api.deps import Runtime
 from core import db
 from core.crypto import Sealed, keyring
@@ -1169,13 +1171,55 @@ async def switch_creator(
 # --- assistant -------------------------------------------------------------------------------------------
 
 
+THREAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+async def _assistant(
+    request: Request, s: Session, thread_id: str, status: int = 200, **ctx: Any
+) -> HTMLResponse:
+    """The assistant page: the creator's recent threads, and the thread's turns (the newest as the answer, the
+    others above it as the thread so far)."""
+    turns: list[dict[str, Any]] = []
+    async with _api(request, s) as api:
+        threads = await api.get("/v1/assistant/threads", params={"limit": 10})
+        if thread_id:  # a thread id from the address bar reaches the API only in the thread alphabet
+            r = await api.get(f"/v1/assistant/threads/{thread_id}", params={"limit": 200})
+            if r.status_code == 200:
+                turns = r.json()["items"]
+    out = None if ctx.get("error") or not turns else turns[-1]
+    return _page(
+        request,
+        "assistant.html",
+        s,
+        status,
+        threads=threads.json()["items"] if threads.status_code == 200 else [],
+        thread_id=thread_id,
+        earlier=turns[:-1] if out else turns,
+        out=out,
+        **{"text": "", "error": None, **ctx},
+    )
+
+
 @router.get("/assistant", response_model=None)
-async def assistant_page(request: Request) -> Response:
-    """Ask the assistant: a question, its answer, the steps behind it and any proposals (not executed here)."""
+async def assistant_page(request: Request, thread: str = "") -> Response:
+    """Ask the assistant: a question, its answer, the steps behind it and any proposals (not executed here);
+    with `thread`, that thread's earlier turns, and the next question continues it."""
     s = await _session(request)
     if s is None:
         return RedirectResponse("/console/login", status_code=303)
-    return _page(request, "assistant.html", s, text="", thread_id="", out=None, error=None)
+    if thread and not THREAD.match(thread):
+        return _not_found(request, s, "thread")
+    return await _assistant(request, s, thread)
+
+
+def _ask_body(text: str, thread_id: str) -> dict[str, Any]:
+    return {"text": text} | ({"thread_id": thread_id} if thread_id else {})
+
+
+def _refusal(r: httpx.Response) -> str:
+    err = r.json().get("error", {})
+    fields = (err.get("details") or {}).get("fields") or []
+    return f"{fields[0]['field']}: {fields[0]['message']}" if fields else str(err.get("message", "error"))
 
 
 @router.post("/assistant", response_model=None)
@@ -1185,23 +1229,52 @@ async def assistant_ask(
     thread_id: Annotated[str, Form()] = "",
     csrf: Annotated[str | None, Form()] = None,
 ) -> Response:
+    """The question as a plain form (the page without script, or when the stream could not be read): waits for
+    the JSON reply, then shows the thread."""
     s = await _checked(request, csrf)
     if isinstance(s, Response):
         return s
-    body: dict[str, Any] = {"text": text}
-    if thread_id:
-        body["thread_id"] = thread_id
     async with _api(request, s) as api:
         api.timeout = httpx.Timeout(1200)  # a local model may take minutes for one request
-        r = await api.post("/v1/assistant/messages", json=body)
+        r = await api.post("/v1/assistant/messages", json=_ask_body(text, thread_id))
     if r.status_code != 200:
-        err = r.json().get("error", {})
-        fields = (err.get("details") or {}).get("fields") or []
-        why = f"{fields[0]['field']}: {fields[0]['message']}" if fields else err.get("message", "error")
-        return _page(
-            request, "assistant.html", s, r.status_code, text=text, thread_id=thread_id, out=None, error=why
-        )
-    out = r.json()
-    return _page(
-        request, "assistant.html", s, text="", thread_id=out["thread_id"], out=out, error=None, asked=text
+        shown = thread_id if THREAD.match(thread_id) else ""
+        return await _assistant(request, s, shown, r.status_code, text=text, error=_refusal(r))
+    return RedirectResponse(
+        f"/console/assistant?{urlencode({'thread': r.json()['thread_id']})}#answer", status_code=303
+    )
+
+
+@router.post("/assistant/stream", response_model=None)
+async def assistant_stream(
+    request: Request,
+    text: Annotated[str, Form()] = "",
+    thread_id: Annotated[str, Form()] = "",
+    csrf: Annotated[str | None, Form()] = None,
+) -> Response:
+    """The page's script asks here: the API's event stream of the request (`thread`, `agents`, each `step`,
+    then `answer` or `error`), relayed as it comes. A refused question is the API's JSON error, not a stream (the
+    script then sends the plain form)."""
+    s = await _checked(request, csrf)
+    if isinstance(s, Response):
+        return s
+    answer = await relay(
+        request.app,
+        "POST",
+        "/v1/assistant/messages",
+        {
+            "Authorization": f"Bearer {s.api_key}",
+            CREATOR_HEADER: s.creator_id,
+            "Accept": "text/event-stream",
+            "Content-Type": "application/json",
+        },
+        json.dumps(_ask_body(text, thread_id)).encode(),
+    )
+    if answer.status != 200 or not answer.headers.get("content-type", "").startswith("text/event-stream"):
+        body = b"".join([chunk async for chunk in answer.chunks])
+        return Response(body, answer.status, media_type=answer.headers.get("content-type"))
+    return StreamingResponse(
+        answer.chunks,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
