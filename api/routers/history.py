@@ -5,12 +5,13 @@ Used by `huntaze import` and `POST /v1/imports`. Lines go in batches, one transa
 import keeps every batch it committed, and a rerun counts those lines as duplicates (events are unique per
 creator and `event_id`) and imports the rest. Each batch is written set-based, the same rows the live path
 writes (the statements: core/store/history_import.py). A batch that is all new (no event stored yet, every item
-named there) goes in by one statement built while the batch before is written: the fans (created, renamed,
-their subscription state) with the events, their messages and payments. Any other batch goes step by step: which
-lines are new, their items, the fans, then one statement for the events with their messages and payments. Then
-the refunds and chargebacks (checked in line order by the events endpoint's own check). Kinds the batch writer does not know (today: an unlock naming
-the draft that offered it) go through the events endpoint's own store function, one at a time in the same
-transaction, so a kind added to the events model is imported as the live path stores it.
+named there) is built while the batch before is written, and goes in by one statement for the fans (created,
+renamed, their subscription state) and by COPY for the events, their messages and payments. Any other batch goes
+step by step: which lines are new, their items, the fans, then one statement for the events with their messages
+and payments. Then the refunds and chargebacks (checked in line order by the events endpoint's own check). Kinds
+the batch writer does not know (today: an unlock naming the draft that offered it) go through the events
+endpoint's own store function, one at a time in the same transaction, so a kind added to the events model is
+imported as the live path stores it.
 
 Imported events are marked dispatched and processed when stored: nothing wakes a conversation for them (no
 draft, no follow-up, no send), and the same event posted later to `/v1/events` is a duplicate that wakes nothing.
@@ -85,7 +86,7 @@ class _Batch:
     # the stored payload of each line whose payload does not depend on the database (written while the batch
     # before is being written, so the writer has less to do between its statements)
     payloads: dict[int, str] = field(default_factory=dict)
-    # The batch as the one statement that writes it when it is all new (store.insert_new_batch), built line by
+    # The batch as the columns that write it when it is all new (store.copy_new_batch), built line by
     # line while the batch before is being written. `fast` turns false when the batch cannot be written so (an
     # event_id twice in it, an unlock naming its draft and an item): it is then written step by step.
     fast: bool = True
@@ -105,7 +106,7 @@ class _Batch:
 
     def add(self, number: int, ev: EventIn) -> None:
         """A line that passed its checks: kept for the step-by-step writer, and added to the rows of the
-        one-statement one (the fans' state in line order as _upsert_fans computes it)."""
+        all-new one (the fans' state in line order as _upsert_fans computes it)."""
         self.events.append((number, ev))
         payload = None
         if ev.platform_item_id is None:
@@ -306,7 +307,7 @@ async def _import_lines(
     report = ImportReport()
     now = datetime.now(UTC)
     stream = _aiter(lines) if isinstance(lines, Iterable) else lines
-    # whether the last batch written was all new: a batch is built for the one-statement writer only then (a
+    # whether the last batch written was all new: a batch is built for the all-new writer only then (a
     # repeated import's batches all go step by step)
     last_new = True
     batch = _Batch()
@@ -402,12 +403,12 @@ async def _write_batch(creator_id: str, batch: _Batch, report: ImportReport) -> 
 
 
 async def _write_new(conn: Conn, creator_id: str, batch: _Batch, report: ImportReport) -> bool:
-    """The batch in one statement when it is all new (the usual case of a first import); false when it is not
+    """The batch copied in when it is all new (the usual case of a first import); false when it is not
     and nothing was written; _NotNew when a row of it was stored meanwhile (by a concurrent writer, or a message
     under the same platform id by another path). Events whose fan a concurrent writer created meanwhile, the
-    refunds and chargebacks, and the kinds the statement does not write follow, as _write_steps writes them."""
+    refunds and chargebacks, and the kinds the copy does not write follow, as _write_steps writes them."""
     try:
-        res = await store.insert_new_batch(conn, creator_id, batch.columns())
+        res = await store.copy_new_batch(conn, creator_id, batch.columns())
     except UniqueViolation as exc:
         raise _NotNew from exc
     if not res.ok:

@@ -6,9 +6,16 @@ once per statement."""
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+from psycopg import postgres, sql
+from psycopg.abc import Buffer
+from psycopg.adapt import Dumper
+from psycopg.pq import Format
 
 from core.store import Conn, Id
 
@@ -45,7 +52,7 @@ class EventRow(NamedTuple):
 
 
 class NewBatch(NamedTuple):
-    """A batch taken to be all new (see `insert_new_batch`), as columns: `event_ids` every event id of the
+    """A batch taken to be all new (see `copy_new_batch`), as columns: `event_ids` every event id of the
     batch; `fans` the fans of its lines in the state they leave them (FanState fields, one list each); then one
     list per column of the events written set-based, in line order, `fan` the 1-based position of the event's
     fan in `fans`, `catalog_ref`/`item_ref` the item named by our id or by the platform's (the payload of an
@@ -295,33 +302,27 @@ async def mark_handled(conn: Conn, creator_id: Id, event_id: int) -> None:
     )
 
 
-# A batch of which no event is stored yet and every item named exists, written in one statement: the fans
-# (created with their state, or updated when it changes, as upsert_fans), the events with their messages and
-# payments (as _INSERT_EVENTS), an unlock attributed to the latest sent draft that offered its item. When the
-# batch is not all new (an event already stored, an item unknown), no CTE writes anything and `ok` is false:
-# the caller then writes it step by step. Data-modifying CTEs see the same snapshot, so the fans this statement
-# creates reach the events through `nf`'s RETURNING; the foreign-key checks run at the statement's end and see
-# them. The events, messages and payments go in without ON CONFLICT (each row's speculative insertion costs an
-# index probe and a lock more): what a concurrent writer stored since the snapshot (or a message stored under
-# the same platform id by another path) is a unique violation, and the caller writes the batch step by step
-# in a new transaction.
-_INSERT_NEW_BATCH = """
-WITH u AS (
-  SELECT * FROM unnest(%(fan)b::int[], %(event_id)b::text[], %(kind)b::text[], %(payload)b::text[],
-    %(occurred_at)b::timestamptz[], %(direction)b::text[], %(text)b::text[], %(txn_kind)b::text[],
-    %(amount)b::int[], %(catalog_ref)b::uuid[], %(item_ref)b::text[], %(unlock)b::bool[]) WITH ORDINALITY
-    AS u(fan, event_id, kind, payload, occurred_at, direction, text, txn_kind, amount, catalog_ref, item_ref, unlock, n)
-), f AS (
+# A batch of which no event is stored yet and every item named exists: this statement checks that (no event of
+# the batch stored, every item named there), writes the fans (created with their state, or updated when it changes,
+# as upsert_fans), and answers what the rows copied next need: each fan's id, each platform item's id, the event
+# ids (drawn from the events' identity), the transaction's time (the events' handled time, as now() would store it)
+# and, when the batch has unlocks, the latest sent draft that offered each item to each of its fans. When the
+# batch is not all new, it writes nothing and `ok` is false: the caller then writes it step by step.
+# Data-modifying CTEs see the same snapshot, so the fans this statement creates come back through `nf`'s RETURNING;
+# a fan a concurrent writer created after the snapshot has no id here (its events are written step by step).
+_PREPARE_NEW_BATCH = """
+WITH f AS (
   SELECT * FROM unnest(%(f_platform)b::text[], %(f_key)b::text[], %(f_name)b::text[], %(f_tz)b::text[],
     %(f_status)b::text[], %(f_since)b::timestamptz[], %(f_expired)b::timestamptz[]) WITH ORDINALITY
     AS f(platform, key, name, tz, status, since, expired, i)
-), r AS (
-  SELECT u.*, coalesce(c1.id, c2.id) AS item FROM u
-  LEFT JOIN catalog c1 ON u.catalog_ref IS NOT NULL AND c1.creator_id = %(c)b AND c1.id = u.catalog_ref
-  LEFT JOIN catalog c2 ON u.item_ref IS NOT NULL AND c2.creator_id = %(c)b AND c2.platform_item_id = u.item_ref
+), items AS (
+  SELECT p.i, c.id FROM unnest(%(item_refs)b::text[]) WITH ORDINALITY AS p(ref, i)
+  JOIN catalog c ON c.creator_id = %(c)b AND c.platform_item_id = p.ref
 ), ok AS (
   SELECT NOT EXISTS (SELECT 1 FROM events WHERE creator_id = %(c)b AND platform_event_id = ANY(%(event_ids)b::text[]))
-    AND NOT EXISTS (SELECT 1 FROM r WHERE (r.catalog_ref IS NOT NULL OR r.item_ref IS NOT NULL) AND r.item IS NULL)
+    AND (SELECT count(*) FROM catalog WHERE creator_id = %(c)b AND id = ANY(%(catalog_refs)b::uuid[]))
+      = cardinality(%(catalog_refs)b::uuid[])
+    AND (SELECT count(*) FROM items) = cardinality(%(item_refs)b::text[])
     AS ok
 ), nf AS (
   INSERT INTO fans (creator_id, platform, platform_fan_id, display_name, timezone, subscription_status,
@@ -342,58 +343,121 @@ WITH u AS (
   SELECT f.i, coalesce(nf.id, x.id) AS id FROM f
   LEFT JOIN nf ON nf.platform = f.platform AND nf.platform_fan_id = f.key
   LEFT JOIN fans x ON x.creator_id = %(c)b AND x.platform = f.platform AND x.platform_fan_id = f.key
-), w AS (
-  SELECT r.*, fid.id AS fan_id FROM r JOIN fid ON fid.i = r.fan WHERE fid.id IS NOT NULL AND (SELECT ok FROM ok)
-), e AS (
-  INSERT INTO events (creator_id, fan_id, platform_event_id, kind, payload, occurred_at, dispatched_at, processed_at)
-  SELECT %(c)b, fan_id, event_id, kind,
-    CASE WHEN item_ref IS NULL THEN payload::jsonb ELSE payload::jsonb || jsonb_build_object('catalog_id', item) END,
-    occurred_at, now(), now()
-  FROM w ORDER BY fan_id, n
-  RETURNING id, platform_event_id
-), m AS (
-  INSERT INTO messages (creator_id, fan_id, direction, text, platform_message_id, event_id, sent_at)
-  SELECT %(c)b, w.fan_id, w.direction, w.text, w.event_id, e.id, w.occurred_at
-  FROM e JOIN w ON w.event_id = e.platform_event_id WHERE w.direction IS NOT NULL ORDER BY w.fan_id, w.n
-), t AS (
-  INSERT INTO transactions (creator_id, fan_id, kind, amount_cents, catalog_id, offer_draft_id, event_id,
-    platform_txn_id, occurred_at)
-  SELECT %(c)b, w.fan_id, w.txn_kind, w.amount, w.item,
-    CASE WHEN w.unlock THEN (SELECT d.id FROM drafts d WHERE d.creator_id = %(c)b AND d.fan_id = w.fan_id
-      AND d.status = 'sent' AND d.offer ->> 'catalog_id' = w.item::text ORDER BY d.updated_at DESC LIMIT 1)
-    END,
-    e.id, w.event_id, w.occurred_at
-  FROM e JOIN w ON w.event_id = e.platform_event_id WHERE w.txn_kind IS NOT NULL ORDER BY w.fan_id, w.n
+), seq AS MATERIALIZED (
+  SELECT pg_get_serial_sequence('events', 'id')::regclass AS seq
+), d AS (
+  SELECT DISTINCT ON (d.fan_id, d.offer ->> 'catalog_id') d.fan_id, d.offer ->> 'catalog_id' AS item, d.id
+  FROM drafts d
+  WHERE %(unlocks)b AND (SELECT ok FROM ok) AND d.creator_id = %(c)b AND d.status = 'sent'
+    AND d.offer ->> 'catalog_id' IS NOT NULL AND d.fan_id IN (SELECT id FROM fid)
+  ORDER BY d.fan_id, d.offer ->> 'catalog_id', d.updated_at DESC
 )
-SELECT (SELECT ok FROM ok) AS ok, (SELECT count(*) FROM e) AS stored,
-  (SELECT coalesce(array_agg(u.n - 1), '{}') FROM u WHERE NOT EXISTS (SELECT FROM e WHERE e.platform_event_id = u.event_id))
-    AS missed,
-  (SELECT count(*) FROM nf) AS new_fans, (SELECT array_agg(fid.id ORDER BY fid.i) FROM fid) AS fan_ids
+SELECT (SELECT ok FROM ok) AS ok, now() AS now,
+  (SELECT count(*) FROM nf) AS new_fans, (SELECT array_agg(fid.id ORDER BY fid.i) FROM fid) AS fan_ids,
+  (SELECT array_agg(items.id ORDER BY items.i) FROM items) AS item_ids,
+  (SELECT array_agg(nextval(seq.seq)) FROM seq, generate_series(1, %(rows)b::int) WHERE (SELECT ok FROM ok))
+    AS event_ids,
+  (SELECT array_agg(d.fan_id) FROM d) AS draft_fans, (SELECT array_agg(d.item) FROM d) AS draft_items,
+  (SELECT array_agg(d.id) FROM d) AS drafts
 """
 
+_EVENT_COLUMNS = (
+    ("id", "int8"),
+    ("creator_id", "uuid"),
+    ("fan_id", "uuid"),
+    ("platform_event_id", "text"),
+    ("kind", "text"),
+    ("payload", "jsonb"),
+    ("occurred_at", "timestamptz"),
+    ("dispatched_at", "timestamptz"),
+    ("processed_at", "timestamptz"),
+)
+_MESSAGE_COLUMNS = (
+    ("creator_id", "uuid"),
+    ("fan_id", "uuid"),
+    ("direction", "text"),
+    ("text", "text"),
+    ("platform_message_id", "text"),
+    ("event_id", "int8"),
+    ("sent_at", "timestamptz"),
+)
+_TRANSACTION_COLUMNS = (
+    ("creator_id", "uuid"),
+    ("fan_id", "uuid"),
+    ("kind", "text"),
+    ("amount_cents", "int4"),
+    ("catalog_id", "uuid"),
+    ("offer_draft_id", "uuid"),
+    ("event_id", "int8"),
+    ("platform_txn_id", "text"),
+    ("occurred_at", "timestamptz"),
+)
 
-async def insert_new_batch(conn: Conn, creator_id: Id, batch: NewBatch) -> NewBatchResult:
-    """Write a batch that is all new in one statement (see _INSERT_NEW_BATCH); `ok` false: it was not, and
-    nothing was written. Raises psycopg.errors.UniqueViolation when a row is stored already (the transaction
-    is then aborted)."""
+
+class _AsIs(Dumper):
+    """A value already in PostgreSQL's binary format (bytes), sent as it is: a uuid's 16 bytes, a jsonb's version
+    byte and text. The copies below send the same creator, fans and items thousands of times: converted once."""
+
+    format = Format.BINARY
+
+    def dump(self, obj: Any) -> Buffer | None:
+        return obj  # type: ignore[no-any-return]
+
+
+class _UuidAsIs(_AsIs):
+    oid = postgres.types["uuid"].oid
+
+
+class _JsonbAsIs(_AsIs):
+    oid = postgres.types["jsonb"].oid
+
+
+def _uuid(value: uuid.UUID | None) -> bytes | None:
+    return value.bytes if value is not None else None
+
+
+def _jsonb(text: str) -> bytes:
+    return b"\x01" + text.encode()
+
+
+async def _copy(
+    conn: Conn, table: str, columns: tuple[tuple[str, str], ...], rows: Iterable[tuple[Any, ...]]
+) -> None:
+    """`rows` into `table` by COPY FROM STDIN in binary (uuid and jsonb values as their binary bytes): no statement
+    to plan, nothing to parse but the payloads' JSON, rows written in bulk; they are built while they are sent, so
+    PostgreSQL stores the first while the next are made. A row breaking a unique key raises (UniqueViolation), as
+    an INSERT would."""
+    names = sql.SQL(", ").join(sql.Identifier(n) for n, _ in columns)
+    async with conn.cursor() as cur:
+        cur.adapters.register_dumper(None, _UuidAsIs)
+        cur.adapters.register_dumper(None, _JsonbAsIs)
+        async with cur.copy(
+            sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(sql.Identifier(table), names)
+        ) as copy:
+            copy.set_types([t for _, t in columns])
+            for row in rows:
+                await copy.write_row(row)
+
+
+async def copy_new_batch(conn: Conn, creator_id: Id, batch: NewBatch) -> NewBatchResult:
+    """Write a batch that is all new: its fans by one statement (_PREPARE_NEW_BATCH), then its events, messages
+    and payments by COPY, each event's payload naming its item's id however the line named it, an unlock
+    attributed to the latest sent draft that offered its item to the fan (as the events endpoint does). `ok`
+    false: the batch was not all new, and nothing was written. Raises psycopg.errors.UniqueViolation when a row
+    is stored already (a concurrent writer stored it since the check, or a message was stored under the same
+    platform id by another path; the transaction is then aborted)."""
+    c = uuid.UUID(str(creator_id))
     f_platform, f_key, f_name, f_tz, f_status, f_since, f_expired = batch.fans
+    item_refs = list(dict.fromkeys(r for r in batch.item_ref if r is not None))
     cur = await conn.execute(
-        _INSERT_NEW_BATCH,
+        _PREPARE_NEW_BATCH,
         {
-            "c": uuid.UUID(str(creator_id)),
+            "c": c,
             "event_ids": batch.event_ids,
-            "fan": batch.fan,
-            "event_id": batch.event_id,
-            "kind": batch.kind,
-            "payload": batch.payload,
-            "occurred_at": batch.occurred_at,
-            "direction": batch.direction,
-            "text": batch.text,
-            "txn_kind": batch.txn_kind,
-            "amount": batch.amount_cents,
-            "catalog_ref": batch.catalog_ref,
-            "item_ref": batch.item_ref,
-            "unlock": batch.unlock,
+            "catalog_refs": list({r for r in batch.catalog_ref if r is not None}),
+            "item_refs": item_refs,
+            "unlocks": any(batch.unlock),
+            "rows": len(batch.event_id),
             "f_platform": f_platform,
             "f_key": f_key,
             "f_name": f_name,
@@ -405,10 +469,103 @@ async def insert_new_batch(conn: Conn, creator_id: Id, batch: NewBatch) -> NewBa
     )
     row = await cur.fetchone()
     assert row is not None
+    if not row["ok"]:
+        return NewBatchResult(ok=False, stored=0, missed=[], new_fans=0, fan_ids=[])
+    fan_ids: list[uuid.UUID | None] = row["fan_ids"] or []
+    fans = [
+        f.bytes if f is not None else None for f in fan_ids
+    ]  # by position in batch.fans, 1-based in batch.fan
+    by_ref = dict(zip(item_refs, row["item_ids"] or [], strict=True))
+    drafts = dict(
+        zip(
+            zip(row["draft_fans"] or [], row["draft_items"] or [], strict=True),
+            row["drafts"] or [],
+            strict=True,
+        )
+    )
+    ids: list[int] = row["event_ids"]
+    now = row["now"]
+    cb = c.bytes
+    # The events stored (a fan created by a concurrent writer after this transaction's snapshot has no id here:
+    # its events are `missed`, for the caller to write step by step); each one's item, however the line named it.
+    stored = [i for i, f in enumerate(batch.fan) if fans[f - 1] is not None]
+    missed = [i for i, f in enumerate(batch.fan) if fans[f - 1] is None]
+    items = [
+        ref if item_ref is None else by_ref[item_ref]
+        for ref, item_ref in zip(batch.catalog_ref, batch.item_ref, strict=True)
+    ]
+
+    def payload(i: int) -> bytes:
+        if batch.item_ref[i] is None:
+            return _jsonb(batch.payload[i])
+        body = json.loads(batch.payload[i])
+        body["catalog_id"] = str(items[i])
+        return _jsonb(json.dumps(body))
+
+    await _copy(
+        conn,
+        "events",
+        _EVENT_COLUMNS,
+        (
+            (
+                ids[i],
+                cb,
+                fans[batch.fan[i] - 1],
+                batch.event_id[i],
+                batch.kind[i],
+                payload(i),
+                batch.occurred_at[i],
+                now,
+                now,
+            )
+            for i in stored
+        ),
+    )
+    await _copy(
+        conn,
+        "messages",
+        _MESSAGE_COLUMNS,
+        (
+            (
+                cb,
+                fans[batch.fan[i] - 1],
+                batch.direction[i],
+                batch.text[i],
+                batch.event_id[i],
+                ids[i],
+                batch.occurred_at[i],
+            )
+            for i in stored
+            if batch.direction[i] is not None
+        ),
+    )
+
+    def draft(i: int) -> bytes | None:
+        item = items[i]
+        if not batch.unlock[i] or item is None:
+            return None
+        return _uuid(drafts.get((fan_ids[batch.fan[i] - 1], str(item))))
+
+    await _copy(
+        conn,
+        "transactions",
+        _TRANSACTION_COLUMNS,
+        (
+            (
+                cb,
+                fans[batch.fan[i] - 1],
+                batch.txn_kind[i],
+                batch.amount_cents[i],
+                _uuid(items[i]),
+                draft(i),
+                ids[i],
+                batch.event_id[i],
+                batch.occurred_at[i],
+            )
+            for i in stored
+            if batch.txn_kind[i] is not None
+        ),
+    )
     return NewBatchResult(
-        ok=bool(row["ok"]),
-        stored=int(row["stored"]),
-        missed=list(row["missed"]),
-        new_fans=int(row["new_fans"]),
-        fan_ids=list(row["fan_ids"] or []),
+        ok=True, stored=len(stored), missed=missed, new_fans=int(row["new_fans"]), fan_ids=fan_ids
     )

@@ -463,8 +463,9 @@ async def _stored(creator_id: str) -> dict[str, Any]:
         )
     }
     events = await fetch(
-        "SELECT platform_event_id, kind, payload, occurred_at FROM events WHERE creator_id = %s"
-        " ORDER BY platform_event_id",
+        "SELECT platform_event_id, kind, payload, occurred_at,"
+        " dispatched_at = received_at AND processed_at = received_at AS handled_when_stored"
+        " FROM events WHERE creator_id = %s ORDER BY platform_event_id",
         [creator_id],
     )
     for e in events:
@@ -482,8 +483,9 @@ async def _stored(creator_id: str) -> dict[str, Any]:
             [creator_id],
         ),
         "payments": await fetch(
-            "SELECT t.platform_txn_id, t.kind, t.amount_cents, c.platform_item_id, t.occurred_at, e.platform_event_id"
-            " FROM transactions t JOIN events e ON e.id = t.event_id LEFT JOIN catalog c ON c.id = t.catalog_id"
+            "SELECT t.platform_txn_id, t.kind, t.amount_cents, c.platform_item_id, t.occurred_at, e.platform_event_id,"
+            " d.text AS offered_by FROM transactions t LEFT JOIN drafts d ON d.id = t.offer_draft_id"
+            " JOIN events e ON e.id = t.event_id LEFT JOIN catalog c ON c.id = t.catalog_id"
             " WHERE t.creator_id = %s ORDER BY 1",
             [creator_id],
         ),
@@ -496,10 +498,11 @@ async def _stored(creator_id: str) -> dict[str, Any]:
     }
 
 
-async def test_a_new_batch_in_one_statement_stores_what_the_step_by_step_writer_stores(app: FastAPI) -> None:
-    """The same history imported in batches that are all new (each written by one statement) and as one batch
+async def test_a_new_batch_copied_stores_what_the_step_by_step_writer_stores(app: FastAPI) -> None:
+    """The same history imported in batches that are all new (each copied into the tables) and as one batch
     that a line naming an unknown item sends down the step-by-step path: the same fans, events, payloads,
-    messages, payments and money back."""
+    handled times, messages, payments (an unlock attributed to the sent draft that offered its item) and money
+    back."""
     from api.routers.history import import_lines
     from devstack.history_file import CATALOG, history_lines
 
@@ -519,13 +522,23 @@ async def test_a_new_batch_in_one_statement_stores_what_the_step_by_step_writer_
             "text": None,
         }
     ).encode()
+    unlock = next(json.loads(line) for line in lines if json.loads(line)["kind"] == "ppv_unlock")
     stored = []
-    for name, body, batch_lines in (("one-statement", lines, 150), ("step-by-step", [*lines, bad], 1000)):
+    for name, body, batch_lines in (("copied", lines, 150), ("step-by-step", [*lines, bad], 1000)):
         t = await make_tenant(name)
         async with client_for(app) as api:
             for item in CATALOG:
                 r = await api.post("/v1/catalog", json=item, headers=t.auth("manager"))
                 assert r.status_code == 201, r.text
+        # a sent draft that offered the first unlock's item to its fan, before the import
+        await fetch(
+            "WITH f AS (INSERT INTO fans (creator_id, platform_fan_id) VALUES (%s, %s) RETURNING creator_id, id)"
+            " INSERT INTO drafts (creator_id, fan_id, source_key, workflow_id, status, text, offer, policy_report,"
+            " expires_at) SELECT f.creator_id, f.id, 'k', 'w', 'sent', 'the offer', jsonb_build_object('catalog_id',"
+            " c.id), '{}', now() FROM f JOIN catalog c ON c.creator_id = f.creator_id AND c.platform_item_id = %s"
+            " RETURNING id",
+            [t.creator_id, unlock["fan"]["platform_fan_id"], unlock["platform_item_id"]],
+        )
         refused: list[Any] = []
         report = await import_lines(t.creator_id, body, on_reject=refused.append, batch_lines=batch_lines)
         assert report.imported == len(lines) and report.duplicates == 0, report
@@ -536,6 +549,8 @@ async def test_a_new_batch_in_one_statement_stores_what_the_step_by_step_writer_
     fast, steps = stored
     assert {k: len(v) for k, v in fast.items()} == {k: len(v) for k, v in steps.items()}
     assert len(fast["money_back"]) > 0 and any(e["kind"] == "ppv_unlock" for e in fast["events"])
+    assert all(e["handled_when_stored"] for e in fast["events"])
+    assert any(p["offered_by"] == "the offer" for p in fast["payments"])
     for k in fast:
         assert fast[k] == steps[k], (
             k,
