@@ -9,7 +9,8 @@ same draft made without them, compared with her held-out real reply (chrF) and w
 - `pairwise_local`: the same question answered without an LLM, by authorship attribution (stylometry): per case
   a classifier of character n-grams (TF-IDF, logistic regression) fit on the creator's own past replies (the
   case's `voice_history`, never its held-out reply) against the past replies of the suite's other creators; the
-  draft with the higher "she wrote this" probability wins, a tie within `LOCAL_TIE_MARGIN`. It is validated
+  draft with the higher "she wrote this" probability wins, a tie within `LOCAL_TIE_MARGIN`. A past reply that a
+  draft repeats is left out of that fit, so a copy is judged on her other replies, not recognised. It is validated
   before it is used (`local_validation`): shown her held-out real reply and another creator's held-out real reply
   to the same fan message, how often does it pick hers? A judge whose 95 % interval there does not lie above 0.5
   is uninformative, and its preferences are skipped, not reported as a verdict.
@@ -164,11 +165,25 @@ def _authorship_judge(own: tuple[str, ...], others: tuple[str, ...]) -> Authorsh
     return AuthorshipJudge(own, others)
 
 
-def judge_for(case: VoiceCase, cases: Sequence[VoiceCase]) -> AuthorshipJudge | None:
+def _same_text(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def judge_for(
+    case: VoiceCase, cases: Sequence[VoiceCase], unseen: Iterable[str] = ()
+) -> AuthorshipJudge | None:
     """The case's judge: her past replies against the past replies of every other creator among `cases` (their
-    held-out replies stay out too); None when the suite has no other creator."""
-    own = tuple(dict.fromkeys(case.past))
-    others = tuple(sorted({t for c in cases if c.creator != case.creator for t in c.past} - set(own)))
+    held-out replies stay out too); None when the suite has no other creator. A past reply equal to one of the
+    `unseen` texts (those about to be judged) is left out of the fit, so a draft that copies one of her past
+    replies is judged on her other replies instead of being recognised."""
+    drop = {_same_text(t) for t in unseen}
+    own = tuple(dict.fromkeys(t for t in case.past if _same_text(t) not in drop))
+    others = tuple(
+        sorted(
+            {t for c in cases if c.creator != case.creator for t in c.past if _same_text(t) not in drop}
+            - set(own)
+        )
+    )
     return _authorship_judge(own, others) if own and others else None
 
 
@@ -205,8 +220,10 @@ def local_validation(cases: tuple[VoiceCase, ...]) -> Validation:
             for o in cases
             if o.creator != case.creator and o.reference and o.fan_text == case.fan_text
         ]
-        judge = judge_for(case, cases)
-        if case.reference is None or not rivals or judge is None:
+        if case.reference is None or not rivals:
+            continue
+        judge = judge_for(case, cases, unseen=(case.reference, *rivals))
+        if judge is None:
             continue
         per_case.append(float(np.mean([judge.prefer(case.reference, r) for r in rivals])))
         pairs += len(rivals)
@@ -221,7 +238,7 @@ def pairwise_local(
 ) -> tuple[float, str] | None:
     """The local judge's preference for the draft with examples (1 wins, 0.5 tie, 0 loses) and the two
     probabilities; None when the suite has no other creator to contrast her with."""
-    judge = judge_for(case, cases)
+    judge = judge_for(case, cases, unseen=(with_voice, without))
     if judge is None:
         return None
     p_with, p_without = judge.probability([with_voice, without])
@@ -248,9 +265,11 @@ def _local_summary(cases: list[dict[str, Any]]) -> dict[str, float]:
     # beside the validation: how often it prefers her real reply to each of the two drafts of the same message
     real_vs: dict[str, list[float]] = {"with": [], "without": []}
     for vc, c in voice:
-        judge = judge_for(vc, everyone)
         with_voice, without = drafts_of(c.get("output") or {})
-        if judge is None or vc.reference is None or with_voice is None or without is None:
+        if vc.reference is None or with_voice is None or without is None:
+            continue
+        judge = judge_for(vc, everyone, unseen=(vc.reference, with_voice, without))
+        if judge is None:
             continue
         real_vs["with"].append(judge.prefer(vc.reference, with_voice))
         real_vs["without"].append(judge.prefer(vc.reference, without))

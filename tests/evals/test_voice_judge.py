@@ -92,6 +92,12 @@ def test_the_judge_never_trains_on_a_held_out_reply() -> None:
     vocabulary = judge.model.named_steps["tfidfvectorizer"].vocabulary_
     # "hedges" appears only in Rosa's held-out reply: had it been a training text its n-grams would be features
     assert "hedg" not in vocabulary and "fair" in vocabulary
+    # a draft that repeats one of her past replies is judged on her other replies: not recognised as seen text
+    copy = PAST["Pixie"][4]
+    blind = judge_for(cases[0], cases, unseen=[f"  {copy.upper()} "])
+    assert blind is not None and "boop" not in blind.model.named_steps["tfidfvectorizer"].vocabulary_
+    assert blind.probability([copy])[0] < judge.probability([copy])[0]
+    assert blind.prefer(copy, GENERIC) == 1.0  # still in her voice
     alone = tuple(c for c in cases if c.creator == "Pixie")
     assert judge_for(alone[0], alone) is None  # no other creator: nothing to tell her from
 
