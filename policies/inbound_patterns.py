@@ -228,9 +228,10 @@ ADULT_AGE = re.compile(
     r"|\b(?:1[89]|[2-9]\d)\s*(?:yo|y/o|yrs? old|years? old|ans|anos)\b"
 )
 # The same, said so that it cannot be a wish or a look ahead ("todavía no tengo 18", "avant mes 18 ans", "je fais
-# 18 ans"): what the rules accept as an adult's age.
+# 18 ans", "till I'm 18"): what the rules accept as an adult's age.
 ADULT_AGE_SAID = re.compile(
-    r"(?<!no )(?<!pas )\b(?:i'?m|im|i am|i turned|i just turned|j'?ai|tengo|cumpli)\s+(?:1[89]|[2-9]\d)\b"
+    r"(?<!no )(?<!pas )(?<!till )(?<!until )(?<!before )(?<!when )(?<!once )(?<!after )(?<!til )"
+    r"\b(?:i'?m|im|i am|i turned|i just turned|j'?ai|tengo|cumpli)\s+(?:1[89]|[2-9]\d)\b"
     r"(?!\s*(?:min|h\b|hours|km|euros?|\$|%))|\b[2-9]\d\s*(?:yo|y/o|yrs? old|years? old|ans|anos)\b"
 )
 STATED_AGE = re.compile(

@@ -23,7 +23,7 @@ EXTRA_PHRASES: dict[str, list[str]] = {
         r"(?:un|une|prendre un) (?:petit |bon )?(?:verre|cafe|resto|diner|apero)(?: [a-z']+){0,3} (?:ensemble|en vrai|quand|avec moi|ce soir)",
         r"on se (?:fait|voit|retrouve|croise)|tete a tete|en chair et en os|rendez[- ]vous|\brdv\b",
         # "en vrai" alone is "honestly" ("c'est hyper sérieux en vrai"); seeing someone "en vrai" is a meet-up.
-        r"(?:voir|vois|voit|voyons|rencontrer|rencontre|croiser|retrouver|rejoindre|toucher)(?: [a-z']+){0,2} en vrai|en vrai,? pas en visio",
+        r"(?:voir|vois|voit|voyons|rencontrer|rencontre|croiser|retrouver|rejoindre|toucher)(?: (?!jamais|pas|plus)[a-z']+){0,2} en vrai|en vrai,? pas en visio",
         r"viens? me (?:voir|rejoindre|retrouver)|je t'?attends (?:a|au|devant)",
         r"(?:quedamos|quedemos|nos vemos|vernos|nos tomamos|un cafecito)",
         r"ven a (?:verme|mi|buscarme)|una cita|fuera de la pantalla|en persona",

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 V2 = Path(__file__).parent / "v2"
-SPLITS = ("train", "dev", "test", "wide", "redteam")
-# A split's directory: `wide` and `redteam` are the training batches `train_wide/` and `train_redteam/`, each
-# measured as unseen data before any fit read it.
-DIRS = {"wide": "train_wide", "redteam": "train_redteam"}
+SPLITS = ("train", "dev", "test", "wide", "redteam", "threads")
+# A split's directory: `wide`, `redteam` and `threads` are the training batches `train_wide/`, `train_redteam/` and
+# `train_threads/`, each measured as unseen data before any fit read it.
+DIRS = {"wide": "train_wide", "redteam": "train_redteam", "threads": "train_threads"}
 LANGS = ("en", "fr", "es")
 
 

@@ -1,5 +1,5 @@
 """The v2 policy training batches and the dev split are well-formed: every row parses with the schema's fields and
-vocabulary, ids are unique, and the wide and red-team batches repeat no text of the others (a row in training and in dev would flatter
+vocabulary, ids are unique, and the wide, red-team and thread batches repeat no text of the others (a row in training and in dev would flatter
 dev)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 
 from evals.policy.run_v2 import DIRS, V2
 
-BATCHES = ("train", "train_extra", "train_more", "train_wide", "train_redteam", "dev")
+BATCHES = ("train", "train_extra", "train_more", "train_wide", "train_redteam", "train_threads", "dev")
 CATEGORIES = {
     "off_platform_contact",
     "off_platform_payment",
@@ -112,3 +112,25 @@ def test_the_redteam_batch_repeats_no_dev_text_and_no_training_text_under_anothe
         if labels.get(_key(r["text"]), r["label"]) != r["label"]
     ]
     assert clash == []
+
+
+def test_the_threads_batch_is_whole_threads_in_three_languages() -> None:
+    assert DIRS["threads"] == "train_threads"
+    out, inb = _rows("train_threads", "outbound"), _rows("train_threads", "inbound")
+    assert len(out) >= 900 and len(inb) >= 700
+    assert sum(r["label"] == "violation" and r["category"] == "internal_leakage" for r in out) >= 90
+    assert sum(r["cue"] == "minor" for r in inb) >= 100
+    for rows in (out, inb):
+        assert all(isinstance(r.get("thread"), str) and r["thread"] for r in rows)
+        for lang in ("en", "fr", "es"):
+            assert sum(r["lang"] == lang for r in rows) >= 0.25 * len(rows), lang
+    # the leak rows carry the creator's context, as the engine receives it for every draft
+    assert all(r.get("other_fans") and r.get("private_terms") for r in out)
+
+
+@pytest.mark.parametrize("direction", ["outbound", "inbound"])
+def test_the_threads_batch_repeats_no_text_of_the_others(direction: str) -> None:
+    others = {
+        _key(r["text"]) for split in BATCHES if split != "train_threads" for r in _rows(split, direction)
+    }
+    assert [r["id"] for r in _rows("train_threads", direction) if _key(r["text"]) in others] == []

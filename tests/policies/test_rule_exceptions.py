@@ -87,3 +87,10 @@ INBOUND = [
 @pytest.mark.parametrize(("decision", "text"), INBOUND)
 def test_inbound_rules_read_the_scope(decision: str, text: str) -> None:
     assert inbound_decision(check_inbound(text, semantic=False)) == decision, text
+
+
+def test_a_look_ahead_to_18_is_no_adult_age_and_a_meeting_never_had_is_none() -> None:
+    minor = "my mom is strict and I'm not allowed anything fun till I'm 18"
+    assert inbound_decision(check_inbound(minor, semantic=False)) == "handoff"
+    declined = "je ne rencontre jamais d'abonnés en vrai, désolée"
+    assert "meetup_in_person" not in {f.rule for f in check_draft(declined, semantic=False).findings}
