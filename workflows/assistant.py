@@ -105,6 +105,8 @@ class AssistantWorkflow:
                         AssistantThreadRef(self.inp.creator_id, self.inp.thread_id, HISTORY_TURNS),
                         result_type=AssistantThreadState,
                         start_to_close_timeout=timedelta(seconds=30),
+                        # a database that does not answer fails this request (503); the next one reads again
+                        retry_policy=RetryPolicy(maximum_attempts=3),
                     )
                     self.next_turn, self.turns = state.next_turn, state.history
                     self.loaded = True

@@ -1,7 +1,8 @@
 """The creator's assistant: a question in, an answer built from the agents' tool results out.
 
-Each thread is a Temporal workflow (`assistant-<creator>-<thread>`); a request is its `ask` Update. Any member
-may ask (viewers included). The answer's proposals are requests for existing endpoints; each says the role it
+Each thread is a Temporal workflow (`assistant-<creator>-<thread>`); a request is its `ask` Update, and each
+answered request is stored as a turn of the thread (`GET /v1/assistant/threads[/{thread_id}]`). Any member may
+ask and read (viewers included). The answer's proposals are requests for existing endpoints; each says the role it
 needs and whether the asker has it, and is executed only when a human sends it there (a campaign's messages are
 then drafts that wait for approval). The assistant itself never writes to a fan."""
 
