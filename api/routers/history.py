@@ -46,6 +46,9 @@ from core.types import MONEY_BACK_KINDS, EventKind
 # characters).
 MAX_LINE_BYTES = 64 * 1024
 BATCH_LINES = 2000
+# Lines read and checked between two chances for the batch being written to answer PostgreSQL (a line takes some
+# 20 µs): PostgreSQL waits that long at most for the next statement of a batch (docs/benchmarks.md#import).
+_YIELD_LINES = 8
 _SUBSCRIPTION = (EventKind.SUBSCRIPTION_STARTED, EventKind.SUBSCRIPTION_RENEWED)
 # What the batch writer stores itself; any other kind goes through the events endpoint's store, one at a time.
 _BATCHED = frozenset(
@@ -326,7 +329,7 @@ async def _import_lines(
         async for raw in stream:
             report.lines += 1
             report.bytes_read += len(raw) + 1
-            if report.lines % 32 == 0:
+            if report.lines % _YIELD_LINES == 0:
                 await asyncio.sleep(0)  # let the batch being written send its next statement
             raw = raw.rstrip(b"\r\n")
             if not raw.strip():
