@@ -55,13 +55,19 @@ def _commands(history: WorkflowHistory) -> list[str]:
     return out
 
 
+def _replayer(workflow_class: type) -> Replayer:
+    # replay checks determinism, not speed: debug mode turns off the 2 s deadlock detector, which a loaded core
+    # can trip while the graph compiles
+    return Replayer(workflows=[workflow_class], plugins=[graph_plugin()], debug_mode=True)
+
+
 @pytest.mark.skipif(RECORD, reason="re-recording")
 async def test_the_recorded_conversation_replays() -> None:
     history = _recorded()
     # the fixture covers a draft, an approval and its send: local-activity markers and the memory activity
     commands = _commands(history)
     assert commands.count("marker") >= 6 and "remember_messages" in commands, commands
-    replayer = Replayer(workflows=[ConversationWorkflow], plugins=[graph_plugin()])
+    replayer = _replayer(ConversationWorkflow)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure
 
@@ -80,7 +86,7 @@ async def test_the_recorded_batch_draft_that_gave_way_replays() -> None:
     assert [d.task_queue.name.endswith("-batch-drafts") for d in drafts] == [True]
     assert any(e.HasField("activity_task_cancel_requested_event_attributes") for e in history.events)
     assert _commands(history).count("marker") >= 6
-    replayer = Replayer(workflows=[ConversationWorkflow], plugins=[graph_plugin()])
+    replayer = _replayer(ConversationWorkflow)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure
 
@@ -93,7 +99,7 @@ async def test_the_recorded_member_message_replays() -> None:
     assert len(updates) == 1 and _commands(history).count("marker") >= 5
     accepted = updates[0].workflow_execution_update_accepted_event_attributes
     assert accepted.accepted_request.input.name == "compose"
-    replayer = Replayer(workflows=[ConversationWorkflow], plugins=[graph_plugin()])
+    replayer = _replayer(ConversationWorkflow)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure
 
@@ -110,7 +116,7 @@ class ReorderedConversation:
 
 @pytest.mark.skipif(RECORD, reason="re-recording")
 async def test_a_changed_shape_fails_the_replay() -> None:
-    replayer = Replayer(workflows=[ReorderedConversation], plugins=[graph_plugin()])
+    replayer = _replayer(ReorderedConversation)
     result = await replayer.replay_workflow(_recorded(), raise_on_replay_failure=False)
     assert result.replay_failure is not None
 
