@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -172,9 +172,7 @@ class Router:
         available: Mapping[str, Sequence[str]],
         agent_threshold: float | None = None,
         tool_threshold: float | None = None,
-        agent_margin: float | None = None,
     ) -> Route:
-        """`agent_margin` (cross-validation only): an agent also joins when its score is within it of the best's."""
         at = self.agent_threshold if agent_threshold is None else agent_threshold
         tt = self.tool_threshold if tool_threshold is None else tool_threshold
         t_scores = dict(zip(self.tool_labels, map(float, tool_p), strict=True))
@@ -189,20 +187,27 @@ class Router:
         if not known:
             raise RouterUnavailable("no agent the router knows has tools")
         best = max(known, key=lambda a: a_scores[a])
-        top = a_scores[best]
-        picked = [
-            a
-            for a in known
-            if a != best
-            and (a_scores[a] >= at or (agent_margin is not None and top - a_scores[a] <= agent_margin))
-        ]
+        picked = [a for a in known if a != best and a_scores[a] >= at]
         picked = [best, *sorted(picked, key=lambda a: -a_scores[a])][:MAX_AGENTS]
         plans = {
             a: [t for t in owned[a] if t_scores[t] >= tt] or [max(owned[a], key=lambda t: t_scores[t])]
             for a in picked
         }
-        # a tool that takes a fan id with no tool before it to find one: the request names a fan, find_fans first
+        # a fan to find and nothing asked of them: a request names a fan for a reason (asking only whether a fan
+        # exists is rare), so the likeliest tool that takes a fan id joins, with its agent
         called = {t for plan in plans.values() for t in plan}
+        if FAN_SOURCES[0] in called and not called & set(self.needs_fan):
+            fan_tool = max(
+                ((t_scores[t], a, t) for a in known for t in owned[a] if t in self.needs_fan), default=None
+            )
+            if fan_tool is not None and (fan_tool[1] in plans or len(picked) < MAX_AGENTS):
+                _, agent, tool = fan_tool
+                if agent not in plans:
+                    picked.append(agent)
+                    plans[agent] = []
+                plans[agent].append(tool)
+                called.add(tool)
+        # a tool that takes a fan id with no tool before it to find one: the request names a fan, find_fans first
         finder = next((a for a in picked if FAN_SOURCES[0] in owned.get(a, [])), None)
         finder = finder or next((a for a in known if FAN_SOURCES[0] in owned[a]), None)
         if called & set(self.needs_fan) and not called & set(FAN_SOURCES) and finder is not None:
@@ -268,41 +273,32 @@ def evaluate(
 def _choose_thresholds(
     router: Router, x_dev: Any, dev: list[Example], available: Mapping[str, Sequence[str]]
 ) -> tuple[float, float, float]:
-    """The agent threshold with the best exact-set accuracy on dev, then the tool threshold with the best tool
-    choice less EXTRA_TOOL_COST per extra tool; returns both and that tool objective."""
+    """The agent and tool thresholds with the best exact-set accuracy on dev, ties to the best tool choice less
+    EXTRA_TOOL_COST per extra tool; returns both and that tool objective."""
     agent_p, tool_p = router.scores(x_dev)
-
-    def agent_acc(t: float) -> float:
-        return float(
-            np.mean(
-                [
-                    set(router.decide(agent_p[i], tool_p[i], available, agent_threshold=t).agents)
-                    == set(r.agents)
-                    for i, r in enumerate(dev)
-                ]
-            )
-        )
-
-    # ties go to the threshold in the middle of the best run: the least sensitive choice
-    at = _middle_best(THRESHOLD_GRID, [agent_acc(t) for t in THRESHOLD_GRID])
-
-    def tool_objective(t: float) -> float:
-        out = []
-        for i, r in enumerate(dev):
-            route = router.decide(agent_p[i], tool_p[i], available, agent_threshold=at, tool_threshold=t)
-            called = [tool for a in route.agents for tool in route.plans[a]]
-            out.append(tool_choice(r.tools, called) - EXTRA_TOOL_COST * len(set(called) - set(r.tools)))
-        return float(np.mean(out))
-
-    objectives = [tool_objective(t) for t in THRESHOLD_GRID]
-    tt = _middle_best(THRESHOLD_GRID, objectives)
-    return at, tt, max(objectives)
+    return choose_thresholds(lambda i, at, tt: router.decide(agent_p[i], tool_p[i], available, at, tt), dev)
 
 
-def _middle_best(grid: Sequence[float], values: Sequence[float]) -> float:
-    best = max(values)
-    run = [g for g, v in zip(grid, values, strict=True) if v >= best - 1e-9]
-    return run[len(run) // 2]
+def choose_thresholds(
+    decide: Callable[[int, float, float], Route], rows: Sequence[Example]
+) -> tuple[float, float, float]:
+    """Both thresholds together (the tools planned can bring an agent: a fan's tool after `find_fans`): the pair
+    with the best exact-set accuracy on `rows`, ties to the best tool objective (tool choice less EXTRA_TOOL_COST
+    per extra tool), a tie that remains to the middle one. Returns both and that tool objective."""
+    scored: list[tuple[float, float, float, float]] = []  # accuracy, objective, agent and tool thresholds
+    for at in THRESHOLD_GRID:
+        for tt in THRESHOLD_GRID:
+            ok, obj = [], []
+            for i, r in enumerate(rows):
+                route = decide(i, at, tt)
+                called = [t for a in route.agents for t in route.plans[a]]
+                ok.append(set(route.agents) == set(r.agents))
+                obj.append(tool_choice(r.tools, called) - EXTRA_TOOL_COST * len(set(called) - set(r.tools)))
+            scored.append((float(np.mean(ok)), float(np.mean(obj)), at, tt))
+    best = max((acc, obj) for acc, obj, _, _ in scored)
+    ties = [s for s in scored if (s[0], s[1]) >= (best[0], best[1] - 1e-9)]
+    _, objective, at, tt = ties[len(ties) // 2]
+    return at, tt, objective
 
 
 def fit_classifiers(

@@ -213,6 +213,6 @@ def add_parser(sub: Any) -> None:
         "--cv",
         action="store_true",
         help="5-fold cross-validation over the routing data's train and dev rows together: the fitted settings"
-        " and the settings the grids would choose (with a multi-agent margin), one JSON line (minutes)",
+        " and the settings the grids would choose, one JSON line (minutes)",
     )
     route.set_defaults(func=cmd_route)

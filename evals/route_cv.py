@@ -1,8 +1,8 @@
 """K-fold cross-validation of the assistant's router over its training and dev rows together (folds by row,
 shuffled once with a fixed seed): the fitted router's settings (C, thresholds) scored out of fold, and the
-settings that cross-validation would choose from the router's grids plus a multi-agent margin (a second agent
-joins when its score is within the margin of the best agent's). `huntaze assistant route --cv` prints both, so
-a change to the router is judged on train+dev only, never on the sealed suite."""
+settings that cross-validation would choose from the router's grids (thresholds chosen as the fitting chooses
+them on dev). `huntaze assistant route --cv` prints both, so a change to the router is judged on train+dev only,
+never on the sealed suite."""
 
 from __future__ import annotations
 
@@ -15,12 +15,10 @@ import numpy as np
 from agents.router import (
     C_GRID,
     DEV_FILE,
-    EXTRA_TOOL_COST,
-    THRESHOLD_GRID,
     AssistantRouter,
     Example,
     Router,
-    _middle_best,
+    choose_thresholds,
     fan_tools,
     fit_classifiers,
     read_examples,
@@ -32,8 +30,6 @@ from agents.toolkits import AGENTS
 from policies.semantic import features
 
 FOLDS = 5
-# None: no margin (the router as fitted)
-MARGIN_GRID: tuple[float | None, ...] = (None, 0.05, 0.1, 0.15, 0.2, 0.3)
 
 
 def _fit_router(
@@ -90,13 +86,12 @@ def figures_of(
     available: Mapping[str, Sequence[str]],
     at: float,
     tt: float,
-    margin: float | None,
 ) -> dict[str, float]:
     """Agent choice, tool choice, rows with every expected tool and extra tools per row of these settings on
     these probabilities, overall and per language."""
     agent_ok, tool_score, extra = [], [], []
     for i, r in enumerate(rows):
-        route = router.decide(agent_p[i], tool_p[i], available, at, tt, margin)
+        route = router.decide(agent_p[i], tool_p[i], available, at, tt)
         called = [t for a in route.agents for t in route.plans[a]]
         agent_ok.append(set(route.agents) == set(r.agents))
         tool_score.append(tool_choice(r.tools, called))
@@ -124,39 +119,10 @@ def choose(
     tool_p: np.ndarray,
     rows: Sequence[Example],
     available: Mapping[str, Sequence[str]],
-) -> tuple[float, float, float | None, float]:
-    """The agent threshold and margin with the best exact-set accuracy (ties: no margin or the smallest, the threshold
-    in the middle of the best run), then the tool threshold with the best tool choice less EXTRA_TOOL_COST per
-    extra tool; returns them and that tool objective."""
-
-    def agent_acc(t: float, m: float | None) -> float:
-        return float(
-            np.mean(
-                [
-                    set(router.decide(agent_p[i], tool_p[i], available, t, None, m).agents) == set(r.agents)
-                    for i, r in enumerate(rows)
-                ]
-            )
-        )
-
-    best: tuple[float, float, float | None] | None = None  # accuracy, threshold, margin
-    for m in MARGIN_GRID:
-        accs = [agent_acc(t, m) for t in THRESHOLD_GRID]
-        if best is None or max(accs) > best[0] + 1e-9:
-            best = (max(accs), _middle_best(THRESHOLD_GRID, accs), m)
-    assert best is not None
-    _, at, margin = best
-
-    def tool_objective(t: float) -> float:
-        out = []
-        for i, r in enumerate(rows):
-            route = router.decide(agent_p[i], tool_p[i], available, at, t, margin)
-            called = [tool for a in route.agents for tool in route.plans[a]]
-            out.append(tool_choice(r.tools, called) - EXTRA_TOOL_COST * len(set(called) - set(r.tools)))
-        return float(np.mean(out))
-
-    objectives = [tool_objective(t) for t in THRESHOLD_GRID]
-    return at, _middle_best(THRESHOLD_GRID, objectives), margin, max(objectives)
+) -> tuple[float, float, float]:
+    """The thresholds as the fitting chooses them on dev (`agents.router.choose_thresholds`), on these
+    probabilities; returns them and the tool objective."""
+    return choose_thresholds(lambda i, at, tt: router.decide(agent_p[i], tool_p[i], available, at, tt), rows)
 
 
 def cross_validate(router: AssistantRouter, data_dir: Path | None = None, k: int = FOLDS) -> dict[str, Any]:
@@ -194,17 +160,15 @@ def cross_validate(router: AssistantRouter, data_dir: Path | None = None, k: int
                         available,
                         fitted.agent_threshold,
                         fitted.tool_threshold,
-                        None,
                     )
                 ),
             }
-        at, tt, margin, objective = choose(carrier, agent_p, tool_p, rows, available)
-        figures = figures_of(carrier, agent_p, tool_p, rows, available, at, tt, margin)
+        at, tt, objective = choose(carrier, agent_p, tool_p, rows, available)
+        figures = figures_of(carrier, agent_p, tool_p, rows, available, at, tt)
         choice = {
             "c": c,
             "agent_threshold": at,
             "tool_threshold": tt,
-            "agent_margin": margin,
             **_rounded(figures),
         }
         if best is None or (figures["agent_choice"], objective) > best[0]:

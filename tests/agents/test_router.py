@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import agents.router as router_module
@@ -89,6 +90,37 @@ def test_fitted_once_then_cached_and_plans_hold_only_existing_tools(
     fewer = {a: [t for t in tools if t != dropped] for a, tools in owned.items()}
     again_route = router.route(row.text, fewer)
     assert dropped not in again_route.plans[first] and again_route.plans[first]
+
+
+def test_a_fan_found_with_nothing_asked_gets_the_likeliest_fan_tool(
+    small: tuple[AssistantRouter, list[Example], Path],
+) -> None:
+    r = small[0].router
+    owned = toolsets()
+
+    def route(agents: dict[str, float], tools: dict[str, float]) -> tuple[list[str], dict[str, list[str]]]:
+        agent_p = np.array([agents.get(a, 0.0) for a in r.agent_labels])
+        tool_p = np.array([tools.get(t, 0.01) for t in r.tool_labels])
+        decided = r.decide(agent_p, tool_p, owned)
+        return decided.agents, decided.plans
+
+    # every threshold of the grids is above 0.05: without the rule this is find_fans alone
+    assert route({"dm": 0.9}, {"find_fans": 0.95, "fan_scores": 0.05}) == (
+        ["dm", "segmentation"],
+        {"dm": ["find_fans"], "segmentation": ["fan_scores"]},
+    )
+    assert route({"dm": 0.9}, {"find_fans": 0.95, "recall_memories": 0.05, "fan_scores": 0.03}) == (
+        ["dm"],
+        {"dm": ["find_fans", "recall_memories"]},
+    )
+    # a fan tool already planned: nothing joins
+    agents, plans = route({"dm": 0.9}, {"find_fans": 0.95, "recent_messages": 0.9, "fan_scores": 0.05})
+    assert agents == ["dm"] and set(plans["dm"]) == {"find_fans", "recent_messages"}
+    # three agents already: no fourth
+    agents, plans = route(
+        {"dm": 0.9, "followup": 0.9, "analytics": 0.9}, {"find_fans": 0.95, "fan_scores": 0.05}
+    )
+    assert set(agents) == {"dm", "followup", "analytics"} and "fan_scores" not in plans["dm"]
 
 
 def _value(schema: dict[str, Any], defs: dict[str, Any], fan: str) -> Any:
