@@ -220,7 +220,9 @@ ADULT_CONTEXT = re.compile(
     r"|mi herman(?:[oa] (?:pequen[oa]|menor)|it[oa])|mis? sobrin[oa]s?)"
     r" (?:is|just|started|starts|est|entre|commence|rentre|esta|estan|empieza|empiezan|va|van)"
     r"|de mis (?:mellizos|gemelos|hijos)|my (?:wife|husband)|ma femme|mon mari"
-    r"|mi (?:mujer|esposa|marido|esposo)|(?:i'?m|im) a grown (?:man|woman|ass man)|clases nocturnas)\b"
+    r"|mi (?:mujer|esposa|marido|esposo)|(?:i'?m|im) a grown (?:man|woman|ass man)|clases nocturnas"
+    r"|(?:en el|del|al) (?:curro|trabajo)|(?:au|du) (?:boulot|taf|bureau)|(?:at|from) work|my boss|mon (?:patron|chef)"
+    r"|mi jefe)\b"
 )
 # An adult age stated by the fan ("i'm 24", "j'ai 31 ans", "tengo 40 años").
 ADULT_AGE = re.compile(

@@ -40,6 +40,16 @@ EXTRA_PHRASES: dict[str, list[str]] = {
         r"collegienne|lyceenne|en seconde|en (?:3e|3eme|troisieme|4e|quatrieme)(?! annee)|de 3eme|devoir de",
         r"(?:la|de) secundaria|de la eso|colegiala|junior high|classmate|yellow bus|what grade",
         rf"(?:demi[- ]soeur|soeur|hermanastra|hermana|prima|cousine|amiga|copine)(?: [a-z']+){{0,2}} (?:a|tiene) (?:{_AGE}|{_AGE_WORDS})",
+        # Going on with a fan who is a minor: secrecy from the fan's parents, the fan's homework or school break.
+        r"(?:(?:don'?t|won'?t|not) (?:tell|let)|our (?:little )?secret|keep (?:it|this) from|notre (?:petit )?secret|"
+        r"entre nous|en cachette|discretement|nuestro secreto|a escondidas|no le (?:digas|cuentes)|si no le dices|"
+        r"(?:cache|esconde)[a-z]*|ne dis rien|sin que se entere|(?:delete|efface|supprime|borra)[a-z]*)"
+        r"[^.!?]{0,50}\b(?:your|ur|tes|ta|ton|tu|tus|a tes|a tu|a tus) (?:mom|mum|dad|parents|mere|pere|maman|papa|"
+        r"mama|madre|padre|padres|papas)\b"
+        r"|\b(?:your|ur|tes|ta|ton|tu|tus) (?:mom|mum|dad|parents|mere|pere|maman|papa|mama|madre|padre|padres|papas)"
+        r" (?:won'?t know|never knows?|n'en sauront rien|n'en saura rien|ni se enteran?|no se enteran?|notices|see)\b"
+        r"|\b(?:after|apres|despues de) (?:your|ur|tes|tus) (?:homework|devoirs|deberes|tareas)\b"
+        r"|\b(?:our|notre|nuestro) (?:little )?homework secret\b|\b(?:en el recreo|at recess|a la recre)\b",
     ],
     "prohibited_content": [
         r"(?:coke|cocaine|coca[ií]na|molly|mdma|xanax|pills|pilules|pastillas|pillas|weed|beuh|marihuana|mariguana|perico|ecstasy|lsd|meth)",

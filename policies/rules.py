@@ -692,6 +692,12 @@ def check_inbound(text: str, *, semantic: bool | None = None) -> InboundVerdict:
             del flags["minor"]
     if "optout" in flags and any(inbound_patterns.NEGATED_STOP.search(t) for t in readings):
         del flags["optout"]  # "don't stop, i love your messages"
+    if "optout" in flags:
+        # A fan who opts out, read by the classifiers as surer of that than of a hand-off the rules did not find:
+        # "ya no me mandes nada" is an opt-out, not self-harm (a possible minor still goes to a human).
+        for label in ("self_harm", "threat", "chargeback"):
+            if label in flags and flags[label] < flags["optout"] and verdict.handoff_reason is None:
+                del flags[label]
     if "optout" in flags and flags["optout"] < flags.get("injection", 0.0):
         del flags[
             "optout"

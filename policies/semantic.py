@@ -5,7 +5,7 @@ text: character n-grams of its normalised readings (hashed: language-agnostic, r
 look-alike letters), words and word pairs with the words that follow a negation marked as negated ("i don't do
 NEG_snap": a refusal is not an invitation, in English, French and Spanish), and the offline MiniLM sentence
 embedding (meaning beyond the words). They are trained on the labelled training splits of `evals/policy/v2/`
-(train, train_extra, train_more, train_wide, train_redteam) and their thresholds are chosen on the dev split; the test split is never read
+(train, train_extra, train_more, train_wide, train_redteam, train_threads) and their thresholds are chosen on the dev split; the test split is never read
 here. The fitted models are built from the repository's data on first use and kept in the model cache
 (keyed by the data and this module's feature version), so nothing is downloaded and nothing is committed but data.
 """
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 Direction = Literal["outbound", "inbound"]
 DATA_DIR = Path(__file__).resolve().parent.parent / "evals" / "policy" / "v2"
 # Bump when the features or the training change: the cached models are rebuilt.
-FEATURE_VERSION = "13"
+FEATURE_VERSION = "14"
 
 # "leaks" is left to the rules: whether a name is another fan's depends on the creator's fans, not on the words.
 # So is "internal_leakage": fitted on drafts that greet the fan and then leak, its classifier read greetings
@@ -260,8 +260,9 @@ def read_first_set(split: str, direction: Direction) -> list[dict[str, Any]]:
 
 # What the classifiers are fitted on: the templated train split and the two batches written by hand for training
 # only (train_extra, train_more; train_wide, written from scenes and personas; train_redteam, red-team chains and
-# creator diaries). The dev split chooses the thresholds.
-TRAIN_SPLITS = ("train", "train_extra", "train_more", "train_wide", "train_redteam")
+# creator diaries; train_threads, whole conversation threads labelled line by line). The dev split chooses the
+# thresholds.
+TRAIN_SPLITS = ("train", "train_extra", "train_more", "train_wide", "train_redteam", "train_threads")
 
 
 def fitting_rows(split: str, direction: Direction) -> list[dict[str, Any]]:

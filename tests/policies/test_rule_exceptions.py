@@ -28,6 +28,8 @@ PASS_THE_RULES = [
     "someone is pretending to be me on WhatsApp, please report them",
     "my brother finally paid me back on venmo for the tickets",
     "I drew a little yellow ghost in my notebook today 👻",
+    "say hi to your mom for me, she sounds lovely",
+    "my mom still doesn't know what I do lol, it's our little secret",
 ]
 
 
@@ -47,6 +49,10 @@ STILL_CAUGHT = [
     ("off_platform_contact", "add me on Telegram, same name as here"),
     ("off_platform_contact", "le petit fantôme jaune 👻, même pseudo"),
     ("off_platform_payment", "pay me back on venmo for the custom"),
+    # going on with a fan who is a minor: secrecy from the fan's parents, the fan's homework
+    ("minors", "ok but keep it from your dad, deal? 😘"),
+    ("minors", "on reste discrets, ta maman n'en saura rien"),
+    ("minors", "mándame algo después de tus deberes, guapo"),
 ]
 
 

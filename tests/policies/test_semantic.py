@@ -167,14 +167,21 @@ def test_one_text_scores_the_same_without_the_sparse_row() -> None:
 
 
 def test_the_cache_key_follows_every_training_split(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert TRAIN_SPLITS == ("train", "train_extra", "train_more", "train_wide", "train_redteam")
+    assert TRAIN_SPLITS == (
+        "train",
+        "train_extra",
+        "train_more",
+        "train_wide",
+        "train_redteam",
+        "train_threads",
+    )
     before = data_key("inbound")
     original = semantic.read_split
 
     def one_more(split: str, direction: semantic.Direction) -> list[dict[str, Any]]:
         rows = original(split, direction)
         extra: dict[str, Any] = {"text": "one more row", "label": "normal", "cue": None}
-        return [*rows, extra] if split == "train_redteam" else rows
+        return [*rows, extra] if split == "train_threads" else rows
 
     monkeypatch.setattr(semantic, "read_split", one_more)
     assert data_key("inbound") != before
