@@ -26,6 +26,7 @@ FREE_TEXT_QUERY = {
     ("/v1/catalog", "cursor"): "opaque cursor, checked when decoded",
     ("/v1/handoffs", "cursor"): "opaque cursor, checked when decoded",
     ("/v1/conversations", "cursor"): "opaque cursor, checked when decoded",
+    ("/v1/assistant/threads", "cursor"): "opaque cursor, checked when decoded",
     ("/v1/handoffs", "assignee"): "`me`, `none` or a member id, checked when read",
     ("/v1/conversations", "assignee"): "`me`, `none` or a member id, checked when read",
     (
