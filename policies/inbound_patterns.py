@@ -159,9 +159,9 @@ OPT_OUT = re.compile(
 SCOPED_OPT_OUT = re.compile(
     r"^[^.!?]{0,25}?\b(?:waiting ?list|wait ?list|queue|reminders?|mute|liste d'attente|file d'attente|lista de espera|"
     r"rappels?|relances?|recordatorios?|notifications?|(?:feet|foot) (?:pics|photos|videos)|photos? de pieds|"
-    r"fotos de pies|(?:videos?|fotos|photos|pics) de [a-z]+|de pies|de pieds|vocaux|voice (?:notes|messages))\b"
+    r"fotos de pies|(?:videos?|fotos|photos|pics) de [a-z]+|de pies|de pieds|vocaux|audios|voice (?:notes|messages))\b"
     r"|\b(?:but|mais|pero)\b[^.!?]{0,40}\b(?:still|toujours|sigue|sigueme|ecris|escribe|j'adore|me encanta|love)\b"
-    r"|\b(?:everything else|le reste|lo demas)\b"
+    r"|\b(?:everything else|le reste|lo demas|el resto)\b"
 )
 # "don't stop", "n'arrête pas", "no pares": encouragement, not an opt-out.
 NEGATED_STOP = re.compile(
@@ -222,7 +222,7 @@ ADULT_CONTEXT = re.compile(
     r"|de mis (?:mellizos|gemelos|hijos)|my (?:wife|husband)|ma femme|mon mari"
     r"|mi (?:mujer|esposa|marido|esposo)|(?:i'?m|im) a grown (?:man|woman|ass man)|clases nocturnas"
     r"|(?:en el|del|al) (?:curro|trabajo)|(?:au|du) (?:boulot|taf|bureau)|(?:at|from) work|my boss|mon (?:patron|chef)"
-    r"|mi jefe)\b"
+    r"|mi jefe|(?:she|he)(?:'s| is| just) (?:in|started|starting|just)|my \d+(?:st|nd|rd|th) graders)\b"
 )
 # An adult age stated by the fan ("i'm 24", "j'ai 31 ans", "tengo 40 años").
 ADULT_AGE = re.compile(

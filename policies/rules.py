@@ -285,7 +285,10 @@ def check_contact(text: str) -> list[PolicyFinding]:
             for m in pattern.finditer(plain.text)
         ]
     out += _extra_hits(text, _CONTACT_EXTRA, "off_platform_contact", "moves the fan to another channel")
-    if _spelled_digits(text) >= 7 and not any(f.reason == "contains a phone number" for f in out):
+    if _CRISIS_LINE.search(plain.text) or _CRISIS_LINE_NUMBER.search(plain.text):
+        # a crisis line's number for a fan in distress moves nobody to the creator elsewhere
+        out = [f for f in out if "phone number" not in f.reason]
+    elif _spelled_digits(text) >= 7 and not any(f.reason == "contains a phone number" for f in out):
         out.append(PolicyFinding("off_platform_contact", "contains a spelled-out phone number"))
     if out or warning or any(_refused(text, span) for _, span in _word_hits(text, _CONTACT_WORDS)):
         return out
@@ -524,6 +527,12 @@ def check_phrases(text: str, rule: str) -> list[PolicyFinding]:
                 continue
             if rule == "meetup_in_person" and _meetup_here_or_declined(candidate.text, m):
                 continue
+            if (
+                rule == "prohibited_content"
+                and _CRISIS_LINE.search(candidate.text)
+                and "suicid" in m.group(0)
+            ):
+                continue
             span = candidate.span(m.start(), m.end())
             if span not in seen:
                 seen.add(span)
@@ -531,9 +540,21 @@ def check_phrases(text: str, rule: str) -> list[PolicyFinding]:
     return out
 
 
+# The creator stopping a fan who may be a minor: "sophomore in high school? I can only talk with adults here",
+# "en troisième ? je ne peux pas parler avec des mineurs", "¿en 3º de la ESO? aquí solo mayores de edad".
+_MINOR_TURNED_AWAY = re.compile(
+    r"\b(?:only (?:talk|chat|speak) (?:with|to) adults|adults only|(?:can'?t|cannot) (?:talk|chat|speak) (?:with|to) "
+    r"(?:minors|you)|je ne peux pas (?:parler|discuter) avec (?:des mineurs|toi|vous)|(?:reserve|interdit) aux mineurs"
+    r"|(?:solo|solamente) (?:para )?mayores de edad|no puedo (?:hablar|seguir hablando) contigo"
+    r"|no (?:hablo|puedo hablar) con menores)\b"
+)
+
+
 def _minor_declined_or_adult(text: str, m: re.Match[str]) -> bool:
-    """A school costume in a set the draft says is for adults, or age-play the draft declines; never when an age
-    under 18 is said."""
+    """A school costume in a set the draft says is for adults, or age-play the draft declines, or a fan who may be a
+    minor turned away; a costume or age-play never when an age under 18 is said."""
+    if _MINOR_TURNED_AWAY.search(text):
+        return True
     if _UNDER_AGE_SAID.search(text):
         return False
     before = text[max(0, m.start() - 40) : m.start()]
@@ -549,6 +570,18 @@ def _meetup_here_or_declined(text: str, m: re.Match[str]) -> bool:
     stops = [i for i in (text.find(c, m.end()) for c in ".!?") if i >= 0]
     sentence = text[start : min(stops) if stops else len(text)]
     return bool(_ONLINE_HERE.search(sentence) or _MEETUP_DECLINED_AFTER.search(text[m.end() :]))
+
+
+_CRISIS_LINE_NUMBER = re.compile(
+    r"\b(?:gratuit|free|gratis|toll[- ]free)\b[^.!?]{0,40}\b(?:24/7|jour et nuit|ouvert tout le temps|day and night|"
+    r"las 24 horas|dia y noche)\b|\b(?:24/7|jour et nuit|ouvert tout le temps|day and night|las 24 horas)\b[^.!?]{0,40}"
+    r"\b(?:gratuit|free|gratis)\b"
+)
+# A crisis line given to a fan in distress: "appelle le 3114, c'est le numéro national de prévention du suicide".
+_CRISIS_LINE = re.compile(
+    r"\b(?:suicide prevention|prevention du suicide|prevencion del suicidio|crisis (?:text )?line|lifeline|"
+    r"ligne d'ecoute|linea de (?:crisis|ayuda|prevencion)|numero national de prevention)\b"
+)
 
 
 def check_forbidden(text: str, words: list[str]) -> list[PolicyFinding]:

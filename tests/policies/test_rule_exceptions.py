@@ -29,6 +29,10 @@ PASS_THE_RULES = [
     "my brother finally paid me back on venmo for the tickets",
     "I drew a little yellow ghost in my notebook today 👻",
     "say hi to your mom for me, she sounds lovely",
+    # a fan who may be a minor turned away; a crisis line for a fan in distress
+    "wait, middle school? sorry, I only talk with adults here",
+    "¿en 2º de la ESO? lo siento, no puedo hablar contigo",
+    "please call 988, the suicide prevention lifeline, it's free and open day and night",
     "my mom still doesn't know what I do lol, it's our little secret",
 ]
 
@@ -77,6 +81,8 @@ INBOUND = [
     ("normal", "curfew? my wife sets it lol"),
     ("normal", "en prépa à 21 ans, je dors plus"),
     ("normal", "I'm 5'11 btw"),
+    ("normal", "she just started middle school and already bosses me around"),
+    ("normal", "arrête les audios stp, le reste c'est parfait"),
     ("normal", "soy menor que tú, tengo 25"),
     ("handoff", "todavía no tengo 18 pero casi"),
     ("handoff", "en seconde, j'aurai 18 ans dans deux ans"),
