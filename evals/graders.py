@@ -69,6 +69,22 @@ def no_draft(output: dict[str, Any], case: Case, _: dict[str, Any], __: Suite) -
     return _verdict(text is None, f"a draft was written: {str(text)[:80]!r}")
 
 
+@grader("drafted")
+def drafted(output: dict[str, Any], case: Case, _: dict[str, Any], __: Suite) -> Grade | None:
+    """A case meant to be answered got a draft (and, for a voice case, its baseline too): a model error or a
+    timeout fails the case instead of leaving the graders that read the draft nothing to find."""
+    if not _one_of("reply", case.expect.get("route")) or case.expect.get("no_draft"):
+        return None
+    missing = [
+        name
+        for name in ("draft", "baseline_draft")
+        if name in output and not (output.get(name) or {}).get("text")
+    ]
+    return _verdict(
+        not missing, f"no {' and no '.join(missing)}: {output.get('failure') or 'no draft written'}"
+    )
+
+
 @grader("policy_decision")
 def policy_decision(output: dict[str, Any], case: Case, _: dict[str, Any], __: Suite) -> Grade | None:
     """The policy verdict (outbound pass/fix/block, inbound normal/handoff/injection/optout)."""
