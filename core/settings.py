@@ -153,7 +153,7 @@ class Settings(BaseSettings):
     worker_task_slots: int = Field(100, ge=2, validation_alias="HUNTAZE_WORKER_TASK_SLOTS")
     idle_close_s: float = Field(600.0, gt=0, validation_alias="HUNTAZE_IDLE_CLOSE_S")
     # A local step (a draft's LLM call) stopped with its worker is run by the next worker after this durable timer
-    # (workflows/shutdown.py).
+    # (workflows/shutdown.py); below a minute, the worker's local retry threshold is set just under it.
     worker_stop_retry_s: float = Field(61.0, ge=2, le=3600, validation_alias="HUNTAZE_WORKER_STOP_RETRY_S")
 
     # --- delivery connector ------------------------------------------------------------------

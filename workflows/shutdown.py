@@ -8,9 +8,7 @@ every attempt logs a traceback. Here:
   never retried on this worker (a regular activity is retried by the server on another worker as usual);
 - a workflow whose local activity ended that way fails its *workflow task* (not the workflow, not the step): the
   server hands the task to the next worker, which runs the step again from the history;
-- that expected task failure is logged as one INFO line instead of a warning with a traceback;
-- every local activity's retry is a durable timer in its workflow, never an attempt that the SDK schedules inside
-  the worker (see LOCAL_RETRY_THRESHOLD).
+- that expected task failure is logged as one INFO line instead of a warning with a traceback.
 """
 
 from __future__ import annotations
@@ -20,7 +18,7 @@ import contextlib
 import dataclasses
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from temporalio import activity, workflow
 from temporalio.exceptions import ActivityError, ApplicationError, ApplicationErrorCategory
@@ -40,14 +38,10 @@ log = logging.getLogger(__name__)
 WORKER_STOPPING = "WorkerStopping"
 # A step still running this long after its worker began to stop is cancelled (a database step is done by then).
 STOP_GRACE_S = 2.0
-# A local step stopped with its worker is run again after this durable timer (HUNTAZE_WORKER_STOP_RETRY_S).
+# A local step stopped with its worker is run again after this durable timer (HUNTAZE_WORKER_STOP_RETRY_S): more than
+# the SDK's local retry threshold (1 minute), else the retry would be another attempt on the stopping worker.
 LOCAL_RETRY_AFTER = timedelta(seconds=61)
-# A local activity retried after a backoff longer than this is retried by a timer in the workflow, not by the SDK
-# inside the worker (its default: 1 minute). Every retry takes the timer: the SDK core (temporalio 1.35) leaves the
-# start-to-close timer of each attempt it retries locally running, detached, and one that fires after its worker
-# has shut down panics ("receive half not dropped", printed on stderr); and a worker that stops never starts another
-# attempt of a step it was told to leave to the next worker. (Zero would mean "unset" to the SDK.)
-LOCAL_RETRY_THRESHOLD = timedelta(milliseconds=1)
+SDK_LOCAL_RETRY_THRESHOLD = timedelta(minutes=1)
 
 
 class WorkerStopping(Exception):
@@ -105,17 +99,21 @@ class _Activities(ActivityInboundInterceptor):
             f"{info.activity_type} stopped: the worker is shutting down",
             type=WORKER_STOPPING,
             category=ApplicationErrorCategory.BENIGN,
-            # A local activity's retry is a durable timer in the workflow (LOCAL_RETRY_THRESHOLD), not another
-            # attempt on this worker: the workflow task completes, the worker stops, and the next worker runs the
-            # step when the timer fires. A regular activity is retried by the server.
+            # A local activity's retry after more than its local retry threshold (1 minute) is a durable timer
+            # in the workflow, not another attempt on this worker: the workflow task completes, the worker stops,
+            # and the next worker runs the step when the timer fires. A regular activity is retried by the server.
             next_retry_delay=self.retry_after if info.is_local else None,
         )
 
 
 class _Outbound(WorkflowOutboundInterceptor):
+    def __init__(self, next: WorkflowOutboundInterceptor, local_retry_threshold: timedelta | None) -> None:
+        super().__init__(next)
+        self.local_retry_threshold = local_retry_threshold
+
     def start_local_activity(self, input: StartLocalActivityInput) -> workflow.ActivityHandle[Any]:
-        if input.local_retry_threshold is None:
-            input = dataclasses.replace(input, local_retry_threshold=LOCAL_RETRY_THRESHOLD)
+        if self.local_retry_threshold is not None and input.local_retry_threshold is None:
+            input = dataclasses.replace(input, local_retry_threshold=self.local_retry_threshold)
         handle = self.next.start_local_activity(input)
 
         async def result() -> Any:
@@ -131,13 +129,17 @@ class _Outbound(WorkflowOutboundInterceptor):
 
 
 class _Workflows(WorkflowInboundInterceptor):
+    # None: the SDK's (1 minute); set below the retry timer when that is shorter than the default
+    local_retry_threshold: ClassVar[timedelta | None] = None
+
     def init(self, outbound: WorkflowOutboundInterceptor) -> None:
-        super().init(_Outbound(outbound))
+        super().init(_Outbound(outbound, self.local_retry_threshold))
 
 
 class StopCleanly(Interceptor):
     """The worker interceptor (see the module's docstring). `retry_after`: the durable timer after which the next
-    worker runs a local step stopped with this one."""
+    worker runs a local step stopped with this one. Not longer than the SDK's local retry threshold, the threshold of
+    the workflows this worker runs is set 1 s below it, so that the retry is still a timer."""
 
     def __init__(self, retry_after: timedelta = LOCAL_RETRY_AFTER) -> None:
         if retry_after < timedelta(seconds=2):
@@ -150,7 +152,10 @@ class StopCleanly(Interceptor):
     def workflow_interceptor_class(
         self, input: WorkflowInterceptorClassInput
     ) -> type[WorkflowInboundInterceptor] | None:
-        return _Workflows
+        if self.retry_after > SDK_LOCAL_RETRY_THRESHOLD:
+            return _Workflows
+        threshold = self.retry_after - timedelta(seconds=1)
+        return type("_WorkflowsRetryingSooner", (_Workflows,), {"local_retry_threshold": threshold})
 
 
 class _OneLine(logging.Filter):
