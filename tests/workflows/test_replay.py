@@ -56,7 +56,7 @@ def _commands(history: WorkflowHistory) -> list[str]:
 
 
 def _replayer(workflow_class: type) -> Replayer:
-    # replay checks determinism, not speed: debug mode turns off the 2 s deadlock detector, which a loaded core
+    # replay checks determinism, not speed: debug mode turns off the SDK's deadlock detector, which a loaded core
     # can trip while the graph compiles
     return Replayer(workflows=[workflow_class], plugins=[graph_plugin()], debug_mode=True)
 
