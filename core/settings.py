@@ -155,6 +155,9 @@ class Settings(BaseSettings):
     # A local step (a draft's LLM call) stopped with its worker is run by the next worker after this durable timer
     # (workflows/shutdown.py); below a minute, the worker's local retry threshold is set just under it.
     worker_stop_retry_s: float = Field(61.0, ge=2, le=3600, validation_alias="HUNTAZE_WORKER_STOP_RETRY_S")
+    # How long an approve or reject call waits for the conversation to apply the decision (a worker must take the
+    # Update) before it answers 503 `decision_pending`; the Update stays with Temporal, and a retry waits for it.
+    decision_wait_s: float = Field(30.0, gt=0, le=600, validation_alias="HUNTAZE_DECISION_WAIT_S")
 
     # --- delivery connector ------------------------------------------------------------------
     webhook_url: str | None = Field(None, validation_alias="HUNTAZE_WEBHOOK_URL")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
@@ -15,7 +16,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -33,6 +34,8 @@ router = APIRouter(prefix="/v1", tags=["drafts"])
 # Bulk approval: drafts per request, and decisions in flight at once (each is one workflow Update).
 BULK_MAX = 200
 BULK_CONCURRENCY = 8
+# Seconds a client waits before sending a decision again that no worker has applied yet.
+DECISION_RETRY_AFTER_S = 5
 
 
 class Offer(BaseModel):
@@ -376,21 +379,79 @@ def _explained(details: Any) -> Any:
     return details
 
 
+def decision_update_id(decision: Decision) -> str:
+    """The decide Update's id: the decision itself (draft, version, action, edit or reason, member). The same decision
+    sent again while the first is in flight waits for that one, and after it completed gets its outcome; another
+    decision is another Update, which the workflow refuses once the draft is decided."""
+    content = json.dumps([decision.action, decision.text, decision.reason, decision.actor])
+    return (
+        f"decide:{decision.draft_id}:{decision.version}:{hashlib.sha256(content.encode()).hexdigest()[:16]}"
+    )
+
+
+async def _recorded(creator_id: str, draft: drafts.Draft, decision: Decision) -> bool:
+    """Whether the draft's recorded decision is this very one (a retry of a decision already applied)."""
+    if decision.action == "approve":
+        decided = draft.status in (DraftStatus.APPROVED, DraftStatus.SENT) and draft.final_text == (
+            decision.text if decision.text is not None else draft.text
+        )
+    else:
+        decided = draft.status == DraftStatus.REJECTED and draft.decision_reason == decision.reason
+    if not decided or draft.version != decision.version + 1:
+        return False
+    async with db.pool().connection() as conn:
+        who = await drafts.decision(conn, creator_id, draft.id)
+    return who is not None and who.decided_by == decision.actor
+
+
+def _decision_pending(draft: drafts.Draft) -> ApiError:
+    return ApiError(
+        503,
+        "decision_pending",
+        "the decision was handed to the draft's conversation but not applied yet (no worker has taken it): it"
+        " stays queued and is applied once; send the same decision again to wait for it",
+        {"status": draft.status, "retry_after_s": DECISION_RETRY_AFTER_S},
+        headers={"Retry-After": str(DECISION_RETRY_AFTER_S)},
+    )
+
+
 async def _decide(rt: Runtime, creator_id: str, draft_id: UUID, decision: Decision) -> DraftOut:
     draft = await _load_draft(creator_id, draft_id)
     if draft.status not in DECIDABLE:
+        if await _recorded(creator_id, draft, decision):
+            return await _draft_out(creator_id, draft)  # the same decision again: the same answer
         raise ApiError(409, "already_decided", f"the draft is {draft.status}", {"status": draft.status})
     handle = rt.temporal.get_workflow_handle(draft.workflow_id)
     try:
-        await handle.execute_update("decide", decision, result_type=DecisionResult)
+        async with asyncio.timeout(rt.settings.decision_wait_s):
+            await handle.execute_update(
+                "decide", decision, id=decision_update_id(decision), result_type=DecisionResult
+            )
+    except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError) as exc:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            # The client went away (the SDK reports the cancellation as its own error): end as a cancellation, not
+            # an error. A decision the server received stands and is applied once.
+            raise asyncio.CancelledError from exc
+        draft = await _load_draft(creator_id, draft_id)
+        if await _recorded(creator_id, draft, decision):
+            return await _draft_out(creator_id, draft)  # applied; its workflow task has not completed yet
+        raise _decision_pending(draft) from exc
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         if isinstance(cause, ApplicationError):
+            if cause.type in ("not_pending", "conflict"):
+                draft = await _load_draft(creator_id, draft_id)
+                if await _recorded(creator_id, draft, decision):
+                    return await _draft_out(creator_id, draft)  # this decision, applied by an earlier call
             details = _explained(cause.details[0] if cause.details else None)
             raise ApiError(409, cause.type or "conflict", cause.message, details) from exc
         raise ApiError(409, "conflict", str(cause)) from exc
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
+            draft = await _load_draft(creator_id, draft_id)
+            if await _recorded(creator_id, draft, decision):
+                return await _draft_out(creator_id, draft)  # applied, sent, and the conversation closed since
             raise ApiError(
                 409, "not_pending", "the draft's conversation is no longer waiting for a decision"
             ) from exc

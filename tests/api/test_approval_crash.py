@@ -5,7 +5,8 @@ listens on loopback.
 1. The worker ends itself right after the first approval's transaction commits, while the approve call waits for the
    Update (the workflow task that ran the decision never completes: the test hook of workflows/
    conversation_activities.py). A fresh worker takes the conversation over: the approve call answers, and the
-   message is delivered once.
+   message is delivered once. Meanwhile, the same approval sent again answers 200 at once (the draft says approved)
+   and a reject is 409 `already_decided`.
 2. The second approve call answers 200 while the platform holds the send; the worker is killed (SIGKILL) right
    then. A fresh worker delivers it again under the same idempotency key: the platform has one delivery.
 
@@ -115,6 +116,14 @@ async def test_an_approval_survives_the_worker_dying_around_it(
             assert not crash.exists()  # the hook fired: the approval committed, then the worker died
             assert await fetch("SELECT status FROM drafts WHERE id = %s", [first]) == [{"status": "approved"}]
             assert receiver.calls == [] and not approve.done()
+            # No worker, the approval recorded but its Update not completed: the same approval again answers 200
+            # with the draft as it is (no second decision); another decision is a conflict.
+            again = await _approve(api, t, first)
+            assert again.status_code == 200 and again.json()["status"] == "approved", again.text
+            r = await api.post(
+                f"/v1/drafts/{first}/reject", json={"version": 1, "reason": "no"}, headers=t.auth("chatter")
+            )
+            assert r.status_code == 409 and r.json()["error"]["code"] == "already_decided", r.text
             procs.append(await worker(env, log))
             r = await asyncio.wait_for(approve, 300)
             assert r.status_code == 200, r.text

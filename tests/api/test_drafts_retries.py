@@ -1,0 +1,169 @@
+"""Approve calls that meet no worker, are retried or are cancelled by their client, on the Temporal dev server (the
+time-skipping test server neither keeps an Update for a worker to come nor deduplicates Update ids as the real
+server does). The API's worker is in-process and stopped between the drafts and the decisions.
+
+- An approval that no worker applies within HUNTAZE_DECISION_WAIT_S answers 503 `decision_pending` with
+  Retry-After; the same approval sent again waits for the same Update (its id is the decision) and, once a worker
+  runs, answers 200; it is applied and sent once.
+- An approve call cancelled by its client mid-Update ends as a cancellation (no error, nothing logged as one); the
+  decision the server received stands and is applied once.
+- Once decided, the same decision again answers 200 with the draft as it is now; a different decision (a reject,
+  an edit, another member) stays 409 `already_decided`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import httpx
+import pytest
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import UpdateWorkflowExecutionLifecycleStage
+from temporalio.api.update.v1 import UpdateRef, WaitPolicy
+from temporalio.api.workflowservice.v1 import PollWorkflowExecutionUpdateRequest
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.testing import WorkflowEnvironment
+
+from api.routers.drafts import decision_update_id
+from core.settings import Settings
+from tests.api.conftest import client_for, make_app
+from tests.factories import Tenant, make_tenant
+from tests.workflows.helpers import fetch, wait_until
+from workflows.types import Decision
+from workflows.worker import build_worker
+
+
+async def _admitted(client: Client, workflow_id: str, update_id: str, timeout_s: float = 60) -> None:
+    """Until the server holds the Update (admitted: it waits there for a worker)."""
+    req = PollWorkflowExecutionUpdateRequest(
+        namespace=client.namespace,
+        update_ref=UpdateRef(
+            workflow_execution=WorkflowExecution(workflow_id=workflow_id), update_id=update_id
+        ),
+        wait_policy=WaitPolicy(
+            lifecycle_stage=UpdateWorkflowExecutionLifecycleStage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED
+        ),
+    )
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            await client.workflow_service.poll_workflow_execution_update(req)
+            return
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the update {update_id} never reached the server")
+
+
+def _approve(
+    api: httpx.AsyncClient,
+    t: Tenant,
+    draft_id: str,
+    body: dict[str, object] | None = None,
+    role: str = "chatter",
+) -> asyncio.Task[httpx.Response]:
+    return asyncio.create_task(
+        api.post(f"/v1/drafts/{draft_id}/approve", json=body or {"version": 1}, headers=t.auth(role))
+    )
+
+
+async def test_decisions_without_a_worker_retried_and_cancelled_are_applied_once(
+    temporal_dev_env: WorkflowEnvironment, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = temporal_dev_env.client
+    t = await make_tenant(fans=0)
+    app = make_app(temporal_dev_env, settings.model_copy(update={"decision_wait_s": 1.0}))
+    patient = make_app(temporal_dev_env, settings.model_copy(update={"decision_wait_s": 120.0}))
+    try:
+        async with client_for(app) as api, client_for(patient) as api_patient:
+            async with build_worker(client, settings.task_queue):
+                for fan in ("f1", "f2"):
+                    r = await api.post(
+                        "/v1/events",
+                        json={
+                            "event_id": f"m-{fan}",
+                            "kind": "message",
+                            "text": "hey you",
+                            "fan": {"platform_fan_id": fan},
+                        },
+                        headers=t.auth(),
+                    )
+                    assert r.status_code == 202, r.text
+                await wait_until(
+                    "SELECT count(*) = 2 FROM drafts WHERE creator_id = %s AND status = 'pending_review'",
+                    [t.creator_id],
+                    timeout_s=120,
+                )
+            first, second = await fetch(
+                "SELECT d.id::text AS id, d.workflow_id FROM drafts d JOIN fans f ON f.creator_id = d.creator_id"
+                " AND f.id = d.fan_id WHERE d.creator_id = %s ORDER BY f.platform_fan_id",
+                [t.creator_id],
+            )
+
+            # No worker: the approval waits HUNTAZE_DECISION_WAIT_S, then says it is pending; so does its retry.
+            for _ in range(2):
+                r = await _approve(api, t, first["id"])
+                assert r.status_code == 503, r.text
+                assert r.headers["Retry-After"] == "5"
+                assert r.json()["error"]["code"] == "decision_pending", r.text
+                assert r.json()["error"]["details"] == {"status": "pending_review", "retry_after_s": 5}
+
+            # A client that goes away mid-Update: a cancellation, not an error.
+            caplog.clear()
+            caplog.set_level(logging.INFO)
+            cancelled = _approve(api_patient, t, second["id"])
+            decision = Decision(
+                draft_id=second["id"], version=1, action="approve", actor=t.members["chatter"]
+            )
+            await _admitted(client, second["workflow_id"], decision_update_id(decision))
+            cancelled.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await cancelled
+            loud = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+            assert loud == [], [f"{r.levelname} {r.name}: {r.getMessage()}" for r in loud]
+            for d in (first, second):  # nothing applied yet
+                assert await fetch("SELECT status FROM drafts WHERE id = %s", [d["id"]]) == [
+                    {"status": "pending_review"}
+                ]
+
+            async with build_worker(client, settings.task_queue):
+                # The same approval again: it waits for the one Update the server kept, applied by this worker.
+                r = await _approve(api_patient, t, first["id"])
+                assert r.status_code == 200, r.text
+                assert r.json()["status"] in ("approved", "sent"), r.text
+                # The cancelled call's approval stood: applied and sent without anyone asking again.
+                for d in (first, second):
+                    await wait_until(
+                        "SELECT status = 'sent' FROM drafts WHERE id = %s", [d["id"]], timeout_s=120
+                    )
+
+                # Decided: the same decision answers as before, with the draft as it is now; another is a conflict.
+                for d in (first, second):
+                    r = await _approve(api, t, d["id"])
+                    assert r.status_code == 200, r.text
+                    assert (r.json()["id"], r.json()["status"], r.json()["version"]) == (d["id"], "sent", 2)
+                for body, role, path in (
+                    ({"version": 1, "reason": "no"}, "chatter", "reject"),
+                    ({"version": 1, "text": "an edit"}, "chatter", "approve"),
+                    ({"version": 1}, "manager", "approve"),
+                    ({"version": 2}, "chatter", "approve"),
+                ):
+                    r = await api.post(f"/v1/drafts/{first['id']}/{path}", json=body, headers=t.auth(role))
+                    assert r.status_code == 409, (body, role, r.text)
+                    assert r.json()["error"]["code"] == "already_decided", r.text
+                    assert r.json()["error"]["details"] == {"status": "sent"}
+    finally:
+        await app.state.fresh_cache.close()
+        await patient.state.fresh_cache.close()
+
+    rows = await fetch(
+        "SELECT d.status, count(m.*) AS sent FROM drafts d LEFT JOIN messages m ON m.draft_id = d.id"
+        " WHERE d.creator_id = %s GROUP BY d.id, d.status",
+        [t.creator_id],
+    )
+    assert rows == [{"status": "sent", "sent": 1}] * 2
+    [n] = await fetch("SELECT count(*) AS n FROM outbox WHERE creator_id = %s", [t.creator_id])
+    assert n["n"] == 2
