@@ -75,6 +75,8 @@ class ScoringResult:
     segment_before: str | None = None
     segment: str | None = None
     failure: str | None = None
+    # the creator had no segmentation run: the id of the whole refresh started for it (None: none started here)
+    refresh_started: str | None = None
 
 
 @dataclass(frozen=True)
@@ -319,10 +321,17 @@ async def _segment(conn: Any, creator_id: str, fan_id: str) -> str | None:
     return None if row is None else str(row["segment"])
 
 
-async def rescore(req: ScoringRequest) -> ScoringResult:
-    """The segmentation agent re-scores the fan with the creator's latest models (a whole refresh is never started
-    here), so the inbox and the fan's page show the current segment. A scoring fault is recorded, not raised: it
-    must not hold up the fan's conversation, and the next whole refresh covers the fan."""
+# Starts (or joins) the creator's first whole refresh, once per creator, and gives it a short while to finish (the
+# workflow layer supplies it): the refresh's workflow id, or None when that first refresh had already finished.
+FirstRefresh = Callable[[str], Awaitable[str | None]]
+
+
+async def rescore(req: ScoringRequest, first_refresh: FirstRefresh | None = None) -> ScoringResult:
+    """The segmentation agent re-scores the fan with the creator's latest models, so the inbox and the fan's page
+    show the current segment. A creator without a segmentation run yet has nothing to re-score with: with
+    `first_refresh` (the worker's steps) the creator's first whole refresh is started, once per creator, and scores
+    every fan; without it the next whole refresh does. A scoring fault is recorded, not raised: it must not hold up
+    the fan's conversation, and the next whole refresh covers the fan."""
     from agents.segmentation.refresh import (
         rescore_fans,  # numpy and the BTYD models: only when a batch needs them
     )
@@ -335,13 +344,26 @@ async def rescore(req: ScoringRequest) -> ScoringResult:
             # its own transaction (re-scoring writes with COPY); the action is recorded with it
             async with conn.transaction():
                 done = await rescore_fans(conn, c, [f])
+                started, first = None, ""
+                if done is None and first_refresh is not None:
+                    started = await first_refresh(c)
+                    first = "no segmentation run yet: started the creator's first whole refresh; "
+                    # score with its run (it may have read the store before this fan's event)
+                    done = await rescore_fans(conn, c, [f])
                 after = await _segment(conn, c, f)
-                if done is None:
+                if done is None and started is not None:
+                    result = ScoringResult(False, before, after, refresh_started=started)
+                    summary = first + "it scores this fan"
+                elif done is None:
                     result = ScoringResult(False, before, after)
                     summary = "no segmentation run yet: the next whole refresh scores this fan"
                 else:
-                    result = ScoringResult(True, before, after)
-                    summary = f"re-scored the fan: {after}" + (f" (was {before})" if before != after else "")
+                    result = ScoringResult(True, before, after, refresh_started=started)
+                    summary = (
+                        first
+                        + f"re-scored the fan: {after}"
+                        + (f" (was {before})" if before != after else "")
+                    )
                 await record_delegation(
                     conn,
                     SEGMENTATION_AGENT,

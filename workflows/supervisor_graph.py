@@ -38,6 +38,7 @@ from core.settings import get_settings
 from core.types import DraftAttempt, PolicyReport, RouteDecision
 from workflows.followup_activities import apply_followups
 from workflows.heartbeat import heartbeating
+from workflows.segmentation_activities import start_first_refresh
 from workflows.types import (
     CHECK_OUTBOUND,
     RESCORE_FAN,
@@ -61,7 +62,14 @@ async def route_batch(batch: BatchRef) -> RouteDecision:
 
 @activity.defn(name=RESCORE_FAN)
 async def rescore_fan(req: ScoringRequest) -> ScoringResult:
-    return await supervisor.rescore(req)
+    return await _rescore_here(req)
+
+
+async def _rescore_here(req: ScoringRequest) -> ScoringResult:
+    """The segmentation agent's step in an activity: a creator without a run gets its first whole refresh started
+    through this activity's client."""
+    client = activity.client()
+    return await supervisor.rescore(req, first_refresh=lambda c: start_first_refresh(client, c))
 
 
 @activity.defn(name=WRITE_DRAFT)
@@ -89,7 +97,9 @@ async def run_batch_graph(inp: BatchGraphInput) -> BatchGraphResult:
     the conversation's cancel (the fan wrote) reaches it and frees its slot at once."""
     global _batch_graph
     if _batch_graph is None:
-        _batch_graph = build_supervisor_graph(SupervisorSteps(sync_followups=_followups_here)).compile()
+        _batch_graph = build_supervisor_graph(
+            SupervisorSteps(rescore=_rescore_here, sync_followups=_followups_here)
+        ).compile()
     async with heartbeating():
         state = await _batch_graph.ainvoke(
             {"creator_id": inp.creator_id, "fan_id": inp.fan_id, "event_ids": inp.event_ids}

@@ -1,10 +1,12 @@
 """The supervisor delegates a fan's events to the agents that own the work, and each delegation is an action in
 GET /v1/actions (actor: the agent): an expiry to the segmentation and follow-up agents (a win-back starts), a
 reply to the follow-up agent (the win-back stops) and the DM agent (a draft waits for a human), once per batch
-however often a step is retried. The re-score after a purchase is in tests/api/test_segments.py."""
+however often a step is retried; a creator's first paying events start its first whole refresh, once. The re-score
+after a purchase is in tests/api/test_segments.py."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -43,8 +45,9 @@ async def test_an_expiry_and_a_reply_are_delegated_and_shown_as_actions(api: htt
     assert segmentation["details"]["agent"] == "segmentation"
     assert segmentation["details"]["event_ids"] == [expiry]
     assert "subscription expired" in segmentation["details"]["reason"]
-    # no segmentation run yet for this creator: nothing to re-score with, and the feed says so
-    assert segmentation["details"]["rescored"] is False and "next whole refresh" in segmentation["summary"]
+    # no segmentation run yet for this creator: its first whole refresh started, then the fan was re-scored
+    assert segmentation["details"]["refresh_started"] == f"segments-{t.creator_id}"
+    assert segmentation["details"]["rescored"] is True and segmentation["details"]["segment"] == "expired"
     assert await _delegated(api, other.auth()) == []
 
     r = await api.post(
@@ -125,3 +128,59 @@ async def test_a_retried_delegation_changes_nothing_twice(
     assert await fetch("SELECT count(*) AS n FROM followups WHERE creator_id = %s", [t.creator_id]) == [
         {"n": 1}
     ]
+
+
+async def test_a_new_creators_first_paying_events_start_one_whole_refresh(api: httpx.AsyncClient) -> None:
+    """A creator from nothing (created, a catalog, no import, no refresh): two fans subscribe at once, then one buys.
+    The first events start the creator's first whole refresh (one, however many fans arrive together), said in the
+    feed; both fans get scores and a segment, and the purchase is re-scored with that run, starting nothing."""
+    t = await make_tenant("dlg-first", fans=0)
+
+    async def event(eid: str, kind: str, fan: str, **more: Any) -> int:
+        body = {"event_id": eid, "kind": kind, "fan": {"platform_fan_id": fan}, **more}
+        r = await api.post("/v1/events", json=body, headers=t.auth())
+        assert r.status_code == 202, r.text
+        return int(r.json()["id"])
+
+    await asyncio.gather(
+        event("s-1", "subscription_started", "first-a", amount_cents=999),
+        event("s-2", "subscription_started", "first-b", amount_cents=999),
+    )
+    await wait_until(
+        "SELECT count(*) = 2 FROM agent_actions WHERE creator_id = %s AND kind = 'delegated'"
+        " AND details ->> 'agent' = 'segmentation'",
+        [t.creator_id],
+    )
+    scored = await fetch(
+        "SELECT f.platform_fan_id AS fan, s.segment FROM fan_scores s JOIN fans f ON f.id = s.fan_id"
+        " WHERE s.creator_id = %s ORDER BY 1",
+        [t.creator_id],
+    )
+    assert scored == [{"fan": "first-a", "segment": "new"}, {"fan": "first-b", "segment": "new"}]
+    subscribed = [a for a in await _delegated(api, t.auth()) if a["details"]["agent"] == "segmentation"]
+    assert {a["details"]["refresh_started"] for a in subscribed} <= {f"segments-{t.creator_id}", None}
+    assert all(a["details"]["rescored"] and a["details"]["segment"] == "new" for a in subscribed)
+    assert any("first whole refresh" in a["summary"] for a in subscribed)
+
+    bought = await event("p-1", "purchase", "first-a", amount_cents=2500)
+    await wait_until(
+        "SELECT discretionary_cents = 2500 FROM fans f JOIN fan_scores s ON s.fan_id = f.id"
+        " WHERE f.platform_fan_id = 'first-a' AND f.creator_id = %s",
+        [t.creator_id],
+    )
+    [last] = [
+        a
+        for a in await _delegated(api, t.auth())
+        if a["details"]["event_ids"] == [bought] and a["details"]["agent"] == "segmentation"
+    ]
+    assert last["details"]["rescored"] is True and last["details"]["refresh_started"] is None
+    assert last["summary"].startswith("segmentation agent: re-scored the fan")
+    # one run, one refresh in the feed (it read one or both fans: the other joined it, then was re-scored)
+    refreshed = (await api.get("/v1/actions", params={"kind": "segments_refreshed"}, headers=t.auth())).json()
+    assert [a["summary"] for a in refreshed["items"]] in (
+        ["segmented 1 fans: 1 new"],
+        ["segmented 2 fans: 2 new"],
+    )
+    assert await fetch(
+        "SELECT count(*) AS n FROM segmentation_runs WHERE creator_id = %s", [t.creator_id]
+    ) == [{"n": 1}]

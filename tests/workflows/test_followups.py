@@ -115,8 +115,11 @@ async def test_welcome_steps_are_drafted_on_time_and_sent_only_after_approval(
     await wait_until("SELECT count(*) = 1 FROM drafts WHERE fan_id = %s AND followup_id IS NOT NULL", [fan])
     [step] = await _step_drafts(fan)
     assert step["status"] == "pending_review" and step["decided_by"] is None
-    assert step["send_after"] is not None  # the fan's best time (the creator's default hours: none computed)
+    # the fan's best hour of the week (the subscription started the creator's first refresh, which computed it
+    # from the creator's default evening hours and the fan's one event): within the week ahead
+    assert step["send_after"] is not None
     assert step["send_after"].astimezone(UTC).hour in (19, 20, 21)
+    assert step["send_after"] - await env.get_current_time() < timedelta(days=7)
     assert "welcome follow-up" in str(fake_llm.draft_requests()[-1]["messages"])
     # Not approved: nothing goes out, however long we wait, and the next step waits for the review.
     await env.sleep(timedelta(hours=6))
@@ -125,7 +128,9 @@ async def test_welcome_steps_are_drafted_on_time_and_sent_only_after_approval(
     p = await wait_pending(h)
     assert p.draft_id == step["id"]
     await _approve(h, t, p)
-    await env.sleep(timedelta(hours=24))  # past the best hour
+    await env.sleep(
+        step["send_after"] - await env.get_current_time() + timedelta(hours=1)
+    )  # past the best hour
     await wait_until("SELECT status = 'sent' FROM drafts WHERE id = %s", [step["id"]])
     [sent] = await fetch("SELECT sent_at FROM messages WHERE draft_id = %s", [step["id"]])
     assert sent["sent_at"] >= step["send_after"]
@@ -153,19 +158,21 @@ async def test_expiry_starts_a_win_back_tuned_by_segment_and_a_new_subscription_
     t = await make_tenant(fans=2)
     whale, regular = t.fans
     async with db.pool().connection() as conn:
+        # a top spender (the only buyer beyond subscriptions: spend tier 'whale') and a subscriber
         await conn.execute(
-            # as a refresh labels a lapsed top spender: segment 'expired', spend tier 'whale'
-            "INSERT INTO fan_scores (creator_id, fan_id, run_id, segment, value_tier, purchase_days, spend_cents,"
-            " discretionary_cents, best_hours, computed_at)"
-            " VALUES (%s, %s, 0, 'expired', 'whale', 9, 90000, 80000, '{}', now())",
-            [t.creator_id, whale],
+            "INSERT INTO transactions (creator_id, fan_id, kind, amount_cents, platform_txn_id, occurred_at)"
+            " VALUES (%(c)s, %(w)s, 'tip', 80000, 'old-tip', now() - interval '40 days'),"
+            " (%(c)s, %(r)s, 'subscription', 999, 'old-sub', now() - interval '40 days')",
+            {"c": t.creator_id, "w": whale, "r": regular},
         )
+    # the creator has no segmentation run: the first expiry starts its first refresh, which labels the lapsed top
+    # spender 'expired' with spend tier 'whale' before the follow-up agent tunes the win-back
     await _event(env, settings, t, whale, "subscription_expired", "x-1")
     await _event(env, settings, t, regular, "subscription_expired", "x-2")
     for fan in (whale, regular):
         await wait_until("SELECT count(*) = 1 FROM followups WHERE fan_id = %s AND kind = 'win_back'", [fan])
     [w], [r] = await _followups(whale), await _followups(regular)
-    assert (w["segment"], w["n"]) == ("whale", 3) and (r["segment"], r["n"]) == (None, 2)
+    assert (w["segment"], w["n"]) == ("whale", 3) and (r["segment"], r["n"]) == ("expired", 2)
     await env.sleep(timedelta(hours=7))  # the whale's first step is at 6 h, the regular fan's at 24 h
     await wait_until("SELECT count(*) = 1 FROM drafts WHERE fan_id = %s AND followup_id IS NOT NULL", [whale])
     assert await _due_events(regular) == []
