@@ -19,6 +19,7 @@ from evals.grade import Grade, Skipped
 from evals.graders import apply
 from evals.suite import Case, Suite
 from evals.targets import RunContext, Target, make_target
+from evals.voice import skipped_note as voice_skipped_note
 from evals.voice import summary as voice_summary
 
 RESULTS_VERSION = 1
@@ -93,9 +94,8 @@ def check_thresholds(thresholds: dict[str, float], metrics: dict[str, float]) ->
         value = metrics.get(key)
         if value is None:
             # e.g. an llm_judge threshold with no judge configured: reported, not counted either way
-            out.append(
-                {"key": key, "min": floor, "value": None, "passed": None, "note": "no applicable cases"}
-            )
+            note = voice_skipped_note(key, metrics) or "no applicable cases"
+            out.append({"key": key, "min": floor, "value": None, "passed": None, "note": note})
         else:
             out.append({"key": key, "min": floor, "value": value, "passed": value >= floor})
     return out

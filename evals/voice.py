@@ -288,6 +288,24 @@ def _local_summary(cases: list[dict[str, Any]]) -> dict[str, float]:
     return out
 
 
+def skipped_note(key: str, metrics: dict[str, float]) -> str | None:
+    """Why a threshold on the local judge's preference has no value, from the suite's metrics: the judge was not
+    used because its validation interval does not lie above 0.5 (None for other keys, or when it was used)."""
+    if not key.startswith("voice:pairwise_local") or metrics.get("voice:local_judge_informative") != 0.0:
+        return None
+    pairs = int(metrics.get("voice:local_judge_pairs", 0))
+    if pairs == 0:
+        return (
+            "skipped: the local voice judge could not be validated (no two creators' held-out replies to the same"
+            " fan message)"
+        )
+    acc, lo, hi = (metrics[f"voice:local_judge_acc{s}"] for s in ("", "_lo", "_hi"))
+    return (
+        f"skipped: the local voice judge is uninformative: it picks the creator's real reply in {acc:.2f}"
+        f" [95 % interval {lo:.2f}, {hi:.2f}] of {pairs} validation pairs, an interval not above 0.5"
+    )
+
+
 def summary(cases: list[dict[str, Any]]) -> dict[str, float]:
     """The suite's voice metrics: chrF with and without examples and their paired difference, the judge's mean
     preference, the local judge's validation and mean preference, each with its bootstrap interval (`_lo`,

@@ -4,10 +4,15 @@ reported as uninformative and skipped rather than read as a verdict."""
 
 from __future__ import annotations
 
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import Any
 
 from evals.grade import Grade, Skipped
 from evals.graders import apply
+from evals.report import write_all
+from evals.runner import check_thresholds
 from evals.suite import Case, Suite
 from evals.voice import AuthorshipJudge, judge_for, local_validation, summary, voice_case
 
@@ -168,3 +173,52 @@ def test_summary_reports_the_validation_and_the_local_preference_with_intervals(
     assert m["voice:pairwise_local"] == round(4.5 / 6, 4)
     assert m["voice:pairwise_local_lo"] <= m["voice:pairwise_local"] <= m["voice:pairwise_local_hi"]
     assert "voice:local_judge_real_vs_with" in m
+
+
+def test_a_skipped_local_judge_threshold_says_why_in_the_json_junit_and_html(tmp_path: Path) -> None:
+    """The thresholds on the local judge's preference, when it failed its validation: not "no applicable cases"
+    but its validation figure and interval, in every output of a run."""
+    rotated = {msg: {"Pixie": r["Kat"], "Kat": r["Rosa"], "Rosa": r["Pixie"]} for msg, r in HELD_OUT.items()}
+    results: list[dict[str, Any]] = [
+        {"id": c.id, "tags": c.tags, "input": c.input, "expect": c.expect, "output": {}, "grades": {}}
+        for c in voice_cases(rotated)
+    ]
+    metrics = summary(results)
+    assert metrics["voice:local_judge_informative"] == 0.0 and "voice:pairwise_local_lo" not in metrics
+    acc, lo, hi = (
+        metrics[k] for k in ("voice:local_judge_acc", "voice:local_judge_acc_lo", "voice:local_judge_acc_hi")
+    )
+    local, other = check_thresholds({"voice:pairwise_local_lo": 0.5, "voice:judge_pref_lo": 0.5}, metrics)
+    assert local["passed"] is None and other["passed"] is None
+    why = local["note"]
+    assert why.startswith("skipped: the local voice judge is uninformative"), why
+    assert f"in {acc:.2f} [95 % interval {lo:.2f}, {hi:.2f}] of 12 validation pairs" in why, why
+    assert other["note"] == "no applicable cases"  # the LLM judge's own reason is elsewhere: no endpoint
+    # a suite whose voice cases are all one creator's: nothing to validate against, and the note says so
+    alone = [r for r in results if r["input"]["creator"]["name"] == "Pixie"]
+    [one] = check_thresholds({"voice:pairwise_local_lo": 0.5}, summary(alone))
+    assert "could not be validated" in one["note"], one
+
+    suite = {
+        "name": "drafting",
+        "description": "voice",
+        "target": "drafting",
+        "deterministic": False,
+        "passed": True,
+        "duration_s": 0.1,
+        "counts": {"cases": 0, "passed": 0, "failed": 0, "errors": 0},
+        "metrics": {"pass_rate": 1.0, **metrics},
+        "thresholds": [local],
+        "cases": [],
+    }
+    run = {
+        "run_id": "run-voice",
+        "passed": True,
+        "started_at": "2026-01-01T00:00:00+00:00",
+        "duration_s": 0.1,
+    }
+    paths = write_all({**run, "model": None, "prompts": "built-in", "suites": [suite]}, tmp_path)
+    assert json.loads(paths["json"].read_text())["suites"][0]["thresholds"][0]["note"] == why
+    [skipped] = ET.parse(paths["junit"]).getroot().iter("skipped")
+    assert skipped.get("message") == why
+    assert f"[95 % interval {lo:.2f}, {hi:.2f}]" in paths["html"].read_text()
