@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 V2 = Path(__file__).parent / "v2"
-SPLITS = ("train", "dev", "test", "wide", "redteam", "threads")
-# A split's directory: `wide`, `redteam` and `threads` are the training batches `train_wide/`, `train_redteam/` and
-# `train_threads/`, each measured as unseen data before any fit read it.
-DIRS = {"wide": "train_wide", "redteam": "train_redteam", "threads": "train_threads"}
+SPLITS = ("train", "dev", "test", "wide", "redteam", "threads", "copy")
+# A split's directory: `wide`, `redteam`, `threads` and `copy` are the training batches `train_wide/`, `train_redteam/`,
+# `train_threads/` and `train_copy/`, each measured as unseen data before any fit read it.
+DIRS = {"wide": "train_wide", "redteam": "train_redteam", "threads": "train_threads", "copy": "train_copy"}
 LANGS = ("en", "fr", "es")
 
 

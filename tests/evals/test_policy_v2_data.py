@@ -1,5 +1,5 @@
 """The v2 policy training batches and the dev split are well-formed: every row parses with the schema's fields and
-vocabulary, ids are unique, and the wide, red-team and thread batches repeat no text of the others (a row in training and in dev would flatter
+vocabulary, ids are unique, and the wide, red-team, thread and genre batches repeat no text of the others (a row in training and in dev would flatter
 dev)."""
 
 from __future__ import annotations
@@ -12,7 +12,16 @@ import pytest
 
 from evals.policy.run_v2 import DIRS, V2
 
-BATCHES = ("train", "train_extra", "train_more", "train_wide", "train_redteam", "train_threads", "dev")
+BATCHES = (
+    "train",
+    "train_extra",
+    "train_more",
+    "train_wide",
+    "train_redteam",
+    "train_threads",
+    "train_copy",
+    "dev",
+)
 CATEGORIES = {
     "off_platform_contact",
     "off_platform_payment",
@@ -134,3 +143,59 @@ def test_the_threads_batch_repeats_no_text_of_the_others(direction: str) -> None
         _key(r["text"]) for split in BATCHES if split != "train_threads" for r in _rows(split, direction)
     }
     assert [r["id"] for r in _rows("train_threads", direction) if _key(r["text"]) in others] == []
+
+
+GENRES = {
+    "outbound": {
+        "welcome",
+        "ppv_caption",
+        "mass_message",
+        "renewal_reminder",
+        "custom_negotiation",
+        "tip_thanks",
+        "birthday_wish",
+        "delay_apology",
+        "schedule_announcement",
+        "tour_announcement",
+        "live_announcement",
+        "bundle_offer",
+        "after_purchase",
+        "holiday_greeting",
+        "wishlist_post",
+        "boundary_reply",
+        "chatter_reply",
+        "long_message",
+        "short_reply",
+    },
+    "inbound": {
+        "rambling",
+        "voice_dictation",
+        "pasted_block",
+        "forwarded_text",
+        "fan_letter",
+        "request_list",
+        "complaint",
+        "fan_chat",
+        "short_fan",
+    },
+}
+
+
+def test_the_genre_batch_is_written_by_genre_in_three_languages() -> None:
+    assert DIRS["copy"] == "train_copy"
+    out, inb = _rows("train_copy", "outbound"), _rows("train_copy", "inbound")
+    assert len(out) >= 900 and len(inb) >= 700
+    assert sum(r["label"] == "violation" and r["category"] == "internal_leakage" for r in out) >= 90
+    assert sum(r["label"] == "benign" and bool(r.get("hard_negative_for")) for r in out) >= 400
+    assert sum(r["cue"] == "minor" for r in inb) >= 120
+    for direction, rows in (("outbound", out), ("inbound", inb)):
+        assert {r["genre"] for r in rows} <= GENRES[direction]
+        for lang in ("en", "fr", "es"):
+            assert sum(r["lang"] == lang for r in rows) >= 0.3 * len(rows), lang
+    assert all(r.get("other_fans") and r.get("private_terms") for r in out)
+
+
+@pytest.mark.parametrize("direction", ["outbound", "inbound"])
+def test_the_genre_batch_repeats_no_text_of_the_others(direction: str) -> None:
+    others = {_key(r["text"]) for split in BATCHES if split != "train_copy" for r in _rows(split, direction)}
+    assert [r["id"] for r in _rows("train_copy", direction) if _key(r["text"]) in others] == []
