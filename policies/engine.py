@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from concurrent.futures import Future, wait
 from functools import lru_cache
 from typing import Any
 
@@ -208,23 +209,27 @@ def check_draft(
     validator; the redaction is offered, not applied. block: anything else.
     """
     on = _semantic_on(semantic)
-    if on:
-        # The draft and the redaction its redactable findings would offer are embedded in one batch: a draft
-        # that ends up a `fix` is checked twice, and the second check then costs no second embedding.
-        ahead = [
-            _semantic_reading(t) for t in (text, _redaction_ahead(text, platform, forbidden_words or []))
-        ]
-        prime_scores("outbound", [t for t in ahead if t], platform)
-    metadata = {
-        "offer": offer,
-        "bounds": price_bounds,
-        "forbidden": forbidden_words or [],
-        "other_fans": other_fans or [],
-        "private_terms": private_terms or [],
-        "platform": platform,
-        "prompt": prompt,
-        "semantic": _semantic_findings(text, platform) if on else {},
-    }
+    # The draft's embedding starts at once on an encoder thread, and so does that of the redaction its redactable
+    # findings would offer (a draft that ends up a `fix` is checked twice); the rules run here meanwhile, and the
+    # classifiers' findings are read when the Guard's semantic validators ask, after every rule.
+    started = _encode_ahead(text, platform, forbidden_words or []) if on else []
+    try:
+        metadata = {
+            "offer": offer,
+            "bounds": price_bounds,
+            "forbidden": forbidden_words or [],
+            "other_fans": other_fans or [],
+            "private_terms": private_terms or [],
+            "platform": platform,
+            "prompt": prompt,
+            "semantic": _SemanticFindings(text, platform) if on else {},
+        }
+        return _checked(text, metadata, on)
+    finally:
+        wait(started)  # no encoder run of this check outlives it
+
+
+def _checked(text: str, metadata: dict[str, Any], on: bool) -> PolicyReport:
     checked = list(ALL_VALIDATORS) if on else list(OUTBOUND_VALIDATORS)
     findings = _run_guard(text, metadata)
     if not findings:
@@ -234,10 +239,30 @@ def check_draft(
     spanned = [f for f in findings if f.span is not None or f.rule not in FIXABLE_RULES]
     fix_text = _redact(text, spanned) if any(f.span for f in spanned) else None
     if fix_text is not None:
-        fixed = {**metadata, "semantic": _semantic_findings(fix_text, platform) if on else {}}
+        fixed = {**metadata, "semantic": _SemanticFindings(fix_text, metadata["platform"]) if on else {}}
         if not _run_guard(fix_text, fixed):
             return PolicyReport("fix", findings, checked, fix_text)
     return PolicyReport("block", findings, checked)
+
+
+class _SemanticFindings:
+    """The classifiers' findings for one text (`_semantic_findings`), computed when a semantic validator first
+    asks: the Guard runs them after the rules, while the text's embedding runs on an encoder thread."""
+
+    def __init__(self, text: str, platform: str | None) -> None:
+        self.text, self.platform = text, platform
+        self._found: dict[str, float] | None = None
+
+    def get(self, category: str) -> float | None:
+        if self._found is None:
+            self._found = _semantic_findings(self.text, self.platform)
+        return self._found.get(category)
+
+
+def _encode_ahead(text: str, platform: str | None, forbidden_words: list[str]) -> list[Future[Any]]:
+    started = prime_scores("outbound", [_semantic_reading(text) or ""], platform)
+    redaction = _semantic_reading(_redaction_ahead(text, platform, forbidden_words))
+    return started + prime_scores("outbound", [redaction or ""], platform)
 
 
 def _semantic_on(semantic: bool | None) -> bool:
@@ -250,7 +275,7 @@ def _semantic_on(semantic: bool | None) -> bool:
 
 def _redaction_ahead(text: str, platform: str | None, forbidden_words: list[str]) -> str:
     """The redaction the Guard's redactable findings will lead to, from the same rule functions ("" when there is
-    none): only to batch its embedding with the draft's; the outcome is still decided by the Guard."""
+    none): only to start its embedding early; the outcome is still decided by the Guard."""
     findings = [
         *check_payment(text),
         *check_contact(mask_platform(text, platform, keep_length=True)),

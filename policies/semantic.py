@@ -19,6 +19,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -393,22 +394,38 @@ class SemanticLayer:
         return [clf.score_text(t, v) for t, v in zip(texts, vectors, strict=True)]
 
     def cached_scores(self, direction: Direction, texts: Sequence[str]) -> list[Scores]:
-        """Scores of texts, each computed once: the texts not seen lately are embedded together in one batch."""
+        """Scores of texts, each computed once: a text being scored on an encoder thread is waited for, and the
+        texts neither seen lately nor under way are embedded together in one batch."""
+        found: dict[str, Scores] = {}
+        under_way: dict[str, Future[Scores]] = {}
         with _cache_lock:
-            missing = [t for t in dict.fromkeys(texts) if (direction, t) not in _score_cache]
+            for t in dict.fromkeys(texts):
+                key = (direction, t)
+                if key in _score_cache:
+                    found[t] = _score_cache[key]
+                elif key in _pending:
+                    under_way[t] = _pending[key]
+        missing = [t for t in dict.fromkeys(texts) if t not in found and t not in under_way]
         if missing:
             fresh = self.score(direction, missing)
             with _cache_lock:
                 for t, s in zip(missing, fresh, strict=True):
-                    _score_cache[(direction, t)] = s
-                while len(_score_cache) > SCORE_CACHE_SIZE:
-                    _score_cache.popitem(last=False)
-        with _cache_lock:
-            out = []
-            for t in texts:
-                key = (direction, t)
-                out.append(_score_cache[key] if key in _score_cache else self.score(direction, [t])[0])
-            return out
+                    found[t] = _score_cache[(direction, t)] = s
+                _trim_score_cache()
+        for t, future in under_way.items():
+            found[t] = future.result()
+        return [found[t] for t in texts]
+
+    def _score_ahead(self, direction: Direction, text: str) -> Scores:
+        try:
+            scores = self.score(direction, [text])[0]
+            with _cache_lock:
+                _score_cache[(direction, text)] = scores
+                _trim_score_cache()
+            return scores
+        finally:
+            with _cache_lock:
+                _pending.pop((direction, text), None)
 
     def flags(self, direction: Direction, text: str) -> tuple[Scores, list[str]]:
         scores = self.cached_scores(direction, [text])[0]
@@ -420,6 +437,28 @@ class SemanticLayer:
 SCORE_CACHE_SIZE = 2048
 _score_cache: OrderedDict[tuple[str, str], Scores] = OrderedDict()
 _cache_lock = threading.Lock()
+# Texts being scored on the encoder threads, by (direction, text).
+_pending: dict[tuple[str, str], Future[Scores]] = {}
+
+
+def _trim_score_cache() -> None:
+    while len(_score_cache) > SCORE_CACHE_SIZE:
+        _score_cache.popitem(last=False)
+
+
+# Encoder runs started ahead of a check (`prime_scores`): each a run of its own on one of these threads, each run on
+# one ONNX Runtime thread, as every other run. ONNX Runtime releases the GIL while it runs, so the caller's rules go
+# on meanwhile; two threads: a draft and the redaction its check may need, at once.
+ENCODER_THREADS = 2
+_pool: ThreadPoolExecutor | None = None
+
+
+def _encoder_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=ENCODER_THREADS, thread_name_prefix="policy-encoder")
+        return _pool
 
 
 def clear_score_cache() -> None:
@@ -431,9 +470,22 @@ def clear_score_cache() -> None:
         _layer.encoder.model.forget_recent()
 
 
-def prime_scores(direction: Direction, texts: Sequence[str], platform: str | None = None) -> None:
-    """Score several texts in one batch ahead of their checks (a draft and its redaction)."""
-    semantic_layer().cached_scores(direction, [as_read(t, platform) for t in texts if t])
+def prime_scores(
+    direction: Direction, texts: Sequence[str], platform: str | None = None
+) -> list[Future[Scores]]:
+    """Start scoring texts ahead of their checks (a draft, and the redaction its check may need), each text in an
+    encoder run of its own on an encoder thread, while the caller goes on (`cached_scores` waits for them). The
+    caller waits for the futures it gets before it returns, so no run of its outlives it."""
+    layer, pool = semantic_layer(), _encoder_pool()
+    started: list[Future[Scores]] = []
+    for text in dict.fromkeys(as_read(t, platform) for t in texts if t):
+        key = (direction, text)
+        with _cache_lock:
+            if key in _score_cache or key in _pending:
+                continue
+            _pending[key] = future = pool.submit(layer._score_ahead, direction, text)
+        started.append(future)
+    return started
 
 
 def classifiers_cached(settings: Settings) -> bool:

@@ -1,0 +1,85 @@
+"""How the engine computes the classifiers' scores per draft (a draft's and its redaction's embeddings started on
+the encoder threads while the rules run) against the fitted models' own scoring: the same decisions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import pytest
+
+from policies import engine, semantic
+from policies.engine import check_draft
+from policies.semantic import (
+    Direction,
+    Scores,
+    SemanticLayer,
+    clear_score_cache,
+    features,
+    read_split,
+    semantic_layer,
+)
+
+FORBIDDEN = ["cheap", "discount code"]
+PRIVATE = ["Jessica Moreno", "Tempe", "4417 Elm Street"]
+
+
+def _reference_score(self: SemanticLayer, direction: Direction, texts: Sequence[str]) -> list[Scores]:
+    """The fit's own path: the texts embedded in one batch, the full feature matrix, scikit-learn's predict_proba."""
+    clf = self.outbound if direction == "outbound" else self.inbound
+    x = features(list(texts), self.encoder.encode(texts, direction))
+    probs = {label: model.predict_proba(x)[:, 1] for label, model in clf.models.items()}
+    return [Scores({label: float(p[i]) for label, p in probs.items()}) for i in range(len(texts))]
+
+
+Decision = tuple[str, list[tuple[str, str]], str | None]
+
+
+def _decisions(rows: list[dict[str, object]]) -> list[Decision]:
+    out: list[Decision] = []
+    for row in rows:
+        clear_score_cache()  # every draft is new text: nothing read from the other path's scores
+        report = check_draft(
+            str(row["text"]),
+            platform=row.get("platform"),  # type: ignore[arg-type]
+            forbidden_words=FORBIDDEN,
+            private_terms=PRIVATE,
+            semantic=True,
+        )
+        out.append((report.outcome, [(f.rule, f.reason) for f in report.findings], report.fix_text))
+    return out
+
+
+@pytest.fixture
+def dev_drafts() -> Iterator[list[dict[str, object]]]:
+    # Every third draft of the v2 dev split: all its categories, languages, fixes and blocks.
+    yield read_split("dev", "outbound")[::3]
+    clear_score_cache()
+
+
+def test_the_engine_decides_as_the_fitted_models_own_scoring(
+    dev_drafts: list[dict[str, object]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    semantic_layer()
+    fast = _decisions(dev_drafts)
+    assert not semantic._pending  # no encoder run outlives its check
+    monkeypatch.setattr(SemanticLayer, "score", _reference_score)
+    # each text scored when the Guard asks, in this thread
+    monkeypatch.setattr(engine, "prime_scores", lambda *args: [])
+    reference = _decisions(dev_drafts)
+    # the same outcomes, findings (the classifiers' scores to two decimals in their reasons) and redactions
+    assert fast == reference
+    outcomes = {outcome for outcome, _, _ in fast}
+    assert outcomes == {"pass", "fix", "block"}
+    assert any("classifier score" in why for _, found, _ in fast for _, why in found)
+
+
+def test_a_failing_encoder_run_fails_the_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(self: SemanticLayer, direction: Direction, texts: Sequence[str]) -> list[Scores]:
+        raise RuntimeError("the encoder failed")
+
+    semantic_layer()
+    monkeypatch.setattr(SemanticLayer, "score", broken)
+    clear_score_cache()
+    with pytest.raises(RuntimeError, match="the encoder failed"):
+        check_draft("send it to my paypal babe, same name as here, i'll add a bonus pic", semantic=True)
+    assert not semantic._pending
