@@ -66,8 +66,54 @@ MINOR = re.compile(
             r"[^.!?]{0,30}\b(?:phone|tel|telephone|portable|celular|cel|movil|subscribed|abonne|this|ca|esto|forever)\b",
             r"\b(?:my allowance|mon argent de poche|mi mesada|mi paga)\b",
             r"\bcan'?t drive yet\b|\bpas encore le permis\b",
+            # a school year of each system, named without "in": "my 8th grade class", "finals for sophomore year",
+            # "segundo medio", "la evaluacion de 3o"; not an adult's look back ("when I was in 8th grade")
+            r"(?<!was in )(?<!were in )(?<!back in )\b(?:[6-9]|1[0-2])(?:st|nd|rd|th) grade\b"
+            r"|\b(?:freshman|sophomore) year\b(?! (?:of|at|in) (?:college|uni|university))",
+            r"\b(?:primero|segundo|tercero|cuarto|[1-4]o|1ro|2do|3ro|4to) (?:medio|de media|basico)\b|\b(?:en|del) liceo\b",
+            r"\b(?:evaluacion|examenes|recuperacion|trimestre) de [1-4]o\b",
+            # a school stage still ahead or just ending: "empezar el bachillerato", "cuando termine la secundaria",
+            # "when I finish high school", "quand j'aurai le bac"
+            r"\b(?:empezar|empiezo|empezare|entrar|entro|entrare|voy a empezar) (?:el |en |la |al )?"
+            r"(?:bachillerato|bachi|eso|secundaria|prepa|insti|instituto)\b",
+            r"\bcuando (?:termine|acabe|salga de) (?:la |el )?(?:secundaria|prepa|eso|bachillerato|insti|instituto|cole)\b"
+            r"|\bwhen i (?:finish|graduate|get out of) (?:high school|middle school|hs)\b"
+            r"|\bquand j'?aurai (?:le |mon )?(?:bac|brevet)\b|\bquand je (?:serai|rentrerai) au lycee\b",
+            r"\b(?:start(?:ing)?|going into|entering) (?:high school|middle school|9th grade|freshman year)\b"
+            r"|\b(?:rentrer|entrer|je rentre|j'?entre) (?:au lycee|au college|en seconde|en 6e|en sixieme)\b",
+            r"\b(?:got|get|getting|just got|came|come|coming|walk(?:ing|ed)?) (?:home|back) from school\b"
+            r"|\b(?:rentre|rentree|rentrer|sors|sortie) (?:du|de) (?:college|lycee)\b"
+            r"|\b(?:sali|salir|salgo|saliendo|vuelvo|volvi|volviendo|llegue|llego) (?:del|de la) (?:cole|colegio|insti|instituto|escuela)\b",
+            # school life: a supervisor, detention, classmates, learner driving
+            r"\b(?:le|la) (?:surveillant|surveillante|pion|pionne|cpe) (?:me|m'?)|\bdetention\b|\ben retenue\b"
+            r"|\bconduite accompagnee\b|\b(?:filles|gars|mecs|potes|copines?|copains?) de (?:ma|la) classe\b"
+            r"|\b(?:girls|guys|kids|everyone) in my (?:class|grade)\b|\b(?:chicas|chicos|companeros) de (?:mi )?clase\b",
+            # the age of majority still ahead: "je serai majeur dans 2 ans", "I'll be legal next year", "can't have a
+            # card before 18", "no puedo ... hasta los 18"
+            r"\b(?:je serai|je vais etre|i'?ll be|i will be|sere|voy a ser) (?:majeure?|legal|mayor de edad|an adult)\b"
+            r"|\bmajeure? dans\b|\bmayor de edad (?:en|dentro de)\b|\blegal in (?:a|one|two|\d) (?:year|month)"
+            r"|\b(?:j'?aurai|i'?ll be|i will be|i turn|tendre|voy a tener|cumplo|cumplire) (?:18|dix[- ]huit|dieciocho|eighteen)"
+            r" (?:ans |anos |years? )?(?:dans|en|in|dentro de) (?:\d|un|une|deux|trois|quatre|a|one|two|three|four|dos|tres|cuatro)\b",
+            r"\b(?:peux pas|peut pas|puedo|can'?t|cannot|not allowed)\b[^.!?]{0,50}\b(?:avant|hasta|until|till|before)"
+            r" (?:mes |los |i'?m |i turn )?(?:18|dix[- ]huit|dieciocho|eighteen)\b",
+            # minor status said loosely: "je suis un peu mineur", "i'm technically a minor", "soy algo menor de edad"
+            r"\bsuis (?:\w+ ){1,3}mineure?\b|\bi'?m (?:\w+ ){0,2}a minor\b|\bsoy (?:\w+ ){1,3}menor de edad\b",
         ]
     )
+)
+# An age that is not the fan's, masked before the minor rules read the message: a thing's or a relative's age
+# ("ma voiture a 16 ans", "my daughter just turned 16"), a length of time ("15 ans dans la meme boite", "cumplo 15 anos
+# en la empresa"), a relative's birthday ("les 16 ans de ma fille").
+NOT_THE_FANS_AGE = re.compile(
+    r"\b(?:my|ma|mon|mes|mi|mis|his|her|sa|son|ses|su|sus|our|notre|nuestr[oa])\s+(?:\w+\s+)?"
+    r"(?:car|voiture|coche|carro|auto|dog|chien|perro|cat|chat|gato|house|maison|casa|phone|telephone|movil|laptop"
+    r"|fille|fils|daughter|son|kids?|enfants?|hij[oa]s?|sobrin[oa]s?|niece|neveu|nephew|cousine?|prim[oa])\b"
+    r"(?:\s+[\w']+){0,4}?\s+(?:1[0-7]|[1-9])\s*(?:ans|anos|years?(?: old)?|yo)\b"
+    r"|\b(?:1[0-7]|[1-9])\s*(?:ans|anos|years?)\s+(?:dans|chez|en|con|at|in|with)\s+(?:la|le|l'|les|the|this|that|my|ma|"
+    r"mon|mes|mi|mis|el|los|las|same|cette|ce|esta|este|our|notre|nuestr[oa])\b(?!\s*(?:\w+\s+)?(?:summer|spring|fall|"
+    r"autumn|winter|verano|invierno|primavera|otono|ete|hiver|printemps|automne|month|mes|mois|year|ano|annee|week|"
+    r"semana|semaine|weekend|finde)\b)"
+    r"|\b(?:des|les|aux|los|the) (?:1[0-7]|[1-9]) (?:ans|anos) de (?:ma|mon|mi|mis|su|sa|son)\b"
 )
 
 SELF_HARM = re.compile(
@@ -142,13 +188,22 @@ OPT_OUT = re.compile(
             r"^\s*(?:please\s+)?(?:stop|unsubscribe|opt\s*out|stop\s+messaging\s+me|leave\s+me\s+alone)\s*[.!]*\s*$",
             r"\b(?:unsubscribe|stop (?:messaging|texting|sending|contacting|dming|spamming|writing(?: to)?) me|"
             r"stop sending (?:me )?(?:stuff|messages|these|this|offers|ppv)|opt me out|remove me from|take me off "
-            r"(?:your|the) list|no more (?:messages|texts|offers|dms|msgs)|(?:don'?t|do not) (?:message|text|contact|dm) me)\b",
+            r"(?:your|the) list|no more (?:messages|texts|offers|dms|msgs)|(?:don'?t|do not) (?:message|text|contact|dm) me)\b(?!\s+(?:tonight|today|for (?:now|today|tonight)|from me|on read))",
             r"\bleave me alone\b(?! with| for a (?:bit|sec|second|minute|while)|\s*\?)|\bi'?m done (?:here|with (?:this|you))\b(?! for (?:tonight|today|now|the (?:night|day)))|\bdelete me\b",
             r"\b(?:arrete|arretez) (?:de m'?ecrire|de m'?envoyer|les messages|tout)\b|\bdesabonne[- ]?moi\b",
             r"\blaisse[- ]moi tranquille\b(?! avec| (?:deux|cinq|dix|\d+) (?:minutes|min|secondes))|\bplus de messages?\b|\bretire[- ]moi\b|\bne m'?ecri(?:s|vez) plus\b",
             r"\bsupprime[- ]moi\b|\benleve[- ]moi de\b",
             r"\bdejame en paz\b(?! con)|\bno me (?:escribas|mandes|envies|hables) mas\b|\bborrame\b|\bsacame de\b",
             r"\bya no quiero (?:nada|mensajes|recibir|saber)\b|\bbasta de mensajes\b|\bdate de baja\b|\bdarme de baja\b",
+            # "please don't reach out again", "don't write back or send anything else", "ne m'envoie plus rien",
+            # "cese toda comunicacion", "y en a marre des messages"
+            r"\b(?:don'?t|do not|never) (?:reach out|write|send|message|text|contact|dm)(?: me| to me)?(?: back)?"
+            r"(?: or send)? (?:again|anymore|any more|anything (?:else|more)|ever)\b",
+            r"\bne (?:me |m'?)(?:ecri\w*|envoie\w*|contact\w*|recontact\w*|parle\w*|repond\w*) plus\b"
+            r"|\bno me (?:vuelvas a )?(?:escrib|mand|envi|contact|habl)\w* (?:mas|nunca)\b",
+            r"\b(?:cese|cesa|cesen|cessez|cesse|cease|stop|end|arrete|arretez|corta|corten) (?:toda|toute|all|any|la|the|toda la)"
+            r" (?:comunicacion|communication|contacto|contact)\b",
+            r"\b(?:marre|harto|harta|sick|tired) (?:des|de (?:tes|vos|tus|los)|of (?:your|the|these|all these)) (?:messages|mensajes|msgs|texts)\b",
         ]
     )
 )
@@ -160,12 +215,15 @@ SCOPED_OPT_OUT = re.compile(
     r"^[^.!?]{0,25}?\b(?:waiting ?list|wait ?list|queue|reminders?|mute|liste d'attente|file d'attente|lista de espera|"
     r"rappels?|relances?|recordatorios?|notifications?|(?:feet|foot) (?:pics|photos|videos)|photos? de pieds|"
     r"fotos de pies|(?:videos?|fotos|photos|pics) de [a-z]+|de pies|de pieds|vocaux|audios|voice (?:notes|messages))\b"
-    r"|\b(?:but|mais|pero)\b[^.!?]{0,40}\b(?:still|toujours|sigue|sigueme|ecris|escribe|j'adore|me encanta|love)\b"
+    r"|\b(?:but|mais|pero)\b[^.!?]{0,40}\b(?:still|toujours|sigue|sigueme|ecris|escribe|j'adore|me encanta|love|continue|keep)\b"
     r"|\b(?:everything else|le reste|lo demas|el resto)\b"
 )
 # "don't stop", "n'arrête pas", "no pares": encouragement, not an opt-out.
 NEGATED_STOP = re.compile(
     r"\b(?:don'?t|do not|never|dont)\s+stop\b|\bn'?arrete (?:pas|jamais)\b|\bno (?:pares|dejes)\b"
+    # not an opt-out either: one undone by mistake, being left on read, "leave me alone with that smile"
+    r"|\b(?:sin querer|por error|par erreur|par accident|by (?:mistake|accident)|accidentally)\b"
+    r"|\b(?:on read|en visto|en vu)\b|\b(?:tranquille|alone|en paz) avec\b|\b(?:tranquille|en paz) con\b"
 )
 
 INJECTION = re.compile(
@@ -202,6 +260,13 @@ INJECTION = re.compile(
             r"\b(?:muestrame|dime|revela(?:me)?) (?:tus|las) (?:instrucciones|reglas|prompt)\b",
             r"\bnombre real\b|\bmensajes de (?:otros|los otros|las otras) (?:fans|suscriptores|clientes)\b",
             r"\bmodo desarrollador\b|\bahora eres\b|\bhaz de cuenta que no tienes (?:reglas|limites)\b",
+            r"\b(?:(?:rule|regla|regle|consigne|instruction|instruccion)s? (?:nueva|nouvelle|new) )?"
+            r"(?:from your boss|de tu jef[ae]|de ta patronne|de ton patron)\b",
+            r"\boublie que (?:t'?es|tu es)\b|\bforget (?:that )?(?:you'?re|you are)\b|\bolvida que eres\b"
+            r"|\b(?:quel modele|what model) (?:es[- ]tu|t'?es|are you)\b|\bque modelo eres\b|\bt'?es quel modele\b"
+            r"|\bon t'?a dit de\b|\bwhat (?:were|have) you (?:been )?told to\b|\bque te (?:dijeron|han dicho) que\b",
+            r"\b(?:dis[- ]moi|dime|montre[- ]moi|muestrame)\b[^.!?]{0,15}\b(?:ce que|lo que|combien|cuanto)\b[^.!?]{0,40}"
+            r"\b(?:achetent|paient|depensent|compran|pagan|gastan)\b",
             # Closing the prompt's quoted block, or opening a role section, in any case or spacing.
             r"<\s*/\s*fan[\s_-]*messages?\b|<\s*/?\s*(?:system|assistant|developer|instructions?|prompt)\s*>",
         ]
@@ -222,12 +287,18 @@ ADULT_CONTEXT = re.compile(
     r"|de mis (?:mellizos|gemelos|hijos)|my (?:wife|husband)|ma femme|mon mari"
     r"|mi (?:mujer|esposa|marido|esposo)|(?:i'?m|im) a grown (?:man|woman|ass man)|clases nocturnas"
     r"|(?:en el|del|al) (?:curro|trabajo)|(?:au|du) (?:boulot|taf|bureau)|(?:at|from) work|my boss|mon (?:patron|chef)"
-    r"|mi jefe|(?:she|he)(?:'s| is| just) (?:in|started|starting|just)|my \d+(?:st|nd|rd|th) graders)\b"
+    r"|mi jefe|(?:she|he)(?:'s| is| just) (?:in|started|starting|just)|my \d+(?:st|nd|rd|th) graders"
+    r"|(?:a|de|con) (?:mi|mis) (?:sobrin|niet)\w*|(?:my|ma|mon) (?:niece|nephew|neveu)"
+    r"|(?:drop(?:ped)?|dej\w*|depose\w*|pick(?:ed)? up|recog\w*|emmene\w*|llev\w*) (?:off )?(?:a )?"
+    r"(?:los ninos|las ninas|mis ninos|les enfants|les petits|the kids|my kids|los chicos)"
+    r"|(?:at|to) (?:the )?university|(?:a la|en la) (?:fac|universidad|uni)|my masters?|mon master|mi master"
+    r"|ma licence|my (?:phd|degree)|mi carrera)\b"
 )
 # An adult age stated by the fan ("i'm 24", "j'ai 31 ans", "tengo 40 años").
 ADULT_AGE = re.compile(
     r"\b(?:i'?m|im|i am|i turned|i just turned|j'?ai|tengo|cumpli)\s+(?:1[89]|[2-9]\d)\b(?!\s*(?:min|h\b|hours|km|euros?|\$|%))"
     r"|\b(?:1[89]|[2-9]\d)\s*(?:yo|y/o|yrs? old|years? old|ans|anos)\b"
+    r"|\b(?:at|a los) (?:1[89]|[2-9]\d)\b(?!\s*(?:min|h\b|hours|km|euros?|\$|%|:|pm|am|horas))"
 )
 # The same, said so that it cannot be a wish or a look ahead ("todavía no tengo 18", "avant mes 18 ans", "je fais
 # 18 ans", "till I'm 18"): what the rules accept as an adult's age.
@@ -235,6 +306,7 @@ ADULT_AGE_SAID = re.compile(
     r"(?<!no )(?<!pas )(?<!till )(?<!until )(?<!before )(?<!when )(?<!once )(?<!after )(?<!til )"
     r"\b(?:i'?m|im|i am|i turned|i just turned|j'?ai|tengo|cumpli)\s+(?:1[89]|[2-9]\d)\b"
     r"(?!\s*(?:min|h\b|hours|km|euros?|\$|%))|\b[2-9]\d\s*(?:yo|y/o|yrs? old|years? old|ans|anos)\b"
+    r"|(?<!until )(?<!till )\b(?:at|a los) [2-9]\d\b(?!\s*(?:min|h\b|hours|km|euros?|\$|%|:|pm|am|horas))"
 )
 STATED_AGE = re.compile(
     rf"\b(?:i'?m|im|i am|i turned|i just turned|j'?ai|tengo|cumpli|turning|i turn|cumplo|j'?aurai)\s+"

@@ -716,11 +716,17 @@ def check_inbound(text: str, *, semantic: bool | None = None) -> InboundVerdict:
 
     flags = semantic_flags("inbound", text)
     readings = inbound_patterns.readings(text)
-    if "minor" in flags and not any(inbound_patterns.STATED_AGE.search(t) for t in readings):
+    if "minor" in flags and not any(
+        inbound_patterns.STATED_AGE.search(_mask_others_ages(t)) for t in readings
+    ):
         # The same exception as the rules': an adult speaking of their age, work or children ("j'ai 24 ans", "je
-        # suis prof au collège", "my son's 10th birthday") is no minor cue; an age under 18 still is.
+        # suis prof au collège", "my son's 10th birthday"), or an age that is not the fan's ("ma voiture a 16 ans")
+        # is no minor cue; an age under 18 said of the fan still is.
         if any(
-            inbound_patterns.ADULT_CONTEXT.search(t) or inbound_patterns.ADULT_AGE.search(t) for t in readings
+            inbound_patterns.ADULT_CONTEXT.search(t)
+            or inbound_patterns.ADULT_AGE.search(t)
+            or inbound_patterns.NOT_THE_FANS_AGE.search(t)
+            for t in readings
         ):
             del flags["minor"]
     if "optout" in flags and any(inbound_patterns.NEGATED_STOP.search(t) for t in readings):
@@ -784,6 +790,11 @@ def _opts_out(text: str) -> bool:
     )
 
 
+def _mask_others_ages(text: str) -> str:
+    """The text with ages that are not the fan's blanked out, offsets kept ("ma voiture a 16 ans")."""
+    return inbound_patterns.NOT_THE_FANS_AGE.sub(lambda m: " " * len(m.group(0)), text)
+
+
 def _inbound_rules(text: str) -> InboundVerdict:
     readings = [n for n in variants(text) if n is not None]
     # folded; de-leeted with split letters joined ("s t o p", "🅿️r⭕Ⓜ️🅿️t"); leet decoded inside words only
@@ -804,7 +815,7 @@ def _inbound_rules(text: str) -> InboundVerdict:
         if reason == "possible_minor" and adult:
             pattern = inbound_patterns.STATED_AGE
         for reading, t in texts:
-            m = pattern.search(t)
+            m = pattern.search(_mask_others_ages(t) if reason == "possible_minor" else t)
             if m:
                 handoff = handoff or reason
                 findings.append(
