@@ -31,6 +31,7 @@ from policies.rules import (
     check_payment,
     check_phrases,
     check_private,
+    declined,
 )
 from policies.semantic import OUTBOUND_LABELS as SEMANTIC_CATEGORIES
 from policies.semantic import prime_scores, semantic_flags
@@ -84,6 +85,10 @@ def _semantic_findings(text: str, platform: str | None) -> dict[str, float]:
     if read is None:
         return {}
     flags = semantic_flags("outbound", read, platform)
+    for category in [c for c in flags if declined(read, c)]:
+        del flags[
+            category
+        ]  # the rules read a refusal: "Pas de WhatsApp pour moi, tout se passe sur cette appli"
     if "minors" in flags:
         priced = _PRICE.sub(" a price ", read)
         if priced != read and "minors" not in semantic_flags("outbound", priced, platform):

@@ -34,7 +34,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\b(?:as a|as an|en tant que|como eres|como|you'?re a|you are a|t'es une?|tu es une?|eres une?)"
             r"(?: [a-z-]+)? (?:whale|big spender|at.risk|never.spent)\b(?! of\b)"
-            r"|\b(?:whale|big.spender|at.risk|dormant|never.spent) segment\b"
+            r"|\b(?:whale|big.spender|at.risk|dormant|never.spent) (?:segment|list)\b"
             r"|\bsegmento? [\"«“]?\s*(?:whale|baleine|ballena|big.spender|at.risk|dormant)"
             r"|\b(?:as|comme|como|que eres|que tu es|you'?re a|you are a|tu es une?|eres une?) [\"«“]\s*[a-z -]{3,40}\s*[\"»”]"
         ),
@@ -50,6 +50,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             r" (?:say|says|said|told me|tell me|noted|tagged|dit|disent|disait|m'a dit|a note|me disent|dicen|dice|"
             r"me dicen|me dice|me dijo|anoto|me paso una nota|me piden|me pidio)\b"
             r"|\bsystem prompt\b|\bprompt (?:du )?systeme\b|\bprompt del sistema\b"
+            # a chatter's internal note pasted to the fan: "NOTE CHATTER : ...", "[chatter] he says ...", "nota interna:"
+            r"|\b(?:note|nota) (?:chatter|interne|internal|interna|del chatter|du chatter)\b|\[\s*chatter\s*\]"
             r"|\bthe fan'?s message contains instructions\b"
         ),
     ),
@@ -69,7 +71,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             r"pourquoi (?:on|nous|je) (?:repond|ecri)\w* maintenant|deja (?:achete|possede|acquis)\w*|"
             r"regles que tu (?:suis|respectes) toujours|souvenirs? (?:du|sur le) fan|"
             r"ce dont tu te souviens(?: du fan)?|exemple de reponse(?: a)?|raison de la reponse|"
-            r"por que (?:respondemos|contestamos|escribimos) ahora|ya (?:comprado|adquirido|tiene)s?|"
+            r"por que (?:respondemos|contestamos|escribimos)(?: ahora)?|ya (?:comprado|adquirido|tiene)s?|"
             r"reglas que siempre sigues|recuerdos del fan|lo que recuerdas del fan|"
             r"ejemplo de respuesta(?: a)?|motivo de (?:la )?respuesta"
             r")\s*:"
@@ -81,10 +83,10 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         "the fan's spending in cents",
         re.compile(
             r"\b(?:spent|spend|depense\w*|gastad[oa]s?|gastaste|gasto)\b[^.!?\n]{0,40}?\b\d{2,}\s?"
-            r"(?:cents|centimes|centimos)\b"
-            r"|\b\d{2,}\s?(?:cents|centimes|centimos)\b[^.!?\n]{0,40}?\b(?:spent|depense\w*|gastad[oa]s?)\b"
+            r"(?:cents|centimes|centimos|centavos)\b"
+            r"|\b\d{2,}\s?(?:cents|centimes|centimos|centavos)\b[^.!?\n]{0,40}?\b(?:spent|depense\w*|gastad[oa]s?)\b"
             # an amount in cents as the machinery counts it ("entre 500 et 5000 centimes", "999 céntimos")
-            r"|\b\d{3,}\s?(?:cents|centimes|centimos)\b"
+            r"|\b\d{3,}\s?(?:cents|centimes|centimos|centavos)\b"
         ),
     ),
     (

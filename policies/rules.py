@@ -112,16 +112,19 @@ _CALL_ME = re.compile(
 )
 # An app named only to refuse it: "i don't do snapchat", "no cashapp", "pas de paypal ni de virement".
 _REFUSAL = re.compile(
-    r"(?:\b(?:don'?t|do not|dont|never|no|not|nor|without|pas|jamais|ni|sans|aucun|aucune|sin|nunca|tampoco|"
-    r"ni siquiera|nada)"
-    r"(?: (?:do|use|have|got|accept|take|a|an|any|de|d'|du|la|le|el|un|una|uso|tengo|acepto|j'utilise|utilise|"
+    r"(?:\b(?:don'?t|do not|dont|never|no|not|nor|without|won'?t|can'?t|cannot|pas|jamais|ni|sans|aucun|aucune|sin|"
+    r"nunca|tampoco|ni siquiera|nada)"
+    r"(?: (?:do|use|have|got|accept|take|give|give you|send|send me|you|me|demande|pido|doy|a|an|any|de|d'|du|la|le|"
+    r"el|un|una|uso|tengo|acepto|j'utilise|utilise|"
     r"accepte|ai|of|my|mon|ma|mi|on|en|sur|por|par|estoy|suis|am|or|ni|o|nor|telegram|whatsapp|snapchat|paypal|"
     r"venmo|cashapp|zelle|ask|ask for|need|paiement|paiements|payment|payments|pago|pagos|tips|trato|tratos)){0,4} ?)$"
 )
 # ... or refused right after it: "Cash App? Nope", "Lydia, Paypal, crypto... non merci", "bizum? ni de coña".
 _REFUSED_AFTER = re.compile(
     r"^(?:[\s,/]*(?:and |et |y |or |ou |o )?[a-z$]+){0,3}?[\s?!.,:…]*"
-    r"(?:nope|no thanks|no thank you|non merci|no gracias|not for me|pas pour moi|no way|jamais de la vie)\b"
+    r"(?:nope|no thanks|no thank you|non merci|no gracias|not for me|pas pour moi|no way|jamais de la vie|"
+    r"no lo (?:doy|paso|comparto) nunca|nunca lo (?:doy|paso|comparto)|je n'en (?:donne|file) (?:pas|jamais)|"
+    r"je (?:ne )?(?:le|la|l') (?:donne|file) (?:pas|jamais)|i (?:never|don'?t) give (?:it|that|those) out)\b"
     r"(?![\s,]+(?:not|pas|no|ni|nor)\b)"
 )
 # "add me on <anything but here>": whatever the app is called, the fan is being moved elsewhere.
@@ -183,20 +186,39 @@ def _deleet_word(word: str) -> str:
     return variants(word)[1].text
 
 
-def _extra_hits(text: str, pattern: re.Pattern[str], rule: str, reason: str) -> list[PolicyFinding]:
-    """Matches on the folded and the de-leeted-and-joined readings; an app refused ("pas de lydia") is no hit, nor
-    an app's nickname in a draft that sends nobody there ("drew a little yellow ghost on my coffee cup")."""
-    out: list[PolicyFinding] = []
-    seen: set[tuple[int, int]] = set()
+def _extra_matches(text: str, pattern: re.Pattern[str]) -> list[tuple[str, tuple[int, int]]]:
+    """Matches on the folded and the de-leeted-and-joined readings, but not an app's nickname in a draft that sends
+    nobody there ("drew a little yellow ghost on my coffee cup")."""
+    out: list[tuple[str, tuple[int, int]]] = []
     for reading in (variants(text)[0], variants(text)[2]):
         for m in pattern.finditer(reading.text):
             span = reading.span(m.start(), m.end())
-            if span in seen or _refused(text, span):
+            if span in {s for _, s in out}:
                 continue
             if _NICKNAME.fullmatch(m.group(0)) and not _NICKNAME_CUE.search(reading.text):
                 continue
-            seen.add(span)
-            out.append(PolicyFinding(rule, f"{reason} ({m.group(0).strip()})", span))
+            out.append((m.group(0).strip(), span))
+    return out
+
+
+# Between two apps of one list: "no Snap or Telegram", "nunca pido Bizum, PayPal ni tarjetas regalo".
+_LIST_GLUE = re.compile(
+    r"[\s,/]*(?:(?:or|nor|and|ni|ou|o|y|et|de|d'|du|la|le|el|my|mon|ma|mes|mi|mis|your|any|des|les|los|las)\b[\s,]*)*"
+)
+
+
+def _refusals(text: str, hits: list[tuple[str, tuple[int, int]]]) -> list[bool]:
+    """Whether each app named is refused (`_refused`), or follows a refused one in the same list ("I never ask for
+    PayPal, Cash App or gift cards"), the hits taken in the order of the text."""
+    order = sorted(range(len(hits)), key=lambda i: hits[i][1])
+    out = [False] * len(hits)
+    last: tuple[int, int] | None = None
+    for i in order:
+        span = hits[i][1]
+        listed = last is not None and bool(_LIST_GLUE.fullmatch(fold(text[last[1] : span[0]])))
+        out[i] = _refused(text, span) or listed
+        if out[i]:
+            last = span
     return out
 
 
@@ -237,10 +259,12 @@ _IMPERSONATION = re.compile(
 
 def check_payment(text: str) -> list[PolicyFinding]:
     warning = bool(_IMPERSONATION.search(fold(text)))
+    hits, extra = _word_hits(text, _PAYMENT_WORDS), _extra_matches(text, _PAYMENT_EXTRA)
+    refused = _refusals(text, hits + extra)
     out = [
         PolicyFinding("off_platform_payment", f"mentions off-platform payment ({w})", span)
-        for w, span in _word_hits(text, _PAYMENT_WORDS)
-        if not _refused(text, span) and not warning
+        for (w, span), no in zip(hits, refused[: len(hits)], strict=True)
+        if not no and not warning
     ]
     out += [
         PolicyFinding("off_platform_payment", "contains a $cashtag", (m.start(), m.end()))
@@ -257,18 +281,24 @@ def check_payment(text: str) -> list[PolicyFinding]:
         PolicyFinding("off_platform_payment", "contains a crypto address", (m.start(), m.end()))
         for m in _CRYPTO_ADDR.finditer(text)
     ]
-    out += _extra_hits(text, _PAYMENT_EXTRA, "off_platform_payment", "asks for payment outside the platform")
-    if out or warning or any(_refused(text, span) for _, span in _word_hits(text, _PAYMENT_WORDS)):
+    out += [
+        PolicyFinding("off_platform_payment", f"asks for payment outside the platform ({w})", span)
+        for (w, span), no in zip(extra, refused[len(hits) :], strict=True)
+        if not no
+    ]
+    if out or warning or any(refused):
         return out
     return _squashed(text, "off_platform_payment", "obfuscated payment app", _PAYMENT_SQUASHED)
 
 
 def check_contact(text: str) -> list[PolicyFinding]:
     warning = bool(_IMPERSONATION.search(fold(text)))
+    hits, extra = _word_hits(text, _CONTACT_WORDS), _extra_matches(text, _CONTACT_EXTRA)
+    refused = _refusals(text, hits + extra)
     out = [
         PolicyFinding("off_platform_contact", f"moves the fan off platform ({w})", span)
-        for w, span in _word_hits(text, _CONTACT_WORDS)
-        if not _refused(text, span) and not warning
+        for (w, span), no in zip(hits, refused[: len(hits)], strict=True)
+        if not no and not warning
     ]
     # On the plain normalised reading (full-width and look-alike characters folded), spans mapped back.
     plain = variants(text)[0]
@@ -284,13 +314,17 @@ def check_contact(text: str) -> list[PolicyFinding]:
             PolicyFinding("off_platform_contact", reason, plain.span(m.start(), m.end()))
             for m in pattern.finditer(plain.text)
         ]
-    out += _extra_hits(text, _CONTACT_EXTRA, "off_platform_contact", "moves the fan to another channel")
+    out += [
+        PolicyFinding("off_platform_contact", f"moves the fan to another channel ({w})", span)
+        for (w, span), no in zip(extra, refused[len(hits) :], strict=True)
+        if not no
+    ]
     if _CRISIS_LINE.search(plain.text) or _CRISIS_LINE_NUMBER.search(plain.text):
         # a crisis line's number for a fan in distress moves nobody to the creator elsewhere
         out = [f for f in out if "phone number" not in f.reason]
     elif _spelled_digits(text) >= 7 and not any(f.reason == "contains a phone number" for f in out):
         out.append(PolicyFinding("off_platform_contact", "contains a spelled-out phone number"))
-    if out or warning or any(_refused(text, span) for _, span in _word_hits(text, _CONTACT_WORDS)):
+    if out or warning or any(refused):
         return out
     return _squashed(text, "off_platform_contact", "obfuscated messaging app", _CONTACT_SQUASHED)
 
@@ -570,6 +604,22 @@ def _meetup_here_or_declined(text: str, m: re.Match[str]) -> bool:
     stops = [i for i in (text.find(c, m.end()) for c in ".!?") if i >= 0]
     sentence = text[start : min(stops) if stops else len(text)]
     return bool(_ONLINE_HERE.search(sentence) or _MEETUP_DECLINED_AFTER.search(text[m.end() :]))
+
+
+def declined(text: str, category: str) -> bool:
+    """Whether the draft names the category's trigger only as the rules read a refusal of it: every payment or
+    messaging app it names refused, left, warned about or someone else's ("Nada de PayPal ni Bizum, todo pasa por la
+    app"), a fan who may be a minor turned away ("I can only talk with adults here"), a date for a show on the
+    platform itself ("¿quedamos aquí el viernes a las 22 para el directo?"). The engine holds a classifier's
+    spanless finding of that category to it."""
+    if category in ("off_platform_payment", "off_platform_contact"):
+        hits = _word_hits(text, _PAYMENT_WORDS if category == "off_platform_payment" else _CONTACT_WORDS)
+        return bool(hits) and all(_refusals(text, hits))
+    if category == "minors":
+        return bool(_MINOR_TURNED_AWAY.search(fold(text)))
+    if category == "meetup_in_person":
+        return bool(_ONLINE_HERE.search(fold(text)))
+    return False
 
 
 _CRISIS_LINE_NUMBER = re.compile(

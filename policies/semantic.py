@@ -5,7 +5,7 @@ text: character n-grams of its normalised readings (hashed: language-agnostic, r
 look-alike letters), words and word pairs with the words that follow a negation marked as negated ("i don't do
 NEG_snap": a refusal is not an invitation, in English, French and Spanish), and the offline MiniLM sentence
 embedding (meaning beyond the words). They are trained on the labelled training splits of `evals/policy/v2/`
-(train, train_extra, train_more, train_wide, train_redteam, train_threads) and their thresholds are chosen on the dev split; the test split is never read
+(train, train_extra, train_more, train_wide, train_redteam, train_threads, train_copy) and their thresholds are chosen on the dev split; the test split is never read
 here. The fitted models are built from the repository's data on first use and kept in the model cache
 (keyed by the data and this module's feature version), so nothing is downloaded and nothing is committed but data.
 """
@@ -37,11 +37,11 @@ log = logging.getLogger(__name__)
 Direction = Literal["outbound", "inbound"]
 DATA_DIR = Path(__file__).resolve().parent.parent / "evals" / "policy" / "v2"
 # Bump when the features or the training change: the cached models are rebuilt.
-FEATURE_VERSION = "14"
+FEATURE_VERSION = "15"
 
 # "leaks" is left to the rules: whether a name is another fan's depends on the creator's fans, not on the words.
-# So is "internal_leakage": fitted on drafts that greet the fan and then leak, its classifier read greetings
-# themselves as leakage ("hi love, new set is up now" 0.77, "hi" 0.93); the rules block leakage with its span.
+# "internal_leakage" flags only above its own floor (LABEL_FLOORS): fitted on drafts that greet the fan and then
+# leak, its classifier reads greetings as leakage at lower scores ("hi love, new set is up now" 0.77).
 OUTBOUND_LABELS = (
     "off_platform_payment",
     "off_platform_contact",
@@ -49,6 +49,7 @@ OUTBOUND_LABELS = (
     "minors",
     "prohibited_content",
     "chargeback_fraud",
+    "internal_leakage",
 )
 INBOUND_LABELS = ("minor", "self_harm", "threat", "chargeback", "injection", "optout")
 
@@ -261,9 +262,17 @@ def read_first_set(split: str, direction: Direction) -> list[dict[str, Any]]:
 
 # What the classifiers are fitted on: the templated train split and the two batches written by hand for training
 # only (train_extra, train_more; train_wide, written from scenes and personas; train_redteam, red-team chains and
-# creator diaries; train_threads, whole conversation threads labelled line by line). The dev split chooses the
-# thresholds.
-TRAIN_SPLITS = ("train", "train_extra", "train_more", "train_wide", "train_redteam", "train_threads")
+# creator diaries; train_threads, whole conversation threads labelled line by line; train_copy, written by genre of
+# text). The dev split chooses the thresholds.
+TRAIN_SPLITS = (
+    "train",
+    "train_extra",
+    "train_more",
+    "train_wide",
+    "train_redteam",
+    "train_threads",
+    "train_copy",
+)
 
 
 def fitting_rows(split: str, direction: Direction) -> list[dict[str, Any]]:
@@ -285,7 +294,10 @@ FEATURE_CODE = tuple(
 
 
 def data_key(direction: Direction) -> str:
-    h = hashlib.sha256(f"{FEATURE_VERSION}:{UNION_BUDGET[direction]}:{DENSE_WEIGHT}:{MIN_THRESHOLD}".encode())
+    h = hashlib.sha256(
+        f"{FEATURE_VERSION}:{UNION_BUDGET[direction]}:{DENSE_WEIGHT}:{MIN_THRESHOLD[direction]}:"
+        f"{HARD_NEGATIVE_WEIGHT[direction]}:{sorted(LABEL_FLOORS.items())}".encode()
+    )
     for path in FEATURE_CODE:
         h.update(path.read_bytes())
     for split in ("train", "dev"):
@@ -296,6 +308,12 @@ def data_key(direction: Direction) -> str:
 # The share of the dev split's negatives (benign drafts, normal fan messages) the semantic layer may flag, all its
 # labels together: the rules flag a few more, and the engine's target is 2 % in all.
 UNION_BUDGET: dict[Direction, float] = {"outbound": 0.01, "inbound": 0.05}
+# The weight in the fit of a benign row written as a hard negative (a trigger word used innocently: an app named to
+# refuse it, a "live" here): three times an ordinary row's, outbound (measured leave-one-batch-out).
+HARD_NEGATIVE_WEIGHT: dict[Direction, float] = {"outbound": 3.0, "inbound": 1.0}
+# Labels with a fixed floor instead of a share of the union budget: each flags at or above the larger of its floor
+# and the threshold the budget would give it (chosen leave-one-batch-out, not on dev).
+LABEL_FLOORS: dict[str, float] = {"internal_leakage": 0.9}
 
 
 def as_read(text: str, platform: str | None) -> str:
@@ -310,14 +328,18 @@ def _fitting_features(rows: list[dict[str, Any]], encoder: Encoder, direction: D
 
 
 def fit(direction: Direction, encoder: Encoder) -> Classifiers:
-    """Fit on the train split; choose the thresholds on the dev split: one per-label false-positive budget, the
-    largest whose labels together flag at most UNION_BUDGET of dev's negatives (never below MIN_THRESHOLD)."""
+    """Fit on the train split (hard negatives weighted); choose the thresholds on the dev split: one per-label
+    false-positive budget, the largest whose labels together flag at most UNION_BUDGET of dev's negatives (never
+    below MIN_THRESHOLD; a label with a floor in LABEL_FLOORS never below it, and outside the union)."""
     from sklearn.linear_model import LogisticRegression
 
     labels = OUTBOUND_LABELS if direction == "outbound" else INBOUND_LABELS
     train, dev = fitting_rows("train", direction), fitting_rows("dev", direction)
     x_train, x_dev = (_fitting_features(rows, encoder, direction) for rows in (train, dev))
     y_train = [row_label(r, direction) for r in train]
+    weights = np.array(
+        [HARD_NEGATIVE_WEIGHT[direction] if r.get("hard_negative_for") else 1.0 for r in train]
+    )
     negatives = np.array([row_label(r, direction) is None for r in dev])
     models: dict[str, Any] = {}
     neg_scores: dict[str, np.ndarray] = {}
@@ -326,15 +348,21 @@ def fit(direction: Direction, encoder: Encoder) -> Classifiers:
         if y.sum() == 0:
             raise ValueError(f"the train split has no {direction} examples of {label}")
         model = LogisticRegression(C=4.0, class_weight="balanced", max_iter=3000)
-        model.fit(x_train, y)
+        model.fit(x_train, y, sample_weight=weights)
         models[label] = model
         neg_scores[label] = model.predict_proba(x_dev)[:, 1][negatives]
-    budget = _union_budget(neg_scores, UNION_BUDGET[direction])
-    thresholds = {label: _threshold(scores, budget) for label, scores in neg_scores.items()}
+    floor = MIN_THRESHOLD[direction]
+    budget = _union_budget(
+        {k: v for k, v in neg_scores.items() if k not in LABEL_FLOORS}, UNION_BUDGET[direction], floor
+    )
+    thresholds = {
+        label: max(LABEL_FLOORS.get(label, 0.0), _threshold(scores, budget, floor))
+        for label, scores in neg_scores.items()
+    }
     return Classifiers(direction, models, thresholds, data_key(direction))
 
 
-def _union_budget(neg_scores: dict[str, np.ndarray], union: float) -> float:
+def _union_budget(neg_scores: dict[str, np.ndarray], union: float, floor: float) -> float:
     """The largest per-label budget (bisection) at which the labels together flag at most `union` of the
     negatives."""
     n = len(next(iter(neg_scores.values())))
@@ -343,7 +371,7 @@ def _union_budget(neg_scores: dict[str, np.ndarray], union: float) -> float:
         mid = (lo + hi) / 2
         flagged = np.zeros(n, dtype=bool)
         for scores in neg_scores.values():
-            flagged |= scores >= _threshold(scores, mid)
+            flagged |= scores >= _threshold(scores, mid, floor)
         if flagged.mean() <= union:
             lo = mid
         else:
@@ -351,12 +379,13 @@ def _union_budget(neg_scores: dict[str, np.ndarray], union: float) -> float:
     return lo
 
 
-# No label flags below this score, however few negatives the dev split has near it.
-MIN_THRESHOLD = 0.6
+# No label flags below this score, however few negatives the dev split has near it (outbound chosen
+# leave-one-batch-out).
+MIN_THRESHOLD: dict[Direction, float] = {"outbound": 0.7, "inbound": 0.6}
 THRESHOLD_MARGIN = 1e-6
 
 
-def _threshold(negative_scores: np.ndarray, fp_budget: float) -> float:
+def _threshold(negative_scores: np.ndarray, fp_budget: float, floor: float) -> float:
     if len(negative_scores) == 0:
         return 0.5
     allowed = int(np.floor(fp_budget * len(negative_scores)))
@@ -365,7 +394,7 @@ def _threshold(negative_scores: np.ndarray, fp_budget: float) -> float:
     # rounding between the batched scores of the fit and one text's scores at run time (a negative scored 6e-9
     # above its own threshold flagged).
     cut = float(ranked[allowed]) if allowed < len(ranked) else 0.0
-    return max(MIN_THRESHOLD, cut + THRESHOLD_MARGIN)
+    return max(floor, cut + THRESHOLD_MARGIN)
 
 
 _lock = threading.Lock()

@@ -34,6 +34,11 @@ PASS_THE_RULES = [
     "¿en 2º de la ESO? lo siento, no puedo hablar contigo",
     "please call 988, the suicide prevention lifeline, it's free and open day and night",
     "my mom still doesn't know what I do lol, it's our little secret",
+    # a list of apps refused together, or an app refused right after it is asked for
+    "heads up: I never ask for Venmo, Cash App or gift cards, tips go through the button",
+    "nunca pido PayPal, Bizum ni transferencias, todo por aquí",
+    "¿Me pides el WhatsApp? No lo doy nunca, pero aquí estoy",
+    "I won't give you my Telegram, my Kik or my number, it's a rule",
 ]
 
 
@@ -53,6 +58,8 @@ STILL_CAUGHT = [
     ("off_platform_contact", "add me on Telegram, same name as here"),
     ("off_platform_contact", "le petit fantôme jaune 👻, même pseudo"),
     ("off_platform_payment", "pay me back on venmo for the custom"),
+    ("off_platform_payment", "no fees if you send it on Venmo, Cash App or PayPal"),
+    ("off_platform_contact", "no more waiting, add me on Telegram or Kik tonight"),
     # going on with a fan who is a minor: secrecy from the fan's parents, the fan's homework
     ("minors", "ok but keep it from your dad, deal? 😘"),
     ("minors", "on reste discrets, ta maman n'en saura rien"),

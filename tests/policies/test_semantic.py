@@ -16,7 +16,7 @@ from core.settings import Settings
 from policies import semantic
 from policies.check import inbound_decision
 from policies.engine import check_draft
-from policies.rules import check_inbound
+from policies.rules import check_inbound, declined
 from policies.semantic import DATA_DIR, TRAIN_SPLITS, data_key, features, negation_marked, semantic_layer
 
 PROMPT = f"{DM_SYSTEM}\n{GENERIC_EXAMPLE}\n{DM_USER}"
@@ -174,6 +174,7 @@ def test_the_cache_key_follows_every_training_split(monkeypatch: pytest.MonkeyPa
         "train_wide",
         "train_redteam",
         "train_threads",
+        "train_copy",
     )
     before = data_key("inbound")
     original = semantic.read_split
@@ -181,7 +182,7 @@ def test_the_cache_key_follows_every_training_split(monkeypatch: pytest.MonkeyPa
     def one_more(split: str, direction: semantic.Direction) -> list[dict[str, Any]]:
         rows = original(split, direction)
         extra: dict[str, Any] = {"text": "one more row", "label": "normal", "cue": None}
-        return [*rows, extra] if split == "train_threads" else rows
+        return [*rows, extra] if split == "train_copy" else rows
 
     monkeypatch.setattr(semantic, "read_split", one_more)
     assert data_key("inbound") != before
@@ -223,9 +224,9 @@ def test_a_fan_message_is_embedded_once_for_the_inbound_check_and_the_reply(
 
 def test_a_threshold_lets_no_negative_pass_by_rounding() -> None:
     negatives = np.array([0.7624941263292796, 0.5, 0.1])
-    cut = semantic._threshold(negatives, 0.0)
+    cut = semantic._threshold(negatives, 0.0, 0.6)
     assert cut > negatives[0] + 1e-7  # the same text, scored alone at run time, lands a few 1e-9 higher
-    assert semantic._threshold(negatives, 0.34) == pytest.approx(0.6)  # never below MIN_THRESHOLD
+    assert semantic._threshold(negatives, 0.34, 0.6) == pytest.approx(0.6)  # never below the floor
 
 
 @pytest.mark.parametrize(
@@ -245,3 +246,45 @@ def test_a_price_is_not_read_as_an_age(text: str) -> None:
 def test_an_age_beside_a_price_still_blocks(text: str) -> None:
     report = check_draft(text)
     assert report.outcome == "block" and "minors" in {f.rule for f in report.findings}
+
+
+@pytest.mark.parametrize(
+    ("category", "declined_text", "meant_text"),
+    [
+        (
+            "off_platform_payment",
+            "Nada de PayPal ni Bizum, todo pasa por la app",
+            "mándame un bizum y te paso el vídeo",
+        ),
+        (
+            "off_platform_contact",
+            "Pas de WhatsApp pour moi, tout se passe sur cette appli",
+            "ajoute moi sur whatsapp ce soir",
+        ),
+        (
+            "minors",
+            "hold on, sophomore in high school? I can only talk with adults here",
+            "you're 15? our secret 🤫",
+        ),
+        (
+            "meetup_in_person",
+            "¿quedamos aquí el viernes a las 22 para el directo?",
+            "¿quedamos el viernes a las 22 en el bar?",
+        ),
+    ],
+)
+def test_a_classifier_finding_holds_to_the_rules_reading_of_a_refusal(
+    category: str, declined_text: str, meant_text: str
+) -> None:
+    assert declined(declined_text, category)
+    assert not declined(meant_text, category)
+    assert category not in {f.rule for f in check_draft(declined_text, prompt=PROMPT).findings}
+
+
+def test_hard_negatives_weigh_more_and_leakage_flags_only_above_its_floor() -> None:
+    assert semantic.HARD_NEGATIVE_WEIGHT["outbound"] > 1.0
+    assert (
+        semantic_layer().outbound.thresholds["internal_leakage"] >= semantic.LABEL_FLOORS["internal_leakage"]
+    )
+    # the greeting that once read as leakage still passes; a leak the rules have no pattern for is read
+    assert check_draft("hi love, new set is up now 💕", prompt=PROMPT).outcome == "pass"
