@@ -63,6 +63,10 @@ SEND_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=5),
     non_retryable_error_types=["NotApproved"],
 )
+# Every retry of a failed send is a durable timer in the workflow, never a backoff inside the worker: the SDK core
+# (temporalio 1.35) leaves the start-to-close timer of each attempt it retries in the worker running, and one that
+# fires after its worker was dropped panics on stderr ("local_activities.rs ... receive half not dropped").
+SEND_LOCAL_RETRY_THRESHOLD = timedelta(milliseconds=500)
 MAX_DEBOUNCE_ROUNDS = 10
 # Memory is a nicety for later replies: a few quick tries, then the conversation goes on without it.
 MEMORY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
@@ -441,6 +445,7 @@ class ConversationWorkflow:
                     start_to_close_timeout=timedelta(seconds=60),
                     schedule_to_close_timeout=timedelta(days=1),
                     retry_policy=SEND_RETRY,
+                    local_retry_threshold=SEND_LOCAL_RETRY_THRESHOLD,
                 )
                 if not res.sent and res.not_before is not None:
                     # Quiet hours or a cap: keep it first in line and wait durably (a timer, not a poll).

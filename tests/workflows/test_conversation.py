@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
@@ -235,6 +236,15 @@ async def test_failed_delivery_is_retried_and_delivered_once(
     box = await fetch("SELECT attempts, last_error FROM outbox WHERE draft_id = %s", [p.draft_id])
     assert box == [{"attempts": 3, "last_error": None}]
     assert len(await _sent_messages(t.creator_id)) == 1
+    # Each retry waited on a durable timer in the workflow (the retry policy's 1 s, then 2 s), not inside the worker,
+    # where the SDK core would leave the failed attempt's start-to-close timer to fire after the worker is gone.
+    backoffs = [
+        e.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta()
+        async for e in h.fetch_history_events()
+        if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED
+        and e.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta() < timedelta(minutes=1)
+    ]
+    assert backoffs == [timedelta(seconds=1), timedelta(seconds=2)]
 
 
 async def test_state_survives_a_worker_restart(temporal_env: WorkflowEnvironment, settings: Settings) -> None:
