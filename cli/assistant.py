@@ -5,7 +5,7 @@ one human line per event on stderr when stderr is a terminal or with `--progress
 (`huntaze up`).
 
 `huntaze assistant route [TEXT]`: the router that picks agents and tools with the local engine (fitted the first
-time): the route of TEXT, or without TEXT what was fitted and its figures on the routing data's dev split;
+time): the route of TEXT, or without TEXT what was fitted and its out-of-fold figures on the routing data;
 `--suite`: the router alone graded on the whole `assistant` eval suite (aggregate figures only)."""
 
 from __future__ import annotations
@@ -197,10 +197,10 @@ def add_parser(sub: Any) -> None:
     ask.set_defaults(func=cmd_ask)
     route = asub.add_parser(
         "route",
-        help="the agents and tools the router picks for TEXT (json tool mode), or its dev figures without TEXT",
+        help="the agents and tools the router picks for TEXT (json tool mode), or its figures without TEXT",
         description="The semantic router that decides with the local engine (fitted from evals/assistant/ the first"
         " time, then cached). With TEXT: one JSON line {agents, plans}. Without: one JSON line with the fitted"
-        " settings and the figures on the dev split.",
+        " settings and their out-of-fold figures.",
     )
     route.add_argument("text", type=_text_arg, nargs="?", default=None, metavar="TEXT", help="a request")
     route.add_argument(
@@ -212,7 +212,7 @@ def add_parser(sub: Any) -> None:
     route.add_argument(
         "--cv",
         action="store_true",
-        help="5-fold cross-validation over the routing data's train and dev rows together: the fitted settings"
+        help="5-fold cross-validation over every labelled routing row (train files and dev): the fitted settings"
         " and the settings the grids would choose, one JSON line (minutes)",
     )
     route.set_defaults(func=cmd_route)

@@ -16,12 +16,14 @@ import agents.router as router_module
 from agents import llm
 from agents.assistant import ask
 from agents.router import (
+    C_FIT,
     DATA_DIR,
     DEV_FILE,
     TRAIN_FILES,
     AssistantRouter,
     Example,
     RouterUnavailable,
+    data_key,
     read_examples,
     toolsets,
 )
@@ -59,8 +61,14 @@ def test_fitted_once_then_cached_and_plans_hold_only_existing_tools(
 ) -> None:
     router, train, data = small
     assert router.path.is_file() and router.path.parent.glob("*.pkl")
-    # fitted on every training file's rows together
-    assert router.router.dev["train_rows"] == len(train) and {r.id[:5] for r in train} >= {"rt-tr", "rt-fr"}
+    # fitted on every training file's rows and dev together, its thresholds chosen out of fold
+    dev = read_examples(data / DEV_FILE)
+    assert router.router.cv["rows"] == len(train) + len(dev) and {r.id[:5] for r in train} >= {
+        "rt-tr",
+        "rt-fr",
+    }
+    assert router.router.cv["folds"] == 5 and router.router.c == C_FIT
+    assert 0 <= router.router.cv["agent_choice"] <= 1 and "en_agent_choice" in router.router.cv
     partial = data.parent / "route-data-partial"
     partial.mkdir(exist_ok=True)
     for name in (TRAIN_FILES[0], DEV_FILE):
@@ -69,7 +77,7 @@ def test_fitted_once_then_cached_and_plans_hold_only_existing_tools(
         AssistantRouter(Settings(), data_dir=partial, cache_dir=router.path.parent)
     monkeypatch.setattr(router_module, "fit", lambda *a, **k: pytest.fail("fitted again"))
     again = AssistantRouter(Settings(), data_dir=data, cache_dir=router.path.parent)
-    assert again.router.data_key == router.router.data_key and again.router.dev == router.router.dev
+    assert again.router.data_key == router.router.data_key and again.router.cv == router.router.cv
 
     owned = toolsets()
     routes = [router.route(r.text) for r in train]
@@ -90,6 +98,23 @@ def test_fitted_once_then_cached_and_plans_hold_only_existing_tools(
     fewer = {a: [t for t in tools if t != dropped] for a, tools in owned.items()}
     again_route = router.route(row.text, fewer)
     assert dropped not in again_route.plans[first] and again_route.plans[first]
+
+
+def test_the_router_reads_requests_with_the_bundled_multilingual_encoder_too(
+    small: tuple[AssistantRouter, list[Example], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    router, _, data = small
+    # MiniLM's 384 columns, then multilingual-e5-small's (from the package's own weights: tests run offline)
+    v = router.encoder.encode(
+        ["how much did I make last week?", "combien j'ai gagné la semaine dernière ?", "refresh my segments"]
+    )
+    assert v.shape == (3, 768) and np.allclose(np.linalg.norm(v[:, 384:], axis=1), 1.0, atol=1e-3)
+    e5 = v[:, 384:]
+    assert e5[0] @ e5[1] > e5[0] @ e5[2] and e5[1] @ e5[0] > e5[1] @ e5[2]
+    # the cached router is keyed by the encoder package's version too
+    key = data_key(data)
+    monkeypatch.setattr(router_module, "_version", lambda package: "9.9.9")
+    assert data_key(data) != key
 
 
 def test_a_fan_found_with_nothing_asked_gets_the_likeliest_fan_tool(
