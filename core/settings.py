@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     voice_examples: int = Field(3, ge=0, le=10, validation_alias="HUNTAZE_VOICE_EXAMPLES")
     # The policy engine's semantic layer (classifiers beside the keyword rules); off: the rules alone.
     policy_semantic: bool = Field(True, validation_alias="HUNTAZE_POLICY_SEMANTIC")
+    # Threads that embed a draft (and its redaction) while the rules run; 0: in the checking thread, one batch.
+    policy_encoder_threads: int = Field(2, ge=0, le=8, validation_alias="HUNTAZE_POLICY_ENCODER_THREADS")
 
     # --- evals ------------------------------------------------------------------------------------
     # An OpenAI-compatible endpoint for the llm_judge grader; unset: judge graders are skipped, never faked.

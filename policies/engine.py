@@ -34,7 +34,7 @@ from policies.rules import (
     declined,
 )
 from policies.semantic import OUTBOUND_LABELS as SEMANTIC_CATEGORIES
-from policies.semantic import prime_scores, semantic_flags
+from policies.semantic import encoder_threads, prime_scores, semantic_flags
 
 write_offline_rc()  # before guardrails is imported anywhere in this process
 
@@ -265,7 +265,11 @@ class _SemanticFindings:
 
 
 def _encode_ahead(text: str, platform: str | None, forbidden_words: list[str]) -> list[Future[Any]]:
-    started = prime_scores("outbound", [_semantic_reading(text) or ""], platform)
+    draft = _semantic_reading(text) or ""
+    if not encoder_threads():  # the draft and its redaction in one batch, here, before the Guard
+        redaction = _semantic_reading(_redaction_ahead(text, platform, forbidden_words))
+        return prime_scores("outbound", [draft, redaction or ""], platform)
+    started = prime_scores("outbound", [draft], platform)  # running while the redaction is worked out
     redaction = _semantic_reading(_redaction_ahead(text, platform, forbidden_words))
     return started + prime_scores("outbound", [redaction or ""], platform)
 

@@ -475,18 +475,25 @@ def _trim_score_cache() -> None:
         _score_cache.popitem(last=False)
 
 
-# Encoder runs started ahead of a check (`prime_scores`): each a run of its own on one of these threads, each run on
-# one ONNX Runtime thread, as every other run. ONNX Runtime releases the GIL while it runs, so the caller's rules go
-# on meanwhile; two threads: a draft and the redaction its check may need, at once.
-ENCODER_THREADS = 2
+# Encoder runs started ahead of a check (`prime_scores`): each a run of its own on one of these threads
+# (`HUNTAZE_POLICY_ENCODER_THREADS`, by default two: a draft and the redaction its check may need, at once), each
+# run on one ONNX Runtime thread, as every other run. ONNX Runtime releases the GIL while it runs, so the caller's
+# rules go on meanwhile.
 _pool: ThreadPoolExecutor | None = None
+
+
+def encoder_threads() -> int:
+    """The threads scores are started on ahead of a check; 0: none, a text is scored in the thread that asks."""
+    return get_settings().policy_encoder_threads
 
 
 def _encoder_pool() -> ThreadPoolExecutor:
     global _pool
     with _lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=ENCODER_THREADS, thread_name_prefix="policy-encoder")
+            _pool = ThreadPoolExecutor(
+                max_workers=max(1, encoder_threads()), thread_name_prefix="policy-encoder"
+            )
         return _pool
 
 
@@ -504,7 +511,11 @@ def prime_scores(
 ) -> list[Future[Scores]]:
     """Start scoring texts ahead of their checks (a draft, and the redaction its check may need), each text in an
     encoder run of its own on an encoder thread, while the caller goes on (`cached_scores` waits for them). The
-    caller waits for the futures it gets before it returns, so no run of its outlives it."""
+    caller waits for the futures it gets before it returns, so no run of its outlives it. Without encoder threads,
+    the texts are scored here and now, in one batch."""
+    if not encoder_threads():
+        semantic_layer().cached_scores(direction, [as_read(t, platform) for t in texts if t])
+        return []
     layer, pool = semantic_layer(), _encoder_pool()
     started: list[Future[Scores]] = []
     for text in dict.fromkeys(as_read(t, platform) for t in texts if t):

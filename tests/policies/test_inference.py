@@ -7,7 +7,9 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
-from policies import engine, semantic
+import core.settings as settings_module
+from core.settings import get_settings
+from policies import semantic
 from policies.engine import check_draft
 from policies.semantic import (
     Direction,
@@ -60,11 +62,14 @@ def test_the_engine_decides_as_the_fitted_models_own_scoring(
     dev_drafts: list[dict[str, object]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     semantic_layer()
+    assert semantic.encoder_threads() > 0
     fast = _decisions(dev_drafts)
     assert not semantic._pending  # no encoder run outlives its check
     monkeypatch.setattr(SemanticLayer, "score", _reference_score)
-    # each text scored when the Guard asks, in this thread
-    monkeypatch.setattr(engine, "prime_scores", lambda *args: [])
+    # no encoder threads: the draft and its redaction scored in one batch in this thread, before the Guard
+    monkeypatch.setattr(
+        settings_module, "_current", get_settings().model_copy(update={"policy_encoder_threads": 0})
+    )
     reference = _decisions(dev_drafts)
     # the same outcomes, findings (the classifiers' scores to two decimals in their reasons) and redactions
     assert fast == reference
