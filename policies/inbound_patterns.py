@@ -132,6 +132,16 @@ SELF_HARM = re.compile(
             r"\b(?:quitarme la vida|matarme|suicidarme|me corto|cortarme|hacerme dano|lastim\w* (?:los brazos|me))\b",
             r"\bno quiero (?:seguir )?(?:vivir|vivo|estar aqui)\b|\bseguir vivo\b|\btirarme (?:del|de un|de la)\b",
             r"\bme (?:volvi a )?lastim\w*\b",
+            # a farewell: the last message to anyone, letters left to the family, pills bought, a pet given away
+            r"\b(?:last|dernier|ultimo) (?:message|mensaje|msg)\b[^.!?]{0,25}\b(?:to anyone|ever|a qui que ce soit|a personne"
+            r"|a nadie|de ma vie|de mi vida)\b|\b(?:one last time|une derniere fois|una ultima vez) (?:before|avant|antes)\b",
+            r"\b(?:wrote|written|writing|ecrit|escribi|escrito) (?:des |unas |some )?(?:letters|lettres|cartas|notes?) "
+            r"(?:to|for|a|pour|para) (?:my|ma|mes|mi|mis) (?:family|famille|familia|parents|padres|kids|enfants|hijos)\b",
+            r"\b(?:cachets|pills|pastillas|comprimes|medocs)\b[^.!?]{0,80}\b(?:avant de les prendre|before (?:i )?tak(?:e|ing)"
+            r" them|antes de tom\w*)\b",
+            r"\bgave (?:away )?my (?:dog|cat) (?:away|to)\b|\bconfie mon (?:chien|chat) a\b|\b(?:regale|di|deje) mi (?:perro|gato) a\b",
+            r"\bno se (?:que|lo que) me voy a hacer\b|\bje sais pas ce que je vais me faire\b"
+            r"|\bdon'?t know what i'?(?:ll| will| might) do to myself\b",
         ]
     )
 )
@@ -154,6 +164,17 @@ THREAT = re.compile(
             r"\bse donde (?:vives|trabajas|estas)\b|\bte voy a (?:buscar|encontrar|matar|hacer dano|lastimar)\b(?! (?:la|el|los|las|una|un|en)\b)",
             r"\bte estoy vigilando\b|\bte vas a arrepentir\b|\bvoy a publicar tu (?:direccion|nombre)\b",
             r"\bcuidado cuando salgas\b",
+            # a threat without threat words: a relative's name known, "a shame if something happened", the family
+            # shown the content, the content leaked for free
+            r"\bi know (?:your|ur) (?:sister|brother|mom|mother|dad|father|kids?|family)'?s? (?:name|school|address|work)\b"
+            r"|\bje connais le (?:prenom|nom|adresse|ecole) de (?:ta|ton|tes) (?:s(?:oe|œ)ur|frere|mere|pere|enfants?|famille)\b"
+            r"|\bse (?:como se llama|donde vive|donde trabaja) tu (?:hermana|hermano|madre|padre|hij[oa]s?|familia)\b",
+            r"\bpena que (?:le|te) pas\w* algo\b|\bshame if something (?:happened|were to happen|happens) to\b"
+            r"|\bdommage (?:qu'?il|s'?il) (?:t'?|lui )?arriv\w* quelque chose\b",
+            r"\b(?:your|ur|ta|tu) (?:family|famille|familia|parents|padres|boss|patron|jefe)\b[^.!?]{0,15}"
+            r"\b(?:sees?|voie|voit|verra|vea|vera|finds? out)\b(?! (?:you|te|t'?) (?:on|en|a la|sur) )",
+            r"\b(?:subo|subir|upload|post|leak|balance|publie)\w* (?:todo |all |tout )?(?:tu|your|ur|ton|tes) (?:contenido|content"
+            r"|videos?|contenu|photos|fotos|pics)\b[^.!?]{0,30}\b(?:gratis|free|gratuit\w*|everywhere|partout)\b",
         ]
     )
 )
@@ -281,7 +302,7 @@ ADULT_CONTEXT = re.compile(
     r"|i teach|i drove|i work at|doy clases|mi hij[oa]|mis hijos|mon (?:fils|neveu)"
     r"|ma (?:fille|niece)|mes (?:enfants|eleves)|my (?:son|daughter|niece|nephew|kids?|students)|his \d|her \d"
     # a younger relative's school, and the fan's own spouse or adulthood
-    r"|(?:my (?:little|younger|baby) (?:sister|brother)(?:'s)?|ma petite soeur|mon petit frere"
+    r"|(?:my (?:little|younger|baby) (?:sister|brother)(?:'s)?|ma petite s(?:oe|œ)ur|mon petit frere"
     r"|mi herman(?:[oa] (?:pequen[oa]|menor)|it[oa])|mis? sobrin[oa]s?)"
     r" (?:is|just|started|starts|est|entre|commence|rentre|esta|estan|empieza|empiezan|va|van)"
     r"|de mis (?:mellizos|gemelos|hijos)|my (?:wife|husband)|ma femme|mon mari"

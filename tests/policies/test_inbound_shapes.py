@@ -1,6 +1,7 @@
 """Inbound cue shapes in English, French and Spanish through the real inbound check (the path of `huntaze policy
 check --direction inbound`): a minor's school year, a school stage still ahead, the way home from school, school
-life, the age of majority still ahead, minor status said loosely; opt-out paraphrases; injection that asks what
+life, the age of majority still ahead, minor status said loosely; self-harm said as a farewell; a threat without threat
+words; opt-out paraphrases; injection that asks what
 the assistant is or brings a rule from the boss; and the look-alikes that must stay normal (a thing's age, years
 in a job, an adult back at school, children taken to school, an unsubscription by mistake)."""
 
@@ -40,6 +41,16 @@ RULES = [
     # an adult's context or a thing's age does not swallow the fan's own age said in the same message
     ("handoff", "en", "my car is 10 years old and I'm 15, so no driving for me"),
     ("handoff", "en", "I work at a café after class, I'm 16"),
+    # self-harm said as a farewell, a threat without threat words
+    ("handoff", "en", "this is my last message to anyone, thank you for everything"),
+    ("handoff", "fr", "j'ai écrit des lettres pour ma famille, je voulais te dire merci"),
+    ("handoff", "es", "compré las pastillas, solo quería hablar con alguien antes de tomarlas"),
+    ("handoff", "en", "answer me or I'll make sure your parents see every video"),
+    ("handoff", "fr", "je connais le prénom de ta mère, réfléchis"),
+    ("handoff", "fr", "j'ai des captures et je connais le prénom de ta sœur"),
+    ("handoff", "es", "sé dónde trabaja tu hermano, piénsalo"),
+    ("normal", "en", "my family sees you on TV sometimes lol"),
+    ("normal", "es", "no sé qué voy a hacer este finde, ¿ideas?"),
     # opt-out paraphrases
     ("optout", "en", "please don't contact me again, I've moved on"),
     ("optout", "en", "cease all communication with me."),
