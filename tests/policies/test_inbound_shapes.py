@@ -40,6 +40,8 @@ RULES = [
     ("handoff", "es", "soy todavía menor de edad pero no pasa nada"),
     # an adult's context or a thing's age does not swallow the fan's own age said in the same message
     ("handoff", "en", "my car is 10 years old and I'm 15, so no driving for me"),
+    ("handoff", "en", "my dog is old and I'm 15 years old"),
+    ("normal", "fr", "c'est l'anniversaire de mon fils demain, il a 7 ans"),
     ("handoff", "en", "I work at a café after class, I'm 16"),
     # self-harm said as a farewell, a threat without threat words
     ("handoff", "en", "this is my last message to anyone, thank you for everything"),
