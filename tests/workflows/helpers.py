@@ -4,8 +4,15 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from typing import Any
 
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import PendingActivityState
+from temporalio.api.workflowservice.v1 import (
+    DescribeWorkflowExecutionRequest,
+    ListOpenWorkflowExecutionsRequest,
+)
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -51,6 +58,43 @@ async def wait_pending(
             return p
         await asyncio.sleep(0.05)
     raise AssertionError("no pending draft appeared")
+
+
+async def _busy(env: WorkflowEnvironment) -> list[str]:
+    """The open workflows with a workflow task or an activity in progress."""
+    svc, ns = env.client.workflow_service, env.client.namespace
+    listed = await svc.list_open_workflow_executions(
+        ListOpenWorkflowExecutionsRequest(namespace=ns, maximum_page_size=1000)
+    )
+    busy = []
+    for info in listed.executions:
+        try:
+            d = await svc.describe_workflow_execution(
+                DescribeWorkflowExecutionRequest(
+                    namespace=ns, execution=WorkflowExecution(workflow_id=info.execution.workflow_id)
+                )
+            )
+        except RPCError:  # closed between the list and the describe
+            continue
+        started = PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+        if d.HasField("pending_workflow_task") or any(a.state == started for a in d.pending_activities):
+            busy.append(info.execution.workflow_id)
+    return busy
+
+
+async def skip(env: WorkflowEnvironment, delta: timedelta, timeout_s: float = 60) -> None:
+    """Skip time once every workflow is at rest. The time-skipping server does not see the local activities
+    of a workflow task in progress: a skip during them times that task out (the server then refuses its
+    completion: "invalid history builder state"), which a loaded machine makes likely."""
+    deadline = time.monotonic() + timeout_s
+    quiet = 0
+    while quiet < 2:  # at rest twice in a row: a completed task may have scheduled the next one
+        busy = await _busy(env)
+        quiet = 0 if busy else quiet + 1
+        if busy and time.monotonic() > deadline:
+            raise AssertionError(f"workflows never came to rest before a time skip: {busy}")
+        await asyncio.sleep(0.05)
+    await env.sleep(delta)
 
 
 async def wait_until(sql: str, params: list[Any], timeout_s: float = 60) -> None:

@@ -21,7 +21,7 @@ from tests.conftest import venv_bin
 from tests.factories import add_message_event, make_tenant
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.webhook import WebhookReceiver
-from tests.workflows.helpers import drafted, fetch, start_conversation, wait_pending, wait_until
+from tests.workflows.helpers import drafted, fetch, skip, start_conversation, wait_pending, wait_until
 from workflows.conversation import ConversationWorkflow
 from workflows.conversation_activities import apply_decision
 from workflows.delivery_activities import send_draft
@@ -149,7 +149,7 @@ async def test_undecided_draft_expires_and_escalates(settings: Settings) -> None
             [await add_message_event(t, t.fans[0], "hello", "e1")],
         )
         p = await wait_pending(h)
-        await env.sleep(timedelta(hours=25))  # skipped instantly by the test server
+        await skip(env, timedelta(hours=25))  # skipped instantly by the test server
         await wait_until("SELECT status = 'expired' FROM drafts WHERE id = %s", [p.draft_id])
         assert await h.query(ConversationWorkflow.pending_draft) is None
     kinds = [r["kind"] for r in await fetch("SELECT kind FROM agent_actions ORDER BY id", [])]

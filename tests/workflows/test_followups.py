@@ -18,7 +18,7 @@ from core.types import conversation_workflow_id
 from tests.conftest import venv_bin
 from tests.factories import Tenant, add_event, add_message_event, make_tenant
 from tests.fakes.openai_server import FakeOpenAI
-from tests.workflows.helpers import fetch, wait_pending, wait_until
+from tests.workflows.helpers import fetch, skip, wait_pending, wait_until
 from workflows.conversation import ConversationWorkflow
 from workflows.dispatch import dispatch_events
 from workflows.types import Decision, PendingDraft
@@ -109,9 +109,9 @@ async def test_welcome_steps_are_drafted_on_time_and_sent_only_after_approval(
     h = await _subscribed(env, settings, t, fan)
     [welcome] = await _followups(fan)
     assert (welcome["kind"], welcome["n"]) == ("welcome", 2)
-    await env.sleep(timedelta(hours=23))
+    await skip(env, timedelta(hours=23))
     assert await _due_events(fan) == []  # not before its time
-    await env.sleep(timedelta(hours=2))
+    await skip(env, timedelta(hours=2))
     await wait_until("SELECT count(*) = 1 FROM drafts WHERE fan_id = %s AND followup_id IS NOT NULL", [fan])
     [step] = await _step_drafts(fan)
     assert step["status"] == "pending_review" and step["decided_by"] is None
@@ -122,19 +122,19 @@ async def test_welcome_steps_are_drafted_on_time_and_sent_only_after_approval(
     assert step["send_after"] - await env.get_current_time() < timedelta(days=7)
     assert "welcome follow-up" in str(fake_llm.draft_requests()[-1]["messages"])
     # Not approved: nothing goes out, however long we wait, and the next step waits for the review.
-    await env.sleep(timedelta(hours=6))
+    await skip(env, timedelta(hours=6))
     [n] = await fetch("SELECT count(*) AS n FROM outbox WHERE draft_id = %s", [step["id"]])
     assert n["n"] == 0
     p = await wait_pending(h)
     assert p.draft_id == step["id"]
     await _approve(h, t, p)
-    await env.sleep(
-        step["send_after"] - await env.get_current_time() + timedelta(hours=1)
+    await skip(
+        env, step["send_after"] - await env.get_current_time() + timedelta(hours=1)
     )  # past the best hour
     await wait_until("SELECT status = 'sent' FROM drafts WHERE id = %s", [step["id"]])
     [sent] = await fetch("SELECT sent_at FROM messages WHERE draft_id = %s", [step["id"]])
     assert sent["sent_at"] >= step["send_after"]
-    await env.sleep(timedelta(days=3))
+    await skip(env, timedelta(days=3))
     await wait_until("SELECT count(*) = 2 FROM drafts WHERE fan_id = %s AND followup_id IS NOT NULL", [fan])
     await wait_until("SELECT status = 'completed' FROM followups WHERE id = %s", [welcome["id"]])
 
@@ -148,7 +148,7 @@ async def test_a_reply_cancels_the_sequence(env: WorkflowEnvironment, settings: 
     await wait_until("SELECT status = 'cancelled' FROM followups WHERE fan_id = %s", [fan])
     [fu] = await _followups(fan)
     assert fu["stop_reason"] == "the fan replied"
-    await env.sleep(timedelta(days=5))
+    await skip(env, timedelta(days=5))
     assert await _due_events(fan) == [] and await _step_drafts(fan) == []
 
 
@@ -173,7 +173,7 @@ async def test_expiry_starts_a_win_back_tuned_by_segment_and_a_new_subscription_
         await wait_until("SELECT count(*) = 1 FROM followups WHERE fan_id = %s AND kind = 'win_back'", [fan])
     [w], [r] = await _followups(whale), await _followups(regular)
     assert (w["segment"], w["n"]) == ("whale", 3) and (r["segment"], r["n"]) == ("expired", 2)
-    await env.sleep(timedelta(hours=7))  # the whale's first step is at 6 h, the regular fan's at 24 h
+    await skip(env, timedelta(hours=7))  # the whale's first step is at 6 h, the regular fan's at 24 h
     await wait_until("SELECT count(*) = 1 FROM drafts WHERE fan_id = %s AND followup_id IS NOT NULL", [whale])
     assert await _due_events(regular) == []
     await _event(env, settings, t, regular, "subscription_started", "s-2", amount_cents=999)
@@ -193,7 +193,7 @@ async def test_opt_out_stops_every_sequence(env: WorkflowEnvironment, settings: 
     await wait_until("SELECT status = 'cancelled' FROM followups WHERE fan_id = %s", [fan])
     [fu] = await _followups(fan)
     assert fu["stop_reason"] == "the fan opted out"
-    await env.sleep(timedelta(days=8))
+    await skip(env, timedelta(days=8))
     assert await _due_events(fan) == []
     [n] = await fetch("SELECT count(*) AS n FROM drafts WHERE fan_id = %s", [fan])
     assert n["n"] == 0
@@ -225,7 +225,7 @@ async def test_a_purchase_of_the_offered_item_cancels_the_ppv_reminder(
                 *(lambda p: (p.draft_id, p.version))(await wait_pending(h)), "reject", t.members["owner"]
             ),
         )
-    await env.sleep(timedelta(hours=25))
+    await skip(env, timedelta(hours=25))
     await wait_until("SELECT count(*) = 1 FROM events WHERE fan_id = %s AND kind = 'followup_due'", [other])
     [fu] = await _followups(buyer)
     assert (fu["status"], fu["stop_reason"]) == ("cancelled", "the fan bought")
@@ -248,14 +248,14 @@ async def test_the_weekly_cap_defers_a_step(env: WorkflowEnvironment, settings: 
         },
     )
     await _event(env, settings, t, fan, "subscription_expired", "x-1")
-    await env.sleep(timedelta(hours=1, minutes=30))
+    await skip(env, timedelta(hours=1, minutes=30))
     await wait_until("SELECT count(*) = 1 FROM drafts WHERE fan_id = %s AND followup_id IS NOT NULL", [fan])
     h = _conversation(env, t, fan)
     p = await wait_pending(h)
     await h.execute_update(
         ConversationWorkflow.decide, Decision(p.draft_id, p.version, "reject", t.members["owner"])
     )
-    await env.sleep(timedelta(hours=2))
+    await skip(env, timedelta(hours=2))
     await wait_until(
         "SELECT count(*) >= 1 FROM agent_actions WHERE fan_id = %s AND kind = 'followup_deferred'", [fan]
     )
@@ -265,9 +265,9 @@ async def test_the_weekly_cap_defers_a_step(env: WorkflowEnvironment, settings: 
     )
     assert deferred["details"]["reason"] == "at most 1 follow-ups to this fan in 7 days"
     [first] = await _due_events(fan)
-    await env.sleep(timedelta(days=3))
+    await skip(env, timedelta(days=3))
     assert len(await _due_events(fan)) == 1  # still one within the week
-    await env.sleep(timedelta(days=4))
+    await skip(env, timedelta(days=4))
     await wait_until("SELECT count(*) = 2 FROM events WHERE fan_id = %s AND kind = 'followup_due'", [fan])
     assert first["payload"]["intent"] == "first"
 
@@ -285,7 +285,7 @@ async def test_quiet_hours_hold_an_approved_step(env: WorkflowEnvironment, setti
         },
     )
     await _event(env, settings, t, fan, "subscription_expired", "x-1")
-    await env.sleep(timedelta(hours=1, minutes=5))
+    await skip(env, timedelta(hours=1, minutes=5))
     await wait_until("SELECT count(*) = 1 FROM drafts WHERE fan_id = %s AND followup_id IS NOT NULL", [fan])
     [step] = await _step_drafts(fan)
     # quiet hours from now until two hours from now, in the fan's timezone (UTC)
@@ -303,7 +303,7 @@ async def test_quiet_hours_hold_an_approved_step(env: WorkflowEnvironment, setti
     )
     [n] = await fetch("SELECT count(*) AS n FROM outbox WHERE draft_id = %s", [step["id"]])
     assert n["n"] == 0
-    await env.sleep(timedelta(hours=3))
+    await skip(env, timedelta(hours=3))
     await wait_until("SELECT status = 'sent' FROM drafts WHERE id = %s", [step["id"]])
     [sent] = await fetch("SELECT sent_at FROM messages WHERE draft_id = %s", [step["id"]])
     assert sent["sent_at"] >= end.replace(second=0, microsecond=0)

@@ -12,7 +12,7 @@ from core import db, temporal
 from core.settings import Settings
 from tests.conftest import venv_bin
 from tests.factories import add_message_event, make_tenant
-from tests.workflows.helpers import drafted, fetch, start_conversation, wait_pending, wait_until
+from tests.workflows.helpers import drafted, fetch, skip, start_conversation, wait_pending, wait_until
 from workflows.conversation import ConversationWorkflow
 from workflows.types import Decision
 from workflows.worker import build_worker
@@ -130,7 +130,7 @@ async def test_quiet_hours_hold_the_send_until_they_end(settings: Settings) -> N
             "SELECT count(*) = 1 FROM agent_actions WHERE kind = 'send_held' AND draft_id = %s", [p.draft_id]
         )
         assert await _outbound(t.creator_id) == []  # held, not sent and not dropped
-        await env.sleep(timedelta(hours=3))  # skipped by the test server: the workflow's timer fires
+        await skip(env, timedelta(hours=3))  # skipped by the test server: the workflow's timer fires
         await wait_until("SELECT status = 'sent' FROM drafts WHERE id = %s", [p.draft_id])
     [sent] = await _outbound(t.creator_id)
     assert sent["draft_id"] == p.draft_id and sent["sent_at"] >= end
