@@ -47,6 +47,21 @@ def worker_env(
     }
 
 
+def queue_and_env(
+    name: str,
+    t: Tenant,
+    settings: Settings,
+    temporal: WorkflowEnvironment,
+    llm: FakeOpenAI,
+    tmp_path: Path,
+    **extra: str,
+) -> tuple[str, dict[str, str]]:
+    """A task queue of the test's own (`name`, this process, the creator) and its worker processes' environment
+    (`worker_env`) without debounce, so each fan event is handled at once, then `extra`."""
+    queue = f"{name}-{os.getpid()}-{t.creator_id[:8]}"
+    return queue, worker_env(settings, temporal, llm, queue, tmp_path, {"HUNTAZE_DEBOUNCE_S": "0", **extra})
+
+
 async def worker(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,

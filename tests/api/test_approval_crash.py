@@ -15,7 +15,6 @@ Before each approval, nothing of that fan's reached the receiver."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +25,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
 from tests.api.conftest import client_for, make_app
-from tests.api.crash_helpers import stop, worker, worker_env
+from tests.api.crash_helpers import queue_and_env, stop, worker
 from tests.factories import Tenant, make_tenant
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.webhook import WebhookReceiver
@@ -61,21 +60,18 @@ async def test_an_approval_survives_the_worker_dying_around_it(
 ) -> None:
     t = await make_tenant(fans=0)
     crash = tmp_path / "crash"
-    queue = f"apcrash-{os.getpid()}-{t.creator_id[:8]}"
-    env = worker_env(
+    queue, env = queue_and_env(
+        "apcrash",
+        t,
         settings,
         temporal_dev_env,
         fake_llm,
-        queue,
         tmp_path,
-        {
-            "HUNTAZE_DEBOUNCE_S": "0",
-            "HUNTAZE_TEST_CRASH_FILE": str(crash),
-            "HUNTAZE_WEBHOOK_URL": receiver.url,
-            "HUNTAZE_WEBHOOK_SECRET": SECRET,
-            # the held send outlasts the ~8 s after which the SDK records the approval's workflow task
-            "HUNTAZE_WEBHOOK_TIMEOUT_S": "120",
-        },
+        HUNTAZE_TEST_CRASH_FILE=str(crash),
+        HUNTAZE_WEBHOOK_URL=receiver.url,
+        HUNTAZE_WEBHOOK_SECRET=SECRET,
+        # the held send outlasts the ~8 s after which the SDK records the approval's workflow task
+        HUNTAZE_WEBHOOK_TIMEOUT_S="120",
     )
     app = make_app(temporal_dev_env, settings.model_copy(update={"task_queue": queue}))
     log = tmp_path / "worker.log"

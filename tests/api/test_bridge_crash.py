@@ -5,7 +5,6 @@ send. The platform receives exactly one message and the delivery keeps its messa
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from api.deps import Runtime
 from connectors.bridge_adapter import Adapter, build_client
 from core.settings import Settings, configure
 from tests.api.conftest import client_for
-from tests.api.crash_helpers import kill_during_send, stop, worker, worker_env
+from tests.api.crash_helpers import kill_during_send, queue_and_env, stop, worker
 from tests.api.test_bridge import SECRET, adapter_config
 from tests.factories import make_tenant
 from tests.fakes.loopback import LoopbackServer
@@ -43,17 +42,8 @@ async def test_a_worker_killed_during_a_bridge_send_never_sends_twice(
     tmp_path: Path,
 ) -> None:
     t = await make_tenant(fans=0)
-    queue = f"brcrash-{os.getpid()}-{t.creator_id[:8]}"
-    env = worker_env(
-        settings,
-        temporal_dev_env,
-        fake_llm,
-        queue,
-        tmp_path,
-        {
-            "HUNTAZE_DEBOUNCE_S": "0",
-            "HUNTAZE_ALLOW_LOOPBACK_WEBHOOKS": "true",
-        },
+    queue, env = queue_and_env(
+        "brcrash", t, settings, temporal_dev_env, fake_llm, tmp_path, HUNTAZE_ALLOW_LOOPBACK_WEBHOOKS="true"
     )
     s = settings.model_copy(update={"task_queue": queue})
     configure(s)

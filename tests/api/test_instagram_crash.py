@@ -5,7 +5,6 @@ call). Instagram receives exactly one message; the delivery waits for a human, s
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from api.app import create_app
 from api.deps import Runtime
 from core.settings import Settings, configure
 from tests.api.conftest import client_for
-from tests.api.crash_helpers import kill_during_send, stop, worker, worker_env
+from tests.api.crash_helpers import kill_during_send, queue_and_env, stop, worker
 from tests.api.test_instagram import ACCOUNT, APP_SECRET, HOOK, TOKEN, connect
 from tests.factories import make_tenant
 from tests.fakes.graph import FakeGraph
@@ -43,17 +42,14 @@ async def test_a_worker_killed_during_the_send_never_sends_twice(
     tmp_path: Path,
 ) -> None:
     t = await make_tenant()
-    queue = f"igcrash-{os.getpid()}-{t.creator_id[:8]}"
-    env = worker_env(
+    queue, env = queue_and_env(
+        "igcrash",
+        t,
         settings,
         temporal_dev_env,
         fake_llm,
-        queue,
         tmp_path,
-        {
-            "HUNTAZE_DEBOUNCE_S": "0",
-            "HUNTAZE_INSTAGRAM_GRAPH_URL": graph.base_url,
-        },
+        HUNTAZE_INSTAGRAM_GRAPH_URL=graph.base_url,
     )
     s = settings.model_copy(
         update={
