@@ -11,17 +11,9 @@ from typing import Any
 import pytest
 
 from evals.policy.run_v2 import DIRS, V2
+from policies.semantic import TRAIN_SPLITS
 
-BATCHES = (
-    "train",
-    "train_extra",
-    "train_more",
-    "train_wide",
-    "train_redteam",
-    "train_threads",
-    "train_copy",
-    "dev",
-)
+BATCHES = (*TRAIN_SPLITS, "dev")
 CATEGORIES = {
     "off_platform_contact",
     "off_platform_payment",
