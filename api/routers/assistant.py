@@ -32,6 +32,7 @@ from temporalio.service import RPCError
 from api.auth import ROLE_RANK, CurrentPrincipal
 from api.deps import Runtime, runtime
 from api.errors import ApiError, malformed_cursor
+from api.updates import CancellableUpdate, client_cancel
 from core import db
 from core.store import assistant_turns
 from core.types import Role
@@ -124,15 +125,20 @@ async def ask(
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             )
             if stream:
-                update = await handle.start_update(
-                    "ask", req, wait_for_stage=WorkflowUpdateStage.ACCEPTED, result_type=AssistantReply
-                )
+                with client_cancel():
+                    update = await handle.start_update(
+                        "ask", req, wait_for_stage=WorkflowUpdateStage.ACCEPTED, result_type=AssistantReply
+                    )
+                followed = CancellableUpdate.of(rt.temporal, update, AssistantReply)
                 return StreamingResponse(
-                    _events(handle, update, thread, request_id, who.role),
+                    _events(handle, followed, thread, request_id, who.role),
                     media_type="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
                 )
-            reply: AssistantReply = await handle.execute_update("ask", req, result_type=AssistantReply)
+            with (
+                client_cancel()
+            ):  # a client gone: a cancellation; a request the server received is answered once
+                reply: AssistantReply = await handle.execute_update("ask", req, result_type=AssistantReply)
             break
         except WorkflowUpdateFailedError as exc:
             raise ApiError(503, "assistant_failed", f"the assistant could not answer: {exc.cause}") from exc

@@ -25,6 +25,7 @@ from api.auth import CurrentPrincipal
 from api.deps import Runtime, runtime
 from api.errors import ApiError
 from api.routers.drafts import _explained
+from api.updates import client_cancel
 from core import db
 from core.store import catalog as catalog_store
 from core.store import fans, outbox
@@ -207,9 +208,10 @@ async def _send(rt: Runtime, creator_id: str, fan_id: str, msg: Compose) -> Comp
             # The update id is the message's key and content: a retry while the first is in flight waits for that
             # one; the same key with another content reaches the workflow, which refuses it.
             content = hashlib.sha256(json.dumps([msg.text, msg.offer], sort_keys=True).encode()).hexdigest()
-            outcome: ComposeOutcome = await handle.execute_update(
-                "compose", msg, id=f"compose:{msg.key}:{content[:16]}", result_type=ComposeOutcome
-            )
+            with client_cancel():  # a client gone: a cancellation; a message the server received is sent once
+                outcome: ComposeOutcome = await handle.execute_update(
+                    "compose", msg, id=f"compose:{msg.key}:{content[:16]}", result_type=ComposeOutcome
+                )
             return outcome
         except WorkflowUpdateFailedError as exc:
             cause = exc.cause

@@ -24,6 +24,7 @@ from api.auth import CurrentPrincipal
 from api.deps import Runtime, runtime
 from api.errors import ApiError, malformed_cursor
 from api.fresh_cache import FreshCache, request_ticket
+from api.updates import client_cancel
 from core import db
 from core.store import drafts, handoffs
 from core.types import DECIDABLE, OUTCOME_MEANINGS, DraftStatus, Role
@@ -423,16 +424,13 @@ async def _decide(rt: Runtime, creator_id: str, draft_id: UUID, decision: Decisi
         raise ApiError(409, "already_decided", f"the draft is {draft.status}", {"status": draft.status})
     handle = rt.temporal.get_workflow_handle(draft.workflow_id)
     try:
-        async with asyncio.timeout(rt.settings.decision_wait_s):
-            await handle.execute_update(
-                "decide", decision, id=decision_update_id(decision), result_type=DecisionResult
-            )
+        # A client that goes away ends the call as a cancellation; a decision the server received stands.
+        with client_cancel():
+            async with asyncio.timeout(rt.settings.decision_wait_s):
+                await handle.execute_update(
+                    "decide", decision, id=decision_update_id(decision), result_type=DecisionResult
+                )
     except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError) as exc:
-        task = asyncio.current_task()
-        if task is not None and task.cancelling():
-            # The client went away (the SDK reports the cancellation as its own error): end as a cancellation, not
-            # an error. A decision the server received stands and is applied once.
-            raise asyncio.CancelledError from exc
         draft = await _load_draft(creator_id, draft_id)
         if await _recorded(creator_id, draft, decision):
             return await _draft_out(creator_id, draft)  # applied; its workflow task has not completed yet
