@@ -3,7 +3,7 @@ caps and quiet hours are respected, and every step is a draft a human approves b
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, timedelta
 from typing import Any
 
@@ -13,7 +13,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from core import db, temporal
-from core.settings import Settings
+from core.settings import Settings, configure
 from core.types import conversation_workflow_id
 from tests.conftest import venv_bin
 from tests.factories import Tenant, add_event, add_message_event, make_tenant
@@ -23,6 +23,21 @@ from workflows.conversation import ConversationWorkflow
 from workflows.dispatch import dispatch_events
 from workflows.types import Decision, PendingDraft
 from workflows.worker import build_worker
+
+# A conversation here idles out after 50 minutes, off every follow-up step (whole hours). Its first task starts the
+# sequence, so with a one-hour idle close (the suite's) a one-hour step fell due milliseconds before that idle timer:
+# the step's signal woke the conversation, whose workflow task then cancelled the idle timer, which the test server had
+# fired meanwhile (it keeps running in real time while a task holds the skip). A real server drops the buffered fire;
+# the test server refuses the completion ("invalid history builder state for action") and the skip never ends.
+IDLE_CLOSE_S = 50 * 60
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Iterator[Settings]:
+    s = settings.model_copy(update={"idle_close_s": IDLE_CLOSE_S})
+    configure(s)  # the follow-up step's dispatch reads the process's settings
+    yield s
+    configure(settings)
 
 
 @pytest.fixture
