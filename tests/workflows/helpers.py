@@ -91,9 +91,9 @@ async def _busy(env: WorkflowEnvironment) -> list[str]:
 
 
 async def skip(env: WorkflowEnvironment, delta: timedelta, timeout_s: float = 60) -> None:
-    """Skip time once every workflow is at rest. The time-skipping server does not see the local activities
-    of a workflow task in progress: a skip during them times that task out (the server then refuses its
-    completion: "invalid history builder state"), which a loaded machine makes likely."""
+    """Skip time once every workflow is at rest: the time-skipping server does not see the local activities of a
+    workflow task in progress, and a skip that starts during them moves the clock under that task (a timer it
+    then cancels may have fired meanwhile, and the server refuses the task's completion)."""
     deadline = time.monotonic() + timeout_s
     quiet = 0
     while quiet < 2:  # at rest twice in a row: a completed task may have scheduled the next one

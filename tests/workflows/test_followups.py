@@ -69,7 +69,7 @@ async def _event(
     )
     await dispatch_events(env.client, s, t.creator_id, fan, [eid])
     # Handled before the test skips time: the time-skipping server does not see the local activities of the
-    # workflow task handling it, and a skip during them timed that task out (invalid history builder state).
+    # workflow task handling it, so a skip must not start during them.
     await wait_until("SELECT processed_at IS NOT NULL FROM events WHERE id = %s", [eid])
     return eid
 
