@@ -106,7 +106,7 @@ def pg_admin_url() -> Iterator[str]:
     url = start_postgres(root, database="template_huntaze")
     with psycopg.connect(url, autocommit=True) as conn:
         # A cluster deleted after the run needs no crash safety. Dropping a test's database checkpoints: without
-        # fsync that takes 0.05 s instead of seconds, and without full-page images the next test's writes after
+        # fsync that is nearly free instead of slow, and without full-page images the next test's writes after
         # each checkpoint cost no more WAL than before.
         conn.execute("ALTER SYSTEM SET fsync = off")
         conn.execute("ALTER SYSTEM SET full_page_writes = off")

@@ -70,7 +70,7 @@ async def test_an_approval_survives_the_worker_dying_around_it(
         HUNTAZE_TEST_CRASH_FILE=str(crash),
         HUNTAZE_WEBHOOK_URL=receiver.url,
         HUNTAZE_WEBHOOK_SECRET=SECRET,
-        # the held send outlasts the ~8 s after which the SDK records the approval's workflow task
+        # the held send outlasts the moment the SDK records the approval's workflow task
         HUNTAZE_WEBHOOK_TIMEOUT_S="120",
     )
     app = make_app(temporal_dev_env, settings.model_copy(update={"task_queue": queue}))

@@ -236,7 +236,7 @@ async def test_failed_delivery_is_retried_and_delivered_once(
     box = await fetch("SELECT attempts, last_error FROM outbox WHERE draft_id = %s", [p.draft_id])
     assert box == [{"attempts": 3, "last_error": None}]
     assert len(await _sent_messages(t.creator_id)) == 1
-    # Each retry waited on a durable timer in the workflow (the retry policy's 1 s, then 2 s), not inside the worker,
+    # Each retry waited on a durable timer in the workflow (the retry policy's backoffs), not inside the worker,
     # where the SDK core would leave the failed attempt's start-to-close timer to fire after the worker is gone.
     backoffs = [
         e.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta()
