@@ -148,3 +148,30 @@ async def kill_during_send(
     assert await first.wait() == -signal.SIGKILL
     platform.release()
     return draft, approve
+
+
+async def two_pending_drafts(api: httpx.AsyncClient, t: Tenant) -> list[dict[str, Any]]:
+    """A message from each of two fans (`f1`, `f2`) through the API, then their drafts once both wait for review:
+    `id` and `workflow_id`, in the fans' order."""
+    for fan in ("f1", "f2"):
+        r = await api.post(
+            "/v1/events",
+            json={
+                "event_id": f"m-{fan}",
+                "kind": "message",
+                "text": "hey you",
+                "fan": {"platform_fan_id": fan},
+            },
+            headers=t.auth(),
+        )
+        assert r.status_code == 202, r.text
+    await wait_until(
+        "SELECT count(*) = 2 FROM drafts WHERE creator_id = %s AND status = 'pending_review'",
+        [t.creator_id],
+        timeout_s=120,
+    )
+    return await fetch(
+        "SELECT d.id::text AS id, d.workflow_id FROM drafts d JOIN fans f ON f.creator_id = d.creator_id"
+        " AND f.id = d.fan_id WHERE d.creator_id = %s ORDER BY f.platform_fan_id",
+        [t.creator_id],
+    )

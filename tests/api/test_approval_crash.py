@@ -25,7 +25,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
 from tests.api.conftest import client_for, make_app
-from tests.api.crash_helpers import queue_and_env, stop, worker
+from tests.api.crash_helpers import queue_and_env, stop, two_pending_drafts, worker
 from tests.factories import Tenant, make_tenant
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.webhook import WebhookReceiver
@@ -78,31 +78,7 @@ async def test_an_approval_survives_the_worker_dying_around_it(
     procs = [await worker(env, log)]
     try:
         async with client_for(app) as api:
-            for fan in ("f1", "f2"):
-                r = await api.post(
-                    "/v1/events",
-                    json={
-                        "event_id": f"m-{fan}",
-                        "kind": "message",
-                        "text": "hey you",
-                        "fan": {"platform_fan_id": fan},
-                    },
-                    headers=t.auth(),
-                )
-                assert r.status_code == 202, r.text
-            await wait_until(
-                "SELECT count(*) = 2 FROM drafts WHERE creator_id = %s AND status = 'pending_review'",
-                [t.creator_id],
-                timeout_s=120,
-            )
-            first, second = [
-                r["id"]
-                for r in await fetch(
-                    "SELECT d.id::text AS id FROM drafts d JOIN fans f ON f.creator_id = d.creator_id"
-                    " AND f.id = d.fan_id WHERE d.creator_id = %s ORDER BY f.platform_fan_id",
-                    [t.creator_id],
-                )
-            ]
+            first, second = [d["id"] for d in await two_pending_drafts(api, t)]
 
             # 1. The worker dies between the decision's commit and the end of its workflow task.
             assert receiver.calls == []

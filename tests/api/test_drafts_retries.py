@@ -29,6 +29,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.routers.drafts import decision_update_id
 from core.settings import Settings
 from tests.api.conftest import client_for, make_app
+from tests.api.crash_helpers import two_pending_drafts
 from tests.factories import Tenant, make_tenant
 from tests.workflows.helpers import fetch, wait_until
 from workflows.types import Decision
@@ -80,28 +81,7 @@ async def test_decisions_without_a_worker_retried_and_cancelled_are_applied_once
     try:
         async with client_for(app) as api, client_for(patient) as api_patient:
             async with build_worker(client, settings.task_queue):
-                for fan in ("f1", "f2"):
-                    r = await api.post(
-                        "/v1/events",
-                        json={
-                            "event_id": f"m-{fan}",
-                            "kind": "message",
-                            "text": "hey you",
-                            "fan": {"platform_fan_id": fan},
-                        },
-                        headers=t.auth(),
-                    )
-                    assert r.status_code == 202, r.text
-                await wait_until(
-                    "SELECT count(*) = 2 FROM drafts WHERE creator_id = %s AND status = 'pending_review'",
-                    [t.creator_id],
-                    timeout_s=120,
-                )
-            first, second = await fetch(
-                "SELECT d.id::text AS id, d.workflow_id FROM drafts d JOIN fans f ON f.creator_id = d.creator_id"
-                " AND f.id = d.fan_id WHERE d.creator_id = %s ORDER BY f.platform_fan_id",
-                [t.creator_id],
-            )
+                first, second = await two_pending_drafts(api, t)
 
             # No worker: the approval waits HUNTAZE_DECISION_WAIT_S, then says it is pending; so does its retry.
             for _ in range(2):
