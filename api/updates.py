@@ -4,13 +4,14 @@ A client that goes away mid-request cancels the request's task; the Temporal SDK
 Update call as its own `WorkflowUpdateRPCTimeoutOrCancelledError`, which would end as an unhandled 500. Inside
 `client_cancel()` it ends as the cancellation it is: nothing is answered and nothing is logged as an error. An
 Update the server received stands and is applied once. The same error without a cancellation (an RPC deadline)
-passes through for the caller to answer."""
+passes through for the caller to answer; inside `bounded()` it, or the call's own deadline passing (no worker took
+the Update, or Temporal is slow), ends as `NotTakenYet` for the caller to answer with a 503 and Retry-After."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
 from typing import TypeVar
 
@@ -29,6 +30,23 @@ def client_cancel() -> Iterator[None]:
         if task is not None and task.cancelling():
             raise asyncio.CancelledError from exc
         raise
+
+
+class NotTakenYet(Exception):
+    """An Update call ended at its deadline, or its RPC timed out: the server may hold the Update, which a worker
+    then applies once (the same Update id sent again joins it)."""
+
+
+@asynccontextmanager
+async def bounded(deadline: float) -> AsyncIterator[None]:
+    """`client_cancel()` around an Update call that must end by `deadline` (the event loop's clock,
+    `asyncio.get_running_loop().time()`): past it, or when its RPC times out, raises `NotTakenYet`."""
+    try:
+        with client_cancel():
+            async with asyncio.timeout_at(deadline):
+                yield
+    except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError) as exc:
+        raise NotTakenYet from exc
 
 
 class CancellableUpdate(WorkflowUpdateHandle[T]):

@@ -159,6 +159,8 @@ class Settings(BaseSettings):
     worker_stop_retry_s: float = Field(61.0, ge=2, le=3600, validation_alias="HUNTAZE_WORKER_STOP_RETRY_S")
     # How long an approve or reject call waits for the conversation to apply the decision (a worker must take the
     # Update) before it answers 503 `decision_pending`; the Update stays with Temporal, and a retry waits for it.
+    # A bulk approval waits this long in all; a member's message and an assistant request wait this long for a
+    # worker to accept their Update (503 `message_pending` / `assistant_pending`).
     decision_wait_s: float = Field(30.0, gt=0, le=600, validation_alias="HUNTAZE_DECISION_WAIT_S")
 
     # --- delivery connector ------------------------------------------------------------------

@@ -16,6 +16,7 @@ from temporalio.client import (
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateHandle,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.service import RPCError
 
@@ -67,6 +68,18 @@ async def follow(
             yield (
                 "error",
                 {"code": "workflow_unavailable", "message": "the workflow service is unreachable; retry"},
+            )
+            return
+        except (
+            WorkflowUpdateRPCTimeoutOrCancelledError
+        ):  # the RPC for the answer timed out; the request runs on
+            yield (
+                "error",
+                {
+                    "code": "assistant_pending",
+                    "message": "the request is being answered but its answer did not come in time: it is stored"
+                    " in the thread once answered; sending it again asks a second time",
+                },
             )
             return
         yield "answer", reply

@@ -8,6 +8,7 @@ then drafts that wait for approval). The assistant itself never writes to a fan.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import re
@@ -24,6 +25,7 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowUpdateFailedError,
     WorkflowUpdateHandle,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
     WorkflowUpdateStage,
 )
 from temporalio.common import WorkflowIDConflictPolicy
@@ -32,7 +34,7 @@ from temporalio.service import RPCError
 from api.auth import ROLE_RANK, CurrentPrincipal
 from api.deps import Runtime, runtime
 from api.errors import ApiError, malformed_cursor
-from api.updates import CancellableUpdate, client_cancel
+from api.updates import CancellableUpdate, NotTakenYet, bounded, client_cancel
 from core import db
 from core.store import assistant_turns
 from core.types import Role
@@ -41,6 +43,9 @@ from workflows.assistant_stream import follow
 from workflows.types import AssistantAsk, AssistantReply, AssistantThreadInput
 
 router = APIRouter(prefix="/v1/assistant", tags=["assistant"])
+
+# Seconds a client waits before looking again for a request that no worker has taken yet.
+ASK_RETRY_AFTER_S = 5
 
 
 class AskIn(BaseModel):
@@ -91,7 +96,8 @@ def _allowed(proposal: dict[str, Any], role: Role) -> dict[str, Any]:
 STREAM_DOC = (
     "With `Accept: text/event-stream`: server-sent events as the request runs: `thread` ({thread_id}), `agents`"
     " (the supervisor's choice), `step` per tool call ({agent, tool, args, summary, mode}), `retry` ({attempt})"
-    " when the work starts again, then `answer` (this JSON) or `error` ({error: {code, message}}), and the end."
+    " when the work starts again, then `answer` (this JSON) or `error` ({error: {code, message, details?}}: the"
+    " codes of the JSON answer's 503s), and the end."
 )
 
 
@@ -111,42 +117,69 @@ async def ask(
     only. Waits for the answer (a local model may take minutes), or streams its progress as server-sent events
     when the request accepts `text/event-stream`."""
     thread = body.thread_id or uuid.uuid4().hex
-    wid = assistant_workflow_id(who.creator_id, thread)
     stream = "text/event-stream" in request.headers.get("accept", "").lower()
-    request_id = uuid.uuid4().hex if stream else ""
-    req = AssistantAsk(who.creator_id, who.member_id, body.text, request_id)
+    req = AssistantAsk(who.creator_id, who.member_id, body.text, uuid.uuid4().hex if stream else "")
+    if stream:
+        return StreamingResponse(
+            _events(rt, thread, req, who.role),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    _, update = await _hand_over(rt, thread, req)
+    try:
+        # A client gone: a cancellation; a request the server received is answered once.
+        with client_cancel():
+            reply: AssistantReply = await update.result()
+    except WorkflowUpdateFailedError as exc:
+        raise ApiError(503, "assistant_failed", f"the assistant could not answer: {exc.cause}") from exc
+    except (
+        WorkflowUpdateRPCTimeoutOrCancelledError
+    ) as exc:  # a worker has it; the RPC for its answer timed out
+        raise _assistant_pending(thread) from exc
+    except RPCError as exc:
+        raise ApiError(503, "workflow_unavailable", "the workflow service is unreachable; retry") from exc
+    return _out(reply, who.role)
+
+
+def _assistant_pending(thread: str) -> ApiError:
+    return ApiError(
+        503,
+        "assistant_pending",
+        "the request was handed to the thread's workflow but no worker has answered it yet (none has taken it, or"
+        " the workflow service is slow): it stays queued and is answered once, in the thread (GET"
+        f" /v1/assistant/threads/{thread}); sending it again asks a second time",
+        {"thread_id": thread, "retry_after_s": ASK_RETRY_AFTER_S},
+        headers={"Retry-After": str(ASK_RETRY_AFTER_S)},
+    )
+
+
+async def _hand_over(
+    rt: Runtime, thread: str, req: AssistantAsk
+) -> tuple[WorkflowHandle[Any, Any], WorkflowUpdateHandle[AssistantReply]]:
+    """Start the thread's workflow (or find it running) and hand it the request, until a worker accepts it: at most
+    HUNTAZE_DECISION_WAIT_S, then 503 `assistant_pending`."""
+    deadline = asyncio.get_running_loop().time() + rt.settings.decision_wait_s
     for _ in range(2):
         try:
             handle = await rt.temporal.start_workflow(
                 "AssistantWorkflow",
-                AssistantThreadInput(who.creator_id, thread, rt.settings.assistant_idle_close_s),
-                id=wid,
+                AssistantThreadInput(req.creator_id, thread, rt.settings.assistant_idle_close_s),
+                id=assistant_workflow_id(req.creator_id, thread),
                 task_queue=rt.settings.task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             )
-            if stream:
-                with client_cancel():
-                    update = await handle.start_update(
-                        "ask", req, wait_for_stage=WorkflowUpdateStage.ACCEPTED, result_type=AssistantReply
-                    )
-                followed = CancellableUpdate.of(rt.temporal, update, AssistantReply)
-                return StreamingResponse(
-                    _events(handle, followed, thread, request_id, who.role),
-                    media_type="text/event-stream",
-                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            async with bounded(deadline):
+                update = await handle.start_update(
+                    "ask", req, wait_for_stage=WorkflowUpdateStage.ACCEPTED, result_type=AssistantReply
                 )
-            with (
-                client_cancel()
-            ):  # a client gone: a cancellation; a request the server received is answered once
-                reply: AssistantReply = await handle.execute_update("ask", req, result_type=AssistantReply)
-            break
+            return handle, CancellableUpdate.of(rt.temporal, update, AssistantReply)
+        except NotTakenYet as exc:
+            raise _assistant_pending(thread) from exc
         except WorkflowUpdateFailedError as exc:
             raise ApiError(503, "assistant_failed", f"the assistant could not answer: {exc.cause}") from exc
         except RPCError as exc:
             last = exc  # the thread closed between the start and the update: start it again, once
-    else:
-        raise ApiError(503, "workflow_unavailable", "the workflow service is unreachable; retry") from last
-    return _out(reply, who.role)
+    raise ApiError(503, "workflow_unavailable", "the workflow service is unreachable; retry") from last
 
 
 def _out(reply: AssistantReply, role: Role) -> AskOut:
@@ -163,16 +196,16 @@ def _sse(event: str, data: Any) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'), default=str)}\n\n".encode()
 
 
-async def _events(
-    handle: WorkflowHandle[Any, Any],
-    update: WorkflowUpdateHandle[AssistantReply],
-    thread: str,
-    request_id: str,
-    role: Role,
-) -> AsyncIterator[bytes]:
-    """The thread, the request's progress as it runs (`workflows.assistant_stream.follow`), then the answer."""
+async def _events(rt: Runtime, thread: str, req: AssistantAsk, role: Role) -> AsyncIterator[bytes]:
+    """The thread, the request handed over (an `error` event with the JSON answer's code when it cannot be), its
+    progress as it runs (`workflows.assistant_stream.follow`), then the answer."""
     yield _sse("thread", {"thread_id": thread})
-    async for name, data in follow(handle, update, request_id):
+    try:
+        handle, update = await _hand_over(rt, thread, req)
+    except ApiError as exc:
+        yield _sse("error", {"error": {"code": exc.code, "message": exc.message, "details": exc.details}})
+        return
+    async for name, data in follow(handle, update, req.request_id):
         if name == "ping":
             yield b": waiting for the model\n\n"
         elif name == "answer":

@@ -8,6 +8,7 @@ as an approved draft, under the same quiet hours and caps. The API itself never 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import uuid
@@ -17,7 +18,11 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import (
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+    WorkflowUpdateStage,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -25,7 +30,7 @@ from api.auth import CurrentPrincipal
 from api.deps import Runtime, runtime
 from api.errors import ApiError
 from api.routers.drafts import _explained
-from api.updates import client_cancel
+from api.updates import NotTakenYet, bounded, client_cancel
 from core import db
 from core.store import catalog as catalog_store
 from core.store import fans, outbox
@@ -36,6 +41,8 @@ router = APIRouter(prefix="/v1", tags=["fans"])
 
 # Starting the fan's workflow and sending it the message: tries when the run closed in between.
 START_TRIES = 3
+# Seconds a client waits before sending again a message that no worker has taken yet.
+MESSAGE_RETRY_AFTER_S = 5
 
 
 class OfferIn(BaseModel):
@@ -155,7 +162,10 @@ async def write_message(
     offer = await _offer(who.creator_id, body.offer)
     key = f"{who.member_id}:{idempotency_key or uuid.uuid4()}"
     msg = Compose(key=key, author=who.member_id, text=body.text, offer=offer)
-    outcome = await _send(rt, who.creator_id, str(fan_id), msg)
+    try:
+        outcome = await _send(rt, who.creator_id, str(fan_id), msg)
+    except NotTakenYet as exc:
+        raise _message_pending(idempotency_key is not None) from exc
     state, reasons = (
         await _as_delivered(who.creator_id, outcome)
         if outcome.state == "sent"
@@ -174,6 +184,23 @@ async def write_message(
     )
 
 
+def _message_pending(keyed: bool) -> ApiError:
+    again = (
+        "send the same request with the same Idempotency-Key to learn its outcome (it joins the first: sent once)"
+        if keyed
+        else "this request had no Idempotency-Key, so sending it again writes a second message: look at the"
+        " fan's conversation first"
+    )
+    return ApiError(
+        503,
+        "message_pending",
+        "the message was handed to the fan's conversation but its outcome is not known yet (no worker has taken"
+        f" it, or the workflow service is slow): it stays queued and is sent once; {again}",
+        {"retry_after_s": MESSAGE_RETRY_AFTER_S, "retry_safe": keyed},
+        headers={"Retry-After": str(MESSAGE_RETRY_AFTER_S)},
+    )
+
+
 async def _as_delivered(creator_id: str, outcome: ComposeOutcome) -> tuple[State, list[str]]:
     """A message handed to delivery whose delivery failed at once (a platform's rules held it, or the platform
     refused it) was not sent: say so, with the delivery's reason."""
@@ -186,7 +213,10 @@ async def _as_delivered(creator_id: str, outcome: ComposeOutcome) -> tuple[State
 
 
 async def _send(rt: Runtime, creator_id: str, fan_id: str, msg: Compose) -> ComposeOutcome:
+    """Hand the message to the fan's conversation; `NotTakenYet` when no worker accepted it within
+    HUNTAZE_DECISION_WAIT_S (or an RPC timed out while waiting for its outcome)."""
     s = rt.settings
+    deadline = asyncio.get_running_loop().time() + s.decision_wait_s
     workflow_id = conversation_workflow_id(creator_id, fan_id)
     for attempt in range(START_TRIES):
         try:
@@ -208,11 +238,21 @@ async def _send(rt: Runtime, creator_id: str, fan_id: str, msg: Compose) -> Comp
             # The update id is the message's key and content: a retry while the first is in flight waits for that
             # one; the same key with another content reaches the workflow, which refuses it.
             content = hashlib.sha256(json.dumps([msg.text, msg.offer], sort_keys=True).encode()).hexdigest()
-            with client_cancel():  # a client gone: a cancellation; a message the server received is sent once
-                outcome: ComposeOutcome = await handle.execute_update(
-                    "compose", msg, id=f"compose:{msg.key}:{content[:16]}", result_type=ComposeOutcome
+            # A client gone: a cancellation; a message the server received is sent once. Bounded until a worker
+            # accepts it; then its outcome (the send) is waited for.
+            async with bounded(deadline):
+                update = await handle.start_update(
+                    "compose",
+                    msg,
+                    id=f"compose:{msg.key}:{content[:16]}",
+                    wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                    result_type=ComposeOutcome,
                 )
+            with client_cancel():
+                outcome: ComposeOutcome = await update.result()
             return outcome
+        except WorkflowUpdateRPCTimeoutOrCancelledError as exc:  # accepted; the RPC for its outcome timed out
+            raise NotTakenYet from exc
         except WorkflowUpdateFailedError as exc:
             cause = exc.cause
             if isinstance(cause, ApplicationError):

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -24,7 +24,7 @@ from api.auth import CurrentPrincipal
 from api.deps import Runtime, runtime
 from api.errors import ApiError, malformed_cursor
 from api.fresh_cache import FreshCache, request_ticket
-from api.updates import client_cancel
+from api.updates import NotTakenYet, bounded
 from core import db
 from core.store import drafts, handoffs
 from core.types import DECIDABLE, OUTCOME_MEANINGS, DraftStatus, Role
@@ -32,9 +32,12 @@ from workflows.types import Decision, DecisionResult
 
 router = APIRouter(prefix="/v1", tags=["drafts"])
 
-# Bulk approval: drafts per request, and decisions in flight at once (each is one workflow Update).
+# Bulk approval: drafts per request, and decisions in flight at once (each is one workflow Update) until the
+# request's deadline (HUNTAZE_DECISION_WAIT_S); the decisions still waiting for their turn then are handed over at
+# once, each given HAND_OVER_S to be applied before it reports `decision_pending`.
 BULK_MAX = 200
 BULK_CONCURRENCY = 8
+HAND_OVER_S = 1.0
 # Seconds a client waits before sending a decision again that no worker has applied yet.
 DECISION_RETRY_AFTER_S = 5
 
@@ -416,7 +419,13 @@ def _decision_pending(draft: drafts.Draft) -> ApiError:
     )
 
 
-async def _decide(rt: Runtime, creator_id: str, draft_id: UUID, decision: Decision) -> DraftOut:
+async def _decide(
+    rt: Runtime, creator_id: str, draft_id: UUID, decision: Decision, deadline: float | None = None
+) -> DraftOut:
+    """Hand the decision to the draft's conversation and wait until `deadline` (the event loop's clock; default:
+    HUNTAZE_DECISION_WAIT_S from now) for it to be applied: then 503 `decision_pending`."""
+    if deadline is None:
+        deadline = asyncio.get_running_loop().time() + rt.settings.decision_wait_s
     draft = await _load_draft(creator_id, draft_id)
     if draft.status not in DECIDABLE:
         if await _recorded(creator_id, draft, decision):
@@ -425,12 +434,11 @@ async def _decide(rt: Runtime, creator_id: str, draft_id: UUID, decision: Decisi
     handle = rt.temporal.get_workflow_handle(draft.workflow_id)
     try:
         # A client that goes away ends the call as a cancellation; a decision the server received stands.
-        with client_cancel():
-            async with asyncio.timeout(rt.settings.decision_wait_s):
-                await handle.execute_update(
-                    "decide", decision, id=decision_update_id(decision), result_type=DecisionResult
-                )
-    except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError) as exc:
+        async with bounded(deadline):
+            await handle.execute_update(
+                "decide", decision, id=decision_update_id(decision), result_type=DecisionResult
+            )
+    except NotTakenYet as exc:
         draft = await _load_draft(creator_id, draft_id)
         if await _recorded(creator_id, draft, decision):
             return await _draft_out(creator_id, draft)  # applied; its workflow task has not completed yet
@@ -556,30 +564,49 @@ async def _campaign_items(creator_id: str, campaign_id: UUID | None) -> list[Bul
 
 @router.post("/drafts/approve", response_model=BulkApproveOut, responses={404: {}, 422: {}})
 async def approve_many(
-    body: BulkApproveIn, who: CurrentPrincipal, rt: Annotated[Runtime, Depends(runtime)]
+    body: BulkApproveIn,
+    who: CurrentPrincipal,
+    rt: Annotated[Runtime, Depends(runtime)],
+    response: Response,
 ) -> Any:
     """Approve several drafts as reviewed (each with its version). Every draft is decided on its own, exactly as
     `POST /v1/drafts/{id}/approve` would: one stale, blocked or foreign draft fails alone and is reported with
-    its error; the others are approved. The answer lists every draft in the order given."""
+    its error; the others are approved. The answer lists every draft in the order given. The request waits for
+    the decisions at most HUNTAZE_DECISION_WAIT_S in all (plus HAND_OVER_S for those handed over last): a
+    decision not applied by then reports `decision_pending`, and the answer carries Retry-After."""
     who.require(Role.CHATTER)
     gate = asyncio.Semaphore(BULK_CONCURRENCY)
     items = body.drafts or await _campaign_items(who.creator_id, body.campaign_id)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + rt.settings.decision_wait_s
 
     async def one(item: BulkItem) -> BulkResult:
         decision = Decision(
             draft_id=str(item.id), version=item.version, action="approve", actor=who.member_id
         )
-        async with gate:
-            try:
-                draft = await _decide(rt, who.creator_id, item.id, decision)
-            except ApiError as exc:
-                return BulkResult(
-                    id=str(item.id),
-                    ok=False,
-                    error={"code": exc.code, "message": exc.message, "details": exc.details},
-                )
+        try:  # BULK_CONCURRENCY at a time until the deadline; then every decision left is handed over at once
+            async with asyncio.timeout_at(deadline):
+                await gate.acquire()
+            held = True
+        except TimeoutError:
+            held = False
+        try:
+            draft = await _decide(
+                rt, who.creator_id, item.id, decision, max(deadline, loop.time() + HAND_OVER_S)
+            )
+        except ApiError as exc:
+            return BulkResult(
+                id=str(item.id),
+                ok=False,
+                error={"code": exc.code, "message": exc.message, "details": exc.details},
+            )
+        finally:
+            if held:
+                gate.release()
         return BulkResult(id=str(item.id), ok=True, draft=draft)
 
     results = await asyncio.gather(*(one(i) for i in items))
     ok = sum(r.ok for r in results)
+    if any(r.error is not None and r.error["code"] == "decision_pending" for r in results):
+        response.headers["Retry-After"] = str(DECISION_RETRY_AFTER_S)
     return BulkApproveOut(approved=ok, failed=len(results) - ok, results=list(results))
