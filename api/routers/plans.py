@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError
 
 from agents.followup.config import FollowupConfig
 from api.auth import CurrentPrincipal
@@ -93,18 +94,21 @@ async def daily_actions(who: CurrentPrincipal, plan_date: date | None = None) ->
     )
 
 
-@router.post("/actions/run", status_code=202, response_model=RunPlanOut)
+@router.post("/actions/run", status_code=202, response_model=RunPlanOut, responses={503: {}})
 async def run_plan(
     who: CurrentPrincipal, rt: Annotated[Runtime, Depends(runtime)], body: RunPlanIn | None = None
 ) -> Any:
     """Run the daily plan now (as the schedule would); a plan already running is returned, not doubled."""
     who.require(Role.MANAGER)
     wf_id = daily_plan_workflow_id(who.creator_id)
-    handle = await rt.temporal.start_workflow(
-        "DailyPlanWorkflow",
-        DailyPlanInput(who.creator_id, refresh_segments=(body or RunPlanIn()).refresh_segments),
-        id=wf_id,
-        task_queue=rt.settings.task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-    )
+    try:
+        handle = await rt.temporal.start_workflow(
+            "DailyPlanWorkflow",
+            DailyPlanInput(who.creator_id, refresh_segments=(body or RunPlanIn()).refresh_segments),
+            id=wf_id,
+            task_queue=rt.settings.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+    except RPCError as exc:  # nothing was started: the same request again is safe
+        raise ApiError(503, "workflow_unavailable", "the workflow service is unreachable; retry") from exc
     return RunPlanOut(workflow_id=wf_id, run_id=handle.result_run_id)

@@ -9,9 +9,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError
 
 from api.auth import CurrentPrincipal
 from api.deps import Runtime, runtime
+from api.errors import ApiError
 from core import db
 from core.store import scores
 from core.types import Role
@@ -109,11 +111,14 @@ async def segments_top(
     return SegmentsOut(run=RunInfo(**asdict(run)), segments=segments)
 
 
-@router.post("/segments/refresh", response_model=RefreshOut, status_code=202)
+@router.post("/segments/refresh", response_model=RefreshOut, status_code=202, responses={503: {}})
 async def refresh(who: CurrentPrincipal, rt: Annotated[Runtime, Depends(runtime)]) -> Any:
     """Start the segmentation workflow for this creator; if one is running already, that one is returned."""
     who.require(Role.MANAGER)
-    return await start_refresh(rt, who.creator_id)
+    try:
+        return await start_refresh(rt, who.creator_id)
+    except RPCError as exc:  # nothing was started: the same request again is safe
+        raise ApiError(503, "workflow_unavailable", "the workflow service is unreachable; retry") from exc
 
 
 async def start_refresh(rt: Runtime, creator_id: str) -> RefreshOut:

@@ -8,7 +8,9 @@ when a worker runs.
   bulk request again, with a worker, answers every draft ok and sends each once.
 - A member's message answers 503 `message_pending`; the same request with the same Idempotency-Key joins it and,
   with a worker, learns it was sent (once). One without a key is said not to be safe to send again.
-- An assistant request answers 503 `assistant_pending` as JSON, and as an `error` event of its event stream."""
+- An assistant request answers 503 `assistant_pending` as JSON, and as an `error` event of its event stream.
+- A call that starts a workflow the service refuses (the app's namespace is not on it) answers 503
+  `workflow_unavailable`, not a 500."""
 
 from __future__ import annotations
 
@@ -16,8 +18,11 @@ import json
 import time
 
 import pytest
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from api.app import create_app
+from api.deps import Runtime
 from api.routers import drafts as drafts_router
 from api.routers.drafts import decision_update_id
 from core.settings import Settings
@@ -162,3 +167,22 @@ async def test_an_assistant_request_without_a_worker_is_pending_as_json_and_as_a
     finally:
         await app.state.fresh_cache.close()
     assert await fetch("SELECT 1 FROM assistant_turns WHERE creator_id = %s", [t.creator_id]) == []
+
+
+async def test_starting_a_workflow_the_service_refuses_answers_503(
+    temporal_dev_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    config = temporal_dev_env.client.config()
+    config["namespace"] = "not-on-this-server"
+    client = Client(**config)
+    app = create_app(settings, temporal=client)
+    app.state.runtime = Runtime(temporal=client, settings=settings)
+    t = await make_tenant(fans=0)
+    try:
+        async with client_for(app) as api:
+            for path in ("/v1/agents/unified/actions/run", "/v1/segments/refresh"):
+                r = await api.post(path, headers=t.auth("manager"))
+                assert r.status_code == 503, (path, r.text)
+                assert r.json()["error"]["code"] == "workflow_unavailable", r.text
+    finally:
+        await app.state.fresh_cache.close()
