@@ -34,7 +34,7 @@ from temporalio.service import RPCError
 from api.auth import ROLE_RANK, CurrentPrincipal
 from api.deps import Runtime, runtime
 from api.errors import ApiError, malformed_cursor
-from api.updates import CancellableUpdate, NotTakenYet, bounded, client_cancel
+from api.updates import CancellableUpdate, NotTakenYet, bounded
 from core import db
 from core.store import assistant_turns
 from core.types import Role
@@ -127,15 +127,12 @@ async def ask(
         )
     _, update = await _hand_over(rt, thread, req)
     try:
-        # A client gone: a cancellation; a request the server received is answered once.
-        with client_cancel():
-            reply: AssistantReply = await update.result()
+        # A client gone: a cancellation (CancellableUpdate); a request the server received is answered once.
+        reply: AssistantReply = await update.result()
     except WorkflowUpdateFailedError as exc:
         raise ApiError(503, "assistant_failed", f"the assistant could not answer: {exc.cause}") from exc
-    except (
-        WorkflowUpdateRPCTimeoutOrCancelledError
-    ) as exc:  # a worker has it; the RPC for its answer timed out
-        raise _assistant_pending(thread) from exc
+    except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+        raise _assistant_pending(thread) from exc  # a worker has it; the RPC for its answer timed out
     except RPCError as exc:
         raise ApiError(503, "workflow_unavailable", "the workflow service is unreachable; retry") from exc
     return _out(reply, who.role)
