@@ -67,7 +67,7 @@ def progress_line(name: str, data: dict[str, Any]) -> str | None:
 async def _ask(
     settings: Settings, creator_id: str, thread: str, text: str, tell: Callable[[str], None] | None
 ) -> dict[str, Any]:
-    from temporalio.client import WorkflowUpdateStage
+    from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError, WorkflowUpdateStage
     from temporalio.common import WorkflowIDConflictPolicy
 
     from cli.creator import _temporal_address
@@ -88,12 +88,22 @@ async def _ask(
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )
     request_id = uuid.uuid4().hex
-    update = await handle.start_update(
-        "ask",
-        AssistantAsk(creator_id, CLI_MEMBER, text, request_id),
-        wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-        result_type=AssistantReply,
-    )
+    try:
+        async with asyncio.timeout(settings.decision_wait_s):
+            update = await handle.start_update(
+                "ask",
+                AssistantAsk(creator_id, CLI_MEMBER, text, request_id),
+                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                result_type=AssistantReply,
+            )
+    except (
+        WorkflowUpdateRPCTimeoutOrCancelledError,
+        TimeoutError,
+    ):  # the SDK wraps the timeout's cancellation
+        raise RuntimeError(
+            f"no worker took the request within {settings.decision_wait_s:g} s (HUNTAZE_DECISION_WAIT_S): is"
+            f" `huntaze up` (or a worker on task queue {settings.task_queue}) running? Asking again asks anew"
+        ) from None
     if tell is not None:
         tell(f"thread {thread}")
     async for name, data in follow(handle, update, request_id):

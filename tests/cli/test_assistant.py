@@ -1,7 +1,7 @@
 """`huntaze assistant ask` as a real process against the Temporal dev server, with a worker in this process on
 the loopback LLM fake: the answer's JSON is the last line, the same shape as the API's; with `--progress` (or a
-terminal on stderr) each progress event is a line on stderr as it comes, the stdout unchanged; bad input names
-the flag."""
+terminal on stderr) each progress event is a line on stderr as it comes, the stdout unchanged; without a worker it
+says so after the decision wait; bad input names the flag."""
 
 from __future__ import annotations
 
@@ -69,6 +69,11 @@ async def test_ask_prints_the_answer_as_json(
         "anomalies",
     ]
 
+    # no worker on the task queue: the CLI says so after the decision wait instead of waiting for ever
+    rc, _, err = await _huntaze(
+        {**env, "HUNTAZE_DECISION_WAIT_S": "1"}, "assistant", "ask", "--creator", t.creator_id, "hi"
+    )
+    assert rc == 1 and "no worker took the request within 1 s" in err and settings.task_queue in err, err
     rc, _, err = await _huntaze(env, "assistant", "ask", "--creator", "nope", "hi")
     assert rc == 2 and "--creator" in err
     rc, _, err = await _huntaze(env, "assistant", "ask", "--creator", t.creator_id, "--thread", "../x", "hi")
