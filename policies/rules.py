@@ -8,12 +8,14 @@ validators. No LLM output can override a rule.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from typing import Any
 
 from core.types import InboundVerdict as InboundVerdict
 from core.types import PolicyFinding as PolicyFinding
 from policies import inbound_patterns, outbound_patterns
+from policies.normalize import _CONFUSABLE as CONFUSABLE
 from policies.normalize import fold, squash, variants
 
 # --- outbound rules ---------------------------------------------------------------------------
@@ -659,6 +661,25 @@ _SPEND_LEAK = re.compile(
 _TOKEN = re.compile(r"@?\w[\w.'\-]*")
 
 
+_POSSESSIVE = re.compile(r"['’]s$")
+
+
+def _letters(text: str) -> str:
+    """The text with each character read as the letter it shows, one for one (spans stay the same): full-width,
+    circled and other compatibility forms as NFKC reads them (a handle in full-width letters, a name in circled ones),
+    look-alike Cyrillic and Greek letters as Latin ones; capitals stay capitals."""
+    out = []
+    for c in text:
+        if c.isascii():
+            out.append(c)
+            continue
+        n = unicodedata.normalize("NFKC", c)
+        n = n if len(n) == 1 else c
+        lower = CONFUSABLE.get(n.lower())
+        out.append(n if lower is None else (lower.upper() if n.isupper() else lower))
+    return "".join(out)
+
+
 @lru_cache(maxsize=64)
 def _identity_index(other_fans: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
     """Handles (lower case, no '@') and display names, built once per creator's list, not once per draft."""
@@ -702,7 +723,9 @@ def check_other_fans(text: str, other_fans: list[str] | tuple[str, ...]) -> list
         )
     if other_fans:
         handles, names = _identity_index(tuple(other_fans))
-        tokens = [(m.group(0).rstrip(".'"), m.start()) for m in _TOKEN.finditer(text)]
+        tokens = [
+            (_POSSESSIVE.sub("", m.group(0)).rstrip(".'"), m.start()) for m in _TOKEN.finditer(_letters(text))
+        ]
         for i, (tok, start) in enumerate(tokens):
             for width in (3, 2, 1):  # the longest name first: "Big Dave" before "Dave"
                 if i + width > len(tokens):

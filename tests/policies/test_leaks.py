@@ -58,6 +58,26 @@ def test_hard_negatives_pass(text: str) -> None:
     assert check_draft(text, other_fans=OTHER_FANS, private_terms=PRIVATE).outcome == "pass", text
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "lol \uff54\uff4f\uff4d\uff4d\uff59\uff3f\uff42\uff18\uff18 bought the exact same set last week",
+        "mdr \uff54\uff4f\uff4d\uff4d\uff59\uff3f\uff42\uff18\uff18 a pris la même série la semaine dernière",
+        "\u24c2\u24d0\u24e1\u24d2\u24e4\u24e2 compró la misma sesión la semana pasada",
+        "I can make you one like Hunter's, he asked for the nurse outfit",
+        "te hago uno como el de Hunter\u2019s, ¿te animas?",
+        "M\u0430rcus a déjà débloqué celle-ci 😏",
+    ],
+)
+def test_another_fans_name_written_in_other_letters_or_possessive_blocks_with_its_span(text: str) -> None:
+    report = check_draft(text, other_fans=OTHER_FANS, private_terms=PRIVATE)
+    found = [f for f in report.findings if f.rule == "other_fan_data"]
+    assert report.outcome == "block" and found, text
+    start, end = found[0].span or (0, 0)
+    named = text[start:end]  # the name as written, without the possessive
+    assert len(named) >= 6 and not {"'", "\u2019", " "} & set(named), named
+
+
 def test_without_context_names_are_not_checked_but_spending_is() -> None:
     assert check_draft("Marcus already unlocked this one").outcome == "pass"
     assert check_draft("my top fan spent $900 on me").outcome == "block"

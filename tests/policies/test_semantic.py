@@ -222,6 +222,26 @@ def test_a_fan_message_is_embedded_once_for_the_inbound_check_and_the_reply(
     assert recalled[0] == pytest.approx(encode([text], 1)[0], abs=1e-6)
 
 
+def test_a_fan_message_is_read_by_e5_once_beside_minilm(monkeypatch: pytest.MonkeyPatch) -> None:
+    e5 = semantic.e5_model()
+    asked: list[list[str]] = []
+    query = e5.query
+
+    def counting(texts: list[str]) -> Any:
+        asked.append(list(texts))
+        return query(texts)
+
+    monkeypatch.setattr(e5, "query", counting)
+    text = "j'ai pas encore l'âge d'avoir une carte, c'est ma grande sœur qui paie (un message lu une fois)"
+    first, again = check_inbound(text), check_inbound(text)
+    assert asked == [[text]]  # once per message: its scores are cached
+    assert inbound_decision(first) == inbound_decision(again) == "handoff"
+    layer = semantic_layer()
+    width = 2 * semantic.HASH_FEATURES
+    assert layer.inbound.models["minor"].coef_.shape[1] == width + 2 * 384  # MiniLM and e5, side by side
+    assert layer.outbound.models["minors"].coef_.shape[1] == width + 384  # drafts: MiniLM alone (latency)
+
+
 def test_a_threshold_lets_no_negative_pass_by_rounding() -> None:
     negatives = np.array([0.7624941263292796, 0.5, 0.1])
     cut = semantic._threshold(negatives, 0.0, 0.6)
