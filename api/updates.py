@@ -5,19 +5,43 @@ Update call as its own `WorkflowUpdateRPCTimeoutOrCancelledError`, which would e
 `client_cancel()` it ends as the cancellation it is: nothing is answered and nothing is logged as an error. An
 Update the server received stands and is applied once. The same error without a cancellation (an RPC deadline)
 passes through for the caller to answer; inside `bounded()` it, or the call's own deadline passing (no worker took
-the Update, or Temporal is slow), ends as `NotTakenYet` for the caller to answer with a 503 and Retry-After."""
+the Update, or Temporal is slow), ends as `NotTakenYet` for the caller to answer with a 503 and Retry-After.
+
+A POST that hands over an Update may take an `Idempotency-Key` header (`IdempotencyKey`): the Update's id is then
+derived from the key and the request's content (`content_digest`), so the same request sent again joins the first
+Update (in flight, or completed in the same run) instead of being a second one."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
-from typing import TypeVar
+from typing import Annotated, Any, TypeVar
 
+from fastapi import Header
 from temporalio.client import Client, WorkflowUpdateHandle, WorkflowUpdateRPCTimeoutOrCancelledError
 
 T = TypeVar("T")
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[\x21-\x7e]+$",
+        description="makes a retried POST apply once: the same key from the same member, with the same content,"
+        " answers with the first request's outcome; with other content it is 409 `idempotency_conflict`",
+    ),
+]
+
+
+def content_digest(*parts: Any) -> str:
+    """A short digest of a request's content (JSON-serialisable parts), for an Update id derived from it."""
+    return hashlib.sha256(json.dumps(list(parts), sort_keys=True).encode()).hexdigest()[:16]
 
 
 @contextmanager

@@ -10,6 +10,10 @@ to fans: proposals come back for a human to send through the existing endpoints.
 Progress: a request with a `request_id` is told by the activity, as it happens, through the `progress` signal
 (the supervisor's choice, each tool call); the `events` query returns them while the request runs (the API's
 event stream polls it). The final answer is the Update's result, never the events.
+
+A request sent with an Idempotency-Key is an Update whose id the API derives from the key and the text, so its
+retry joins it; the run remembers each key's text, and fails the same key with another text
+(`idempotency_conflict`) before asking anything. The key is stored with the turn, for a retry after the run closed.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.types import (
@@ -55,6 +60,7 @@ class AssistantWorkflow:
         self.answered = 0
         self.asked = 0
         self.busy = 0
+        self.texts: dict[str, str] = {}  # this run's requests' text by their scoped Idempotency-Key
         self.lock = asyncio.Lock()
         # requests' progress by request id: {"running", "attempt", "events"}; the last KEEP_PROGRESS answered
         # ones are kept so a stream reads the events signalled just before the answer
@@ -93,6 +99,12 @@ class AssistantWorkflow:
 
     @workflow.update
     async def ask(self, req: AssistantAsk) -> AssistantReply:
+        if req.key and self.texts.setdefault(req.key, req.text) != req.text:
+            raise ApplicationError(
+                "this idempotency key was used for another request",
+                type="idempotency_conflict",
+                non_retryable=True,
+            )
         self.asked += 1
         self.busy += 1
         if req.request_id:
@@ -120,6 +132,7 @@ class AssistantWorkflow:
                         req.text,
                         self.turns[-HISTORY_TURNS:],
                         req.request_id,
+                        req.key,
                     ),
                     result_type=AssistantReply,
                     # a request may take several calls of a slow local model

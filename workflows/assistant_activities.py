@@ -107,6 +107,7 @@ async def assistant_turn(inp: AssistantTurnInput) -> AssistantReply:
             agents=public["agents"],
             steps=public["steps"],
             proposals=public["proposals"],
+            request_key=inp.key or None,
         ):  # an attempt running beside this one stored the turn first: its answer is the turn's
             stored = await assistant_turns.get(conn, inp.creator_id, inp.thread_id, inp.turn)
             assert stored is not None  # it conflicted with this row

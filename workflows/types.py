@@ -374,6 +374,7 @@ class AssistantAsk:
     member_id: str
     text: str
     request_id: str = ""  # names the request's progress (the `progress` query); empty: no progress kept
+    key: str = ""  # the request's Idempotency-Key, scoped to its member (`<member id>:<key>`); empty: none
 
 
 @dataclass
@@ -394,6 +395,7 @@ class AssistantTurnInput:
     text: str
     history: list[dict[str, str]] = field(default_factory=list)  # earlier {text, answer} of the thread
     request_id: str = ""  # where the activity signals its progress (empty: nowhere)
+    key: str = ""  # stored with the turn: the request's scoped Idempotency-Key (empty: none)
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 import re
 import uuid
@@ -29,12 +30,13 @@ from temporalio.client import (
     WorkflowUpdateStage,
 )
 from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from api.auth import ROLE_RANK, CurrentPrincipal
 from api.deps import Runtime, runtime
 from api.errors import ApiError, malformed_cursor
-from api.updates import CancellableUpdate, NotTakenYet, bounded
+from api.updates import CancellableUpdate, IdempotencyKey, NotTakenYet, bounded, content_digest
 from core import db
 from core.store import assistant_turns
 from core.types import Role
@@ -97,7 +99,8 @@ STREAM_DOC = (
     "With `Accept: text/event-stream`: server-sent events as the request runs: `thread` ({thread_id}), `agents`"
     " (the supervisor's choice), `step` per tool call ({agent, tool, args, summary, mode}), `retry` ({attempt})"
     " when the work starts again, then `answer` (this JSON) or `error` ({error: {code, message, details?}}: the"
-    " codes of the JSON answer's 503s), and the end."
+    " codes of the JSON answer's 503s, or `idempotency_conflict`), and the end. A keyed request whose turn is"
+    " stored: `thread`, then `answer`."
 )
 
 
@@ -106,52 +109,103 @@ STREAM_DOC = (
     response_model=AskOut,
     responses={
         200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}, "description": STREAM_DOC},
+        409: {},
         422: {},
         503: {},
     },
 )
 async def ask(
-    body: AskIn, who: CurrentPrincipal, rt: Annotated[Runtime, Depends(runtime)], request: Request
+    body: AskIn,
+    who: CurrentPrincipal,
+    rt: Annotated[Runtime, Depends(runtime)],
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """Ask the assistant. The supervisor picks the agents, each chooses its tools; the answer quotes tool results
     only. Waits for the answer (a local model may take minutes), or streams its progress as server-sent events
-    when the request accepts `text/event-stream`."""
-    thread = body.thread_id or uuid.uuid4().hex
+    when the request accepts `text/event-stream`. With an `Idempotency-Key`, the same request sent again is
+    answered once (the same answer, one turn)."""
+    key = f"{who.member_id}:{idempotency_key}" if idempotency_key else ""
+    thread = body.thread_id or (_keyed_thread(who.creator_id, key) if key else uuid.uuid4().hex)
     stream = "text/event-stream" in request.headers.get("accept", "").lower()
-    req = AssistantAsk(who.creator_id, who.member_id, body.text, uuid.uuid4().hex if stream else "")
+    # With a key, the Update's id (and the name of its progress) is the key and the text: a retry joins the first.
+    update_id = f"ask:{key}:{content_digest(body.text)}" if key else ""
+    req = AssistantAsk(
+        who.creator_id, who.member_id, body.text, update_id or (uuid.uuid4().hex if stream else ""), key
+    )
+    stored = await _stored_turn(who.creator_id, thread, req) if key else None
     if stream:
         return StreamingResponse(
-            _events(rt, thread, req, who.role),
+            _events(rt, thread, req, update_id, who.role, stored),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-    _, update = await _hand_over(rt, thread, req)
+    if stored is not None:
+        return _out(stored, who.role)
+    _, update = await _hand_over(rt, thread, req, update_id)
     try:
         # A client gone: a cancellation (CancellableUpdate); a request the server received is answered once.
         reply: AssistantReply = await update.result()
     except WorkflowUpdateFailedError as exc:
-        raise ApiError(503, "assistant_failed", f"the assistant could not answer: {exc.cause}") from exc
+        raise _failed(exc, thread) from exc
     except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
-        raise _assistant_pending(thread) from exc  # a worker has it; the RPC for its answer timed out
+        raise _assistant_pending(thread, bool(key)) from exc  # a worker has it; its answer's RPC timed out
     except RPCError as exc:
         raise ApiError(503, "workflow_unavailable", "the workflow service is unreachable; retry") from exc
     return _out(reply, who.role)
 
 
-def _assistant_pending(thread: str) -> ApiError:
+def _keyed_thread(creator_id: str, key: str) -> str:
+    """A new thread's id for a keyed request: the same for its retries."""
+    return hashlib.sha256(f"{creator_id}:{key}".encode()).hexdigest()[:32]
+
+
+def _conflict(thread: str) -> ApiError:
+    return ApiError(
+        409,
+        "idempotency_conflict",
+        "this idempotency key was used for another request",
+        {"thread_id": thread},
+    )
+
+
+async def _stored_turn(creator_id: str, thread: str, req: AssistantAsk) -> AssistantReply | None:
+    """The answer of the thread's turn stored with the request's key (a retry that comes after it was answered,
+    possibly after the thread's run closed); 409 when the key was used for another text."""
+    async with db.pool().connection() as conn:
+        turn = await assistant_turns.keyed(conn, creator_id, thread, req.key)
+    if turn is None:
+        return None
+    if turn.text != req.text:
+        raise _conflict(thread)
+    return AssistantReply(turn.thread_id, turn.answer, turn.agents, turn.steps, turn.proposals)
+
+
+def _failed(exc: WorkflowUpdateFailedError, thread: str) -> ApiError:
+    if isinstance(exc.cause, ApplicationError) and exc.cause.type == "idempotency_conflict":
+        return _conflict(thread)
+    return ApiError(503, "assistant_failed", f"the assistant could not answer: {exc.cause}")
+
+
+def _assistant_pending(thread: str, keyed: bool) -> ApiError:
+    again = (
+        "send the same request with the same Idempotency-Key to get its answer (it joins the first: asked once)"
+        if keyed
+        else "this request had no Idempotency-Key, so sending it again asks a second time"
+    )
     return ApiError(
         503,
         "assistant_pending",
         "the request was handed to the thread's workflow but no worker has answered it yet (none has taken it, or"
         " the workflow service is slow): it stays queued and is answered once, in the thread (GET"
-        f" /v1/assistant/threads/{thread}); sending it again asks a second time",
-        {"thread_id": thread, "retry_after_s": ASK_RETRY_AFTER_S},
+        f" /v1/assistant/threads/{thread}); {again}",
+        {"thread_id": thread, "retry_after_s": ASK_RETRY_AFTER_S, "retry_safe": keyed},
         headers={"Retry-After": str(ASK_RETRY_AFTER_S)},
     )
 
 
 async def _hand_over(
-    rt: Runtime, thread: str, req: AssistantAsk
+    rt: Runtime, thread: str, req: AssistantAsk, update_id: str
 ) -> tuple[WorkflowHandle[Any, Any], WorkflowUpdateHandle[AssistantReply]]:
     """Start the thread's workflow (or find it running) and hand it the request, until a worker accepts it: at most
     HUNTAZE_DECISION_WAIT_S, then 503 `assistant_pending`."""
@@ -167,13 +221,17 @@ async def _hand_over(
             )
             async with bounded(deadline):
                 update = await handle.start_update(
-                    "ask", req, wait_for_stage=WorkflowUpdateStage.ACCEPTED, result_type=AssistantReply
+                    "ask",
+                    req,
+                    id=update_id or None,
+                    wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                    result_type=AssistantReply,
                 )
             return handle, CancellableUpdate.of(rt.temporal, update, AssistantReply)
         except NotTakenYet as exc:
-            raise _assistant_pending(thread) from exc
+            raise _assistant_pending(thread, bool(req.key)) from exc
         except WorkflowUpdateFailedError as exc:
-            raise ApiError(503, "assistant_failed", f"the assistant could not answer: {exc.cause}") from exc
+            raise _failed(exc, thread) from exc
         except RPCError as exc:
             last = exc  # the thread closed between the start and the update: start it again, once
     raise ApiError(503, "workflow_unavailable", "the workflow service is unreachable; retry") from last
@@ -193,12 +251,18 @@ def _sse(event: str, data: Any) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'), default=str)}\n\n".encode()
 
 
-async def _events(rt: Runtime, thread: str, req: AssistantAsk, role: Role) -> AsyncIterator[bytes]:
+async def _events(
+    rt: Runtime, thread: str, req: AssistantAsk, update_id: str, role: Role, stored: AssistantReply | None
+) -> AsyncIterator[bytes]:
     """The thread, the request handed over (an `error` event with the JSON answer's code when it cannot be), its
-    progress as it runs (`workflows.assistant_stream.follow`), then the answer."""
+    progress as it runs (`workflows.assistant_stream.follow`), then the answer (at once: a keyed request's stored
+    turn)."""
     yield _sse("thread", {"thread_id": thread})
+    if stored is not None:
+        yield _sse("answer", _out(stored, role).model_dump(mode="json"))
+        return
     try:
-        handle, update = await _hand_over(rt, thread, req)
+        handle, update = await _hand_over(rt, thread, req, update_id)
     except ApiError as exc:
         yield _sse("error", {"error": {"code": exc.code, "message": exc.message, "details": exc.details}})
         return
@@ -208,6 +272,9 @@ async def _events(rt: Runtime, thread: str, req: AssistantAsk, role: Role) -> As
         elif name == "answer":
             yield _sse("answer", _out(data, role).model_dump(mode="json"))
         elif name == "error":
+            if data.get("code") == "assistant_pending":  # the JSON answer's 503, with whether a retry is safe
+                pending = _assistant_pending(thread, bool(req.key))
+                data = {"code": pending.code, "message": pending.message, "details": pending.details}
             yield _sse("error", {"error": data})
         else:
             yield _sse(name, data)

@@ -9,14 +9,12 @@ as an approved draft, under the same quiet hours and caps. The API itself never 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from temporalio.client import (
     WorkflowUpdateFailedError,
@@ -30,7 +28,7 @@ from api.auth import CurrentPrincipal
 from api.deps import Runtime, runtime
 from api.errors import ApiError
 from api.routers.drafts import _explained
-from api.updates import NotTakenYet, bounded, client_cancel
+from api.updates import IdempotencyKey, NotTakenYet, bounded, client_cancel, content_digest
 from core import db
 from core.store import catalog as catalog_store
 from core.store import fans, outbox
@@ -131,15 +129,7 @@ async def write_message(
     body: MessageIn,
     who: CurrentPrincipal,
     rt: Annotated[Runtime, Depends(runtime)],
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            min_length=1,
-            max_length=200,
-            pattern=r"^[\x21-\x7e]+$",
-            description="makes a retried POST send once: the same key answers with the same message",
-        ),
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """Send the fan a message a member wrote (chatter or above). It passes the outbound policy (else a 422
     `policy_blocked` with the report, nothing stored or sent), supersedes the agent's pending draft, and is sent
@@ -237,14 +227,14 @@ async def _send(rt: Runtime, creator_id: str, fan_id: str, msg: Compose) -> Comp
             )
             # The update id is the message's key and content: a retry while the first is in flight waits for that
             # one; the same key with another content reaches the workflow, which refuses it.
-            content = hashlib.sha256(json.dumps([msg.text, msg.offer], sort_keys=True).encode()).hexdigest()
+            content = content_digest(msg.text, msg.offer)
             # A client gone: a cancellation; a message the server received is sent once. Bounded until a worker
             # accepts it; then its outcome (the send) is waited for.
             async with bounded(deadline):
                 update = await handle.start_update(
                     "compose",
                     msg,
-                    id=f"compose:{msg.key}:{content[:16]}",
+                    id=f"compose:{msg.key}:{content}",
                     wait_for_stage=WorkflowUpdateStage.ACCEPTED,
                     result_type=ComposeOutcome,
                 )

@@ -1,6 +1,7 @@
 """assistant_turns: the answered requests of the creator's assistant, one row per turn of a thread. Written once
 per turn (a retried activity finds its turn already stored); a thread's new workflow run starts from its last
-turns here."""
+turns here. A request sent with an Idempotency-Key stores the key with its turn (one turn per key in a thread), so
+its retry finds the turn (`keyed`)."""
 
 from __future__ import annotations
 
@@ -55,11 +56,14 @@ async def add(
     agents: list[str],
     steps: list[dict[str, Any]],
     proposals: list[dict[str, Any]],
+    request_key: str | None = None,
 ) -> bool:
-    """Store a turn; False when the thread already has that turn (it is kept as it was)."""
+    """Store a turn; False when the thread already has that turn (it is kept as it was). `request_key`: the
+    request's scoped Idempotency-Key (`<member id>:<key>`), at most one turn of the thread has it."""
     cur = await conn.execute(
-        "INSERT INTO assistant_turns (creator_id, thread_id, turn, member_id, text, answer, agents, steps, proposals)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (creator_id, thread_id, turn) DO NOTHING",
+        "INSERT INTO assistant_turns (creator_id, thread_id, turn, member_id, text, answer, agents, steps, proposals,"
+        " request_key) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (creator_id, thread_id, turn) DO NOTHING",
         [
             creator_id,
             thread_id,
@@ -70,6 +74,7 @@ async def add(
             _jsonb(agents),
             _jsonb(steps),
             _jsonb(proposals),
+            request_key,
         ],
     )
     return cur.rowcount == 1
@@ -81,6 +86,16 @@ async def get(conn: Conn, creator_id: Id, thread_id: str, turn: int) -> Turn | N
         Turn,
         f"SELECT {_TURN} WHERE creator_id = %s AND thread_id = %s AND turn = %s",
         [creator_id, thread_id, turn],
+    )
+
+
+async def keyed(conn: Conn, creator_id: Id, thread_id: str, request_key: str) -> Turn | None:
+    """The thread's turn stored with this request key, if any."""
+    return await fetch_one(
+        conn,
+        Turn,
+        f"SELECT {_TURN} WHERE creator_id = %s AND thread_id = %s AND request_key = %s",
+        [creator_id, thread_id, request_key],
     )
 
 

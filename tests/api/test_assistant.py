@@ -5,18 +5,25 @@ until a manager sends it to the campaigns endpoint; its messages are drafts that
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 
 from api.deps import Runtime
+from api.routers import assistant as assistant_router
 from core import db
 from core.store import assistant_turns
+from tests.api.test_assistant_stream import events
 from tests.factories import make_tenant
 from tests.fakes.openai_server import FakeOpenAI, tool_calls
-from tests.workflows.helpers import fetch, wait_until
+from tests.workflows.helpers import fetch, wait_for, wait_until
+from workflows import assistant_stream
 from workflows.assistant import assistant_workflow_id
 
 
@@ -115,6 +122,47 @@ async def test_a_thread_remembers_its_requests_and_belongs_to_its_creator(
     assert a.catalog[0] not in r.text and b.catalog[0] in r.text
 
 
+async def test_a_keyed_request_sent_again_while_it_runs_is_asked_once(
+    api: httpx.AsyncClient, fake_llm: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a request with an Idempotency-Key (and no thread id: the key names its new thread) waits for the
+    model, the same request as a stream joins it and follows its progress; the same key with another text is
+    refused. Both get the one answer; the thread stores one turn."""
+    following = asyncio.Event()
+
+    def follow(*args: Any) -> AsyncIterator[tuple[str, Any]]:
+        following.set()  # the stream's request was handed over (joined) and is followed
+        return assistant_stream.follow(*args)
+
+    monkeypatch.setattr(assistant_router, "follow", follow)
+    t = await make_tenant("inflight")
+    fake_llm.script({"agents": ["analytics"]}, tool_calls(("campaign_results", {})), "No campaigns yet.")
+    fake_llm.hold("how did my campaigns do?")  # the supervisor's call waits
+    ask, keyed = {"text": "how did my campaigns do?"}, t.auth("viewer") | {"Idempotency-Key": "q-1"}
+    first = asyncio.create_task(api.post("/v1/assistant/messages", json=ask, headers=keyed))
+    try:
+        await wait_for(lambda: fake_llm.calls >= 1, "the request reached the model")
+        joined = asyncio.create_task(
+            api.post("/v1/assistant/messages", json=ask, headers=keyed | {"Accept": "text/event-stream"})
+        )
+        await asyncio.wait_for(following.wait(), 60)
+        other = await api.post("/v1/assistant/messages", json={"text": "and my fans?"}, headers=keyed)
+        assert other.status_code == 409, other.text
+        assert other.json()["error"]["code"] == "idempotency_conflict"
+    finally:
+        fake_llm.release_held()
+    r, streamed = await first, await joined
+    assert r.status_code == 200, r.text
+    got = events(streamed.text)
+    assert [e for e, _ in got] == ["thread", "agents", "step", "answer"], streamed.text
+    assert got[0][1] == {"thread_id": r.json()["thread_id"]} and got[3][1] == r.json()
+    assert sum(1 for b in fake_llm.requests if _delegation(b)) == 1
+    turns = (await api.get(f"/v1/assistant/threads/{r.json()['thread_id']}", headers=t.auth())).json()[
+        "items"
+    ]
+    assert [x["text"] for x in turns] == [ask["text"]]
+
+
 async def test_bad_requests_are_refused_naming_the_field(api: httpx.AsyncClient) -> None:
     t = await make_tenant("asb")
     for body, field in (
@@ -140,16 +188,31 @@ async def test_a_thread_idle_past_its_close_keeps_its_turns(
 ) -> None:
     """Every answered request is stored; the thread's workflow completes after its idle time, and the next request
     starts a new run that reads the stored turns: the earlier request reaches the model, the turns go on being
-    numbered (one set of actions per turn), and the threads endpoints list them (a viewer may read)."""
+    numbered (one set of actions per turn), and the threads endpoints list them (a viewer may read). A keyed
+    request sent again after its run closed gets its stored turn."""
     rt: Runtime = app.state.runtime
     app.state.runtime = Runtime(rt.temporal, rt.settings.model_copy(update={"assistant_idle_close_s": 1.0}))
     t = await make_tenant("idle")
     fake_llm.script({"agents": ["analytics"]}, tool_calls(("campaign_results", {})), "No campaigns yet.")
-    r = await api.post("/v1/assistant/messages", json={"text": "how did my campaigns do?"}, headers=t.auth())
+    ask, keyed = {"text": "how did my campaigns do?"}, t.auth() | {"Idempotency-Key": "idle-1"}
+    r = await api.post("/v1/assistant/messages", json=ask, headers=keyed)
     assert r.status_code == 200, r.text
     thread = r.json()["thread_id"]
     first_run = temporal_env.client.get_workflow_handle(assistant_workflow_id(t.creator_id, thread))
     assert await first_run.result() == 1  # idle past its close: the run completed with its one answer
+    # The keyed request sent again after its run closed is answered from its stored turn, as JSON and as a stream,
+    # without asking the model again; the same key with another text is refused.
+    asked = fake_llm.calls
+    again = await api.post("/v1/assistant/messages", json=ask, headers=keyed)
+    assert again.status_code == 200 and again.json() == r.json(), again.text
+    streamed = await api.post(
+        "/v1/assistant/messages", json=ask, headers=keyed | {"Accept": "text/event-stream"}
+    )
+    assert [e for e, _ in events(streamed.text)] == ["thread", "answer"], streamed.text
+    assert events(streamed.text)[1][1] == r.json()
+    other = await api.post("/v1/assistant/messages", json={"text": "something else"}, headers=keyed)
+    assert other.status_code == 409 and other.json()["error"]["code"] == "idempotency_conflict", other.text
+    assert fake_llm.calls == asked
 
     fake_llm.script({"agents": ["analytics"]}, tool_calls(("anomalies", {"days": 7})), "Nothing unusual.")
     r = await api.post(

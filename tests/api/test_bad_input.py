@@ -382,8 +382,8 @@ async def test_the_bridge_event_endpoint_refuses_bad_events_naming_the_field(api
 async def test_an_assistant_stream_refuses_a_bad_body_as_json_before_streaming(
     api: httpx.AsyncClient,
 ) -> None:
-    """POST /v1/assistant/messages with Accept: text/event-stream: no key, an empty or NUL text, a bad thread id
-    or an unknown field are the JSON endpoint's errors, not a stream."""
+    """POST /v1/assistant/messages with Accept: text/event-stream: no key, an empty or NUL text, a bad thread id,
+    an unknown field or a malformed Idempotency-Key are the JSON endpoint's errors, not a stream."""
     t = await make_tenant("sse")
     sse = {"Accept": "text/event-stream"}
     r = await api.post("/v1/assistant/messages", json={"text": "hi"}, headers=sse)
@@ -398,6 +398,15 @@ async def test_an_assistant_stream_refuses_a_bad_body_as_json_before_streaming(
         assert r.status_code == 422, body
         assert r.headers["content-type"].startswith("application/json")
         assert r.json()["error"]["code"] == "validation_error"
+    for key in ("a b", "k" * 201):  # a malformed Idempotency-Key, streamed or not, is refused naming it
+        for accept in (sse, {}):
+            r = await api.post(
+                "/v1/assistant/messages",
+                json={"text": "hi"},
+                headers={**t.auth("viewer"), **accept, "Idempotency-Key": key},
+            )
+            assert r.status_code == 422, (key, r.text)
+            assert r.json()["error"]["details"]["fields"][0]["field"] == "header.Idempotency-Key", r.text
 
 
 async def test_assistant_threads_refuse_bad_ids_and_cursors_naming_them(api: httpx.AsyncClient) -> None:

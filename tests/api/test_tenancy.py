@@ -431,11 +431,15 @@ async def test_an_assistant_stream_on_another_creators_thread_id_is_a_thread_of_
     api: httpx.AsyncClient, fake_llm: FakeOpenAI
 ) -> None:
     """The assistant's event stream (Accept: text/event-stream): A naming B's thread id gets a thread of A's own;
-    neither B's request nor any of B's rows reaches A's model or A's stream."""
+    neither B's request nor any of B's rows reaches A's model or A's stream. B's Idempotency-Key sent by A is A's
+    own key (not B's stored turn, nor a conflict with it)."""
     a, b = await make_tenant("a"), await make_tenant("b")
     fake_llm.script({"agents": ["dm"]}, tool_calls(("find_fans", {"name": "Fan"})), "Found them.")
+    key = {"Idempotency-Key": "k1"}
     r = await api.post(
-        "/v1/assistant/messages", json={"text": "b-secret-question", "thread_id": "t1"}, headers=b.auth()
+        "/v1/assistant/messages",
+        json={"text": "b-secret-question", "thread_id": "t1"},
+        headers=b.auth() | key,
     )
     assert r.status_code == 200, r.text
     fake_llm.script({"agents": ["dm"]}, tool_calls(("find_fans", {"name": "Fan"})), "Found them.")
@@ -443,7 +447,7 @@ async def test_an_assistant_stream_on_another_creators_thread_id_is_a_thread_of_
     r = await api.post(
         "/v1/assistant/messages",
         json={"text": "who are my fans?", "thread_id": "t1"},
-        headers={**a.auth("viewer"), "Accept": "text/event-stream"},
+        headers={**a.auth("viewer"), **key, "Accept": "text/event-stream"},
     )
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
     assert "event: answer" in r.text and a.fans[0] in r.text

@@ -8,7 +8,8 @@ when a worker runs.
   bulk request again, with a worker, answers every draft ok and sends each once.
 - A member's message answers 503 `message_pending`; the same request with the same Idempotency-Key joins it and,
   with a worker, learns it was sent (once). One without a key is said not to be safe to send again.
-- An assistant request answers 503 `assistant_pending` as JSON, and as an `error` event of its event stream.
+- An assistant request answers 503 `assistant_pending` as JSON, and as an `error` event of its event stream; the
+  same request with an Idempotency-Key joins it and, with a worker, is answered once (one turn) and again the same.
 - A call that starts a workflow the service refuses (the app's namespace is not on it) answers 503
   `workflow_unavailable`, not a 500."""
 
@@ -30,7 +31,9 @@ from tests.api.conftest import client_for, make_app
 from tests.api.crash_helpers import two_pending_drafts
 from tests.api.test_drafts_retries import _admitted
 from tests.factories import make_tenant
+from tests.fakes.openai_server import FakeOpenAI, tool_calls
 from tests.workflows.helpers import fetch, wait_until
+from workflows.assistant import assistant_workflow_id
 from workflows.types import Decision
 from workflows.worker import build_worker
 
@@ -137,13 +140,14 @@ async def test_a_members_message_without_a_worker_is_pending_and_a_keyed_retry_s
     assert out == [{"fan": keyed, "text": "back soon"}, {"fan": unkeyed, "text": "hi"}]
 
 
-async def test_an_assistant_request_without_a_worker_is_pending_as_json_and_as_a_stream_event(
-    temporal_dev_env: WorkflowEnvironment, settings: Settings
+async def test_an_assistant_request_without_a_worker_is_pending_and_a_keyed_retry_is_asked_once(
+    temporal_dev_env: WorkflowEnvironment, settings: Settings, fake_llm: FakeOpenAI
 ) -> None:
+    client = temporal_dev_env.client
     t = await make_tenant(fans=0)
     app = make_app(temporal_dev_env, settings.model_copy(update={"decision_wait_s": 1.0}))
     ask = {"text": "how did my campaigns do?", "thread_id": "late"}
-    details = {"thread_id": "late", "retry_after_s": 5}
+    details = {"thread_id": "late", "retry_after_s": 5, "retry_safe": False}
     try:
         async with client_for(app) as api:
             r = await api.post("/v1/assistant/messages", json=ask, headers=t.auth("viewer"))
@@ -164,9 +168,35 @@ async def test_an_assistant_request_without_a_worker_is_pending_as_json_and_as_a
             assert events[0][1] == {"thread_id": "late"}
             error = events[1][1]["error"]
             assert (error["code"], error["details"]) == ("assistant_pending", details), r.text
+            # Not to be asked: the thread's queued requests go with its workflow.
+            await client.get_workflow_handle(assistant_workflow_id(t.creator_id, "late")).terminate()
+
+            # With a key (and no thread id: the key names the new thread), the same request again joins the first.
+            keyed = t.auth("viewer") | {"Idempotency-Key": "late-1"}
+            threads = set()
+            for _ in range(2):
+                r = await api.post("/v1/assistant/messages", json={"text": ask["text"]}, headers=keyed)
+                assert r.status_code == 503, r.text
+                error = r.json()["error"]
+                assert error["code"] == "assistant_pending" and error["details"]["retry_safe"] is True, r.text
+                assert "same Idempotency-Key" in error["message"]
+                threads.add(error["details"]["thread_id"])
+            [thread] = threads
+            fake_llm.script(
+                {"agents": ["analytics"]}, tool_calls(("campaign_results", {})), "No campaigns yet."
+            )
+            async with build_worker(client, settings.task_queue):
+                answers = [
+                    await api.post("/v1/assistant/messages", json={"text": ask["text"]}, headers=keyed)
+                    for _ in range(2)
+                ]
     finally:
         await app.state.fresh_cache.close()
-    assert await fetch("SELECT 1 FROM assistant_turns WHERE creator_id = %s", [t.creator_id]) == []
+    assert [r.status_code for r in answers] == [200, 200], answers[0].text
+    assert answers[0].json() == answers[1].json() and answers[0].json()["thread_id"] == thread
+    assert answers[0].json()["answer"].startswith("No campaigns yet.")
+    turns = await fetch("SELECT thread_id, text FROM assistant_turns WHERE creator_id = %s", [t.creator_id])
+    assert turns == [{"thread_id": thread, "text": ask["text"]}]
 
 
 async def test_starting_a_workflow_the_service_refuses_answers_503(
