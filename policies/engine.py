@@ -80,6 +80,15 @@ _PRICE = re.compile(
 )
 
 
+# A number that counts things ("15 pics", "10 vidéos", "5 fotos"): the minors classifier reads a bare number as an age
+# ("new beach set is up, 15 pics" 0.82).
+_COUNTED = re.compile(
+    r"\b\d+\s?(?=(?:pics?|pictures?|photos?|fotos?|videos?|vid[ée]os?|v[íi]deos?|vids?|clips?|sets?|images?|"
+    r"minutes?|mins?|minutos?|secondes?|seconds?|messages?|mensajes?|audios?)\b)",
+    re.IGNORECASE,
+)
+
+
 def _semantic_findings(text: str, platform: str | None) -> dict[str, float]:
     read = _semantic_reading(text)
     if read is None:
@@ -90,9 +99,9 @@ def _semantic_findings(text: str, platform: str | None) -> dict[str, float]:
             category
         ]  # the rules read a refusal: "Pas de WhatsApp pour moi, tout se passe sur cette appli"
     if "minors" in flags:
-        priced = _PRICE.sub(" a price ", read)
+        priced = _COUNTED.sub("a few ", _PRICE.sub(" a price ", read))
         if priced != read and "minors" not in semantic_flags("outbound", priced, platform):
-            del flags["minors"]  # the number it read as an age is a price
+            del flags["minors"]  # the number it read as an age is a price or a count
     if "off_platform_contact" in flags and platform_rules(platform).links:
         unlinked = LINK.sub(" a link ", read)
         if unlinked != read and "off_platform_contact" not in semantic_flags("outbound", unlinked, platform):

@@ -8,6 +8,11 @@ _AGE_WORDS = (
     r"(?:treize|quatorze|quinze|seize|dix[- ]sept|trece|catorce|quince|dieciseis|diecisiete|"
     r"thirteen|fourteen|fifteen|sixteen|seventeen)"
 )
+# What a number after "tengo" may count instead of years.
+_COUNTED = (
+    r"(?:videos?|fotos?|sets?|packs?|clips?|audios?|mensajes?|euros?|dolares|minutos?|horas?|dias?|semanas?|meses|"
+    r"cosas|ideas|sorpresas|nuevos|nuevas|mas|fans|suscriptores|seguidores|personalizados?|sesiones)\b"
+)
 
 EXTRA_PHRASES: dict[str, list[str]] = {
     "meetup_in_person": [
@@ -25,14 +30,16 @@ EXTRA_PHRASES: dict[str, list[str]] = {
         # "en vrai" alone is "honestly" ("c'est hyper sérieux en vrai"); seeing someone "en vrai" is a meet-up.
         r"(?:voir|vois|voit|voyons|rencontrer|rencontre|croiser|retrouver|rejoindre|toucher)(?: (?!jamais|pas|plus)[a-z']+){0,2} en vrai|en vrai,? pas en visio",
         r"viens? me (?:voir|rejoindre|retrouver)|je t'?attends (?:a|au|devant)",
-        r"(?:quedamos|quedemos|nos vemos|vernos|nos tomamos|un cafecito)",
+        # "como quedamos" is "as agreed" ("35 € como quedamos"), no meeting
+        r"(?:(?<!como )(?<!lo que )quedamos|quedemos|nos vemos|vernos|nos tomamos|un cafecito)",
         r"ven a (?:verme|mi|buscarme)|una cita|fuera de la pantalla|en persona",
         r"(?:knocking|knock) on (?:your|ur) door|show up at (?:your|ur)",
         r"invito a cenar|invitar a cenar|(?:hotel|chambre|habitacion)(?: [a-z']+){0,3} (?:ce soir|esta noche|tonight|numero|le numero)",
     ],
     "minors": [
         rf"j'?ai (?:que |seulement |encore )?(?:{_AGE}|{_AGE_WORDS}) ?ans",
-        rf"tengo (?:solo |apenas )?(?:{_AGE}|{_AGE_WORDS})(?: ?anos| ?anitos)?",
+        # "tengo 5 vídeos nuevos" counts videos, not years
+        rf"tengo (?:solo |apenas )?(?:{_AGE}|{_AGE_WORDS})(?: ?anos| ?anitos|(?! ?{_COUNTED}))",
         rf"(?:{_AGE}|{_AGE_WORDS}) ?anitos",
         rf"(?:cumplo|j'?aurai|turning|i turn) (?:{_AGE}|{_AGE_WORDS})",
         rf"(?:i'?m|im) (?:actually|really|just|still) (?:{_AGE}|{_AGE_WORDS})",

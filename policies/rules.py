@@ -110,7 +110,7 @@ _HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_.]{3,30}\b")
 # me trouble" is a pet name and "text me back" means answer here.
 _CALL_ME = re.compile(
     r"(?<![a-z])(?:call|text|ring|phone|facetime|whatsapp) me (?:at|on|tonight|later|now|anytime|when|after|"
-    r"tomorrow|this (?:evening|weekend)|sometime|back on|\+?\d)"
+    r"tomorrow|this (?:evening|weekend)|sometime|back on(?! here\b)|\+?\d)"
 )
 # An app named only to refuse it: "i don't do snapchat", "no cashapp", "pas de paypal ni de virement".
 _REFUSAL = re.compile(
@@ -126,7 +126,9 @@ _REFUSED_AFTER = re.compile(
     r"^(?:[\s,/]*(?:and |et |y |or |ou |o )?[a-z$]+){0,3}?[\s?!.,:…]*"
     r"(?:nope|no thanks|no thank you|non merci|no gracias|not for me|pas pour moi|no way|jamais de la vie|"
     r"no lo (?:doy|paso|comparto) nunca|nunca lo (?:doy|paso|comparto)|je n'en (?:donne|file) (?:pas|jamais)|"
-    r"je (?:ne )?(?:le|la|l') (?:donne|file) (?:pas|jamais)|i (?:never|don'?t) give (?:it|that|those) out)\b"
+    r"je (?:ne )?(?:le|la|l') (?:donne|file) (?:pas|jamais)|i (?:never|don'?t) give (?:it|that|those) out|"
+    # ... or said not to exist: "my telegram? I don't have one", "mon telegram mais je n'en ai pas", "discord no uso."
+    r"i (?:don'?t|do not) (?:have|use) (?:one|it)|je n'en ai (?:pas|plus)|no (?:tengo|uso|lo uso)(?=\s*(?:[,.!;]|$)))\b"
     r"(?![\s,]+(?:not|pas|no|ni|nor)\b)"
 )
 # "add me on <anything but here>": whatever the app is called, the fan is being moved elsewhere.
@@ -501,7 +503,8 @@ _SCHOOL_REUNION = re.compile(r"\s*(?:reunion|sweetheart|diploma|years)\b")
 _PAST_SELF_AT_SCHOOL = re.compile(
     r"(?:\bi was|\bj'etais|\byo era|\bi used to be) (?!still\b|encore\b|todavia\b|aun\b)(?:[a-z'-]+ ){1,5}"
     r"(?:in|at|au|en) $"
-    r"|\b(?:teach|taught|teaching|enseignais|enseigne|ensenaba|ensenar|doy clases|daba clases)(?: (?:in|at|en|au))? $"
+    r"|\b(?:teach|taught|teaching|enseignais|enseigne|enseignes|enseignez|ensenaba|ensenar|ensenas|"
+    r"(?:doy|das|da|daba|dabas) clases?)(?: (?:in|at|en|au))?(?: [\w']+)? $"
 )
 _SCHOOL_WORD = re.compile(r"school|grade|secundaria|eso\b|3e|3eme|troisieme|4e|quatrieme|seconde")
 # A school costume for an adult set with the adult age or "all adults" said ("mon costume de lycéenne est pour un
@@ -509,7 +512,8 @@ _SCHOOL_WORD = re.compile(r"school|grade|secundaria|eso\b|3e|3eme|troisieme|4e|q
 # cosplay underage characters"); an age under 18 anywhere still counts.
 _COSTUME = re.compile(r"school ?girl|colegiala|lyceenne|collegienne")
 _ADULT_SAID = re.compile(
-    r"\b(?:j'ai|tengo|i'?m|i am|im) (?:1[89]|[2-9]\d)\b(?! ?(?:min|h\b|\$|%))|\b(?:1[89]|[2-9]\d) ?(?:ans|anos|years? old)\b"
+    r"\b(?:j'ai|j'avais|tengo|tenia|i'?m|i am|im|i was) (?:a )?(?:1[89]|[2-9]\d)\b(?! ?(?:min|h\b|\$|%))"
+    r"|\b(?:1[89]|[2-9]\d)[ -]?(?:ans|anos|years?[ -]old)\b"
     r"|mayores de edad|100 ?% adultes?|all adults|(?:only|solo|que des) (?:adults|adultos|adultes)"
 )
 _UNDER_AGE_SAID = re.compile(
@@ -559,7 +563,7 @@ def check_phrases(text: str, rule: str) -> list[PolicyFinding]:
                 continue
             if rule == "minors" and _SCHOOL_WORD.search(m.group(0)) and _PAST_SELF_AT_SCHOOL.search(before):
                 continue
-            if rule == "minors" and _minor_declined_or_adult(candidate.text, m):
+            if rule == "minors" and _minor_declined_or_adult(candidate.text, m, variants(text)[0].text):
                 continue
             if rule == "meetup_in_person" and _meetup_here_or_declined(candidate.text, m):
                 continue
@@ -586,16 +590,17 @@ _MINOR_TURNED_AWAY = re.compile(
 )
 
 
-def _minor_declined_or_adult(text: str, m: re.Match[str]) -> bool:
+def _minor_declined_or_adult(text: str, m: re.Match[str], plain: str) -> bool:
     """A school costume in a set the draft says is for adults, or age-play the draft declines, or a fan who may be a
-    minor turned away; a costume or age-play never when an age under 18 is said."""
+    minor turned away; a costume or age-play never when an age under 18 is said. The ages are read on the plain
+    reading (`plain`): a de-leeted one reads "23" as "2e"."""
     if _MINOR_TURNED_AWAY.search(text):
         return True
-    if _UNDER_AGE_SAID.search(text):
+    if _UNDER_AGE_SAID.search(text) or _UNDER_AGE_SAID.search(plain):
         return False
     before = text[max(0, m.start() - 40) : m.start()]
     declined = _DECLINED_AFTER.search(text[m.end() :]) or _DECLINED_BEFORE.search(before)
-    costume = _COSTUME.fullmatch(m.group(0)) and _ADULT_SAID.search(text)
+    costume = _COSTUME.fullmatch(m.group(0)) and (_ADULT_SAID.search(text) or _ADULT_SAID.search(plain))
     return bool(declined or costume)
 
 

@@ -191,3 +191,28 @@ def test_the_genre_batch_is_written_by_genre_in_three_languages() -> None:
 def test_the_genre_batch_repeats_no_text_of_the_others(direction: str) -> None:
     others = {_key(r["text"]) for split in BATCHES if split != "train_copy" for r in _rows(split, direction)}
     assert [r["id"] for r in _rows("train_copy", direction) if _key(r["text"]) in others] == []
+
+
+def test_the_pairs_batch_is_minimal_pairs_in_three_languages() -> None:
+    """Each pair is a violation (or an inbound cue) and its hard negative: one of each side, same language."""
+    assert DIRS["pairs"] == "train_pairs"
+    out, inb = _rows("train_pairs", "outbound"), _rows("train_pairs", "inbound")
+    assert len(out) >= 900 and len(inb) >= 600
+    for rows, positive in ((out, "violation"), (inb, None)):
+        pairs: dict[str, list[dict[str, Any]]] = {}
+        for r in rows:
+            if r.get("pair"):
+                pairs.setdefault(r["pair"], []).append(r)
+        assert len(pairs) >= 0.4 * len(rows)
+        for pair, members in pairs.items():
+            flagged = [r for r in members if (r["label"] == positive if positive else r["label"] != "normal")]
+            assert len(members) == 2 and len(flagged) == 1, pair
+            assert len({r["lang"] for r in members}) == 1, pair
+        for lang in ("en", "fr", "es"):
+            assert sum(r["lang"] == lang for r in rows) >= 0.3 * len(rows), lang
+
+
+@pytest.mark.parametrize("direction", ["outbound", "inbound"])
+def test_the_pairs_batch_repeats_no_dev_text(direction: str) -> None:
+    dev = {_key(r["text"]) for r in _rows("dev", direction)}
+    assert [r["id"] for r in _rows("train_pairs", direction) if _key(r["text"]) in dev] == []

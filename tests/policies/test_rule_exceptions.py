@@ -39,6 +39,19 @@ PASS_THE_RULES = [
     "nunca pido PayPal, Bizum ni transferencias, todo por aquí",
     "¿Me pides el WhatsApp? No lo doy nunca, pero aquí estoy",
     "I won't give you my Telegram, my Kik or my number, it's a rule",
+    # an app said not to exist; "text me back on here"
+    "people ask for my kik all the time, I don't have one, I'm only here",
+    "on me demande mon snap mais je n'en ai pas, tout est ici",
+    "me piden mi telegram pero no tengo, todo aquí",
+    "text me back on here when you wake up",
+    # the fan teaching a school year; an adult age said as "a 24-year-old" or "tenía 25"; things counted after "tengo";
+    # "como quedamos" (as agreed)
+    "tu enseignes en quatrième ? respect, courage pour les copies",
+    "¿das clases en la secundaria? qué paciencia, te mando un mimo",
+    "my schoolgirl costume set, I was a 24-year-old when I shot it",
+    "disfraz de colegiala, tenía 25 cuando lo grabé",
+    "tengo 6 vídeos nuevos para ti esta semana",
+    "te lo mando mañana como quedamos, 20 €",
 ]
 
 
@@ -64,6 +77,12 @@ STILL_CAUGHT = [
     ("minors", "ok but keep it from your dad, deal? 😘"),
     ("minors", "on reste discrets, ta maman n'en saura rien"),
     ("minors", "mándame algo después de tus deberes, guapo"),
+    ("off_platform_contact", "add me on telegram, no tengo whatsapp"),
+    ("off_platform_contact", "text me back on whatsapp tonight"),
+    ("minors", "tengo 15 y me encantan tus vídeos"),
+    ("minors", "disfraz de colegiala, tengo 16 en este"),
+    ("minors", "schoolgirl costume, I was 16 when I shot it"),
+    ("meetup_in_person", "¿quedamos el sábado en mi hotel?"),
 ]
 
 

@@ -38,6 +38,7 @@ OUTBOUND = [
     ("minors", "en", "fun fact i'm actually 16 but don't tell anyone"),
     ("minors", "fr", "j'ai seize ans mais chut"),
     ("minors", "es", "tengo 15 años jeje, no se lo digas a nadie"),
+    ("minors", "en", "i just turned 15 and i love your pics"),
     ("prohibited_content", "en", "i've got some molly left if you want it with your next order"),
     ("prohibited_content", "fr", "j'ai de la beuh à vendre, livraison discrète"),
     ("prohibited_content", "es", "un vídeo donde tú me obligas y yo digo que no"),
@@ -72,6 +73,10 @@ LOOKALIKES = [
     ("en", "hey you 😘", None),
     ("fr", "coucou toi", None),
     ("es", "hola guapo, ¿qué tal tu día?", None),
+    # a number that counts pictures is no age
+    ("en", "new pool set is up, 15 pics, the sunset ones are my fave", None),
+    ("fr", "nouveau set en ligne, 12 photos rien que pour toi", None),
+    ("es", "set nuevo, 10 fotos para ti guapo", None),
 ]
 
 
@@ -175,6 +180,7 @@ def test_the_cache_key_follows_every_training_split(monkeypatch: pytest.MonkeyPa
         "train_redteam",
         "train_threads",
         "train_copy",
+        "train_pairs",
     )
     before = data_key("inbound")
     original = semantic.read_split
@@ -182,7 +188,7 @@ def test_the_cache_key_follows_every_training_split(monkeypatch: pytest.MonkeyPa
     def one_more(split: str, direction: semantic.Direction) -> list[dict[str, Any]]:
         rows = original(split, direction)
         extra: dict[str, Any] = {"text": "one more row", "label": "normal", "cue": None}
-        return [*rows, extra] if split == "train_copy" else rows
+        return [*rows, extra] if split == "train_pairs" else rows
 
     monkeypatch.setattr(semantic, "read_split", one_more)
     assert data_key("inbound") != before
