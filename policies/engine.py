@@ -111,6 +111,18 @@ def _semantic_findings(text: str, platform: str | None) -> dict[str, float]:
     return flags
 
 
+# Platforms whose accounts are "@name": there an @handle alone is another account on the fan's own platform ("come
+# say hi in my stories @vera.only" in an Instagram DM); an app named beside it is still found.
+AT_HANDLE_PLATFORMS = frozenset({"instagram", "x", "tiktok"})
+_SOCIAL_HANDLE = "contains a social handle"
+
+
+def _own_handles_kept(findings: list[PolicyFinding], metadata: dict[str, Any]) -> list[PolicyFinding]:
+    if (metadata.get("platform") or "").lower() not in AT_HANDLE_PLATFORMS:
+        return findings
+    return [f for f in findings if f.reason != _SOCIAL_HANDLE]
+
+
 def _result(findings: list[PolicyFinding]) -> ValidationResult:
     if not findings:
         return PassResult()
@@ -143,7 +155,9 @@ OUTBOUND_VALIDATORS: dict[str, type[Validator]] = {
     "off_platform_payment": _validator("off_platform_payment", lambda t, m: check_payment(t)),
     "off_platform_contact": _validator(
         "off_platform_contact",
-        lambda t, m: check_contact(mask_platform(t, m.get("platform"), keep_length=True)),
+        lambda t, m: _own_handles_kept(
+            check_contact(mask_platform(t, m.get("platform"), keep_length=True)), m
+        ),
     ),
     **{rule: _validator(rule, _phrase_check(rule)) for rule in PHRASE_RULES},
     "ppv_price_bounds": _validator(

@@ -92,6 +92,21 @@ def test_the_fans_own_platform_is_not_off_platform() -> None:
     assert check_draft(text, platform="onlyfans").outcome != "pass"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "come say hi in my stories @mia.shoots, behind the scenes every day",
+        "passe voir mes stories @mia.shoots, les coulisses sont en ligne",
+        "pásate por mis historias @mia.shoots, subo el detrás de cámaras",
+    ],
+)
+def test_an_at_handle_on_an_at_handle_platform_is_its_own_account(text: str) -> None:
+    assert check_draft(text, platform="instagram", prompt=PROMPT).outcome == "pass"
+    assert check_draft(text, platform="onlyfans", prompt=PROMPT).outcome != "pass"
+    moved = check_draft("add me on snap @mia.shoots, i answer faster there", platform="instagram", prompt=PROMPT)
+    assert "off_platform_contact" in {f.rule for f in moved.findings}
+
+
 def test_a_draft_that_copies_the_instructions_is_blocked_with_the_span() -> None:
     echo = "Stay on this platform: never mention other apps, payment services or phone numbers 😘"
     report = check_draft(echo, prompt=PROMPT, semantic=False)
