@@ -103,7 +103,9 @@ def test_the_fans_own_platform_is_not_off_platform() -> None:
 def test_an_at_handle_on_an_at_handle_platform_is_its_own_account(text: str) -> None:
     assert check_draft(text, platform="instagram", prompt=PROMPT).outcome == "pass"
     assert check_draft(text, platform="onlyfans", prompt=PROMPT).outcome != "pass"
-    moved = check_draft("add me on snap @mia.shoots, i answer faster there", platform="instagram", prompt=PROMPT)
+    moved = check_draft(
+        "add me on snap @mia.shoots, i answer faster there", platform="instagram", prompt=PROMPT
+    )
     assert "off_platform_contact" in {f.rule for f in moved.findings}
 
 
