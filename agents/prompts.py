@@ -68,6 +68,14 @@ def dm_templates() -> tuple[str, str]:
     return _templates.get("system", DM_SYSTEM), _templates.get("user", DM_USER)
 
 
+def leakage_reference() -> str:
+    """What a draft is compared with for internal leakage (`policies/leakage.py`) when its rendered prompt is not
+    at hand: the DM templates, placeholders unfilled, and the generic example answer, which a small model copies
+    whole (SmolLM2-135M's most frequent draft, evals/policy/v2/model_drafts/). As `huntaze policy check` passes."""
+    system, user = dm_templates()
+    return f"{system}\n{GENERIC_EXAMPLE}\n{user}"
+
+
 def set_dm_templates(system: str | None = None, user: str | None = None) -> None:
     """Install candidate templates for this process (None restores the built-in one). Raises ValueError
     naming an unknown placeholder."""

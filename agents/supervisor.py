@@ -26,7 +26,7 @@ from langgraph.graph import END, START, StateGraph
 from agents import llm
 from agents.dm import draft_reply
 from agents.followup import rules as followup_rules
-from agents.prompts import dm_templates
+from agents.prompts import leakage_reference
 from core import db
 from core.journal import record_action
 from core.settings import get_settings
@@ -426,7 +426,7 @@ async def check_outbound(req: PolicyRequest) -> PolicyReport:
     async with db.shared_connection() as conn:
         policy = await load_policy(req.creator_id, conn)
         checked = await check_draft_for_creator(
-            req.creator_id, req.fan_id, req.draft.text, offer, policy, prompt="\n".join(dm_templates())
+            req.creator_id, req.fan_id, req.draft.text, offer, policy, prompt=leakage_reference()
         )
         # Quiet hours and caps do not block words; they hold the send. Say so now, so the human knows when an
         # approval would go out (the send step checks again at send time and decides).

@@ -75,8 +75,32 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             r"reglas que siempre sigues|recuerdos del fan|lo que recuerdas del fan|"
             r"ejemplo de respuesta(?: a)?|motivo de (?:la )?respuesta"
             r")\s*:"
-            r"|^\s*(?:rules|regles|reglas)\s*:"
+            r"|^\s*(?:rules|regles|reglas|fan|creator|subscription|segment)\s*:"
             r"|\b(?:example answer to|exemple de reponse a|ejemplo de respuesta a)\s*[\"«“]"
+        ),
+    ),
+    (
+        # The prompt narrated back: the fan in the third person as the prompt speaks of them ("The fan wrote a
+        # message", "Fan has bought no PPV", "the creator of the fan asked"), in a draft addressed to that fan.
+        "the prompt narrated in the third person",
+        re.compile(
+            r"(?:\bthe |^|[.!?]\s+)fan(?:'s)? (?:wrote|writes|said|says|asked|asks|has|had|is|was|wants|wanted|likes|"
+            r"loves|bought|sent|prefers|message|name|segment|spent)\b"
+            r"|\bthe creator of the fan\b"
+            r"|\b(?:le|du) fan (?:a ecrit|ecrit|a dit|dit|veut|aime|a achete|prefere|a demande)\b"
+            r"|\b(?:el|del) fan (?:escribio|escribe|dijo|dice|quiere|le gusta|compro|prefiere|pidio|ha)\b"
+        ),
+    ),
+    (
+        # A memory or note line said back as the whole draft, as it is stored: a verb with no subject, about someone
+        # who is not "you" ("Likes the cosplay stuff the most", "Has a golden retriever named Max").
+        "a memory line said back",
+        re.compile(
+            r"^\s*(?:likes|loves|has|works|lives|prefers|hates|enjoys|bought|asked for|adore|aime|travaille|habite|"
+            r"prefiere|trabaja|compro) "
+            r"(?!(?:you|your|it|to|been|me|my|are|is|every|te|tu|ti|toi|ton|ta|tes|vous|votre|vos|ce|cette|ca|tus|"
+            r"usted|su)\b)(?:[a-z']+ ){1,8}[a-z']+"
+            r"\s*[.!]?\s*$"
         ),
     ),
     (
@@ -120,6 +144,9 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             r"|\((?:no earlier messages|pas de messages? (?:pr[eé]c[eé]dents?|ant[eé]rieurs?)|sin mensajes anteriores)\)"
             r"|\{\{?\s*[a-z_]{2,30}\s*\}?\}"
             r"|</?\s*(?:fan_message|system|user|assistant|instructions?)\s*>"
+            # a snake_case or "your..." slot in brackets ("[festival_name]", "[YourAppName]"), filler text
+            r"|[\[<{]\s*(?:[a-z]+(?:_[a-z]+)+|your[a-z_ ]{2,30})\s*[\]>}]"
+            r"|\blorem ipsum\b"
         ),
     ),
     (
@@ -141,12 +168,41 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 
 # Shingles this long copied from the instructions are an echo, not a coincidence.
 SHINGLE = 5
+# The example answer is a message like any other: copied, it is copied nearly whole (the local model's favourite
+# draft); a benign draft may share its opening ("my day was lovely, I just finished a show").
+EXAMPLE_SHINGLE = 9
+# The example answer's text inside the prompt (`{"text": "..."`).
+_EXAMPLE = re.compile(r'\{"text": "((?:[^"\\]|\\.)*)"')
+
+
+# In a rendered prompt, what the fan wrote (their message, their side of the conversation and of the voice
+# examples) and the creator's own earlier messages: a draft may echo those, they are no machinery. Nor are the
+# memories and the team's notes (quoted lines): a draft should use them ("you work night shifts as a nurse"); one
+# said back as it is stored is the "memory line" shape above.
+_FAN_BLOCK = re.compile(r"^<fan_message>$.*?^</fan_message>$", re.S | re.M)
+_OWN_WORDS = re.compile(r'^(?:- )?(?:fan|creator): [^\n]*$|^- (?:BOUNDARY: )?"[^\n]*$', re.M)
+# The fan's spend as the prompt states it; the figure in a draft is the machinery's count, with or without its unit.
+_SPENT = re.compile(r"spent so far: (\d{3,}) cents")
+
+
+def _instructions(prompt: str) -> str:
+    return _OWN_WORDS.sub(" ", _FAN_BLOCK.sub(" ", prompt))
+
+
+def _shingles(text: str, size: int) -> set[tuple[str, ...]]:
+    words = _words(text)
+    return {tuple(words[i : i + size]) for i in range(len(words) - size + 1)}
 
 
 @lru_cache(maxsize=16)
-def _prompt_shingles(prompt: str) -> frozenset[tuple[str, ...]]:
-    words = _words(re.sub(r"\{[^{}]*\}", " ", prompt))
-    return frozenset(tuple(words[i : i + SHINGLE]) for i in range(len(words) - SHINGLE + 1))
+def _prompt_shingles(prompt: str) -> tuple[frozenset[tuple[str, ...]], frozenset[tuple[str, ...]]]:
+    """The instructions' 5-word shingles and the example answer's 9-word ones. A template's placeholders are no
+    words of it (a rendered prompt has none)."""
+    instructions = re.sub(r"\{[a-z_]*\}", " ", _instructions(prompt))
+    examples = _EXAMPLE.findall(instructions)
+    rest = _EXAMPLE.sub(" ", instructions)
+    example = set().union(*(_shingles(e, EXAMPLE_SHINGLE) for e in examples)) if examples else set()
+    return frozenset(_shingles(rest, SHINGLE)), frozenset(example)
 
 
 def _words(text: str) -> list[str]:
@@ -162,12 +218,22 @@ def check_leakage(text: str, prompt: str | None = None) -> list[PolicyFinding]:
                 PolicyFinding(RULE, f"leaks {reason} ({m.group(0).strip()})", plain.span(m.start(), m.end()))
             )
     if prompt:
-        shingles = _prompt_shingles(prompt)
+        spent = _SPENT.search(prompt)
+        figure = re.search(rf"(?<![\d.,]){spent.group(1)}(?![\d])", plain.text) if spent else None
+        if figure:
+            span = plain.span(figure.start(), figure.end())
+            out.append(PolicyFinding(RULE, f"leaks the fan's spend figure ({figure.group(0)})", span))
         tokens = [(m.group(0), m.start(), m.end()) for m in re.finditer(r"[a-z0-9']+", plain.text)]
         words = [t[0] for t in tokens]
-        for i in range(len(words) - SHINGLE + 1):
-            if tuple(words[i : i + SHINGLE]) in shingles:
-                span = plain.span(tokens[i][1], tokens[i + SHINGLE - 1][2])
-                out.append(PolicyFinding(RULE, "copies the drafting instructions", span))
-                break
+        for shingles, size, what in zip(
+            _prompt_shingles(prompt),
+            (SHINGLE, EXAMPLE_SHINGLE),
+            ("the drafting instructions", "the instructions' example answer"),
+            strict=True,
+        ):
+            for i in range(len(words) - size + 1):
+                if tuple(words[i : i + size]) in shingles:
+                    span = plain.span(tokens[i][1], tokens[i + size - 1][2])
+                    out.append(PolicyFinding(RULE, f"copies {what}", span))
+                    break
     return out

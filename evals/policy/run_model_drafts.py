@@ -27,11 +27,11 @@ def rendered_prompts() -> dict[str, str]:
 
 
 def evaluate_model_drafts(*, semantic: bool = True, show_misses: bool = False) -> dict[str, Any]:
-    from agents.prompts import dm_templates
+    from agents.prompts import leakage_reference
     from policies.engine import check_draft
     from policies.leakage import check_leakage
 
-    templates = "\n".join(dm_templates())  # what the supervisor passes
+    templates = leakage_reference()  # what the supervisor and `huntaze policy check` pass
     prompts = rendered_prompts()
     rows = _jsonl("outbound.jsonl")
     tally: Counter[str] = Counter()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from agents.prompts import leakage_reference
 from policies.engine import check_draft
+from policies.leakage import check_leakage
 
 OTHER_FANS = ["Marcus", "Big Dave", "tommy_b88", "Hunter", "Sunny"]
 PRIVATE = ["Jessica Moreno", "Tempe", "4417 Elm Street"]
@@ -164,3 +166,71 @@ def test_drafts_leaking_the_machinerys_shapes_block(text: str) -> None:
 )
 def test_ordinary_drafts_that_share_a_word_with_the_shapes_pass(text: str) -> None:
     assert "internal_leakage" not in {f.rule for f in check_draft(text, semantic=False).findings}, text
+
+
+# What the local model leaks on its own (evals/policy/v2/model_drafts/): the example answer copied whole, a memory
+# said back as it is stored, the prompt narrated in the third person, its field lines, slots and filler text.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hey you! My day was lovely, I just finished a shoot 😊 How was yours? How about your favorite game?",
+        "Likes the cosplay stuff the most",
+        "Aime les photos en noir et blanc.",
+        "Trabaja de noche como enfermero",
+        "The fan wrote a message that has no p2p, so we replied",
+        "Fan has bought no PPV, but you're going to love this new set",
+        "Le fan a écrit qu'il est crevé, repose-toi bien",
+        "El fan escribió que está cansado, ¡ánimo!",
+        "Fan: Pierre",
+        "The creator of the fan asked about their daily routine",
+        "Hi there! My name is {your_name} and I love games",
+        "Coucou [ton_prenom], j'ai pensé à toi",
+        "I'm thrilled to announce a new episode of [YourAppName]",
+        "Lorem ipsum dolor ab ipsum. Esse, qua, ejercitam.",
+    ],
+)
+def test_what_the_local_model_leaks_blocks(text: str) -> None:
+    report = check_draft(text, prompt=leakage_reference(), semantic=False)
+    found = [f for f in report.findings if f.rule == "internal_leakage"]
+    assert report.outcome == "block" and found, text
+    assert all(f.span is not None for f in found)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my day was lovely, I just finished a show, how was yours?",
+        "How was your day?",
+        "Just got back from yoga, feeling great",
+        "Lives are busy, I know. New set tonight 🔥",
+        "Loves the new set? there's more coming",
+        "Adore ton message 😍",
+        "Tiene buena pinta, ¿verdad? 😍",
+        "I'm your biggest fan too, the fan club meets here 😂",
+        "el fan club de la playa me escribió hoy jaja",
+        "so glad you're enjoying the show, the creator in me is blushing",
+    ],
+)
+def test_drafts_sharing_the_model_drafts_words_pass(text: str) -> None:
+    report = check_draft(text, prompt=leakage_reference(), semantic=False)
+    assert "internal_leakage" not in {f.rule for f in report.findings}, text
+
+
+def test_a_rendered_prompt_leaves_the_fans_words_and_the_creators_own_to_echo() -> None:
+    prompt = (
+        f"{leakage_reference()}\n"
+        'Fan: "Marco" (subscription: active, spent so far: 99900 cents, segment: whale)\n'
+        'What you remember about the fan:\n- "Works night shifts as a nurse at the clinic"\n'
+        'Recent conversation (oldest first):\nfan: "sorry I\'ve been quiet, work has been crazy"\n'
+        'creator: "hey you 😘 how\'s your week going?"\n'
+        "<fan_message>\njust renewed for another month, so happy\n</fan_message>"
+    )
+    for echo in (
+        "Just renewed for another month, so happy for you!",
+        "Sorry I've been quiet, work has been crazy too",
+        "hey you 😘 how's your week going?",
+        "you work night shifts as a nurse at the clinic, right? rest well",
+    ):
+        assert not check_leakage(echo, prompt), echo
+    for leak in ("Works night shifts as a nurse at the clinic", "El água fue más de 99900 que nada"):
+        assert check_leakage(leak, prompt), leak
