@@ -84,9 +84,12 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         # message", "Fan has bought no PPV", "the creator of the fan asked"), in a draft addressed to that fan.
         "the prompt narrated in the third person",
         re.compile(
-            r"(?:\bthe |^|[.!?]\s+)fan(?:'s)? (?:wrote|writes|said|says|asked|asks|has|had|is|was|wants|wanted|likes|"
+            r"(?:\bthe |\bthis |^|[.!?]\s+)fan(?:'s)? (?:wrote|writes|said|says|asked|asks|has|had|is|was|wants|wanted|likes|"
             r"loves|bought|sent|prefers|message|name|segment|spent)\b"
             r"|\bthe creator of the fan\b"
+            # the draft saying what wrote it ("I'm Emma, the AI assistant", "soy la asistente IA")
+            r"|\b(?:i'?m|i am|this is|soy|je suis)\b[^.!?\n]{0,20}\b(?:an? |the |l'|el |la |une? )?"
+            r"(?:(?:ai|ia) (?:assistant|assistante|asistente|model|modele|modelo|bot)|(?:assistant|assistante|asistente) (?:ai|ia))\b"
             r"|\b(?:le|du) fan (?:a ecrit|ecrit|a dit|dit|veut|aime|a achete|prefere|a demande)\b"
             r"|\b(?:el|del) fan (?:escribio|escribe|dijo|dice|quiere|le gusta|compro|prefiere|pidio|ha)\b"
         ),
@@ -116,8 +119,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "the fan's account read back to them",
         re.compile(
-            r"\b(?:you'?ve spent|you have spent|t'as (?:deja )?depense|tu as (?:deja )?depense|llevas gastad[oa]s|"
-            r"has gastado)\b[^.!?\n]{0,15}?(?:\d+\s?(?:\$|€|dollars?|euros?|dolares|bucks)|[$€]\s?\d+)"
+            r"\b(?:you['’]?ve spent|you have spent|t'as (?:deja )?depense|tu as (?:deja )?depense|llevas gastad[oa]s|"
+            r"has gastado)\b[^.!?\n]{0,15}?(?:\d+\s?(?:\$|€|£|dollars?|euros?|dolares|bucks|pounds?)|[$€£]\s?\d+)"
         ),
     ),
     (
@@ -147,6 +150,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             # a snake_case or "your..." slot in brackets ("[festival_name]", "[YourAppName]"), filler text
             r"|[\[<{]\s*(?:[a-z]+(?:_[a-z]+)+|your[a-z_ ]{2,30})\s*[\]>}]"
             r"|\blorem ipsum\b"
+            # the fan as a slot: "[Fan]", "[The Fan's Response" (left open), "<name>", "<username>"
+            r"|\[\s*(?:the )?fan(?:'s [a-z]+(?: [a-z]+)?)?\s*(?:\]|$)|<\s*(?:name|nom|nombre|user ?name|fan)\s*>"
         ),
     ),
     (
@@ -181,8 +186,18 @@ _EXAMPLE = re.compile(r'\{"text": "((?:[^"\\]|\\.)*)"')
 # said back as it is stored is the "memory line" shape above.
 _FAN_BLOCK = re.compile(r"^<fan_message>$.*?^</fan_message>$", re.S | re.M)
 _OWN_WORDS = re.compile(r'^(?:- )?(?:fan|creator): [^\n]*$|^- (?:BOUNDARY: )?"[^\n]*$', re.M)
+# The memories and the team's notes as the rendered prompt quotes them, one a line.
+_QUOTED_LINE = re.compile(r'^- (?:BOUNDARY: )?"([^"\n]+)"$', re.M)
 # The fan's spend as the prompt states it; the figure in a draft is the machinery's count, with or without its unit.
 _SPENT = re.compile(r"spent so far: (\d{3,}) cents")
+
+
+@lru_cache(maxsize=16)
+def _memory_lines(prompt: str) -> tuple[str, ...]:
+    """The quoted memory and note lines of three words or more, normalised as a draft is: one copied whole into a
+    draft is said back as stored (a draft that uses a memory words it its own way: "you work night shifts")."""
+    lines = (variants(m)[0].text.strip(" .!") for m in _QUOTED_LINE.findall(prompt))
+    return tuple(line for line in lines if len(line.split()) >= 3)
 
 
 def _instructions(prompt: str) -> str:
@@ -223,6 +238,12 @@ def check_leakage(text: str, prompt: str | None = None) -> list[PolicyFinding]:
         if figure:
             span = plain.span(figure.start(), figure.end())
             out.append(PolicyFinding(RULE, f"leaks the fan's spend figure ({figure.group(0)})", span))
+        for line in _memory_lines(prompt):
+            copied = re.search(rf"(?<![\w']){re.escape(line)}(?![\w'])", plain.text)
+            if copied:
+                span = plain.span(copied.start(), copied.end())
+                out.append(PolicyFinding(RULE, f"copies a memory or note line ({copied.group(0)})", span))
+                break
         tokens = [(m.group(0), m.start(), m.end()) for m in re.finditer(r"[a-z0-9']+", plain.text)]
         words = [t[0] for t in tokens]
         for shingles, size, what in zip(

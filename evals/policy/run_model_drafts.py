@@ -2,7 +2,7 @@
 (`evals/policy/v2/model_drafts/`): each draft is checked with the prompt the product passes (the DM templates) and
 with the rendered prompt it was drafted from.
 
-    python -m evals.policy.run_model_drafts [--rules-only] [--show-misses]
+    python -m evals.policy.run_model_drafts [--rules-only] [--show-misses] [--batch a|b]
 """
 
 from __future__ import annotations
@@ -26,14 +26,18 @@ def rendered_prompts() -> dict[str, str]:
     return {p["prompt_id"]: f"{p['system']}\n{p['user']}" for p in _jsonl("prompts.jsonl")}
 
 
-def evaluate_model_drafts(*, semantic: bool = True, show_misses: bool = False) -> dict[str, Any]:
+def evaluate_model_drafts(
+    *, semantic: bool = True, show_misses: bool = False, batch: str | None = None
+) -> dict[str, Any]:
+    """Rates over the leaking and the benign drafts (of one `batch` when given: `a`, read to write the rule's
+    shapes; `b`, labelled afterwards and measured once as unseen)."""
     from agents.prompts import leakage_reference
     from policies.engine import check_draft
     from policies.leakage import check_leakage
 
     templates = leakage_reference()  # what the supervisor and `huntaze policy check` pass
     prompts = rendered_prompts()
-    rows = _jsonl("outbound.jsonl")
+    rows = [r for r in _jsonl("outbound.jsonl") if batch is None or r["batch"] == batch]
     tally: Counter[str] = Counter()
     misses: list[dict[str, Any]] = []
     for row in rows:
@@ -60,6 +64,7 @@ def evaluate_model_drafts(*, semantic: bool = True, show_misses: bool = False) -
 
     out: dict[str, Any] = {
         "semantic": semantic,
+        "batch": batch or "all",
         "leaking_drafts": tally["leak"],
         "benign_drafts": tally["benign"],
     }
@@ -81,10 +86,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rules-only", action="store_true", help="the engine without its semantic layer")
     ap.add_argument("--show-misses", action="store_true")
+    ap.add_argument("--batch", choices=("a", "b"), help="one batch only")
     args = ap.parse_args()
     print(
         json.dumps(
-            evaluate_model_drafts(semantic=not args.rules_only, show_misses=args.show_misses), indent=1
+            evaluate_model_drafts(
+                semantic=not args.rules_only, show_misses=args.show_misses, batch=args.batch
+            ),
+            indent=1,
         )
     )
 

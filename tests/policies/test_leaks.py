@@ -187,6 +187,13 @@ def test_ordinary_drafts_that_share_a_word_with_the_shapes_pass(text: str) -> No
         "Coucou [ton_prenom], j'ai pensé à toi",
         "I'm thrilled to announce a new episode of [YourAppName]",
         "Lorem ipsum dolor ab ipsum. Esse, qua, ejercitam.",
+        "This fan has received a rare item, and I am not sure of its price yet",
+        "Hi, I'm Emma, the AI assistant. How have you been?",
+        "Hola, soy la asistente IA de Lucía",
+        "Dear [Fan]! so glad your day was enjoyable",
+        "[The Fan's Response",
+        "Dear <name>! I am thrilled to see you",
+        "Jake, you’ve spent £14,238 on me! I’m so proud of you!",
     ],
 )
 def test_what_the_local_model_leaks_blocks(text: str) -> None:
@@ -209,6 +216,9 @@ def test_what_the_local_model_leaks_blocks(text: str) -> None:
         "I'm your biggest fan too, the fan club meets here 😂",
         "el fan club de la playa me escribió hoy jaja",
         "so glad you're enjoying the show, the creator in me is blushing",
+        "I'm not a bot, I promise, it's really me typing 😘",
+        "[fan art] is my favourite thing you sent, seriously",
+        "Just got home!",
     ],
 )
 def test_drafts_sharing_the_model_drafts_words_pass(text: str) -> None:
@@ -232,5 +242,9 @@ def test_a_rendered_prompt_leaves_the_fans_words_and_the_creators_own_to_echo() 
         "you work night shifts as a nurse at the clinic, right? rest well",
     ):
         assert not check_leakage(echo, prompt), echo
-    for leak in ("Works night shifts as a nurse at the clinic", "El água fue más de 99900 que nada"):
+    for leak in (
+        "Works night shifts as a nurse at the clinic",
+        "El água fue más de 99900 que nada",
+        "I just love this one fan, works night shifts as a nurse at the clinic, and he is so friendly",
+    ):
         assert check_leakage(leak, prompt), leak
