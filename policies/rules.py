@@ -92,6 +92,31 @@ _EMAIL_SPELLED = re.compile(
     re.I,
 )
 _PHONE = re.compile(r"(?<!\d)(?:\+?\d[\s().-]*){9,15}(?!\d)")
+# A date, a time of day or a percentage is no phone number: "2019-01-25 09:46:47", "12.09.2024 13:14",
+# "2021-12-08T15:53:54.78Z", "at 21:30", "948455.25%". Read on the folded text; blanked (same length) before the phone readings, so "06 12 34 56 78" still is.
+_TIME = r"(?:[01]?\d|2[0-3])[:h][0-5]\d(?::[0-5]\d(?:[.,]\d+)?)?(?: ?(?:z|[+-](?:[01]\d|2[0-3]):?[0-5]\d))?"
+_DAY_MONTH = r"(?:0?[1-9]|[12]\d|3[01])"
+_STAMP = re.compile(
+    rf"(?<![\d.:/-])(?:(?:19|20)\d\d([-/.]){_DAY_MONTH}\1{_DAY_MONTH}|{_DAY_MONTH}([-/.]){_DAY_MONTH}\2(?:19|20)\d\d)"
+    rf"(?:(?:t|,? )(?:{_TIME}))?(?![\d:])"
+    rf"|(?<![\d.:/-]){_TIME}(?![\d:])"
+    r"|(?<!\d)\d+(?:[.,]\d+)? ?%",  # a percentage
+    re.I,
+)
+
+
+def _unstamped(text: str) -> str:
+    """The text with its dates, times of day and percentages blanked, positions kept."""
+    return _STAMP.sub(lambda m: " " * len(m.group(0)), text)
+
+
+def _data_row(text: str) -> bool:
+    """A row of four or more figures with a date or time stamp among them and no word ("2448.5643.06.13,
+    2022-08-19T09:13:17+05:57, 875, 4.1"): readings, not a number for the fan to call."""
+    stamped = any("%" not in m.group(0) for m in _STAMP.finditer(text))
+    return stamped and text.count(",") >= 3 and not re.search(r"[^\W\d_]", _unstamped(text))
+
+
 _NUMBER_WORDS = {
     "zero": "0",
     "oh": "0",
@@ -309,7 +334,6 @@ def check_contact(text: str) -> list[PolicyFinding]:
     for pattern, reason in (
         (_EMAIL, "contains an e-mail address"),
         (_EMAIL_SPELLED, "contains a spelled-out e-mail address"),
-        (_PHONE, "contains a phone number"),
         (_HANDLE, "contains a social handle"),
         (_MOVE_ELSEWHERE, "asks the fan to talk on another app"),
         (_CALL_ME, "asks the fan to call or text outside the platform"),
@@ -317,6 +341,11 @@ def check_contact(text: str) -> list[PolicyFinding]:
         out += [
             PolicyFinding("off_platform_contact", reason, plain.span(m.start(), m.end()))
             for m in pattern.finditer(plain.text)
+        ]
+    if not _data_row(plain.text):
+        out += [
+            PolicyFinding("off_platform_contact", "contains a phone number", plain.span(m.start(), m.end()))
+            for m in _PHONE.finditer(_unstamped(plain.text))
         ]
     out += [
         PolicyFinding("off_platform_contact", f"moves the fan to another channel ({w})", span)
@@ -326,7 +355,11 @@ def check_contact(text: str) -> list[PolicyFinding]:
     if _CRISIS_LINE.search(plain.text) or _CRISIS_LINE_NUMBER.search(plain.text):
         # a crisis line's number for a fan in distress moves nobody to the creator elsewhere
         out = [f for f in out if "phone number" not in f.reason]
-    elif _spelled_digits(text) >= 7 and not any(f.reason == "contains a phone number" for f in out):
+    elif (
+        not _data_row(plain.text)
+        and _spelled_digits(_unstamped(fold(text))) >= 7
+        and not any(f.reason == "contains a phone number" for f in out)
+    ):
         out.append(PolicyFinding("off_platform_contact", "contains a spelled-out phone number"))
     if out or warning or any(refused):
         return out
