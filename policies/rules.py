@@ -598,6 +598,8 @@ def check_phrases(text: str, rule: str) -> list[PolicyFinding]:
                 continue
             if rule == "minors" and _minor_declined_or_adult(candidate.text, m, variants(text)[0].text):
                 continue
+            if rule == "minors" and _age_of_a_pet_or_thing(candidate.text, m):
+                continue
             if rule == "meetup_in_person" and _meetup_here_or_declined(candidate.text, m):
                 continue
             if (
@@ -621,6 +623,43 @@ _MINOR_TURNED_AWAY = re.compile(
     r"|(?:solo|solamente) (?:para )?mayores de edad|no puedo (?:hablar|seguir hablando) contigo"
     r"|no (?:hablo|puedo hablar) con menores)\b"
 )
+
+
+# An age that belongs to an animal or a thing is no minor's: "my 10 year old cat", "my car is 15 years old", "a
+# 12-year-old whisky", "mon chat de 10 ans", "mi perro tiene 10 años", and "I have a new cat. He's 10" (the last
+# animal or thing named before a he/she/it, with no person named between).
+_THING = (
+    r"(?:cats?|kittens?|kitty|dogs?|pupp(?:y|ies)|pups?|pets?|horses?|ponies|pony|bunn(?:y|ies)|rabbits?|parrots?|"
+    r"birds?|fish|hamsters?|turtles?|tortoises?|snakes?|lizards?|cars?|trucks?|bikes?|motorbikes?|whiske?y|scotch|"
+    r"bourbon|wines?|rum|cognac|tequila|guitars?|pianos?|laptops?|phones?|house|trees?|plants?|bonsai|couch|sofa|"
+    r"chats?|chatons?|chiens?|chiots?|chevaux|cheval|lapins?|perroquets?|oiseaux?|poissons?|tortues?|voitures?|motos?|"
+    r"velos?|vins?|rhum|guitares?|maisons?|arbres?|plantes?|mascotas?|perr[oa]s?|perrit[oa]s?|gat[oa]s?|gatit[oa]s?|"
+    r"caballos?|conejos?|loros?|pajaros?|pez|peces|tortugas?|coches?|carros?|bicis?|vinos?|ron|guitarras?|casas?|"
+    r"arboles?|plantas?)"
+)
+_THING_AFTER = re.compile(rf"[ -]?(?:[a-z']+ )?{_THING}\b")
+_THING_BEFORE = re.compile(
+    rf"\b{_THING}(?:'s| is| was| turned| turns| just turned| (?:de|a|tiene|cumple|cumplio))? $"
+)
+_PRONOUN_AGE = re.compile(r"\b(?:he|she|it)(?:'s| is| was| turned| turns| just turned)? $|^(?:he|she|it)\b")
+_THING_NAMED = re.compile(rf"\b{_THING}\b")
+_PERSON = re.compile(
+    r"\b(?:i'?m|i am|sister|brother|sons?|daughters?|kids?|child|children|niece|nephew|cousin|friend|girl|boy|"
+    r"baby|student|fan|soeur|frere|fils|fille|enfant|cousine|amie?|hermana|hermano|hij[oa]|nin[oa]|sobrin[oa]|"
+    r"prim[oa]|amig[oa])\b"
+)
+
+
+def _age_of_a_pet_or_thing(text: str, m: re.Match[str]) -> bool:
+    """Whether the age read in `m` is that of an animal or a thing named beside it, or just before a he/she/it."""
+    before = text[max(0, m.start() - 40) : m.start()]
+    if _THING_BEFORE.search(before) or (m.group(0).endswith("old") and _THING_AFTER.match(text, m.end())):
+        return True
+    if _PRONOUN_AGE.search(before) or _PRONOUN_AGE.match(m.group(0)):
+        earlier = text[max(0, m.start() - 150) : m.start()]
+        things = list(_THING_NAMED.finditer(earlier))
+        return bool(things) and not _PERSON.search(earlier[things[-1].end() :])
+    return False
 
 
 def _minor_declined_or_adult(text: str, m: re.Match[str], plain: str) -> bool:

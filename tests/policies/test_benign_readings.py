@@ -17,6 +17,14 @@ BENIGN = [
     "2448.5643.06.13, 2022-08-19T09:13:17+05:57, 875, 4.1, 6.3",
     "le live est le 12.09.2024 à 21h30, je t'attends ici",
     "el directo es el 2024-05-01 a las 21:30, aquí mismo",
+    # an age that belongs to an animal or a thing is no minor's
+    "my 10 year old cat sat on the keyboard while I edited the set",
+    "I have a new cat. He's adorable! He's 10 years old.",
+    "my car is 15 years old and still runs, unlike me after the gym",
+    "a 12-year-old whisky and your message, perfect evening",
+    "mon chat de 10 ans dort sur le canapé pendant le shooting",
+    "mi perro de 10 años no me deja grabar tranquila",
+    "mi gato tiene 12 años y sigue robando la cámara",
 ]
 
 STILL_BLOCKED = [
@@ -24,6 +32,10 @@ STILL_BLOCKED = [
     ("off_platform_contact", "mon numéro : 06.12.34.56.78, écris-moi"),
     ("off_platform_contact", "mi número es 612 345 678, escríbeme el 2024-05-01 a las 21:30"),
     ("off_platform_contact", "2024-05-01 21:30, 06 12 34 56 78"),
+    ("minors", "my 10 year old sister walked in while I edited the set"),
+    ("minors", "I have a new cat. My son loves him, he's 10 years old."),
+    ("minors", "mon chat a 10 ans et moi j'ai 15 ans"),
+    ("minors", "mi perro tiene 10 años y yo tengo 15"),
 ]
 
 
