@@ -286,9 +286,34 @@ _IMPERSONATION = re.compile(
 )
 
 
+# A gift card is a payment where the draft has the fan pay, send, buy or redeem one, or offers one as a way to pay
+# ("send a gift card and I'll unlock it", "steam gift cards work too", "the gift card trick"), read in its sentence
+# (and the answer to it when it asks: "got an amazon gift card? that works"); one had or talked about is none ("I got a gift card for my
+# birthday", "I've been meaning to ask for a gift card").
+_GIFT_CARD_ASKED = re.compile(
+    r"\b(?:send\w*|sent|buy\w*|bought|pay\w*|paid|codes?|works?|accept\w*|takes?|trick|unlock\w*|fees?|tips?|"
+    r"spoil\w*|instead|redeem\w*|scratch\w*|envoi\w*|achet\w*|pai\w*|manda\w*|envia\w*|compra\w*|paga\w*|"
+    r"codigos?)\b"
+    r"|\b(?:give|get|grab|gimme)(?: me| us)?(?: a| an| one| some)?(?: \$?\d+\$?)?(?: [a-z]+)? gift ?cards?\b"
+)
+
+
+def _gift_card_asked(text: str, span: tuple[int, int]) -> bool:
+    start = max(text.rfind(c, 0, span[0]) for c in ".!?\n") + 1
+    ends = [i for i in (text.find(c, span[1]) for c in ".!?\n") if i >= 0]
+    end = min(ends) + 1 if ends else len(text)
+    if text[end - 1 : end] == "?":  # a question and its answer: "got an amazon gift card? that works"
+        after = [i for i in (text.find(c, end) for c in ".!?\n") if i >= 0]
+        end = min(after) + 1 if after else len(text)
+    window = text[start:end]
+    return any(_GIFT_CARD_ASKED.search(v.text) for v in variants(window))
+
+
 def check_payment(text: str) -> list[PolicyFinding]:
     warning = bool(_IMPERSONATION.search(fold(text)))
     hits, extra = _word_hits(text, _PAYMENT_WORDS), _extra_matches(text, _PAYMENT_EXTRA)
+    gift_cards_had = [h for h in hits if h[0] == "gift card" and not _gift_card_asked(text, h[1])]
+    hits = [h for h in hits if h not in gift_cards_had]
     refused = _refusals(text, hits + extra)
     out = [
         PolicyFinding("off_platform_payment", f"mentions off-platform payment ({w})", span)
@@ -315,7 +340,7 @@ def check_payment(text: str) -> list[PolicyFinding]:
         for (w, span), no in zip(extra, refused[len(hits) :], strict=True)
         if not no
     ]
-    if out or warning or any(refused):
+    if out or warning or gift_cards_had or any(refused):
         return out
     return _squashed(text, "off_platform_payment", "obfuscated payment app", _PAYMENT_SQUASHED)
 

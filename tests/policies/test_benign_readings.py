@@ -25,6 +25,11 @@ BENIGN = [
     "mon chat de 10 ans dort sur le canapé pendant le shooting",
     "mi perro de 10 años no me deja grabar tranquila",
     "mi gato tiene 12 años y sigue robando la cámara",
+    # a gift card had or talked about is no payment
+    "I got a gift card for my birthday and spent it all on plants",
+    "I've been meaning to ask for a gift card, but I just had another crazy idea",
+    "j'ai reçu une carte cadeau pour mon anniversaire, trop contente",
+    "me regalaron una tarjeta regalo por mi cumple, qué ilusión",
 ]
 
 STILL_BLOCKED = [
@@ -36,6 +41,10 @@ STILL_BLOCKED = [
     ("minors", "I have a new cat. My son loves him, he's 10 years old."),
     ("minors", "mon chat a 10 ans et moi j'ai 15 ans"),
     ("minors", "mi perro tiene 10 años y yo tengo 15"),
+    ("off_platform_payment", "send me a gift card for my birthday and I'll unlock the set"),
+    ("off_platform_payment", "got an amazon gift card? that works, just type the code in here"),
+    ("off_platform_payment", "envoie-moi une carte cadeau et je t'envoie la vidéo"),
+    ("off_platform_payment", "mándame una tarjeta regalo y te mando el video"),
 ]
 
 
