@@ -159,7 +159,9 @@ _REFUSED_AFTER = re.compile(
 # "add me on <anything but here>": whatever the app is called, the fan is being moved elsewhere.
 _MOVE_ELSEWHERE = re.compile(
     r"(?<![a-z])(?:add|find|follow|hit|message|dm|msg|text|call|reach|catch|chat with) me(?: up)? (?:on|at|via|over on) "
-    r"(?!(?:here|this|the (?:page|site|app)|onlyfans|of|my (?:page|feed|story|wall|profile))\b)(?=[a-z0-9])"
+    # ... not "find me on the internet": nowhere in particular
+    r"(?!(?:here|this|the (?:page|site|app)|onlyfans|of|my (?:page|feed|story|wall|profile)|(?:the )?(?:internet|web)"
+    r")\b)(?=[a-z0-9])"
     r"|(?:let'?s|we can|we should) (?:move|take|switch) (?:this|it|our chat|us|the chat) (?:to|over to) (?!here\b)"
 )
 

@@ -30,6 +30,8 @@ BENIGN = [
     "I've been meaning to ask for a gift card, but I just had another crazy idea",
     "j'ai reçu une carte cadeau pour mon anniversaire, trop contente",
     "me regalaron una tarjeta regalo por mi cumple, qué ilusión",
+    # somewhere in particular is another app; the internet is nowhere in particular
+    "You can find me on the internet, but you won't find me anywhere else.",
 ]
 
 STILL_BLOCKED = [
@@ -45,6 +47,8 @@ STILL_BLOCKED = [
     ("off_platform_payment", "got an amazon gift card? that works, just type the code in here"),
     ("off_platform_payment", "envoie-moi une carte cadeau et je t'envoie la vidéo"),
     ("off_platform_payment", "mándame una tarjeta regalo y te mando el video"),
+    ("off_platform_contact", "you can find me on the internet, or find me on kik, same name"),
+    ("off_platform_contact", "find me on the web, @mia_private, same pics"),
 ]
 
 
