@@ -31,6 +31,7 @@ from policies.rules import (
     check_payment,
     check_phrases,
     check_private,
+    dates_said,
     declined,
 )
 from policies.semantic import OUTBOUND_LABELS as SEMANTIC_CATEGORIES
@@ -102,6 +103,10 @@ def _semantic_findings(text: str, platform: str | None) -> dict[str, float]:
         priced = _COUNTED.sub("a few ", _PRICE.sub(" a price ", read))
         if priced != read and "minors" not in semantic_flags("outbound", priced, platform):
             del flags["minors"]  # the number it read as an age is a price or a count
+    if "off_platform_contact" in flags:
+        dated = dates_said(read)
+        if dated != read and "off_platform_contact" not in semantic_flags("outbound", dated, platform):
+            del flags["off_platform_contact"]  # the digits it read as a phone number are a date or a time
     if "off_platform_contact" in flags and platform_rules(platform).links:
         unlinked = LINK.sub(" a link ", read)
         if unlinked != read and "off_platform_contact" not in semantic_flags("outbound", unlinked, platform):

@@ -292,6 +292,30 @@ def test_an_age_beside_a_price_still_blocks(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "2448.5643.06.13, 2022-08-19T09:13:17+05:57, 875, 4.1, 2022-08-19T09:13:42+44, 6.3, 7.6, 9.58, 8488,",
+        "sauvegarde du 12.09.2024 13:14, 875 photos, 4.1 Go",
+        "copia del 2022-08-19T09:13:17, 875 fotos, 4.1 GB",
+    ],
+)
+def test_a_timestamp_is_not_read_as_a_phone_number(text: str) -> None:
+    assert check_draft(text).outcome == "pass"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "12.09.2024 13:14, écris-moi sur l'appli verte ce soir, même pseudo",
+        "2022-08-19 09:13, escríbeme por la app verde esta noche, mismo nombre",
+    ],
+)
+def test_a_move_elsewhere_beside_a_timestamp_still_blocks(text: str) -> None:
+    report = check_draft(text)
+    assert report.outcome != "pass" and "off_platform_contact" in {f.rule for f in report.findings}
+
+
+@pytest.mark.parametrize(
     ("category", "declined_text", "meant_text"),
     [
         (
