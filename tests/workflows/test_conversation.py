@@ -160,15 +160,8 @@ async def test_undecided_draft_expires_and_escalates(settings: Settings) -> None
 async def test_update_validator_refuses_wrong_version_and_blocked_without_edit(
     temporal_env: WorkflowEnvironment, settings: Settings, fake_llm: FakeOpenAI
 ) -> None:
-    from core import db
-    from core.store import notes
-
     t = await make_tenant()
-    note = "Saving up for a trip to Lisbon in May"  # in this fan's rendered prompt, in no template
-    async with db.pool().connection() as conn:
-        await notes.add(conn, t.creator_id, t.fans[0], t.members["chatter"], note)
-    text = f"venmo me and I'll send it, {note.lower()}"
-    fake_llm.script({"text": text, "offer": None, "rationale": ""})
+    fake_llm.script({"text": "venmo me and I'll send it", "offer": None, "rationale": ""})
     async with build_worker(temporal_env.client, settings.task_queue):
         h = await start_conversation(
             temporal_env.client,
@@ -179,11 +172,6 @@ async def test_update_validator_refuses_wrong_version_and_blocked_without_edit(
         )
         p = await wait_pending(h)
         assert p.status == "blocked"
-        # the rendered prompt crossed the local activities to the check; the stored draft keeps only the finding
-        (row,) = await fetch("SELECT policy_report, rationale FROM drafts WHERE id = %s", [p.draft_id])
-        spans = [f["span"] for f in row["policy_report"]["findings"] if "memory or note line" in f["reason"]]
-        assert [text[a:b] for a, b in spans] == [note.lower()]
-        assert "Rules you always follow" not in str(row)
         for decision, code in [
             (
                 Decision(draft_id=p.draft_id, version=p.version + 5, action="approve", actor="x"),
