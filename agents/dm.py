@@ -66,8 +66,6 @@ class DraftResult(BaseModel):
     rationale: str = ""
     attempts: int = 0
     failure: str | None = None
-    # The rendered prompt (system, then user message) the draft was written from: the leakage check compares with it.
-    prompt: str | None = Field(default=None, repr=False)
 
 
 def output_schema(item_refs: list[str], min_price: int, max_price: int) -> type[BaseModel]:
@@ -322,7 +320,6 @@ async def draft_reply(
                     offer=DraftOffer(**offer) if offer else None,
                     rationale=str(data.get("rationale") or "")[:160],
                     attempts=attempt,
-                    prompt=f"{messages[0].content}\n{messages[1].content}",
                 )
         log.info("draft for fan %s, attempt %d of %d rejected: %s", fan_id, attempt, attempts, problem)
         messages = [

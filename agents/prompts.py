@@ -68,14 +68,10 @@ def dm_templates() -> tuple[str, str]:
     return _templates.get("system", DM_SYSTEM), _templates.get("user", DM_USER)
 
 
-def leakage_reference(rendered: str | None = None) -> str:
-    """What a draft is compared with for internal leakage (`policies/leakage.py`). With the `rendered` prompt the
-    model got (system, then user message): that prompt and the generic example answer, which a small model copies
-    whole (SmolLM2-135M's most frequent draft, evals/policy/v2/model_drafts/) even when its prompt held a voice
-    example instead. Without it: the DM templates, placeholders unfilled, and the generic example answer, as
-    `huntaze policy check` passes."""
-    if rendered:
-        return f"{rendered}\n{GENERIC_EXAMPLE}"
+def leakage_reference() -> str:
+    """What a draft is compared with for internal leakage (`policies/leakage.py`) when its rendered prompt is not
+    at hand: the DM templates, placeholders unfilled, and the generic example answer, which a small model copies
+    whole (SmolLM2-135M's most frequent draft, evals/policy/v2/model_drafts/). As `huntaze policy check` passes."""
     system, user = dm_templates()
     return f"{system}\n{GENERIC_EXAMPLE}\n{user}"
 

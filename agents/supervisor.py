@@ -418,7 +418,7 @@ async def write_draft(req: DraftRequest) -> DraftAttempt:
         if result.offer
         else None
     )
-    return DraftAttempt(DraftProposal(result.text, offer, result.rationale, result.attempts, result.prompt))
+    return DraftAttempt(DraftProposal(result.text, offer, result.rationale, result.attempts))
 
 
 async def check_outbound(req: PolicyRequest) -> PolicyReport:
@@ -426,12 +426,7 @@ async def check_outbound(req: PolicyRequest) -> PolicyReport:
     async with db.shared_connection() as conn:
         policy = await load_policy(req.creator_id, conn)
         checked = await check_draft_for_creator(
-            req.creator_id,
-            req.fan_id,
-            req.draft.text,
-            offer,
-            policy,
-            prompt=leakage_reference(req.draft.prompt),
+            req.creator_id, req.fan_id, req.draft.text, offer, policy, prompt=leakage_reference()
         )
         # Quiet hours and caps do not block words; they hold the send. Say so now, so the human knows when an
         # approval would go out (the send step checks again at send time and decides).
@@ -484,9 +479,7 @@ def build_supervisor_graph(
     async def outbound_policy(state: ConversationState) -> dict[str, Any]:
         draft = state["drafting"].draft
         assert draft is not None  # the edge only comes here with a draft
-        report = await s.check_outbound(PolicyRequest(state["creator_id"], state["fan_id"], draft))
-        # The rendered prompt served the check: it goes no further (not into the saved draft, nor the history after).
-        return {"policy": report, "drafting": replace(state["drafting"], draft=replace(draft, prompt=None))}
+        return {"policy": await s.check_outbound(PolicyRequest(state["creator_id"], state["fan_id"], draft))}
 
     async def after_supervisor(state: ConversationState) -> str:
         return _next_agent(state["routing"], SUPERVISOR)

@@ -226,18 +226,7 @@ def cmd_policy_eval(args: argparse.Namespace) -> int:
     from evals.policy.run import SETS, evaluate
     from evals.policy.run_v2 import evaluate_v2
 
-    if args.set == "v2-model":
-        from evals.policy.run_model_drafts import evaluate_model_drafts
-
-        # the local model's drafts, each checked as the supervisor checks it: with its rendered prompt
-        result = {}
-        for batch in ("a", "b"):
-            rates = evaluate_model_drafts(
-                semantic=not args.rules_only, show_misses=args.show_misses, batch=batch
-            )
-            rates.pop("templates")
-            result[batch] = rates
-    elif args.set.startswith("v2-"):
+    if args.set.startswith("v2-"):
         try:
             result = evaluate_v2(
                 args.set.removeprefix("v2-"), semantic=not args.rules_only, show_misses=args.show_misses
@@ -376,14 +365,13 @@ def build_parser() -> argparse.ArgumentParser:
             "v2-threads",
             "v2-copy",
             "v2-pairs",
-            "v2-model",
         ],
         default="main",
         help="main: the generated sets the rules were developed on; dev: a hand-written set whose misses"
         " were read once to generalise the rules; holdout: hand-written and never tuned on; v2-*: the"
         " English/French/Spanish splits (train fits the classifiers, dev chooses thresholds, test is sealed:"
         " measured, never read; wide: the train_wide training batch, measured unseen before the classifiers"
-        " were fitted on it; redteam: the train_redteam batch, likewise; threads: the train_threads batch, likewise; copy: the train_copy batch, likewise; pairs: the train_pairs batch, likewise; model: the local model's own drafts, batches a and b, each checked with its rendered prompt as the supervisor checks it)",
+        " were fitted on it; redteam: the train_redteam batch, likewise; threads: the train_threads batch, likewise; copy: the train_copy batch, likewise; pairs: the train_pairs batch, likewise)",
     )
     pe.add_argument(
         "--rules-only", action="store_true", help="v2 sets: measure the rules without the classifiers"

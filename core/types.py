@@ -271,10 +271,6 @@ class DraftProposal:
     offer: Offer | None = None
     rationale: str = ""
     attempts: int = 0
-    # The prompt the model drafted from (system, then user message), for the outbound leakage check only: never
-    # stored nor logged, and dropped from the graph's state once checked. None (a proposal from before it was
-    # carried): the check compares with the templates.
-    prompt: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

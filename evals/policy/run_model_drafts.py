@@ -1,6 +1,6 @@
 """Measure the internal-leakage rule and the whole engine on the local model's own drafts
-(`evals/policy/v2/model_drafts/`): each draft is checked with the DM templates (what `huntaze policy check` passes)
-and with the rendered prompt it was drafted from (what the supervisor passes, with the generic example answer).
+(`evals/policy/v2/model_drafts/`): each draft is checked with the prompt the product passes (the DM templates) and
+with the rendered prompt it was drafted from.
 
     python -m evals.policy.run_model_drafts [--rules-only] [--show-misses] [--batch a|b]
 """
@@ -35,7 +35,7 @@ def evaluate_model_drafts(
     from policies.engine import check_draft
     from policies.leakage import check_leakage
 
-    templates = leakage_reference()  # what `huntaze policy check` passes
+    templates = leakage_reference()  # what the supervisor and `huntaze policy check` pass
     prompts = rendered_prompts()
     rows = [r for r in _jsonl("outbound.jsonl") if batch is None or r["batch"] == batch]
     tally: Counter[str] = Counter()
@@ -47,9 +47,7 @@ def evaluate_model_drafts(
             continue
         kind = "leak" if leak else "benign"
         tally[kind] += 1
-        # rendered: what the supervisor passes for a model's draft (its rendered prompt and the generic example answer)
-        rendered = leakage_reference(prompts[row["prompt_id"]])
-        for view, prompt in (("templates", templates), ("rendered", rendered)):
+        for view, prompt in (("templates", templates), ("rendered", prompts[row["prompt_id"]])):
             rule = bool(check_leakage(row["text"], prompt))
             engine = check_draft(row["text"], prompt=prompt, semantic=semantic)
             flagged = engine.outcome != "pass"

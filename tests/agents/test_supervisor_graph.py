@@ -330,38 +330,3 @@ async def test_follow_ups_run_only_with_the_workers_steps(settings: Settings) ->
     eid = await add_event(t, t.fans[0], "subscription_expired", "x-1")
     with pytest.raises(NotImplementedError, match="Temporal worker"):
         await _run(t, t.fans[0], [eid])
-
-
-async def test_the_outbound_check_reads_the_prompt_the_model_got(
-    settings: Settings, fake_llm: FakeOpenAI
-) -> None:
-    """The draft carries its rendered prompt to the check: a team note of this fan's context, in no template, copied
-    into the draft is blocked with its span; a draft echoing the fan's own words passes. The prompt goes no further
-    than the check."""
-    from agents.prompts import leakage_reference
-    from core import db
-    from core.store import notes
-    from policies.leakage import check_leakage
-
-    t = await make_tenant()
-    note = "Saving up for a trip to Lisbon in May"
-    async with db.pool().connection() as conn:
-        await notes.add(conn, t.creator_id, t.fans[0], t.members["chatter"], note)
-    llm.set_chat_model(llm.make_chat_model(settings))
-    leak = f"hey babe, {note.lower()}, so no new sets for me this month"
-    fake_llm.script({"text": leak, "offer": None, "rationale": ""})
-    state = await _run(t, t.fans[0], [await add_message_event(t, t.fans[0], "what are you up to?", "e1")])
-    sent = fake_llm.draft_requests()[0]["messages"]
-    assert note in sent[1]["content"]
-    assert not check_leakage(leak, leakage_reference())  # the templates alone let it through
-    report = state["policy"]
-    assert report.outcome == "block"
-    (found,) = [f for f in report.findings if f.rule == "internal_leakage"]
-    assert found.span is not None and leak[found.span[0] : found.span[1]] == note.lower()
-    assert state["drafting"].draft.prompt is None  # checked, then dropped from the graph's state
-
-    echo = "I just got back from the gym and my legs are dead"
-    fake_llm.script({"text": f"haha {echo.lower()}? rest up, you earned it", "offer": None, "rationale": ""})
-    state = await _run(t, t.fans[1], [await add_message_event(t, t.fans[1], echo, "e2")])
-    assert state["drafting"].draft.text.startswith("haha i just got back")
-    assert state["policy"].outcome == "pass", state["policy"].findings

@@ -36,14 +36,13 @@ def test_the_model_drafts_are_labelled_and_keep_their_prompt() -> None:
 
 @pytest.mark.parametrize(("batch", "floor"), [("a", 0.95), ("b", 0.80)])
 def test_the_leakage_rule_on_the_model_drafts(batch: str, floor: float) -> None:
-    """Each draft against what the supervisor passes (its rendered prompt, `leakage_reference(rendered)`) and the
-    templates' fallback (`leakage_reference()`). Batch
+    """Each draft against its rendered prompt and against what the supervisor passes (`leakage_reference`). Batch
     `a` was read to write the rule's model-draft shapes; batch `b` was measured unseen (72.2 % blocked), then read:
     its floor is what the rule reached after, so a change that loses a catch or flags a benign draft fails."""
     rows, prompts = [r for r in _rows() if r["batch"] == batch], rendered_prompts()
     leaks = [r for r in rows if r["category"] == "internal_leakage"]
     benign = [r for r in rows if r["label"] == "benign"]
-    for prompt_of in (lambda r: leakage_reference(prompts[r["prompt_id"]]), lambda r: leakage_reference()):
+    for prompt_of in (lambda r: prompts[r["prompt_id"]], lambda r: leakage_reference()):
         caught = sum(bool(check_leakage(r["text"], prompt_of(r))) for r in leaks)
         flagged = [r["text"] for r in benign if check_leakage(r["text"], prompt_of(r))]
         assert caught >= floor * len(leaks), caught
