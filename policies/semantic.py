@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 import threading
 from collections import OrderedDict
@@ -352,9 +353,28 @@ def as_read(text: str, platform: str | None) -> str:
     return mask_platform(text, platform)
 
 
+# Texts per encoder call when a fit embeds its rows on every core.
+FIT_CHUNK = 64
+
+
+def _fit_pool() -> ThreadPoolExecutor:
+    """One thread per core the process may use, for a fit's encoder runs and its labels' models."""
+    return ThreadPoolExecutor(max_workers=len(os.sched_getaffinity(0)), thread_name_prefix="policy-fit")
+
+
+def fit_vectors(texts: Sequence[str], encoder: Encoder, direction: Direction) -> np.ndarray:
+    """The embeddings of a fit's rows, in chunks on one thread per core: each encoder run uses one thread (see
+    `e5_model`), both engines release the GIL while they run and share nothing between runs but their weights."""
+    chunks = [list(texts[i : i + FIT_CHUNK]) for i in range(0, len(texts), FIT_CHUNK)]
+    if len(chunks) < 2:
+        return encoder.encode(texts, direction)
+    with _fit_pool() as pool:
+        return np.vstack(list(pool.map(lambda chunk: encoder.encode(chunk, direction), chunks)))
+
+
 def _fitting_features(rows: list[dict[str, Any]], encoder: Encoder, direction: Direction) -> Any:
     texts = [as_read(r["text"], r.get("platform")) for r in rows]
-    return features(texts, encoder.encode(texts, direction))
+    return features(texts, fit_vectors(texts, encoder, direction))
 
 
 def fit(direction: Direction, encoder: Encoder) -> Classifiers:
@@ -371,16 +391,17 @@ def fit(direction: Direction, encoder: Encoder) -> Classifiers:
         [HARD_NEGATIVE_WEIGHT[direction] if r.get("hard_negative_for") else 1.0 for r in train]
     )
     negatives = np.array([row_label(r, direction) is None for r in dev])
-    models: dict[str, Any] = {}
-    neg_scores: dict[str, np.ndarray] = {}
     for label in labels:
-        y = np.array([y == label for y in y_train])
-        if y.sum() == 0:
+        if label not in y_train:
             raise ValueError(f"the train split has no {direction} examples of {label}")
+
+    def fit_label(label: str) -> Any:
         model = LogisticRegression(C=4.0, class_weight="balanced", max_iter=3000)
-        model.fit(x_train, y, sample_weight=weights)
-        models[label] = model
-        neg_scores[label] = model.predict_proba(x_dev)[:, 1][negatives]
+        return model.fit(x_train, np.array([y == label for y in y_train]), sample_weight=weights)
+
+    with _fit_pool() as pool:
+        models: dict[str, Any] = dict(zip(labels, pool.map(fit_label, labels), strict=True))
+    neg_scores = {label: model.predict_proba(x_dev)[:, 1][negatives] for label, model in models.items()}
     floor = MIN_THRESHOLD[direction]
     budget = _union_budget(
         {k: v for k, v in neg_scores.items() if k not in LABEL_FLOORS}, UNION_BUDGET[direction], floor
