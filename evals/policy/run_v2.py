@@ -12,16 +12,17 @@ from pathlib import Path
 from typing import Any
 
 V2 = Path(__file__).parent / "v2"
-SPLITS = ("train", "dev", "test", "wide", "redteam", "threads", "copy", "pairs")
-# A split's directory: `wide`, `redteam`, `threads`, `copy` and `pairs` are the training batches `train_wide/`,
-# `train_redteam/`, `train_threads/`, `train_copy/` and `train_pairs/`, each measured as unseen data before any fit
-# read it.
+SPLITS = ("train", "dev", "test", "wide", "redteam", "threads", "copy", "pairs", "evasion")
+# A split's directory: `wide`, `redteam`, `threads`, `copy`, `pairs` and `evasion` are the training batches
+# `train_wide/`, `train_redteam/`, `train_threads/`, `train_copy/`, `train_pairs/` and `train_evasion/`, each measured
+# as unseen data before any fit read it.
 DIRS = {
     "wide": "train_wide",
     "redteam": "train_redteam",
     "threads": "train_threads",
     "copy": "train_copy",
     "pairs": "train_pairs",
+    "evasion": "train_evasion",
 }
 LANGS = ("en", "fr", "es")
 

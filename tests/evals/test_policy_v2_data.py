@@ -216,3 +216,28 @@ def test_the_pairs_batch_is_minimal_pairs_in_three_languages() -> None:
 def test_the_pairs_batch_repeats_no_dev_text(direction: str) -> None:
     dev = {_key(r["text"]) for r in _rows("dev", direction)}
     assert [r["id"] for r in _rows("train_pairs", direction) if _key(r["text"]) in dev] == []
+
+
+def test_the_evasion_batch_covers_every_device_on_both_sides_in_three_languages() -> None:
+    """Written evasion by evasion: most violations obfuscated, and innocent texts using the same devices, so that
+    obfuscation alone is never the signal."""
+    assert DIRS["evasion"] == "train_evasion"
+    out, inb = _rows("train_evasion", "outbound"), _rows("train_evasion", "inbound")
+    violations = [r for r in out if r["label"] == "violation"]
+    benign = [r for r in out if r["label"] == "benign"]
+    assert len(violations) >= 420 and len(benign) >= 450
+    assert sum(r["evasion"] != "none" for r in violations) >= 0.6 * len(violations)
+    assert sum(r["category"] == "prohibited_content" for r in violations) >= 110
+    # A paraphrase of an innocent text is plain text: every other device is used on both sides.
+    devices = {r["evasion"] for r in violations} - {"none", "paraphrase"}
+    assert len(devices) >= 12 and devices <= {r["evasion"] for r in benign}
+    assert sum(r["hard_negative_for"] in ("prohibited_content", "minors") for r in benign) >= 150
+    for rows in (out, inb):
+        for lang in ("en", "fr", "es"):
+            assert sum(r["lang"] == lang for r in rows) >= 0.3 * len(rows), lang
+
+
+@pytest.mark.parametrize("direction", ["outbound", "inbound"])
+def test_the_evasion_batch_repeats_no_text_of_the_others(direction: str) -> None:
+    others = {_key(r["text"]) for split in BATCHES if split != "train_evasion" for r in _rows(split, direction)}
+    assert [r["id"] for r in _rows("train_evasion", direction) if _key(r["text"]) in others] == []

@@ -198,6 +198,7 @@ def test_the_cache_key_follows_every_training_split(monkeypatch: pytest.MonkeyPa
         "train_threads",
         "train_copy",
         "train_pairs",
+        "train_evasion",
     )
     before = data_key("inbound")
     original = semantic.read_split
@@ -205,7 +206,7 @@ def test_the_cache_key_follows_every_training_split(monkeypatch: pytest.MonkeyPa
     def one_more(split: str, direction: semantic.Direction) -> list[dict[str, Any]]:
         rows = original(split, direction)
         extra: dict[str, Any] = {"text": "one more row", "label": "normal", "cue": None}
-        return [*rows, extra] if split == "train_pairs" else rows
+        return [*rows, extra] if split == "train_evasion" else rows
 
     monkeypatch.setattr(semantic, "read_split", one_more)
     assert data_key("inbound") != before
