@@ -239,5 +239,7 @@ def test_the_evasion_batch_covers_every_device_on_both_sides_in_three_languages(
 
 @pytest.mark.parametrize("direction", ["outbound", "inbound"])
 def test_the_evasion_batch_repeats_no_text_of_the_others(direction: str) -> None:
-    others = {_key(r["text"]) for split in BATCHES if split != "train_evasion" for r in _rows(split, direction)}
+    others = {
+        _key(r["text"]) for split in BATCHES if split != "train_evasion" for r in _rows(split, direction)
+    }
     assert [r["id"] for r in _rows("train_evasion", direction) if _key(r["text"]) in others] == []
