@@ -300,7 +300,15 @@ INJECTION = re.compile(
 ADULT_CONTEXT = re.compile(
     r"\b(?:je suis (?:prof|professeur|chauffeur|enseignant|maman|papa|surveillant)|soy (?:profe|profesor|maestr|mama|papa)"
     r"|i'?m a (?:teacher|bus driver|school bus driver|mom|dad|parent|(?:middle|high) school (?:teacher|principal))"
-    r"|i teach|i drove|i work at|doy clases|mi hij[oa]|mis hijos|mon (?:fils|neveu)"
+    r"|i teach|i drove|doy clases|(?:de )?dar clases|bus driver|chauffeur de bus|conductor de autobus"
+    # a job at a school, named ("mon boulot de surveillant", "trabajo de conserje"): "je bosse au lycée" and "un
+    # trabajo de historia" are a pupil's homework
+    r"|i work (?:as an? [a-z ]{2,25} )?(?:at|in) (?:a |an |the )?(?:high |middle |elementary )?school"
+    r"|(?:je travaille comme|mon (?:boulot|travail|job) de) (?:surveillant|pion|prof|cpe|cantinier|concierge|agent"
+    r"|infirmier|secretaire|documentaliste|aed|aesh)\w*"
+    r"|(?:trabajo|curro) (?:de|como) (?:conserje|profe|maestr|cociner|bedel|secretari|conductor|administrativ"
+    r"|psicolog|enfermer|limpiador|monitor)\w*"
+    r"|mi hij[oa]|mis hijos|mon (?:fils|neveu)"
     r"|ma (?:fille|niece)|mes (?:enfants|eleves)|my (?:son|daughter|niece|nephew|kids?|students)|his \d|her \d"
     # a younger relative's school, and the fan's own spouse or adulthood
     r"|(?:my (?:little|younger|baby) (?:sister|brother)(?:'s)?|ma petite s(?:oe|œ)ur|mon petit frere"

@@ -159,7 +159,11 @@ _REFUSED_AFTER = re.compile(
     r"no lo (?:doy|paso|comparto) nunca|nunca lo (?:doy|paso|comparto)|je n'en (?:donne|file) (?:pas|jamais)|"
     r"je (?:ne )?(?:le|la|l') (?:donne|file) (?:pas|jamais)|i (?:never|don'?t) give (?:it|that|those) out|"
     # ... or said not to exist: "my telegram? I don't have one", "mon telegram mais je n'en ai pas", "discord no uso."
-    r"i (?:don'?t|do not) (?:have|use) (?:one|it)|je n'en ai (?:pas|plus)|no (?:tengo|uso|lo uso)(?=\s*(?:[,.!;]|$)))\b"
+    r"i (?:don'?t|do not) (?:have|use) (?:one|it)|je n'en ai (?:pas|plus)|no (?:tengo|uso|lo uso)(?=\s*(?:[,.!;]|$))|"
+    # ... or left, or turned down when the fan offered it: "the yellow ghost? deleted ages ago", "¿el guasap? nada de
+    # eso", "wanted to pay me with Lydia, I said no"
+    r"(?:deleted|supprime|borrado|borre|lo borre|desinstalado|je l'ai supprime)(?! (?:you|your|ton|ta|tu)\b)|"
+    r"nada de eso|none of that|rien de tout ca|i said no|j'ai dit non|(?:le |les )?dije que no)\b"
     r"(?![\s,]+(?:not|pas|no|ni|nor)\b)"
 )
 # "add me on <anything but here>": whatever the app is called, the fan is being moved elsewhere.
@@ -274,7 +278,7 @@ def _refused(text: str, span: tuple[int, int]) -> bool:
 
 # An app the creator left: "I deleted Snapchat years ago", "je laisse tomber instagram", "dejé instagram".
 _ABANDONED = re.compile(
-    r"\b(?:deleted|quit|uninstalled|gave up(?: on)?|stopped using|laisse tomber|lache|quitte|supprime|desinstalle|"
+    r"\b(?:deleted|quit|left|uninstalled|gave up(?: on)?|stopped using|laisse tomber|lache|quitte|supprime|desinstalle|"
     r"deje|borre|abandone|sali de)(?: (?:my|mon|ma|mi|el|la|le|l'|de))? ?$"
 )
 # A payment between other people, or paid back to the creator by them: "my sister finally paid me back on venmo",
@@ -289,7 +293,7 @@ _THIRD_PARTY = re.compile(
 _IMPERSONATION = re.compile(
     r"\b(?:pretend(?:s|ing)? to be me|impersonat\w*|scam(?:s|mer|mers)?|fake (?:account|profile)s?|in my name|"
     r"report (?:them|it)|se fai(?:t|sant|saient) passer pour moi|arnaque\w*|faux (?:compte|profil)s?|en mon nom|"
-    r"estafa\w*|haciendose pasar por|en mi nombre|usando (?:mi|nuestro) nombre|no somos nosotr[oa]s|not me|c'est pas moi|"
+    r"estafa\w*|haciendose pasar por|se hacen? pasar por|en mi nombre|usando (?:mi|nuestro) nombre|no somos nosotr[oa]s|not me|c'est pas moi|"
     r"no soy yo)\b"
 )
 

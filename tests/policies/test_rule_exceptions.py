@@ -52,6 +52,11 @@ PASS_THE_RULES = [
     "disfraz de colegiala, tenía 25 cuando lo grabé",
     "tengo 6 vídeos nuevos para ti esta semana",
     "te lo mando mañana como quedamos, 20 €",
+    # an app deleted, waved off or turned down right after it is named; an app left
+    "my snap? deleted it ages ago, I'm only here now",
+    "¿instagram? nada de eso, cariño, hablamos aquí",
+    "un fan voulait me payer par PayPal, j'ai dit non, tout passe par ici",
+    "I left Telegram ages ago, only here now",
 ]
 
 
@@ -83,6 +88,8 @@ STILL_CAUGHT = [
     ("minors", "disfraz de colegiala, tengo 16 en este"),
     ("minors", "schoolgirl costume, I was 16 when I shot it"),
     ("meetup_in_person", "¿quedamos el sábado en mi hotel?"),
+    ("off_platform_contact", "add me on snap tonight, same name as here"),
+    ("off_platform_payment", "pay me on PayPal this time, the site takes too much"),
 ]
 
 
@@ -113,6 +120,14 @@ INBOUND = [
     ("handoff", "todavía no tengo 18 pero casi"),
     ("handoff", "en seconde, j'aurai 18 ans dans deux ans"),
     ("handoff", "my little brother and I are both in middle school"),
+    # a job at a school, named; a pupil's part-time job or homework is no adult's work
+    ("normal", "je travaille comme surveillante dans un lycée, journée épuisante"),
+    ("normal", "trabajo de maestra en un colegio, los de primaria me agotan"),
+    ("normal", "vengo de dar clases en el instituto, estoy muerto"),
+    ("normal", "I work as a lunch lady at a middle school, tired"),
+    ("handoff", "I'm in 10th grade and I work at a cafe after school"),
+    ("handoff", "je bosse au lycée, en seconde"),
+    ("handoff", "trabajo de camarera los findes, estoy en 4º de la ESO"),
     # threats
     ("normal", "I'll find you in the comments of your next post"),
     ("normal", "you'll regret not posting the beach set"),
