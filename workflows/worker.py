@@ -6,7 +6,9 @@ slots and the engine time that live replies need."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from types import TracebackType
 from typing import Any
@@ -120,19 +122,35 @@ def build_live_worker(
     client: Client, task_queue: str, max_cached_workflows: int, workflow_task_slots: int
 ) -> Worker:
     quiet_expected_failures()
-    return Worker(
-        client,
-        task_queue=task_queue,
-        workflows=WORKFLOWS,
-        activities=ACTIVITIES,
-        max_cached_workflows=max_cached_workflows,
-        max_concurrent_workflow_tasks=workflow_task_slots,
-        # A draft being written holds its fan's workflow task and the DM agent's local activity together: as many
-        # local-activity slots as task slots, so raising one setting raises how many drafts one worker writes at once.
-        max_concurrent_local_activities=workflow_task_slots,
-        plugins=[graph_plugin()],
-        interceptors=[_stop_cleanly()],  # stops promptly, leaving in-flight steps to the next worker
-    )
+    with _no_garbage_collection():  # the sandbox imports every workflow's modules here, to validate them
+        return Worker(
+            client,
+            task_queue=task_queue,
+            workflows=WORKFLOWS,
+            activities=ACTIVITIES,
+            max_cached_workflows=max_cached_workflows,
+            max_concurrent_workflow_tasks=workflow_task_slots,
+            # A draft being written holds its fan's workflow task and the DM agent's local activity together: as many
+            # local-activity slots as task slots, so raising one setting raises how many drafts one worker writes at
+            # once.
+            max_concurrent_local_activities=workflow_task_slots,
+            plugins=[graph_plugin()],
+            interceptors=[_stop_cleanly()],  # stops promptly, leaving in-flight steps to the next worker
+        )
+
+
+@contextmanager
+def _no_garbage_collection() -> Iterator[None]:
+    """No collection while Temporal's sandbox imports modules under its own `sys.modules`: a finalizer that a
+    collection runs in the middle, and that imports, takes the module lock again on the same thread, and Python 3.11
+    then fails the outer import with a KeyError from `_ModuleLock.acquire` (python/cpython#91351, fixed in 3.12)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _stop_cleanly() -> StopCleanly:
