@@ -259,7 +259,8 @@ INJECTION = re.compile(
             r"\b(?:repeat|repete|repite)\b[^.!?]{0,20}\b(?:text|texte|texto)\b",
             r"\b(?:ai|ia|bot|robot)\b[^.!?]{0,10}\b(?:with no|without|sans|sin) (?:rules|regles|reglas|restrictions|limites|limits)\b",
             r"\b(?:let\'?s play a game|on joue a un jeu|juguemos a un juego|hypothetically|hipoteticamente|imaginons que)\b",
-            r"\b(?:pretend (?:ur|you\'?re|you are)|fais comme si t\'?etais|haz como que eres)\b",
+            # ... not the fan's partner in a scene ("pretend you're my girlfriend coming home")
+            r"\b(?:pretend (?:ur|you\'?re|you are)|fais comme si t\'?etais|haz como que eres)\b(?! (?:my|ma|mon|mi) )",
             r"\b(?:give me|tell me|dame|dime|donne[- ]moi|dis[- ]moi)\b[^.!?]{0,20}\b(?:adresse|address|direccion|usernames|pseudos|usuarios)\b",
             r"\bcreator\'?s (?:home )?address\b|\bwho else spends\b|\bceux qui depensent le plus\b|\blos fans que mas gastan\b",
             r"\b(?:her notes|ses notes|sus notas)\b|\b(?:forget what (?:they|you were) told|oublie ce qu\'?on t\'?a dit|olvida lo que te dijeron)\b",

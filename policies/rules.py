@@ -146,7 +146,7 @@ _CALL_ME = re.compile(
 # An app named only to refuse it: "i don't do snapchat", "no cashapp", "pas de paypal ni de virement".
 _REFUSAL = re.compile(
     r"(?:\b(?:don'?t|do not|dont|never|no|not|nor|without|won'?t|can'?t|cannot|pas|jamais|ni|sans|aucun|aucune|sin|"
-    r"nunca|tampoco|ni siquiera|nada)"
+    r"nunca|tampoco|ni siquiera|nada|no longer|ya no|(?<!en )plus)"
     r"(?: (?:do|use|have|got|accept|take|give|give you|send|send me|you|me|demande|pido|doy|a|an|any|de|d'|du|la|le|"
     r"el|un|una|uso|tengo|acepto|j'utilise|utilise|"
     r"accepte|ai|of|my|mon|ma|mi|on|en|sur|por|par|estoy|suis|am|or|ni|o|nor|telegram|whatsapp|snapchat|paypal|"
@@ -163,7 +163,9 @@ _REFUSED_AFTER = re.compile(
     # ... or left, or turned down when the fan offered it: "the yellow ghost? deleted ages ago", "¿el guasap? nada de
     # eso", "wanted to pay me with Lydia, I said no"
     r"(?:deleted|supprime|borrado|borre|lo borre|desinstalado|je l'ai supprime)(?! (?:you|your|ton|ta|tu)\b)|"
-    r"nada de eso|none of that|rien de tout ca|i said no|j'ai dit non|(?:le |les )?dije que no)\b"
+    r"nada de eso|none of that|rien de tout ca|i said no|j'ai dit non|(?:le |les )?dije que no|"
+    # "Mon RIB ? jamais", "¿mi CLABE? jamás": a never that ends its clause ("snap never sleeps" goes on)
+    r"(?:jamais|jamas|never)(?=\s*(?:[,.!;]|$)))\b"
     r"(?![\s,]+(?:not|pas|no|ni|nor)\b)"
 )
 # "add me on <anything but here>": whatever the app is called, the fan is being moved elsewhere.
