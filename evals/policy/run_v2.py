@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Any
 
 V2 = Path(__file__).parent / "v2"
-SPLITS = ("train", "dev", "test", "wide", "redteam", "threads", "copy", "pairs", "evasion")
-# A split's directory: `wide`, `redteam`, `threads`, `copy`, `pairs` and `evasion` are the training batches
-# `train_wide/`, `train_redteam/`, `train_threads/`, `train_copy/`, `train_pairs/` and `train_evasion/`, each measured
-# as unseen data before any fit read it.
+# A split's directory: `wide`, `redteam`, `threads`, `copy`, `pairs`, `evasion`, `glossary` and `casebook` are the
+# training batches `train_wide/`, `train_redteam/`, `train_threads/`, `train_copy/`, `train_pairs/`, `train_evasion/`,
+# `train_glossary/` and `train_casebook/`, each measured as unseen data before any fit read it.
 DIRS = {
     "wide": "train_wide",
     "redteam": "train_redteam",
@@ -23,7 +22,10 @@ DIRS = {
     "copy": "train_copy",
     "pairs": "train_pairs",
     "evasion": "train_evasion",
+    "glossary": "train_glossary",
+    "casebook": "train_casebook",
 }
+SPLITS = ("train", "dev", "test", *DIRS)
 LANGS = ("en", "fr", "es")
 
 

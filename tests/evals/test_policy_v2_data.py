@@ -243,3 +243,27 @@ def test_the_evasion_batch_repeats_no_text_of_the_others(direction: str) -> None
         _key(r["text"]) for split in BATCHES if split != "train_evasion" for r in _rows(split, direction)
     }
     assert [r["id"] for r in _rows("train_evasion", direction) if _key(r["text"]) in others] == []
+
+
+def test_the_glossary_batch_is_mostly_benign_with_every_category_on_both_sides() -> None:
+    """The everyday words of the trade used the ordinary way (no word of the trade a signal by itself), and inside
+    violations too."""
+    assert DIRS["glossary"] == "train_glossary"
+    out, inb = _rows("train_glossary", "outbound"), _rows("train_glossary", "inbound")
+    benign = [r for r in out if r["label"] == "benign"]
+    assert len(benign) >= 700 and len(benign) >= 0.75 * len(out)
+    for category in CATEGORIES:
+        assert sum(r.get("category") == category for r in out) >= 15, category
+    assert sum(r["label"] == "normal" for r in inb) >= 360
+    assert {r["cue"] for r in inb if r["label"] != "normal"} >= CUES | {"injection", "optout"}
+    for rows in (out, inb):
+        for lang in ("en", "fr", "es"):
+            assert sum(r["lang"] == lang for r in rows) >= 0.3 * len(rows), lang
+
+
+@pytest.mark.parametrize("direction", ["outbound", "inbound"])
+def test_the_glossary_batch_repeats_no_text_of_the_others(direction: str) -> None:
+    others = {
+        _key(r["text"]) for split in BATCHES if split != "train_glossary" for r in _rows(split, direction)
+    }
+    assert [r["id"] for r in _rows("train_glossary", direction) if _key(r["text"]) in others] == []

@@ -199,6 +199,7 @@ def test_the_cache_key_follows_every_training_split(monkeypatch: pytest.MonkeyPa
         "train_copy",
         "train_pairs",
         "train_evasion",
+        "train_glossary",
     )
     before = data_key("inbound")
     original = semantic.read_split
@@ -206,7 +207,7 @@ def test_the_cache_key_follows_every_training_split(monkeypatch: pytest.MonkeyPa
     def one_more(split: str, direction: semantic.Direction) -> list[dict[str, Any]]:
         rows = original(split, direction)
         extra: dict[str, Any] = {"text": "one more row", "label": "normal", "cue": None}
-        return [*rows, extra] if split == "train_evasion" else rows
+        return [*rows, extra] if split == "train_glossary" else rows
 
     monkeypatch.setattr(semantic, "read_split", one_more)
     assert data_key("inbound") != before
