@@ -61,8 +61,9 @@ MINOR = re.compile(
             # parents' rules, curfews, allowance
             r"\bcurfew\b|\bcouvre[- ]feu\b|\btoque de queda\b",
             r"\b(?:mom|mum|dad|parents?|ma mere|ma maman|mon pere|mes parents|mi mama|mi papa|mi madre|mis papas|mis padres)\b"
-            r"[^.!?]{0,40}\b(?:checks?|check|goes through|look(?:s)? through|reads?|takes?|took|regarde|fouille|lit|"
-            r"confisque|revisa|checa|quita|ground(?:s|ed)? me|would ground|castiga|saben|savent|know)\b"
+            r"[^.!?]{0,40}\b(?:checks?|check|goes through|look(?:s)? through|reads?|takes?|took|regarde|regardent|fouille|"
+            r"fouillent|lit|lisent|verifie|verifient|confisque|confisquent|revisa|revisan|checa|checan|quita|quitan|"
+            r"ground(?:s|ed)? me|would ground|castiga|saben|savent|know)\b"
             r"[^.!?]{0,30}\b(?:phone|tel|telephone|portable|celular|cel|movil|subscribed|abonne|this|ca|esto|forever)\b",
             r"\b(?:my allowance|mon argent de poche|mi mesada|mi paga)\b",
             r"\bcan'?t drive yet\b|\bpas encore le permis\b",
@@ -96,6 +97,14 @@ MINOR = re.compile(
             r" (?:ans |anos |years? )?(?:dans|en|in|dentro de) (?:\d|un|une|deux|trois|quatre|a|one|two|three|four|dos|tres|cuatro)\b",
             r"\b(?:peux pas|peut pas|puedo|can'?t|cannot|not allowed)\b[^.!?]{0,50}\b(?:avant|hasta|until|till|before)"
             r" (?:mes |los |i'?m |i turn )?(?:18|dix[- ]huit|dieciocho|eighteen)\b",
+            # school life of a pupil: a trip's permission slip, a mock exam, detention in study hall, the school's bus,
+            # the day of civic duty at 16, the quinceañera still ahead
+            r"\bpermission slip\b|\bautorisation de sortie\b|\bsortie scolaire\b|\bautorizacion (?:para|de) la excursion\b"
+            r"|\bexcursion (?:del|de la) (?:cole|colegio|escuela|insti|instituto)\b|\bfield trip\b[^.!?]{0,40}\b(?:parent|mom|dad)"
+            r"|\bpsats?\b|(?<!fui a la )(?<!hice la )(?<!hace la )(?<!hizo la )\bselectividad\b|\bheures? de colle\b|\bcollee? (?:apres|pendant|en) (?:la )?perm(?:anence)?\b"
+            r"|\b(?:camion|micro|bus|autobus|guagua) (?:de la|del) (?:escuela|colegio|cole|insti)\b"
+            r"|\bjournee (?:defense et citoyennete|d'?appel)\b|\b(?:my|mi) (?:quinceanera|quince|sweet sixteen|sweet 16)\b"
+            r"|\bquinceanera\b[^.!?]{0,40}\b(?:mine|la mia|el mio)\b",
             # minor status said loosely: "je suis un peu mineur", "i'm technically a minor", "soy algo menor de edad"
             r"\bsuis (?:\w+ ){1,3}mineure?\b|\bi'?m (?:\w+ ){0,2}a minor\b|\bsoy (?:\w+ ){1,3}menor de edad\b",
         ]

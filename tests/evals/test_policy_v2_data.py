@@ -13,7 +13,8 @@ import pytest
 from evals.policy.run_v2 import DIRS, V2
 from policies.semantic import TRAIN_SPLITS
 
-BATCHES = (*TRAIN_SPLITS, "dev")
+# train_casebook is held out of the fit (the unseen yardstick), and checked like the batches that are fitted.
+BATCHES = (*TRAIN_SPLITS, "train_casebook", "dev")
 CATEGORIES = {
     "off_platform_contact",
     "off_platform_payment",
@@ -267,3 +268,23 @@ def test_the_glossary_batch_repeats_no_text_of_the_others(direction: str) -> Non
         _key(r["text"]) for split in BATCHES if split != "train_glossary" for r in _rows(split, direction)
     }
     assert [r["id"] for r in _rows("train_glossary", direction) if _key(r["text"]) in others] == []
+
+
+def test_the_casebook_batch_is_half_reported_but_fine_and_held_out_of_the_fit() -> None:
+    assert DIRS["casebook"] == "train_casebook" and "train_casebook" not in TRAIN_SPLITS
+    out, inb = _rows("train_casebook", "outbound"), _rows("train_casebook", "inbound")
+    fine = [r for r in out if r["label"] == "benign"]
+    assert len(fine) >= 400 and sum(bool(r.get("hard_negative_for")) for r in fine) >= 0.9 * len(fine)
+    assert sum(r.get("category") == "prohibited_content" for r in out) >= 160
+    assert sum(r.get("cue") == "minor" for r in inb) >= 60
+    for rows in (out, inb):
+        for lang in ("en", "fr", "es"):
+            assert sum(r["lang"] == lang for r in rows) >= 0.3 * len(rows), lang
+
+
+@pytest.mark.parametrize("direction", ["outbound", "inbound"])
+def test_the_casebook_batch_repeats_no_text_of_the_others(direction: str) -> None:
+    others = {
+        _key(r["text"]) for split in BATCHES if split != "train_casebook" for r in _rows(split, direction)
+    }
+    assert [r["id"] for r in _rows("train_casebook", direction) if _key(r["text"]) in others] == []
