@@ -57,6 +57,19 @@ EXTRA_PHRASES: dict[str, list[str]] = {
         r" (?:won'?t know|never knows?|n'en sauront rien|n'en saura rien|ni se enteran?|no se enteran?|notices|see)\b"
         r"|\b(?:after|apres|despues de) (?:your|ur|tes|tus) (?:homework|devoirs|deberes|tareas)\b"
         r"|\b(?:our|notre|nuestro) (?:little )?homework secret\b|\b(?:en el recreo|at recess|a la recre)\b",
+        # ... or the fan's own pupil life, said back to the fan: homework, a learner's permit, the bac, a curfew,
+        # a parent checking, a school, a sixteenth birthday, an age "just a number", the majority a year away
+        r"\b(?:your|ur|tes|ta|ton|tu|tus) (?:homework|devoirs|deberes|tareas?|learner'?s permit|permiso de aprendiz|"
+        r"conduite accompagnee|bac|brevet|curfew|couvre[- ]feu|toque de queda|braces|appareil dentaire|brackets|"
+        r"report card|bulletin|sweet (?:sixteen|16)|quince|quinceanera|(?:middle|high) school|college|lycee|colegio|cole|"
+        r"insti|secundaria|prepa)\b"
+        r"|\b(?:you (?:have|got)|t'?as|tu as|tienes) (?:des |de la |some |mucha |)(?:homework|devoirs|tarea|deberes)\b"
+        r"|\b(?:your|ur|ta|ton|tu) (?:mom|mum|dad|parents|mere|pere|maman|papa|mama|madre|padre|padres|papas) "
+        r"(?:checks?|surveille|revisa|watches|looks at|regarde|controle)\b",
+        rf"\b(?:happy|joyeux|joyeuses|feliz)(?: sweet)? (?:{_AGE}|{_AGE_WORDS})\b(?! (?:min|minutes|mins|hours|heures|minutos))",
+        rf"\b(?:{_AGE}|{_AGE_WORDS})(?: ans| anos| years(?: old)?)?,? (?:c'?est (?:qu'?|que )?un (?:chiffre|nombre)|"
+        r"(?:is|it'?s) (?:just|only) a number|(?:es|son) solo un numero)",
+        r"\b(?:tu seras|you'?ll be|vas a ser|seras) (?:majeure?|legal|mayor de edad)\b|\bpetit collegien|\bcolegial\b",
     ],
     "prohibited_content": [
         r"(?:coke|cocaine|coca[ií]na|molly|mdma|xanax|pills|pilules|pastillas|pillas|weed|beuh|marihuana|mariguana|perico|ecstasy|lsd|meth)",

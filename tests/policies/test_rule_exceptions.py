@@ -61,6 +61,10 @@ PASS_THE_RULES = [
     "ton PayPal ? jamais, les tips passent par le bouton",
     "je suis plus sur snap depuis l'an dernier, tout se passe ici",
     "I'm no longer on Telegram, it's just here now",
+    # homework, school and birthdays that are the creator's own, or a number that is not an age
+    "grading my own homework tonight lol, being an adult is hard",
+    "happy 30th birthday to me, new set is up",
+    "je prépare mes 15 minutes de live, viens",
 ]
 
 
@@ -96,6 +100,11 @@ STILL_CAUGHT = [
     ("off_platform_payment", "pay me on PayPal this time, the site takes too much"),
     ("off_platform_contact", "my snapchat never sleeps, add me there tonight"),
     ("off_platform_contact", "en plus sur snapchat je poste tout, ajoute-moi"),
+    # the fan's own pupil life said back to the fan
+    ("minors", "finish your homework first and then I'll send you a treat"),
+    ("minors", "bonne chance pour ton brevet, et regarde ce que je t'envoie"),
+    ("minors", "quince es solo un número, guapo"),
+    ("minors", "happy sixteen! here's a free video for you"),
 ]
 
 
