@@ -152,6 +152,18 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             r"|\blorem ipsum\b"
             # the fan as a slot: "[Fan]", "[The Fan's Response" (left open), "<name>", "<username>"
             r"|\[\s*(?:the )?fan(?:'s [a-z]+(?: [a-z]+)?)?\s*(?:\]|$)|<\s*(?:name|nom|nombre|user ?name|fan)\s*>"
+            # a slot named by what fills it: "[price]", "[precio]", "[link]", "[date]"
+            r"|\[\s*(?:price|prix|precio|amount|montant|monto|link|lien|enlace|date|fecha|city|ville|ciudad|time|heure|"
+            r"hora|product|produit|producto|offer|offre|oferta|discount|remise|descuento)\s*\]"
+        ),
+    ),
+    (
+        "the model speaking as a model",
+        re.compile(
+            r"\b(?:as an ai|as a language model|en tant qu'?(?:ia|intelligence artificielle|assistant)|"
+            r"en tant que (?:modele de langage|mod[eè]le de langage)|como (?:una )?ia|como (?:un )?modelo de lenguaje)\b"
+            r"|\b(?:i'?m|i am) (?:an ai|a language model|an ai (?:assistant|language model))\b"
+            r"|\b(?:je suis|(?<!no )soy) (?:une ia|un mod[eè]le de langage|una ia|un modelo de lenguaje)\b"
         ),
     ),
     (

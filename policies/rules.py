@@ -863,10 +863,37 @@ def check_other_fans(text: str, other_fans: list[str] | tuple[str, ...]) -> list
 
 
 def check_private(text: str, private_terms: list[str] | tuple[str, ...]) -> list[PolicyFinding]:
-    """The creator's private data (legal name, city, address, other accounts), obfuscation-tolerant."""
+    """The creator's private data (legal name, city, address, other accounts), obfuscation-tolerant, whole or in
+    part: the legal first name alone, the house number of the address (`_private_parts`)."""
+    terms = [fold(w) for w in private_terms if w.strip()]
+    words = list(dict.fromkeys([*terms, *(p for t in terms for p in _private_parts(t))]))
+    found: list[PolicyFinding] = []
+    for w, span in _word_hits(text, words):
+        if not any(f.span and f.span[0] <= span[0] and span[1] <= f.span[1] for f in found):
+            found.append(
+                PolicyFinding("creator_private_data", f"reveals the creator's private data ({w})", span)
+            )
+    return found
+
+
+# Words of an address or a name that say nothing about whose they are.
+_COMMON_PARTS = frozenset(
+    "street avenue road lane drive boulevard place square court rue allee chemin impasse calle avenida plaza paseo "
+    "camino north south east west nord sud est oeste norte".split()
+)
+
+
+def _private_parts(term: str) -> list[str]:
+    """The parts of a private term of several words that give it away alone: a word of five letters or more that no
+    address or name shares ("jessica" of "jessica moreno"), a number of three digits or more ("4417" of "4417 elm
+    street")."""
+    parts = term.split()
+    if len(parts) < 2:
+        return []
     return [
-        PolicyFinding("creator_private_data", f"reveals the creator's private data ({w})", span)
-        for w, span in _word_hits(text, [fold(w) for w in private_terms if w.strip()])
+        p
+        for p in parts
+        if (p.isalpha() and len(p) >= 5 and p not in _COMMON_PARTS) or (p.isdigit() and len(p) >= 3)
     ]
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from policies.check import inbound_decision
 from policies.engine import check_draft
-from policies.rules import check_inbound
+from policies.rules import check_inbound, check_private
 
 PASS_THE_RULES = [
     # a meeting on the platform itself, or one declined
@@ -65,6 +65,9 @@ PASS_THE_RULES = [
     "grading my own homework tonight lol, being an adult is hard",
     "happy 30th birthday to me, new set is up",
     "je prépare mes 15 minutes de live, viens",
+    # saying the creator is no AI
+    "I'm not an AI babe, it's really me typing",
+    "no soy una IA, soy yo de verdad",
 ]
 
 
@@ -105,6 +108,10 @@ STILL_CAUGHT = [
     ("minors", "bonne chance pour ton brevet, et regarde ce que je t'envoie"),
     ("minors", "quince es solo un número, guapo"),
     ("minors", "happy sixteen! here's a free video for you"),
+    # a slot named by what fills it; the model speaking as a model
+    ("internal_leakage", "the whole bundle is yours for [price] tonight"),
+    ("internal_leakage", "as an AI I can't do that, but here's a pic"),
+    ("internal_leakage", "désolée, en tant qu'IA je ne peux pas, mais regarde ça"),
 ]
 
 
@@ -176,3 +183,13 @@ def test_a_look_ahead_to_18_is_no_adult_age_and_a_meeting_never_had_is_none() ->
     assert inbound_decision(check_inbound(minor, semantic=False)) == "handoff"
     declined = "je ne rencontre jamais d'abonnés en vrai, désolée"
     assert "meetup_in_person" not in {f.rule for f in check_draft(declined, semantic=False).findings}
+
+
+def test_the_creators_legal_first_name_or_house_number_alone_is_private() -> None:
+    terms = ["Jessica Moreno", "Tempe", "4417 Elm Street"]
+    assert check_private("my real name is Ｊｅｓｓｉｃａ, shh", terms)
+    assert check_private("the house at 4417, you can't miss it", terms)
+    assert check_private("Jessica Moreno is my legal name", terms)
+    # a word any address shares, a stage name, a short word
+    assert not check_private("I'm on my way down the street to the gym", terms)
+    assert not check_private("call me Jess, everyone does", terms)
