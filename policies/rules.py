@@ -275,6 +275,7 @@ def _refused(text: str, span: tuple[int, int]) -> bool:
         or _REFUSED_AFTER.search(after)
         or _ABANDONED.search(before)
         or _THIRD_PARTY.search(before)
+        or _OWN_BILLS.search(before)
     )
 
 
@@ -288,6 +289,14 @@ _ABANDONED = re.compile(
 _THIRD_PARTY = re.compile(
     r"\b(?:paid me back|m'a (?:enfin )?rembourse\w*|me (?:ha )?pag(?:o|ado)|me devolvi\w*)"
     r"(?: [a-z']+){0,2} (?:on|sur|en|por|via|with|avec|con)? ?$"
+)
+# The creator's own bills, paid: "paid my rent with PayPal", "j'ai payé mon loyer par virement", "pagué la renta por
+# transferencia" ("pay my rent on PayPal" asks the fan).
+_OWN_BILLS = re.compile(
+    r"\b(?:(?<!you )(?<!u )paid|i pay|i'?m paying|ai paye|je paie|je paye|pague|ya pago|ayer pago) "
+    r"(?:my|mon|ma|mes|mi|mis|la|el) (?:own )?"
+    r"(?:rent|loyer|renta|alquiler|bills?|factures?|facturas?|phone bill|electricity|electricite|luz)"
+    r"(?: [a-z']+){0,2}(?: (?:on|sur|en|por|via|with|avec|con|par))? ?$"
 )
 # Someone using the creator's name on another app, to warn the fan: "someone's pretending to be me on Telegram,
 # report them", "nos llegan mensajes de WhatsApp con estafas usando nuestro nombre". Such a draft names the app to
@@ -352,7 +361,7 @@ def check_payment(text: str) -> list[PolicyFinding]:
     out += [
         PolicyFinding("off_platform_payment", f"asks for payment outside the platform ({w})", span)
         for (w, span), no in zip(extra, refused[len(hits) :], strict=True)
-        if not no
+        if not no and not warning
     ]
     if out or warning or gift_cards_had or any(refused):
         return out

@@ -68,6 +68,10 @@ PASS_THE_RULES = [
     # saying the creator is no AI
     "I'm not an AI babe, it's really me typing",
     "no soy una IA, soy yo de verdad",
+    # the creator's own bills; a warning about someone asking for a payment app in the creator's name
+    "just paid my phone bill with PayPal, being a grown-up is expensive",
+    "j'ai payé mes factures par virement ce matin, enfin tranquille",
+    "si alguien te pide un Bizum haciéndose pasar por mí, no soy yo, repórtalo",
 ]
 
 
@@ -109,6 +113,8 @@ STILL_CAUGHT = [
     ("minors", "quince es solo un número, guapo"),
     ("minors", "happy sixteen! here's a free video for you"),
     # a slot named by what fills it; the model speaking as a model
+    ("off_platform_payment", "pay my rent for me on PayPal and I'll send everything"),
+    ("off_platform_payment", "paye mon loyer par virement et je t'envoie tout"),
     ("internal_leakage", "the whole bundle is yours for [price] tonight"),
     ("internal_leakage", "as an AI I can't do that, but here's a pic"),
     ("internal_leakage", "désolée, en tant qu'IA je ne peux pas, mais regarde ça"),
