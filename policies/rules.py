@@ -656,11 +656,27 @@ def check_phrases(text: str, rule: str) -> list[PolicyFinding]:
                 and "suicid" in m.group(0)
             ):
                 continue
+            if rule == "prohibited_content" and _REQUEST_TURNED_DOWN.search(candidate.text):
+                continue
             span = candidate.span(m.start(), m.end())
             if span not in seen:
                 seen.add(span)
                 out.append(PolicyFinding(rule, f"{reason} ({m.group(0)})", span))
     return out
+
+
+# A fan's request for forbidden content, turned down: "if you ask me for anything involving drugs, the answer is no",
+# "tu m'as demandé un truc avec un inconnu qui sait pas qu'il est filmé. je fais pas ça", "me pediste algo con drogas.
+# eso no lo hago" (not "I won't do that for free").
+_REQUEST_TURNED_DOWN = re.compile(
+    r"\b(?:you asked|if you ask|asked me (?:for|to)|(?:guy|man|fan|someone) (?:asked|was asking|keeps asking)|"
+    r"tu m'?as demande|si tu me demandes|(?:mec|type|fan|quelqu'?un) (?:me )?demandait|me demandait|me pediste|"
+    r"si me pides|me pidio|me pedia)\b"
+    r"[^|]{0,160}?\b(?:the answer is no|i won'?t do (?:that|it|this)|i will not do (?:that|it)|i don'?t do (?:that|it)|"
+    r"hard no|no way|non categorique|la reponse est non|je (?:ne )?(?:le )?fais pas (?:ca|ce genre)|jamais de la vie|"
+    r"la respuesta es no|eso no lo hago|no lo hago|ni hablar)\b"
+    r"(?! (?:for free|gratis|gratuitement|sans payer|sin pagar|unless|sauf si|a menos que|sin propina|without a tip))"
+)
 
 
 # The creator stopping a fan who may be a minor: "sophomore in high school? I can only talk with adults here",
@@ -737,7 +753,8 @@ def declined(text: str, category: str) -> bool:
     """Whether the draft names the category's trigger only as the rules read a refusal of it: every payment or
     messaging app it names refused, left, warned about or someone else's ("Nada de PayPal ni Bizum, todo pasa por la
     app"), a fan who may be a minor turned away ("I can only talk with adults here"), a date for a show on the
-    platform itself ("¿quedamos aquí el viernes a las 22 para el directo?"). The engine holds a classifier's
+    platform itself ("¿quedamos aquí el viernes a las 22 para el directo?"), a fan's request for forbidden content
+    turned down ("you asked for something with drugs: the answer is no"). The engine holds a classifier's
     spanless finding of that category to it."""
     if category in ("off_platform_payment", "off_platform_contact"):
         hits = _word_hits(text, _PAYMENT_WORDS if category == "off_platform_payment" else _CONTACT_WORDS)
@@ -746,6 +763,8 @@ def declined(text: str, category: str) -> bool:
         return bool(_MINOR_TURNED_AWAY.search(fold(text)))
     if category == "meetup_in_person":
         return bool(_ONLINE_HERE.search(fold(text)))
+    if category == "prohibited_content":
+        return any(_REQUEST_TURNED_DOWN.search(v.text) for v in variants(text)[:1])
     return False
 
 

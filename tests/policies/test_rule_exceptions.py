@@ -199,3 +199,23 @@ def test_the_creators_legal_first_name_or_house_number_alone_is_private() -> Non
     # a word any address shares, a stage name, a short word
     assert not check_private("I'm on my way down the street to the gym", terms)
     assert not check_private("call me Jess, everyone does", terms)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # each flagged by the classifiers before the refusal was read
+        "if you ask me for anything with drugs or someone passed out, the answer is no",
+        "you asked me for a video of a girl who is asleep and doesn't know. I won't do that.",
+        "tu m'as demandé de filmer quelqu'un qui sait pas qu'il est filmé. Je fais pas ça.",
+        "si me pides algo con drogas o con alguien dormido, la respuesta es no",
+    ],
+)
+def test_a_request_for_forbidden_content_turned_down_passes_the_whole_engine(text: str) -> None:
+    report = check_draft(text)
+    assert "prohibited_content" not in {f.rule for f in report.findings}, report.findings
+
+
+def test_a_request_turned_down_only_for_a_price_is_still_forbidden() -> None:
+    report = check_draft("you asked for the drugged girl video? I won't do that for free, $50")
+    assert "prohibited_content" in {f.rule for f in report.findings}, report.findings
