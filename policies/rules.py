@@ -764,7 +764,7 @@ def declined(text: str, category: str) -> bool:
     if category == "meetup_in_person":
         return bool(_ONLINE_HERE.search(fold(text)))
     if category == "prohibited_content":
-        return any(_REQUEST_TURNED_DOWN.search(v.text) for v in variants(text)[:1])
+        return bool(_REQUEST_TURNED_DOWN.search(fold(text)))
     return False
 
 
