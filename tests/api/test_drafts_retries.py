@@ -6,7 +6,8 @@ server does). The API's worker is in-process and stopped between the drafts and 
   Retry-After; the same approval sent again waits for the same Update (its id is the decision) and, once a worker
   runs, answers 200; it is applied and sent once.
 - An approve call cancelled by its client mid-Update ends as a cancellation (no error, nothing logged as one); the
-  decision the server received stands and is applied once.
+  decision the server received stands and is applied once (the first worker stops between workflow tasks: an Update
+  no worker has taken is dropped by a workflow task that fails, see `_idle`).
 - Once decided, the same decision again answers 200 with the draft as it is now; a different decision (a reject,
   an edit, another member) stays 409 `already_decided`."""
 
@@ -59,6 +60,19 @@ async def _admitted(client: Client, workflow_id: str, update_id: str, timeout_s:
     raise AssertionError(f"the update {update_id} never reached the server")
 
 
+async def _idle(client: Client, workflow_id: str, timeout_s: float = 60) -> None:
+    """Until no workflow task of the conversation is scheduled or running. Temporal keeps an Update that no worker
+    has taken in memory only and drops it when a workflow task fails or times out (the caller's SDK then sends it
+    again): a worker stopped in the middle of a task would drop the approval whose caller went away."""
+    handle = client.get_workflow_handle(workflow_id)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not (await handle.describe()).raw_description.HasField("pending_workflow_task"):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the conversation {workflow_id} never went idle")
+
+
 def _approve(
     api: httpx.AsyncClient,
     t: Tenant,
@@ -82,6 +96,8 @@ async def test_decisions_without_a_worker_retried_and_cancelled_are_applied_once
         async with client_for(app) as api, client_for(patient) as api_patient:
             async with build_worker(client, settings.task_queue):
                 first, second = await two_pending_drafts(api, t)
+                for d in (first, second):
+                    await _idle(client, d["workflow_id"])
 
             # No worker: the approval waits HUNTAZE_DECISION_WAIT_S, then says it is pending; so does its retry.
             for _ in range(2):
