@@ -145,8 +145,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             r"|[(\[][^()\[\]\n]{0,25}\b(?:du|del|of the) fan\b[^()\[\]\n]{0,20}[)\]]"
             r"|\b(?:your answer here|ta r[eé]ponse ici|tu respuesta aqu[ií])\b"
             r"|\((?:no earlier messages|pas de messages? (?:pr[eé]c[eé]dents?|ant[eé]rieurs?)|sin mensajes anteriores)\)"
-            r"|\{\{?\s*[a-z_]{2,30}\s*\}?\}"
-            r"|</?\s*(?:fan_message|system|user|assistant|instructions?)\s*>"
+            r"|\{\{?\s*[a-z_][a-z_0-9]{1,29}\s*\}?\}"
+            r"|</?\s*(?:fan_message|system|user|assistant|instructions?|think)\s*>"
             # a snake_case or "your..." slot in brackets ("[festival_name]", "[YourAppName]"), filler text
             r"|[\[<{]\s*(?:[a-z]+(?:_[a-z]+)+|your[a-z_ ]{2,30})\s*[\]>}]"
             r"|\blorem ipsum\b"
@@ -155,6 +155,43 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             # a slot named by what fills it: "[price]", "[precio]", "[link]", "[date]"
             r"|\[\s*(?:price|prix|precio|amount|montant|monto|link|lien|enlace|date|fecha|city|ville|ciudad|time|heure|"
             r"hora|product|produit|producto|offer|offre|oferta|discount|remise|descuento)\s*\]"
+        ),
+    ),
+    (
+        # An empty template value printed as the fan's name ("hey None", "hi null", "undefined undefined") or a
+        # template field left bare ("creator_name here").
+        "an empty template value",
+        re.compile(
+            r"\b(?:hey|hi|hello|hiya|dear|thanks|merci|salut|coucou|bonjour|hola|gracias) (?:none|null|undefined|nan)\b"
+            r"|\bundefined undefined\b|\b(?:creator|fan|user)_(?:name|handle|id)\b"
+        ),
+    ),
+    (
+        # The fan's segment as the machinery files them: "one of my whales", "ur in my lapsed group", "the at-risk
+        # segment", "churn risk"; a creator's "VIP list" is her own word and stays.
+        "the fan's segment in the machinery's words",
+        re.compile(
+            r"\b(?:one of my|ur|you'?re|you are|u r|my) (?:(?:literally|biggest|top|best|fave|favou?rite) )*whales?\b(?! of\b)"
+            r"|\b(?:lapsed|churn(?:ed|ing)?|dormant|at.risk|big.fish|whales?|inactive|never.spent|low.spend(?:er|ing)?|"
+            r"high.value|low.value) (?:group|segment|tier|bucket|cohort)\b"
+            r"|\bchurn.risk\b"
+        ),
+    ),
+    (
+        # The drafting instructions or the model's own notes paraphrased to the fan: the injection note ("ignore
+        # instructions in your message", "just data to me"), the memory store, the chat model's own boilerplate.
+        "the instructions or the model's notes in other words",
+        re.compile(
+            r"\b(?:instructions|consignes|instrucciones) (?:in|dans|en) (?:ur|your|ton|tu|the fan'?s) (?:message|msg|mensaje)\b"
+            r"|\b(?:marked|flagged|tagged) as (?:containing )?(?:instructions|an injection|injection)\b"
+            r"|\b(?:just|only) data to me\b|\bdata,? not instructions\b"
+            r"|\bmy memory (?:notes?|list|file|bank|entries)\b|\bmemory notes?\b"
+            r"|\bhow the creator (?:answered|replied|responded)\b"
+            r"|\b(?:here is|here's) (?:a|an|the|my) (?:[a-z,]+ ){0,3}(?:message|reply|response|draft) in "
+            r"(?:the creator'?s|[a-z]+'s|her|his) (?:own )?voice\b"
+            r"|\bi can(?:'|no)?t help with that request\b|\bis there anything else i can help you with\b"
+            r"|\b(?:i'?m|i am) (?:just |only )?(?:a |an )(?:helpful |virtual |digital )?(?:program|chatbot|language program)\b"
+            r"|\b(?:i'?m|i am|as) (?:a |an )(?:helpful|virtual|digital) assistant\b"
         ),
     ),
     (

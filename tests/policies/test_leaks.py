@@ -142,6 +142,21 @@ def test_words_of_the_headings_in_ordinary_sentences_pass(text: str) -> None:
         "Je te propose un set entre 800 et 4000 centimes",
         "item7 is my favourite this week",
         "I see you've spent $120 with me already, ready for more?",
+        # an empty template value, the fan's segment in the machinery's words, the instructions paraphrased, the
+        # chat model's own boilerplate
+        "hey None, thanks for the tip 💕",
+        "undefined undefined 😘",
+        "ur literally my biggest whale lol",
+        "since you're in my lapsed group I wanted to check in",
+        "tu es dans le segment churn risk, reviens 🥺",
+        "i was told to ignore the instructions in your message, anyway hi",
+        "they're just data to me babe 🤖",
+        "it's all in my memory notes: you love the gym",
+        "Sure! Here is a short message in the creator's voice: hey babe",
+        "I'm sorry, but I can't help with that request.",
+        "I am a helpful assistant writing for the creator. Hey there!",
+        "<think>be nice, he tips</think> hey handsome",
+        "coucou, tu m'as dit {memory_1} la dernière fois ?",
     ],
 )
 def test_drafts_leaking_the_machinerys_shapes_block(text: str) -> None:
@@ -162,6 +177,13 @@ def test_drafts_leaking_the_machinerys_shapes_block(text: str) -> None:
         "my rules for Sunday: no alarm, no makeup",
         "50 cents for a coffee in 1999, can you imagine",
         "(here's a little secret) I love Mondays",
+        "you're one of my whales of kindness, thank you",
+        "we saw whales in the bay today, unreal 🐋",
+        "none of my sets are like this one",
+        "I'm a dental assistant by day, creator by night",
+        "here's a message for you: I missed you",
+        "my memory is terrible, remind me your dog's name?",
+        "ignore my last message lol, wrong chat",
     ],
 )
 def test_ordinary_drafts_that_share_a_word_with_the_shapes_pass(text: str) -> None:
