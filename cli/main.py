@@ -368,13 +368,16 @@ def build_parser() -> argparse.ArgumentParser:
             "v2-evasion",
             "v2-glossary",
             "v2-casebook",
+            "v2-voices",
+            "v2-niches",
+            "v2-echo",
         ],
         default="main",
         help="main: the generated sets the rules were developed on; dev: a hand-written set whose misses"
         " were read once to generalise the rules; holdout: hand-written and never tuned on; v2-*: the"
         " English/French/Spanish splits (train fits the classifiers, dev chooses thresholds, test is sealed:"
-        " measured, never read; wide: the train_wide training batch, measured unseen before the classifiers"
-        " were fitted on it; redteam: the train_redteam batch, likewise; threads: the train_threads batch, likewise; copy: the train_copy batch, likewise; pairs: the train_pairs batch, likewise; evasion: the train_evasion batch, likewise; glossary: the train_glossary batch, likewise; casebook: the train_casebook batch, likewise)",
+        " measured, never read; any other v2-NAME: the train_NAME training batch, measured unseen before the"
+        " classifiers were fitted on it)",
     )
     pe.add_argument(
         "--rules-only", action="store_true", help="v2 sets: measure the rules without the classifiers"

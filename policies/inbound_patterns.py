@@ -105,6 +105,15 @@ MINOR = re.compile(
             r"|\b(?:camion|micro|bus|autobus|guagua) (?:de la|del) (?:escuela|colegio|cole|insti)\b"
             r"|\bjournee (?:defense et citoyennete|d'?appel)\b|\b(?:my|mi) (?:quinceanera|quince|sweet sixteen|sweet 16)\b"
             r"|\bquinceanera\b[^.!?]{0,40}\b(?:mine|la mia|el mio)\b",
+            # birthdays still to go before the fan may be here: "me faltan unos cumpleaños para poder estar aquí",
+            # "il me manque deux anniversaires pour avoir le droit", "a couple birthdays short of being allowed"
+            r"\bme falta(?:n)? (?:unos|un par de|dos|tres|un|\d) cumpleanos (?:para|hasta) (?:poder|estar|entrar|ser mayor"
+            r"|los 18|cumplir 18|que me dejen|tener 18)\b"
+            r"|\bil me (?:manque|reste) (?:quelques|deux|trois|un|\d) anniversaires? (?:pour|avant) (?:avoir le droit|pouvoir"
+            r"|etre majeure?|etre la|etre ici|mes 18|avoir 18)\b"
+            r"|\b(?:a few|a couple(?: of)?|two|three|\d) (?:more )?(?:birthdays|bdays) (?:short of|away from|before|until) "
+            r"(?:being |i'?m |i am |i can |i'?ll be )?(?:allowed|legal|18|eighteen|old enough|an adult|on here|in here|here)\b"
+            r"|\b(?:adult|legal|18|eighteen)\b[^.!?]{0,30}\b(?:birthdays|bdays) to go\b",
             # minor status said loosely: "je suis un peu mineur", "i'm technically a minor", "soy algo menor de edad"
             r"\bsuis (?:\w+ ){1,3}mineure?\b|\bi'?m (?:\w+ ){0,2}a minor\b|\bsoy (?:\w+ ){1,3}menor de edad\b",
         ]

@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 Direction = Literal["outbound", "inbound"]
 DATA_DIR = Path(__file__).resolve().parent.parent / "evals" / "policy" / "v2"
 # Bump when the features or the training change: the cached models are rebuilt.
-FEATURE_VERSION = "20"
+FEATURE_VERSION = "21"
 
 # "leaks" is left to the rules: whether a name is another fan's depends on the creator's fans, not on the words.
 # "internal_leakage" flags only above its own floor (LABEL_FLOORS): fitted on drafts that greet the fan and then
@@ -289,8 +289,11 @@ def read_first_set(split: str, direction: Direction) -> list[dict[str, Any]]:
 # text; train_pairs, minimal pairs: a violation and its hard negative sharing most words; train_evasion, written
 # evasion by evasion, its benign side explicit but allowed adult content and innocent uses of the same devices;
 # train_glossary, mostly benign, the everyday words of the trade each used the ordinary way, so that no word of the
-# trade is a signal by itself). The dev split chooses the thresholds. train_casebook (reported messages, half of them
-# fine on review) is held out of the fit: the yardstick of unseen data that the next changes are measured on.
+# trade is a signal by itself; train_voices, a fan inbox written persona by persona, half of it in English;
+# train_niches, creator niche by niche, each line crossed in the niche's own words beside its allowed twin;
+# train_echo, what a small chat model given the drafting prompt writes, its echoes and their benign twins). The dev
+# split chooses the thresholds. train_casebook (reported messages, half of them fine on review) is held out of the
+# fit: the yardstick of unseen data that the next changes are measured on.
 TRAIN_SPLITS = (
     "train",
     "train_extra",
@@ -302,6 +305,9 @@ TRAIN_SPLITS = (
     "train_pairs",
     "train_evasion",
     "train_glossary",
+    "train_voices",
+    "train_niches",
+    "train_echo",
 )
 
 
@@ -342,8 +348,9 @@ def data_key(direction: Direction) -> str:
 INBOUND_E5 = True
 
 # The share of the dev split's negatives (benign drafts, normal fan messages) the semantic layer may flag, all its
-# labels together: the rules flag a few more, and the engine's target is 2 % in all.
-UNION_BUDGET: dict[Direction, float] = {"outbound": 0.01, "inbound": 0.05}
+# labels together (outbound: one of the 211 benign drafts of the two dev sets): the rules flag a few more, and the
+# engine's target is 2 % in all.
+UNION_BUDGET: dict[Direction, float] = {"outbound": 0.005, "inbound": 0.05}
 # The weight in the fit of a benign row written as a hard negative (a trigger word used innocently: an app named to
 # refuse it, a "live" here): three times an ordinary row's, outbound (measured leave-one-batch-out).
 HARD_NEGATIVE_WEIGHT: dict[Direction, float] = {"outbound": 3.0, "inbound": 1.0}

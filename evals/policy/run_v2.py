@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 V2 = Path(__file__).parent / "v2"
-# A split's directory: `wide`, `redteam`, `threads`, `copy`, `pairs`, `evasion`, `glossary` and `casebook` are the
-# training batches `train_wide/`, `train_redteam/`, `train_threads/`, `train_copy/`, `train_pairs/`, `train_evasion/`,
-# `train_glossary/` and `train_casebook/`, each measured as unseen data before any fit read it.
+# A split's directory: each other name is a training batch `train_<name>/`, measured as unseen data before any fit
+# read it.
 DIRS = {
     "wide": "train_wide",
     "redteam": "train_redteam",
@@ -24,6 +23,9 @@ DIRS = {
     "evasion": "train_evasion",
     "glossary": "train_glossary",
     "casebook": "train_casebook",
+    "voices": "train_voices",
+    "niches": "train_niches",
+    "echo": "train_echo",
 }
 SPLITS = ("train", "dev", "test", *DIRS)
 LANGS = ("en", "fr", "es")

@@ -245,6 +245,19 @@ def test_the_casebook_batch_is_half_reported_but_fine_and_held_out_of_the_fit() 
             assert sum(r["lang"] == lang for r in rows) >= 0.3 * len(rows), lang
 
 
+def test_the_voices_niches_and_echo_batches_are_fitted_and_lean_where_they_were_written_to() -> None:
+    assert {"train_voices", "train_niches", "train_echo"} <= set(TRAIN_SPLITS)
+    voices = _rows("train_voices", "inbound")
+    assert len(voices) >= 700 and sum(r["lang"] == "en" for r in voices) >= 0.45 * len(voices)
+    assert sum(r["cue"] == "minor" for r in voices) >= 120
+    niches = _rows("train_niches", "outbound")
+    assert sum(r.get("category") == "prohibited_content" for r in niches) >= 100
+    assert sum(r.get("hard_negative_for") == "prohibited_content" for r in niches) >= 150
+    echo = _rows("train_echo", "outbound")
+    assert sum(r.get("category") == "internal_leakage" for r in echo) >= 300
+    assert sum(r.get("hard_negative_for") == "internal_leakage" for r in echo) >= 200
+
+
 # The batches written for training after the first ones: none repeats a text of another batch or of dev (a row in
 # training and in dev would flatter dev).
 WRITTEN_APART = (
@@ -254,6 +267,9 @@ WRITTEN_APART = (
     "train_evasion",
     "train_glossary",
     "train_casebook",
+    "train_voices",
+    "train_niches",
+    "train_echo",
 )
 
 

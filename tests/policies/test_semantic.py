@@ -200,6 +200,9 @@ def test_the_cache_key_follows_every_training_split(monkeypatch: pytest.MonkeyPa
         "train_pairs",
         "train_evasion",
         "train_glossary",
+        "train_voices",
+        "train_niches",
+        "train_echo",
     )
     before = data_key("inbound")
     original = semantic.read_split
