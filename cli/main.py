@@ -371,6 +371,8 @@ def build_parser() -> argparse.ArgumentParser:
             "v2-voices",
             "v2-niches",
             "v2-echo",
+            "v2-boundaries",
+            "v2-ladders",
         ],
         default="main",
         help="main: the generated sets the rules were developed on; dev: a hand-written set whose misses"

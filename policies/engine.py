@@ -16,6 +16,7 @@ from typing import Any
 
 from core.types import PolicyOutcome, PolicyReport
 from policies.leakage import check_leakage
+from policies.normalize import fold
 from policies.offline import assert_offline, write_offline_rc
 from policies.platform_rules import LINK, check_platform, platform_rules
 from policies.platforms import mask_platform
@@ -31,6 +32,7 @@ from policies.rules import (
     check_payment,
     check_phrases,
     check_private,
+    data_row,
     dates_said,
     declined,
 )
@@ -103,6 +105,10 @@ def _semantic_findings(text: str, platform: str | None) -> dict[str, float]:
         priced = _COUNTED.sub("a few ", _PRICE.sub(" a price ", read))
         if priced != read and "minors" not in semantic_flags("outbound", priced, platform):
             del flags["minors"]  # the number it read as an age is a price or a count
+    if "off_platform_contact" in flags and data_row(fold(read)):
+        del flags[
+            "off_platform_contact"
+        ]  # a wordless row of figures with a timestamp: data, as the rules read it
     if "off_platform_contact" in flags:
         dated = dates_said(read)
         if dated != read and "off_platform_contact" not in semantic_flags("outbound", dated, platform):

@@ -116,7 +116,7 @@ def dates_said(text: str) -> str:
     return _STAMP.sub(lambda m: m.group(0) if "%" in m.group(0) else " a date ", text)
 
 
-def _data_row(text: str) -> bool:
+def data_row(text: str) -> bool:
     """A row of four or more figures with a date or time stamp among them and no word ("2448.5643.06.13,
     2022-08-19T09:13:17+05:57, 875, 4.1"): readings, not a number for the fan to call."""
     stamped = any("%" not in m.group(0) for m in _STAMP.finditer(text))
@@ -150,7 +150,9 @@ _REFUSAL = re.compile(
     r"(?: (?:do|use|have|got|accept|take|give|give you|send|send me|you|me|demande|pido|doy|a|an|any|de|d'|du|la|le|"
     r"el|un|una|uso|tengo|acepto|j'utilise|utilise|"
     r"accepte|ai|of|my|mon|ma|mi|on|en|sur|por|par|estoy|suis|am|or|ni|o|nor|telegram|whatsapp|snapchat|paypal|"
-    r"venmo|cashapp|zelle|ask|ask for|need|paiement|paiements|payment|payments|pago|pagos|tips|trato|tratos)){0,4} ?)$"
+    r"venmo|cashapp|zelle|ask|ask for|need|paiement|paiements|payment|payments|pago|pagos|tips|trato|tratos|"
+    # another app named in the same refusal ("I don't use Snap or Telegram"), money sent ("never send me money on")
+    r"snap|insta|ig|kik|discord|signal|skype|lydia|bizum|money|cash|argent|dinero|plata)){0,4} ?)$"
 )
 # ... or refused right after it: "Cash App? Nope", "Lydia, Paypal, crypto... non merci", "bizum? ni de coña".
 _REFUSED_AFTER = re.compile(
@@ -186,6 +188,8 @@ def _word_hits(text: str, words: list[str]) -> list[tuple[str, tuple[int, int]]]
     for norm in variants(text):
         for w in words:
             for m in _word_pattern(w).finditer(norm.text):
+                if m.group(0) == "we chat":  # "we chat here" is no WeChat
+                    continue
                 hit = (w, norm.span(m.start(), m.end()))
                 if hit not in hits:
                     hits.append(hit)
@@ -390,7 +394,7 @@ def check_contact(text: str) -> list[PolicyFinding]:
             PolicyFinding("off_platform_contact", reason, plain.span(m.start(), m.end()))
             for m in pattern.finditer(plain.text)
         ]
-    if not _data_row(plain.text):
+    if not data_row(plain.text):
         out += [
             PolicyFinding("off_platform_contact", "contains a phone number", plain.span(m.start(), m.end()))
             for m in _PHONE.finditer(_unstamped(plain.text))
@@ -404,7 +408,7 @@ def check_contact(text: str) -> list[PolicyFinding]:
         # a crisis line's number for a fan in distress moves nobody to the creator elsewhere
         out = [f for f in out if "phone number" not in f.reason]
     elif (
-        not _data_row(plain.text)
+        not data_row(plain.text)
         and _spelled_digits(_unstamped(fold(text))) >= 7
         and not any(f.reason == "contains a phone number" for f in out)
     ):
@@ -617,6 +621,12 @@ _ONLINE_HERE = re.compile(
 _MEETUP_DECLINED_AFTER = re.compile(
     r"^[^.!?]{0,40}?\b(?:but|mais|pero)\b[^.!?]{0,25}\b(?:line i don'?t cross|limite|no cruzo|a no\b|un no\b|non\b)"
     r"|^[^.!?]{0,60}?\bi'?d (?:probably )?be too shy\b"
+    # or said off limits right after it, with no way around in the sentence: "IRL is off limits", "my address: private"
+    # ("private" only as what is said of it: "rdv privé" is a private date)
+    r"|^\s*(?:(?:is|are|es|est|:|-)?\s*(?:off limits|off the table|not happening|a hard no|never happening|"
+    r"hors limites?|hors de question|exclue?s?|fuera de (?:mis )?limites)"
+    r"|(?:is|are|es|est|:|-)\s*(?:private|privad[oa]s?|prive(?:e|s|es)?))\b"
+    r"(?![^.!?]*\b(?:unless|except|but for you|sauf|excepte|salvo|excepto|a menos|menos para ti|sauf pour toi)\b)"
 )
 
 

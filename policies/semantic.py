@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 Direction = Literal["outbound", "inbound"]
 DATA_DIR = Path(__file__).resolve().parent.parent / "evals" / "policy" / "v2"
 # Bump when the features or the training change: the cached models are rebuilt.
-FEATURE_VERSION = "21"
+FEATURE_VERSION = "22"
 
 # "leaks" is left to the rules: whether a name is another fan's depends on the creator's fans, not on the words.
 # "internal_leakage" flags only above its own floor (LABEL_FLOORS): fitted on drafts that greet the fan and then
@@ -291,9 +291,10 @@ def read_first_set(split: str, direction: Direction) -> list[dict[str, Any]]:
 # train_glossary, mostly benign, the everyday words of the trade each used the ordinary way, so that no word of the
 # trade is a signal by itself; train_voices, a fan inbox written persona by persona, half of it in English;
 # train_niches, creator niche by niche, each line crossed in the niche's own words beside its allowed twin;
-# train_echo, what a small chat model given the drafting prompt writes, its echoes and their benign twins). The dev
-# split chooses the thresholds. train_casebook (reported messages, half of them fine on review) is held out of the
-# fit: the yardstick of unseen data that the next changes are measured on.
+# train_echo, what a small chat model given the drafting prompt writes, its echoes and their benign twins;
+# train_boundaries, a creator's limits said to fans, kept or giving way; train_ladders, drafts going from allowed to
+# forbidden one change at a time). The dev split chooses the thresholds. train_casebook (reported messages, half of
+# them fine on review) is held out of the fit: the yardstick of unseen data that the next changes are measured on.
 TRAIN_SPLITS = (
     "train",
     "train_extra",
@@ -308,6 +309,8 @@ TRAIN_SPLITS = (
     "train_voices",
     "train_niches",
     "train_echo",
+    "train_boundaries",
+    "train_ladders",
 )
 
 

@@ -26,6 +26,8 @@ DIRS = {
     "voices": "train_voices",
     "niches": "train_niches",
     "echo": "train_echo",
+    "boundaries": "train_boundaries",
+    "ladders": "train_ladders",
 }
 SPLITS = ("train", "dev", "test", *DIRS)
 LANGS = ("en", "fr", "es")

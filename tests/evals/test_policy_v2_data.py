@@ -258,6 +258,17 @@ def test_the_voices_niches_and_echo_batches_are_fitted_and_lean_where_they_were_
     assert sum(r.get("hard_negative_for") == "internal_leakage" for r in echo) >= 200
 
 
+def test_the_boundaries_and_ladders_batches_are_fitted_and_mostly_hard_negatives() -> None:
+    assert {"train_boundaries", "train_ladders"} <= set(TRAIN_SPLITS)
+    for batch in ("train_boundaries", "train_ladders"):
+        out = _rows(batch, "outbound")
+        benign = [r for r in out if r["label"] == "benign"]
+        assert len(out) >= 750 and len(benign) >= 0.4 * len(out), batch
+        assert sum(bool(r.get("hard_negative_for")) for r in benign) >= 0.9 * len(benign), batch
+        for lang in ("en", "fr", "es"):
+            assert sum(r["lang"] == lang for r in out) >= 0.25 * len(out), (batch, lang)
+
+
 # The batches written for training after the first ones: none repeats a text of another batch or of dev (a row in
 # training and in dev would flatter dev).
 WRITTEN_APART = (
@@ -270,6 +281,8 @@ WRITTEN_APART = (
     "train_voices",
     "train_niches",
     "train_echo",
+    "train_boundaries",
+    "train_ladders",
 )
 
 

@@ -72,6 +72,12 @@ PASS_THE_RULES = [
     "just paid my phone bill with PayPal, being a grown-up is expensive",
     "j'ai payé mes factures par virement ce matin, enfin tranquille",
     "si alguien te pide un Bizum haciéndose pasar por mí, no soy yo, repórtalo",
+    # another app refused in the same breath; money refused; "we chat" is no WeChat; a meet-up said off limits
+    "I don't use Snap or Telegram, everything happens here",
+    "never send me money on Venmo, I won't accept it, tips work here",
+    "we chat here every night, it's my favourite part of the day",
+    "IRL is off limits, but we can do a GFE week here",
+    "my legal name, my city, my address: private",
 ]
 
 
@@ -115,6 +121,9 @@ STILL_CAUGHT = [
     # a slot named by what fills it; the model speaking as a model
     ("off_platform_payment", "pay my rent for me on PayPal and I'll send everything"),
     ("off_platform_payment", "paye mon loyer par virement et je t'envoie tout"),
+    ("off_platform_contact", "I don't use Snap but add me on Telegram"),
+    ("meetup_in_person", "IRL is off limits unless you book the VIP weekend"),
+    ("meetup_in_person", "rdv privé à Marseille pour les 3 premiers qui m'écrivent"),
     ("internal_leakage", "the whole bundle is yours for [price] tonight"),
     ("internal_leakage", "as an AI I can't do that, but here's a pic"),
     ("internal_leakage", "désolée, en tant qu'IA je ne peux pas, mais regarde ça"),

@@ -203,6 +203,8 @@ def test_the_cache_key_follows_every_training_split(monkeypatch: pytest.MonkeyPa
         "train_voices",
         "train_niches",
         "train_echo",
+        "train_boundaries",
+        "train_ladders",
     )
     before = data_key("inbound")
     original = semantic.read_split
