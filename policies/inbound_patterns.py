@@ -257,6 +257,10 @@ SCOPED_OPT_OUT = re.compile(
     r"fotos de pies|(?:videos?|fotos|photos|pics) de [a-z]+|de pies|de pieds|vocaux|audios|voice (?:notes|messages))\b"
     r"|\b(?:but|mais|pero)\b[^.!?]{0,40}\b(?:still|toujours|sigue|sigueme|ecris|escribe|j'adore|me encanta|love|continue|keep)\b"
     r"|\b(?:everything else|le reste|lo demas|el resto)\b"
+    # done with work, not with the creator; a pause with the rest of the day kept ("evenings are fine")
+    r"|^\s*(?:at work|at the office|for (?:today|tonight|now)|au (?:boulot|travail|bureau)|en el (?:trabajo|curro))\b"
+    r"|^[^.!?]{0,60}?\b(?:evenings?|nights?|le soir|la nuit|en la noche|por la noche|en la tarde)(?: (?:are|is))? "
+    r"(?:fine|ok|okay|oui|ca va|c'est bon|si|esta bien)\b"
 )
 # "don't stop", "n'arrête pas", "no pares": encouragement, not an opt-out.
 NEGATED_STOP = re.compile(
@@ -284,7 +288,7 @@ INJECTION = re.compile(
             r"\b(?:her notes|ses notes|sus notas)\b|\b(?:forget what (?:they|you were) told|oublie ce qu\'?on t\'?a dit|olvida lo que te dijeron)\b",
             r"\b(?:answer only to me|obeis qu\'?a moi|me obedeces)\b|\bignore (?:all |your |ur |the |my )?(?:rules|instructions|guidelines|restrictions)\b",
             r"\b(?:ignore (?:all |the |your )?(?:previous|prior|above) (?:instructions|prompts?)|"
-            r"system prompt|you are now|developer mode|act as|disregard (?:all|your) (?:rules|instructions)|"
+            r"system prompt|you are now|(?<!has a )(?<!have a )developer mode|act as|disregard (?:all|your) (?:rules|instructions)|"
             r"forget (?:all |your |the |previous |prior )*(?:rules|instructions|guidelines|prompt)|"
             r"(?:reveal|print|show|repeat|tell) (?:me )?(?:your|the) (?:hidden |original |secret )?(?:prompt|instructions|rules)|"
             r"(?:pretend|imagine|act like) (?:you (?:have|had) no|there are no|you'?re free of) (?:rules|restrictions|limits|filters)|"
@@ -319,6 +323,11 @@ INJECTION = re.compile(
 ADULT_CONTEXT = re.compile(
     r"\b(?:je suis (?:prof|professeur|chauffeur|enseignant|maman|papa|surveillant)|soy (?:profe|profesor|maestr|mama|papa)"
     r"|i'?m a (?:teacher|bus driver|school bus driver|mom|dad|parent|(?:middle|high) school (?:teacher|principal))"
+    # a school's staff or coach, a reunion of a class long gone ("substitute teacher in a middle school", "j'entraîne
+    # l'équipe de hand du lycée", "soirée des anciens du lycée, promo 2009", "reunión de exalumnos")
+    r"|i'?m a (?:substitute|supply|student|sub) teacher|i coach (?:a|the) (?:middle|high) school"
+    r"|j'entraine l'equipe (?:de \w+ )?du (?:lycee|college)|entreno al equipo (?:de \w+ )?del (?:colegio|instituto|insti)"
+    r"|(?:soiree|diner|repas) des anciens|exalumnos|ex alumnos|promo (?:19\d\d|200\d|201\d)|class of (?:19\d\d|200\d|201\d)"
     r"|i teach|i drove|doy clases|(?:de )?dar clases|bus driver|chauffeur de bus|conductor de autobus"
     # a job at a school, named ("mon boulot de surveillant", "trabajo de conserje"): "je bosse au lycée" and "un
     # trabajo de historia" are a pupil's homework
