@@ -695,7 +695,16 @@ _MINOR_TURNED_AWAY = re.compile(
     r"\b(?:only (?:talk|chat|speak) (?:with|to) adults|adults only|(?:can'?t|cannot) (?:talk|chat|speak) (?:with|to) "
     r"(?:minors|you)|je ne peux pas (?:parler|discuter) avec (?:des mineurs|toi|vous)|(?:reserve|interdit) aux mineurs"
     r"|(?:solo|solamente) (?:para )?mayores de edad|no puedo (?:hablar|seguir hablando) contigo"
-    r"|no (?:hablo|puedo hablar) con menores)\b"
+    r"|no (?:hablo|puedo hablar) con menores"
+    # the chat stopped, the page said to be for adults: "you mentioned high school, so I have to end the chat here",
+    # "si t'es mineur, on arrête tout de suite", "nadie menor de 18, jamás"
+    r"|(?:we|i'?m (?:gonna|going to)|i'?ll|i (?:have|need) to|gotta) (?:stop|end) (?:here|right here|(?:the|this) "
+    r"(?:chat|convo|conversation))|(?:have|need|got) to end (?:the|this) (?:chat|convo|conversation)"
+    r"|this (?:convo|conversation|chat|page|account) (?:isn'?t|is not|n'?est pas|no es) (?:for you|pour toi|para ti)"
+    r"|(?:page|compte|cuenta|account) (?:is|c'?est|est|es) (?:18 ?\+|adults only|pour adultes|para adultos)"
+    r"|(?:nobody|no one|personne|nadie|no (?:explicit )?(?:chat|talk|content) with anyone) (?:de moins de |menor de |"
+    r"under )18|on arrete (?:tout|la|ici)|j'?arrete (?:la|ici|tout)|(?:paramos|lo dejamos|termino) aqui)\b"
+    r"(?!.{0,60}?\b(?:but|unless|except|mais|sauf|pero|salvo|excepto|jk|just kidding)\b)"
 )
 
 
@@ -740,7 +749,7 @@ def _minor_declined_or_adult(text: str, m: re.Match[str], plain: str) -> bool:
     """A school costume in a set the draft says is for adults, or age-play the draft declines, or a fan who may be a
     minor turned away; a costume or age-play never when an age under 18 is said. The ages are read on the plain
     reading (`plain`): a de-leeted one reads "23" as "2e"."""
-    if _MINOR_TURNED_AWAY.search(text):
+    if _MINOR_TURNED_AWAY.search(text) or _MINOR_TURNED_AWAY.search(plain):
         return True
     if _UNDER_AGE_SAID.search(text) or _UNDER_AGE_SAID.search(plain):
         return False

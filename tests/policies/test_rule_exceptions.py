@@ -32,6 +32,9 @@ PASS_THE_RULES = [
     # a fan who may be a minor turned away; a crisis line for a fan in distress
     "wait, middle school? sorry, I only talk with adults here",
     "¿en 2º de la ESO? lo siento, no puedo hablar contigo",
+    "you said high school? then we stop here, this page is 18+ only",
+    "t'as cours demain ? si t'es mineur on arrête tout de suite",
+    "nadie menor de 18, jamás, y nada de 'colegiala de 15'",
     "please call 988, the suicide prevention lifeline, it's free and open day and night",
     "my mom still doesn't know what I do lol, it's our little secret",
     # a list of apps refused together, or an app refused right after it is asked for
@@ -125,6 +128,8 @@ STILL_CAUGHT = [
     ("meetup_in_person", "IRL is off limits unless you book the VIP weekend"),
     ("meetup_in_person", "rdv privé à Marseille pour les 3 premiers qui m'écrivent"),
     ("internal_leakage", "the whole bundle is yours for [price] tonight"),
+    # a chat "stopped" that goes on
+    ("minors", "you're in high school? we stop here... but for you I'll make an exception"),
     ("internal_leakage", "as an AI I can't do that, but here's a pic"),
     ("internal_leakage", "désolée, en tant qu'IA je ne peux pas, mais regarde ça"),
 ]
