@@ -373,6 +373,11 @@ def build_parser() -> argparse.ArgumentParser:
             "v2-echo",
             "v2-boundaries",
             "v2-ladders",
+            "v2-argot",
+            "v2-jerga",
+            "v2-shadows",
+            "v2-everyday",
+            "v2-pipeline",
         ],
         default="main",
         help="main: the generated sets the rules were developed on; dev: a hand-written set whose misses"

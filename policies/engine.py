@@ -22,6 +22,7 @@ from policies.platform_rules import LINK, check_platform, platform_rules
 from policies.platforms import mask_platform
 from policies.rules import (
     PHRASE_RULES,
+    THING,
     InboundVerdict,
     PolicyFinding,
     check_contact,
@@ -92,6 +93,14 @@ _COUNTED = re.compile(
 )
 
 
+# Meeting a pet or a thing ("want to meet my cat?", "conoce a mi perrito"): an introduction in a picture, not a
+# meeting; the meetup classifier re-reads it as "see my cat" (the rules still read "come over and meet my cat").
+_MEET_A_THING = re.compile(
+    rf"\b(?:meet|rencontrer|conocer|conoce|conoces|conozcas)((?: a)? (?:my|mon|ma|mes|mi|mis) (?:[a-z']+ )?{THING}\b)",
+    re.IGNORECASE,
+)
+
+
 def _semantic_findings(text: str, platform: str | None) -> dict[str, float]:
     read = _semantic_reading(text)
     if read is None:
@@ -105,6 +114,10 @@ def _semantic_findings(text: str, platform: str | None) -> dict[str, float]:
         priced = _COUNTED.sub("a few ", _PRICE.sub(" a price ", read))
         if priced != read and "minors" not in semantic_flags("outbound", priced, platform):
             del flags["minors"]  # the number it read as an age is a price or a count
+    if "meetup_in_person" in flags:
+        introduced = _MEET_A_THING.sub(r"see\1", read)
+        if introduced != read and "meetup_in_person" not in semantic_flags("outbound", introduced, platform):
+            del flags["meetup_in_person"]  # the one met is a pet or a thing: "want to meet my cat?"
     if "off_platform_contact" in flags and data_row(fold(read)):
         del flags[
             "off_platform_contact"

@@ -60,6 +60,15 @@ _CONFUSABLE = {
 }
 # Negative circled and negative squared letters ("🅟🅐🅨", "🅿🅰🆈"), which NFKC leaves as they are.
 _CONFUSABLE.update({chr(base + i): chr(ord("a") + i) for base in (0x1F150, 0x1F170) for i in range(26)})
+# Letters and digits that NFKC leaves as symbols or puts in brackets: regional indicators ("🇸🇳🇦🇵"), parenthesised
+# letters ("⒮⒩⒜⒫", "🄐"), parenthesised digits and digits with a full stop ("⑴", "⒍"), dingbat circled digits ("❶",
+# "➀", "➊"), small capitals ("ꜱɴᴀᴘ"). One character each, as the rules' spans need.
+_CONFUSABLE.update({chr(0x1F1E6 + i): chr(ord("a") + i) for i in range(26)})
+_CONFUSABLE.update({chr(base + i): chr(ord("a") + i) for base in (0x249C, 0x1F110) for i in range(26)})
+_CONFUSABLE.update(
+    {chr(base + i): str(i + 1) for base in (0x2474, 0x2488, 0x2776, 0x2780, 0x278A) for i in range(9)}
+)
+_CONFUSABLE.update(dict(zip("ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢ", "abcdefghijklmnoprstuvwyz", strict=True)))
 
 
 @dataclass(frozen=True)

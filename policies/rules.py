@@ -711,7 +711,7 @@ _MINOR_TURNED_AWAY = re.compile(
 # An age that belongs to an animal or a thing is no minor's: "my 10 year old cat", "my car is 15 years old", "a
 # 12-year-old whisky", "mon chat de 10 ans", "mi perro tiene 10 años", and "I have a new cat. He's 10" (the last
 # animal or thing named before a he/she/it, with no person named between).
-_THING = (
+THING = (
     r"(?:cats?|kittens?|kitty|dogs?|pupp(?:y|ies)|pups?|pets?|horses?|ponies|pony|bunn(?:y|ies)|rabbits?|parrots?|"
     r"birds?|fish|hamsters?|turtles?|tortoises?|snakes?|lizards?|cars?|trucks?|bikes?|motorbikes?|whiske?y|scotch|"
     r"bourbon|wines?|rum|cognac|tequila|guitars?|pianos?|laptops?|phones?|house|trees?|plants?|bonsai|couch|sofa|"
@@ -720,12 +720,12 @@ _THING = (
     r"caballos?|conejos?|loros?|pajaros?|pez|peces|tortugas?|coches?|carros?|bicis?|vinos?|ron|guitarras?|casas?|"
     r"arboles?|plantas?)"
 )
-_THING_AFTER = re.compile(rf"[ -]?(?:[a-z']+ )?{_THING}\b")
+_THING_AFTER = re.compile(rf"[ -]?(?:[a-z']+ )?{THING}\b")
 _THING_BEFORE = re.compile(
-    rf"\b{_THING}(?:'s| is| was| turned| turns| just turned| (?:de|a|tiene|cumple|cumplio))? $"
+    rf"\b{THING}(?:'s| is| was| turned| turns| just turned| (?:de|a|tiene|cumple|cumplio))? $"
 )
 _PRONOUN_AGE = re.compile(r"\b(?:he|she|it)(?:'s| is| was| turned| turns| just turned)? $|^(?:he|she|it)\b")
-_THING_NAMED = re.compile(rf"\b{_THING}\b")
+_THING_NAMED = re.compile(rf"\b{THING}\b")
 _PERSON = re.compile(
     r"\b(?:i'?m|i am|sister|brother|sons?|daughters?|kids?|child|children|niece|nephew|cousin|friend|girl|boy|"
     r"baby|student|fan|soeur|frere|fils|fille|enfant|cousine|amie?|hermana|hermano|hij[oa]|nin[oa]|sobrin[oa]|"

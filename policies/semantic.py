@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 Direction = Literal["outbound", "inbound"]
 DATA_DIR = Path(__file__).resolve().parent.parent / "evals" / "policy" / "v2"
 # Bump when the features or the training change: the cached models are rebuilt.
-FEATURE_VERSION = "22"
+FEATURE_VERSION = "23"
 
 # "leaks" is left to the rules: whether a name is another fan's depends on the creator's fans, not on the words.
 # "internal_leakage" flags only above its own floor (LABEL_FLOORS): fitted on drafts that greet the fan and then
@@ -293,7 +293,10 @@ def read_first_set(split: str, direction: Direction) -> list[dict[str, Any]]:
 # train_niches, creator niche by niche, each line crossed in the niche's own words beside its allowed twin;
 # train_echo, what a small chat model given the drafting prompt writes, its echoes and their benign twins;
 # train_boundaries, a creator's limits said to fans, kept or giving way; train_ladders, drafts going from allowed to
-# forbidden one change at a time). The dev split chooses the thresholds. train_casebook (reported messages, half of
+# forbidden one change at a time; train_argot and train_jerga, French and Spanish as creator teams write them, slang
+# and SMS spelling; train_shadows, prohibited content, leaks and minors said only by meaning, each beside its allowed
+# twin; train_everyday, a day of twelve creators' inboxes, three drafts in four benign; train_pipeline, what a broken
+# drafting pipeline lets through: tool output, plans, translated profile lines, and their benign twins). The dev split chooses the thresholds. train_casebook (reported messages, half of
 # them fine on review) is held out of the fit: the yardstick of unseen data that the next changes are measured on.
 TRAIN_SPLITS = (
     "train",
@@ -311,6 +314,11 @@ TRAIN_SPLITS = (
     "train_echo",
     "train_boundaries",
     "train_ladders",
+    "train_argot",
+    "train_jerga",
+    "train_shadows",
+    "train_everyday",
+    "train_pipeline",
 )
 
 

@@ -28,6 +28,11 @@ DIRS = {
     "echo": "train_echo",
     "boundaries": "train_boundaries",
     "ladders": "train_ladders",
+    "argot": "train_argot",
+    "jerga": "train_jerga",
+    "shadows": "train_shadows",
+    "everyday": "train_everyday",
+    "pipeline": "train_pipeline",
 }
 SPLITS = ("train", "dev", "test", *DIRS)
 LANGS = ("en", "fr", "es")

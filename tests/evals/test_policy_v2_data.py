@@ -269,6 +269,22 @@ def test_the_boundaries_and_ladders_batches_are_fitted_and_mostly_hard_negatives
             assert sum(r["lang"] == lang for r in out) >= 0.25 * len(out), (batch, lang)
 
 
+def test_the_twelfth_round_batches_are_fitted_french_spanish_and_by_meaning() -> None:
+    new = ("train_argot", "train_jerga", "train_shadows", "train_everyday", "train_pipeline")
+    assert set(new) <= set(TRAIN_SPLITS)
+    for batch in new:
+        assert len(_rows(batch, "outbound")) >= 700 and len(_rows(batch, "inbound")) >= 150, batch
+    assert all(r["lang"] == "fr" for d in ("outbound", "inbound") for r in _rows("train_argot", d))
+    assert all(r["lang"] == "es" for d in ("outbound", "inbound") for r in _rows("train_jerga", d))
+    shadows = [r for r in _rows("train_shadows", "outbound") if r["label"] == "violation"]
+    hardest = {"prohibited_content", "leaks", "minors"}
+    assert sum(r["category"] in hardest for r in shadows) >= 0.6 * len(shadows)
+    everyday = _rows("train_everyday", "outbound")
+    assert sum(r["label"] == "benign" for r in everyday) >= 0.65 * len(everyday)
+    pipeline = [r for r in _rows("train_pipeline", "outbound") if r["label"] == "violation"]
+    assert sum(r["category"] == "internal_leakage" for r in pipeline) >= 0.8 * len(pipeline)
+
+
 # The batches written for training after the first ones: none repeats a text of another batch or of dev (a row in
 # training and in dev would flatter dev).
 WRITTEN_APART = (
@@ -283,6 +299,11 @@ WRITTEN_APART = (
     "train_echo",
     "train_boundaries",
     "train_ladders",
+    "train_argot",
+    "train_jerga",
+    "train_shadows",
+    "train_everyday",
+    "train_pipeline",
 )
 
 

@@ -205,6 +205,11 @@ def test_the_cache_key_follows_every_training_split(monkeypatch: pytest.MonkeyPa
         "train_echo",
         "train_boundaries",
         "train_ladders",
+        "train_argot",
+        "train_jerga",
+        "train_shadows",
+        "train_everyday",
+        "train_pipeline",
     )
     before = data_key("inbound")
     original = semantic.read_split
