@@ -94,7 +94,15 @@ MINOR = re.compile(
             r"\b(?:je serai|je vais etre|i'?ll be|i will be|sere|voy a ser) (?:majeure?|legal|mayor de edad|an adult)\b"
             r"|\bmajeure? dans\b|\bmayor de edad (?:en|dentro de)\b|\blegal in (?:a|one|two|\d) (?:year|month)"
             r"|\b(?:j'?aurai|i'?ll be|i will be|i turn|tendre|voy a tener|cumplo|cumplire) (?:18|dix[- ]huit|dieciocho|eighteen)"
-            r" (?:ans |anos |years? )?(?:dans|en|in|dentro de) (?:\d|un|une|deux|trois|quatre|a|one|two|three|four|dos|tres|cuatro)\b",
+            r" (?:ans |anos |years? )?(?:dans|en|in|dentro de) (?:\d|un|une|deux|trois|quatre|a|one|two|three|four|dos|tres|cuatro)\b"
+            # ... or said by when: "j'aurai 18 ans l'année prochaine", "voy a cumplir 18 en marzo", "turning 18 next spring"
+            r"|\b(?:j'?aurai|je vais avoir|vais avoir|i'?ll be|i will be|i turn|i'?m turning|tendre|voy a tener"
+            r"|voy a cumplir|cumplo|cumplire) (?:18|dix[- ]huit|dieciocho|eighteen) (?:ans |anos |years? )?"
+            r"(?:l'annee prochaine|l'an prochain|cette annee|le mois prochain|el ano que viene|el (?:proximo|otro) ano"
+            r"|este ano|el mes que viene|next (?:year|month|week|spring|summer|fall|autumn|winter)|this (?:year|summer)"
+            r"|en (?:janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre|enero|febrero"
+            r"|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre)"
+            r"|in (?:january|february|march|april|may|june|july|august|september|october|november|december))\b",
             r"\b(?:peux pas|peut pas|puedo|can'?t|cannot|not allowed)\b[^.!?]{0,50}\b(?:avant|hasta|until|till|before)"
             r" (?:mes |los |i'?m |i turn )?(?:18|dix[- ]huit|dieciocho|eighteen)\b",
             # school life of a pupil: a trip's permission slip, a mock exam, detention in study hall, the school's bus,
@@ -321,7 +329,13 @@ INJECTION = re.compile(
 # An adult speaking of their work or of children in their care: school and family cues are theirs, not the fan's
 # age (a stated age still counts).
 ADULT_CONTEXT = re.compile(
-    r"\b(?:je suis (?:prof|professeur|chauffeur|enseignant|maman|papa|surveillant)|soy (?:profe|profesor|maestr|mama|papa)"
+    r"\b(?:(?:je suis|j'?suis|chui) (?:prof|professeur|chauffeur|enseignant|maman|papa|surveillant)"
+    r"|soy (?:profe|profesor|maestr|mama|papa)"
+    # a partner who teaches, a teacher at work, a parent of a teenager ("my girlfriend teaches 8th grade", "mi novia es
+    # profe de segundo de la ESO", "teaching homeroom is so boring", "i grounded my teenager again")
+    r"|(?:my|mi|ma|mon) (?:girlfriend|boyfriend|novia|novio|copine|copain|meuf|mec) (?:teaches|is a teacher|es profe"
+    r"|es maestra|es profesora|est prof|est enseignante)|teaching (?:homeroom|class|my class|my students)"
+    r"|dar tutorias?|my teen(?:ager)?s?"
     r"|i'?m a (?:teacher|bus driver|school bus driver|mom|dad|parent|(?:middle|high) school (?:teacher|principal))"
     # a school's staff or coach, a reunion of a class long gone ("substitute teacher in a middle school", "j'entraîne
     # l'équipe de hand du lycée", "soirée des anciens du lycée, promo 2009", "reunión de exalumnos")

@@ -118,7 +118,7 @@ NICKNAME_CUE = (
 # Moving the fan elsewhere without naming the app, or by its nickname.
 CONTACT_EXTRA = (
     NICKNAME + r"|\b(?:wasap|guasap|watsap)\b"
-    r"|\b(?:ajoute|agrega|agregame|anademe|ajoute[- ]moi|add me)\b(?: [a-z']+){0,2} (?:sur|al|en|on) (?!(?:ici|aqui|here)\b)"
+    r"|\b(?:ajoute|agrega|agregame|anademe|ajoute[- ]moi|add me)\b(?: [a-z']+){0,2} (?:sur|al|en|on) (?!(?:[a-z']+ ){0,3}(?:ici|aqui|here)\b)"
     r"|\b(?:envoie[- ]moi un mail|mandame un (?:mail|correo)|email me|escribeme al)\b"
     r"|\b(?:ailleurs|por otro lado|somewhere (?:else|this site)|otro sitio)\b(?: [a-z']+){0,6} (?:lit pas|no nos lean|can'?t see|sans le site|where)"
     r"|\bon continue ailleurs\b|\bhablemos por otro lado\b|\bsomewhere this site can'?t see\b"

@@ -152,11 +152,13 @@ _REFUSAL = re.compile(
     r"accepte|ai|of|my|mon|ma|mi|on|en|sur|por|par|estoy|suis|am|or|ni|o|nor|telegram|whatsapp|snapchat|paypal|"
     r"venmo|cashapp|zelle|ask|ask for|need|paiement|paiements|payment|payments|pago|pagos|tips|trato|tratos|"
     # another app named in the same refusal ("I don't use Snap or Telegram"), money sent ("never send me money on")
-    r"snap|insta|ig|kik|discord|signal|skype|lydia|bizum|money|cash|argent|dinero|plata)){0,4} ?)$"
+    r"snap|insta|ig|kik|discord|signal|skype|lydia|bizum|money|cash|argent|dinero|plata|"
+    # "i dont use the yellow ghost app at all", "j'utilise pas du tout l'appli du fantôme", "no uso la del fantasmita"
+    r"the|del|tout|du tout|l'appli|appli|app)){0,5} ?)$"
 )
 # ... or refused right after it: "Cash App? Nope", "Lydia, Paypal, crypto... non merci", "bizum? ni de coña".
 _REFUSED_AFTER = re.compile(
-    r"^(?:[\s,/]*(?:and |et |y |or |ou |o )?[a-z$]+){0,3}?[\s?!.,:…]*"
+    r"^(?:[\s,/]*(?:and |et |y |or |ou |o )?[a-z$']+){0,3}?[\s?!.,:…]*"
     r"(?:nope|no thanks|no thank you|non merci|no gracias|not for me|pas pour moi|no way|jamais de la vie|"
     r"no lo (?:doy|paso|comparto) nunca|nunca lo (?:doy|paso|comparto)|je n'en (?:donne|file) (?:pas|jamais)|"
     r"je (?:ne )?(?:le|la|l') (?:donne|file) (?:pas|jamais)|i (?:never|don'?t) give (?:it|that|those) out|"
@@ -166,6 +168,11 @@ _REFUSED_AFTER = re.compile(
     # eso", "wanted to pay me with Lydia, I said no"
     r"(?:deleted|supprime|borrado|borre|lo borre|desinstalado|je l'ai supprime)(?! (?:you|your|ton|ta|tu)\b)|"
     r"nada de eso|none of that|rien de tout ca|i said no|j'ai dit non|(?:le |les )?dije que no|"
+    # "mon RIB? mdr non, tout se paye ici", "me preguntaron por Zelle jaja, no, solo aquí", "j'ai refusé", a name
+    # ("lydia c'est le prénom de ma meilleure pote"), kept for family ("el wasap lo tengo solo para mi familia")
+    r"(?:(?:mdr|lol|jaja|haha|ptdr) )?(?:non|no|nope)\b[^.!?]{0,30}\b(?:ici|aqui|here)\b|j'ai refuse|i refused|lo rechace|"
+    r"c'est (?:le|un) prenom|es (?:el|un) nombre|(?:lo )?(?:tengo|uso) solo (?:para|con) (?:mi familia|la familia|amigos)|"
+    r"(?:with fans|con (?:los )?fans|avec les fans)[^.!?]{0,15}\b(?:only here|solo aqui|que ici)\b|"
     # "Mon RIB ? jamais", "¿mi CLABE? jamás": a never that ends its clause ("snap never sleeps" goes on)
     r"(?:jamais|jamas|never)(?=\s*(?:[,.!;]|$)))\b"
     r"(?![\s,]+(?:not|pas|no|ni|nor)\b)"
@@ -293,6 +300,8 @@ _ABANDONED = re.compile(
 _THIRD_PARTY = re.compile(
     r"\b(?:paid me back|m'a (?:enfin )?rembourse\w*|me (?:ha )?pag(?:o|ado)|me devolvi\w*)"
     r"(?: [a-z']+){0,2} (?:on|sur|en|por|via|with|avec|con)? ?$"
+    # ... owed to the creator or asked of her by them: "mi amiga me debe un bizum", "ma pote m'a fait découvrir WhatsApp"
+    r"|\b(?:me debe|me pidio|me doit|m'a fait decouvrir)(?: (?:un|una|el|la|une|le|du|des))? ?$"
 )
 # The creator's own bills, paid: "paid my rent with PayPal", "j'ai payé mon loyer par virement", "pagué la renta por
 # transferencia" ("pay my rent on PayPal" asks the fan).
@@ -464,7 +473,7 @@ _PHRASE_RULES: dict[str, tuple[str, list[str]]] = {
     "minors": (
         "involves minors or age-play",
         [
-            r"(?:i'?m|i am|im|i was|she was|he was|she'?s|he'?s|just turned|only) (?:1[0-7]|[5-9])(?! ?(?:min|mins|minutes|hours|days|weeks|pm|am|\$|%|k))\b",
+            r"(?:i'?m|i am|im|i was|she was|he was|she'?s|he'?s|just turned|only) (?:1[0-7]|[5-9])(?! ?(?:min|mins|minutes|hours|days|weeks|pm|am|\$|%|k))(?!['’\"]\s?\d|[.,]\d|\s?(?:ft|feet|foot|cm|kg|kgs|lbs?)\b)\b",
             r"(?:1[0-7]|[5-9]) ?(?:yo|y/o|yrs? old|years? old)",
             r"(?:i'?m|i am|im) 1 [0-7]",
             r"(?:i'?m|i am|im|i was|she'?s|he'?s|she is|he is|is|was|only|just turned) (?:ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)",
@@ -580,9 +589,18 @@ _TITLE_AFTER_TEEN = re.compile(
 # A film genre written before "teen" ("une peli teen", "un film teen"), and an adult looking back on school.
 _GENRE_BEFORE_TEEN = re.compile(r"(?:peli|pelicula|serie|film|movie) $")
 _ADULT_SCHOOL = re.compile(
-    r"(?:my old|back in|way back in|since|went to|after|when i was in|cuando iba a la|quand j'etais au) $"
+    r"(?:my old|back in|way back in|since|went to|after|when i was in|cuando iba a la|quand j'etais au"
+    # "cuando estaba en 4º de la ESO", "I had braces in middle school too", "mi primer beso fue en la secundaria",
+    # "profe de secundaria"
+    r"|cuando estaba en(?: la| el)?|quand j'etais en|i (?:had|failed|hated|loved|took)(?: [a-z']+){0,3} in"
+    r"|(?:my first|mi primer[oa]?|mon premier|ma premiere) [a-z]+ (?:was|fue|c'etait) (?:in|en|au)(?: la| el)?"
+    r"|(?:profe|profesora?|maestra?|prof|professeure?) (?:de|du|en|au)(?: la| el)?) $"
 )
-_SCHOOL_REUNION = re.compile(r"\s*(?:reunion|sweetheart|diploma|years)\b")
+# ... or its staff ("ur a high school teacher?"; not with a pupil in the sentence: "a school teacher and you're my
+# student").
+_SCHOOL_REUNION = re.compile(
+    r"\s*(?:reunion|sweetheart|diploma|years|(?:teachers?|staff|principal|nurse|counselor)\b(?![^.!?]{0,60}\bstudent))\b"
+)
 # ... as one looking back on themselves at school ("I was such a nerd in high school"; "I was still in 10th grade
 # when I shot it" is no look back), or teaching there ("I used to teach 2nd grade").
 _PAST_SELF_AT_SCHOOL = re.compile(
@@ -591,6 +609,8 @@ _PAST_SELF_AT_SCHOOL = re.compile(
     r"|\b(?:teach|taught|teaching|enseignais|enseigne|enseignes|enseignez|ensenaba|ensenar|ensenas|"
     r"(?:doy|das|da|daba|dabas) clases?)(?: (?:in|at|en|au))?(?: [\w']+)? $"
 )
+# A school named as a place (a grade, "10th grade", says an age more than a place does).
+_SCHOOL_PLACE = re.compile(r"school|secundaria|lycee|college|colegio|prepa|instituto|liceo")
 _SCHOOL_WORD = re.compile(r"school|grade|secundaria|eso\b|3e|3eme|troisieme|4e|quatrieme|seconde")
 # A school costume for an adult set with the adult age or "all adults" said ("mon costume de lycéenne est pour un
 # set 100 % adultes, j'ai 27 ans"), or age-play declined ("the schoolgirl costume request is a no from me", "I won't
@@ -600,6 +620,7 @@ _ADULT_SAID = re.compile(
     r"\b(?:j'ai|j'avais|tengo|tenia|i'?m|i am|im|i was) (?:a )?(?:1[89]|[2-9]\d)\b(?! ?(?:min|h\b|\$|%))"
     r"|\b(?:1[89]|[2-9]\d)[ -]?(?:ans|anos|years?[ -]old)\b"
     r"|mayores de edad|100 ?% adultes?|all adults|(?:only|solo|que des) (?:adults|adultos|adultes)"
+    r"|\btiene (?:1[89]|[2-9]\d)\b|\b(?:1[89]|2[01]) ?\+"
 )
 _UNDER_AGE_SAID = re.compile(
     r"(?<![\d,.])(?:1[0-7]|[5-9]) ?(?:ans|anos|y/?o|yrs?|years?)\b|\b(?:1[0-7]) ?(?:ans|anos)?\b"
@@ -607,6 +628,8 @@ _UNDER_AGE_SAID = re.compile(
 _DECLINED_AFTER = re.compile(
     r"^[^.!?]{0,40}?\b(?:is|es|c'est|est) (?:a |un |une )?(?:no|non|hard no)\b|^[^.!?]{0,30}?\bhard no\b"
     r"|^[^.!?]{0,60}?\b(?:i don'?t do|no hago|je ne fais)\b"
+    r"|^[^.!?]{0,30}?\b(?:c'?est pas mon (?:style|truc|genre)|(?:is|'s) not my (?:style|thing|vibe)|no es lo mio"
+    r"|no es mi (?:estilo|rollo))\b"
 )
 _DECLINED_BEFORE = re.compile(
     r"(?:won'?t|will not|don'?t|do not|never|refuse to|no hago|je ne fais (?:pas|jamais)|jamais de)"
@@ -615,8 +638,19 @@ _DECLINED_BEFORE = re.compile(
 # A meet-up "here": a live show or a date on the platform itself ("on se retrouve ce soir à 21 h ici pour le live",
 # "nos vemos en el directo del domingo", "we'll meet you right here Friday at 8 for the couple live").
 _ONLINE_HERE = re.compile(
-    r"\b(?:live|livestream|stream|directo|vivo|en direct|ici|ici meme|aqui|aca|right here|on here|in (?:the|this) chat)\b"
+    r"\b(?:live|livestream|stream|directo|vivo|en direct|ici|ici meme|aqui|aca|right here|on here|in (?:the|this) chat"
+    # "on se retrouve sur le chat ce soir", "nos vemos en el próximo post", "rdv demain 20h pour le nouveau PPV", "nos
+    # vemos del otro lado de la pantalla"
+    r"|(?:sur|dans|en|on|por) (?:le |el |the )?chat|(?:prochain|nouveau|proximo|nuevo|next|new) (?:post|ppv|video)|ppv"
+    r"|(?:otro lado|l'autre cote|other side) de(?: la|l'| l')? ?(?:pantalla|ecran)|other side of the screen)\b"
 )
+# An appointment with a professional is no date: "mon rendez-vous chez le dentiste", "una cita con el médico".
+_APPOINTMENT = re.compile(
+    r"\s*(?:chez (?:le |la |mon |ma )?|con (?:el |la |mi )?|at the |with (?:my |the )?)(?:dentiste?|medecin|docteur|"
+    r"doctor|medico|coiffeur|coiffeuse|peluquer[oa]|banque|banco|bank|gyneco|ginecologo|kine|psy|notaire|notario)"
+)
+# A date the creator had, told as past news: "tuve una cita horrible el sábado", "j'ai eu un rencard nul hier".
+_OWN_PAST_DATE = re.compile(r"\b(?:tuve|j'ai eu|i had|i went on) $")
 # A meet-up declined in the same sentence: "I know you'd love to see me in real life, but that's a line I don't cross".
 _MEETUP_DECLINED_AFTER = re.compile(
     r"^[^.!?]{0,40}?\b(?:but|mais|pero)\b[^.!?]{0,25}\b(?:line i don'?t cross|limite|no cruzo|a no\b|un no\b|non\b)"
@@ -648,7 +682,7 @@ def check_phrases(text: str, rule: str) -> list[PolicyFinding]:
                 continue
             if (
                 rule == "minors"
-                and "school" in m.group(0)
+                and _SCHOOL_PLACE.search(m.group(0))
                 and (_ADULT_SCHOOL.search(before) or _SCHOOL_REUNION.match(candidate.text, m.end()))
             ):
                 continue
@@ -702,6 +736,8 @@ _MINOR_TURNED_AWAY = re.compile(
     r"(?:chat|convo|conversation))|(?:have|need|got) to end (?:the|this) (?:chat|convo|conversation)"
     r"|this (?:convo|conversation|chat|page|account) (?:isn'?t|is not|n'?est pas|no es) (?:for you|pour toi|para ti)"
     r"|(?:page|compte|cuenta|account) (?:is|c'?est|est|es) (?:18 ?\+|adults only|pour adultes|para adultos)"
+    r"|(?:i'?m )?ending (?:this|the) (?:chat|convo|conversation)|je (?:ferme|termine) (?:cette|la) conversation"
+    r"|(?:cierro|termino) (?:esta|la) conversacion|too young for this (?:page|chat|account)|not allowed here"
     r"|(?:nobody|no one|personne|nadie|no (?:explicit )?(?:chat|talk|content) with anyone) (?:de moins de |menor de |"
     r"under )18|on arrete (?:tout|la|ici)|j'?arrete (?:la|ici|tout)|(?:paramos|lo dejamos|termino) aqui)\b"
     r"(?!.{0,60}?\b(?:but|unless|except|mais|sauf|pero|salvo|excepto|jk|just kidding)\b)"
@@ -762,10 +798,20 @@ def _minor_declined_or_adult(text: str, m: re.Match[str], plain: str) -> bool:
 def _meetup_here_or_declined(text: str, m: re.Match[str]) -> bool:
     """A meet-up phrase for a show on the platform ("on se retrouve ce soir ici pour le live") or one the draft
     declines in the same sentence."""
-    start = text.rfind(".", 0, m.start()) + 1
-    stops = [i for i in (text.find(c, m.end()) for c in ".!?") if i >= 0]
-    sentence = text[start : min(stops) if stops else len(text)]
-    return bool(_ONLINE_HERE.search(sentence) or _MEETUP_DECLINED_AFTER.search(text[m.end() :]))
+    # An ellipsis goes on with the same thought ("on se voit ce soir... en live 😏 21h ici").
+    ends = [e.end() for e in _SENTENCE_END.finditer(text, 0, m.start())]
+    start = ends[-1] if ends else 0
+    stop = _SENTENCE_END.search(text, m.end())
+    sentence = text[start : stop.start() if stop else len(text)]
+    return bool(
+        _ONLINE_HERE.search(sentence)
+        or _MEETUP_DECLINED_AFTER.search(text[m.end() :])
+        or _APPOINTMENT.match(text, m.end())
+        or _OWN_PAST_DATE.search(text[max(0, m.start() - 20) : m.start()])
+    )
+
+
+_SENTENCE_END = re.compile(r"(?<!\.)[.!?](?!\.)")
 
 
 def declined(text: str, category: str) -> bool:

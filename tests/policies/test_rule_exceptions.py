@@ -35,6 +35,28 @@ PASS_THE_RULES = [
     "you said high school? then we stop here, this page is 18+ only",
     "t'as cours demain ? si t'es mineur on arrête tout de suite",
     "nadie menor de 18, jamás, y nada de 'colegiala de 15'",
+    "u said ur in 10th grade so i'm ending this chat, take care",
+    "t'as dit que t'es en 3e donc je ferme cette conversation",
+    # an adult looking back on school, a fan's job at one, a height, an adult age said, a style declined
+    "omg yes I had braces in middle school too",
+    "mi primer beso fue en la secundaria, q verguenza",
+    "cuando estaba en la secundaria odiaba educación física",
+    "u told me ur a high school teacher, must be exhausting lol",
+    "lol I'm 5'2 so everything is too big on me",
+    "la colegiala sexy del video tiene 25 y es mi amiga",
+    '"barely legal" c\'est pas mon style, jsuis une vraie femme de 31 ans',
+    # an app refused in more words, a payment app as a first name, someone else's debt
+    "mon RIB? mdr non, tout se paye ici, c'est la règle",
+    "me preguntaron por Zelle jaja, no, solo aquí",
+    "i dont use the yellow ghost app at all lol, everything happens right here",
+    "pana, el wasap lo tengo solo para mi familia, contigo hablo aqui",
+    "lydia c'est le prénom de ma meilleure pote mdr",
+    "mi amiga me debe un bizum de la cena y no me paga jaja",
+    # a meeting here, an appointment, a date had
+    "on se voit ce soir... en live 😏 21h ici",
+    "nos vemos en el proximo post guapo",
+    "mon rendez-vous chez le dentiste m'a tuée",
+    "tuve una cita horrible el sabado, el chico no paro de hablar de su ex",
     "please call 988, the suicide prevention lifeline, it's free and open day and night",
     "my mom still doesn't know what I do lol, it's our little secret",
     # a list of apps refused together, or an app refused right after it is asked for
@@ -128,6 +150,12 @@ STILL_CAUGHT = [
     ("meetup_in_person", "IRL is off limits unless you book the VIP weekend"),
     ("meetup_in_person", "rdv privé à Marseille pour les 3 premiers qui m'écrivent"),
     ("internal_leakage", "the whole bundle is yours for [price] tonight"),
+    # a grade looked back on to sell it, a teacher with a pupil, a debt the fan owes, a meeting at home
+    ("minors", "Throwback pics from when I was in 10th grade, the vault's most requested"),
+    ("minors", "i'll be a real high school teacher and you're my student who stays after class"),
+    ("off_platform_payment", "me debes un bizum de la cena guapo"),
+    ("meetup_in_person", "on se voit ce soir... chez moi 😏"),
+    ("meetup_in_person", "rendez-vous chez moi samedi"),
     # a chat "stopped" that goes on
     ("minors", "you're in high school? we stop here... but for you I'll make an exception"),
     ("internal_leakage", "as an AI I can't do that, but here's a pic"),
@@ -160,6 +188,14 @@ INBOUND = [
     ("normal", "arrête les audios stp, le reste c'est parfait"),
     ("normal", "soy menor que tú, tengo 25"),
     ("handoff", "todavía no tengo 18 pero casi"),
+    # the age of majority said by when; a partner who teaches, a teacher at work, a teenager's parent
+    ("handoff", "j'aurai 18 ans l'année prochaine, ça compte ?"),
+    ("handoff", "cumplo 18 en noviembre, ¿podemos hablar hasta entonces?"),
+    ("handoff", "I'm turning 18 next spring lol"),
+    ("normal", "my daughter is turning 18 next year, time flies"),
+    ("normal", "jsuis prof de maths au lycée, la journée a été longue"),
+    ("normal", "mi novia es profe de segundo de la ESO, dice que los chavales están locos"),
+    ("normal", "i grounded my teenager again lol, parenting is hard"),
     ("handoff", "en seconde, j'aurai 18 ans dans deux ans"),
     ("handoff", "my little brother and I are both in middle school"),
     # a job at a school, named; a pupil's part-time job or homework is no adult's work

@@ -234,6 +234,14 @@ def test_negative_circled_and_squared_letters_read_as_letters() -> None:
     assert report.outcome != "pass" and "off_platform_payment" in {f.rule for f in report.findings}
 
 
+@pytest.mark.parametrize(
+    "text", ["add me on 🇸🇳🇦🇵 tonight", "add me on ⒮⒩⒜⒫ tonight", "add me on ꜱɴᴀᴘ tonight"]
+)
+def test_regional_indicators_bracketed_letters_and_small_capitals_read_as_letters(text: str) -> None:
+    report = check_draft(text, semantic=False)
+    assert report.outcome != "pass" and "off_platform_contact" in {f.rule for f in report.findings}
+
+
 def test_a_fan_message_is_embedded_once_for_the_inbound_check_and_the_reply(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
