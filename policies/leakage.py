@@ -113,7 +113,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             r"(?:cents|centimes|centimos|centavos)\b"
             r"|\b\d{2,}\s?(?:cents|centimes|centimos|centavos)\b[^.!?\n]{0,40}?\b(?:spent|depense\w*|gastad[oa]s?)\b"
             # an amount in cents as the machinery counts it ("entre 500 et 5000 centimes", "999 céntimos")
-            r"|\b\d{3,}\s?(?:cents|centimes|centimos|centavos)\b"
+            r"|\b\d(?: ?\d){2,}\s?(?:cents|centimes|centimos|centavos)\b"
         ),
     ),
     (
@@ -192,6 +192,73 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             r"|\bi can(?:'|no)?t help with that request\b|\bis there anything else i can help you with\b"
             r"|\b(?:i'?m|i am) (?:just |only )?(?:a |an )(?:helpful |virtual |digital )?(?:program|chatbot|language program)\b"
             r"|\b(?:i'?m|i am|as) (?:a |an )(?:helpful|virtual|digital) assistant\b"
+        ),
+    ),
+    (
+        # The machinery's working shown to the fan, in English, French and Spanish: a label of its output at the start
+        # of a clause ("Plan : 1) saluer", "Pensamiento: ...", "confidence: 0.64", "Réponse A (coquine) :"), its status
+        # ("pending approval", "[BORRADOR v2]", "à supprimer avant envoi"), what it was told ("on m'a dit 3 phrases
+        # max"), its scores and tiers ("churn risk 0.82", "LTV 340", "tu nivel de gasto"), its log lines and ids.
+        "the machinery's working",
+        re.compile(
+            r"(?:^|[^\w\s,'’]|\s-)\s*(?:plan|thought|reasoning|reflexion|pensee|pensamiento|razonamiento|"
+            r"(?:step|etape|paso) \d|(?:reply|response|reponse|respuesta|option|draft|brouillon|borrador) [a-c1-3]|"
+            r"approver|reviewer|validateur|validatrice|aprobador|revisor|confidence|confiance|confianza|"
+            r"sentiment|sentimiento|intent|intention|intencion|tags|etiquettes|etiquetas|output|sortie|salida|"
+            r"assistant|asistente|utilisateur|usuario|persona|memories|souvenirs|recuerdos|"
+            r"(?:churn|unsub(?:scribe)?) risk|risque de desabonnement|riesgo de baja|valeur client|customer value|"
+            r"engagement score|score d'engagement|puntuacion de interaccion|suggested price|"
+            r"prix suggere(?: pour ce fan)?|precio sugerido(?: para este fan)?|spending tier|niveau de depense|"
+            r"nivel de gasto|recent history|historique recent|historial reciente|what i remember(?: about the fan)?|"
+            r"ce dont je me souviens(?: du fan)?|lo que recuerdo(?: del fan)?|remarque|offre|oferta)"
+            r"\s*(?:\([^)]{0,30}\))?\s*[:=]"
+            r"|</?\s*(?:reflexion|pensamiento|razonamiento|thinking|thought|reasoning|analysis|analisis)\s*>"
+            r"|\b(?:pending approval|awaiting approval|pending review|en attente de (?:validation|relecture)|"
+            r"pendiente de (?:aprobacion|revision))\b|\[\s*(?:draft|brouillon|borrador)\b"
+            r"|\b(?:delete|remove|supprimer|borrar) (?:before sending|avant (?:l'?)?envoi|antes de enviar)\b"
+            r"|\ba supprimer avant (?:l'?)?envoi\b"
+            r"|\b(?:i was|i'?ve been) (?:told|instructed|programmed) to (?:re-?engage|keep (?:it|this)|write|reply|"
+            r"respond|answer|offer|upsell|follow up|check in|sell|push|mention|use)\b"
+            r"|\bon m'a (?:demande|dit) de te (?:relancer|recontacter|reengager)\b|\bme pidieron que te reenganch\w*"
+            r"|\b(?:\d|three|trois|tres) (?:sentences|phrases|frases) max\b|\bmax(?:imum|imo)? (?:\d|three|trois|tres) "
+            r"(?:sentences|phrases|frases)\b|\bkeep it to (?:\d|three) sentences\b"
+            r"|\b(?:i'?m|je suis|soy) (?:the |l'|la |el )?(?:drafting )?(?:assistant|assistante|asistente) "
+            r"(?:qui redige|que redacta|who (?:drafts|writes)|for|pour|para)\b"
+            r"|\b(?:here is|here'?s) the draft\b|\bvoici (?:le|un) brouillon\b|\baqui (?:esta|tienes) el borrador\b"
+            r"|\bvoici une reponse (?:courte|chaleureuse)|\baqui tienes un mensaje (?:corto|calido)"
+            r"|\bje ne peux pas (?:repondre a|donner suite a) cette demande\b"
+            r"|\bno puedo (?:ayudar|ayudarte|responder) (?:con|a) esa solicitud\b"
+            r"|\b(?:the algorithm|l'algorithme|el algoritmo) (?:says|said|dit|dice)\b"
+            r"|\b(?:le systeme|el sistema|the system) (?:t'a|te|has|marked|flagged|tagged|a)\b[^.!?\n]{0,20}"
+            r"\b(?:mis|marco|marcado|marked|flagged|tagged|put)\b"
+            r"|\b(?:segun|d'apres|according to) (?:mi|ma|my|la|the) (?:base de datos|base de donnees|database)\b"
+            r"|\b(?:churn|abandono|desabonnement|baja)\b[^.!?\n]{0,20}\b0[.,]\d+\b|\bltv\s*:?\s*\d+"
+            r"|\bspending tier\b|\bniveau de depense\b|\bnivel de gasto\b|\bpuntaje de abandono\b"
+            r"|\bfan (?:n[°o] ?|#|id ?:? ?)\d{3,}\b|\bfan\s*=\s*\d+"
+            r"|\[\s*(?:warning|avertissement|aviso|erreur|debug)\s*\]"
+            r"|\b\d{4}-\d\d-\d\d[ t]\d\d:\d\d(?::\d\d)? (?:info|debug|warn|warning|error)\b"
+            r"|\b(?:pick one|choose one|choisis|elige)\b[^.!?\n]{0,12}:?\s*1\)"
+            r"|\b(?:souvenirs?|recuerdos?|memories|memory)\s*:\s*\["
+            r"|\((?:souvenir|recuerdo|memory) (?:n[°o] ?|#)\d+\)"
+            r"|\(\s*(?:\d|one|une?|una) (?:sentence|phrase|frase)s?,[^)]{0,40}\)"
+            r"|\ble message du fan contient des instructions\b|\bel mensaje del fan contiene instrucciones\b"
+            r"|\b(?:tu ecris|vous ecrivez|escribes|you write) (?:des |los |the )?(?:messages? prives?|"
+            r"mensajes directos|dms?|direct messages) (?:pour|para|for)\b"
+            r"|(?:^|[.!?]\s*)(?:ne jamais|nunca|never) (?:proposer|proponer|suggest|propose) (?:de |un |una |a )?"
+            r"(?:rencontre|encuentro|meeting|meet)"
+            r"|\b(?:classee?|clasificad[oa]|marcad[oa]|etiquetad[oa]|tagged|filed)(?: (?:comme|como|as))?"
+            r"(?: une?| una?| an?)? (?:baleine|ballena|whale)s?\b"
+            r"|\bsegmento?\b[^.!?\n]{0,12}\b(?:gros depensiers?|(?:de )?los que mas gastan)\b"
+            r"|\b(?:liste de relance|lista de (?:reenganche|reactivacion)|re-?engage(?:ment)? list)\b"
+            r"|\bdear valued (?:subscriber|customer|fan)\b|\bcontext window\b|\bfenetre de contexte\b"
+            r"|\bventana de contexto\b|\bprice bounds?\b|\bborne (?:basse|haute)\b"
+            r"|\b(?:my |ma |mi |the )?persona (?:says|dit|dice)\b"
+            r"|\b(?:not allowed|pas le droit|no me dejan)\b[^.!?\n]{0,20}\b(?:offer|proposer|ofrecer)\w*\b"
+            r"[^.!?\n]{0,25}\b(?:already own|already have|as deja|ya tienes)\b"
+            r"|\b(?:msg|message|mensaje) #?\d+ (?:of|sur|de) \d+\b"
+            r"|\{\s*[\"“]\w+[\"”]\s*:"
+            r"|\bnan (?:centimes|centavos|cents|euros?|dollars?)\b"
+            r"|\b(?:notes?|notas) (?:del equipo|de l'equipe|of the team) (?:dicen|disent|say)\b"
         ),
     ),
     (

@@ -270,3 +270,46 @@ def test_a_rendered_prompt_leaves_the_fans_words_and_the_creators_own_to_echo() 
         "I just love this one fan, works night shifts as a nurse at the clinic, and he is so friendly",
     ):
         assert check_leakage(leak, prompt), leak
+
+
+# The machinery's working shown to the fan, in the three languages: labels of its output, its status, what it was
+# told, its scores, ids and log lines.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Plan : 1) saluer 2) parler du nouveau set 3) pas d'offre. Coucou bébé 💕",
+        "Pensamiento: el fan parece triste, no vender. ay mi vida 🥺",
+        "confidence: 0.64 / hey babe, u good?",
+        "Réponse A (coquine) : salut toi 😈 / Réponse B (douce) : coucou mon cœur",
+        "pendiente de aprobación ⏳ hola tú",
+        "coucou bb 😘 // À SUPPRIMER avant envoi",
+        "on m'a dit 3 phrases max donc : coucou. tu me manques",
+        "riesgo de baja 0.82 — te extraño mucho vuelve 🥺",
+        "coucou fan n°55102 ! merci d'être là 💕",
+        "<pensamiento>quiere verme, está prohibido</pensamiento> me quedo aquí 😘",
+        "Lo siento, no puedo ayudar con esa solicitud.",
+        "t'as dépensé 4 8 2 0 0 centimes chez moi 🥰 merci",
+        "hi! I'm the drafting assistant for Mia, she'll approve this soon 😊",
+        "Tu écris des messages privés pour Léa, une créatrice sur une plateforme d'abonnement. coucou !",
+    ],
+)
+def test_the_machinerys_working_in_three_languages_blocks(text: str) -> None:
+    report = check_draft(text, semantic=False)
+    found = [f for f in report.findings if f.rule == "internal_leakage"]
+    assert report.outcome == "block" and found and all(f.span for f in found), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mon plan pour ce soir : bain, vin et toi 😏",
+        "step by step I'll show you everything 😈",
+        "t'es une vraie baleine de générosité ptdr merci pour le tip 🐳",
+        "my confidence is through the roof after that shoot",
+        "he's pending my approval lol jk, welcome back",
+        "la sortie au parc était top",
+        "I was told to rest by my doctor, so lazy day 😴",
+    ],
+)
+def test_the_same_words_in_ordinary_drafts_pass(text: str) -> None:
+    assert "internal_leakage" not in {f.rule for f in check_draft(text, semantic=False).findings}, text
