@@ -105,11 +105,29 @@ PAYMENT_EXTRA = (
     r"|\bsin comisiones\b|\bsans (?:les )?frais\b|\bles frais du site\b|\bsans que la plateforme\b|\bdoesn'?t eat half\b"
     r"|\b(?:la app|l'?appli|the app) (?:verde|bleue|blue|green|azul)\b|\bappli bleue avec le p\b|\bsigno de dolar\b"
     r"|\bme llega (?:todo )?entero\b|\bcash ?app\b"
+    # French, Belgian and Latin American ways to pay: brands, vouchers, transfers, cash, "direct"
+    r"|\b(?:paylib|wero|neosurf|transcash|payconiq|mercado ?pago|nequi|daviplata|yape|spei|clabe|leetchi|cvu|cbu)\b"
+    r"|\bbizum\w+|\b(?:carte|ticket|code|recharge) (?:de )?pcs\b|\bpcs mastercard\b"
+    r"|\b(?:pagar|paga|pagas|deposit\w*|referencia|pago)\b[^.!?\n]{0,20}\boxxo\b"
+    r"|\b(?:paie[- ]moi|paye[- ]moi|payez[- ]moi|regle[- ]moi|pagame|me pagas|me pagues)\b[^.!?\n]{0,20}"
+    r"\b(?:en liquide|en especes|en efectivo|en cash)\b"
+    r"|(?<!')\b(?:pay me|paie[- ]moi|paye[- ]moi|payez[- ]moi|regle[- ]moi|pagame|me pagas|me lo pagas|m'?envoies|"
+    r"mandame|me lo das|transferime)\b[^.!?\n']{0,25}\b(?:directement|en direct|directo|directamente|a mi directo)\b"
+    r"(?![^.!?\n]{0,15}\b(?:ici|here|aqui|sur l'?appli|en la app|por aca)\b)"
+    r"|\b(?:sans|sin|without|evite|evitar|ahorr\w*|skip) (?:la |le |les |the )?(?:com'|commission|comision|fees?|frais)(?!\w)"
+    r"|\b(?:hors |en dehors de l'?|fuera de la )(?:appli|app|plataforma|pagina)\b"
+    r"|\b(?:fais[- ]moi|envoie[- ]moi) (?:un )?virement\b|\bvirement (?:instantane|wise)\b"
+    r"|\b(?:transfe|transferime|transferi|transfiereme|hazme (?:la |una )?transfe\w*|una transferencia"
+    r"|deposito (?:en|al) (?:banco|bank)\w*|(?:mi|tu) numero de cuenta|mi cuenta (?:personal|bancaria)|a mi cuenta"
+    r"|mon compte (?:bancaire|belfius))\b"
+    r"|\balias\s*:?\s*[a-z0-9]+(?:\.[a-z0-9]+)+|\b(?:al|mi) alias\b"
 )
 # A messaging app by its nickname: counts where the draft also sends the fan there (an app, a name to look for, a
 # move): "drew a little yellow ghost on my coffee cup" is a drawing.
 NICKNAME = (
-    r"\b(?:fantome jaune|fantasmita amarillo|yellow ghost|little ghost app|petit fantome|fantasma amarillo)\b"
+    r"\b(?:fantome jaune|fantasmita amarillo|yellow ghost|little ghost app|petit fantome|fantasma amarillo"
+    r"|el fantasmita|la del fantasmita|camarita amarilla|pajarito(?: azul)?|bulles vertes|stickers verdes"
+    r"|petit telephone vert|le t bleu)\b"
 )
 NICKNAME_CUE = (
     r"\b(?:apps?|appli|application|pseudo|user(?:name)?|usuario|name|nom|nombre|mismo|meme|same|ici|here|aqui|dm|sur|"
@@ -123,4 +141,20 @@ CONTACT_EXTRA = (
     r"|\b(?:ailleurs|por otro lado|somewhere (?:else|this site)|otro sitio)\b(?: [a-z']+){0,6} (?:lit pas|no nos lean|can'?t see|sans le site|where)"
     r"|\bon continue ailleurs\b|\bhablemos por otro lado\b|\bsomewhere this site can'?t see\b"
     r"|\b(?:my number|mon numero|mi numero|mon 06|mon 07)\b(?: [a-z']+){0,3} (?:is|es|c'?est|starts|empieza|commence)(?: par| with| por| en)? ?\+?\d"
+    # a number, a handle or a channel given or asked for, in French and Spanish; the app by its short name
+    r"|(?<!ne )(?<!no )(?<!n')(?<!not )(?<!never )(?<!jamais )(?<!nunca )(?<!ni )"
+    r"\b(?:file|donne|envoie|passe|laisse|pasa|pasame|dame|manda|mandame|te paso|te dejo|te doy|te regalo|jte file"
+    r"|je te file|send|give)(?:[- ](?:moi|me))?(?: (?!pas|jamais|no|not|never|ni|nunca|plus)[a-z']+){0,2}"
+    r" (?:mon|ton|mi|tu|my|your|ur|mes|tus) (?:06|07|num|numero"
+    r"|numerito|tel|portable|cel|celular|fono|whats|wsp|snap|correo|mail|e-?mail|coordonnees|contacto|contact)\b"
+    r"|\b(?:contact(?:o)? (?:perso|personal)|coordonnees perso|numero perso|vrai numero|numero de verdad|otro numero"
+    r"|autre numero|moyen de te joindre|de quoi te joindre|donde escribirte|forma de contactarte|way to reach you)\b"
+    r"|\b(?:viens|ecris[- ]moi|rejoins[- ]moi|ajoute[- ]moi|retrouve[- ]moi|buscame|escribeme|agregame|hablame|add me|"
+    r"find me|message me|dm me|hmu) (?:sur|en|on|por|a) (?:mon |mi |my |el |le )?snap\b|\bsnap\s*:|\bsnap (?:c'?est|es|is)\b"
+    r"|\b(?:mi|my|tu|your|ton|mon|por|al|el|en|pasame|dame) (?:whats|wsp|wpp|wasa|wats)\b|\b(?:wasapea|whatsappea|wsapea)\w*"
+    r"|\b(?:al|por el|en el|canal de|grupo de|tenes|tienes|t'as) tele\b|\b(?:mon|mi|my|tengo|tenes|t'as) signal\b"
+    r"|\b(?:gmail|hotmail|outlook|yahoo|icloud|protonmail)\b|\bmessenger\b"
+    r"|\b(?:mon site perso|mi (?:web|pagina) (?:propia|personal)|mon compte perso|"
+    r"mi perfil secreto|mon autre compte|mi otra cuenta|my other account)\b"
+    r"|\b(?:par|por) (?:texto|sms)\b"
 )

@@ -148,7 +148,7 @@ _REFUSAL = re.compile(
     r"(?:\b(?:don'?t|do not|dont|never|no|not|nor|without|won'?t|can'?t|cannot|pas|jamais|ni|sans|aucun|aucune|sin|"
     r"nunca|tampoco|ni siquiera|nada|no longer|ya no|(?<!en )plus)"
     r"(?: (?:do|use|have|got|accept|take|give|give you|send|send me|you|me|demande|pido|doy|a|an|any|de|d'|du|la|le|"
-    r"el|un|una|uso|tengo|acepto|j'utilise|utilise|"
+    r"el|un|una|uso|tengo|acepto|j'utilise|utilise|hago|fais|"
     r"accepte|ai|of|my|mon|ma|mi|on|en|sur|por|par|estoy|suis|am|or|ni|o|nor|telegram|whatsapp|snapchat|paypal|"
     r"venmo|cashapp|zelle|ask|ask for|need|paiement|paiements|payment|payments|pago|pagos|tips|trato|tratos|"
     # another app named in the same refusal ("I don't use Snap or Telegram"), money sent ("never send me money on")
@@ -168,6 +168,8 @@ _REFUSED_AFTER = re.compile(
     # eso", "wanted to pay me with Lydia, I said no"
     r"(?:deleted|supprime|borrado|borre|lo borre|desinstalado|je l'ai supprime)(?! (?:you|your|ton|ta|tu)\b)|"
     r"nada de eso|none of that|rien de tout ca|i said no|j'ai dit non|(?:le |les )?dije que no|"
+    r"(?:je )?connais pas|no (?:lo|la) conozco|never heard of (?:it|that)|"
+    r"(?:c'?est|est|es|esta|is|are) (?:interdite?s?|prohibid[oa]s?|not allowed|forbidden)|"
     # "mon RIB? mdr non, tout se paye ici", "me preguntaron por Zelle jaja, no, solo aquí", "j'ai refusé", a name
     # ("lydia c'est le prénom de ma meilleure pote"), kept for family ("el wasap lo tengo solo para mi familia")
     r"(?:(?:mdr|lol|jaja|haha|ptdr) )?(?:non|no|nope)\b[^.!?]{0,30}\b(?:ici|aqui|here)\b|j'ai refuse|i refused|lo rechace|"
