@@ -35,6 +35,25 @@ EXTRA_PHRASES: dict[str, list[str]] = {
         r"ven a (?:verme|mi|buscarme)|una cita|fuera de la pantalla|en persona",
         r"(?:knocking|knock) on (?:your|ur) door|show up at (?:your|ur)",
         r"invito a cenar|invitar a cenar|(?:hotel|chambre|habitacion)(?: [a-z']+){0,3} (?:ce soir|esta noche|tonight|numero|le numero)",
+        # as French, Spanish and Latin American teams say it
+        r"on se (?:capte|voie|capter)|qu'on se (?:capte|voie|voit)|se voir en vrai|on pourra enfin se voir|un meet\b",
+        r"(?:on (?:pourrait|peut|va)|allons|viens|on se) (?:boire|prendre) (?:un|une) (?:verre|biere|cafe|pot)|autour d'un verre",
+        r"passes? (?:a la maison|chez moi|me voir)|je passe chez toi|venir chez toi|viens chez moi|chez moi ou chez toi",
+        r"on va chez moi|go back to mine|back to (?:my place|mine)|rejoins[- ]moi|viens me (?:chercher|rejoindre)",
+        r"pick me up (?:from|at)|come find me|(?:a|à) (?:ton|votre) domicile|j'?me deplace|je me deplace|me deplacer (?:a|chez)",
+        r"face a face|cara a cara|en el mismo cuarto|in the same room|rencontres? (?:vip|privee?s?)",
+        r"encuentros? privados?|citas? privadas?|soirees? privees?",
+        r"(?:podriamos|podemos|quieres|vamos a) quedar|juntemonos|nos juntamos|salimos los dos|caete a|vente (?:pa|para) mi",
+        r"te espero en (?:el|la|mi|camerinos)|pasa a buscarme|(?:ven|venir|vienes) a mi casa|te invito a comer",
+        r"(?:tomemos|tomamos|vamos por|nos tomamos|nos echamos|te invito) (?:unas|una) (?:chelas|polas|pelas|canas|birras"
+        r"|cervezas)|unas (?:chelas|polas|pelas|canas|birras) (?:el (?:viernes|sabado|domingo|finde)|cuando|en la playa)",
+        r"te invito una (?:chela|cerveza|birra|cana)|tomamos un cafe|(?:mi|tu) ubicacion|lobby del hotel",
+        r"(?:dime|dame|pasame|mandame|te paso|te mando|te doy) (?:tu|mi|la) direccion(?! de (?:correo|e-?mail|mail))",
+        r"(?:habitacion|chambre) (?:numero |n )?\d|book a room|reservo un hotel|chambre reservee",
+        r"airbnb (?:reservado|en tu)|(?:tengo|reserve|reservo) un airbnb",
+        r"where do (?:u|you) live|(?:buy|get) (?:u|you) a (?:pint|drink|beer)|sn(?:ea|u)ck off together",
+        r"(?:je|j') (?:viens|vais venir|peux venir) (?:te voir|chez toi)|j'?viens te voir|voy a verte|vino a verme",
+        r"ma porte est ouverte|mi puerta esta abierta",
     ],
     "minors": [
         rf"j'?ai (?:que |seulement |encore )?(?:{_AGE}|{_AGE_WORDS}) ?ans",
@@ -92,6 +111,20 @@ EXTRA_PHRASES: dict[str, list[str]] = {
         r"wasn'?t me|c'?est pas toi qui as paye|no fue (?:ella|yo|tu)|never ordered it|magically got it (?:all )?back",
         r"(?:magia|retour en arriere) (?:con|chez) (?:tu|ta) (?:banco|banque)",
         r"(?:after|apres|despues)(?: [a-z']+){0,3} (?:download|telecharge|descarga)",
+        # as French, Spanish and Latin American teams say it
+        r"(?:haz|hace|hazle|hacer|pide|pedir|haces) (?:un |el |una )?contra(?:cargo)?\b|contracargo y (?:listo|ya)",
+        r"retrofacturation|charge (?:it|them) back|pide (?:el )?reintegro|reintegro (?:al|en (?:tu|el)) banco",
+        r"desconoc(?:e|er|elo|io|es) (?:el|ese|este) (?:cargo|cobro|pago)",
+        r"(?:didn'?t|did not|don'?t) recogni[sz]e the charge|pas reconnu la transaction|transaction inconnue",
+        r"(?:conteste|contestez|contestes) (?:l'achat|le prelevement|le paiement|aupres de)",
+        r"(?:dis|di|dile|dites|say|tell|pretend|pretends|pretends|finge)\b[^.!?]{0,40}\b(?:fraude|fraud|frauduleu\w*|"
+        r"hack\w*|pirate\w*|clonaron|no fuiste|no fui|sin permiso|no autorizad\w*|non autorise\w*|gamin a utilise|"
+        r"hijo uso|hermano uso|no reconoc\w*)",
+        r"(?:declare|declarer|declara|reporta\w*|signale\w*|signaler)\b[^.!?]{0,30}\b(?:frauduleu\w*|fraudulent\w*|"
+        r"perdue|perdida|fraude)",
+        r"(?:banco|banque|bank|tarjeta|carte|card|disputa|dispute)\b[^.!?]{0,60}\b(?:te (?:queda|sale) gratis|"
+        r"gratuit au final|tout gratos|for free)",
+        r"perdiste la tarjeta|declare la perdue|clonaron la tarjeta|(?:carte|card|tarjeta) (?:clonee|cloned|clonada)",
     ],
 }
 

@@ -62,6 +62,12 @@ PASS_THE_RULES = [
     "le virement de mon salaire arrive le 5",
     "no hago pagos por Mercado Pago, solo por aquí",
     "Wero? connais pas mdr, moi jutilise que les tips de la plateforme",
+    "ayer me tome unas chelas con mis amigas y hoy estoy muerta jaja",
+    "hice un video en un airbnb precioso, sale mañana en el muro",
+    "una vez un fan me hizo contracargo y me dolio mucho",
+    "no reconoces el cargo? revisa en tu historial de compras aqui",
+    "Je ne vais pas t'aider à contester auprès de ta banque un contenu que tu as reçu",
+    "mi dirección no te la voy a dar nunca, cariño",
     # a meeting here, an appointment, a date had
     "on se voit ce soir... en live 😏 21h ici",
     "nos vemos en el proximo post guapo",
@@ -179,6 +185,15 @@ STILL_CAUGHT = [
     ("off_platform_contact", "buscame en el pajarito, mismo nombre pero con guion bajo"),
     ("off_platform_contact", "pasame tu numero y te mando una sorpresita directo al cel"),
     ("off_platform_contact", "escríbeme a luna.roja arroba gmail punto com"),
+    # a meet-up and a chargeback as French and Spanish teams say them
+    ("meetup_in_person", "on se capte samedi soir? jsuis de passage à Lyon"),
+    ("meetup_in_person", "passe à la maison ce soir, jte donne l'adresse en mp"),
+    ("meetup_in_person", "caete a mi depto el sabado, te espero con unas chelas"),
+    ("meetup_in_person", "tengo un airbnb reservado en tu zona el finde, te apuntas?"),
+    ("meetup_in_person", "lemme know when ur in London, I'll buy u a pint"),
+    ("chargeback_fraud", "desconoce el cargo con tu tarjeta y te mando todo de nuevo"),
+    ("chargeback_fraud", "pagas y despues haces el contracargo, yo no pierdo nada"),
+    ("chargeback_fraud", "paye puis déclare le paiement frauduleux, c'est gratuit au final"),
     # a chat "stopped" that goes on
     ("minors", "you're in high school? we stop here... but for you I'll make an exception"),
     ("internal_leakage", "as an AI I can't do that, but here's a pic"),
