@@ -186,7 +186,7 @@ CONTACT_EXTRA = (
     r"find me|message me|dm me|hmu) (?:sur|en|on|por|a) (?:mon |mi |my |el |le )?snap\b|\bsnap\s*:|\bsnap (?:c'?est|es|is)\b"
     r"|\b(?:mi|my|tu|your|ton|mon|por|al|el|en|pasame|dame) (?:whats|wsp|wpp|wasa|wats)\b|\b(?:wasapea|whatsappea|wsapea)\w*"
     r"|\b(?:al|por el|en el|canal de|grupo de|tenes|tienes|t'as) tele\b|\b(?:mon|mi|my|tengo|tenes|t'as) signal\b"
-    r"|\b(?:gmail|hotmail|outlook|yahoo|icloud|protonmail)\b|\bmessenger\b"
+    r"|(?<![@.\w])(?:gmail|hotmail|outlook|yahoo|icloud|protonmail)\b(?!\.\w)|\bmessenger\b"
     r"|\b(?:mon site perso|mi (?:web|pagina) (?:propia|personal)|mon compte perso|"
     r"mi perfil secreto|mon autre compte|mi otra cuenta|my other account)\b"
     r"|\b(?:par|por) (?:texto|sms)\b"

@@ -137,7 +137,9 @@ async def test_drafting_suite_passes_with_the_built_in_prompts_and_fails_with_a_
     assert "grader:must_mention" in failed, failed
     assert broken["suites"][0]["metrics"]["pass_rate"] < suite["metrics"]["pass_rate"]
     regressed = {r["case"] for r in broken["comparison"]["regressed"]}
-    assert {"memory-dog", "memory-nurse", "upsell-named-item"} <= regressed, regressed
+    # (memory-nurse is no regression to look for: its good draft, "I remember: Works night shifts as a nurse.", says
+    # a memory line back as it is stored, which the leakage classifier may block in either run)
+    assert {"memory-dog", "upsell-named-item"} <= regressed, regressed
     assert "REGRESSED" in out and json.loads(out.strip().splitlines()[-1])["passed"] is False
     # JUnit shows the failing thresholds as failures
     root = ET.parse(bad / "junit.xml").getroot()
