@@ -12,6 +12,13 @@ OTHER_FANS = ["Marcus", "Big Dave", "tommy_b88", "Hunter", "Sunny"]
 PRIVATE = ["Jessica Moreno", "Tempe", "4417 Elm Street"]
 
 
+def _blocked_as_leakage(text: str) -> None:
+    report = check_draft(text, semantic=False)
+    found = [f for f in report.findings if f.rule == "internal_leakage"]
+    assert report.outcome == "block" and found, text
+    assert all(f.span is not None for f in found)
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -101,10 +108,7 @@ def test_without_context_names_are_not_checked_but_spending_is() -> None:
     ],
 )
 def test_drafts_echoing_the_prompts_headings_or_spending_in_cents_block(text: str) -> None:
-    report = check_draft(text, semantic=False)
-    found = [f for f in report.findings if f.rule == "internal_leakage"]
-    assert report.outcome == "block" and found, text
-    assert all(f.span is not None for f in found)
+    _blocked_as_leakage(text)
 
 
 @pytest.mark.parametrize(
@@ -160,10 +164,7 @@ def test_words_of_the_headings_in_ordinary_sentences_pass(text: str) -> None:
     ],
 )
 def test_drafts_leaking_the_machinerys_shapes_block(text: str) -> None:
-    report = check_draft(text, semantic=False)
-    found = [f for f in report.findings if f.rule == "internal_leakage"]
-    assert report.outcome == "block" and found, text
-    assert all(f.span is not None for f in found)
+    _blocked_as_leakage(text)
 
 
 @pytest.mark.parametrize(
@@ -294,9 +295,7 @@ def test_a_rendered_prompt_leaves_the_fans_words_and_the_creators_own_to_echo() 
     ],
 )
 def test_the_machinerys_working_in_three_languages_blocks(text: str) -> None:
-    report = check_draft(text, semantic=False)
-    found = [f for f in report.findings if f.rule == "internal_leakage"]
-    assert report.outcome == "block" and found and all(f.span for f in found), text
+    _blocked_as_leakage(text)
 
 
 @pytest.mark.parametrize(
