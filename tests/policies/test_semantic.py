@@ -189,28 +189,9 @@ def test_one_text_scores_the_same_without_the_sparse_row() -> None:
 
 
 def test_the_cache_key_follows_every_training_split(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert TRAIN_SPLITS == (
-        "train",
-        "train_extra",
-        "train_more",
-        "train_wide",
-        "train_redteam",
-        "train_threads",
-        "train_copy",
-        "train_pairs",
-        "train_evasion",
-        "train_glossary",
-        "train_voices",
-        "train_niches",
-        "train_echo",
-        "train_boundaries",
-        "train_ladders",
-        "train_argot",
-        "train_jerga",
-        "train_shadows",
-        "train_everyday",
-        "train_pipeline",
-    )
+    # every training batch in evals/policy/v2 is fitted, but the held-out yardstick
+    batches = {p.name for p in semantic.DATA_DIR.glob("train*") if p.is_dir()}
+    assert set(TRAIN_SPLITS) == batches - {"train_casebook"}
     before = data_key("inbound")
     original = semantic.read_split
 
