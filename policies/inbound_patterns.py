@@ -20,6 +20,9 @@ MINOR = re.compile(
     "|".join(
         [
             r"\b(?:j'?|je )?suis mineure?\b|\bbus to school\b|\bmanana hay clase\b",
+            # "im actually 16", "i was born in 2009"
+            rf"\b(?:i'?m|im|i am) (?:actually|really|literally|still) {_UNDER}\b(?! ?(?:min|h\b|hours|%|\$|k\b))",
+            r"\b(?:born in|ne en|nee en|naci en) 20(?:09|1\d)\b",
             r"\b(?:devoirs|tarea|deberes|homework)\b[^.!?]{0,40}\b(?:pere|mere|padre|madre|papa|mama|mom|dad|parents)\b",
             r"\b(?:estar en casa|be home|rentrer) (?:a las|by|avant) \d",
             rf"\bi turn {_UNDER}\b|\bi\'?m a (?:[6-9]|1[0-2])th grader\b|\bi\'?m a (?:freshman|sophomore)\b",
@@ -141,17 +144,24 @@ NOT_THE_FANS_AGE = re.compile(
     r"autumn|winter|verano|invierno|primavera|otono|ete|hiver|printemps|automne|month|mes|mois|year|ano|annee|week|"
     r"semana|semaine|weekend|finde)\b)"
     r"|\b(?:des|les|aux|los|the) (?:1[0-7]|[1-9]) (?:ans|anos) de (?:ma|mon|mi|mis|su|sa|son)\b"
+    # a parent's child by the child's age ("my 15 year old asked who u were"), a thing's age ("my bike is 17 years old")
+    r"|\bmy (?:1[0-7]|[1-9]) ?(?:yo|y/o|year old)\b(?! (?:self|me|version|sister|brother|cousin)\b)"
+    r"|\b(?:my|mon|ma|mi) (?:bike|motorbike|moto|velo|bici|guitar|guitare|guitarra|whiske?y|wine|vin|vino|tree|arbre)"
+    r"(?: is| a| tiene)? (?:1[0-7]|[1-9]) ?(?:years?(?: old)?|ans|anos)\b"
+    # an age one feels ("u make me feel 16 again", "je me sens jeune comme à mes seize ans", "me siento como de 16")
+    r"|\b(?:feel|feeling|sens|siento|sentir)\b[^.!?]{0,25}?\b(?:1[0-7]|sixteen|seventeen|seize|dix-sept|dieciseis|"
+    r"diecisiete)\b(?: ?(?:ans|anos|years?(?: old)?|yo))?(?= ?(?:again|otra vez|de nuevo|de nouveau|quand|when|cuando|$))"
 )
 
 SELF_HARM = re.compile(
     "|".join(
         [
-            r"\bpoint of (?:waking up|living|going on)\b|\bhacer(?:me)? dano\b|\bquiero que todo se acabe\b|\bquiero morir\b|\bwant(?:ed)? to die\b",
+            r"\bpoint of (?:waking up|living|going on)\b|\bhacer(?:me)? dano\b|\bquiero que todo se acabe\b|\bquiero morir\b|\bwant(?:ed)? to die\b(?! laughing| of laughter| of embarrassment)",
             r"\b(?:sleep|dormir)\b[^.!?]{0,25}\b(?:never wake up|no despertar|plus jamais me reveiller|ne plus me reveiller|not wake up)\b",
             r"\bacabar con todo\b|\bending (?:it all|things|my life)\b|\bbetter off without me\b|\bmieux sans moi\b|\bmejor sin mi\b",
             r"\bpills\b[^.!?]{0,30}\b(?:lined up|bye|goodbye)\b|\bif i disappeared\b|\bsi je disparaissais\b|\bsi desapareciera\b",
             r"\bje veux plus vivre\b|\bplus la force de continuer\b|\bque tout s\'?arrete\b|\bfait du mal\b|\bme suis fait du mal\b",
-            r"\b(?:kill myself|killing myself|suicid\w*|end(?:ing)? my life|self[- ]harm|cut(?:ting)? myself|want to die)\b",
+            r"\b(?:kill myself|killing myself|suicid\w*|end(?:ing)? my life|self[- ]harm|cut(?:ting)? myself|want to die(?! laughing| of laughter| of embarrassment))\b",
             r"\bcutting again\b|\bhurt(?:ing)? myself\b|\bend it all\b|\bno reason to (?:live|go on)\b",
             r"\bbetter off dead\b|\bdon'?t want to (?:be here|live|wake up)(?: anymore)?\b|\boverdos\w*\b",
             r"\b(?:me suicider|en finir|me faire du mal|envie de mourir|plus envie de vivre|(?:vais|veux|envie de) me tuer|me scarifi\w*)\b",
@@ -360,6 +370,17 @@ ADULT_CONTEXT = re.compile(
     r"|mi (?:mujer|esposa|marido|esposo)|(?:i'?m|im) a grown (?:man|woman|ass man)|clases nocturnas"
     r"|(?:en el|del|al) (?:curro|trabajo)|(?:au|du) (?:boulot|taf|bureau)|(?:at|from) work|my boss|mon (?:patron|chef)"
     r"|mi jefe|(?:she|he)(?:'s| is| just) (?:in|started|starting|just)|my \d+(?:st|nd|rd|th) graders"
+    # school staff ("10th grade teacher", "school nurse at a middle school", "tutora de 4º de la ESO", "je corrige 90
+    # copies de bac blanc", "moniteur d'auto-école"), a school year long gone ("j'étais en terminale en 98", "j'ai passé
+    # mon brevet en 1995", "back when i was in high school"), the creator's own school ("what were u like in high
+    # school"), a parent by the child's age ("my 15 year old asked who u were", "mes ados"), a friend's child
+    r"|(?:\d+(?:st|nd|rd|th)|[a-z]+) grade teacher|school nurse|form tutor|tutora? de|je corrige\b[^.!?]{0,20}\bcopies"
+    r"|moniteur d'?auto-?ecole|driving instructor|profesora? de autoescuela"
+    r"|\b(?:en|in|depuis|since|desde) (?:19\d\d|200[0-5])\b|\ben 9\d\b(?! ?(?:min|%|euros?|\$))"
+    r"|back when i was in|(?:were|was) (?:u|you)\b[^.!?]{0,15}\b(?:in|at) (?:high|middle) school"
+    r"|my \d+ ?(?:yo|y/o|year old)(?! (?:sister|brother|cousin|self|me|version)\b)|mes ados\b|mis adolescentes"
+    r"|(?:buddy|friend|mate|coworker|colleague|pote|amig[oa])'?s? (?:kid|son|daughter)|(?:el hij[oa]|la hija) de mi"
+    r" amig[oa]|(?:le fils|la fille) de (?:mon|ma) (?:pote|ami|amie|collegue)"
     r"|(?:a|de|con) (?:mi|mis) (?:sobrin|niet)\w*|(?:my|ma|mon) (?:niece|nephew|neveu)"
     r"|(?:drop(?:ped)?|dej\w*|depose\w*|pick(?:ed)? up|recog\w*|emmene\w*|llev\w*) (?:off )?(?:a )?"
     r"(?:los ninos|las ninas|mis ninos|les enfants|les petits|the kids|my kids|los chicos)"
@@ -382,9 +403,15 @@ ADULT_AGE_SAID = re.compile(
 )
 STATED_AGE = re.compile(
     rf"\b(?:i'?m|im|i am|i turned|i just turned|j'?ai|tengo|cumpli|turning|i turn|cumplo|j'?aurai)\s+"
-    rf"(?:only\s+|just\s+|que\s+|solo\s+)?{_UNDER}\b|\b{_UNDER}\s*(?:yo|y/o|yrs? old|years? old|ans|anos)\b"
-    r"|\b(?:not|under|pas encore) (?:18|eighteen|majeur)|\bsuis mineure?\b|\bsoy menor\b(?! que\b)|\bunderage\b"
-    r"|\bmy (?:little |younger )?(?:daughter|son|kid|child|niece|nephew|sister|brother)(?:'s| is| who'?s)"
+    rf"(?:only\s+|just\s+|que\s+|solo\s+|actually\s+|really\s+|literally\s+|still\s+)?{_UNDER}\b"
+    # born eighteen years ago or less ("i was born in 2009", "née en 2010", "nací en 2011")
+    r"|\b(?:born in|ne en|nee en|naci en|naci el \d+ de \w+ (?:de|del)) 20(?:09|1\d)\b|\b{_UNDER}\s*(?:yo|y/o|yrs? old|years? old|ans|anos)\b"
+    r"|\b(?:not|under|pas encore) (?:18|eighteen|majeur)(?! ?(?:anymore|any more|no more))|\bsuis mineure?\b|\bsoy menor\b(?! que\b)|\bunderage\b"
+    # a child whom the content would reach ("my daughter is 12, can she see this"; not "my son's 16 today")
+    r"|\b(?:my|mon|ma|mi) (?:daughter|son|kid|child|fille|fils|enfant|hij[oa]|nin[oa])\b[^.!?]{0,30}?\b(?:1[0-7]|[1-9])\b"
+    r"[^.!?]{0,25}[.!?,]?[^.!?]{0,25}\b(?:can (?:she|he|they)|ok for (?:him|her|them)|for (?:him|her|them)\b|peut (?:voir|"
+    r"regarder|s'abonner)|puede (?:ver|mirar|suscribirse)|pour (?:lui|elle)|para (?:el|ella))"
+    r"|\bmy (?:little |younger )?(?:sister|brother)(?:'s| is| who'?s)"
     r" (?:only )?(?:1[0-7]|[1-9])\b"
 )
 

@@ -3,7 +3,7 @@ rules of policies/rules.py (matched on the same folded and de-leeted readings)."
 
 from __future__ import annotations
 
-_AGE = r"(?:1[0-7]|[5-9])"
+_AGE = r"(?:1[0-7]|[5-9])(?!\d)"  # "turning 50" is no 5
 _AGE_WORDS = (
     r"(?:treize|quatorze|quinze|seize|dix[- ]sept|trece|catorce|quince|dieciseis|diecisiete|"
     r"thirteen|fourteen|fifteen|sixteen|seventeen)"

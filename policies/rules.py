@@ -172,7 +172,9 @@ _REFUSED_AFTER = re.compile(
     r"(?:c'?est|est|es|esta|is|are) (?:interdite?s?|prohibid[oa]s?|not allowed|forbidden)|"
     # "mon RIB? mdr non, tout se paye ici", "me preguntaron por Zelle jaja, no, solo aquí", "j'ai refusé", a name
     # ("lydia c'est le prénom de ma meilleure pote"), kept for family ("el wasap lo tengo solo para mi familia")
-    r"(?:(?:mdr|lol|jaja|haha|ptdr) )?(?:non|no|nope)\b[^.!?]{0,30}\b(?:ici|aqui|here)\b|j'ai refuse|i refused|lo rechace|"
+    r"(?:(?:mdr|lol|jaja|haha|ptdr) )?(?:non|no|nope)\b[^.!?]{0,30}\b(?:ici|aqui|here|por la (?:pagina|plataforma|app)|"
+    r"sur la (?:page|plateforme)|on (?:the|this) (?:page|site|platform))\b|(?:lol|mdr|jaja|haha|ptdr|lmao) (?:non|no|nope|nah)"
+    r"(?=\s*[,.!;]|$)|j'ai refuse|i refused|lo rechace|"
     r"c'est (?:le|un) prenom|es (?:el|un) nombre|(?:lo )?(?:tengo|uso) solo (?:para|con) (?:mi familia|la familia|amigos)|"
     r"(?:with fans|con (?:los )?fans|avec les fans)[^.!?]{0,15}\b(?:only here|solo aqui|que ici)\b|"
     # "Mon RIB ? jamais", "¿mi CLABE? jamás": a never that ends its clause ("snap never sleeps" goes on)
@@ -184,6 +186,7 @@ _MOVE_ELSEWHERE = re.compile(
     r"(?<![a-z])(?:add|find|follow|hit|message|dm|msg|text|call|reach|catch|chat with) me(?: up)? (?:on|at|via|over on) "
     # ... not "find me on the internet": nowhere in particular
     r"(?!(?:here|this|the (?:page|site|app)|onlyfans|of|my (?:page|feed|story|wall|profile)|(?:the )?(?:internet|web)"
+    r"|(?:my |the )?live|(?:my |the )?stream"
     r")\b)(?=[a-z0-9])"
     r"|(?:let'?s|we can|we should) (?:move|take|switch) (?:this|it|our chat|us|the chat) (?:to|over to) (?!here\b)"
 )
@@ -289,7 +292,12 @@ def _refused(text: str, span: tuple[int, int]) -> bool:
         or _ABANDONED.search(before)
         or _THIRD_PARTY.search(before)
         or _OWN_BILLS.search(before)
+        or _AS_A_STYLE.match(after)
     )
+
+
+# An app's name made an adjective: "my telegram-style short replies", "a snapchat-like filter".
+_AS_A_STYLE = re.compile(r"(?:-(?:style|like|esque|ish)|\s(?:style|esque))\b")
 
 
 # An app the creator left: "I deleted Snapchat years ago", "je laisse tomber instagram", "dejé instagram".
@@ -525,7 +533,7 @@ _PHRASE_RULES: dict[str, tuple[str, list[str]]] = {
             r"(?:while|when) (?:you'?re|you are|she'?s) (?:asleep|sleeping|unconscious|passed out)",
             r"unconscious",
             r"incest",
-            r"step ?-?(?:sis|sister|bro|brother|mom|mother|dad|father|daughter|son)",
+            r"step ?-?(?:sis|sister|bro|brother|mom|mother|dad|father|daughter|son)(?!'s (?:wedding|birthday|graduation|baby|kids?|party|funeral|new (?:job|house|baby))\b)",
             r"bestiality",
             r"zoophil\w*",
             r"(?:sex|fuck\w*) (?:with )?(?:an? |my |the )?(?:animal|dog|horse|pet)s?",
@@ -582,38 +590,68 @@ _NEGATED = re.compile(
 )
 _HONOURS_NEGATION = {"meetup_in_person"}
 # "nice to meet you" greets; it invites nobody anywhere.
-_GREETING = re.compile(r"(?:nice|good|great|glad|happy|pleased|lovely|pleasure|so nice) to $")
+_GREETING = re.compile(
+    r"(?:nice|good|great|glad|happy|pleased|lovely|pleasure|so nice) to (?:finally |properly |officially )?$"
+)
 # A title with "teen" in it ("teen wolf", "teen titans") names a show, not an age.
 _TITLE_AFTER_TEEN = re.compile(
     r"\s*(?:wolf|titans?|spirit|choice|vogue|drama|mom|beach movie|movies?|films?|flicks?|comed(?:y|ies)|romcoms?"
     r"|series|shows?)\b"
 )
 # A film genre written before "teen" ("une peli teen", "un film teen"), and an adult looking back on school.
-_GENRE_BEFORE_TEEN = re.compile(r"(?:peli|pelicula|serie|film|movie) $")
+_GENRE_BEFORE_TEEN = re.compile(
+    r"(?:peli|pelicula|serie|film|movie) $|(?:feel|feels|feeling|felt|make you feel|makes me feel) (?:like )?(?:a |an )?$"
+)
+# "teen me would be shocked": the speaker's own past; "'teen' in my old video titles", "the 'barely legal' title" with an
+# adult age said: a tag.
+_SELF_AFTER_TEEN = re.compile(r"(?:age)? me\b")
+_TAG_AFTER = re.compile(
+    r"['’\"]?\s*(?:in (?:my |the )?(?:[a-z]+ ){0,2})?(?:titles?|tags?|titres?|titulos?|etiquetas?)\b"
+)
 _ADULT_SCHOOL = re.compile(
     r"(?:my old|back in|way back in|since|went to|after|when i was in|cuando iba a la|quand j'etais au"
     # "cuando estaba en 4º de la ESO", "I had braces in middle school too", "mi primer beso fue en la secundaria",
     # "profe de secundaria"
-    r"|cuando estaba en(?: la| el)?|quand j'etais en|i (?:had|failed|hated|loved|took)(?: [a-z']+){0,3} in"
+    r"|cuando estaba en(?: la| el)?|quand j'etais en|i (?:had|failed|hated|loved|took|got|did|met|played|learned)(?: [a-z']+){0,3} in"
     r"|(?:my first|mi primer[oa]?|mon premier|ma premiere) [a-z]+ (?:was|fue|c'etait) (?:in|en|au)(?: la| el)?"
     r"|(?:profe|profesora?|maestra?|prof|professeure?) (?:de|du|en|au)(?: la| el)?) $"
 )
 # ... or its staff ("ur a high school teacher?"; not with a pupil in the sentence: "a school teacher and you're my
 # student").
 _SCHOOL_REUNION = re.compile(
-    r"\s*(?:reunion|sweetheart|diploma|years|(?:teachers?|staff|principal|nurse|counselor)\b(?![^.!?]{0,60}\bstudent))\b"
+    r"\s*(?:reunion|sweetheart|diploma|years|graduation|(?:teachers?|staff|principal|nurse|counselor)\b(?![^.!?]{0,60}\bstudent))\b"
 )
 # ... as one looking back on themselves at school ("I was such a nerd in high school"; "I was still in 10th grade
 # when I shot it" is no look back), or teaching there ("I used to teach 2nd grade").
 _PAST_SELF_AT_SCHOOL = re.compile(
     r"(?:\bi was|\bj'etais|\byo era|\bi used to be) (?!still\b|encore\b|todavia\b|aun\b)(?:[a-z'-]+ ){1,5}"
     r"(?:in|at|au|en) $"
+    r"|\b(?:yo )?era (?:(?:re|muy|super|un|una|bien) )?[a-z]+ (?:en|a) (?:la |el )?$"
     r"|\b(?:teach|taught|teaching|enseignais|enseigne|enseignes|enseignez|ensenaba|ensenar|ensenas|"
     r"(?:doy|das|da|daba|dabas) clases?)(?: (?:in|at|en|au))?(?: [\w']+)? $"
 )
+# An adult now, said beside the school: "found my middle school pics? yes i had braces, im 30 now", "we're all 29 now",
+# "graduated high school over a decade ago", "ya pasaron 10 años".
+_ADULT_NOW = re.compile(
+    r"\b(?:(?:i'?m|im|i am|we'?re|we are)(?: all)? (?:[2-9]\d) now|(?:hoy|ahora) tengo [2-9]\d|j'ai [2-9]\d ans "
+    r"maintenant|(?:years|a decade|decades|\d+ ans|ans) ago|(?:[a-z]+|\d+) years? ago|il y a (?:plus de )?(?:\d+|[a-z]+) ans"
+    r"|hace (?:mas de )?(?:\d+|[a-z]+) anos|ya pasaron (?:\d+|[a-z]+) anos|(?:en|in) (?:19\d\d|200\d))\b"
+)
+# ... or the fan's adult age said beside it: "t'as 19 ans et tu viens d'avoir ton bac".
+_FAN_ADULT = re.compile(
+    r"\b(?:t'as|tu as|you'?re|you are|ur|tienes) (?:1[89]|[2-9]\d)\b(?! ?(?:min|h\b|\$|%|k\b))"
+)
+# ... or someone else's school: "my brother's graduating high school", "ton fils entre en seconde", "mi primo empieza
+# la secundaria".
+_RELATIVE_AT_SCHOOL = re.compile(
+    r"\b(?:my|your|his|her|ton|ta|mon|ma|mi|tu|su) (?:son|daughter|brother|sister|cousin|nephew|niece|kids?|child|"
+    r"fils|fille|frere|soeur|cousine?|neveu|hij[oa]s?|herman[oa]|prim[oa]|sobrin[oa])(?:'s)?(?: [a-z']+){0,3} $"
+)
 # A school named as a place (a grade, "10th grade", says an age more than a place does).
 _SCHOOL_PLACE = re.compile(r"school|secundaria|lycee|college|colegio|prepa|instituto|liceo")
-_SCHOOL_WORD = re.compile(r"school|grade|secundaria|eso\b|3e|3eme|troisieme|4e|quatrieme|seconde")
+_SCHOOL_WORD = re.compile(
+    r"school|grade|secundaria|eso\b|3e|3eme|troisieme|4e|quatrieme|seconde|\bbac\b|brevet|lycee|college|colegio|prepa|insti"
+)
 # A school costume for an adult set with the adult age or "all adults" said ("mon costume de lycéenne est pour un
 # set 100 % adultes, j'ai 27 ans"), or age-play declined ("the schoolgirl costume request is a no from me", "I won't
 # cosplay underage characters"); an age under 18 anywhere still counts.
@@ -629,11 +667,18 @@ _UNDER_AGE_SAID = re.compile(
 )
 _DECLINED_AFTER = re.compile(
     r"^[^.!?]{0,40}?\b(?:is|es|c'est|est) (?:a |un |une )?(?:no|non|hard no)\b|^[^.!?]{0,30}?\bhard no\b"
+    # asked and turned down at once: "schoolgirl costume? no sorry", "¿disfraz de colegiala? no, eso no lo hago"
+    r"|^[^.!?]{0,25}\?+\s*(?:(?:lol|mdr|jaja|haha|lmao) )?(?:no|non|nope|nah|never|jamais|(?:sorry|desolee?|lo siento)\b[^.!?]{0,15}\b(?:no|not|don'?t|can'?t|pas|nada))\b"
+    r"(?! (?:problem|prob|worries|te preocupes|hay problema|soucis?|pasa nada)\b)"
+    # a limit: "consensual non-con is a hard limit for me", "the non-con stuff isn't for me"
+    r"|^[^.!?]{0,30}?\b(?:hard limit|isn'?t for me|is not for me|not my thing|n'est pas pour moi|pas mon truc|"
+    r"no es lo mio|no va conmigo)\b"
     r"|^[^.!?]{0,60}?\b(?:i don'?t do|no hago|je ne fais)\b"
     r"|^[^.!?]{0,30}?\b(?:c'?est pas mon (?:style|truc|genre)|(?:is|'s) not my (?:style|thing|vibe)|no es lo mio"
     r"|no es mi (?:estilo|rollo))\b"
 )
 _DECLINED_BEFORE = re.compile(
+    r"\bnot (?:a |an |as a |as an )?$|"
     r"(?:won'?t|will not|don'?t|do not|never|refuse to|no hago|je ne fais (?:pas|jamais)|jamais de)"
     r"(?: (?:do|cosplay|play|shoot|film|dress up as|dress as|any|anything|roleplay|de|el|la))+ $"
 )
@@ -641,10 +686,18 @@ _DECLINED_BEFORE = re.compile(
 # "nos vemos en el directo del domingo", "we'll meet you right here Friday at 8 for the couple live").
 _ONLINE_HERE = re.compile(
     r"\b(?:live|livestream|stream|directo|vivo|en direct|ici|ici meme|aqui|aca|right here|on here|in (?:the|this) chat"
+    r"|in (?:my|the|your) (?:dms?|inbox)"
     # "on se retrouve sur le chat ce soir", "nos vemos en el próximo post", "rdv demain 20h pour le nouveau PPV", "nos
     # vemos del otro lado de la pantalla"
     r"|(?:sur|dans|en|on|por) (?:le |el |the )?chat|(?:prochain|nouveau|proximo|nuevo|next|new) (?:post|ppv|video)|ppv"
     r"|(?:otro lado|l'autre cote|other side) de(?: la|l'| l')? ?(?:pantalla|ecran)|other side of the screen)\b"
+)
+# A place of one's own: a "live" there is a show in person ("cáete a mi depto y te hago el show en
+# vivo").
+_IN_PERSON_PLACE = re.compile(
+    r"(?<!desde )(?<!from )(?<!depuis )(?<!en )(?<!in )"  # a live from my flat is still online
+    r"\b(?:(?:mi|tu) (?:depto|departamento|depa|casa|piso|hotel)|chez (?:moi|toi)"
+    r"|(?:my|your) (?:place|apartment|flat|hotel(?: room)?)|(?:mon|ton) (?:appart|appartement|hotel)|a la maison)\b"
 )
 # An appointment with a professional is no date: "mon rendez-vous chez le dentiste", "una cita con el médico".
 _APPOINTMENT = re.compile(
@@ -655,7 +708,8 @@ _APPOINTMENT = re.compile(
 _OWN_PAST_DATE = re.compile(r"\b(?:tuve|j'ai eu|i had|i went on) $")
 # A meet-up declined in the same sentence: "I know you'd love to see me in real life, but that's a line I don't cross".
 _MEETUP_DECLINED_AFTER = re.compile(
-    r"^[^.!?]{0,40}?\b(?:but|mais|pero)\b[^.!?]{0,25}\b(?:line i don'?t cross|limite|no cruzo|a no\b|un no\b|non\b)"
+    r"^\s*\?+\s*(?:(?:lol|mdr|jaja|haha|lmao) )?(?:no|non|nope|nah|jamais|never)(?=\s*(?:[,.!;]|$|thanks|merci|gracias))"
+    r"|^[^.!?]{0,40}?\b(?:but|mais|pero)\b[^.!?]{0,25}\b(?:line i don'?t cross|limite|no cruzo|a no\b|un no\b|non\b)"
     r"|^[^.!?]{0,60}?\bi'?d (?:probably )?be too shy\b"
     # or said off limits right after it, with no way around in the sentence: "IRL is off limits", "my address: private"
     # ("private" only as what is said of it: "rdv privé" is a private date)
@@ -671,7 +725,9 @@ def check_phrases(text: str, rule: str) -> list[PolicyFinding]:
     seen: set[tuple[int, int]] = set()
     out = []
     # Plain and de-leeted readings, so "m33t 1rl" is caught while "I'm 25" is not re-read as letters.
-    for candidate in variants(text):
+    readings = variants(text)
+    plain = readings[0].text  # ages are read here: the de-leeted reading reads "30" as "eo"
+    for candidate in readings:
         for m in pattern.finditer(candidate.text):
             before = candidate.text[max(0, m.start() - 40) : m.start()]
             if rule in _HONOURS_NEGATION and (_NEGATED.search(before) or _GREETING.search(before)):
@@ -679,7 +735,11 @@ def check_phrases(text: str, rule: str) -> list[PolicyFinding]:
             if (
                 rule == "minors"
                 and "teen" in m.group(0)
-                and (_TITLE_AFTER_TEEN.match(candidate.text, m.end()) or _GENRE_BEFORE_TEEN.search(before))
+                and (
+                    _TITLE_AFTER_TEEN.match(candidate.text, m.end())
+                    or _GENRE_BEFORE_TEEN.search(before)
+                    or _SELF_AFTER_TEEN.match(candidate.text, m.end())
+                )
             ):
                 continue
             if (
@@ -688,9 +748,20 @@ def check_phrases(text: str, rule: str) -> list[PolicyFinding]:
                 and (_ADULT_SCHOOL.search(before) or _SCHOOL_REUNION.match(candidate.text, m.end()))
             ):
                 continue
-            if rule == "minors" and _SCHOOL_WORD.search(m.group(0)) and _PAST_SELF_AT_SCHOOL.search(before):
+            if (
+                rule == "minors"
+                and _SCHOOL_WORD.search(m.group(0))
+                and (
+                    _PAST_SELF_AT_SCHOOL.search(before)
+                    or _RELATIVE_AT_SCHOOL.search(before)
+                    or (
+                        (_ADULT_NOW.search(plain) or _FAN_ADULT.search(plain))
+                        and not _UNDER_AGE_SAID.search(plain)
+                    )
+                )
+            ):
                 continue
-            if rule == "minors" and _minor_declined_or_adult(candidate.text, m, variants(text)[0].text):
+            if rule == "minors" and _minor_declined_or_adult(candidate.text, m, plain):
                 continue
             if rule == "minors" and _age_of_a_pet_or_thing(candidate.text, m):
                 continue
@@ -702,7 +773,16 @@ def check_phrases(text: str, rule: str) -> list[PolicyFinding]:
                 and "suicid" in m.group(0)
             ):
                 continue
-            if rule == "prohibited_content" and _REQUEST_TURNED_DOWN.search(candidate.text):
+            if (
+                rule == "prohibited_content"
+                and _PET_IN_PASSING.search(candidate.text)
+                and _PET.search(m.group(0))
+            ):
+                continue
+            if rule == "prohibited_content" and (
+                _REQUEST_TURNED_DOWN.search(candidate.text)
+                or _DECLINED_AFTER.search(candidate.text[m.end() :])
+            ):
                 continue
             span = candidate.span(m.start(), m.end())
             if span not in seen:
@@ -711,6 +791,14 @@ def check_phrases(text: str, rule: str) -> list[PolicyFinding]:
     return out
 
 
+# A pet that only passes through a shoot: "mon chien va sûrement passer dans la vidéo, il est toujours derrière moi",
+# "mi perro se coló en la foto", "no animals in my content ever, my dog gets locked in the bedroom during shoots".
+_PET = re.compile(r"\b(?:dog|perro|chien|chat|gato|pet)\b")
+_PET_IN_PASSING = re.compile(
+    r"\b(?:background|en el fondo|au fond|dans le fond|derriere moi|detras de mi|se colo|se cuela|photobomb\w*|"
+    r"locked|enferme|encerrad[oa]|no animals|pas d'animaux|sin animales|toujours derriere|siempre esta detras|"
+    r"(?:passer|passe) dans (?:la video|le champ)|sale en (?:el|la) (?:video|foto))"
+)
 # A fan's request for forbidden content, turned down: "if you ask me for anything involving drugs, the answer is no",
 # "tu m'as demandé un truc avec un inconnu qui sait pas qu'il est filmé. je fais pas ça", "me pediste algo con drogas.
 # eso no lo hago" (not "I won't do that for free").
@@ -741,7 +829,21 @@ _MINOR_TURNED_AWAY = re.compile(
     r"|(?:i'?m )?ending (?:this|the) (?:chat|convo|conversation)|je (?:ferme|termine) (?:cette|la) conversation"
     r"|(?:cierro|termino) (?:esta|la) conversacion|too young for this (?:page|chat|account)|not allowed here"
     r"|(?:nobody|no one|personne|nadie|no (?:explicit )?(?:chat|talk|content) with anyone) (?:de moins de |menor de |"
-    r"under )18|on arrete (?:tout|la|ici)|j'?arrete (?:la|ici|tout)|(?:paramos|lo dejamos|termino) aqui)\b"
+    r"under )18|on arrete (?:tout|la|ici)|j'?arrete (?:la|ici|tout)|(?:paramos|lo dejamos|termino) aqui"
+    # "this conversation ends here", "no content for minors", "you're not old enough for this account", "come back on
+    # your 18th", "blocked and reported", "je préfère arrêter là", "no le vendo nada a estudiantes de secundaria"
+    r"|(?:this|the|then this|so this) (?:conversation |convo |chat )?ends (?:here|now)|(?:no|not|nothing) "
+    r"(?:content|subs?|messages?|pics?|photos?|sales?|stuff)[^.!?]{0,20}\bfor (?:minors|anyone under 18|under ?18s?)"
+    r"|(?:you'?re|you are|ur|t'es|tu es|tu n'es|eres|no eres) (?:not |pas |no )?(?:old enough|assez (?:grand|age)e?|"
+    r"mayor de edad|majeure?)(?! (?:to|pour|para)\b)(?!\s*\?)|come back (?:on|when|after|once) (?:your 18(?:th)?|you'?re 18|you turn 18)"
+    r"|reviens (?:a tes|quand tu (?:auras|seras)) (?:18|majeur)|vuelve cuando (?:tengas|cumplas|seas) (?:18|mayor)"
+    r"|(?:blocked|blocking you|bloque|bloquee|bloqueado|bloqueada)(?: (?:and|et|y) (?:reported|signale|signalee|"
+    r"reportado|reportada|denunciado))|(?:prefere|vais|dois|dois|prefiero|voy a|tengo que) (?:arreter|parar|cortar) "
+    r"(?:la|ici|aqui|aca)|i don'?t (?:talk|chat|speak) (?:to|with) anyone (?:still )?in (?:high|middle) school"
+    r"|(?:don'?t|won'?t|never|no le|no les|je ne) (?:sell|vend\w*)(?: (?:anything|nada|rien))? (?:to|a|aux?) "
+    r"(?:minors|menores|mineurs|high schoolers|estudiantes de secundaria|lyceens|collegiens)"
+    r"|(?:cette|ce) (?:page|compte|conversation|chat) n'?est pas pour toi|(?:esta|este) (?:pagina|cuenta|chat) no es "
+    r"para ti|(?:page|account|chat) (?:isn'?t|is not) for you)\b"
     r"(?!.{0,60}?\b(?:but|unless|except|mais|sauf|pero|salvo|excepto|jk|just kidding)\b)"
 )
 
@@ -783,6 +885,12 @@ def _age_of_a_pet_or_thing(text: str, m: re.Match[str]) -> bool:
     return False
 
 
+# Age-play made younger still: "barely legal? nah this one's even younger".
+_YOUNGER = re.compile(
+    r"\b(?:younger|plus jeune|plus jeunes|mas joven|mas chic[oa]|mas pequen[oa]|short of)\b"
+)
+
+
 def _minor_declined_or_adult(text: str, m: re.Match[str], plain: str) -> bool:
     """A school costume in a set the draft says is for adults, or age-play the draft declines, or a fan who may be a
     minor turned away; a costume or age-play never when an age under 18 is said. The ages are read on the plain
@@ -792,8 +900,12 @@ def _minor_declined_or_adult(text: str, m: re.Match[str], plain: str) -> bool:
     if _UNDER_AGE_SAID.search(text) or _UNDER_AGE_SAID.search(plain):
         return False
     before = text[max(0, m.start() - 40) : m.start()]
-    declined = _DECLINED_AFTER.search(text[m.end() :]) or _DECLINED_BEFORE.search(before)
-    costume = _COSTUME.fullmatch(m.group(0)) and (_ADULT_SAID.search(text) or _ADULT_SAID.search(plain))
+    declined = (
+        _DECLINED_AFTER.search(text[m.end() :]) or _DECLINED_BEFORE.search(before)
+    ) and not _YOUNGER.search(text)
+    costume = (_COSTUME.fullmatch(m.group(0)) or _TAG_AFTER.match(text, m.end())) and (
+        _ADULT_SAID.search(text) or _ADULT_SAID.search(plain)
+    )
     return bool(declined or costume)
 
 
@@ -806,7 +918,7 @@ def _meetup_here_or_declined(text: str, m: re.Match[str]) -> bool:
     stop = _SENTENCE_END.search(text, m.end())
     sentence = text[start : stop.start() if stop else len(text)]
     return bool(
-        _ONLINE_HERE.search(sentence)
+        (_ONLINE_HERE.search(sentence) and not _IN_PERSON_PLACE.search(fold(sentence)))
         or _MEETUP_DECLINED_AFTER.search(text[m.end() :])
         or _APPOINTMENT.match(text, m.end())
         or _OWN_PAST_DATE.search(text[max(0, m.start() - 20) : m.start()])
@@ -829,7 +941,7 @@ def declined(text: str, category: str) -> bool:
     if category == "minors":
         return bool(_MINOR_TURNED_AWAY.search(fold(text)))
     if category == "meetup_in_person":
-        return bool(_ONLINE_HERE.search(fold(text)))
+        return bool(_ONLINE_HERE.search(fold(text))) and not _IN_PERSON_PLACE.search(fold(text))
     if category == "prohibited_content":
         return bool(_REQUEST_TURNED_DOWN.search(fold(text)))
     return False
@@ -873,6 +985,29 @@ _TOKEN = re.compile(r"@?\w[\w.'\-]*")
 
 
 _POSSESSIVE = re.compile(r"['’]s$")
+# A capitalised word after a name makes it someone else's full name or a title ("Marcus Rashford", "Hunter S.
+# Thompson", "Jessica Rabbit"), unless it is a word that starts a sentence or a greeting.
+_SURNAME = re.compile(r"\s+(?:[A-Z]\.|[A-Z][a-z]{1,}(?:-[A-Z][a-z]+)?\b|[xX]\s+[A-Z][a-z]+\b)")
+_NOT_SURNAMES = frozenset(
+    "I I'm I'll I've I'd A An The This That These Those It It's He She We You They Your My Our His Her Their Me "
+    "And But Or So If When Then Also Just Yes No Not Hi Hey Hello Thanks Thank Love Babe Baby Have Has Had Is Are "
+    "Was Were Do Does Did Can Could Will Would Should Sent Bought Paid Tipped Said Says Asked Told Wants Spent "
+    "Et Mais Ou Donc Oui Non Merci Bisous Il Elle On Tu Je Nous Vous Ils Le La Les Un Une Des Ce Cette "
+    "Y Pero Si Gracias Besos El Ella Yo Tu Los Las Una Es Está Ya".split()
+)
+
+
+_NEXT_WORD = re.compile(r"\s*([^\s.,;:!?]*)")
+_TITLE_BEFORE = re.compile(r"[A-Z][a-z]+\s+[xX]\s+$")
+
+
+def _part_of_longer_name(text: str, end: int, start: int | None = None) -> bool:
+    """Whether the capitalised word after `end` (or a title's "Name x" before `start`) makes the name there part of
+    another person's or thing's name."""
+    if start is not None and _TITLE_BEFORE.search(text[max(0, start - 40) : start]):
+        return True
+    m = _SURNAME.match(text, end)
+    return m is not None and m.group(0).strip().split()[-1] not in _NOT_SURNAMES
 
 
 def _letters(text: str) -> str:
@@ -944,7 +1079,7 @@ def check_other_fans(text: str, other_fans: list[str] | tuple[str, ...]) -> list
                 group = tokens[i : i + width]
                 phrase = " ".join(t for t, _ in group)
                 end = group[-1][1] + len(group[-1][0])
-                if phrase in names or (
+                if (phrase in names and not _part_of_longer_name(text, end, group[0][1])) or (
                     width == 1 and tok.startswith("@") and tok.lower().lstrip("@") in handles
                 ):
                     out.append(PolicyFinding("other_fan_data", f"names another fan ({phrase})", (start, end)))
@@ -964,6 +1099,10 @@ def check_private(text: str, private_terms: list[str] | tuple[str, ...]) -> list
     words = list(dict.fromkeys([*terms, *(p for t in terms for p in _private_parts(t))]))
     found: list[PolicyFinding] = []
     for w, span in _word_hits(text, words):
+        if w not in terms and w.isalpha() and _part_of_longer_name(text, span[1]):
+            after = fold(m.group(1)) if (m := _NEXT_WORD.match(text, span[1])) else ""
+            if not any(p != w and p.startswith(after) for t in terms if w in t.split() for p in t.split()):
+                continue  # "Jessica Rabbit" is someone else; "Jessica M." is still the creator
         if not any(f.span and f.span[0] <= span[0] and span[1] <= f.span[1] for f in found):
             found.append(
                 PolicyFinding("creator_private_data", f"reveals the creator's private data ({w})", span)

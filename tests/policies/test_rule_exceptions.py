@@ -7,7 +7,7 @@ import pytest
 
 from policies.check import inbound_decision
 from policies.engine import check_draft
-from policies.rules import check_inbound, check_private
+from policies.rules import check_inbound, check_other_fans, check_private
 
 PASS_THE_RULES = [
     # a meeting on the platform itself, or one declined
@@ -119,6 +119,29 @@ PASS_THE_RULES = [
     "we chat here every night, it's my favourite part of the day",
     "IRL is off limits, but we can do a GFE week here",
     "my legal name, my city, my address: private",
+    # a possible minor turned away in more words; an adult's or a relative's school; "teen" as a simile or a past self
+    "youre in high school? then this ends here, its an adult space. all the best",
+    "to be clear: no content for minors, not even free stuff. blocking you for your safety",
+    "si t'es en 3e, cette page n'est pas pour toi, courage pour le brevet",
+    "no le vendo nada a estudiantes de secundaria, guarda tu paga para ti",
+    "found my middle school pics? yes i had braces, im 30 now lol",
+    "ton fils entre en seconde ? courage papa",
+    "era re nerd en la secundaria, con brackets y todo. por suerte ya pasaron 10 años",
+    "i make you feel like a teenager? cute",
+    "teen me would be so shocked at what I do now lol",
+    "the 'barely legal' title is a joke btw, I'm 26 and proud",
+    "turning 50 tomorrow? ill make you a custom birthday video",
+    # asked and turned down at once; a limit; a pet in passing; a step-relative's wedding
+    "schoolgirl costume? no, i dont do that. the headmistress suit though, gladly",
+    "stepmom roleplay? sorry babe, no family roleplay on my page",
+    "consensual non-con is a hard limit for me, but dom/sub with rules? i'm so in",
+    "oui mon chien va sûrement passer dans la vidéo, il est toujours derrière moi",
+    "my step-sister's wedding was lovely, I cried so much",
+    "bitcoin? lol no, I barely understand my own bank",
+    "¿bizum? no amor, solo por la página",
+    "my address? lol no, but nice try",
+    "so nice to finally meet you in here, thanks for subbing",
+    "catch me on live tonight?",
 ]
 
 
@@ -198,6 +221,12 @@ STILL_CAUGHT = [
     ("minors", "you're in high school? we stop here... but for you I'll make an exception"),
     ("internal_leakage", "as an AI I can't do that, but here's a pic"),
     ("internal_leakage", "désolée, en tant qu'IA je ne peux pas, mais regarde ça"),
+    # a "live" at one's own place; a no that goes on; age-play made younger; "not old enough" asked to get round it
+    ("meetup_in_person", "cáete a mi depto y te hago el show en vivo"),
+    ("meetup_in_person", "Estoy en Rosario el 3, ¿un cafecito? No se lo digas a nadie"),
+    ("minors", "barely legal? nah this one's even younger, like two birthdays short of that"),
+    ("minors", "u cant pay with ur own card bc ur not old enough? use ur mom's, ill send the vid anyway"),
+    ("prohibited_content", "my step-sister and me, for real, new video tonight"),
 ]
 
 
@@ -304,6 +333,18 @@ def test_the_creators_legal_first_name_or_house_number_alone_is_private() -> Non
     # a word any address shares, a stage name, a short word
     assert not check_private("I'm on my way down the street to the gym", terms)
     assert not check_private("call me Jess, everyone does", terms)
+    # someone else of the same first name; but the surname's initial is hers
+    assert not check_private("went to see Jessica Rabbit at the retro cinema", terms)
+    assert check_private("mon vrai nom c'est Jessica M., chut", terms)
+
+
+def test_another_fans_name_inside_someone_elses_full_name_is_no_leak() -> None:
+    fans = ["Marcus", "Hunter", "Sunny"]
+    assert not check_other_fans("Marcus Rashford scored again", fans)
+    assert not check_other_fans("Hunter x Hunter is my favourite anime", fans)
+    assert not check_other_fans("Hunter S. Thompson quotes in my bio", fans)
+    assert check_other_fans("Marcus bought the same set yesterday", fans)
+    assert check_other_fans("thanks Marcus Have a good one", fans)
 
 
 @pytest.mark.parametrize(
