@@ -378,6 +378,11 @@ def build_parser() -> argparse.ArgumentParser:
             "v2-shadows",
             "v2-everyday",
             "v2-pipeline",
+            "v2-replica",
+            "v2-plainspoken",
+            "v2-taboo",
+            "v2-ages",
+            "v2-inbox",
         ],
         default="main",
         help="main: the generated sets the rules were developed on; dev: a hand-written set whose misses"

