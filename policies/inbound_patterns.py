@@ -281,6 +281,16 @@ SCOPED_OPT_OUT = re.compile(
     r"(?:fine|ok|okay|oui|ca va|c'est bon|si|esta bien)\b"
 )
 # "don't stop", "n'arrête pas", "no pares": encouragement, not an opt-out.
+# A fan thinking of or missing the creator ("still thinking of you", "je pense encore à toi", "sigo pensando en ti"):
+# the self-harm classifier reads "still thinking" and "all day" as ideation; unless a farewell is in it too.
+AFFECTION = re.compile(
+    r"\b(?:think|thinking|thought|thinkin|pense|pensais|pensant|pienso|pensando|pense|miss|missing|manques?|extrano)"
+    r"\b[^.!?]{0,12}\b(?:of|about|a|en|à)? ?(?:you|u|ya|toi|ti|vous)\b"
+)
+FAREWELL = re.compile(
+    r"\b(?:last time|one last|goodbye|bye forever|farewell|adieu|une derniere fois|derniere fois|por ultima vez|"
+    r"ultima vez|despedirme|me despido|before i go|avant de partir|antes de irme)\b"
+)
 NEGATED_STOP = re.compile(
     r"\b(?:don'?t|do not|never|dont)\s+stop\b|\bn'?arrete (?:pas|jamais)\b|\bno (?:pares|dejes)\b"
     # not an opt-out either: one undone by mistake, being left on read, "leave me alone with that smile"

@@ -1179,6 +1179,13 @@ def check_inbound(text: str, *, semantic: bool | None = None) -> InboundVerdict:
             for t in readings
         ):
             del flags["minor"]
+    if (
+        "self_harm" in flags
+        and verdict.handoff_reason != "self_harm"
+        and any(inbound_patterns.AFFECTION.search(t) for t in readings)
+        and not any(inbound_patterns.FAREWELL.search(t) for t in readings)
+    ):
+        del flags["self_harm"]  # "still thinking of you": longing, which the rules would read if it were more
     if "optout" in flags and any(inbound_patterns.NEGATED_STOP.search(t) for t in readings):
         del flags["optout"]  # "don't stop, i love your messages"
     if "optout" in flags:

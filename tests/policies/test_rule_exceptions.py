@@ -365,3 +365,21 @@ def test_a_request_for_forbidden_content_turned_down_passes_the_whole_engine(tex
 def test_a_request_turned_down_only_for_a_price_is_still_forbidden() -> None:
     report = check_draft("you asked for the drugged girl video? I won't do that for free, $50")
     assert "prohibited_content" in {f.rule for f in report.findings}, report.findings
+
+
+@pytest.mark.parametrize(
+    ("decision", "text"),
+    [
+        # longing read by the self-harm classifier as ideation ("still thinking of you" scored 0.66)
+        ("normal", "still thinking of you"),
+        ("normal", "been thinking about you all day"),
+        ("normal", "je pense encore à toi"),
+        ("normal", "sigo pensando en ti"),
+        # ... unless a farewell is in it, or the words themselves say it
+        ("handoff", "thinking of you one last time before i go"),
+        ("handoff", "missing you, i want to die"),
+        ("handoff", "i keep thinking about ending it"),
+    ],
+)
+def test_a_fan_thinking_of_the_creator_is_no_self_harm_cue(decision: str, text: str) -> None:
+    assert inbound_decision(check_inbound(text)) == decision
