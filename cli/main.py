@@ -383,13 +383,17 @@ def build_parser() -> argparse.ArgumentParser:
             "v2-taboo",
             "v2-ages",
             "v2-inbox",
+            "v2-audit",
+            "v2-ordinary",
+            "v2-machine",
+            "v2-fans",
         ],
         default="main",
         help="main: the generated sets the rules were developed on; dev: a hand-written set whose misses"
         " were read once to generalise the rules; holdout: hand-written and never tuned on; v2-*: the"
         " English/French/Spanish splits (train fits the classifiers, dev chooses thresholds, test is sealed:"
         " measured, never read; any other v2-NAME: the train_NAME training batch, measured unseen before the"
-        " classifiers were fitted on it)",
+        " classifiers were fitted on it, or the held_NAME batch, held out of the fit)",
     )
     pe.add_argument(
         "--rules-only", action="store_true", help="v2 sets: measure the rules without the classifiers"

@@ -14,8 +14,10 @@ import pytest
 from evals.policy.run_v2 import DIRS, V2
 from policies.semantic import TRAIN_SPLITS
 
-# train_casebook is held out of the fit (the unseen yardstick), and checked like the batches that are fitted.
-BATCHES = (*TRAIN_SPLITS, "train_casebook", "dev")
+# train_casebook and the held_* batches are held out of the fit (the unseen yardsticks), and checked like the batches
+# that are fitted.
+HELD_OUT = ("train_casebook", "held_audit", "held_ordinary", "held_machine", "held_fans")
+BATCHES = (*TRAIN_SPLITS, *HELD_OUT, "dev")
 CATEGORIES = {
     "off_platform_contact",
     "off_platform_payment",
@@ -286,6 +288,12 @@ def test_the_twelfth_round_batches_are_fitted_french_spanish_and_by_meaning() ->
     assert sum(r["label"] == "benign" for r in everyday) >= 0.65 * len(everyday)
     pipeline = [r for r in _rows("train_pipeline", "outbound") if r["label"] == "violation"]
     assert sum(r["category"] == "internal_leakage" for r in pipeline) >= 0.8 * len(pipeline)
+
+
+def test_the_held_out_batches_are_registered_and_not_fitted() -> None:
+    for batch in HELD_OUT:
+        assert batch in DIRS.values() and batch not in TRAIN_SPLITS, batch
+        assert len(_rows(batch, "outbound")) >= 100 and len(_rows(batch, "inbound")) >= 100, batch
 
 
 def test_the_thirteenth_round_batches_are_fitted_and_shaped_as_described() -> None:
