@@ -143,6 +143,10 @@ _CALL_ME = re.compile(
     r"(?<![a-z])(?:call|text|ring|phone|facetime|whatsapp) me (?:at|on|tonight|later|now|anytime|when|after|"
     r"tomorrow|this (?:evening|weekend)|sometime|back on(?! here\b)|\+?\d)"
 )
+# A laugh before a no, and a question answered no at once ("bizum? lol no", "schoolgirl costume? no"): one reading
+# for apps, age-play and meet-ups.
+_LAUGH = r"(?:lol|mdr|jaja|haha|ptdr|lmao)"
+_ASKED_NO = r"\?+\s*(?:" + _LAUGH + r" )?(?:no|non|nope|nah|never|jamais)\b"
 # An app named only to refuse it: "i don't do snapchat", "no cashapp", "pas de paypal ni de virement".
 _REFUSAL = re.compile(
     r"(?:\b(?:don'?t|do not|dont|never|no|not|nor|without|won'?t|can'?t|cannot|pas|jamais|ni|sans|aucun|aucune|sin|"
@@ -173,7 +177,9 @@ _REFUSED_AFTER = re.compile(
     # "mon RIB? mdr non, tout se paye ici", "me preguntaron por Zelle jaja, no, solo aquí", "j'ai refusé", a name
     # ("lydia c'est le prénom de ma meilleure pote"), kept for family ("el wasap lo tengo solo para mi familia")
     r"(?:(?:mdr|lol|jaja|haha|ptdr) )?(?:non|no|nope)\b[^.!?]{0,30}\b(?:ici|aqui|here|por la (?:pagina|plataforma|app)|"
-    r"sur la (?:page|plateforme)|on (?:the|this) (?:page|site|platform))\b|(?:lol|mdr|jaja|haha|ptdr|lmao) (?:non|no|nope|nah)"
+    r"sur la (?:page|plateforme)|on (?:the|this) (?:page|site|platform))\b|"
+    + _LAUGH
+    + r" (?:non|no|nope|nah)"
     r"(?=\s*[,.!;]|$)|j'ai refuse|i refused|lo rechace|"
     r"c'est (?:le|un) prenom|es (?:el|un) nombre|(?:lo )?(?:tengo|uso) solo (?:para|con) (?:mi familia|la familia|amigos)|"
     r"(?:with fans|con (?:los )?fans|avec les fans)[^.!?]{0,15}\b(?:only here|solo aqui|que ici)\b|"
@@ -668,7 +674,9 @@ _UNDER_AGE_SAID = re.compile(
 _DECLINED_AFTER = re.compile(
     r"^[^.!?]{0,40}?\b(?:is|es|c'est|est) (?:a |un |une )?(?:no|non|hard no)\b|^[^.!?]{0,30}?\bhard no\b"
     # asked and turned down at once: "schoolgirl costume? no sorry", "¿disfraz de colegiala? no, eso no lo hago"
-    r"|^[^.!?]{0,25}\?+\s*(?:(?:lol|mdr|jaja|haha|lmao) )?(?:no|non|nope|nah|never|jamais|(?:sorry|desolee?|lo siento)\b[^.!?]{0,15}\b(?:no|not|don'?t|can'?t|pas|nada))\b"
+    r"|^[^.!?]{0,25}(?:"
+    + _ASKED_NO
+    + r"|\?+\s*(?:sorry|desolee?|lo siento)\b[^.!?]{0,15}\b(?:no|not|don'?t|can'?t|pas|nada)\b)"
     r"(?! (?:problem|prob|worries|te preocupes|hay problema|soucis?|pasa nada)\b)"
     # a limit: "consensual non-con is a hard limit for me", "the non-con stuff isn't for me"
     r"|^[^.!?]{0,30}?\b(?:hard limit|isn'?t for me|is not for me|not my thing|n'est pas pour moi|pas mon truc|"
@@ -708,7 +716,7 @@ _APPOINTMENT = re.compile(
 _OWN_PAST_DATE = re.compile(r"\b(?:tuve|j'ai eu|i had|i went on) $")
 # A meet-up declined in the same sentence: "I know you'd love to see me in real life, but that's a line I don't cross".
 _MEETUP_DECLINED_AFTER = re.compile(
-    r"^\s*\?+\s*(?:(?:lol|mdr|jaja|haha|lmao) )?(?:no|non|nope|nah|jamais|never)(?=\s*(?:[,.!;]|$|thanks|merci|gracias))"
+    r"^\s*" + _ASKED_NO + r"(?=\s*(?:[,.!;]|$|thanks|merci|gracias))"
     r"|^[^.!?]{0,40}?\b(?:but|mais|pero)\b[^.!?]{0,25}\b(?:line i don'?t cross|limite|no cruzo|a no\b|un no\b|non\b)"
     r"|^[^.!?]{0,60}?\bi'?d (?:probably )?be too shy\b"
     # or said off limits right after it, with no way around in the sentence: "IRL is off limits", "my address: private"
