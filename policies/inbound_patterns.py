@@ -411,6 +411,15 @@ ADULT_AGE_SAID = re.compile(
     r"(?!\s*(?:min|h\b|hours|km|euros?|\$|%))|\b[2-9]\d\s*(?:yo|y/o|yrs? old|years? old|ans|anos)\b"
     r"|(?<!until )(?<!till )\b(?:at|a los) [2-9]\d\b(?!\s*(?:min|h\b|hours|km|euros?|\$|%|:|pm|am|horas))"
 )
+# A child of the fan's, and a question whether the content may reach them ("can she see this", "elle peut
+# regarder ?", "¿puede suscribirse?"): the child's age is then no longer masked as merely not the fan's.
+_CHILD = r"(?:daughter|son|kid|child|fille|fils|enfant|hij[oa]|nin[oa])"
+_CHILD_ACCESS = (
+    r"(?:can (?:she|he|they)|ok for (?:him|her|them)|for (?:him|her|them)\b|peut (?:voir|regarder|s'abonner)"
+    r"|puede (?:ver|mirar|suscribirse)|pour (?:lui|elle)|para (?:el|ella)|(?:a|ont) le droit|tiene permiso)"
+)
+CHILD_ACCESS_AFTER = re.compile(rf"^[^.!?]{{0,25}}[.!?,]?[^.!?]{{0,25}}\b{_CHILD_ACCESS}")
+CHILD_WORD = re.compile(rf"\b{_CHILD}\b")
 STATED_AGE = re.compile(
     rf"\b(?:i'?m|im|i am|i turned|i just turned|j'?ai|tengo|cumpli|turning|i turn|cumplo|j'?aurai)\s+"
     rf"(?:only\s+|just\s+|que\s+|solo\s+|actually\s+|really\s+|literally\s+|still\s+)?{_UNDER}\b"
@@ -418,9 +427,8 @@ STATED_AGE = re.compile(
     r"|\b(?:born in|ne en|nee en|naci en|naci el \d+ de \w+ (?:de|del)) 20(?:09|1\d)\b|\b{_UNDER}\s*(?:yo|y/o|yrs? old|years? old|ans|anos)\b"
     r"|\b(?:not|under|pas encore) (?:18|eighteen|majeur)(?! ?(?:anymore|any more|no more))|\bsuis mineure?\b|\bsoy menor\b(?! que\b)|\bunderage\b"
     # a child whom the content would reach ("my daughter is 12, can she see this"; not "my son's 16 today")
-    r"|\b(?:my|mon|ma|mi) (?:daughter|son|kid|child|fille|fils|enfant|hij[oa]|nin[oa])\b[^.!?]{0,30}?\b(?:1[0-7]|[1-9])\b"
-    r"[^.!?]{0,25}[.!?,]?[^.!?]{0,25}\b(?:can (?:she|he|they)|ok for (?:him|her|them)|for (?:him|her|them)\b|peut (?:voir|"
-    r"regarder|s'abonner)|puede (?:ver|mirar|suscribirse)|pour (?:lui|elle)|para (?:el|ella))"
+    rf"|\b(?:my|mon|ma|mi) {_CHILD}\b[^.!?]{{0,30}}?\b(?:1[0-7]|[1-9])\b"
+    rf"[^.!?]{{0,25}}[.!?,]?[^.!?]{{0,25}}\b{_CHILD_ACCESS}"
     r"|\bmy (?:little |younger )?(?:sister|brother)(?:'s| is| who'?s)"
     r" (?:only )?(?:1[0-7]|[1-9])\b"
 )

@@ -1256,8 +1256,16 @@ def _opts_out(text: str) -> bool:
 
 
 def _mask_others_ages(text: str) -> str:
-    """The text with ages that are not the fan's blanked out, offsets kept ("ma voiture a 16 ans")."""
-    return inbound_patterns.NOT_THE_FANS_AGE.sub(lambda m: " " * len(m.group(0)), text)
+    """The text with ages that are not the fan's blanked out, offsets kept ("ma voiture a 16 ans"); not a child's
+    age followed by whether the content may reach the child ("ma fille a 14 ans, elle peut regarder ?")."""
+
+    def blank(m: re.Match[str]) -> str:
+        child_asked_for = inbound_patterns.CHILD_WORD.search(
+            m.group(0)
+        ) and inbound_patterns.CHILD_ACCESS_AFTER.search(text[m.end() :])
+        return m.group(0) if child_asked_for else " " * len(m.group(0))
+
+    return inbound_patterns.NOT_THE_FANS_AGE.sub(blank, text)
 
 
 def _inbound_rules(text: str) -> InboundVerdict:
