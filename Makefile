@@ -45,8 +45,9 @@ chromium:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "the console's browser tests need Chromium: apt-get install chromium (as root), or set HUNTAZE_CHROMIUM" >&2; exit 1; fi
 
+# One worker per core, at most four: each starts its own PostgreSQL and Temporal servers (docs/testing.md).
 pytest: $(STAMP) chromium
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --maxprocesses 4
 
 test: lint pytest
 

@@ -12,6 +12,7 @@ is a new name, so a stale model is never loaded, and nothing fitted is committed
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import pickle
 import shutil
@@ -21,7 +22,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 from core.progress import on_terminal
 
@@ -64,16 +65,25 @@ def files_from_wheel(package: str, members: dict[str, Path], *, hint: str) -> No
 
 def load_or_fit(path: Path, fit: Callable[[], T], what: str) -> T:
     """The model pickled at `path` (its name carries the hash of what it was fitted from), or `fit()` written
-    there first through a temporary name, so an interrupted write never looks complete."""
+    there first through a temporary name, so an interrupted write never looks complete. Processes that start
+    together (test workers, an API and a worker) fit once: the first holds a lock beside the file, the others wait
+    for it and load what it wrote."""
     if path.is_file():
-        with path.open("rb") as fh:
-            loaded: T = pickle.load(fh)  # written by this function from the repository's data
-        return loaded
-    log.info("fitting %s (once; cached in %s)", what, path)
-    fitted = fit()
+        return cast(T, _load(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".part")
-    with partial.open("wb") as fh:
-        pickle.dump(fitted, fh)
-    partial.replace(path)
+    with path.with_suffix(".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed, or the process ends
+        if path.is_file():
+            return cast(T, _load(path))
+        log.info("fitting %s (once; cached in %s)", what, path)
+        fitted = fit()
+        partial = path.with_suffix(".part")
+        with partial.open("wb") as fh:
+            pickle.dump(fitted, fh)
+        partial.replace(path)
     return fitted
+
+
+def _load(path: Path) -> Any:
+    with path.open("rb") as fh:
+        return pickle.load(fh)  # written by `load_or_fit` from the repository's data
