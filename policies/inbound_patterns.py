@@ -127,6 +127,112 @@ MINOR = re.compile(
             r"|\b(?:adult|legal|18|eighteen)\b[^.!?]{0,30}\b(?:birthdays|bdays) to go\b",
             # minor status said loosely: "je suis un peu mineur", "i'm technically a minor", "soy algo menor de edad"
             r"\bsuis (?:\w+ ){1,3}mineure?\b|\bi'?m (?:\w+ ){0,2}a minor\b|\bsoy (?:\w+ ){1,3}menor de edad\b",
+            # born eighteen years ago or less, said other ways: "born 2009", "nacida en 2009", "my bday is in 2011",
+            # "born in 2 0 0 9"
+            r"\b(?:born(?: in)?|nee? en|nacid[oa] en|naci en|(?:my )?(?:bday|birthday) (?:is )?in)\s+"
+            r"2\s?0\s?(?:0\s?9|1\s?\d)\b",
+            # age/sex/place shorthand: "16/m/ohio", "17 f cali", "asv ? 16 h paris", "1 6 m lol"
+            r"^\W*(?:(?:asl|a/s/l)\W*)?1\s?[3-7]\s?[/ ]?\s?(?:m|f)\b(?![a-z])(?!\s*(?:min|away|ago|de)\b)"
+            r"|\b(?:asl|asv|a/s/l|a/s/v)\W+1\s?[3-7]\s?[/ ]?\s?(?:m|f|h)\b",
+            # an age alone, at the start, in French or Spanish ("16 ans et deja accro", "１６ ａｎｓ mais grand",
+            # "quince recien cumplidos"), or said of oneself in a question ("ça te dérange que j'aie 16 ans ?")
+            rf"^\W*{_UNDER}\s*(?:ans|anos|anitos)\b(?!\s*(?:de|dans|en|chez|con|d'|que|casad\w*|juntos|ensemble|marie\w*)\b)"
+            rf"|^\W*{_UNDER}\s+(?:and|et|y|but|mais|pero)\s+(?:already|deja|ya|practically|presque|casi|obsessed)\b"
+            rf"|\bj'?aie\s+{_UNDER}\b|\bque tenga\s+{_UNDER}\b|\bj'?ai\s+{_UNDER}\s*(?:$|lol|mdr|ptdr|[!?.])"
+            rf"|^\W*{_UNDER}\s*(?:recien cumplidos|depuis (?:mardi|lundi|hier|peu))",
+            # the parents' rules and watch: a phone taken at night, homework they believe in, a bank account they read,
+            # an app they must not know of
+            r"\b(?:off my phone|rendre mon tel(?:ephone)?|dejar el (?:movil|cel(?:ular)?)|taking my phone|take my phone"
+            r"|usar el (?:movil|cel(?:ular)?))\b[^.!?]{0,40}\b(?:by|at|a|a las|despues de las|after)\s*\d"
+            r"|\b(?:my (?:mom|mum|dad|parents)|ma (?:mere|daronne)|mon (?:pere|daron)|mes parents|mi (?:madre|padre|mama|papa|jefa)"
+            r"|mis (?:padres|papas))\b[^.!?]{0,25}\b(?:thinks? i'?m doing|croit que je fais|croient que je fais|cree que estoy haciendo"
+            r"|creen que estoy haciendo|checks? my (?:bank|account)|check mes comptes|mira mis cuentas|sait pas que j'?ai"
+            r"|no sabe que tengo|no me deja (?:usar|salir)|me tienen que dar permiso|went to bed|dorment|se duermen)"
+            r"|\b(?:my|mon|ma|mi) (?:dad|father|mom|mum|pere|mere|padre|madre)'?s? (?:rules|regle)\b"
+            r"|\bc(?:'est)? la regle de (?:mon pere|ma mere|mes parents)\b|\bnormas de (?:mi padre|mi madre|mis padres)\b",
+            # a card borrowed from a parent or an older sibling, or declined because it is a parent's
+            r"\b(?:my|ma|mon|mi) (?:mom|mum|dad|mother|father)'?s? (?:credit |debit |bank )card\b"
+            r"|\b(?:cb|carte bleue|carte bancaire|tarjeta de credito) de (?:ma mere|mon pere|mi madre|mi padre|mi mama|mi papa)\b"
+            r"|\b(?:bro|brother|sister|sis|frere|soeur|hermano|hermana)\b[^.!?]{0,25}\b(?:lent|loaned|prete|presto)\b[^.!?]{0,15}"
+            r"\b(?:card|carte|tarjeta)\b"
+            r"|\b(?:card|carte|tarjeta)\b[^.!?]{0,30}\b(?:its my (?:mom|mum|dad)'?s?|it'?s my (?:mom|mum|dad)'?s?|celle de (?:ma mere|mon pere)"
+            r"|es de mi (?:madre|padre|mama|papa))\b|\bcarte ado\b",
+            # too young for what adults may do, or the site's age check got round
+            r"\bnot old enough to (?:vote|drive|drink)\b|\bcan'?t (?:even )?(?:vote|buy a lottery ticket|drive)(?: yet)?\b(?! in )"
+            r"|\bpas (?:encore )?l'?age (?:de voter|de conduire|d'avoir une carte)\b|\bpas encore passer le permis\b"
+            r"|\bni siquiera puedo votar\b|\bno (?:me )?puedo sacar el carnet\b|\bsoy muy joven\b|\btrop jeune pour\b"
+            r"|\b(?:fake|fausse|falsa|false) (?:bday|birthday|birth ?date|date de naissance|fecha de nacimiento|dob)\b"
+            r"|\b(?:age (?:thing|check|verification)|verif(?:ication)? d'?age|verificacion de edad)\b[^.!?]{0,30}"
+            r"\b(?:easy|facile|facil)\b|\b(?:menti|lied|mentido) (?:sur|about|con|sobre) (?:mon|my|mi) (?:age|edad)\b"
+            r"|\b(?:minors|mineurs|menores)\b[^?]{0,40}\?[^.!?]{0,15}\b(?:for me|pour moi|para mi|asking for me)\b",
+            # the age of majority close: "almost legal", "presque majeur", "casi mayor de edad", "17 but practically 18",
+            # "i'll be 18 in like 2 years", "mes 18 ans c'est dans 3 ans", "en 2 años cumplo 18"
+            r"\b(?:almost|nearly|not quite|practically|presque|casi|quasi) (?:legal|majeure?|mayor de edad|18)\b"
+            r"|\b(?:i'?ll be|i will be|i turn) 18 in (?:like |about |around )?(?:\d|a|one|two|three) (?:years?|months?)\b"
+            r"|\bmes 18 ans (?:c'?est )?dans\b|\ben (?:\d|un|dos|tres) (?:anos|meses) cumplo 18\b|\bcasi cumplo 18\b",
+            # school, each system: "junior year is killing me", "rn im a junior", "ima be a freshman in the fall", "year 10",
+            # "GCSEs", "sixth form", "terminale cette année", "en term S", "stage de 3e", "un petit lycéen", "la EBAU",
+            # "del insti", "de la secu", "cuarto año del colegio", "my homeroom teacher", "friends at school"
+            r"\bjunior year\b(?! (?:of|at|in) (?:college|uni|university))|\bi'?m a (?:junior|freshie)\b(?! (?:at|in) (?:college|uni))"
+            r"|\bhs (?:freshie|freshman|sophomore|junior)\b"
+            r"|\b(?:be|become|ima be|gonna be|i'?ll be) a (?:freshman|sophomore|junior|senior) (?:next year|in the fall|this fall)\b"
+            r"|\b(?:in|i'?m in|im in) year (?:[7-9]|1[01])\b|\byear (?:[7-9]|1[01]) (?:here|is so|student)\b"
+            r"|\b(?:my|doing|doing my|revise for|revising for|sitting my|finished my|just finished my) gcses?\b|\bgcses? this year\b"
+            r"|\bsixth form\b(?! (?:was|were)\b)"
+            r"|\b(?:in|im in|i'?m in) form [1-5]\b"
+            r"|\bterminale cette annee\b|\ben term [sle]\b|\bstage de (?:3e|troisieme)\b"
+            r"|\b(?:suis|jsuis|je suis)(?: [\w']+){0,3} lyceen(?:ne)?\b|\b(?:ma prof principale|mon prof principal)\b"
+            r"|\b(?:hago|tengo que hacer|preparando|preparo) (?:la )?(?:ebau|evau|paes|pau)\b"
+            r"|\b(?:del|con el|en el|al) insti\b|\b(?:de la|en la) secu\b|\bde secu\b"
+            r"|\b(?:primer|segundo|tercer|cuarto|quinto) ano del colegio\b|\bmy homeroom teacher\b|\bmy (?:friends|mates) at school\b"
+            r"|\b(?:hide my phone|en cachette|a escondidas)\b[^.!?]{0,30}\b(?:in (?:class|algebra|math|bio|chem)|en cours|en clase)\b"
+            r"|\b(?:in class|en cours|en clase)\b[^.!?]{0,20}\b(?:a escondidas|en cachette)\b"
+            r"|\b(?:my teacher|mon prof|ma prof|mi profe|mi tutor[a]?|mi maestr[oa])\b[^.!?]{0,20}\b(?:caught me|m'a grille|me pillo|me cacho)\b",
+            # the same said more ways: a parent who caught the fan, a network ban until an age, school tomorrow and the
+            # parents checking, a birthday or a gift by an age under 18, a spaced age
+            r"\b(?:ma daronne|ma mere|mon pere|mon daron|mi vieja|mi viejo|mi madre|mi padre|my mom|my mum|my dad)\b[^.!?]{0,10}"
+            r"\b(?:m'a pris|m'a grille|me cacho|me pillo|caught me)\b"
+            r"|\b(?:my parents|mes parents|mis padres)\b[^.!?]{0,10}\b(?:would kill me|me tueraient|me matarian)\b"
+            rf"|\b(?:nada de redes|pas de reseaux|no social media)\b[^.!?]{{0,20}}\b(?:hasta los|avant|until|till) {_UNDER}\b"
+            r"|\b(?:school (?:in the morning|tomorrow)|cours demain(?: matin)?|clase manana)\b[^.!?]{0,30}\b(?:parents|padres)\b"
+            r"|\bpas le droit de sortir\b[^.!?]{0,30}\bparents\b"
+            rf"|\b(?:mi cumpleanos|mon anniversaire|my birthday) {_UNDER}\b|\b(?:por mis|pour mes|for my) {_UNDER}(?!\d)\b(?! (?:ans|anos|years) (?:de|d'|of))"
+            rf"|\bcon {_UNDER} anos\b(?! de)|\bcan my {_UNDER} ?(?:yo|y/o|year old)\b|\bturn 1\s?[3-7] in\b"
+            rf"|\bj'?ai\s+{_UNDER}\s*(?:en vrai|irl|for real)\b|^\W*1 [3-7] a (?:n s|n o s)\b"
+            r"|\b(?:fecha de nacimiento|date de naissance|birthday|bday) (?:falsa|fausse|fake)\b"
+            r"|\bhigh ?school (?:freshman|sophomore|junior|senior)\b|\bexamen de \w+ de [1-4]o\b",
+            # an age under 18 with its digits split ("im 1 5", "i.m 1.4", "tengo 1 5", "i turn 1.6", "one five"), or
+            # reached at last ("finally 17 next week"), or a gift for it ("para mis 17", "regalo de 16")
+            r"\b(?:i'?m|im|i\.?m|i m|j'?ai|tengo|t e n g o|cumplo|i turn|turn)\s+1[\s.\-]{1,3}[3-7](?![\d.]|\s*(?:km|k|h|hours?|miles?|m\b))"
+            r"|\b(?:i'?m|j'?ai) (?:one[ -](?:three|four|five|six|seven)|un[ -](?:trois|quatre|cinq|six|sept))\b"
+            rf"|\b(?:finally|enfin|por fin) {_UNDER}\b|\bj'?ai enfin {_UNDER} ans\b|\bpara mis {_UNDER}\b|\bregalo de {_UNDER}\b"
+            rf"|\bcadeau (?:de|pour) mes {_UNDER}\b",
+            # the parents' watch, more ways: "phone off at 10 on school nights", "mi mamá me revisa el celu", "mes parents
+            # m'ont pris mon tel", hiding the phone before a parent checks, not let out after an hour, "dont tell my parents"
+            r"\bon school nights?\b|\b(?:my (?:mom|mum|dad|parents)|ma mere|mon pere|mes parents|mi (?:mama|mamá|madre|padre|papa|vieja|viejo|jefa)"
+            r"|mis (?:papas|padres|viejos))\b[^.!?]{0,15}\b(?:checkent|check|me revisa\w*|me quit\w*|m'ont pris|m'a pris|me prend\w*)"
+            r"\b[^.!?]{0,15}\b(?:celu|cel|celular|movil|tel|telephone|portable|phone)\b"
+            r"|\b(?:hide|cacher|cache|esconder|escondo) (?:my |mon |el )?(?:phone|tel|cel\w*|movil)\b[^.!?]{0,30}"
+            r"\b(?:dad|mom|mum|stepdad|stepmom|parents|pere|mere|beau-pere|belle-mere|padre|madre|padrastro|madrastra|papas)\b"
+            r"|\b(?:me laisse(?:nt)? pas sortir|no me deja(?:n)? salir|won'?t let me (?:go )?out|don'?t let me (?:go )?out)\b"
+            r"[^.!?]{0,20}\b(?:apres|despues de|after)\b"
+            r"|\b(?:picking me up|pick me up|picks me up) from school\b"
+            r"|\b(?:dont|don'?t) tell my parents\b|\b(?:le |la )?dis (?:pas|rien) a mes parents\b|\bno le digas a mis (?:papas|padres)\b",
+            # a card not the fan's: "use my brothers card?? he doesnt know", "uso la tarjeta de mi viejo", "mon père doit
+            # pas savoir, c'est sa carte bleue", "mi tío me prestó su tarjeta"
+            r"\b(?:use|using|used) my (?:brother|sister|dad|mom|mum|uncle|aunt)'?s? card\b"
+            r"|\btarjeta de mi (?:viejo|vieja|jefa|jefe|tio|tia|hermano|hermana|abuel[oa])\b"
+            r"|\b(?:doit pas savoir|no debe saber|doesn'?t know|doesnt know)\b[^.!?]{0,25}\b(?:sa carte|su tarjeta|(?:his|her) card)\b"
+            r"|\b(?:tio|tia|abuelo|abuela|oncle|tante|uncle|aunt)\b[^.!?]{0,15}\b(?:me presto|m'a prete|lent me)\b[^.!?]{0,10}\b(?:tarjeta|carte|card)\b",
+            # school, more: "in homeroom", "en perm", "en el recreo", "en 1ère L", "estoy en bachi", a pupil's test ("algebra 1",
+            # "contrôle de géo", "prueba de geografía"), "discount for high schoolers", years under the age limit
+            r"\bin homeroom\b|\bhomeroom is\b|\ben perm(?:anence)?\b|\ben el recreo\b|(?<!enseigne )\ben (?:1ere|1re|2nde|tle)\b"
+            r"|\b(?:estoy en|voy en) (?:bachi|bachillerato|la eso|secundaria|secu|prepa)\b|\balgebra (?:1|i)\b|\bgeometry test\b"
+            r"|(?<!surveille un )(?<!corrige un )\bcontrole de (?:geo|maths?|physique|svt|francais|anglais|histoire|chimie|bio|espagnol|allemand)\b"
+            r"|\bprueba de (?:geografia|matematicas|mate|historia|fisica|quimica|biologia|lengua|ingles)\b"
+            r"|\bfor high ?schoolers\b|\b(?:a few years|quelques annees|unos anos)\b[^.!?]{0,20}\b(?:under|de moins|menos)\b"
+            r"[^.!?]{0,25}\b(?:age|l'age|la edad)\b"
+            r"|\bpas encore la majorite\b|\b(?:won'?t|wont) be (?:legal|18)\b",
         ]
     )
 )
@@ -416,7 +522,9 @@ ADULT_AGE_SAID = re.compile(
 _CHILD = r"(?:daughter|son|kid|child|fille|fils|enfant|hij[oa]|nin[oa])"
 _CHILD_ACCESS = (
     r"(?:can (?:she|he|they)|ok for (?:him|her|them)|for (?:him|her|them)\b|peut (?:voir|regarder|s'abonner)"
-    r"|puede (?:ver|mirar|suscribirse)|pour (?:lui|elle)|para (?:el|ella)|(?:a|ont) le droit|tiene permiso)"
+    r"|puede (?:ver|mirar|suscribirse)|pour (?:lui|elle)|para (?:el|ella)|(?:a|ont) le droit|tiene permiso"
+    r"|is it ok if (?:she|he)|is that allowed|asking to (?:subscribe|sub|watch)|peut-(?:elle|il)|veut s'abonner"
+    r"|c'est autorise|quiere suscribirse|se puede)"
 )
 CHILD_ACCESS_AFTER = re.compile(rf"^[^.!?]{{0,25}}[.!?,]?[^.!?]{{0,25}}\b{_CHILD_ACCESS}")
 CHILD_WORD = re.compile(rf"\b{_CHILD}\b")

@@ -184,7 +184,14 @@ _REFUSED_AFTER = re.compile(
     r"c'est (?:le|un) prenom|es (?:el|un) nombre|(?:lo )?(?:tengo|uso) solo (?:para|con) (?:mi familia|la familia|amigos)|"
     r"(?:with fans|con (?:los )?fans|avec les fans)[^.!?]{0,15}\b(?:only here|solo aqui|que ici)\b|"
     # "Mon RIB ? jamais", "¿mi CLABE? jamás": a never that ends its clause ("snap never sleeps" goes on)
-    r"(?:jamais|jamas|never)(?=\s*(?:[,.!;]|$)))\b"
+    r"(?:jamais|jamas|never)(?=\s*(?:[,.!;]|$))|"
+    # "snapchat isnt my thing", "télégram c'est non pour moi", "discord j'ai même pas de compte", "discord ni lo tengo",
+    # "kik? eso todavía existe? jaja no", "telegram no, tuve problemas", "my discord got hacked lol so I'm off"
+    r"(?:isn'?t|isnt|is not) my thing|c'?est pas mon truc|c'?est non\b|no es lo mio|"
+    r"j'?(?:ai|en ai) (?:meme )?pas(?: de compte)?(?! (?:le temps|fini|vu|compris|encore))|je l'ai pas|ni lo tengo|no lo tengo|"
+    r"no lo uso (?:para|con) (?:esto|eso|fans)|(?:todavia existe|existe encore|still exists?)\?[^.!?]{0,12}\b(?:no|non|nope|nah)|"
+    r"nah\b|no(?=\s*,\s*(?:ni|tuve|j'ai|i had|merci|gracias|thanks|sorry|desolee?|perdon))|got hacked|s'est fait pirater|"
+    r"me (?:lo|la) hackearon|i (?:really )?(?:never|don'?t|dont) give (?:it|that|those) out)\b"
     r"(?![\s,]+(?:not|pas|no|ni|nor)\b)"
 )
 # "add me on <anything but here>": whatever the app is called, the fan is being moved elsewhere.
@@ -299,7 +306,44 @@ def _refused(text: str, span: tuple[int, int]) -> bool:
         or _THIRD_PARTY.search(before)
         or _OWN_BILLS.search(before)
         or _AS_A_STYLE.match(after)
+        or _kept_here(text, before, after)
+        or _OTHERS_AFTER.match(after)
     )
+
+
+# An app the fan asked about, or the creator's own account there kept for something else, in a draft that keeps
+# the fan here and invites nowhere: "mi insta es solo para promo, aquí es donde respondo", "I've had people ask for
+# my discord 5 times today lol, same answer, only here".
+_ASKED_ABOUT = re.compile(
+    r"\b(?:ask(?:s|ed|ing)?(?: me)? (?:for|about)|(?:me )?demand\w*(?: pour| de)?|(?:tu )?parles? de|"
+    r"(?:me )?(?:preguntaste|preguntan|pregunto|pidio|piden|pedia|mencionaste)(?: por)?|mention(?:ed|s)?)"
+    r"(?: (?:my|mon|ma|mi|your|ton|ta|tu|el|la|le|l'))?\s*$"
+)
+_KEPT_APART = re.compile(
+    r"^\s*(?:c'?est|es|is|it'?s) (?:pour|para|for) (?:ma|mi|my|la|the) (?:famille|familia|family)\b"
+    r"|^(?:'s)?\s*(?:account |page |compte |cuenta )?(?:is |es |est |c'?est |it'?s )?(?:just |only |juste |que |"
+    r"seulement |solo |solamente |uniquement )(?:for|pour|para|de|du|des|la|el|le)\b"
+)
+_HERE_ANCHOR = re.compile(r"\b(?:(?:only|just|right|over) here|here is where|ici|aqui|aca)\b")
+_INVITES = re.compile(
+    r"\b(?:add|follow|dm|find|write|message|text|hit|join|sub(?:scribe)?) me\b|\b(?:ajoute|suis|ecris|rejoins)[sz]?-moi\b"
+    r"|\b(?:agregame|sigueme|escribeme|mandame|pasate|come (?:see|find|check)|viens (?:me )?voir)\b"
+)
+
+
+def _kept_here(text: str, before: str, after: str) -> bool:
+    plain = fold(text)
+    if not _HERE_ANCHOR.search(plain) or _INVITES.search(plain):
+        return False
+    return bool(_ASKED_ABOUT.search(before[-30:]) or _KEPT_APART.match(after))
+
+
+# ... an app in someone else's hands, said after it: "darle mi iban al casero", "the app the family group is on".
+_OTHERS_AFTER = re.compile(
+    r"^\W*(?:(?:eso|ca|that|is that) )?(?:todavia existe|existe encore|still exists?|still a thing)\?[^.!?]{0,12}\b(?:no|non|nope|nah)\b"
+    r"|^\s*(?:al|to (?:my|the)|au|a mi|a mon) (?:casero|landlord|proprio|proprietaire|banco|bank|employer|jefe|patron|boss)\b"
+    r"|^[^.!?]{0,40}\b(?:grupo de (?:la )?familia|family (?:group|chat)|groupe (?:de )?(?:la )?famille)\b"
+)
 
 
 # An app's name made an adjective: "my telegram-style short replies", "a snapchat-like filter".
@@ -318,6 +362,13 @@ _THIRD_PARTY = re.compile(
     r"(?: [a-z']+){0,2} (?:on|sur|en|por|via|with|avec|con)? ?$"
     # ... owed to the creator or asked of her by them: "mi amiga me debe un bizum", "ma pote m'a fait découvrir WhatsApp"
     r"|\b(?:me debe|me pidio|me doit|m'a fait decouvrir)(?: (?:un|una|el|la|une|le|du|des))? ?$"
+    # ... a relative calling, texting or paying the creator there: "my mom still calls me on facetime", "mi madre me
+    # hizo un bizum por mi cumple"; a bill split with a roommate; a salary paid in
+    r"|\b(?:mom|mum|dad|nan|nana|grandma|grandpa|abuela|abuelo|mere|madre|padre|mamie|papi|sister|brother|soeur|"
+    r"hermana|hermano)\b[^.!?]{0,20}\b(?:calls?|texts?|facetimes?|me hizo|m'a fait|sent me|m'envoie|me manda)"
+    r"(?: me)?(?: (?:un|une|a|on|sur|por|en|via))* ?$"
+    r"|\bsplit\b[^.!?]{0,30}\bwith (?:my )?(?:roommate|roomie|friend|sister|brother|mom|coloc|pote)\b(?: (?:on|sur|por|en|via))? ?$"
+    r"|\b(?:salaire|salary|nomina|paycheck|sueldo)\b[^.!?]{0,25}(?:par|por|via|by|en) ?$"
 )
 # The creator's own bills, paid: "paid my rent with PayPal", "j'ai payé mon loyer par virement", "pagué la renta por
 # transferencia" ("pay my rent on PayPal" asks the fan).
@@ -539,7 +590,9 @@ _PHRASE_RULES: dict[str, tuple[str, list[str]]] = {
             r"(?:while|when) (?:you'?re|you are|she'?s) (?:asleep|sleeping|unconscious|passed out)",
             r"unconscious",
             r"incest",
-            r"step ?-?(?:sis|sister|bro|brother|mom|mother|dad|father|daughter|son)(?!'s (?:wedding|birthday|graduation|baby|kids?|party|funeral|new (?:job|house|baby))\b)",
+            r"step ?-?(?:sis|sister|bro|brother|mom|mother|dad|father|daughter|son)(?!'s (?:wedding|birthday|graduation|baby|kids?|party|funeral|new (?:job|house|baby))\b)"
+            # ... not a step-parent in ordinary life: "my stepmom is visiting this weekend", "my stepdad fixed my car"
+            r"(?!(?: is| was)? (?:visiting|coming (?:over|to)|came (?:over|to)|honestly|the nicest|fixed|cooked|helped|called|drove|bought)\b)",
             r"bestiality",
             r"zoophil\w*",
             r"(?:sex|fuck\w*) (?:with )?(?:an? |my |the )?(?:animal|dog|horse|pet)s?",
@@ -601,12 +654,12 @@ _GREETING = re.compile(
 )
 # A title with "teen" in it ("teen wolf", "teen titans") names a show, not an age.
 _TITLE_AFTER_TEEN = re.compile(
-    r"\s*(?:wolf|titans?|spirit|choice|vogue|drama|mom|beach movie|movies?|films?|flicks?|comed(?:y|ies)|romcoms?"
+    r"\s*(?:wolf|titans?|spirit|choice|vogue|drama|mom|beach movie|movies?|films?|flicks?|comed(?:y|ies)|romcoms?|classics?"
     r"|series|shows?)\b"
 )
 # A film genre written before "teen" ("une peli teen", "un film teen"), and an adult looking back on school.
 _GENRE_BEFORE_TEEN = re.compile(
-    r"(?:peli|pelicula|serie|film|movie) $|(?:feel|feels|feeling|felt|make you feel|makes me feel) (?:like )?(?:a |an )?$"
+    r"(?:peli|pelicula|serie|film|movie|comedia|comedie|comedy) $|(?:help|aide|ayuda a) (?:your|my|ton|ta|tu|mi) $|(?:feel|feels|feeling|felt|make you feel|makes me feel) (?:like )?(?:a |an )?$"
 )
 # "teen me would be shocked": the speaker's own past; "'teen' in my old video titles", "the 'barely legal' title" with an
 # adult age said: a tag.
@@ -620,7 +673,11 @@ _ADULT_SCHOOL = re.compile(
     # "profe de secundaria"
     r"|cuando estaba en(?: la| el)?|quand j'etais en|i (?:had|failed|hated|loved|took|got|did|met|played|learned)(?: [a-z']+){0,3} in"
     r"|(?:my first|mi primer[oa]?|mon premier|ma premiere) [a-z]+ (?:was|fue|c'etait) (?:in|en|au)(?: la| el)?"
-    r"|(?:profe|profesora?|maestra?|prof|professeure?) (?:de|du|en|au)(?: la| el)?) $"
+    r"|(?:profe|profesora?|maestra?|maestro|prof|professeure?) (?:de|du|en|au)(?: la| el)?"
+    # "you coach high school soccer?", "mis años de secundaria", "i remember my teacher in 11th grade", "mon vieux
+    # bulletin de 3ème"
+    r"|coach(?:es|ed|ing)?|mis anos de|mes annees de|my years (?:in|at)|i remember\b[^.!?]{0,30}|je me souviens\b[^.!?]{0,30}"
+    r"|recuerdo\b[^.!?]{0,30}|(?:mon vieux|ma vieille|my old|mi viej[oa]) \w+ (?:de|from|of)) $"
 )
 # ... or its staff ("ur a high school teacher?"; not with a pupil in the sentence: "a school teacher and you're my
 # student").
@@ -636,6 +693,9 @@ _PAST_SELF_AT_SCHOOL = re.compile(
     r"|\b(?:teach|taught|teaching|enseignais|enseigne|enseignes|enseignez|ensenaba|ensenar|ensenas|"
     r"(?:doy|das|da|daba|dabas) clases?)(?: (?:in|at|en|au))?(?: [\w']+)? $"
 )
+# ... or said right after it: "back in 9th grade i was such a nerd", "en 3ème j'étais une intello", "en la secundaria
+# era la más callada".
+_PAST_AFTER_SCHOOL = re.compile(r"\s*,?\s*(?:i was|j'?etais|yo era|era|je voulais|i wanted|queria)\b")
 # An adult now, said beside the school: "found my middle school pics? yes i had braces, im 30 now", "we're all 29 now",
 # "graduated high school over a decade ago", "ya pasaron 10 años".
 _ADULT_NOW = re.compile(
@@ -650,6 +710,8 @@ _FAN_ADULT = re.compile(
 # ... or someone else's school: "my brother's graduating high school", "ton fils entre en seconde", "mi primo empieza
 # la secundaria".
 _RELATIVE_AT_SCHOOL = re.compile(
+    r"\b(?:my|mon|ma|mi) (?:little|younger|petit|petite) (?:brother|sister|frere|soeur|hermano|hermana)(?: just)? "
+    r"(?:graduated|finished|a fini|termino) $|"
     r"\b(?:my|your|his|her|ton|ta|mon|ma|mi|tu|su) (?:son|daughter|brother|sister|cousin|nephew|niece|kids?|child|"
     r"fils|fille|frere|soeur|cousine?|neveu|hij[oa]s?|herman[oa]|prim[oa]|sobrin[oa])(?:'s)?(?: [a-z']+){0,3} $"
 )
@@ -666,6 +728,9 @@ _ADULT_SAID = re.compile(
     r"\b(?:j'ai|j'avais|tengo|tenia|i'?m|i am|im|i was) (?:a )?(?:1[89]|[2-9]\d)\b(?! ?(?:min|h\b|\$|%))"
     r"|\b(?:1[89]|[2-9]\d)[ -]?(?:ans|anos|years?[ -]old)\b"
     r"|mayores de edad|100 ?% adultes?|all adults|(?:only|solo|que des) (?:adults|adultos|adultes)"
+    # "everyone in it is 25", "todas tenemos 25", "at 24 lol", "a mis 24"
+    r"|\b(?:everyone|all of us|both of us|todas|todos|tout le monde)\b[^.!?]{0,20}\b(?:is|are|tenemos|somos|a|ont|avons)"
+    r" (?:1[89]|[2-9]\d)\b|\b(?:at|a mis|a mes) (?:1[89]|[2-9]\d)\b(?! ?(?:h\b|pm|am|:|min|\$|%|euros?|dollars?))"
     r"|\btiene (?:1[89]|[2-9]\d)\b|\b(?:1[89]|2[01]) ?\+"
 )
 _UNDER_AGE_SAID = re.compile(
@@ -698,7 +763,9 @@ _ONLINE_HERE = re.compile(
     # "on se retrouve sur le chat ce soir", "nos vemos en el próximo post", "rdv demain 20h pour le nouveau PPV", "nos
     # vemos del otro lado de la pantalla"
     r"|(?:sur|dans|en|on|por) (?:le |el |the )?chat|(?:prochain|nouveau|proximo|nuevo|next|new) (?:post|ppv|video)|ppv"
-    r"|(?:otro lado|l'autre cote|other side) de(?: la|l'| l')? ?(?:pantalla|ecran)|other side of the screen)\b"
+    r"|(?:otro lado|l'autre cote|other side) de(?: la|l'| l')? ?(?:pantalla|ecran)|other side of the screen"
+    # a date kept online: "virtual dinner date", "un verre virtuel", "sexting ce soir à 22h?", "rdv dans tes mp"
+    r"|virtual|virtuel(?:le)?|virtuales?|sexting|sexteo|(?:dans|en) (?:tes |mes |les )?mp|(?:por|par|by|via|in) dms?)\b"
 )
 # A place of one's own: a "live" there is a show in person ("cáete a mi depto y te hago el show en
 # vivo").
@@ -719,6 +786,10 @@ _MEETUP_DECLINED_AFTER = re.compile(
     r"^\s*" + _ASKED_NO + r"(?=\s*(?:[,.!;]|$|thanks|merci|gracias))"
     r"|^[^.!?]{0,40}?\b(?:but|mais|pero)\b[^.!?]{0,25}\b(?:line i don'?t cross|limite|no cruzo|a no\b|un no\b|non\b)"
     r"|^[^.!?]{0,60}?\bi'?d (?:probably )?be too shy\b"
+    # wished and refused: "j'aimerais bien te voir en vrai mais c'est impossible", "me encantaría verte en persona
+    # pero no puede ser", "quand je serai à Montréal je posterai des photos, mais pas de rencontres"
+    r"|^[^.!?]{0,50}?\b(?:but|mais|pero)\b[^.!?]{0,20}\b(?:c'?est impossible|impossible|no puede ser|no es posible|"
+    r"not possible|can'?t happen|pas de rencontres?|no (?:hago )?(?:encuentros|citas)|no meetups?|no meeting)\b"
     # or said off limits right after it, with no way around in the sentence: "IRL is off limits", "my address: private"
     # ("private" only as what is said of it: "rdv privé" is a private date)
     r"|^\s*(?:(?:is|are|es|est|:|-)?\s*(?:off limits|off the table|not happening|a hard no|never happening|"
@@ -761,6 +832,7 @@ def check_phrases(text: str, rule: str) -> list[PolicyFinding]:
                 and _SCHOOL_WORD.search(m.group(0))
                 and (
                     _PAST_SELF_AT_SCHOOL.search(before)
+                    or _PAST_AFTER_SCHOOL.match(candidate.text, m.end())
                     or _RELATIVE_AT_SCHOOL.search(before)
                     or (
                         (_ADULT_NOW.search(plain) or _FAN_ADULT.search(plain))
@@ -790,6 +862,8 @@ def check_phrases(text: str, rule: str) -> list[PolicyFinding]:
             if rule == "prohibited_content" and (
                 _REQUEST_TURNED_DOWN.search(candidate.text)
                 or _DECLINED_AFTER.search(candidate.text[m.end() :])
+                or _NOTHING_WITH_BEFORE.search(before)
+                or _MEDICINE_AFTER.match(candidate.text, m.end())
             ):
                 continue
             span = candidate.span(m.start(), m.end())
@@ -803,9 +877,20 @@ def check_phrases(text: str, rule: str) -> list[PolicyFinding]:
 # "mi perro se coló en la foto", "no animals in my content ever, my dog gets locked in the bedroom during shoots".
 _PET = re.compile(r"\b(?:dog|perro|chien|chat|gato|pet)\b")
 _PET_IN_PASSING = re.compile(
-    r"\b(?:background|en el fondo|au fond|dans le fond|derriere moi|detras de mi|se colo|se cuela|photobomb\w*|"
+    r"\b(?:participe pas|no participa|doesn'?t take part|isn'?t in (?:it|them)|stays in the other room|reste dans l'autre piece|"
+    r"se queda en (?:la )?otra (?:habitacion|pieza|cuarto)|background|en el fondo|au fond|dans le fond|derriere moi|detras de mi|se colo|se cuela|photobomb\w*|"
     r"locked|enferme|encerrad[oa]|no animals|pas d'animaux|sin animales|toujours derriere|siempre esta detras|"
     r"(?:passer|passe) dans (?:la video|le champ)|sale en (?:el|la) (?:video|foto))"
+)
+# Nothing done with it, said before it: "no i don't do anything with animals, ever", "non je fais rien avec les
+# animaux", "nunca hago nada con animales".
+_NOTHING_WITH_BEFORE = re.compile(
+    r"\b(?:don'?t|do not|never|no|rien|nada|jamais|nunca)\b[^.!?]{0,25}\b(?:with|avec|con) (?:les |los |las |any )?$"
+)
+# Medicine taken for a cold: "i was so drugged up on cold meds all week".
+_MEDICINE_AFTER = re.compile(
+    r"\s*(?:up )?(?:on|with|de|con|avec) (?:cold|flu|allergy|hay ?fever|rhume|grippe|gripe|resfriado)\b"
+    r"|\s*(?:up )?(?:on|with) (?:cough|sinus|sleeping) (?:meds|medicine|syrup|pills)\b"
 )
 # A fan's request for forbidden content, turned down: "if you ask me for anything involving drugs, the answer is no",
 # "tu m'as demandé un truc avec un inconnu qui sait pas qu'il est filmé. je fais pas ça", "me pediste algo con drogas.
@@ -925,6 +1010,8 @@ def _meetup_here_or_declined(text: str, m: re.Match[str]) -> bool:
     start = ends[-1] if ends else 0
     stop = _SENTENCE_END.search(text, m.end())
     sentence = text[start : stop.start() if stop else len(text)]
+    if stop and stop.group(0) == "?" and _HERE_AFTER_QUESTION.match(fold(text[stop.end() :])):
+        return True  # "on se voit dimanche ? en live évidemment"
     return bool(
         (_ONLINE_HERE.search(sentence) and not _IN_PERSON_PLACE.search(fold(sentence)))
         or _MEETUP_DECLINED_AFTER.search(text[m.end() :])
@@ -933,6 +1020,9 @@ def _meetup_here_or_declined(text: str, m: re.Match[str]) -> bool:
     )
 
 
+_HERE_AFTER_QUESTION = re.compile(
+    r"^\s*(?:en live|en el directo|en directo|en vivo|on (?:the )?live|in (?:the|my) live|(?:right )?here|ici|aqui)\b"
+)
 _SENTENCE_END = re.compile(r"(?<!\.)[.!?](?!\.)")
 
 

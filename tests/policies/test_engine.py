@@ -221,3 +221,81 @@ def test_fix_offers_a_redaction_only_when_it_cures_everything() -> None:
     assert mixed.outcome == "block" and mixed.fix_text is None
     assert check_draft("come over tonight").outcome == "block"
     assert check_draft("a new set tonight").fix_text is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "16/m/ohio lol",
+        "asv ? 16 h paris",
+        "born 2009, class of 2027 lets goo",
+        "nacida en 2009 jeje",
+        "my mom checks my bank app so can u bill it as something else",
+        "je dois rendre mon tel à 22h c la règle de mon père",
+        "borrowed my dads credit card for this sub 🤫",
+        "mi hermano mayor me prestó su tarjeta",
+        "had to put a fake bday to get on here 😂",
+        "almost legal 😏 like 1 more year",
+        "doing my GCSEs this year and ur my only motivation",
+        "jsuis qu'un petit lycéen 🥺",
+        "estoy en bachi, primer año, no pasa nada no?",
+        "im 1 5 but im tall",
+        "para mis 17 en tres semanas quiero un video personalizado 🥺",
+        "gtg my mom says phone off at 10 on school nights 😭",
+    ],
+)
+def test_a_possible_minor_said_sideways_is_handed_off(text: str) -> None:
+    assert check_inbound(text, semantic=False).handoff_reason == "possible_minor"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i tutor GCSE maths in the evenings, pays the rent",
+        "sixth form was easier than uni tbh",
+        "17 años casados en junio",
+        "j'enseigne en 1ère STMG depuis 10 ans",
+        "je surveille un contrôle de SVT, trop chiant, je t'écris en douce 🤫",
+        "i'm 1.5 km from the beach lol",
+    ],
+)
+def test_an_adult_who_only_sounds_young_is_not_handed_off(text: str) -> None:
+    assert check_inbound(text, semantic=False).handoff_reason is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mi insta es solo para promo, no contesto DMs allí. aquí es donde respondo",
+        "I've had people ask for my discord 5 times today lol, same answer, only here",
+        "telegram no, tuve problemas con eso, seguimos aquí 😊",
+        "whatsapp c'est pour ma famille, ici c'est pour toi 💕",
+        "lol my mom still calls me on facetime every sunday, anyway how was ur weekend",
+        "mi madre me hizo un bizum por mi cumple jajaja. bueno el vid está aquí a 10",
+        "virtual dinner date tonight? we eat and chat here 🍝",
+        "on se voit dimanche ? en live évidemment 😜",
+        "me encantaría verte en persona pero no puede ser, es así con todos 💕",
+        "back in 9th grade i was such a nerd lmao, braces and everything",
+        "my stepmom is visiting this weekend so i'll post a bit less, sorry babes",
+        "no i don't do anything with animals, ever. my dog stays in the other room",
+        "schoolgirl role-play set is up, everyone in it is 25 and very much an adult 😉",
+    ],
+)
+def test_a_trigger_word_in_an_allowed_draft_passes(text: str) -> None:
+    assert check_draft(text, semantic=False).outcome == "pass"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my insta is just for the spicy stuff, add me there",
+        "telegram no? ok add me there",
+        "meet me at my hotel, virtual is boring",
+        "picture me back in 9th grade, first day of class, and ur the one who notices me",
+        "got the uniform my little sister wears to middle school, wearing it for u tonight 🤭",
+        "paie-moi en crypto et je te fais un prix 😉",
+        "my stepdad and I in the shower 😈",
+    ],
+)
+def test_the_same_words_in_a_violation_still_flag(text: str) -> None:
+    assert check_draft(text, semantic=False).outcome != "pass"
