@@ -387,6 +387,12 @@ def build_parser() -> argparse.ArgumentParser:
             "v2-ordinary",
             "v2-machine",
             "v2-fans",
+            "v2-grid",
+            "v2-minors",
+            "v2-forbidden",
+            "v2-leakage",
+            "v2-dms",
+            "v2-world",
         ],
         default="main",
         help="main: the generated sets the rules were developed on; dev: a hand-written set whose misses"

@@ -300,8 +300,13 @@ def read_first_set(split: str, direction: Direction) -> list[dict[str, Any]]:
 # drafting pipeline lets through: tool output, plans, translated profile lines, and their benign twins; train_replica, a
 # test set written from the problem statement alone; train_plainspoken, everyday English, two drafts in three benign;
 # train_taboo, prohibited content by meaning beside its allowed neighbour; train_ages, a minor's age said every way
-# and its adult look-alikes; train_inbox, a week of a team's incoming messages). The dev split chooses the thresholds. train_casebook (reported messages, half of
-# them fine on review) is held out of the fit: the yardstick of unseen data that the next changes are measured on.
+# and its adult look-alikes; train_inbox, a week of a team's incoming messages; train_audit, train_ordinary,
+# train_machine and train_fans, held out for one round and measured at first look; train_grid, a tester's grid of
+# categories x evasions x languages; train_minors, who may be under 18 said every way and the adults who only sound
+# like it; train_forbidden, what platforms forbid between adults told by its situation; train_leakage, drafts showing
+# the machinery and their look-alikes). The dev split chooses the thresholds. train_casebook (reported messages, half
+# of them fine on review) and the held_* batches are held out of the fit: the yardsticks of unseen data that the next
+# changes are measured on.
 TRAIN_SPLITS = (
     "train",
     "train_extra",
@@ -328,6 +333,14 @@ TRAIN_SPLITS = (
     "train_taboo",
     "train_ages",
     "train_inbox",
+    "train_audit",
+    "train_ordinary",
+    "train_machine",
+    "train_fans",
+    "train_grid",
+    "train_minors",
+    "train_forbidden",
+    "train_leakage",
 )
 
 

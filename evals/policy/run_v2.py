@@ -38,11 +38,17 @@ DIRS = {
     "taboo": "train_taboo",
     "ages": "train_ages",
     "inbox": "train_inbox",
+    "audit": "train_audit",
+    "ordinary": "train_ordinary",
+    "machine": "train_machine",
+    "fans": "train_fans",
+    "grid": "train_grid",
+    "minors": "train_minors",
+    "forbidden": "train_forbidden",
+    "leakage": "train_leakage",
     # held out of the fit, like the casebook: yardsticks for the next changes
-    "audit": "held_audit",
-    "ordinary": "held_ordinary",
-    "machine": "held_machine",
-    "fans": "held_fans",
+    "dms": "held_dms",
+    "world": "held_world",
 }
 SPLITS = ("train", "dev", "test", *DIRS)
 LANGS = ("en", "fr", "es")
