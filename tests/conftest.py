@@ -71,6 +71,16 @@ for _never_awaited in TEARDOWN_NEVER_AWAITED:
     )
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    # Schemathesis's report collection across pytest-xdist workers (no report is asked for here) imports its report
+    # writers when the session ends, where CPython 3.11's AST constructor can fail spuriously while another thread
+    # builds an AST (python/cpython#106905) and end the run with a SystemError.
+    plugin = config.pluginmanager.get_plugin("schemathesis-xdist")
+    if plugin is not None:
+        config.pluginmanager.unregister(plugin)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def network_guard() -> Iterator[None]:
     socket.socket.connect = _guarded_connect  # type: ignore[method-assign,assignment]

@@ -137,6 +137,9 @@ class ConversationWorkflow:
 
     @workflow.update
     async def decide(self, decision: Decision) -> DecisionResult:
+        return await self._apply_decision(decision)
+
+    async def _apply_decision(self, decision: Decision) -> DecisionResult:
         self.deciding = True
         try:
             # A local activity: the decision and its send complete in one workflow task. Idempotent, so the
@@ -157,6 +160,22 @@ class ConversationWorkflow:
         if self.pending is not None and self.pending.draft_id == decision.draft_id:
             self.pending = None
         return DecisionResult(draft_id=decision.draft_id, status=res.status, version=res.version)
+
+    @workflow.signal
+    async def decide_again(self, decision: Decision) -> None:
+        """A decision whose Update no worker took in time (or whose caller went away), sent again as a signal: the
+        server keeps an Update no worker has taken in memory only (a failed workflow task or a restart drops it),
+        but writes a signal to the history when it accepts it. Applied as the Update would be when the draft still
+        awaits this decision; dropped when it was decided since (by the Update itself, or another decision)."""
+        await workflow.wait_condition(lambda: not self.deciding)
+        p = self.pending
+        if p is None or p.draft_id != decision.draft_id or p.version != decision.version:
+            return
+        try:
+            self._validate_decision(decision)
+            await self._apply_decision(decision)
+        except ApplicationError as exc:  # refused as the Update would have been: nothing applied
+            workflow.logger.info("queued decision on %s not applied: %s", decision.draft_id, exc.message)
 
     @decide.validator
     def _validate_decision(self, decision: Decision) -> None:

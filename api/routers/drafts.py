@@ -10,13 +10,14 @@ import asyncio
 import base64
 import hashlib
 import json
+import logging
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -30,6 +31,7 @@ from core.store import drafts, handoffs
 from core.types import DECIDABLE, OUTCOME_MEANINGS, DraftStatus, Role
 from workflows.types import Decision, DecisionResult
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["drafts"])
 
 # Bulk approval: drafts per request, and decisions in flight at once (each is one workflow Update) until the
@@ -419,6 +421,16 @@ def _decision_pending(draft: drafts.Draft) -> ApiError:
     )
 
 
+async def _queue_decision(handle: WorkflowHandle[Any, Any], decision: Decision) -> None:
+    """The decision again as a signal (`decide_again`), for when no worker took its Update in time: the server
+    writes a signal to the workflow's history when it accepts it, where an Update no worker has taken can be dropped
+    (a failed workflow task, a restart). The conversation applies it once, unless the draft was decided since."""
+    try:
+        await handle.signal("decide_again", decision)
+    except RPCError:
+        log.warning("could not queue the decision on draft %s as a signal", decision.draft_id, exc_info=True)
+
+
 async def _decide(
     rt: Runtime, creator_id: str, draft_id: UUID, decision: Decision, deadline: float | None = None
 ) -> DraftOut:
@@ -433,12 +445,17 @@ async def _decide(
         raise ApiError(409, "already_decided", f"the draft is {draft.status}", {"status": draft.status})
     handle = rt.temporal.get_workflow_handle(draft.workflow_id)
     try:
-        # A client that goes away ends the call as a cancellation; a decision the server received stands.
-        async with bounded(deadline):
-            await handle.execute_update(
-                "decide", decision, id=decision_update_id(decision), result_type=DecisionResult
-            )
+        try:
+            async with bounded(deadline):
+                await handle.execute_update(
+                    "decide", decision, id=decision_update_id(decision), result_type=DecisionResult
+                )
+        except asyncio.CancelledError:
+            # The client went away: the decision is queued as a signal all the same, off the cancelled task.
+            await asyncio.shield(_queue_decision(handle, decision))
+            raise
     except NotTakenYet as exc:
+        await _queue_decision(handle, decision)
         draft = await _load_draft(creator_id, draft_id)
         if await _recorded(creator_id, draft, decision):
             return await _draft_out(creator_id, draft)  # applied; its workflow task has not completed yet

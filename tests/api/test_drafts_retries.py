@@ -9,7 +9,11 @@ server does). The API's worker is in-process and stopped between the drafts and 
   decision the server received stands and is applied once (the first worker stops between workflow tasks: an Update
   no worker has taken is dropped by a workflow task that fails, see `_idle`).
 - Once decided, the same decision again answers 200 with the draft as it is now; a different decision (a reject,
-  an edit, another member) stays 409 `already_decided`."""
+  an edit, another member) stays 409 `already_decided`.
+- A decision no worker took in time, or whose caller went away, is also queued as a `decide_again` signal, which the
+  server writes to the conversation's history (an Update no worker has taken lives in the server's memory only):
+  the signal alone applies it once; with its Update also applied, still once; one that is stale or comes after
+  another decision changes nothing."""
 
 from __future__ import annotations
 
@@ -20,7 +24,8 @@ import time
 import httpx
 import pytest
 from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.enums.v1 import UpdateWorkflowExecutionLifecycleStage
+from temporalio.api.enums.v1 import EventType, UpdateWorkflowExecutionLifecycleStage
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.update.v1 import UpdateRef, WaitPolicy
 from temporalio.api.workflowservice.v1 import PollWorkflowExecutionUpdateRequest
 from temporalio.client import Client
@@ -73,6 +78,24 @@ async def _idle(client: Client, workflow_id: str, timeout_s: float = 60) -> None
     raise AssertionError(f"the conversation {workflow_id} never went idle")
 
 
+async def _queued(client: Client, workflow_id: str) -> list[HistoryEvent]:
+    """The `decide_again` signals in the conversation's history."""
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    return [
+        e
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+        and e.workflow_execution_signaled_event_attributes.signal_name == "decide_again"
+    ]
+
+
+async def _until_queued(client: Client, workflow_id: str, n: int, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while len(await _queued(client, workflow_id)) < n:
+        assert time.monotonic() < deadline, f"{workflow_id}: fewer than {n} decide_again signals"
+        await asyncio.sleep(0.1)
+
+
 def _approve(
     api: httpx.AsyncClient,
     t: Tenant,
@@ -120,6 +143,9 @@ async def test_decisions_without_a_worker_retried_and_cancelled_are_applied_once
                 await cancelled
             loud = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
             assert loud == [], [f"{r.levelname} {r.name}: {r.getMessage()}" for r in loud]
+            # Both decisions are in the histories as signals too, whatever becomes of their Updates.
+            assert len(await _queued(client, first["workflow_id"])) == 2  # one per 503
+            await _until_queued(client, second["workflow_id"], 1)
             for d in (first, second):  # nothing applied yet
                 assert await fetch("SELECT status FROM drafts WHERE id = %s", [d["id"]]) == [
                     {"status": "pending_review"}
@@ -163,3 +189,58 @@ async def test_decisions_without_a_worker_retried_and_cancelled_are_applied_once
     assert rows == [{"status": "sent", "sent": 1}] * 2
     [n] = await fetch("SELECT count(*) AS n FROM outbox WHERE creator_id = %s", [t.creator_id])
     assert n["n"] == 2
+
+
+async def test_a_decision_queued_as_a_signal_alone_is_applied_once_and_a_stale_one_changes_nothing(
+    temporal_dev_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    client = temporal_dev_env.client
+    t = await make_tenant(fans=0)
+    app = make_app(temporal_dev_env, settings)
+    try:
+        async with client_for(app) as api:
+            async with build_worker(client, settings.task_queue):
+                first, second = await two_pending_drafts(api, t)
+                for d in (first, second):
+                    await _idle(client, d["workflow_id"])
+            chatter = t.members["chatter"]
+            # No Update at all (as if the server had dropped it): the signal, twice; for the second draft, one at a
+            # version it is not at, then a reject, then an approval that comes after it.
+            approve_first = Decision(draft_id=first["id"], version=1, action="approve", actor=chatter)
+            for _ in range(2):
+                await client.get_workflow_handle(first["workflow_id"]).signal("decide_again", approve_first)
+            other = client.get_workflow_handle(second["workflow_id"])
+            await other.signal(
+                "decide_again", Decision(draft_id=second["id"], version=7, action="approve", actor=chatter)
+            )
+            await other.signal(
+                "decide_again",
+                Decision(draft_id=second["id"], version=1, action="reject", actor=chatter, reason="not now"),
+            )
+            await other.signal(
+                "decide_again", Decision(draft_id=second["id"], version=1, action="approve", actor=chatter)
+            )
+            assert await fetch("SELECT status FROM drafts WHERE id = %s", [first["id"]]) == [
+                {"status": "pending_review"}
+            ]
+            async with build_worker(client, settings.task_queue):
+                await wait_until(
+                    "SELECT status = 'sent' FROM drafts WHERE id = %s", [first["id"]], timeout_s=120
+                )
+                await wait_until(
+                    "SELECT status = 'rejected' FROM drafts WHERE id = %s", [second["id"]], timeout_s=120
+                )
+                for d in (first, second):
+                    await _idle(client, d["workflow_id"])
+    finally:
+        await app.state.fresh_cache.close()
+
+    rows = await fetch(
+        "SELECT d.id::text AS id, d.status, d.decision_reason, count(m.*) AS sent FROM drafts d"
+        " LEFT JOIN messages m ON m.draft_id = d.id WHERE d.creator_id = %s GROUP BY d.id ORDER BY d.status DESC",
+        [t.creator_id],
+    )
+    assert rows == [
+        {"id": first["id"], "status": "sent", "decision_reason": None, "sent": 1},
+        {"id": second["id"], "status": "rejected", "decision_reason": "not now", "sent": 0},
+    ]
