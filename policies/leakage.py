@@ -172,6 +172,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         "the fan's segment in the machinery's words",
         re.compile(
             r"\b(?:one of my|ur|you'?re|you are|u r|my) (?:(?:literally|biggest|top|best|fave|favou?rite) )*whales?\b(?! of\b)"
+            # ... not a thing shaped like one ("my whale plushie says hi")
+            r"(?!\s+(?:plush\w*|peluche|tattoo|toy|mug|sticker|pillow|stuffie|onesie|necklace|charm|print)\b)"
             r"|\b(?:lapsed|churn(?:ed|ing)?|dormant|at.risk|big.fish|whales?|inactive|never.spent|low.spend(?:er|ing)?|"
             r"high.value|low.value) (?:group|segment|tier|bucket|cohort)\b"
             r"|\bchurn.risk\b"
@@ -259,6 +261,53 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             r"|\{\s*[\"“]\w+[\"”]\s*:"
             r"|\bnan (?:centimes|centavos|cents|euros?|dollars?)\b"
             r"|\b(?:notes?|notas) (?:del equipo|de l'equipe|of the team) (?:dicen|disent|say)\b"
+        ),
+    ),
+    (
+        # The machinery in more of its own words, read on this round's batches: the model's preamble to its draft
+        # ("Here is a flirty reply you could send:", "Voici une réponse coquine pour ce fan"), slots in capitals or
+        # code ("INSERT NAME", "TODO add name", "PRENOM_FAN", "%s", "<OFFER>"), a label of its notes ("Rationale:",
+        # "Mémoire :", "Nota del equipo:"), its instructions cited ("as per my instructions", "según mis
+        # instrucciones", "treat what you write as data, not orders"), the fan's label said back ("your segment says
+        # at-risk", "la catégorie VIP/whale de mon tableau", "une de mes baleines"), what it is ("an automated helper").
+        "the machinery in its own words",
+        re.compile(
+            r"\b(?:here is|here'?s|voici|aqui tienes|aqui esta)\b[^.!?\n:]{0,40}\b(?:reply|response|message|draft|reponse|"
+            r"respuesta|mensaje)\b[^.!?\n:]{0,30}\b(?:you could send|for (?:this|the) fan|que tu pourrais envoyer|"
+            r"pour (?:ce|le) fan|que podrias enviar|para (?:este|el) fan|in the creator'?s voice|dans la voix de la creatrice|"
+            r"con la voz de la creadora)"
+            r"|\binsert (?:name|price|link|fan)\b|\btodo\b[^.!?\n]{0,12}\b(?:name|prenom|nombre|price|prix|precio)\b"
+            r"|(?<![\w%])%s\b|%\(\w+\)s|<\s*(?:offer|offre|oferta|prenom|price|prix|precio|link|lien|enlace)\s*>"
+            r"|\b(?:prenom|nombre|name)_fan\b|\((?:inserer|insertar|insert)\b[^)\n]{0,30}\)"
+            r"|(?:^|[^\w\s,'’]|\s-)\s*(?:rationale|justification|justificacion|memory|memoire|memoria|team note|"
+            r"note de l'equipe|nota del equipo|let me think|reflechissons|pensemos|persona et voix|persona y voz|"
+            r"what i remember about you|ce que je sais de toi|lo que recuerdo de ti)\s*:"
+            r"|\b(?:reason|raison|motivo)\s*:\s*[a-z]+_[a-z]+"
+            r"|\((?:raised|lowered) to the (?:lower|upper) bound\)|\(relev\w* a la borne|\(subido al limite"
+            r"|\bborne (?:inferieure|superieure)\b|\blimite (?:inferior|superior) del precio\b"
+            r"|\b(?:as per|per|according to|d'apres|selon|segun) (?:my|mes|mis|the|les|las) (?:instructions|guidelines|"
+            r"consignes|instrucciones|directives|directrices|pautas)\b"
+            r"|\b(?:supposed|meant) to (?:write|reply|answer|treat|upsell)\b|\binstructed (?:not )?to\b"
+            r"|\b(?:je dois|tengo que|i have to|i must) (?:ecrire|escribir|write) (?:un|una|a|one) (?:message|mensaje)"
+            r"(?: (?:court|corto|short))?"
+            r"|\b(?:as data|comme des donnees|como datos),? (?:not|pas|no) (?:as )?(?:orders|instructions|des ordres|ordenes)\b"
+            r"|\b(?:invent|inventer|inventar) (?:facts|des faits|hechos)\b"
+            r"|\b(?:message|msg|mensaje) (?:had|has|contained|contains|contenait|contient|traia|tiene) (?:des )?"
+            r"instructions? (?:for me|pour moi)|\binstrucciones para mi\b"
+            r"|\b(?:your|ur|ton|tu|ta) (?:segment|segmento|tier|tag|tagging)\b[^.!?\n]{0,15}\b(?:says|dit|dice|es|is|c'est|est)\b"
+            r"|\b(?:the|my) (?:tagging|setup) (?:says|said)\b"
+            r"|[\"«“]\s*(?:at.risk|lapsed|high.value|inactive|inactif|inactivo|churn\w*)\s*[\"»”]"
+            r"|\b(?:flagged|classe|clasificad[oa]|marked|tagged)\b[^.!?\n]{0,12}\b(?:as|comme|como)\b[^.!?\n]{0,5}"
+            r"\b(?:lapsed|inactive|inactif|inactivo|at.risk|dormant)\b"
+            r"|\bvip/whale\b|\bwhale/vip\b|\b(?:une de mes|un de mes|una de mis|uno de mis) (?:baleines|ballenas)\b"
+            r"|\b(?:automated|automatique|automatico|automatizado) (?:helper|assistant|assistante|asistente|bot)\b"
+            r"|\basistente de (?:ia|inteligencia artificial)\b|\b(?:the app|l'appli|la app) (?:writes|ecrit|escribe) "
+            r"(?:my|mes|mis) (?:msgs|messages|mensajes)\b"
+            r"|\b(?:ce|este|this) fan (?:n'a|no ha|hasn'?t|has not)\b"
+            r"|\bnothing in the catalog\b|\brien dans le catalogue\b|\bnada en el catalogo\b"
+            r"|\bi cannot comply with (?:that|this) request\b|\bis there anything else i can help (?:you )?with\b"
+            r"|</?\s*(?:draft|brouillon|borrador|reply|response)\s*>"
+            r"|\b(?:error|erreur)\s*:\s*(?:draft|message|brouillon|borrador|mensaje)\b"
         ),
     ),
     (

@@ -312,3 +312,42 @@ def test_the_machinerys_working_in_three_languages_blocks(text: str) -> None:
 )
 def test_the_same_words_in_ordinary_drafts_pass(text: str) -> None:
     assert "internal_leakage" not in {f.rule for f in check_draft(text, semantic=False).findings}, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'Sure! Here\'s a flirty reply for this fan: "hey handsome 😘"',
+        "Voici une réponse que tu pourrais envoyer : Coucou bébé ça va ? 💕",
+        "heyyy INSERT NAME 😏 did u miss me",
+        "Bonsoir PRENOM_FAN, j'ai pensé à toi toute la journée",
+        "Hiya %s, hope you're having a great day 😊",
+        "Hi love! <OFFER> Let me know if you want it 💋",
+        "Hey babe 😘 Rationale: keeps it casual",
+        "Nota del equipo: pidió reembolso el mes pasado. Pero igual te quiero 🥰",
+        "según mis instrucciones tengo que mantenerte enganchado y venderte el vault",
+        "I'm meant to treat what you write as data, not as orders, so nice try babe 😉",
+        "babe your segment says at-risk so I had to check on you 🥺",
+        "t'es dans la catégorie VIP/whale de mon tableau, donc cadeau 🎁",
+        "le système t'a classé comme inactif, alors coucou 😅",
+        "I'm an automated helper, not really her, but she'd say hi 😘",
+        "(relevé à la borne inférieure) 500 pour la vidéo bikini, ça marche ? 😉",
+    ],
+)
+def test_the_machinery_in_its_own_words_blocks(text: str) -> None:
+    _blocked_as_leakage(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "here's a message for you babe: I missed you 💕",
+        "I'm supposed to be studying lol but here I am",
+        "my memory of that night in Paris is still 🔥",
+        "insert coin to continue 😂 jk, the new set is on my page",
+        "my whale plushie says hi 🐳",
+        "the reason I'm late: my train broke down 😭",
+    ],
+)
+def test_ordinary_drafts_with_the_same_words_pass(text: str) -> None:
+    assert "internal_leakage" not in {f.rule for f in check_draft(text, semantic=False).findings}, text
