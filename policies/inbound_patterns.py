@@ -342,6 +342,16 @@ CHARGEBACK = re.compile(
 OPT_OUT = re.compile(
     "|".join(
         [
+            # read on the fourteenth round's batches: no more messages in more words, a leaving said with a stop
+            r"\b(?:i )?(?:dont|don'?t|do not) want (?:any )?more (?:of (?:these|your) )?(?:messages|msgs|dms|texts)\b"
+            r"|\bno (?:quiero recibir )?mas (?:mensajes|mds|msjs)(?: tuyos)?\b|\bno more (?:mensajes|messages|msgs|dms)\b(?! (?:tonight|today|from me|de mi parte|ce soir|hoy)\b)"
+            r"|\bm'envoie plus rien\b|\bne m'(?:envoie|ecris) plus\b|\bne m'inclus plus\b|\bno me incluyas mas\b"
+            r"|\bleave me out of your (?:messages|list|dms)\b|\b(?:merci de|svp) (?:ne )?plus me (?:contacter|relancer|ecrire)\b"
+            r"|\bne plus me contacter\b|\bme relance pas\b|\bno me busques\b|\b(?:don'?t|do not) (?:hit me up|reach out)\b"
+            r"|\b(?:dame|me doy) de baja\b(?! (?:del?|de la|de mi)\b)|\bje me desinscri\w*\b|\bunfollow (?:me|moi)\b|\bdejame de seguir\b"
+            r"|\bquit spamming\b|\bj'en ai fini ici\b|\bc'est fini pour moi ici\b|\bse acabo para mi aqui\b"
+            r"|\bya termine con esta pagina\b|\bfous-moi la paix\b"
+            r"|^\W*stop\W+(?:porfa|please|pls|plus rien|ya no mas|merci|gracias|c'est (?:bon|fini))\b",
             r"\bplus aucun message\b|\bleave me be\b|\bno me escribas\b|\bno me mandes nada\b|\btake me off\b|\bj\'?en veux plus\b",
             r"\b(?:recontacte|contacte|ecris|reecris)[- ]?(?:moi )?plus\b|\bne me recontacte\b|\bcancel my messages\b",
             r"\b(?:deja|para|paren|parar) (?:ya )?de (?:escribirme|mandarme|contactarme|hablarme)\b|\bdejame tranquil[oa]\b",
@@ -407,6 +417,23 @@ NEGATED_STOP = re.compile(
 INJECTION = re.compile(
     "|".join(
         [
+            # read on the fourteenth round's batches: the notes or rules asked for, other fans' words and spending,
+            # a developer's or admin's message, chat-template tokens, a profile as JSON
+            r"\b(?:show|montre|ensename|dame|give)\b[^.!?]{0,20}\b(?:notes|notas)\b[^.!?]{0,30}\b(?:about me|sur moi|sobre mi)\b"
+            r"|\bchatgpt\b[^.!?]{0,40}\b(?:list|liste|lista|drop the act|arrete de jouer|deja el papel)"
+            r"|(?:^|\W)(?:\[\s*admin\s*\]|#+\s*developer message|(?:message|mensaje) (?:du |del )?(?:developpeur|desarrollador)\s*:"
+            r"|developer message\s*:)"
+            r"|\b(?:affiche|imprime|muestra|print|display|reveal|traduis|translate|traduce)\b[^.!?]{0,20}\b(?:tes|tus|your|ur)"
+            r" (?:system )?(?:instructions|instrucciones|consignes|regles|reglas|rules|prompt)\b"
+            r"|\b(?:other|autres|otros|otras) (?:fans|subs|subscribers|abonnes|suscriptores|seguidores)\b[^.!?]{0,40}"
+            r"\b(?:say|said|dit|dijeron|spent|depense|gastaron|buy|bought|achete|compraron|names|noms|nombres|pseudos)\b"
+            r"|\b(?:what|how much|ce que|combien|cuanto)\b[^.!?]{0,20}\b(?:les autres|the others|los otros|other fans)\b[^.!?]{0,20}"
+            r"\b(?:spent|ont depense|gastaron|paid|bought)\b"
+            r"|\b(?:dijeron|ont dit|t'ont dit|said|told you)\b[^.!?]{0,20}\b(?:los otros|las otras|les autres|the other) "
+            r"(?:fans|abonnes|subs|subscribers|suscriptores)\b"
+            r"|\blist (?:everyone|all (?:the )?(?:fans|subs)) who\b|\b(?:liste|lista) (?:des |de )?(?:tous )?(?:les )?(?:abonnes|suscriptores)\b"
+            r"|\bjson\b[^.!?]{0,30}\b(?:profile|profil|perfil)\b|<\|im_(?:start|end)\|>|<\|(?:system|user|assistant)\|>"
+            r"|\b(?:quelles regles|que reglas|what rules)\b[^.!?]{0,25}\b(?:on t'a|te dieron|you were|they gave you)",
             r"\b(?:instrucciones|instructions|consignes) (?:del sistema|du systeme|secretes|secretas)\b|\brules they gave you\b",
             r"\b(?:assistant|asistente) (?:sans|sin|without) (?:regles|reglas|rules)\b|\btheir usernames\b|\bton vrai nom\b|\btu nombre real\b",
             r"^\s*\[?(?:system|systeme|sistema|assistant|developer|developpeur|desarrollador|admin)\]?\s*:",
