@@ -231,6 +231,10 @@ def _word_pattern(word: str) -> re.Pattern[str]:
     letters = word.replace(" ", "")
     if len(letters) >= 5:  # and its plural: "gift cards", "cryptos"
         body = _SEP.join(re.escape(c) for c in letters) + "s?"
+    elif (
+        letters.isdigit() and len(letters) >= 3
+    ):  # a house number given in parts ("4 4 1 7", "44-17"; not 44.17)
+        return re.compile(r"(?<![\d.,])" + r"[\s\-]?".join(letters) + r"(?![a-z\d]|[.,]\d)")
     else:
         body = re.escape(word)
     return re.compile(r"(?<![a-z])" + body + r"(?![a-z])")

@@ -45,6 +45,8 @@ def test_other_fans_data_blocks(text: str) -> None:
         "my real name is Jessica Moreno, don't tell anyone",
         "I live in T e m p e, small world",
         "my place is at 4417 elm street",
+        "come by 4 4 1 7 elm st any time",
+        "it's 44-17 on my street, the blue door",
     ],
 )
 def test_creator_private_data_blocks(text: str) -> None:
@@ -351,3 +353,11 @@ def test_the_machinery_in_its_own_words_blocks(text: str) -> None:
 )
 def test_ordinary_drafts_with_the_same_words_pass(text: str) -> None:
     assert "internal_leakage" not in {f.rule for f in check_draft(text, semantic=False).findings}, text
+
+
+@pytest.mark.parametrize(
+    "text", ["the set costs 44.17 today", "room 441 7th floor, what a view", "my 4417th like lol"]
+)
+def test_a_number_that_only_shares_the_house_numbers_digits_passes(text: str) -> None:
+    report = check_draft(text, other_fans=OTHER_FANS, private_terms=PRIVATE, semantic=False)
+    assert "creator_private_data" not in {f.rule for f in report.findings}, text
