@@ -58,6 +58,9 @@ async def test_a_creator_message_stops_a_running_follow_up_sequence(
             await wait_until(
                 "SELECT count(*) = 1 FROM followups WHERE fan_id = %s AND status = 'active'", [fan]
             )
+            # Sent before she writes: a creator's own message supersedes an approved draft not sent yet, and on a
+            # busy machine the send can come after the next event.
+            await wait_until("SELECT status = 'sent' FROM drafts WHERE id = %s", [p.draft_id])
             r = await api.post(
                 "/v1/events",
                 json={
