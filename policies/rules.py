@@ -1129,27 +1129,80 @@ def _letters(text: str) -> str:
 
 
 @lru_cache(maxsize=64)
-def _identity_index(other_fans: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
-    """Handles (lower case, no '@') and display names, built once per creator's list, not once per draft."""
+def _identity_index(other_fans: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """Handles (lower case, no '@'), display names, and the display names in lower case, built once per creator's
+    list, not once per draft."""
     handles = frozenset(
         h.strip().lower().lstrip("@") for h in other_fans if h.strip() and " " not in h.strip()
     )
     names = frozenset(n.strip() for n in other_fans if len(n.strip()) >= 3 and n.strip()[0].isupper())
-    return handles, names
+    return handles, names, frozenset(n.lower() for n in names)
+
+
+# Letters written one by one with a separator between them ("H u n t e r", "m.a.r.c.u.s", "D-a-v-e").
+_SPACED_LETTERS = re.compile(r"(?<!\w)(?:[^\W\d_][ .\-_*·]){2,}[^\W\d_](?!\w)")
+# What a fan does that a draft would tell about, right after a name written in lower case ("marcus tipped me").
+_DEEDS = (
+    _SPEND
+    + r"|asked|asks|said|says|told|tells|wants|wanted|messaged|texted|dm'?d|subscribed|renewed|requested|"
+    r"ordered|sent|m'a|a (?:paye|achete|dit|demande|envoye|tipe|donne|pris)|me (?:mando|pidio|dijo|envio|escribio)|"
+    r"pago|compro|mando|dio|gasto"
+)
+_FAN_DEED = re.compile(r"\s+(?:" + _DEEDS + r")\b")
+# After a name in styled letters, a deed or a verb that makes it someone's ("ⓢⓤⓝⓝⓨ también está...", not "ⓢⓤⓝⓝⓨ day").
+_STYLED_DEED = re.compile(
+    r"\s+(?:"
+    + _DEEDS
+    + r"|too|also|aussi|tambien|is|was|has|had|est|etait|a|es|esta|era|ha|already|deja|ya|just)\b"
+)
+# Where a lower-case name can start a clause: the draft's start, after punctuation or an emoji, or after a word
+# that joins clauses ("a bargain hunter bought it" has a noun before "hunter").
+_CLAUSE_START = re.compile(
+    r"(?:^|[^\w\s'’]\s*|\b(?:and|but|so|then|like|even|also|cause|because|cuz|bc|since|lol|et|mais|donc|meme|y|pero|"
+    r"incluso|que|qu')\s+)$"
+)
+
+
+def _name_readings(text: str) -> list[tuple[str, tuple[int, int]]]:
+    """Other ways a draft writes a name, each as (the name in lower case, its span): letters spelt out one by one,
+    a name in styled letters (full-width, circled: the writer chose no case), a name in lower case followed by
+    what the fan did ("marcus tipped me"). Compared with the names in lower case by `check_other_fans`."""
+    letters = _letters(text)
+    out = [
+        (re.sub(r"[ .\-_*·]", "", m.group(0)).lower(), m.span()) for m in _SPACED_LETTERS.finditer(letters)
+    ]
+    folded = fold(letters)
+    tokens = [(m.group(0), m.start()) for m in _TOKEN.finditer(letters)]
+    for i in range(len(tokens)):
+        for width in (3, 2, 1):
+            if i + width > len(tokens):
+                continue
+            group = tokens[i : i + width]
+            start, end = group[0][1], group[-1][1] + len(group[-1][0])
+            phrase = " ".join(t for t, _ in group)
+            styled = any(not c.isascii() for c in text[start:end]) and _STYLED_DEED.match(folded, end)
+            in_lower = phrase == phrase.lower() and phrase.isascii()
+            deed = in_lower and _FAN_DEED.match(folded, end) and _CLAUSE_START.search(folded[:start])
+            if styled or deed:
+                out.append((phrase.lower(), (start, end)))
+    return out
 
 
 def identity_phrases(text: str) -> list[str]:
     """Every 1-3 token phrase of `text` that `check_other_fans` compares with other fans' identities (names as
-    they are, handles lower-cased without '@'): a store can look up only the identities that could match."""
-    tokens = [m.group(0).rstrip(".'") for m in _TOKEN.finditer(text)]
-    return sorted(
-        {
+    they are, handles lower-cased without '@', and the names it reads other ways): a store can look up only the
+    identities that could match."""
+    phrases: set[str] = set()
+    for source in dict.fromkeys((text, _letters(text))):
+        tokens = [m.group(0).rstrip(".'") for m in _TOKEN.finditer(source)]
+        phrases.update(
             " ".join(tokens[i : i + width])
             for i in range(len(tokens))
             for width in (1, 2, 3)
             if i + width <= len(tokens)
-        }
-    )
+        )
+    phrases.update(name for name, _ in _name_readings(text))
+    return sorted(phrases)
 
 
 def check_other_fans(text: str, other_fans: list[str] | tuple[str, ...]) -> list[PolicyFinding]:
@@ -1170,7 +1223,7 @@ def check_other_fans(text: str, other_fans: list[str] | tuple[str, ...]) -> list
             )
         )
     if other_fans:
-        handles, names = _identity_index(tuple(other_fans))
+        handles, names, lower_names = _identity_index(tuple(other_fans))
         tokens = [
             (_POSSESSIVE.sub("", m.group(0)).rstrip(".'"), m.start()) for m in _TOKEN.finditer(_letters(text))
         ]
@@ -1191,6 +1244,11 @@ def check_other_fans(text: str, other_fans: list[str] | tuple[str, ...]) -> list
                     # a bare handle such as "tommy_b88"; an all-letters one is matched only with '@'
                     out.append(PolicyFinding("other_fan_data", f"names another fan ({tok})", (start, end)))
                     break
+        for name, span in _name_readings(text):
+            if name in lower_names and not any(f.span and f.span[0] <= span[0] < f.span[1] for f in out):
+                out.append(
+                    PolicyFinding("other_fan_data", f"names another fan ({text[span[0] : span[1]]})", span)
+                )
     return out
 
 

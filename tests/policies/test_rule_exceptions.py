@@ -350,6 +350,36 @@ def test_another_fans_name_inside_someone_elses_full_name_is_no_leak() -> None:
 @pytest.mark.parametrize(
     "text",
     [
+        "H u n t e r already bought this one, u want it too?",
+        "M.a.r.c.u.s spent more than u this week",
+        "ｍａｒｃｕｓ　ｔｉｐｐｅｄ　５００　ｌｏｌ",
+        "ⓢⓤⓝⓝⓨ también está obsesionado con mis pies jaja",
+        "lol marcus tipped 50 on that one",
+        "hunter told me all about his divorce last night",
+        "omg. marcus m'a envoyé 50 balles",
+    ],
+)
+def test_another_fans_name_spelt_out_styled_or_in_lower_case_is_read(text: str) -> None:
+    assert [f.rule for f in check_other_fans(text, ["Marcus", "Hunter", "Sunny"])] == ["other_fan_data"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ⓢⓤⓝⓝⓨ day here so i shot outside ☀️ wanna see?",
+        "a bargain hunter bought it before me",
+        "the hunter said hi to the deer",
+        "I said hunter green is my colour",
+        "hunter x hunter marathon tonight",
+    ],
+)
+def test_a_name_that_is_an_ordinary_word_in_lower_case_is_no_leak(text: str) -> None:
+    assert not check_other_fans(text, ["Marcus", "Hunter", "Sunny"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         # each flagged by the classifiers before the refusal was read
         "if you ask me for anything with drugs or someone passed out, the answer is no",
         "you asked me for a video of a girl who is asleep and doesn't know. I won't do that.",

@@ -48,6 +48,9 @@ DRAFTS = [
     "sunny day here, Sunny, wish you were on my feed more 🌞",
     "dave's not here man 😂",
     "thanks babe, new set tonight",
+    "M a r c u s already bought this one",
+    "ｒｏｓａ　ａ　ｔｉｐｐé　５００",
+    "lol nina tipped 50 on it",
     "",
 ]
 
@@ -101,6 +104,9 @@ async def test_the_verdict_is_the_one_with_every_other_fan(settings: Settings) -
         "names another fan (Rosa)",
         "names another fan (rosa_red)",
         "names another fan (Nina)",
+        "names another fan (M a r c u s)",
+        "names another fan (ｒｏｓａ)",
+        "names another fan (nina)",
     } <= named, named
     assert not any("Hunter" in r or "hunter" in r or "Sunny" in r or "Filler" in r for r in named), named
 
