@@ -152,7 +152,7 @@ _REFUSAL = re.compile(
     r"(?:\b(?:don'?t|do not|dont|never|no|not|nor|without|won'?t|can'?t|cannot|pas|jamais|ni|sans|aucun|aucune|sin|"
     r"nunca|tampoco|ni siquiera|nada|no longer|ya no|(?<!en )plus)"
     r"(?: (?:do|use|have|got|accept|take|give|give you|send|send me|you|me|demande|pido|doy|a|an|any|de|d'|du|la|le|"
-    r"el|un|una|uso|tengo|acepto|j'utilise|utilise|hago|fais|"
+    r"el|un|una|uso|tengo|acepto|j'utilise|utilise|hago|fais|les|los|las|"
     r"accepte|ai|of|my|mon|ma|mi|on|en|sur|por|par|estoy|suis|am|or|ni|o|nor|telegram|whatsapp|snapchat|paypal|"
     r"venmo|cashapp|zelle|ask|ask for|need|paiement|paiements|payment|payments|pago|pagos|tips|trato|tratos|"
     # another app named in the same refusal ("I don't use Snap or Telegram"), money sent ("never send me money on")
@@ -324,7 +324,8 @@ _ASKED_ABOUT = re.compile(
     r"(?: (?:my|mon|ma|mi|your|ton|ta|tu|el|la|le|l'))?\s*$"
 )
 _KEPT_APART = re.compile(
-    r"^\s*(?:c'?est|es|is|it'?s) (?:pour|para|for) (?:ma|mi|my|la|the) (?:famille|familia|family)\b"
+    r"^\s*(?:c'?est|est|es|is|it'?s) (?:(?:only|just|juste|seulement|solo) )?(?:pour|para|for) (?:ma|mi|my|la|the|mes|mis) "
+    r"(?:famille|familia|family|potes|amis|amigos|friends|proches)\b"
     r"|^(?:'s)?\s*(?:account |page |compte |cuenta )?(?:is |es |est |c'?est |it'?s )?(?:just |only |juste |que |"
     r"seulement |solo |solamente |uniquement )(?:for|pour|para|de|du|des|la|el|le)\b"
 )
@@ -357,7 +358,7 @@ _AS_A_STYLE = re.compile(r"(?:-(?:style|like|esque|ish)|\s(?:style|esque))\b")
 # An app the creator left: "I deleted Snapchat years ago", "je laisse tomber instagram", "dejé instagram".
 _ABANDONED = re.compile(
     r"\b(?:deleted|quit|left|uninstalled|gave up(?: on)?|stopped using|laisse tomber|lache|quitte|supprime|desinstalle|"
-    r"deje|borre|abandone|sali de)(?: (?:my|mon|ma|mi|el|la|le|l'|de))? ?$"
+    r"deje|borre|abandone|sali de)(?: (?:my|mon|ma|mi|el|la|le|l'|de|del|the|that|little|petit|l'appli|appli|app|au)){0,3} ?$"
 )
 # A payment between other people, or paid back to the creator by them: "my sister finally paid me back on venmo",
 # "ma coloc m'a enfin remboursé sur lydia", "mi hermana por fin me pagó por bizum".
@@ -652,6 +653,11 @@ _NEGATED = re.compile(
     r"(?:don'?t|do not|never|can'?t|cannot|won'?t|will not|not|no|pas|jamais|nunca|nada|wish we could)(?: [a-z'-]+){0,3} $"
 )
 _HONOURS_NEGATION = {"meetup_in_person"}
+# A chargeback asked not to be made: "pas de chargeback stp", "please don't do a chargeback", "no hagas contracargo".
+_CHARGEBACK_REFUSED = re.compile(
+    r"\b(?:pas de|no more|never|don'?t|do not|dont|ne fais pas|ne faites pas|fais pas|no hagas|no hagan|nada de)"
+    r"(?: (?:do|file|make|a|an|any|un|une|de|d'|el|la|faire|ever))*\s*$"
+)
 # "nice to meet you" greets; it invites nobody anywhere.
 _GREETING = re.compile(
     r"(?:nice|good|great|glad|happy|pleased|lovely|pleasure|so nice) to (?:finally |properly |officially )?$"
@@ -736,6 +742,8 @@ _ADULT_SAID = re.compile(
     r"|\b(?:everyone|all of us|both of us|todas|todos|tout le monde)\b[^.!?]{0,20}\b(?:is|are|tenemos|somos|a|ont|avons)"
     r" (?:1[89]|[2-9]\d)\b|\b(?:at|a mis|a mes) (?:1[89]|[2-9]\d)\b(?! ?(?:h\b|pm|am|:|min|\$|%|euros?|dollars?))"
     r"|\btiene (?:1[89]|[2-9]\d)\b|\b(?:1[89]|2[01]) ?\+"
+    # "all models 25+", "toutes les modèles ont 20+"
+    r"|\b(?:models?|modeles?|modelos?|girls|everyone|all)\b[^.!?]{0,15}\b(?:1[89]|[2-9]\d) ?\+"
 )
 _UNDER_AGE_SAID = re.compile(
     r"(?<![\d,.])(?:1[0-7]|[5-9]) ?(?:ans|anos|y/?o|yrs?|years?)\b|\b(?:1[0-7]) ?(?:ans|anos)?\b"
@@ -788,6 +796,9 @@ _OWN_PAST_DATE = re.compile(r"\b(?:tuve|j'ai eu|i had|i went on) $")
 # A meet-up declined in the same sentence: "I know you'd love to see me in real life, but that's a line I don't cross".
 _MEETUP_DECLINED_AFTER = re.compile(
     r"^\s*" + _ASKED_NO + r"(?=\s*(?:[,.!;]|$|thanks|merci|gracias))"
+    # "tu voudrais qu'on se voie? c'est mignon mais non", "wanna meet? that's sweet but no"
+    r"|^\s*\?+\s*(?:c'?est |it'?s |that'?s |que )?(?:trop |so |muy )?(?:mignon|cute|sweet|lindo|tierno|adorable|chou)"
+    r"\s+(?:mais|but|pero)\s+(?:non|no|nope)\b"
     r"|^[^.!?]{0,40}?\b(?:but|mais|pero)\b[^.!?]{0,25}\b(?:line i don'?t cross|limite|no cruzo|a no\b|un no\b|non\b)"
     r"|^[^.!?]{0,60}?\bi'?d (?:probably )?be too shy\b"
     # wished and refused: "j'aimerais bien te voir en vrai mais c'est impossible", "me encantaría verte en persona
@@ -850,6 +861,8 @@ def check_phrases(text: str, rule: str) -> list[PolicyFinding]:
             if rule == "minors" and _age_of_a_pet_or_thing(candidate.text, m):
                 continue
             if rule == "meetup_in_person" and _meetup_here_or_declined(candidate.text, m):
+                continue
+            if rule == "chargeback_fraud" and _CHARGEBACK_REFUSED.search(before):
                 continue
             if (
                 rule == "prohibited_content"
@@ -940,7 +953,12 @@ _MINOR_TURNED_AWAY = re.compile(
     r"|(?:don'?t|won'?t|never|no le|no les|je ne) (?:sell|vend\w*)(?: (?:anything|nada|rien))? (?:to|a|aux?) "
     r"(?:minors|menores|mineurs|high schoolers|estudiantes de secundaria|lyceens|collegiens)"
     r"|(?:cette|ce) (?:page|compte|conversation|chat) n'?est pas pour toi|(?:esta|este) (?:pagina|cuenta|chat) no es "
-    r"para ti|(?:page|account|chat) (?:isn'?t|is not) for you)\b"
+    r"para ti|(?:page|account|chat) (?:isn'?t|is not) for you"
+    # "if ur only 17 we have to stop here", "then u cant be here, please log off", "no puedes estar aquí", "t'es trop
+    # jeune pour ce compte"
+    r"|(?:we|i) (?:have|need|got) to stop (?:here|now|this|right)|we gotta stop|(?:you|u) (?:can'?t|cannot|cant) be "
+    r"(?:here|on here|on this (?:page|account))|please log off|no puedes estar aqui|tu (?:ne )?peux pas etre ici"
+    r"|t'?es trop jeune pour (?:ce|cette|ici|etre))\b"
     r"(?!.{0,60}?\b(?:but|unless|except|mais|sauf|pero|salvo|excepto|jk|just kidding)\b)"
 )
 
@@ -1017,11 +1035,43 @@ def _meetup_here_or_declined(text: str, m: re.Match[str]) -> bool:
     if stop and stop.group(0) == "?" and _HERE_AFTER_QUESTION.match(fold(text[stop.end() :])):
         return True  # "on se voit dimanche ? en live évidemment"
     return bool(
-        (_ONLINE_HERE.search(sentence) and not _IN_PERSON_PLACE.search(fold(sentence)))
+        (
+            (_ONLINE_HERE.search(sentence) or _only_posted_from_a_trip(sentence))
+            and not _IN_PERSON_PLACE.search(fold(sentence))
+        )
         or _MEETUP_DECLINED_AFTER.search(text[m.end() :])
         or _APPOINTMENT.match(text, m.end())
         or _OWN_PAST_DATE.search(text[max(0, m.start() - 20) : m.start()])
     )
+
+
+# A trip the fan only sees in pictures: "when im in ur city ill post pics from there", "my tour stop in austin is the
+# 14th, ill post pics after", "quand je passe dans ta ville jte poste des photos".
+_POSTED_FROM_THERE = re.compile(
+    r"\b(?:i'?ll|ill|i will|i'?m gonna|gonna|je|jte|j'te|je te|te|voy a|les|te las|te los) (?:post|share|drop|poste|posterai|"
+    r"partage|partagerai|subo|subire|subir|comparto|compartire|mandare)\b[^.!?]{0,30}\b(?:pics|photos?|fotos?|a set|"
+    r"un set|videos?|vids?|backstage|stories|content|contenu|contenido)\b"
+)
+_TRIP = re.compile(
+    r"city|ville|ciudad|tour|gira|passe (?:a|dans|par)|pass(?:ing)? through|in town|en tu ciudad"
+)
+
+
+def _only_posted_from_a_trip(sentence: str) -> bool:
+    """The sentence's only meet-up phrases are a trip of the creator's, and what the fan gets from it is pictures."""
+    folded = fold(sentence)
+    phrases = [x.group(0) for x in _COMPILED_PHRASES["meetup_in_person"][1].finditer(folded)]
+    return (
+        bool(_POSTED_FROM_THERE.search(folded))
+        and all(_TRIP.search(x) for x in phrases)
+        and not _COME_OVER.search(folded)
+    )
+
+
+_COME_OVER = re.compile(
+    r"\b(?:come|coming|say hi|see (?:you|u|ya)|meet|hang|viens|venez|passe me voir|on se voit|ven|vente|venite|nos vemos"
+    r"|saludame|te veo)\b"
+)
 
 
 _HERE_AFTER_QUESTION = re.compile(

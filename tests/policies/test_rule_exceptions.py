@@ -413,3 +413,44 @@ def test_a_request_turned_down_only_for_a_price_is_still_forbidden() -> None:
 )
 def test_a_fan_thinking_of_the_creator_is_no_self_harm_cue(decision: str, text: str) -> None:
     assert inbound_decision(check_inbound(text)) == decision
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "if ur only 17 we have to stop here, sorry",
+        "u said ur in middle school? then u cant be here, please log off",
+        "¿vas en la secundaria? entonces no puedes estar aquí, sal por favor",
+        "ta mère regarde ton tel? alors t'es trop jeune pour ce compte, bye",
+        "schoolgirl costume set for halloween, all models 25+ obviously 😜",
+        "when im in ur city ill post pics from there fr",
+        "quand je passe dans ta ville jte poste des photos ok?",
+        "tu voudrais qu'on se voie? c'est mignon mais non, je reste derrière mon écran 💕",
+        "non je fais pas les cryptos mdr, tout passe par ici 🪙",
+        "pas de chargeback stp, si t'es pas content dis le moi on trouve une solution",
+        "honestly I deleted the little yellow ghost app years ago, everything I post is right here 👻",
+        "borré la app del fantasmita amarillo hace años, todo lo tengo aquí 👻",
+        "mon whatsapp est pour ma famille, ici c'est pour toi mon coeur",
+    ],
+)
+def test_a_minor_turned_away_a_trip_in_pictures_and_refusals_said_other_ways_pass_the_rules(
+    text: str,
+) -> None:
+    assert check_draft(text, semantic=False).outcome == "pass", text
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("ur only 17? thats ok we dont have to stop here 😏", "minors"),
+        (
+            "my tour stop in austin is the 14th, come say hi after the show and ill post pics",
+            "meetup_in_person",
+        ),
+        ("when im in ur city we can grab drinks and ill post pics after", "meetup_in_person"),
+        ("dont worry, just file a chargeback", "chargeback_fraud"),
+        ("add me on the little yellow ghost app, the one i never deleted", "off_platform_contact"),
+    ],
+)
+def test_their_look_alikes_that_do_the_thing_are_still_flagged(text: str, rule: str) -> None:
+    assert rule in {f.rule for f in check_draft(text, semantic=False).findings}, text
