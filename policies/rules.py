@@ -1093,10 +1093,24 @@ def declined(text: str, category: str) -> bool:
     if category == "minors":
         return bool(_MINOR_TURNED_AWAY.search(fold(text)))
     if category == "meetup_in_person":
-        return bool(_ONLINE_HERE.search(fold(text))) and not _IN_PERSON_PLACE.search(fold(text))
+        plain = fold(text)
+        told_as_past = _TOLD_AS_PAST.search(plain) and not _AHEAD_OR_INVITED.search(plain)
+        return bool(told_as_past or _ONLINE_HERE.search(plain)) and not _IN_PERSON_PLACE.search(plain)
     if category == "prohibited_content":
         return bool(_REQUEST_TURNED_DOWN.search(fold(text)))
     return False
+
+
+# A night out told as past news, with nothing ahead and nobody invited: "the venue was packed last night".
+_TOLD_AS_PAST = re.compile(
+    r"\b(?:last (?:night|week|weekend|time|year|month)|yesterday|the other (?:day|night)|hier|l'autre (?:soir|jour)"
+    r"|la semaine derniere|anoche|ayer|el otro dia|la semana pasada)\b"
+)
+_AHEAD_OR_INVITED = re.compile(
+    r"\?|\b(?:tonight|tomorrow|next|soon|come|coming|let'?s|lets|wanna|want to|we could|we should|you and me|u and me"
+    r"|join|see you|see u|meet|ce soir|demain|prochaine?|viens|venez|on se|on pourrait|esta noche|manana|proxim[oa]|ven"
+    r"|vente|vamos|podriamos|nos vemos|quedamos)\b"
+)
 
 
 _CRISIS_LINE_NUMBER = re.compile(
