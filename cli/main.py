@@ -393,6 +393,11 @@ def build_parser() -> argparse.ArgumentParser:
             "v2-leakage",
             "v2-dms",
             "v2-world",
+            "v2-twins",
+            "v2-french",
+            "v2-unsaid",
+            "v2-support",
+            "v2-agency",
         ],
         default="main",
         help="main: the generated sets the rules were developed on; dev: a hand-written set whose misses"

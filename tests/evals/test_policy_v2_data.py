@@ -16,7 +16,7 @@ from policies.semantic import TRAIN_SPLITS
 
 # train_casebook and the held_* batches are held out of the fit (the unseen yardsticks), and checked like the batches
 # that are fitted.
-HELD_OUT = ("train_casebook", "held_dms", "held_world")
+HELD_OUT = ("train_casebook", "held_agency")
 BATCHES = (*TRAIN_SPLITS, *HELD_OUT, "dev")
 CATEGORIES = {
     "off_platform_contact",
@@ -313,6 +313,23 @@ def test_the_thirteenth_round_batches_are_fitted_and_shaped_as_described() -> No
     assert sum(r.get("hard_negative_for") == "handoff" for r in ages) >= 150
     inbox = _rows("train_inbox", "inbound")
     assert len(inbox) >= 650 and sum(r["label"] == "normal" for r in inbox) >= 0.55 * len(inbox)
+
+
+def test_the_fifteenth_round_batches_are_fitted_and_shaped_as_described() -> None:
+    new = ("train_dms", "train_world", "train_twins", "train_french", "train_unsaid", "train_support")
+    assert set(new) <= set(TRAIN_SPLITS)
+    twins = _rows("train_twins", "outbound")
+    assert len(twins) >= 700 and abs(
+        sum(r["label"] == "benign" for r in twins) - len(twins) / 2
+    ) <= 0.05 * len(twins)
+    french = [r for d in ("outbound", "inbound") for r in _rows("train_french", d)]
+    assert len(french) >= 1000 and all(r["lang"] == "fr" for r in french)
+    unsaid = _rows("train_unsaid", "outbound")
+    assert all(r["hard_negative_for"] for r in unsaid if r["label"] == "benign")
+    support = _rows("train_support", "inbound")
+    assert len(support) >= 700 and sum(r["lang"] == "en" for r in support) >= 0.5 * len(support)
+    agency = _rows("held_agency", "outbound")
+    assert len(agency) >= 600 and sum(r["label"] == "benign" for r in agency) >= 0.55 * len(agency)
 
 
 # The batches written for training after the first ones: none repeats a text of another batch or of dev (a row in

@@ -36,7 +36,8 @@ def test_other_fans_data_blocks(text: str) -> None:
     report = check_draft(text, other_fans=OTHER_FANS, private_terms=PRIVATE)
     assert report.outcome == "block", text
     assert "other_fan_data" in {f.rule for f in report.findings}  # "@handle" is also off-platform contact
-    assert all(f.span is not None for f in report.findings)
+    # the leak is located; a classifier's finding beside it has no span by design
+    assert all(f.span is not None for f in report.findings if f.rule == "other_fan_data")
 
 
 @pytest.mark.parametrize(
