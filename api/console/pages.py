@@ -537,6 +537,11 @@ async def _fan_change(
     return await _fan(request, s, fid, r.status_code, error=r.json().get("error", {}), **kept)
 
 
+def _idempotency(key: str) -> dict[str, str]:
+    """A form's key as the API's Idempotency-Key header (none when the form's key is not one)."""
+    return {"Idempotency-Key": key} if re.fullmatch(r"[\x21-\x7e]{1,200}", key) else {}
+
+
 def _sent_notice(out: dict[str, Any], fmt: Formatter) -> str:
     if (
         out["state"] in ("held", "failed") and not out["not_before"]
@@ -564,9 +569,8 @@ async def write_message(
     fid = _id(fan_id)
     if fid is None:
         return _not_found(request, s, "fan")
-    headers = {"Idempotency-Key": key} if re.fullmatch(r"[\x21-\x7e]{1,200}", key) else {}
     async with _api(request, s) as api:
-        r = await api.post(f"/v1/fans/{fid}/messages", json={"text": text}, headers=headers)
+        r = await api.post(f"/v1/fans/{fid}/messages", json={"text": text}, headers=_idempotency(key))
     if r.status_code == 201:
         done = _sent_notice(r.json(), _formatter(request, s))
         return RedirectResponse(f"/console/fans/{fid}?{urlencode({'done': done})}", status_code=303)
@@ -1196,7 +1200,7 @@ async def _assistant(
         thread_id=thread_id,
         earlier=turns[:-1] if out else turns,
         out=out,
-        **{"text": "", "error": None, **ctx},
+        **{"text": "", "error": None, "ask_key": secrets.token_urlsafe(16), **ctx},
     )
 
 
@@ -1227,19 +1231,25 @@ async def assistant_ask(
     request: Request,
     text: Annotated[str, Form()] = "",
     thread_id: Annotated[str, Form()] = "",
+    key: Annotated[str, Form()] = "",
     csrf: Annotated[str | None, Form()] = None,
 ) -> Response:
     """The question as a plain form (the page without script, or when the stream could not be read): waits for
-    the JSON reply, then shows the thread."""
+    the JSON reply, then shows the thread. The page's key goes as the Idempotency-Key: the same question sent again
+    (the form after a stream that broke, a form sent twice) is asked once."""
     s = await _checked(request, csrf)
     if isinstance(s, Response):
         return s
     async with _api(request, s) as api:
         api.timeout = httpx.Timeout(1200)  # a local model may take minutes for one request
-        r = await api.post("/v1/assistant/messages", json=_ask_body(text, thread_id))
+        r = await api.post(
+            "/v1/assistant/messages", json=_ask_body(text, thread_id), headers=_idempotency(key)
+        )
     if r.status_code != 200:
         shown = thread_id if THREAD.match(thread_id) else ""
-        return await _assistant(request, s, shown, r.status_code, text=text, error=_refusal(r))
+        # a request still under way keeps its key, so asking again joins it; a refused one gets a new key
+        kept = {"ask_key": key} if r.status_code == 503 and _idempotency(key) else {}
+        return await _assistant(request, s, shown, r.status_code, text=text, error=_refusal(r), **kept)
     return RedirectResponse(
         f"/console/assistant?{urlencode({'thread': r.json()['thread_id']})}#answer", status_code=303
     )
@@ -1250,6 +1260,7 @@ async def assistant_stream(
     request: Request,
     text: Annotated[str, Form()] = "",
     thread_id: Annotated[str, Form()] = "",
+    key: Annotated[str, Form()] = "",
     csrf: Annotated[str | None, Form()] = None,
 ) -> Response:
     """The page's script asks here: the API's event stream of the request (`thread`, `agents`, each `step`,
@@ -1267,6 +1278,7 @@ async def assistant_stream(
             CREATOR_HEADER: s.creator_id,
             "Accept": "text/event-stream",
             "Content-Type": "application/json",
+            **_idempotency(key),
         },
         json.dumps(_ask_body(text, thread_id)).encode(),
     )

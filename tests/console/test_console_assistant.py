@@ -7,6 +7,7 @@ refused with the field named (the stream refuses it, the plain form shows why)."
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from playwright.async_api import Browser, expect
@@ -132,3 +133,39 @@ async def test_the_stream_the_page_reads_relays_the_apis_events(
 
 async def fetch_turns(creator_id: str) -> list[dict[str, Any]]:
     return await fetch("SELECT text FROM assistant_turns WHERE creator_id = %s ORDER BY turn", [creator_id])
+
+
+async def test_the_same_question_sent_again_with_the_pages_key_is_asked_once(
+    make_console: Any, temporal_env: WorkflowEnvironment, settings: Settings, fake_llm: FakeOpenAI
+) -> None:
+    """The stream, then the plain form the page falls back to, with the page's key: one turn, the same thread; the
+    key with another question is the API's 409, shown on the page; the page renders a new key each time."""
+    app, _ = make_console()
+    t = await make_tenant("ckey")
+    fake_llm.script({"agents": ["dm"]}, tool_calls(("search_catalog", {"query": "gym"})), "One gym video.")
+    async with build_worker(temporal_env.client, settings.task_queue), asgi_client(app) as http:
+        s = await sign_in(http, t, "viewer")
+        cookie = {"Cookie": s["Cookie"]}
+        page = await http.get("/console/assistant", headers=cookie)
+        keys = re.findall(r'name="key" value="([^"]+)"', page.text)
+        again = re.findall(
+            r'name="key" value="([^"]+)"', (await http.get("/console/assistant", headers=cookie)).text
+        )
+        assert len(keys) == 1 and len(again) == 1 and keys != again
+        form = {"csrf": s["csrf"], "text": "what gym content?", "thread_id": "", "key": keys[0]}
+        r = await http.post(
+            "/console/assistant/stream", data=form, headers={**cookie, "Origin": ORIGIN, **SSE}, timeout=60
+        )
+        got = events(r.text)
+        assert [e for e, _ in got][-1] == "answer", r.text
+        thread = got[0][1]["thread_id"]
+        r = await http.post("/console/assistant", data=form, headers={**cookie, "Origin": ORIGIN}, timeout=60)
+        assert r.status_code == 303 and r.headers["location"].startswith(
+            f"/console/assistant?thread={thread}"
+        )
+        r = await http.post(
+            "/console/assistant", data={**form, "text": "and my fans?"}, headers={**cookie, "Origin": ORIGIN}
+        )
+        assert r.status_code == 409 and "another request" in r.text
+        assert keys[0] not in r.text  # the refused key is not offered again
+    assert [x["text"] for x in await fetch_turns(t.creator_id)] == ["what gym content?"]

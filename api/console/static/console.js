@@ -60,9 +60,20 @@
     else if (name === "error") { status.textContent = ""; alert(d.error.message); return true; }
     return false;
   }
+  // The form's key is the request's Idempotency-Key: the same question sent again with it (the plain form after a
+  // broken stream) is asked once; another question gets a key of its own.
+  let askedWith = null;
+  function freshKey() {
+    const bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.from(bytes, function (b) { return b.toString(16).padStart(2, "0"); }).join("");
+  }
   form.addEventListener("submit", async function (ev) {
     ev.preventDefault();
     const question = form.elements.namedItem("text").value;
+    const key = form.elements.namedItem("key");
+    if (askedWith !== null && askedWith !== question) key.value = freshKey();
+    askedWith = question;
     button.disabled = true;
     let res;
     try {
