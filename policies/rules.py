@@ -1327,11 +1327,26 @@ def check_private(text: str, private_terms: list[str] | tuple[str, ...]) -> list
             after = fold(m.group(1)) if (m := _NEXT_WORD.match(text, span[1])) else ""
             if not any(p != w and p.startswith(after) for t in terms if w in t.split() for p in t.split()):
                 continue  # "Jessica Rabbit" is someone else; "Jessica M." is still the creator
+        if w not in terms and w.isdigit() and _an_amount(text, span):
+            continue  # "4417 cents", "$4417", "4417 views": a number that happens to be the house number
         if not any(f.span and f.span[0] <= span[0] and span[1] <= f.span[1] for f in found):
             found.append(
                 PolicyFinding("creator_private_data", f"reveals the creator's private data ({w})", span)
             )
     return found
+
+
+_UNIT_AFTER = re.compile(
+    r"\s*(?:[€$£%]|(?:cents?|eur|euros?|usd|dollars?|bucks|tokens?|k|pts|points|likes|views|fans|subs|subscribers|"
+    r"followers|abonnes|abonnés|seguidores|vues|vistas|messages|msgs|tips|centimes|centavos)\b)",
+    re.IGNORECASE,
+)
+_CURRENCY_BEFORE = re.compile(r"[$€£]\s*$")
+
+
+def _an_amount(text: str, span: tuple[int, int]) -> bool:
+    """Whether the number at `span` is an amount or a count: a unit after it, a currency sign before it."""
+    return bool(_UNIT_AFTER.match(text, span[1]) or _CURRENCY_BEFORE.search(text[max(0, span[0] - 3) : span[0]]))
 
 
 # Words of an address or a name that say nothing about whose they are.

@@ -338,6 +338,14 @@ def test_the_creators_legal_first_name_or_house_number_alone_is_private() -> Non
     assert check_private("mon vrai nom c'est Jessica M., chut", terms)
 
 
+def test_an_amount_or_a_count_equal_to_the_house_number_is_no_address() -> None:
+    terms = ["Jessica Moreno", "Tempe", "4417 Elm Street"]
+    for text in ("that set is 4417 cents", "$4417 this month", "4417€ de tips", "4417 views on my last post"):
+        assert not check_private(text, terms), text
+    for text in ("I live at 4417", "come by 4417 elm", "4417, the blue door"):
+        assert check_private(text, terms), text
+
+
 def test_another_fans_name_inside_someone_elses_full_name_is_no_leak() -> None:
     fans = ["Marcus", "Hunter", "Sunny"]
     assert not check_other_fans("Marcus Rashford scored again", fans)
