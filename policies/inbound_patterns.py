@@ -233,6 +233,41 @@ MINOR = re.compile(
             r"|\bfor high ?schoolers\b|\b(?:a few years|quelques annees|unos anos)\b[^.!?]{0,20}\b(?:under|de moins|menos)\b"
             r"[^.!?]{0,25}\b(?:age|l'age|la edad)\b"
             r"|\bpas encore la majorite\b|\b(?:won'?t|wont) be (?:legal|18)\b",
+            # said more ways: an age in words and digits ("im 1six", "am 13 pls"), not of age yet, a school year in
+            # words or misspelt ("in sixth grade", "we're only sophmores", "a high school freshie"), a class period,
+            # study hall, the same homeroom, the school nurse; Québec's "secondaire 3", "la récré", "un petit
+            # collégien", "en sexto"; the age of majority still ahead ("avant d'être majeur", "to turn 18 next year",
+            # "en dos meses cumplo los 17", "mis quince son el mes que viene"); a birth year on an ID
+            rf"\b(?:i'?m|im|i am) 1\s?(?:three|four|five|six|seven)\b|^\W*(?:am|aged?) {_UNDER}\b(?!\s*(?:min|h\b|am|pm|:))"
+            r"|\b(?:i'?m|im|i am) not (?:legal|of age)(?: yet)?\b|\b(?:j'?ai|jai) pas encore l'?age\b(?! de (?:la |prendre ma )?retraite)"
+            r"|\b(?:in|finishing|starting|going into) (?:sixth|seventh|eighth|ninth|tenth|eleventh|twelfth) grade\b"
+            r"|\b(?:we'?re|were|i'?m|im|i am) (?:only |just |still )?(?:a )?(?:freshm[ae]n|sophomores?|sophmores?|sophomore)\b"
+            r"(?! (?:in|at) (?:college|uni|university))"
+            r"|\bhigh ?school (?:freshie|freshies)\b"
+            r"|\b(?:for|after|in|during|till|until|before) (?:[1-8](?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh"
+            r"|eighth) period\b|\b(?:from|in|during) study hall\b|\b(?:same|out of|from|during|after|before) homeroom\b"
+            r"|\bschool nurse\b[^.!?]{0,30}\b(?:saw|caught|almost|took|found)\b"
+            r"|\ben (?:secondaire|sec) [1-5]\b|\b(?:pendant|a) la recre\b|\b(?:suis|jsuis|chu) (?:[\w']+ ){0,3}collegien(?:ne)?\b"
+            r"|\b(?:estoy|voy|ando) en (?:sexto|quinto|septimo|octavo|noveno)\b"
+            r"|\bavant d'?etre majeure?\b|\bto turn 18 (?:next|in|this)\b|\bcumplo los {_UNDER}\b".replace(
+                "{_UNDER}", _UNDER
+            )
+            + r"|\bmis quince\b(?! anos (?:de|casad))"
+            r"|\b(?:carte d'identite|my id|mi dni|mon id|passport|passeport|pasaporte)\b[^.!?]{0,15}\b(?:dit|says|pone|dice)"
+            r" 20(?:09|1\d)\b",
+            # the parents' watch, more ways: asleep so the fan can write at last, an app they must not know of, asking
+            # them to stay up, parental controls on the fan's card, their account or an older sibling's card used
+            r"\b(?:my parents (?:are|r)|mes (?:parents|darons|vieux)|mis (?:papas|padres) (?:estan|se))\s*(?:asleep|sleeping|dorment"
+            r"|dormidos|durmieron)\b[^.!?]{0,30}\b(?:finally|so i can|enfin|por fin)\b"
+            r"|\b(?:parents|mom|mum|dad)\b[^.!?]{0,40}\b(?:don'?t|dont|do not|doesn'?t|doesnt) know i have (?:this|the) app\b"
+            r"|\bask my (?:mom|mum|dad|parents) if i can\b|\bparental controls? on (?:my|the) (?:card|phone|account)\b"
+            r"|\bmy parents (?:have|put|set) parental controls\b|\btoo young (?:to have|for) (?:a )?(?:credit card|card|bank account)\b"
+            r"|\b(?:use|using|used) my (?:older |big |little )(?:brother|sister|bro|sis)'?s? card\b"
+            r"|\b(?:using|used|on) my (?:dad|mom|mum|parents)'?s? (?:account|login)\b[^.!?]{0,20}\b(?:don'?t|dont) tell\b"
+            r"|\b(?:mom|mum|dad|parents) thinks? i'?m at (?:practice|soccer|football|school|a friend'?s|my friend'?s)\b"
+            r"|\b(?:teacher|prof)\b[^.!?]{0,20}\bconfiscated\b"
+            r"|\b(?:mes parents|ma mere|mon pere|mes darons)\b[^.!?]{0,25}\bveulent? pas que je\b"
+            r"|\bpas encore le droit d'avoir (?:un compte|une carte)\b",
         ]
     )
 )

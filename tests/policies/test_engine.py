@@ -242,6 +242,15 @@ def test_fix_offers_a_redaction_only_when_it_cures_everything() -> None:
         "im 1 5 but im tall",
         "para mis 17 en tres semanas quiero un video personalizado 🥺",
         "gtg my mom says phone off at 10 on school nights 😭",
+        "im 1six lol dont judge",
+        "am 13 pls follow back 🥺",
+        "texting u from study hall rn 🤫",
+        "finals week sucks, we're only sophmores ugh",
+        "chu en secondaire 3 pis toi t'es trop belle",
+        "il me manque encore deux bougies avant d'etre majeur",
+        "en dos meses cumplo los 17, ya casi soy mayor de edad",
+        "yo my parents r asleep so i can finally text lol",
+        "sorry i cant sub bc my parents have parental controls on the card",
     ],
 )
 def test_a_possible_minor_said_sideways_is_handed_off(text: str) -> None:
@@ -257,6 +266,10 @@ def test_a_possible_minor_said_sideways_is_handed_off(text: str) -> None:
         "j'enseigne en 1ère STMG depuis 10 ans",
         "je surveille un contrôle de SVT, trop chiant, je t'écris en douce 🤫",
         "i'm 1.5 km from the beach lol",
+        "j'ai pas encore l'âge de la retraite mais promis je dis rien",
+        "my 3rd period class was wild today, teaching is hard",
+        "i set parental controls for my kids",
+        "am 25 and single",
     ],
 )
 def test_an_adult_who_only_sounds_young_is_not_handed_off(text: str) -> None:
