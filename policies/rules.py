@@ -1346,7 +1346,9 @@ _CURRENCY_BEFORE = re.compile(r"[$€£]\s*$")
 
 def _an_amount(text: str, span: tuple[int, int]) -> bool:
     """Whether the number at `span` is an amount or a count: a unit after it, a currency sign before it."""
-    return bool(_UNIT_AFTER.match(text, span[1]) or _CURRENCY_BEFORE.search(text[max(0, span[0] - 3) : span[0]]))
+    return bool(
+        _UNIT_AFTER.match(text, span[1]) or _CURRENCY_BEFORE.search(text[max(0, span[0] - 3) : span[0]])
+    )
 
 
 # Words of an address or a name that say nothing about whose they are.
