@@ -2,7 +2,8 @@
 caught and benign drafts flagged, inbound decisions, minors handed off, injections and opt-outs recognised,
 each overall and per language; the internal-leakage set (its violations and the benign drafts that resemble it).
 
-The test split is for first looks only: its misses are not printed (`show_misses` refuses it)."""
+The test split is for first looks only: its misses are not printed (`show_misses` refuses it, and the held-out
+batches' while they are held out)."""
 
 from __future__ import annotations
 
@@ -56,6 +57,10 @@ DIRS = {
     "agency": "held_agency",
 }
 SPLITS = ("train", "dev", "test", *DIRS)
+# The batches held out of the fit and of rule writing: yardsticks whose misses stay unread, like the test split's.
+HELD_OUT = tuple(
+    name for name, folder in DIRS.items() if folder.startswith("held_") or folder == "train_casebook"
+)
 LANGS = ("en", "fr", "es")
 
 
@@ -78,6 +83,11 @@ def evaluate_v2(split: str, *, semantic: bool = True, show_misses: bool = False)
         raise ValueError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
     if show_misses and split == "test":
         raise ValueError("the test split is sealed: its misses are never shown (measure it, do not read it)")
+    if show_misses and split in HELD_OUT:
+        raise ValueError(
+            f"the {split} batch is held out: its misses are not shown while it is a yardstick (measure it, do not"
+            " read it; once fitted it is a training batch)"
+        )
     prompt = f"{DM_SYSTEM}\n{GENERIC_EXAMPLE}\n{DM_USER}"
     caught: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # key -> [caught, total]
     flagged: dict[str, list[int]] = defaultdict(lambda: [0, 0])

@@ -347,3 +347,11 @@ WRITTEN_APART = tuple(
 def test_a_batch_written_apart_repeats_no_text_of_the_others(batch: str, direction: str) -> None:
     others = {_key(r["text"]) for split in BATCHES if split != batch for r in _rows(split, direction)}
     assert [r["id"] for r in _rows(batch, direction) if _key(r["text"]) in others] == []
+
+
+@pytest.mark.parametrize("split", ["test", "casebook", "agency"])
+def test_the_sealed_and_held_out_splits_never_show_their_misses(split: str) -> None:
+    from evals.policy.run_v2 import evaluate_v2
+
+    with pytest.raises(ValueError, match=r"sealed|held out"):
+        evaluate_v2(split, semantic=False, show_misses=True)
