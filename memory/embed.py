@@ -59,11 +59,13 @@ def ensure_minilm(settings: Settings) -> Path:
     return target
 
 
-def bert_graph(weights: dict[str, Any], cfg: dict[str, Any]) -> Any:
+def bert_graph(weights: dict[str, Any], cfg: dict[str, Any], *, word_vectors: bool = False) -> Any:
     """A BERT encoder with mean pooling and L2 normalisation as an ONNX model (opset 17) over a Hugging Face
     checkpoint's weights: inputs input_ids (int64) and attention_mask (float32), both [batch, length]; output
     embeddings [batch, hidden]. The same arithmetic as the model's reference implementation (exact GELU, padded
-    positions masked out of attention and pooling); ONNX Runtime fuses it into its own kernels."""
+    positions masked out of attention and pooling); ONNX Runtime fuses it into its own kernels. `word_vectors`:
+    the first input is the tokens' word embeddings instead (float32 [batch, length, hidden]), looked up by the
+    caller (a vocabulary too large to hold unpacked, see memory/e5.py)."""
     from onnx import TensorProto, helper, numpy_helper
 
     hidden = int(cfg["hidden_size"])
@@ -99,11 +101,15 @@ def bert_graph(weights: dict[str, Any], cfg: dict[str, Any]) -> Any:
     const("to_hidden", np.array([0, 0, hidden], np.int64))
     const("mask_axes", np.array([1, 2], np.int64))
     const("token_axis", np.array([1], np.int64))
-    length = op("Shape", ["input_ids"], start=1, end=2)
+    first = "word_vectors" if word_vectors else "input_ids"
+    length = op("Shape", [first], start=1, end=2)
     positions = op(
         "Slice", [const("position", weights["embeddings.position_embeddings.weight"]), "zero", length]
     )
-    x = op("Gather", [const("word", weights["embeddings.word_embeddings.weight"]), "input_ids"], axis=0)
+    if word_vectors:
+        x = first
+    else:
+        x = op("Gather", [const("word", weights["embeddings.word_embeddings.weight"]), "input_ids"], axis=0)
     x = op(
         "Add",
         [
@@ -167,7 +173,9 @@ def bert_graph(weights: dict[str, Any], cfg: dict[str, Any]) -> Any:
         nodes,
         "bert_mean_pooled",
         [
-            helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "length"]),
+            helper.make_tensor_value_info("word_vectors", TensorProto.FLOAT, ["batch", "length", hidden])
+            if word_vectors
+            else helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "length"]),
             helper.make_tensor_value_info("attention_mask", TensorProto.FLOAT, ["batch", "length"]),
         ],
         [helper.make_tensor_value_info("embeddings", TensorProto.FLOAT, ["batch", hidden])],

