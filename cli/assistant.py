@@ -1,5 +1,6 @@
 """`huntaze assistant ask --creator CREATOR_ID TEXT`: ask the creator's assistant through its workflow, as
-`POST /v1/assistant/messages` does; the answer's JSON is the last line printed. The request's progress (the
+`POST /v1/assistant/messages` does; the answer's JSON is the last line printed. `--idempotency-key KEY` makes it
+safe to run again, as the API's Idempotency-Key header: the same KEY and TEXT are asked once. The request's progress (the
 thread, the supervisor's choice, each tool call as it is made) is followed as the API's event stream follows it,
 one human line per event on stderr when stderr is a terminal or with `--progress`. Needs the worker
 (`huntaze up`).
@@ -26,6 +27,7 @@ from core.settings import Settings, read_settings
 
 EXIT_BAD_INPUT = 2
 THREAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")  # the API's Idempotency-Key header
 # The CLI's requests are recorded under this member id in the actions feed (no member signs in here).
 CLI_MEMBER = "cli"
 
@@ -40,6 +42,14 @@ def _creator_arg(value: str) -> str:
 def _thread_arg(value: str) -> str:
     if not THREAD.match(value):
         raise argparse.ArgumentTypeError("--thread must be 1 to 64 of A-Z a-z 0-9 _ -")
+    return value
+
+
+def _key_arg(value: str) -> str:
+    if not IDEMPOTENCY_KEY.match(value):
+        raise argparse.ArgumentTypeError(
+            "--idempotency-key must be 1 to 200 printable ASCII characters, no spaces"
+        )
     return value
 
 
@@ -64,15 +74,24 @@ def progress_line(name: str, data: dict[str, Any]) -> str | None:
     return None
 
 
+class KeyConflict(Exception):
+    """The idempotency key was used for another request in this thread."""
+
+
 async def _ask(
-    settings: Settings, creator_id: str, thread: str, text: str, tell: Callable[[str], None] | None
+    settings: Settings,
+    creator_id: str,
+    thread: str,
+    text: str,
+    tell: Callable[[str], None] | None,
+    key: str = "",
 ) -> dict[str, Any]:
     from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError, WorkflowUpdateStage
     from temporalio.common import WorkflowIDConflictPolicy
 
     from cli.creator import _temporal_address
     from core import temporal
-    from workflows.assistant import assistant_workflow_id
+    from workflows.assistant import assistant_workflow_id, keyed_ask_id
     from workflows.assistant_stream import follow
     from workflows.types import AssistantAsk, AssistantReply, AssistantThreadInput
 
@@ -87,12 +106,14 @@ async def _ask(
         task_queue=settings.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )
-    request_id = uuid.uuid4().hex
+    # With a key, the Update's id is the key and the text (as the API's): the same command again joins the first.
+    request_id = keyed_ask_id(key, text) if key else uuid.uuid4().hex
     try:
         async with asyncio.timeout(settings.decision_wait_s):
             update = await handle.start_update(
                 "ask",
-                AssistantAsk(creator_id, CLI_MEMBER, text, request_id),
+                AssistantAsk(creator_id, CLI_MEMBER, text, request_id, key),
+                id=request_id if key else None,
                 wait_for_stage=WorkflowUpdateStage.ACCEPTED,
                 result_type=AssistantReply,
             )
@@ -100,23 +121,20 @@ async def _ask(
         WorkflowUpdateRPCTimeoutOrCancelledError,
         TimeoutError,
     ):  # the SDK wraps the timeout's cancellation
+        again = "asking again with the same --idempotency-key joins it" if key else "asking again asks anew"
         raise RuntimeError(
             f"no worker took the request within {settings.decision_wait_s:g} s (HUNTAZE_DECISION_WAIT_S): is"
-            f" `huntaze up` (or a worker on task queue {settings.task_queue}) running? Asking again asks anew"
+            f" `huntaze up` (or a worker on task queue {settings.task_queue}) running? {again}"
         ) from None
     if tell is not None:
         tell(f"thread {thread}")
     async for name, data in follow(handle, update, request_id):
         if name == "answer":
             reply: AssistantReply = data
-            return {
-                "thread_id": reply.thread_id,
-                "answer": reply.answer,
-                "agents": reply.agents,
-                "steps": reply.steps,
-                "proposals": reply.proposals,
-            }
+            return _reply_json(reply)
         if name == "error":
+            if data["code"] == "idempotency_conflict":
+                raise KeyConflict(data["message"])
             raise RuntimeError(data["message"])
         line = progress_line(name, data)
         if tell is not None and line is not None:
@@ -124,22 +142,57 @@ async def _ask(
     raise RuntimeError("the assistant's answer did not come")  # follow always ends with answer or error
 
 
-def cmd_ask(args: argparse.Namespace) -> int:
-    async def exists(conn: AsyncConnection[Any], _: Settings) -> bool:
-        cur = await conn.execute("SELECT 1 FROM creators WHERE id = %s", [args.creator])
-        return await cur.fetchone() is not None
+def _reply_json(reply: Any) -> dict[str, Any]:
+    return {
+        "thread_id": reply.thread_id,
+        "answer": reply.answer,
+        "agents": reply.agents,
+        "steps": reply.steps,
+        "proposals": reply.proposals,
+    }
 
-    if not on_database(exists):
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from core.store import assistant_turns
+    from workflows.assistant import keyed_thread_id
+
+    # The key is the CLI's own member's, as the API scopes a key to the member who sent it.
+    key = f"{CLI_MEMBER}:{args.idempotency_key}" if args.idempotency_key else ""
+    thread = args.thread or (keyed_thread_id(args.creator, key) if key else uuid.uuid4().hex)
+
+    async def look(conn: AsyncConnection[Any], _: Settings) -> tuple[bool, Any]:
+        cur = await conn.execute("SELECT 1 FROM creators WHERE id = %s", [args.creator])
+        if await cur.fetchone() is None:
+            return False, None
+        return True, (await assistant_turns.keyed(conn, args.creator, thread, key) if key else None)
+
+    exists, stored = on_database(look)
+    if not exists:
         print(f"huntaze assistant ask: --creator: no creator {args.creator}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    thread = args.thread or uuid.uuid4().hex
+    conflict = f"huntaze assistant ask: --idempotency-key: used for another request in thread {thread}"
+    if (
+        stored is not None
+    ):  # answered before, possibly after the thread's run closed: the same answer, no new turn
+        if stored.text != args.text:
+            print(conflict, file=sys.stderr)
+            return EXIT_BAD_INPUT
+        out = _reply_json(stored)
+        print(out["answer"])
+        print(json.dumps(out, ensure_ascii=False))
+        return 0
 
     def tell(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
     shown = args.progress or sys.stderr.isatty()
     try:
-        out = asyncio.run(_ask(read_settings(), args.creator, thread, args.text, tell if shown else None))
+        out = asyncio.run(
+            _ask(read_settings(), args.creator, thread, args.text, tell if shown else None, key)
+        )
+    except KeyConflict:
+        print(conflict, file=sys.stderr)
+        return EXIT_BAD_INPUT
     except Exception as exc:  # Temporal unreachable, or the assistant failed: say so, exit 1
         cause = getattr(exc, "cause", None) or exc
         print(f"huntaze assistant ask: {cause}", file=sys.stderr)
@@ -202,6 +255,15 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="print each progress event (thread, agents, each tool call) as a line on stderr; the default when"
         " stderr is a terminal",
+    )
+    ask.add_argument(
+        "--idempotency-key",
+        type=_key_arg,
+        default=None,
+        metavar="KEY",
+        help="makes the command safe to run again (a lost connection, a timeout): the same KEY with the same TEXT"
+        " is asked once and answers the first answer; with another TEXT it is refused. Without --thread, KEY names"
+        " the thread too",
     )
     ask.add_argument("text", type=_text_arg, metavar="TEXT", help="the request")
     ask.set_defaults(func=cmd_ask)

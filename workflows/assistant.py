@@ -11,7 +11,8 @@ Progress: a request with a `request_id` is told by the activity, as it happens, 
 (the supervisor's choice, each tool call); the `events` query returns them while the request runs (the API's
 event stream polls it). The final answer is the Update's result, never the events.
 
-A request sent with an Idempotency-Key is an Update whose id the API derives from the key and the text, so its
+A request sent with an Idempotency-Key is an Update whose id the API (or the CLI) derives from the key and the text
+(`keyed_ask_id`), so its
 retry joins it; the run remembers each key's text, and fails the same key with another text
 (`idempotency_conflict`) before asking anything. The key is stored with the turn, for a retry after the run closed.
 """
@@ -19,6 +20,8 @@ retry joins it; the run remembers each key's text, and fails the same key with a
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -47,6 +50,17 @@ KEEP_PROGRESS = 4
 
 def assistant_workflow_id(creator_id: str, thread_id: str) -> str:
     return f"assistant-{creator_id}-{thread_id}"
+
+
+def keyed_thread_id(creator_id: str, key: str) -> str:
+    """A new thread's id for a keyed request (`key`: the member-scoped Idempotency-Key): the same for its retries."""
+    return hashlib.sha256(f"{creator_id}:{key}".encode()).hexdigest()[:32]
+
+
+def keyed_ask_id(key: str, text: str) -> str:
+    """A keyed request's Update id (and the name of its progress): the key and the text, so a retry joins the
+    first and the same key with another text does not."""
+    return f"ask:{key}:" + hashlib.sha256(json.dumps([text]).encode()).hexdigest()[:16]
 
 
 @workflow.defn

@@ -18,6 +18,7 @@ from temporalio.client import (
     WorkflowUpdateHandle,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from workflows.types import AssistantReply
@@ -59,10 +60,13 @@ async def follow(
         try:
             reply = result.result()
         except WorkflowUpdateFailedError as exc:
-            yield (
-                "error",
-                {"code": "assistant_failed", "message": f"the assistant could not answer: {exc.cause}"},
-            )
+            if isinstance(exc.cause, ApplicationError) and exc.cause.type == "idempotency_conflict":
+                yield "error", {"code": "idempotency_conflict", "message": str(exc.cause)}
+            else:
+                yield (
+                    "error",
+                    {"code": "assistant_failed", "message": f"the assistant could not answer: {exc.cause}"},
+                )
             return
         except RPCError:
             yield (

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
 import json
 import re
 import uuid
@@ -36,11 +35,11 @@ from temporalio.service import RPCError
 from api.auth import ROLE_RANK, CurrentPrincipal
 from api.deps import Runtime, runtime
 from api.errors import ApiError, malformed_cursor
-from api.updates import CancellableUpdate, IdempotencyKey, NotTakenYet, bounded, content_digest
+from api.updates import CancellableUpdate, IdempotencyKey, NotTakenYet, bounded
 from core import db
 from core.store import assistant_turns
 from core.types import Role
-from workflows.assistant import assistant_workflow_id
+from workflows.assistant import assistant_workflow_id, keyed_ask_id, keyed_thread_id
 from workflows.assistant_stream import follow
 from workflows.types import AssistantAsk, AssistantReply, AssistantThreadInput
 
@@ -126,10 +125,10 @@ async def ask(
     when the request accepts `text/event-stream`. With an `Idempotency-Key`, the same request sent again is
     answered once (the same answer, one turn)."""
     key = f"{who.member_id}:{idempotency_key}" if idempotency_key else ""
-    thread = body.thread_id or (_keyed_thread(who.creator_id, key) if key else uuid.uuid4().hex)
+    thread = body.thread_id or (keyed_thread_id(who.creator_id, key) if key else uuid.uuid4().hex)
     stream = "text/event-stream" in request.headers.get("accept", "").lower()
     # With a key, the Update's id (and the name of its progress) is the key and the text: a retry joins the first.
-    update_id = f"ask:{key}:{content_digest(body.text)}" if key else ""
+    update_id = keyed_ask_id(key, body.text) if key else ""
     req = AssistantAsk(
         who.creator_id, who.member_id, body.text, update_id or (uuid.uuid4().hex if stream else ""), key
     )
@@ -153,11 +152,6 @@ async def ask(
     except RPCError as exc:
         raise ApiError(503, "workflow_unavailable", "the workflow service is unreachable; retry") from exc
     return _out(reply, who.role)
-
-
-def _keyed_thread(creator_id: str, key: str) -> str:
-    """A new thread's id for a keyed request: the same for its retries."""
-    return hashlib.sha256(f"{creator_id}:{key}".encode()).hexdigest()[:32]
 
 
 def _conflict(thread: str) -> ApiError:
