@@ -34,6 +34,7 @@ import numpy as np
 from core.modelcache import load_or_fit
 from core.settings import Settings, get_settings
 from memory import e5 as e5_module
+from memory import embed as embed_module
 from memory.e5 import E5_PACKAGE
 from policies.normalize import fold, join_split_letters, normalise
 from policies.platforms import mask_platform
@@ -94,17 +95,20 @@ class Encoder:
     is embedded as it is, the same vector the reply's memory recall and voice examples read (the encoder keeps its
     recent vectors: the message is embedded once for both). `inbound_e5`: a fan's message is also embedded with
     multilingual-e5-small (`e5_model`), which reads French and Spanish as well as English, its vector beside
-    MiniLM's; once per message, as its scores are cached."""
+    MiniLM's; once per message, as its scores are cached. `int8_drafts`: drafts are embedded by MiniLM with 8-bit
+    weight matrices (`memory.embed.minilm_int8`), a third of the time on the drafts' latency budget."""
 
-    def __init__(self, settings: Settings, *, inbound_e5: bool = False) -> None:
-        from memory.embed import minilm
+    def __init__(self, settings: Settings, *, inbound_e5: bool = False, int8_drafts: bool = False) -> None:
+        from memory.embed import minilm, minilm_int8
 
         self.model = minilm(settings)
+        self.drafts = minilm_int8(settings) if int8_drafts else self.model
         self.inbound_e5 = inbound_e5
 
     def encode(self, texts: Sequence[str], direction: Direction = "outbound") -> np.ndarray:
         read = [fold(_masked(t)) for t in texts] if direction == "outbound" else list(texts)
-        vectors = np.asarray(self.model.embed(read), dtype=np.float32)
+        model = self.drafts if direction == "outbound" else self.model
+        vectors = np.asarray(model.embed(read), dtype=np.float32)
         if direction == "outbound" or not self.inbound_e5 or not read:
             return vectors
         e5 = np.asarray(e5_model().query(read), dtype=np.float32).reshape(len(read), -1)
@@ -372,6 +376,8 @@ def data_key(direction: Direction) -> str:
         f"{FEATURE_VERSION}:{UNION_BUDGET[direction]}:{DENSE_WEIGHT}:{MIN_THRESHOLD[direction]}:"
         f"{HARD_NEGATIVE_WEIGHT[direction]}:{sorted(LABEL_FLOORS.items())}:{FIRST_DEV_SHARE}".encode()
     )
+    if direction == "outbound" and INT8_DRAFTS:
+        h.update(Path(embed_module.__file__).read_bytes())  # how the drafts' 8-bit encoder is built
     if direction == "inbound" and INBOUND_E5:
         h.update(f"{E5_PACKAGE}={version(E5_PACKAGE)}".encode())
         h.update(Path(e5_module.__file__).read_bytes())  # how the weights are read and run
@@ -381,6 +387,10 @@ def data_key(direction: Direction) -> str:
         h.update(json.dumps(fitting_rows(split, direction), sort_keys=True).encode())
     return h.hexdigest()[:16]
 
+
+# Drafts are embedded by MiniLM with 8-bit weight matrices: three times as fast, the same figures in grouped
+# cross-validation (docs/policies.md#which-encoder).
+INT8_DRAFTS = True
 
 # Inbound, the fan's message is also read by multilingual-e5-small (`e5_model`), its vector beside MiniLM's: fan
 # messages have no per-draft latency budget (measured leave-one-batch-out, docs/policies.md).
@@ -540,7 +550,7 @@ class SemanticLayer:
     """Both directions' classifiers and the encoder, built or loaded once per process."""
 
     def __init__(self, settings: Settings) -> None:
-        self.encoder = Encoder(settings, inbound_e5=INBOUND_E5)
+        self.encoder = Encoder(settings, inbound_e5=INBOUND_E5, int8_drafts=INT8_DRAFTS)
         self.cache_dir = settings.model_cache / "policy-semantic"
         self.outbound = self._load_or_fit("outbound")
         self.inbound = self._load_or_fit("inbound")
@@ -640,6 +650,7 @@ def clear_score_cache() -> None:
         _score_cache.clear()
     if _layer is not None:
         _layer.encoder.model.forget_recent()
+        _layer.encoder.drafts.forget_recent()
 
 
 def prime_scores(

@@ -246,6 +246,30 @@ def test_a_fan_message_is_embedded_once_for_the_inbound_check_and_the_reply(
     assert recalled[0] == pytest.approx(encode([text], 1)[0], abs=1e-6)
 
 
+def test_a_draft_is_embedded_by_the_8_bit_encoder_and_a_fan_message_by_the_memory_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    layer = semantic_layer()
+    drafts, messages = layer.encoder.drafts, layer.encoder.model
+    assert drafts is not messages and drafts.name.endswith("-int8")
+    seen: dict[str, list[list[str]]] = {"drafts": [], "messages": []}
+    for name, model in (("drafts", drafts), ("messages", messages)):
+        encode = model._encode
+
+        def counting(texts: list[str], batch_size: int, name: str = name, encode: Any = encode) -> Any:
+            seen[name].append(list(texts))
+            return encode(texts, batch_size)
+
+        monkeypatch.setattr(model, "_encode", counting)
+    check_draft(
+        "so glad you liked the beach set, the next one is even better (a draft seen once)", semantic=True
+    )
+    assert seen["drafts"] and not seen["messages"]
+    seen["drafts"].clear()
+    check_inbound("the beach set was amazing, when is the next one? (a message seen once)", semantic=True)
+    assert seen["messages"] and not seen["drafts"]
+
+
 def test_a_fan_message_is_read_by_e5_once_beside_minilm(monkeypatch: pytest.MonkeyPatch) -> None:
     e5 = semantic.e5_model()
     asked: list[list[str]] = []
