@@ -263,7 +263,7 @@ def add_parser(sub: Any) -> None:
         metavar="KEY",
         help="makes the command safe to run again (a lost connection, a timeout): the same KEY with the same TEXT"
         " is asked once and answers the first answer; with another TEXT it is refused. Without --thread, KEY names"
-        " the thread too",
+        " the thread too (default: none, each run asks anew)",
     )
     ask.add_argument("text", type=_text_arg, metavar="TEXT", help="the request")
     ask.set_defaults(func=cmd_ask)

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from core.modelcache import files_from_wheel
+from core.modelcache import files_from_wheel, load_or_fit
 from core.settings import Settings, get_settings
 
 DIM = 384  # fan_memories.embedding is vector(384)
@@ -208,19 +208,27 @@ class MiniLMEmbedder:
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
-        cfg = json.loads((model_dir / "config.json").read_text())
-        model = bert_graph(load_file(str(model_dir / "model.safetensors")), cfg)
+        def graph() -> Any:
+            cfg = json.loads((model_dir / "config.json").read_text())
+            return bert_graph(load_file(str(model_dir / "model.safetensors")), cfg)
+
         self.int8 = int8
         if int8:
-            model = int8_matmuls(model)
+            # Quantizing takes seconds: once per machine, into the model cache beside the float32 files (a worker
+            # loads the policy encoders before it takes work).
+            model: bytes = load_or_fit(
+                model_dir.parent / f"{MINILM_NAME}-int8-{_int8_key(model_dir)}.pkl",
+                lambda: int8_matmuls(graph()).SerializeToString(),
+                f"{MINILM_NAME} with 8-bit weight matrices",
+            )
             self.name = f"{MINILM_NAME}-int8"
+        else:
+            model = graph().SerializeToString()
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # errors only
-        self.session = ort.InferenceSession(
-            model.SerializeToString(), options, providers=["CPUExecutionProvider"]
-        )
+        self.session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.enable_truncation(self.max_tokens)
         self.tokenizer.no_padding()
@@ -340,6 +348,18 @@ def int8_matmuls(model: Any) -> Any:
             return onnx.load(str(out))
     finally:
         logging.getLogger().setLevel(quiet)
+
+
+def _int8_key(model_dir: Path) -> str:
+    """The 8-bit graph's cache name: this module (the graph and its quantization), ONNX Runtime's version (its
+    quantizer) and the weights."""
+    import hashlib
+    from importlib.metadata import version
+
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    h.update(version("onnxruntime").encode())
+    h.update((model_dir / "model.safetensors").read_bytes())
+    return h.hexdigest()[:16]
 
 
 def minilm_int8(settings: Settings) -> MiniLMEmbedder:
