@@ -1192,15 +1192,34 @@ def _letters(text: str) -> str:
     return "".join(out)
 
 
+# Letters with a diacritic and the same letters in lower case without it: a name written in styled or spelt-out letters
+# often loses its accent ("ｅｌｏｄｉｅ" for Élodie). The same pair of strings is Postgres' translate() in the store's
+# lookup and its index (policies/scoped.py, migration 0046), so both sides drop the same accents.
+# Capitals too: Postgres' lower() leaves them as they are under the C locale.
+_ACCENTED_LOWER = "àáâãäåāăąçćčďèéêëēėęěìíîïīįłñńňòóôõöøōőŕřśšşťùúûüūůűųýÿźżž"
+_PLAIN_LOWER = "aaaaaaaaacccdeeeeeeeeiiiiiilnnnoooooooorrssstuuuuuuuuyyzzz"
+ACCENTED = _ACCENTED_LOWER + _ACCENTED_LOWER.upper()
+UNACCENTED = _PLAIN_LOWER * 2
+_UNACCENT = str.maketrans(ACCENTED, UNACCENTED)
+
+
+def unaccented(lower: str) -> str:
+    """A name in lower case without the accents of ACCENTED."""
+    return lower.translate(_UNACCENT)
+
+
 @lru_cache(maxsize=64)
-def _identity_index(other_fans: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
-    """Handles (lower case, no '@'), display names, and the display names in lower case, built once per creator's
-    list, not once per draft."""
+def _identity_index(
+    other_fans: tuple[str, ...],
+) -> tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str]]:
+    """Handles (lower case, no '@'), display names, the display names in lower case, and those without accents,
+    built once per creator's list, not once per draft."""
     handles = frozenset(
         h.strip().lower().lstrip("@") for h in other_fans if h.strip() and " " not in h.strip()
     )
     names = frozenset(n.strip() for n in other_fans if len(n.strip()) >= 3 and n.strip()[0].isupper())
-    return handles, names, frozenset(n.lower() for n in names)
+    lower = frozenset(n.lower() for n in names)
+    return handles, names, lower, frozenset(unaccented(n) for n in lower)
 
 
 # Letters written one by one with a separator between them ("H u n t e r", "m.a.r.c.u.s", "D-a-v-e").
@@ -1230,7 +1249,8 @@ _CLAUSE_START = re.compile(
 def _name_readings(text: str) -> list[tuple[str, tuple[int, int]]]:
     """Other ways a draft writes a name, each as (the name in lower case, its span): letters spelt out one by one,
     a name in styled letters (full-width, circled: the writer chose no case), a name in lower case followed by
-    what the fan did ("marcus tipped me"). Compared with the names in lower case by `check_other_fans`."""
+    what the fan did ("marcus tipped me"). Compared with the names in lower case, with or without accents, by
+    `check_other_fans`."""
     letters = _letters(text)
     out = [
         (re.sub(r"[ .\-_*·]", "", m.group(0)).lower(), m.span()) for m in _SPACED_LETTERS.finditer(letters)
@@ -1287,7 +1307,7 @@ def check_other_fans(text: str, other_fans: list[str] | tuple[str, ...]) -> list
             )
         )
     if other_fans:
-        handles, names, lower_names = _identity_index(tuple(other_fans))
+        handles, names, lower_names, plain_names = _identity_index(tuple(other_fans))
         tokens = [
             (_POSSESSIVE.sub("", m.group(0)).rstrip(".'"), m.start()) for m in _TOKEN.finditer(_letters(text))
         ]
@@ -1309,7 +1329,8 @@ def check_other_fans(text: str, other_fans: list[str] | tuple[str, ...]) -> list
                     out.append(PolicyFinding("other_fan_data", f"names another fan ({tok})", (start, end)))
                     break
         for name, span in _name_readings(text):
-            if name in lower_names and not any(f.span and f.span[0] <= span[0] < f.span[1] for f in out):
+            known = name in lower_names or unaccented(name) in plain_names
+            if known and not any(f.span and f.span[0] <= span[0] < f.span[1] for f in out):
                 out.append(
                     PolicyFinding("other_fan_data", f"names another fan ({text[span[0] : span[1]]})", span)
                 )

@@ -10,7 +10,7 @@ from psycopg import AsyncConnection
 from core import db
 from policies.config import PolicyConfig
 from policies.engine import PolicyReport, check_draft
-from policies.rules import identity_phrases
+from policies.rules import ACCENTED, UNACCENTED, identity_phrases
 from policies.timing import CREATOR_WINDOW, FAN_WINDOW, SendWindow, next_send_time
 
 
@@ -34,11 +34,14 @@ IDENTITY_SPACES = (
 # One comparable form for a stored identity and a draft's phrase: trimmed as the rules trim, lower case, without a
 # leading '@' (the same expression as the indexes of migration 0015, so the lookup below uses them).
 IDENTITY_KEY = "ltrim(lower(btrim({}, " + IDENTITY_SPACES + ")), '@')"
+# A display name's key without accents (migration 0046's index): a draft's "ｅｌｏｄｉｅ" finds Élodie.
+PLAIN_NAME_KEY = "translate(" + IDENTITY_KEY + f", '{ACCENTED}', '{UNACCENTED}')"
 
 
 async def other_fan_identities(creator_id: str, fan_id: str, text: str) -> list[str]:
     """The display names and platform handles of the creator's fans other than this one that could appear in
-    `text`: those equal, in IDENTITY_KEY's form, to one of its 1-3 word phrases (a superset of what
+    `text`: those equal, in IDENTITY_KEY's form (a display name also without accents), to one of its 1-3 word
+    phrases (a superset of what
     `check_other_fans` matches, found through an index instead of reading every fan). A name the recipient shares
     is left out: using it is addressing the recipient, not naming someone else."""
     phrases = identity_phrases(text)
@@ -52,6 +55,7 @@ async def other_fan_identities(creator_id: str, fan_id: str, text: str) -> list[
             " LATERAL (VALUES (f.display_name), (f.platform_fan_id)) x(ident)"
             " WHERE f.creator_id = %(creator)s AND f.id <> %(fan)s AND x.ident <> ''"
             " AND (" + IDENTITY_KEY.format("f.display_name") + " = ANY(k.keys)"
+            " OR " + PLAIN_NAME_KEY.format("f.display_name") + " = ANY(k.keys)"
             " OR " + IDENTITY_KEY.format("f.platform_fan_id") + " = ANY(k.keys))"
             " AND x.ident NOT IN (SELECT r.display_name FROM fans r WHERE r.creator_id = %(creator)s"
             " AND r.id = %(fan)s)",

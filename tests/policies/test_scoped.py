@@ -12,9 +12,11 @@ from psycopg.types.json import Jsonb
 from core import db
 from core.settings import Settings
 from policies.engine import check_draft
+from policies.rules import ACCENTED, UNACCENTED, unaccented
 from policies.scoped import (
     IDENTITY_KEY,
     IDENTITY_SPACES,
+    PLAIN_NAME_KEY,
     check_draft_for_creator,
     load_policy,
     other_fan_identities,
@@ -51,6 +53,8 @@ DRAFTS = [
     "M a r c u s already bought this one",
     "ｒｏｓａ　ａ　ｔｉｐｐé　５００",
     "lol nina tipped 50 on it",
+    "ｅｌｏｄｉｅ also bought it",
+    "E l o d i e says hi",
     "",
 ]
 
@@ -107,6 +111,8 @@ async def test_the_verdict_is_the_one_with_every_other_fan(settings: Settings) -
         "names another fan (M a r c u s)",
         "names another fan (ｒｏｓａ)",
         "names another fan (nina)",
+        "names another fan (ｅｌｏｄｉｅ)",
+        "names another fan (E l o d i e)",
     } <= named, named
     assert not any("Hunter" in r or "hunter" in r or "Sunny" in r or "Filler" in r for r in named), named
 
@@ -123,6 +129,9 @@ def test_the_lookup_trims_what_the_rules_trim_and_matches_the_indexes() -> None:
     migration = (Path(__file__).parents[2] / "core/migrations/0015_fan_identity_keys.sql").read_text()
     for column in ("display_name", "platform_fan_id"):
         assert IDENTITY_KEY.format(column) in migration, column
+    plain = (Path(__file__).parents[2] / "core/migrations/0046_fan_plain_name_key.sql").read_text()
+    assert PLAIN_NAME_KEY.format("display_name") in plain
+    assert len(ACCENTED) == len(UNACCENTED) and unaccented("élodie łukasz ñandú") == "elodie lukasz nandu"
 
 
 @pytest.mark.parametrize(("fan_cap", "creator_cap"), [(3, 5), (3, None), (None, 4), (None, None), (10, 2)])
