@@ -380,9 +380,7 @@ def data_key(direction: Direction) -> str:
     if direction == "outbound" or INBOUND_E5:
         h.update(f"{E5_PACKAGE}={version(E5_PACKAGE)}".encode())
         h.update(Path(e5_module.__file__).read_bytes())  # how the weights are read and run
-        h.update(
-            Path(embed_module.__file__).read_bytes()
-        )  # the graph, and how drafts' 8-bit encoder is built
+        h.update(Path(embed_module.__file__).read_bytes())  # the graph and its 8-bit form
     for path in FEATURE_CODE:
         h.update(path.read_bytes())
     for split in ("train", "dev"):

@@ -69,10 +69,6 @@ async def _eval(*args: str) -> int:
     return await _cli("eval", "run", "--quiet", *args)
 
 
-def _memory_cases(cases: set[str]) -> set[str]:
-    return {c for c in cases if c.startswith("memory-")}
-
-
 def _databases(url: str) -> set[str]:
     """The cluster's databases but the tests' own (earlier tests' are dropped in the background meanwhile)."""
     with psycopg.connect(url) as conn:
@@ -141,9 +137,9 @@ async def test_drafting_suite_passes_with_the_built_in_prompts_and_fails_with_a_
     assert "grader:must_mention" in failed, failed
     assert broken["suites"][0]["metrics"]["pass_rate"] < suite["metrics"]["pass_rate"]
     regressed = {r["case"] for r in broken["comparison"]["regressed"]}
-    # Which memory cases regress is not pinned: a good draft that says a memory line back as it is stored ("I
-    # remember: Works night shifts as a nurse.") reads as internal leakage to the classifier, blocked in both runs.
-    assert "upsell-named-item" in regressed and len(_memory_cases(regressed)) >= 2, regressed
+    # (memory-dog and memory-nurse are no regressions to look for: their good drafts, "I remember: Has a golden
+    # retriever named Max.", say a memory line back as it is stored, which the leakage classifier blocks in both runs)
+    assert {"memory-birthday", "memory-travel", "upsell-named-item"} <= regressed, regressed
     assert "REGRESSED" in out and json.loads(out.strip().splitlines()[-1])["passed"] is False
     # JUnit shows the failing thresholds as failures
     root = ET.parse(bad / "junit.xml").getroot()
