@@ -23,7 +23,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 Direction = Literal["outbound", "inbound"]
 DATA_DIR = Path(__file__).resolve().parent.parent / "evals" / "policy" / "v2"
 # Bump when the features or the training change: the cached models are rebuilt.
-FEATURE_VERSION = "25"
+FEATURE_VERSION = "26"
 
 # "leaks" is left to the rules: whether a name is another fan's depends on the creator's fans, not on the words.
 # "internal_leakage" flags only above its own floor (LABEL_FLOORS): fitted on drafts that greet the fan and then
@@ -210,12 +210,18 @@ def features(texts: Sequence[str], vectors: np.ndarray) -> Any:
 
 @dataclass
 class Classifiers:
-    """Fitted per-label models and their thresholds for one direction."""
+    """Fitted per-label models and their thresholds for one direction; outbound, also the training rows' embeddings
+    on their principal components (`projection`: 384 x `NEIGHBOURS.dimensions`; `neighbours`: one unit vector per
+    column) and labels (`neighbour_labels`): a text's score is its models' probability averaged with the vote of its
+    nearest training rows (`NEIGHBOURS`)."""
 
     direction: Direction
     models: dict[str, Any]
     thresholds: dict[str, float]
     data_key: str
+    neighbours: np.ndarray | None = None
+    neighbour_labels: np.ndarray | None = None
+    projection: np.ndarray | None = None
 
     def _stacked(self) -> tuple[np.ndarray, np.ndarray]:
         # Every label's weights side by side: one product scores all labels at once.
@@ -225,10 +231,11 @@ class Classifiers:
             self._bias = np.array([self.models[k].intercept_[0] for k in labels])
         return self._weights, self._bias
 
-    def scores(self, x: Any) -> list[Scores]:
-        """Scores of a feature matrix (the same numbers as each model's predict_proba)."""
+    def scores(self, x: Any, vectors: np.ndarray) -> list[Scores]:
+        """Scores of a feature matrix and its rows' embeddings (the models' predict_proba, with the neighbours'
+        vote)."""
         weights, bias = self._stacked()
-        return self._probabilities(np.asarray(x @ weights) + bias)
+        return self._as_scores(self._with_neighbours(_sigmoid(np.asarray(x @ weights) + bias), vectors))
 
     def score_text(self, text: str, vector: np.ndarray) -> Scores:
         """The score of one text from its hashed n-grams and its embedding, without building the sparse feature
@@ -238,16 +245,95 @@ class Classifiers:
         logits = bias + (vector * DENSE_WEIGHT) @ weights[2 * HASH_FEATURES :]
         for offset, (idx, values) in enumerate(_hashed_views(text)):
             logits = logits + values @ weights[offset * HASH_FEATURES + idx]
-        return self._probabilities(logits[None, :])[0]
+        return self._as_scores(self._with_neighbours(_sigmoid(logits[None, :]), vector[None, :]))[0]
 
-    def _probabilities(self, logits: np.ndarray) -> list[Scores]:
+    def _with_neighbours(self, probs: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+        if self.neighbours is None or self.neighbour_labels is None or self.projection is None:
+            return probs
+        weight = neighbour_weights(list(self.models))
+        # A unanimous vote lifts a score by `weight` at most: where no label could then reach the floor every
+        # threshold is at or above, the vote cannot change a decision and is not computed (most benign drafts and
+        # redactions); those scores are the models' share alone.
+        reachable = (((1.0 - weight) * probs + weight >= MIN_THRESHOLD[self.direction]) & (weight > 0)).any(
+            axis=1
+        )
+        votes = np.zeros_like(probs)
+        if reachable.any():
+            votes[reachable] = neighbour_votes(
+                self.neighbours, self.neighbour_labels, self.projection, vectors[reachable]
+            )
+        return np.asarray((1.0 - weight) * probs + weight * votes)
+
+    def _as_scores(self, probs: np.ndarray) -> list[Scores]:
         labels = list(self.models)
-        probs = 1.0 / (1.0 + np.exp(-logits))
         return [Scores(dict(zip(labels, map(float, row), strict=True))) for row in probs]
 
     def flagged(self, s: Scores) -> list[str]:
         """Labels whose score passes its threshold."""
         return [k for k, v in s.labels.items() if v >= self.thresholds[k]]
+
+
+def _sigmoid(logits: np.ndarray) -> np.ndarray:
+    return np.asarray(1.0 / (1.0 + np.exp(-logits)))
+
+
+@dataclass(frozen=True)
+class NeighbourVote:
+    """How the nearest training rows vote (outbound): the `k` rows of highest cosine similarity, each weighted by
+    exp(similarity / temperature) relative to the nearest, give each label the weighted share of them it labels;
+    that share is averaged with the label's probability at `weight` (not for a label with its own floor). A
+    paraphrase close to a few training rows is read by them where the linear models' one plane per label misses it
+    (chosen by grouped five-fold cross-validation over the training batches, docs/policy-rounds.md, round
+    eighteen)."""
+
+    k: int = 10
+    temperature: float = 0.02
+    weight: float = 0.4
+    dimensions: int = (
+        128  # the vectors' principal components the similarity reads: a third of the product's cost
+    )
+
+
+NEIGHBOURS = NeighbourVote()
+
+
+def neighbour_weights(labels: Sequence[str]) -> np.ndarray:
+    """The vote's weight per label: none for a label with its own floor (`LABEL_FLOORS`, chosen on the models'
+    probability alone)."""
+    return np.array([0.0 if label in LABEL_FLOORS else NEIGHBOURS.weight for label in labels])
+
+
+def projected(vectors: np.ndarray, projection: np.ndarray) -> np.ndarray:
+    """Vectors (one per row, or one vector) on the training vectors' principal components, at unit length."""
+    out = np.einsum("...i,ij->...j", vectors, projection).astype(np.float32)
+    return np.asarray(out / np.linalg.norm(out, axis=-1, keepdims=True))
+
+
+def neighbour_projection(vectors: np.ndarray) -> np.ndarray:
+    """The training vectors' first `NEIGHBOURS.dimensions` principal components (uncentred), one per column."""
+    from sklearn.decomposition import PCA
+
+    pca = PCA(min(NEIGHBOURS.dimensions, *vectors.shape), svd_solver="full").fit(vectors)
+    return np.ascontiguousarray(pca.components_.T, dtype=np.float32)
+
+
+def neighbour_votes(
+    neighbours: np.ndarray, labels: np.ndarray, projection: np.ndarray, vectors: np.ndarray
+) -> np.ndarray:
+    """Each vector's labels as voted by its `NEIGHBOURS.k` nearest training rows (`neighbours`: their projected unit
+    vectors, one per column; `labels`: one row per training row, one 0/1 column per label)."""
+    k = min(NEIGHBOURS.k, neighbours.shape[1])
+    out = np.zeros((len(vectors), labels.shape[1]), dtype=np.float64)
+    for i, vector in enumerate(vectors):
+        # One text at a time, in a fit as in a check: the fit's thresholds read the very scores a check computes
+        # (a batched product rounds differently, and the temperature multiplies the difference by 50).
+        # einsum, not BLAS: one thread, where BLAS's second thread spins on the core the other encoder run needs.
+        sims = np.einsum("ij,i->j", neighbours, projected(vector, projection))
+        nearest = np.argpartition(-sims, k - 1)[:k]
+        near = sims[nearest].astype(np.float64)
+        weights = np.exp((near - near.max()) / NEIGHBOURS.temperature)
+        out[i] = weights @ labels[nearest] / weights.sum()
+    return out
 
 
 def read_split(split: str, direction: Direction) -> list[dict[str, Any]]:
@@ -375,7 +461,7 @@ FEATURE_CODE = tuple(
 def data_key(direction: Direction) -> str:
     h = hashlib.sha256(
         f"{FEATURE_VERSION}:{UNION_BUDGET[direction]}:{DENSE_WEIGHT}:{MIN_THRESHOLD[direction]}:"
-        f"{HARD_NEGATIVE_WEIGHT[direction]}:{sorted(LABEL_FLOORS.items())}:{FIRST_DEV_SHARE}".encode()
+        f"{HARD_NEGATIVE_WEIGHT[direction]}:{sorted(LABEL_FLOORS.items())}:{FIRST_DEV_SHARE}:{NEIGHBOURS}".encode()
     )
     if direction == "outbound" or INBOUND_E5:
         h.update(f"{E5_PACKAGE}={version(E5_PACKAGE)}".encode())
@@ -429,9 +515,13 @@ def fit_vectors(texts: Sequence[str], encoder: Encoder, direction: Direction) ->
         return np.vstack(list(pool.map(lambda chunk: encoder.encode(chunk, direction), chunks)))
 
 
-def _fitting_features(rows: list[dict[str, Any]], encoder: Encoder, direction: Direction) -> Any:
+def _fitting_features(
+    rows: list[dict[str, Any]], encoder: Encoder, direction: Direction
+) -> tuple[Any, np.ndarray]:
+    """A fit's rows' feature matrix and their embeddings."""
     texts = [as_read(r["text"], r.get("platform")) for r in rows]
-    return features(texts, fit_vectors(texts, encoder, direction))
+    vectors = fit_vectors(texts, encoder, direction)
+    return features(texts, vectors), vectors
 
 
 def fit(direction: Direction, encoder: Encoder) -> Classifiers:
@@ -442,7 +532,9 @@ def fit(direction: Direction, encoder: Encoder) -> Classifiers:
 
     labels = OUTBOUND_LABELS if direction == "outbound" else INBOUND_LABELS
     train, dev = fitting_rows("train", direction), fitting_rows("dev", direction)
-    x_train, x_dev = (_fitting_features(rows, encoder, direction) for rows in (train, dev))
+    (x_train, v_train), (x_dev, v_dev) = (
+        _fitting_features(rows, encoder, direction) for rows in (train, dev)
+    )
     y_train = [row_label(r, direction) for r in train]
     weights = np.array(
         [HARD_NEGATIVE_WEIGHT[direction] if r.get("hard_negative_for") else 1.0 for r in train]
@@ -458,7 +550,21 @@ def fit(direction: Direction, encoder: Encoder) -> Classifiers:
 
     with _fit_pool() as pool:
         models: dict[str, Any] = dict(zip(labels, pool.map(fit_label, labels), strict=True))
-    neg_scores = {label: model.predict_proba(x_dev)[:, 1][negatives] for label, model in models.items()}
+    fitted = Classifiers(direction, models, {}, data_key(direction))
+    if direction == "outbound":
+        fitted.projection = neighbour_projection(v_train)
+        fitted.neighbours = np.ascontiguousarray(projected(v_train, fitted.projection).T)
+        fitted.neighbour_labels = np.array(
+            [[y == label for label in labels] for y in y_train], dtype=np.float32
+        )
+
+    def label_scores(x: Any, vectors: np.ndarray) -> dict[str, np.ndarray]:
+        probs = np.array([[s.labels[k] for k in labels] for s in fitted.scores(x, vectors)]).reshape(
+            -1, len(labels)
+        )
+        return {label: probs[:, i] for i, label in enumerate(labels)}
+
+    neg_scores = {label: s[negatives] for label, s in label_scores(x_dev, v_dev).items()}
     floor = MIN_THRESHOLD[direction]
     budget = _union_budget(
         {k: v for k, v in neg_scores.items() if k not in LABEL_FLOORS}, UNION_BUDGET[direction], floor
@@ -473,10 +579,10 @@ def fit(direction: Direction, encoder: Encoder) -> Classifiers:
         # thresholds rise over the drafts they would flag: one benign draft alone ("let's keep this our little
         # secret chat 🤫", minors 0.955 once fitted on the thirteenth round) no longer sets a label's threshold.
         first = [r for r in read_first_set("dev", direction) if row_label(r, direction) is None]
-        x_first = _fitting_features(first, encoder, direction)
-        scores = {label: model.predict_proba(x_first)[:, 1] for label, model in models.items()}
+        scores = label_scores(*_fitting_features(first, encoder, direction))
         thresholds = _within_first_dev_budget(scores, thresholds, int(FIRST_DEV_SHARE * len(first)))
-    return Classifiers(direction, models, thresholds, data_key(direction))
+    # A new instance: the scorer's stacked weights stay out of the cache file.
+    return replace(fitted, thresholds=thresholds)
 
 
 # The share of the first dev set's benign drafts the classifiers may flag (its target).
@@ -521,9 +627,9 @@ def _union_budget(neg_scores: dict[str, np.ndarray], union: float, floor: float)
     return lo
 
 
-# No label flags below this score, however few negatives the dev split has near it (outbound chosen
-# leave-one-batch-out).
-MIN_THRESHOLD: dict[Direction, float] = {"outbound": 0.7, "inbound": 0.6}
+# No label flags below this score, however few negatives the dev split has near it (outbound, with the neighbours'
+# vote, chosen with it by the grouped cross-validation: the pair nearest both targets, docs/policy-rounds.md).
+MIN_THRESHOLD: dict[Direction, float] = {"outbound": 0.6, "inbound": 0.6}
 THRESHOLD_MARGIN = 1e-6
 
 

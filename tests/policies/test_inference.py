@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+import numpy as np
 import pytest
 
 import core.settings as settings_module
@@ -26,11 +27,22 @@ PRIVATE = ["Jessica Moreno", "Tempe", "4417 Elm Street"]
 
 
 def _reference_score(self: SemanticLayer, direction: Direction, texts: Sequence[str]) -> list[Scores]:
-    """The fit's own path: the texts embedded in one batch, the full feature matrix, scikit-learn's predict_proba."""
+    """The fit's own path: the texts embedded in one batch, the full feature matrix, scikit-learn's predict_proba,
+    averaged (outbound) with the vote of the nearest training rows found by a full sort."""
     clf = self.outbound if direction == "outbound" else self.inbound
-    x = features(list(texts), self.encoder.encode(texts, direction))
-    probs = {label: model.predict_proba(x)[:, 1] for label, model in clf.models.items()}
-    return [Scores({label: float(p[i]) for label, p in probs.items()}) for i in range(len(texts))]
+    vectors = self.encoder.encode(texts, direction)
+    x = features(list(texts), vectors)
+    probs = np.column_stack([model.predict_proba(x)[:, 1] for model in clf.models.values()])
+    if clf.neighbours is not None and clf.neighbour_labels is not None and clf.projection is not None:
+        vote = semantic.NEIGHBOURS
+        sims = np.vstack([semantic.projected(v, clf.projection) @ clf.neighbours for v in vectors])
+        nearest = np.argsort(-sims, axis=1)[:, : vote.k]
+        near = np.take_along_axis(sims, nearest, axis=1)
+        w = np.exp((near - near[:, :1]) / vote.temperature)
+        votes = (w[:, :, None] * clf.neighbour_labels[nearest]).sum(axis=1) / w.sum(axis=1)[:, None]
+        weight = np.array([0.0 if label in semantic.LABEL_FLOORS else vote.weight for label in clf.models])
+        probs = (1 - weight) * probs + weight * votes
+    return [Scores(dict(zip(clf.models, map(float, row), strict=True))) for row in probs]
 
 
 Decision = tuple[str, list[tuple[str, str]], str | None]

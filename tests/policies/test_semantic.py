@@ -182,7 +182,7 @@ def test_one_text_scores_the_same_without_the_sparse_row() -> None:
     for direction, texts in cases:
         clf = layer.outbound if direction == "outbound" else layer.inbound
         vectors = layer.encoder.encode(texts, direction)
-        batch = clf.scores(features(texts, vectors))
+        batch = clf.scores(features(texts, vectors), vectors)
         for text, vector, expected in zip(texts, vectors, batch, strict=True):
             one = clf.score_text(text, vector)
             assert one.labels == pytest.approx(expected.labels, abs=1e-9)
@@ -400,3 +400,43 @@ def test_hard_negatives_weigh_more_and_leakage_flags_only_above_its_floor() -> N
     )
     # the greeting that once read as leakage still passes; a leak the rules have no pattern for is read
     assert check_draft("hi love, new set is up now 💕", prompt=PROMPT).outcome == "pass"
+
+
+def test_the_nearest_training_rows_vote() -> None:
+    rows = np.eye(4, dtype=np.float32)  # four training rows, unit vectors at right angles
+    labels = np.array([[1, 0], [1, 0], [0, 1], [0, 0]], dtype=np.float32)
+    query = np.array([[1.0, 0.0, 0.0, 0.0], [0.0, 0.6, 0.8, 0.0]], dtype=np.float32)
+    votes = semantic.neighbour_votes(rows, labels, np.eye(4, dtype=np.float32), query)
+    # the first query is the first row: its label alone (the others, far less similar, weigh e^-50)
+    assert votes[0] == pytest.approx([1.0, 0.0], abs=1e-9)
+    # nearer the third row (0.8) than the second (0.6): the third's label, by e^(0.2 / 0.02) to one
+    assert votes[1][1] > 0.999 and votes[1][0] == pytest.approx(np.exp(-10), rel=1e-3)
+
+
+def test_drafts_are_read_with_the_vote_of_their_nearest_training_drafts() -> None:
+    layer = semantic_layer()
+    outbound = layer.outbound
+    assert outbound.neighbours is not None and outbound.neighbour_labels is not None
+    assert outbound.projection is not None
+    train = semantic.fitting_rows("train", "outbound")
+    dims = semantic.NEIGHBOURS.dimensions
+    assert outbound.neighbours.shape == (dims, len(train)) and outbound.projection.shape == (384, dims)
+    assert layer.inbound.neighbours is None  # fan messages: the models alone
+    # a training violation read again: its nearest row is itself, so the vote adds to its label's probability
+    row = next(r for r in train if r.get("category") == "meetup_in_person" and len(r["text"].split()) > 8)
+    text = semantic.as_read(row["text"], row.get("platform"))
+    vector = layer.encoder.encode([text], "outbound")
+    vote = semantic.neighbour_votes(
+        outbound.neighbours, outbound.neighbour_labels, outbound.projection, vector
+    )[0]
+    assert vote[list(outbound.models).index("meetup_in_person")] > 0.5
+    alone = semantic.Classifiers("outbound", outbound.models, outbound.thresholds, outbound.data_key)
+    with_vote, without = outbound.score_text(text, vector[0]), alone.score_text(text, vector[0])
+    weight = semantic.NEIGHBOURS.weight
+    for i, label in enumerate(outbound.models):
+        expected = (
+            without.labels[label]
+            if label in semantic.LABEL_FLOORS
+            else ((1 - weight) * without.labels[label] + weight * vote[i])
+        )
+        assert with_vote.labels[label] == pytest.approx(expected, abs=1e-9)
