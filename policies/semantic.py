@@ -289,9 +289,8 @@ class NeighbourVote:
     k: int = 10
     temperature: float = 0.02
     weight: float = 0.4
-    dimensions: int = (
-        128  # the vectors' principal components the similarity reads: a third of the product's cost
-    )
+    # The vectors' principal components the similarity reads: the same votes at a third of the product's cost.
+    dimensions: int = 128
 
 
 NEIGHBOURS = NeighbourVote()
