@@ -231,11 +231,14 @@ class Classifiers:
             self._bias = np.array([self.models[k].intercept_[0] for k in labels])
         return self._weights, self._bias
 
-    def scores(self, x: Any, vectors: np.ndarray) -> list[Scores]:
-        """Scores of a feature matrix and its rows' embeddings (the models' predict_proba, with the neighbours'
-        vote)."""
+    def probabilities(self, x: Any, vectors: np.ndarray) -> np.ndarray:
+        """Scores of a feature matrix and its rows' embeddings, one column per label (the models' predict_proba,
+        with the neighbours' vote)."""
         weights, bias = self._stacked()
-        return self._as_scores(self._with_neighbours(_sigmoid(np.asarray(x @ weights) + bias), vectors))
+        return self._with_neighbours(_sigmoid(np.asarray(x @ weights) + bias), vectors)
+
+    def scores(self, x: Any, vectors: np.ndarray) -> list[Scores]:
+        return self._as_scores(self.probabilities(x, vectors))
 
     def score_text(self, text: str, vector: np.ndarray) -> Scores:
         """The score of one text from its hashed n-grams and its embedding, without building the sparse feature
@@ -558,9 +561,7 @@ def fit(direction: Direction, encoder: Encoder) -> Classifiers:
         )
 
     def label_scores(x: Any, vectors: np.ndarray) -> dict[str, np.ndarray]:
-        probs = np.array([[s.labels[k] for k in labels] for s in fitted.scores(x, vectors)]).reshape(
-            -1, len(labels)
-        )
+        probs = fitted.probabilities(x, vectors)
         return {label: probs[:, i] for i, label in enumerate(labels)}
 
     neg_scores = {label: s[negatives] for label, s in label_scores(x_dev, v_dev).items()}
